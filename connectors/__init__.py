@@ -1,0 +1,5 @@
+"""Agency connectors, one package each; `discover()` finds them so a new agency is one new package."""
+
+from connectors.base import Connector, discover
+
+__all__ = ["Connector", "discover"]

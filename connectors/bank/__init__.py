@@ -1,0 +1,24 @@
+"""Banks (银行): wage special accounts and payroll disbursement."""
+
+from connectors.bank import graph, seed
+from connectors.bank.loaders import BankLoaders
+from connectors.bank.models import BankRecord
+from connectors.base import Connector, Entity, GraphContribution
+
+
+class BankConnector(Connector):
+    name = "bank"
+    title = "银行"
+    metadata = BankRecord.metadata
+    loaders = BankLoaders
+    rows_for = staticmethod(seed.rows_for)
+    contribution = GraphContribution(
+        entities={
+            Entity.WORKER: graph.BankWorker,
+            Entity.PROJECT: graph.BankProject,
+            Entity.ENTERPRISE: graph.BankEnterprise,
+        },
+    )
+
+
+connector = BankConnector

@@ -1,0 +1,97 @@
+"""What a connector is: the contract every agency package fulfils.
+
+A connector has a name, owns the tables in its own metadata (its own database, since
+in real life each agency runs its own system), contributes fields to the merged graph
+(root fields and fields on the shared entities), builds per-request batched loaders,
+can say whether its source is healthy, and turns the synthetic world into its own rows.
+"""
+
+from __future__ import annotations
+
+import enum
+import importlib
+import pkgutil
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from sqlalchemy import MetaData, Table
+
+from connectors.database import Database
+
+if TYPE_CHECKING:
+    from connectors.synthetic.world import WorldBatch
+
+
+class Entity(enum.Enum):
+    """The shared entities of the merged graph, each identified by its key."""
+
+    WORKER = "Worker"
+    PROJECT = "Project"
+    ENTERPRISE = "Enterprise"
+    DISPUTE_CASE = "DisputeCase"
+
+
+@dataclass(frozen=True)
+class GraphContribution:
+    """Strawberry types whose fields the hub merges into the root Query and the entities.
+
+    `query` contributes root fields; `entities` maps an entity to a type whose fields
+    extend it (resolvers read the entity key from `self`).
+    """
+
+    query: type | None = None
+    entities: Mapping[Entity, type] = field(default_factory=dict)
+
+
+
+SeedRows = Callable[["WorldBatch"], Iterator[tuple[Table, list[dict[str, Any]]]]]
+
+
+class Connector:
+    """Subclasses declare; the base does. An agency package sets these class attributes:
+
+    name, title      -- `bank`, `银行`: the name keys its settings (`HUB_BANK_DB_URL`)
+    metadata         -- the agency's own tables (its own SQLModel registry)
+    contribution     -- its fields on the root Query and on the shared entities
+    loaders          -- builds its per-request batched loaders from its database
+    rows_for         -- `staticmethod`: its rows for one batch of the synthetic world
+    """
+
+    name: ClassVar[str]
+    title: ClassVar[str]
+    metadata: ClassVar[MetaData]
+    contribution: ClassVar[GraphContribution]
+    loaders: ClassVar[Callable[[Database], object]]
+    rows_for: ClassVar[SeedRows]
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name} {self.database!r}>"
+
+    def create_loaders(self) -> object:
+        """A fresh set of batched loaders for one request (never shared between callers)."""
+        return type(self).loaders(self.database)
+
+    async def check_health(self) -> None:
+        """Raise if the agency's source cannot answer."""
+        await self.database.ping()
+
+
+_SHARED_PACKAGES = frozenset({"synthetic"})
+
+
+def discover() -> list[type[Connector]]:
+    """Every `connectors.<agency>` package that exposes a `connector` class, by name."""
+    found: list[type[Connector]] = []
+    for module_info in pkgutil.iter_modules([str(Path(__file__).parent)]):
+        if not module_info.ispkg or module_info.name in _SHARED_PACKAGES:
+            continue
+        module = importlib.import_module(f"connectors.{module_info.name}")
+        connector = getattr(module, "connector", None)
+        if isinstance(connector, type) and issubclass(connector, Connector):
+            found.append(connector)
+    return sorted(found, key=lambda c: c.name)

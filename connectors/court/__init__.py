@@ -1,0 +1,26 @@
+"""Courts and mediation committees (法院 / 调解组织): wage dispute cases."""
+
+from connectors.base import Connector, Entity, GraphContribution
+from connectors.court import graph, seed
+from connectors.court.loaders import CourtLoaders
+from connectors.court.models import CourtRecord
+
+
+class CourtConnector(Connector):
+    name = "court"
+    title = "法院 / 调解组织"
+    metadata = CourtRecord.metadata
+    loaders = CourtLoaders
+    rows_for = staticmethod(seed.rows_for)
+    contribution = GraphContribution(
+        query=graph.CourtQuery,
+        entities={
+            Entity.DISPUTE_CASE: graph.CourtDisputeCase,
+            Entity.WORKER: graph.CourtWorker,
+            Entity.PROJECT: graph.CourtProject,
+            Entity.ENTERPRISE: graph.CourtEnterprise,
+        },
+    )
+
+
+connector = CourtConnector

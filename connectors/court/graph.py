@@ -1,0 +1,247 @@
+"""What courts and mediation committees contribute: dispute cases, their parties,
+mediation records and judgments; the disputeCase roots."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date
+
+import strawberry
+
+from connectors.court.loaders import CaseFilter, CourtLoaders
+from schemas import refs
+from schemas.context import Info
+from schemas.pagination import Connection, build_connection, decode_cursor, page_size
+from schemas.records import from_row, from_rows
+from schemas.scalars import USCC, CaseNumber, Fen, IdNumber, RegionCodePrefix, YearMonth
+
+
+@strawberry.enum(description="案件状态")
+class CaseStatus(enum.Enum):
+    FILED = "filed"
+    MEDIATING = "mediating"
+    MEDIATED = "mediated"
+    JUDGED = "judged"
+    CLOSED = "closed"
+
+
+@strawberry.enum(description="案件类型")
+class CaseKind(enum.Enum):
+    LITIGATION = "litigation"
+    PRE_LITIGATION_MEDIATION = "pre_litigation_mediation"
+
+
+@strawberry.enum
+class PartyRole(enum.Enum):
+    PLAINTIFF = "plaintiff"
+    DEFENDANT = "defendant"
+    THIRD_PARTY = "third_party"
+
+
+@strawberry.enum
+class MediationOutcome(enum.Enum):
+    AGREED = "agreed"
+    FAILED = "failed"
+    PENDING = "pending"
+
+
+@strawberry.type(name="CaseParty", description="当事人: a worker or an enterprise")
+class PartyRecord:
+    id_number: strawberry.Private[str | None]
+    uscc: strawberry.Private[str | None]
+    role: PartyRole
+    name: str
+
+    @strawberry.field(description="The worker, when the party is a person")
+    def worker(self) -> refs.WorkerRef | None:
+        return refs.WorkerKey(id_number=self.id_number) if self.id_number else None
+
+    @strawberry.field(description="The enterprise, when the party is one")
+    def enterprise(self) -> refs.EnterpriseRef | None:
+        return refs.EnterpriseKey(uscc=self.uscc) if self.uscc else None
+
+
+@strawberry.type(name="Mediation", description="调解记录")
+class MediationRecord:
+    committee: str = strawberry.field(description="调解委员会")
+    mediator: str
+    held_on: date
+    outcome: MediationOutcome
+    agreed_amount_fen: Fen | None
+
+
+@strawberry.type(name="Judgment", description="判决与执行")
+class JudgmentRecord:
+    judged_on: date
+    awarded_amount_fen: Fen
+    enforced_amount_fen: Fen
+    summary: str
+
+
+def court(info: Info) -> CourtLoaders:
+    return info.context.loaders(CourtLoaders)
+
+
+def _months(first: date, last: date) -> list[date]:
+    months, month = [], first
+    while month <= last:
+        months.append(month)
+        month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    return months
+
+
+@strawberry.type
+class CourtDisputeCase:
+    case_number: strawberry.Private[str]
+
+    async def _row(self, info: Info):  # noqa: ANN202 - a Row of court_dispute_case
+        return await court(info).case.load(self.case_number)
+
+    @strawberry.field
+    async def court_name(self, info: Info) -> str | None:
+        row = await self._row(info)
+        return row.court_name if row else None
+
+    @strawberry.field(description="Court code, e.g. 豫0183")
+    async def court_code(self, info: Info) -> str | None:
+        row = await self._row(info)
+        return row.court_code if row else None
+
+    @strawberry.field
+    async def kind(self, info: Info) -> CaseKind | None:
+        row = await self._row(info)
+        return CaseKind(row.kind) if row else None
+
+    @strawberry.field(description="案由, e.g. 追索劳动报酬纠纷")
+    async def cause(self, info: Info) -> str | None:
+        row = await self._row(info)
+        return row.cause if row else None
+
+    @strawberry.field
+    async def claim_amount_fen(self, info: Info) -> Fen | None:
+        row = await self._row(info)
+        return row.claim_amount_fen if row else None
+
+    @strawberry.field
+    async def status(self, info: Info) -> CaseStatus | None:
+        row = await self._row(info)
+        return CaseStatus(row.status) if row else None
+
+    @strawberry.field
+    async def filed_on(self, info: Info) -> date | None:
+        row = await self._row(info)
+        return row.filed_on if row else None
+
+    @strawberry.field
+    async def closed_on(self, info: Info) -> date | None:
+        row = await self._row(info)
+        return row.closed_on if row else None
+
+    @strawberry.field(description="The months whose wages are in dispute")
+    async def disputed_months(self, info: Info) -> list[YearMonth]:
+        row = await self._row(info)
+        return _months(row.disputed_from, row.disputed_to) if row else []
+
+    @strawberry.field(description="The project the dispute arose on")
+    async def project(self, info: Info) -> refs.ProjectRef | None:
+        row = await self._row(info)
+        return refs.ProjectKey(code=row.project_code) if row and row.project_code else None
+
+    @strawberry.field
+    async def parties(self, info: Info, role: PartyRole | None = None) -> list[PartyRecord]:
+        rows = await court(info).parties_by_case.load(self.case_number)
+        return [from_row(PartyRecord, r) for r in rows if role is None or r.role == role.value]
+
+    @strawberry.field
+    async def mediations(self, info: Info) -> list[MediationRecord]:
+        return from_rows(MediationRecord, await court(info).mediations_by_case.load(self.case_number))
+
+    @strawberry.field
+    async def judgment(self, info: Info) -> JudgmentRecord | None:
+        row = await court(info).judgment_by_case.load(self.case_number)
+        return from_row(JudgmentRecord, row) if row else None
+
+
+def _case_keys(rows: list) -> list[refs.DisputeCaseKey]:  # type: ignore[type-arg]
+    seen: dict[str, refs.DisputeCaseKey] = {}
+    for row in rows:
+        seen.setdefault(row.case_number, refs.DisputeCaseKey(case_number=row.case_number))
+    return list(seen.values())
+
+
+@strawberry.type
+class CourtWorker:
+    id_number: strawberry.Private[str]
+
+    @strawberry.field(description="Cases this worker is a party to, oldest first")
+    async def dispute_cases(self, info: Info) -> list[refs.DisputeCaseRef]:
+        return _case_keys(await court(info).cases_by_worker.load(self.id_number))
+
+
+@strawberry.type
+class CourtEnterprise:
+    uscc: strawberry.Private[str]
+
+    @strawberry.field(description="Cases this enterprise is a party to, oldest first")
+    async def dispute_cases(self, info: Info) -> list[refs.DisputeCaseRef]:
+        return _case_keys(await court(info).cases_by_enterprise.load(self.uscc))
+
+
+@strawberry.type
+class CourtProject:
+    code: strawberry.Private[str]
+
+    @strawberry.field(description="Cases arising on this project, oldest first")
+    async def dispute_cases(self, info: Info) -> list[refs.DisputeCaseRef]:
+        return _case_keys(await court(info).cases_by_project.load(self.code))
+
+
+@strawberry.input
+class DisputeCaseFilterInput:
+    status: list[CaseStatus] | None = None
+    kind: list[CaseKind] | None = None
+    region_code_prefix: RegionCodePrefix | None = None
+    court_code: str | None = None
+    filed_from: date | None = None
+    filed_to: date | None = None
+    party_uscc: USCC | None = None
+    party_id_number: IdNumber | None = None
+    project_code: str | None = None
+
+
+@strawberry.type
+class CourtQuery:
+    @strawberry.field(description="One case by case number; null when no court holds it")
+    async def dispute_case(self, info: Info, case_number: CaseNumber) -> refs.DisputeCaseRef | None:
+        row = await court(info).case.load(case_number)
+        return refs.DisputeCaseKey(case_number=row.case_number) if row else None
+
+    @strawberry.field(description="Dispute cases, by case number")
+    async def dispute_cases(
+        self,
+        info: Info,
+        filter: DisputeCaseFilterInput | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[refs.DisputeCaseRef]:
+        given = filter or DisputeCaseFilterInput()
+        criteria = CaseFilter(
+            statuses=tuple(s.value for s in given.status or ()),
+            kinds=tuple(k.value for k in given.kind or ()),
+            region_prefix=given.region_code_prefix,
+            court_code=given.court_code,
+            filed_from=given.filed_from,
+            filed_to=given.filed_to,
+            party_uscc=given.party_uscc,
+            party_id_number=given.party_id_number,
+            project_code=given.project_code,
+        )
+        size, after_key = page_size(first, info.context.limits), decode_cursor(after)
+        loaders = court(info)
+        rows = await loaders.cases_page(criteria, after_key, size + 1)
+        return build_connection(
+            [(r.case_number, refs.DisputeCaseKey(case_number=r.case_number)) for r in rows],
+            size,
+            after_key,
+            lambda: loaders.count_cases(criteria),
+        )

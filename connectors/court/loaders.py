@@ -1,0 +1,104 @@
+"""The courts' batched loaders and case list, created once per request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, exists, select
+
+from connectors.court.models import CaseParty, DisputeCase, Judgment, Mediation
+from connectors.database import Database
+from connectors.loading import count_rows, fetch_page, many_by, one_by, starts_with
+
+case_t = DisputeCase.__table__  # type: ignore[attr-defined]
+party_t = CaseParty.__table__  # type: ignore[attr-defined]
+mediation_t = Mediation.__table__  # type: ignore[attr-defined]
+judgment_t = Judgment.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    statuses: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    region_prefix: str | None = None
+    court_code: str | None = None
+    filed_from: date | None = None
+    filed_to: date | None = None
+    party_uscc: str | None = None
+    party_id_number: str | None = None
+    project_code: str | None = None
+
+
+def _case_conditions(criteria: CaseFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if criteria.statuses:
+        conditions.append(case_t.c.status.in_(criteria.statuses))
+    if criteria.kinds:
+        conditions.append(case_t.c.kind.in_(criteria.kinds))
+    if criteria.region_prefix:
+        conditions.append(starts_with(case_t.c.region_code, criteria.region_prefix))
+    if criteria.court_code:
+        conditions.append(case_t.c.court_code == criteria.court_code)
+    if criteria.filed_from:
+        conditions.append(case_t.c.filed_on >= criteria.filed_from)
+    if criteria.filed_to:
+        conditions.append(case_t.c.filed_on <= criteria.filed_to)
+    if criteria.project_code:
+        conditions.append(case_t.c.project_code == criteria.project_code)
+    if criteria.party_uscc:
+        conditions.append(
+            exists().where(
+                party_t.c.case_number == case_t.c.case_number, party_t.c.uscc == criteria.party_uscc
+            )
+        )
+    if criteria.party_id_number:
+        conditions.append(
+            exists().where(
+                party_t.c.case_number == case_t.c.case_number,
+                party_t.c.id_number == criteria.party_id_number,
+            )
+        )
+    return conditions
+
+
+class CourtLoaders:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self.case = one_by(database, case_t.c.case_number)
+        self.parties_by_case = many_by(database, party_t.c.case_number, order_by=[party_t.c.id])
+        self.mediations_by_case = many_by(
+            database, mediation_t.c.case_number, order_by=[mediation_t.c.held_on]
+        )
+        self.judgment_by_case = one_by(database, judgment_t.c.case_number)
+        self.cases_by_worker = many_by(
+            database,
+            party_t.c.id_number,
+            select(party_t.c.id_number, case_t.c.case_number, case_t.c.filed_on).join(
+                case_t, case_t.c.case_number == party_t.c.case_number
+            ),
+            order_by=[case_t.c.filed_on],
+        )
+        self.cases_by_enterprise = many_by(
+            database,
+            party_t.c.uscc,
+            select(party_t.c.uscc, case_t.c.case_number, case_t.c.filed_on).join(
+                case_t, case_t.c.case_number == party_t.c.case_number
+            ),
+            order_by=[case_t.c.filed_on],
+        )
+        self.cases_by_project = many_by(
+            database, case_t.c.project_code, order_by=[case_t.c.filed_on]
+        )
+
+    async def cases_page(self, criteria: CaseFilter, after: str | None, limit: int) -> list[Row[Any]]:
+        rows = await fetch_page(
+            self.database, select(case_t), case_t.c.case_number, _case_conditions(criteria), after, limit
+        )
+        for row in rows:
+            self.case.prime(row.case_number, row)
+        return rows
+
+    async def count_cases(self, criteria: CaseFilter) -> int:
+        return await count_rows(self.database, case_t, _case_conditions(criteria))

@@ -1,0 +1,81 @@
+"""An agency's database: one URL, an async engine for serving, a sync engine for
+migrations and bulk seeding. SQLite is the embedded default, PostgreSQL production."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.sql import Executable
+
+_ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+_SYNC_DRIVERS = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg"}
+
+
+def _with_driver(url: URL, drivers: dict[str, str]) -> URL:
+    backend = url.get_backend_name()
+    if backend not in drivers:
+        raise ValueError(f"unsupported database {backend!r}: use sqlite or postgresql")
+    return url.set(drivername=drivers[backend])
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """WAL lets readers run while the seeder writes; busy_timeout rides out short locks."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+class Database:
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = make_url(url)
+        self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        self._echo = echo
+        self._async_engine: AsyncEngine | None = None
+
+    def __repr__(self) -> str:
+        return f"Database({self.url.render_as_string(hide_password=True)!r})"
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """Created on first use, so building an app touches no database."""
+        if self._async_engine is None:
+            self._async_engine = create_async_engine(
+                _with_driver(self.url, _ASYNC_DRIVERS), echo=self._echo
+            )
+            if self.is_sqlite:
+                event.listen(self._async_engine.sync_engine, "connect", _sqlite_pragmas)
+        return self._async_engine
+
+    def sync_engine(self) -> Engine:
+        """A fresh engine for one-off work (migrations, seeding); the caller disposes it."""
+        if self.is_sqlite and self.url.database:
+            Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(_with_driver(self.url, _SYNC_DRIVERS), echo=self._echo)
+        if self.is_sqlite:
+            event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+
+    async def fetch(self, statement: Executable) -> Sequence[Any]:
+        async with self.engine.connect() as connection:
+            result = await connection.execute(statement)
+            return result.all()
+
+    async def scalar(self, statement: Executable) -> Any:
+        async with self.engine.connect() as connection:
+            return (await connection.execute(statement)).scalar()
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        if self._async_engine is not None:
+            await self._async_engine.dispose()
+            self._async_engine = None

@@ -1,0 +1,423 @@
+"""What housing contributes to the graph: identity of record, sites, registrations,
+attendance, e-contracts, certificates; and the worker / project / enterprise roots."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date
+from typing import Annotated
+
+import strawberry
+
+from connectors.housing.loaders import (
+    EnterpriseFilter,
+    HousingLoaders,
+    ProjectFilter,
+    WorkerFilter,
+)
+from schemas import refs
+from schemas.context import Info
+from schemas.identifiers import id_number_birth_date, id_number_is_male
+from schemas.pagination import Connection, build_connection, decode_cursor, page_size
+from schemas.records import from_row, from_rows
+from schemas.regions import region as find_region
+from schemas.scalars import USCC, Fen, IdNumber, RegionCodePrefix, YearMonth, in_months
+
+
+@strawberry.enum(description="工程状态")
+class ProjectStatus(enum.Enum):
+    UNDER_CONSTRUCTION = "under_construction"
+    SUSPENDED = "suspended"
+    COMPLETED = "completed"
+
+
+@strawberry.enum(description="企业类型")
+class EnterpriseKind(enum.Enum):
+    BUILDER = "builder"
+    GENERAL_CONTRACTOR = "general_contractor"
+    SPECIALTY_CONTRACTOR = "specialty_contractor"
+    LABOUR_SUBCONTRACTOR = "labour_subcontractor"
+    PROFESSIONAL = "professional"
+
+
+@strawberry.enum
+class Gender(enum.Enum):
+    MALE = "male"
+    FEMALE = "female"
+
+
+@strawberry.type(description="行政区划 administrative division (GB/T 2260).")
+class Region:
+    code: str
+    name: str | None
+    city: str | None
+    province: str | None
+
+
+def region_of(code: str) -> Region:
+    found = find_region(code)
+    if found is None:
+        return Region(code=code, name=None, city=None, province=None)
+    return Region(code=code, name=found.name, city=found.city, province=found.province)
+
+
+@strawberry.type(name="Registration", description="实名制登记: a worker on a project, for an employer, in a team.")
+class RegistrationRecord:
+    worker_id_number: strawberry.Private[str]
+    project_code: strawberry.Private[str]
+    employer_uscc: strawberry.Private[str]
+    team: str = strawberry.field(description="班组")
+    trade: str = strawberry.field(description="工种")
+    entry_date: date = strawberry.field(description="进场日期")
+    exit_date: date | None = strawberry.field(description="退场日期")
+
+    @strawberry.field
+    def active(self) -> bool:
+        return self.exit_date is None
+
+    @strawberry.field
+    def worker(self) -> refs.WorkerRef:
+        return refs.WorkerKey(id_number=self.worker_id_number)
+
+    @strawberry.field
+    def project(self) -> refs.ProjectRef:
+        return refs.ProjectKey(code=self.project_code)
+
+    @strawberry.field(description="The registering employer (usually a labour subcontractor).")
+    def employer(self) -> refs.EnterpriseRef:
+        return refs.EnterpriseKey(uscc=self.employer_uscc)
+
+
+@strawberry.type(name="AttendanceMonth", description="实名制考勤: one worker, one project, one month.")
+class AttendanceRecord:
+    project_code: strawberry.Private[str]
+    day_mask: strawberry.Private[int]
+    month: YearMonth
+    days_present: int
+
+    @strawberry.field(description="The days the worker clocked in.")
+    def days(self) -> list[date]:
+        return [
+            self.month.replace(day=day)
+            for day in range(1, 32)
+            if self.day_mask >> (day - 1) & 1
+        ]
+
+    @strawberry.field
+    def project(self) -> refs.ProjectRef:
+        return refs.ProjectKey(code=self.project_code)
+
+
+@strawberry.type(name="LabourContract", description="电子劳动合同")
+class ContractRecord:
+    project_code: strawberry.Private[str]
+    employer_uscc: strawberry.Private[str]
+    contract_no: str
+    signed_on: date
+    start_date: date
+    end_date: date | None
+    daily_wage_fen: Fen = strawberry.field(description="日工资 in fen")
+    pay_day: int = strawberry.field(description="Day of the month wages fall due")
+
+    @strawberry.field
+    def project(self) -> refs.ProjectRef:
+        return refs.ProjectKey(code=self.project_code)
+
+    @strawberry.field
+    def employer(self) -> refs.EnterpriseRef:
+        return refs.EnterpriseKey(uscc=self.employer_uscc)
+
+
+@strawberry.type(name="SkillCertificate", description="职业技能等级证书")
+class CertificateRecord:
+    certificate_no: str
+    trade: str
+    level: str
+    issued_on: date
+    expires_on: date
+
+
+def housing(info: Info) -> HousingLoaders:
+    return info.context.loaders(HousingLoaders)
+
+
+@strawberry.type
+class HousingWorker:
+    id_number: strawberry.Private[str]
+
+    @strawberry.field(description="姓名 as registered on the real-name platform")
+    async def name(self, info: Info) -> str | None:
+        row = await housing(info).worker.load(self.id_number)
+        return row.name if row else None
+
+    @strawberry.field(description="Derived from the ID number")
+    def gender(self) -> Gender:
+        return Gender.MALE if id_number_is_male(self.id_number) else Gender.FEMALE
+
+    @strawberry.field(description="Derived from the ID number")
+    def birth_date(self) -> date:
+        return id_number_birth_date(self.id_number)
+
+    @strawberry.field(description="Real-name registrations, oldest first")
+    async def registrations(self, info: Info, active_only: bool = False) -> list[RegistrationRecord]:
+        rows = await housing(info).registrations_by_worker.load(self.id_number)
+        return [from_row(RegistrationRecord, r) for r in rows if not active_only or r.exit_date is None]
+
+    @strawberry.field(description="Monthly attendance, oldest first; `from`/`to` bound the months")
+    async def attendance(
+        self,
+        info: Info,
+        since: Annotated[YearMonth | None, strawberry.argument(name="from")] = None,
+        until: Annotated[YearMonth | None, strawberry.argument(name="to")] = None,
+        project_code: str | None = None,
+    ) -> list[AttendanceRecord]:
+        rows = await housing(info).attendance_by_worker.load(self.id_number)
+        return [
+            from_row(AttendanceRecord, r)
+            for r in rows
+            if in_months(r.month, since, until) and project_code in (None, r.project_code)
+        ]
+
+    @strawberry.field(description="Electronic labour contracts, oldest first")
+    async def contracts(self, info: Info) -> list[ContractRecord]:
+        return from_rows(ContractRecord, await housing(info).contracts_by_worker.load(self.id_number))
+
+    @strawberry.field
+    async def skill_certificates(self, info: Info) -> list[CertificateRecord]:
+        rows = await housing(info).certificates_by_worker.load(self.id_number)
+        return from_rows(CertificateRecord, rows)
+
+
+@strawberry.type
+class HousingProject:
+    code: strawberry.Private[str]
+
+    @strawberry.field
+    async def name(self, info: Info) -> str | None:
+        row = await housing(info).project.load(self.code)
+        return row.name if row else None
+
+    @strawberry.field(description="Where the site is")
+    async def region(self, info: Info) -> Region | None:
+        row = await housing(info).project.load(self.code)
+        return region_of(row.region_code) if row else None
+
+    @strawberry.field(description="建设单位")
+    async def builder(self, info: Info) -> refs.EnterpriseRef | None:
+        row = await housing(info).project.load(self.code)
+        return refs.EnterpriseKey(uscc=row.builder_uscc) if row else None
+
+    @strawberry.field(description="施工总承包单位")
+    async def general_contractor(self, info: Info) -> refs.EnterpriseRef | None:
+        row = await housing(info).project.load(self.code)
+        return refs.EnterpriseKey(uscc=row.contractor_uscc) if row else None
+
+    @strawberry.field(description="合同价款 in fen")
+    async def contract_price_fen(self, info: Info) -> Fen | None:
+        row = await housing(info).project.load(self.code)
+        return row.contract_price_fen if row else None
+
+    @strawberry.field
+    async def start_date(self, info: Info) -> date | None:
+        row = await housing(info).project.load(self.code)
+        return row.start_date if row else None
+
+    @strawberry.field
+    async def planned_end_date(self, info: Info) -> date | None:
+        row = await housing(info).project.load(self.code)
+        return row.planned_end_date if row else None
+
+    @strawberry.field
+    async def status(self, info: Info) -> ProjectStatus | None:
+        row = await housing(info).project.load(self.code)
+        return ProjectStatus(row.status) if row else None
+
+    @strawberry.field(description="维权信息告示牌 posted on site")
+    async def rights_notice_board(self, info: Info) -> bool | None:
+        row = await housing(info).project.load(self.code)
+        return row.rights_notice_board if row else None
+
+    @strawberry.field(description="工程款支付担保 provided by the builder")
+    async def payment_guarantee(self, info: Info) -> bool | None:
+        row = await housing(info).project.load(self.code)
+        return row.payment_guarantee if row else None
+
+    @strawberry.field(description="Real-name registrations on this site")
+    async def registrations(self, info: Info, active_only: bool = False) -> list[RegistrationRecord]:
+        rows = await housing(info).registrations_by_project.load(self.code)
+        return [from_row(RegistrationRecord, r) for r in rows if not active_only or r.exit_date is None]
+
+    @strawberry.field(description="Attendance of every worker on this site in one month")
+    async def attendance(self, info: Info, month: YearMonth) -> list[AttendanceRecord]:
+        rows = await housing(info).attendance_by_project_month.load((self.code, month))
+        return from_rows(AttendanceRecord, rows)
+
+
+@strawberry.type
+class HousingEnterprise:
+    uscc: strawberry.Private[str]
+
+    @strawberry.field
+    async def name(self, info: Info) -> str | None:
+        row = await housing(info).enterprise.load(self.uscc)
+        return row.name if row else None
+
+    @strawberry.field
+    async def kind(self, info: Info) -> EnterpriseKind | None:
+        row = await housing(info).enterprise.load(self.uscc)
+        return EnterpriseKind(row.kind) if row else None
+
+    @strawberry.field(description="Where the enterprise is registered")
+    async def region(self, info: Info) -> Region | None:
+        row = await housing(info).enterprise.load(self.uscc)
+        return region_of(row.region_code) if row else None
+
+    @strawberry.field(description="资质")
+    async def qualification(self, info: Info) -> str | None:
+        row = await housing(info).enterprise.load(self.uscc)
+        return row.qualification if row else None
+
+    @strawberry.field(description="建筑市场信用分 (0-100) kept by the housing bureau")
+    async def market_credit_score(self, info: Info) -> int | None:
+        row = await housing(info).enterprise.load(self.uscc)
+        return row.credit_score if row else None
+
+    @strawberry.field(description="法定代表人")
+    async def legal_representative(self, info: Info) -> str | None:
+        row = await housing(info).enterprise.load(self.uscc)
+        return row.legal_representative if row else None
+
+    @strawberry.field(description="Projects where it is the general contractor")
+    async def contracted_projects(self, info: Info) -> list[refs.ProjectRef]:
+        rows = await housing(info).projects_by_contractor.load(self.uscc)
+        return [refs.ProjectKey(code=row.code) for row in rows]
+
+    @strawberry.field(description="Projects where it is the builder (建设单位)")
+    async def built_projects(self, info: Info) -> list[refs.ProjectRef]:
+        rows = await housing(info).projects_by_builder.load(self.uscc)
+        return [refs.ProjectKey(code=row.code) for row in rows]
+
+
+@strawberry.input
+class WorkerFilterInput:
+    site_region_code_prefix: RegionCodePrefix | None = strawberry.field(
+        default=None, description="Registered on a project in this region"
+    )
+    project_code: str | None = None
+    trade: str | None = None
+    active_only: bool = strawberry.field(default=False, description="Only open registrations count")
+    registered_from: date | None = None
+    registered_to: date | None = None
+
+
+@strawberry.input
+class ProjectFilterInput:
+    region_code_prefix: RegionCodePrefix | None = None
+    status: list[ProjectStatus] | None = None
+    started_from: date | None = None
+    started_to: date | None = None
+    general_contractor: USCC | None = None
+    builder: USCC | None = None
+
+
+@strawberry.input
+class EnterpriseFilterInput:
+    region_code_prefix: RegionCodePrefix | None = None
+    kind: list[EnterpriseKind] | None = None
+    name_contains: str | None = None
+
+
+@strawberry.type
+class HousingQuery:
+    @strawberry.field(description="One worker by ID number; null when no agency has registered it")
+    async def worker(self, info: Info, id_number: IdNumber) -> refs.WorkerRef | None:
+        row = await housing(info).worker.load(id_number)
+        return refs.WorkerKey(id_number=row.id_number) if row else None
+
+    @strawberry.field(description="Workers on the real-name platform, by ID number")
+    async def workers(
+        self,
+        info: Info,
+        filter: WorkerFilterInput | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[refs.WorkerRef]:
+        given = filter or WorkerFilterInput()
+        criteria = WorkerFilter(
+            site_region_prefix=given.site_region_code_prefix,
+            project_code=given.project_code,
+            trade=given.trade,
+            active_only=given.active_only,
+            registered_from=given.registered_from,
+            registered_to=given.registered_to,
+        )
+        size, after_key = page_size(first, info.context.limits), decode_cursor(after)
+        loaders = housing(info)
+        rows = await loaders.workers_page(criteria, after_key, size + 1)
+        return build_connection(
+            [(r.id_number, refs.WorkerKey(id_number=r.id_number)) for r in rows],
+            size,
+            after_key,
+            lambda: loaders.count_workers(criteria),
+        )
+
+    @strawberry.field(description="One project by code; null when unknown")
+    async def project(self, info: Info, code: str) -> refs.ProjectRef | None:
+        row = await housing(info).project.load(code)
+        return refs.ProjectKey(code=row.code) if row else None
+
+    @strawberry.field(description="Projects, by code")
+    async def projects(
+        self,
+        info: Info,
+        filter: ProjectFilterInput | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[refs.ProjectRef]:
+        given = filter or ProjectFilterInput()
+        criteria = ProjectFilter(
+            region_prefix=given.region_code_prefix,
+            statuses=tuple(s.value for s in given.status or ()),
+            started_from=given.started_from,
+            started_to=given.started_to,
+            contractor_uscc=given.general_contractor,
+            builder_uscc=given.builder,
+        )
+        size, after_key = page_size(first, info.context.limits), decode_cursor(after)
+        loaders = housing(info)
+        rows = await loaders.projects_page(criteria, after_key, size + 1)
+        return build_connection(
+            [(r.code, refs.ProjectKey(code=r.code)) for r in rows],
+            size,
+            after_key,
+            lambda: loaders.count_projects(criteria),
+        )
+
+    @strawberry.field(description="One enterprise by USCC; null when unknown")
+    async def enterprise(self, info: Info, uscc: USCC) -> refs.EnterpriseRef | None:
+        row = await housing(info).enterprise.load(uscc)
+        return refs.EnterpriseKey(uscc=row.uscc) if row else None
+
+    @strawberry.field(description="Enterprises, by USCC")
+    async def enterprises(
+        self,
+        info: Info,
+        filter: EnterpriseFilterInput | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[refs.EnterpriseRef]:
+        given = filter or EnterpriseFilterInput()
+        criteria = EnterpriseFilter(
+            region_prefix=given.region_code_prefix,
+            kinds=tuple(k.value for k in given.kind or ()),
+            name_contains=given.name_contains,
+        )
+        size, after_key = page_size(first, info.context.limits), decode_cursor(after)
+        loaders = housing(info)
+        rows = await loaders.enterprises_page(criteria, after_key, size + 1)
+        return build_connection(
+            [(r.uscc, refs.EnterpriseKey(uscc=r.uscc)) for r in rows],
+            size,
+            after_key,
+            lambda: loaders.count_enterprises(criteria),
+        )

@@ -1,0 +1,107 @@
+"""Housing and construction bureau (住房城乡建设): the real-name platform's tables."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import Index
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel
+
+from connectors.columns import money_field
+
+
+class HousingRecord(SQLModel, registry=registry()):
+    """Base of this agency's tables: its own metadata, so its own database."""
+
+
+class Enterprise(HousingRecord, table=True):
+    __tablename__ = "housing_enterprise"
+
+    uscc: str = Field(primary_key=True, max_length=18)
+    name: str = Field(max_length=200)
+    kind: str = Field(max_length=32, index=True)
+    region_code: str = Field(max_length=6, index=True)
+    qualification: str | None = Field(default=None, max_length=100)
+    credit_score: int
+    legal_representative: str = Field(max_length=50)
+
+
+class Project(HousingRecord, table=True):
+    __tablename__ = "housing_project"
+
+    code: str = Field(primary_key=True, max_length=32)
+    name: str = Field(max_length=200)
+    region_code: str = Field(max_length=6, index=True)
+    builder_uscc: str = Field(max_length=18, index=True)
+    contractor_uscc: str = Field(max_length=18, index=True)
+    contract_price_fen: int = money_field("合同价款, fen")
+    start_date: date = Field(index=True)
+    planned_end_date: date
+    status: str = Field(max_length=24, index=True)
+    rights_notice_board: bool
+    payment_guarantee: bool
+
+
+class Worker(HousingRecord, table=True):
+    __tablename__ = "housing_worker"
+
+    id_number: str = Field(primary_key=True, max_length=18)
+    name: str = Field(max_length=50)
+    registered_on: date
+
+
+class Registration(HousingRecord, table=True):
+    """Real-name registration 实名制登记: a worker on a project for an employer, in a team."""
+
+    __tablename__ = "housing_registration"
+
+    id: int | None = Field(default=None, primary_key=True)
+    worker_id_number: str = Field(max_length=18, index=True)
+    project_code: str = Field(max_length=32, index=True)
+    employer_uscc: str = Field(max_length=18, index=True)
+    team: str = Field(max_length=50)
+    trade: str = Field(max_length=20)
+    entry_date: date
+    exit_date: date | None = None
+
+
+class AttendanceMonth(HousingRecord, table=True):
+    """A worker's real-name attendance on one project in one month; bit d-1 of
+    `day_mask` is set when the worker clocked in on day d."""
+
+    __tablename__ = "housing_attendance_month"
+    __table_args__ = (Index("ix_housing_attendance_project_month", "project_code", "month"),)
+
+    worker_id_number: str = Field(primary_key=True, max_length=18)
+    project_code: str = Field(primary_key=True, max_length=32)
+    month: date = Field(primary_key=True)
+    days_present: int
+    day_mask: int
+
+
+class LabourContract(HousingRecord, table=True):
+    """Electronic labour contract 电子劳动合同."""
+
+    __tablename__ = "housing_labour_contract"
+
+    contract_no: str = Field(primary_key=True, max_length=32)
+    worker_id_number: str = Field(max_length=18, index=True)
+    project_code: str = Field(max_length=32, index=True)
+    employer_uscc: str = Field(max_length=18)
+    signed_on: date
+    start_date: date
+    end_date: date | None = None
+    daily_wage_fen: int = money_field("日工资, fen")
+    pay_day: int = Field(description="day of the month wages fall due")
+
+
+class SkillCertificate(HousingRecord, table=True):
+    __tablename__ = "housing_skill_certificate"
+
+    certificate_no: str = Field(primary_key=True, max_length=32)
+    worker_id_number: str = Field(max_length=18, index=True)
+    trade: str = Field(max_length=20)
+    level: str = Field(max_length=10)
+    issued_on: date
+    expires_on: date

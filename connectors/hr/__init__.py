@@ -1,0 +1,24 @@
+"""Human resources and social security bureau (人力资源社会保障)."""
+
+from connectors.base import Connector, Entity, GraphContribution
+from connectors.hr import graph, seed
+from connectors.hr.loaders import HrLoaders
+from connectors.hr.models import HrRecord
+
+
+class HrConnector(Connector):
+    name = "hr"
+    title = "人力资源社会保障"
+    metadata = HrRecord.metadata
+    loaders = HrLoaders
+    rows_for = staticmethod(seed.rows_for)
+    contribution = GraphContribution(
+        entities={
+            Entity.WORKER: graph.HrWorker,
+            Entity.PROJECT: graph.HrProject,
+            Entity.ENTERPRISE: graph.HrEnterprise,
+        },
+    )
+
+
+connector = HrConnector

@@ -1,0 +1,34 @@
+"""HR's batched loaders, created once per request."""
+
+from __future__ import annotations
+
+from connectors.database import Database
+from connectors.hr.models import BlacklistEntry, Complaint, CreditGrade, InjuryInsurance, WageDeposit
+from connectors.loading import many_by, one_by
+
+deposit_t = WageDeposit.__table__  # type: ignore[attr-defined]
+complaint_t = Complaint.__table__  # type: ignore[attr-defined]
+blacklist_t = BlacklistEntry.__table__  # type: ignore[attr-defined]
+grade_t = CreditGrade.__table__  # type: ignore[attr-defined]
+insurance_t = InjuryInsurance.__table__  # type: ignore[attr-defined]
+
+
+class HrLoaders:
+    def __init__(self, database: Database) -> None:
+        self.deposit_by_project = one_by(database, deposit_t.c.project_code)
+        self.grade_by_enterprise = one_by(database, grade_t.c.enterprise_uscc)
+        self.blacklist_by_enterprise = many_by(
+            database, blacklist_t.c.enterprise_uscc, order_by=[blacklist_t.c.listed_on]
+        )
+        self.complaints_by_enterprise = many_by(
+            database, complaint_t.c.enterprise_uscc, order_by=[complaint_t.c.filed_on]
+        )
+        self.complaints_by_project = many_by(
+            database, complaint_t.c.project_code, order_by=[complaint_t.c.filed_on]
+        )
+        self.complaints_by_worker = many_by(
+            database, complaint_t.c.worker_id_number, order_by=[complaint_t.c.filed_on]
+        )
+        self.insurance_by_project = many_by(
+            database, insurance_t.c.project_code, order_by=[insurance_t.c.insured_from]
+        )

@@ -1,0 +1,77 @@
+"""Human resources and social security bureau (人力资源社会保障): deposits, complaints,
+blacklist, credit grades, work-injury insurance."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel
+
+from connectors.columns import money_field
+
+
+class HrRecord(SQLModel, registry=registry()):
+    """Base of this agency's tables: its own metadata, so its own database."""
+
+
+class WageDeposit(HrRecord, table=True):
+    """Wage deposit 工资保证金 a contractor lodges for a project."""
+
+    __tablename__ = "hr_wage_deposit"
+
+    project_code: str = Field(primary_key=True, max_length=32)
+    enterprise_uscc: str = Field(max_length=18, index=True)
+    amount_fen: int = money_field("保证金金额, fen")
+    status: str = Field(max_length=16)
+    paid_on: date | None = None
+
+
+class Complaint(HrRecord, table=True):
+    """Arrears complaint 欠薪投诉 or labour-inspection case 劳动保障监察案件."""
+
+    __tablename__ = "hr_complaint"
+
+    complaint_no: str = Field(primary_key=True, max_length=32)
+    kind: str = Field(max_length=16)
+    enterprise_uscc: str = Field(max_length=18, index=True)
+    project_code: str | None = Field(default=None, max_length=32, index=True)
+    worker_id_number: str | None = Field(default=None, max_length=18, index=True)
+    filed_on: date = Field(index=True)
+    amount_fen: int = money_field("涉及金额, fen")
+    status: str = Field(max_length=16)
+    summary: str = Field(max_length=500)
+
+
+class BlacklistEntry(HrRecord, table=True):
+    """拖欠农民工工资失信联合惩戒对象名单 entry."""
+
+    __tablename__ = "hr_blacklist_entry"
+
+    decision_no: str = Field(primary_key=True, max_length=40)
+    enterprise_uscc: str = Field(max_length=18, index=True)
+    responsible_person: str = Field(max_length=50)
+    reason: str = Field(max_length=500)
+    listed_on: date
+    removed_on: date | None = None
+
+
+class CreditGrade(HrRecord, table=True):
+    """Employer labour-protection credit grade A/B/C/D."""
+
+    __tablename__ = "hr_credit_grade"
+
+    enterprise_uscc: str = Field(primary_key=True, max_length=18)
+    grade: str = Field(max_length=1)
+    assessed_on: date
+
+
+class InjuryInsurance(HrRecord, table=True):
+    """Project-based work-injury insurance 按项目参加工伤保险."""
+
+    __tablename__ = "hr_injury_insurance"
+
+    policy_no: str = Field(primary_key=True, max_length=32)
+    project_code: str = Field(max_length=32, index=True)
+    insured_from: date
+    insured_to: date

@@ -1,0 +1,1 @@
+"""The synthetic world: deterministic, realistic records every connector seeds its tables from."""

@@ -1,0 +1,1 @@
+"""The hub: Starlette app, settings, databases and the `hub` command line."""

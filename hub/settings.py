@@ -1,0 +1,54 @@
+"""Settings from `HUB_*` environment variables, composed in one place.
+
+Each connector gets its own nested block read with its own prefix
+(`HUB_HOUSING_DB_URL`, `HUB_BANK_DB_URL`, ...), so a new agency needs no change here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ConnectorSettings(BaseSettings):
+    """One agency's block; read with the prefix `HUB_<AGENCY>_`."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    db_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the agency's database; a SQLite file in the data "
+        "directory when unset.",
+    )
+
+
+class HubSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HUB_", extra="ignore")
+
+    env: Literal["development", "production"] = "development"
+    data_dir: Path = Path(".hub")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    default_page_size: int = Field(default=20, ge=1)
+    max_page_size: int = Field(default=100, ge=1)
+    graphiql: bool = True
+    db_echo: bool = False
+
+    db_urls: dict[str, str] = Field(
+        default_factory=dict,
+        description="Per-agency URL overrides by connector name (used by tests and embedders); "
+        "the environment's HUB_<AGENCY>_DB_URL is read otherwise.",
+    )
+
+    def for_connector(self, name: str) -> ConnectorSettings:
+        return ConnectorSettings(_env_prefix=f"HUB_{name.upper()}_")  # type: ignore[call-arg]
+
+    def database_url(self, name: str) -> str:
+        """The agency's configured URL, or its SQLite file under `data_dir`."""
+        configured = self.db_urls.get(name) or self.for_connector(name).db_url
+        if configured:
+            return configured
+        return f"sqlite:///{(self.data_dir / f'{name}.db').resolve()}"

@@ -1,0 +1,39 @@
+"""Merging contributions into one type, loudly: two contributors of one field is an error,
+never a silent override."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import strawberry
+from strawberry.types.base import get_object_definition
+from strawberry.types.private import is_private
+
+
+class CompositionError(TypeError):
+    """Two contributions define the same field, or a contribution is not a strawberry type."""
+
+
+def _field_names(part: type) -> set[str]:
+    definition = get_object_definition(part)
+    if definition is None:
+        raise CompositionError(f"{part.__qualname__} is not a strawberry type")
+    return {field.python_name for field in definition.fields if not is_private(field.type)}
+
+
+def compose_type(
+    name: str, description: str, base: type | None, parts: Sequence[type]
+) -> type:
+    """One strawberry type with the fields of `base` (the key) and every part."""
+    owners: dict[str, str] = {}
+    for part in ([base] if base else []) + list(parts):
+        for field_name in _field_names(part):
+            if field_name in owners:
+                raise CompositionError(
+                    f"{name}.{field_name} is contributed by both {owners[field_name]} "
+                    f"and {part.__qualname__}"
+                )
+            owners[field_name] = part.__qualname__
+    bases: Iterable[type] = (base, *parts) if base else tuple(parts)
+    merged = type(name, tuple(bases), {"__module__": "schemas.graph", "__doc__": description})
+    return strawberry.type(merged, name=name, description=description)

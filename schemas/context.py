@@ -1,0 +1,36 @@
+"""The per-request context every resolver receives: limits, the caller (filled in by the
+auth layer), and one set of batched loaders per connector, created on first use."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import strawberry
+
+LoadersT = TypeVar("LoadersT")
+
+
+@dataclass(frozen=True)
+class PageLimits:
+    default: int = 20
+    maximum: int = 100
+
+
+@dataclass
+class RequestContext:
+    limits: PageLimits
+    loader_factories: Mapping[type, Callable[[], object]]
+    caller: object | None = None
+    _loaders: dict[type, object] = field(default_factory=dict)
+
+    def loaders(self, kind: type[LoadersT]) -> LoadersT:
+        """This request's loaders of one connector; typed by their class, not a string key."""
+        found = self._loaders.get(kind)
+        if found is None:
+            found = self._loaders[kind] = self.loader_factories[kind]()
+        return found  # type: ignore[return-value]
+
+
+Info = strawberry.Info[RequestContext, Any]

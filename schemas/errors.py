@@ -1,0 +1,39 @@
+"""Errors the hub reports to callers, and the codes they can match on.
+
+    HubError                      base; carries a stable `code`
+    ├── BadUserInput              BAD_USER_INPUT: an argument is malformed (checksum,
+    │                             format, page size over the maximum, bad cursor)
+    └── ConnectorUnavailable      CONNECTOR_UNAVAILABLE: an agency's source did not answer
+
+GraphQL-level failures that never reach a resolver get codes too (see
+`schemas.schema.HubSchema.process_errors`): GRAPHQL_PARSE_FAILED,
+GRAPHQL_VALIDATION_FAILED, and INTERNAL_SERVER_ERROR for anything unexpected, whose
+message is replaced so no stack trace, SQL or path leaves the hub.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+BAD_USER_INPUT: Final = "BAD_USER_INPUT"
+CONNECTOR_UNAVAILABLE: Final = "CONNECTOR_UNAVAILABLE"
+GRAPHQL_PARSE_FAILED: Final = "GRAPHQL_PARSE_FAILED"
+GRAPHQL_VALIDATION_FAILED: Final = "GRAPHQL_VALIDATION_FAILED"
+INTERNAL_SERVER_ERROR: Final = "INTERNAL_SERVER_ERROR"
+
+
+class HubError(Exception):
+    code: str = INTERNAL_SERVER_ERROR
+
+    def __init__(self, message: str, **details: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class BadUserInput(HubError):
+    code = BAD_USER_INPUT
+
+
+class ConnectorUnavailable(HubError):
+    code = CONNECTOR_UNAVAILABLE

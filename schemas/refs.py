@@ -1,0 +1,38 @@
+"""References to the merged entity types, resolved when the schema is built.
+
+A connector returns an entity as its key type (e.g. `WorkerKey`); every connector's fields
+on that entity read the key from `self`, exactly like a federation entity reference.
+"""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types.lazy_type import LazyType
+
+from schemas.scalars import USCC, CaseNumber, IdNumber
+
+
+@strawberry.type
+class WorkerKey:
+    id_number: IdNumber = strawberry.field(description="公民身份号码 (key)")
+
+
+@strawberry.type
+class ProjectKey:
+    code: str = strawberry.field(description="项目编码, e.g. the construction permit number (key)")
+
+
+@strawberry.type
+class EnterpriseKey:
+    uscc: USCC = strawberry.field(description="统一社会信用代码 (key)")
+
+
+@strawberry.type
+class DisputeCaseKey:
+    case_number: CaseNumber = strawberry.field(description="案号 (key)")
+
+
+WorkerRef: LazyType[str, str] = LazyType("Worker", "schemas.graph")
+ProjectRef: LazyType[str, str] = LazyType("Project", "schemas.graph")
+EnterpriseRef: LazyType[str, str] = LazyType("Enterprise", "schemas.graph")
+DisputeCaseRef: LazyType[str, str] = LazyType("DisputeCase", "schemas.graph")
