@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sqlalchemy import MetaData, Table
+from sqlalchemy import MetaData, Table, func, select, table
 
 from connectors.database import Database
 
@@ -43,7 +43,6 @@ class GraphContribution:
 
     query: type | None = None
     entities: Mapping[Entity, type] = field(default_factory=dict)
-
 
 
 SeedRows = Callable[["WorldBatch"], Iterator[tuple[Table, list[dict[str, Any]]]]]
@@ -76,9 +75,15 @@ class Connector:
         """A fresh set of batched loaders for one request (never shared between callers)."""
         return type(self).loaders(self.database)
 
+    @property
+    def version_table(self) -> str:
+        """Alembic's bookkeeping table for this agency (distinct, so agencies may share a
+        database server or even one database)."""
+        return f"alembic_version_{self.name}"
+
     async def check_health(self) -> None:
-        """Raise if the agency's source cannot answer."""
-        await self.database.ping()
+        """Raise unless the agency's database answers and has been migrated."""
+        await self.database.scalar(select(func.count()).select_from(table(self.version_table)))
 
 
 _SHARED_PACKAGES = frozenset({"synthetic"})

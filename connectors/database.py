@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.sql import Executable
@@ -70,10 +70,6 @@ class Database:
     async def scalar(self, statement: Executable) -> Any:
         async with self.engine.connect() as connection:
             return (await connection.execute(statement)).scalar()
-
-    async def ping(self) -> None:
-        async with self.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
         if self._async_engine is not None:

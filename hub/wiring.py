@@ -9,6 +9,8 @@ from hub.settings import HubSettings
 
 def build_connectors(settings: HubSettings) -> list[Connector]:
     return [
-        connector_class(Database(settings.database_url(connector_class.name), echo=settings.db_echo))
+        connector_class(
+            Database(settings.database_url(connector_class.name), echo=settings.db_echo)
+        )
         for connector_class in discover()
     ]

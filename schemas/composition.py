@@ -21,9 +21,7 @@ def _field_names(part: type) -> set[str]:
     return {field.python_name for field in definition.fields if not is_private(field.type)}
 
 
-def compose_type(
-    name: str, description: str, base: type | None, parts: Sequence[type]
-) -> type:
+def compose_type(name: str, description: str, base: type | None, parts: Sequence[type]) -> type:
     """One strawberry type with the fields of `base` (the key) and every part."""
     owners: dict[str, str] = {}
     for part in ([base] if base else []) + list(parts):

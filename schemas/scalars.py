@@ -4,7 +4,7 @@ clear BAD_USER_INPUT before any connector is asked."""
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from typing import NewType
 
 import strawberry
@@ -71,6 +71,23 @@ def parse_year_month(value: object) -> date:
 def in_months(month: date, since: date | None, until: date | None) -> bool:
     """Whether `month` lies in the optional inclusive range of months."""
     return (since is None or month >= since) and (until is None or month <= until)
+
+
+def next_month(month: date) -> date:
+    return date(month.year + month.month // 12, month.month % 12 + 1, 1)
+
+
+def month_end(month: date) -> date:
+    return next_month(month) - timedelta(days=1)
+
+
+def months_between(first: date, last: date) -> list[date]:
+    """Every month from `first` to `last`, inclusive."""
+    months, month = [], first.replace(day=1)
+    while month <= last:
+        months.append(month)
+        month = next_month(month)
+    return months
 
 
 YearMonth = NewType("YearMonth", date)

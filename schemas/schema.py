@@ -48,7 +48,10 @@ class HubSchema(strawberry.Schema):
             if code == errors.INTERNAL_SERVER_ERROR:
                 reference = uuid.uuid4().hex[:12]
                 logger.error(
-                    "unexpected error %s at %s", reference, error.path, exc_info=error.original_error
+                    "unexpected error %s at %s",
+                    reference,
+                    error.path,
+                    exc_info=error.original_error,
                 )
                 error.message = f"Internal error; quote reference {reference} to the operator"
                 extensions["reference"] = reference

@@ -78,11 +78,7 @@ class AccountRecord:
         until: Annotated[YearMonth | None, strawberry.argument(name="to")] = None,
     ) -> list[AllocationRecord]:
         rows = await bank(info).allocations_by_account.load(self.account_no)
-        return [
-            from_row(AllocationRecord, r)
-            for r in rows
-            if in_months(r.period, since, until)
-        ]
+        return [from_row(AllocationRecord, r) for r in rows if in_months(r.period, since, until)]
 
     @strawberry.field(description="Payroll disbursed from the account for one pay period")
     async def disbursements(self, info: Info, period: YearMonth) -> list[DisbursementRecord]:
@@ -113,11 +109,7 @@ class BankWorker:
         until: Annotated[YearMonth | None, strawberry.argument(name="to")] = None,
     ) -> list[DisbursementRecord]:
         rows = await bank(info).disbursements_by_worker.load(self.id_number)
-        return [
-            from_row(DisbursementRecord, r)
-            for r in rows
-            if in_months(r.period, since, until)
-        ]
+        return [from_row(DisbursementRecord, r) for r in rows if in_months(r.period, since, until)]
 
     @strawberry.field
     async def payroll_cards(self, info: Info) -> list[CardRecord]:

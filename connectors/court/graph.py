@@ -13,7 +13,15 @@ from schemas import refs
 from schemas.context import Info
 from schemas.pagination import Connection, build_connection, decode_cursor, page_size
 from schemas.records import from_row, from_rows
-from schemas.scalars import USCC, CaseNumber, Fen, IdNumber, RegionCodePrefix, YearMonth
+from schemas.scalars import (
+    USCC,
+    CaseNumber,
+    Fen,
+    IdNumber,
+    RegionCodePrefix,
+    YearMonth,
+    months_between,
+)
 
 
 @strawberry.enum(description="案件状态")
@@ -82,19 +90,11 @@ def court(info: Info) -> CourtLoaders:
     return info.context.loaders(CourtLoaders)
 
 
-def _months(first: date, last: date) -> list[date]:
-    months, month = [], first
-    while month <= last:
-        months.append(month)
-        month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
-    return months
-
-
 @strawberry.type
 class CourtDisputeCase:
     case_number: strawberry.Private[str]
 
-    async def _row(self, info: Info):  # noqa: ANN202 - a Row of court_dispute_case
+    async def _row(self, info: Info):
         return await court(info).case.load(self.case_number)
 
     @strawberry.field
@@ -140,7 +140,7 @@ class CourtDisputeCase:
     @strawberry.field(description="The months whose wages are in dispute")
     async def disputed_months(self, info: Info) -> list[YearMonth]:
         row = await self._row(info)
-        return _months(row.disputed_from, row.disputed_to) if row else []
+        return months_between(row.disputed_from, row.disputed_to) if row else []
 
     @strawberry.field(description="The project the dispute arose on")
     async def project(self, info: Info) -> refs.ProjectRef | None:
@@ -154,7 +154,9 @@ class CourtDisputeCase:
 
     @strawberry.field
     async def mediations(self, info: Info) -> list[MediationRecord]:
-        return from_rows(MediationRecord, await court(info).mediations_by_case.load(self.case_number))
+        return from_rows(
+            MediationRecord, await court(info).mediations_by_case.load(self.case_number)
+        )
 
     @strawberry.field
     async def judgment(self, info: Info) -> JudgmentRecord | None:

@@ -92,9 +92,16 @@ class CourtLoaders:
             database, case_t.c.project_code, order_by=[case_t.c.filed_on]
         )
 
-    async def cases_page(self, criteria: CaseFilter, after: str | None, limit: int) -> list[Row[Any]]:
+    async def cases_page(
+        self, criteria: CaseFilter, after: str | None, limit: int
+    ) -> list[Row[Any]]:
         rows = await fetch_page(
-            self.database, select(case_t), case_t.c.case_number, _case_conditions(criteria), after, limit
+            self.database,
+            select(case_t),
+            case_t.c.case_number,
+            _case_conditions(criteria),
+            after,
+            limit,
         )
         for row in rows:
             self.case.prime(row.case_number, row)

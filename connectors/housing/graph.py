@@ -61,7 +61,10 @@ def region_of(code: str) -> Region:
     return Region(code=code, name=found.name, city=found.city, province=found.province)
 
 
-@strawberry.type(name="Registration", description="实名制登记: a worker on a project, for an employer, in a team.")
+@strawberry.type(
+    name="Registration",
+    description="实名制登记: a worker on a project, for an employer, in a team.",
+)
 class RegistrationRecord:
     worker_id_number: strawberry.Private[str]
     project_code: strawberry.Private[str]
@@ -88,7 +91,9 @@ class RegistrationRecord:
         return refs.EnterpriseKey(uscc=self.employer_uscc)
 
 
-@strawberry.type(name="AttendanceMonth", description="实名制考勤: one worker, one project, one month.")
+@strawberry.type(
+    name="AttendanceMonth", description="实名制考勤: one worker, one project, one month."
+)
 class AttendanceRecord:
     project_code: strawberry.Private[str]
     day_mask: strawberry.Private[int]
@@ -98,9 +103,7 @@ class AttendanceRecord:
     @strawberry.field(description="The days the worker clocked in.")
     def days(self) -> list[date]:
         return [
-            self.month.replace(day=day)
-            for day in range(1, 32)
-            if self.day_mask >> (day - 1) & 1
+            self.month.replace(day=day) for day in range(1, 32) if self.day_mask >> (day - 1) & 1
         ]
 
     @strawberry.field
@@ -159,9 +162,13 @@ class HousingWorker:
         return id_number_birth_date(self.id_number)
 
     @strawberry.field(description="Real-name registrations, oldest first")
-    async def registrations(self, info: Info, active_only: bool = False) -> list[RegistrationRecord]:
+    async def registrations(
+        self, info: Info, active_only: bool = False
+    ) -> list[RegistrationRecord]:
         rows = await housing(info).registrations_by_worker.load(self.id_number)
-        return [from_row(RegistrationRecord, r) for r in rows if not active_only or r.exit_date is None]
+        return [
+            from_row(RegistrationRecord, r) for r in rows if not active_only or r.exit_date is None
+        ]
 
     @strawberry.field(description="Monthly attendance, oldest first; `from`/`to` bound the months")
     async def attendance(
@@ -180,7 +187,9 @@ class HousingWorker:
 
     @strawberry.field(description="Electronic labour contracts, oldest first")
     async def contracts(self, info: Info) -> list[ContractRecord]:
-        return from_rows(ContractRecord, await housing(info).contracts_by_worker.load(self.id_number))
+        return from_rows(
+            ContractRecord, await housing(info).contracts_by_worker.load(self.id_number)
+        )
 
     @strawberry.field
     async def skill_certificates(self, info: Info) -> list[CertificateRecord]:
@@ -243,9 +252,13 @@ class HousingProject:
         return row.payment_guarantee if row else None
 
     @strawberry.field(description="Real-name registrations on this site")
-    async def registrations(self, info: Info, active_only: bool = False) -> list[RegistrationRecord]:
+    async def registrations(
+        self, info: Info, active_only: bool = False
+    ) -> list[RegistrationRecord]:
         rows = await housing(info).registrations_by_project.load(self.code)
-        return [from_row(RegistrationRecord, r) for r in rows if not active_only or r.exit_date is None]
+        return [
+            from_row(RegistrationRecord, r) for r in rows if not active_only or r.exit_date is None
+        ]
 
     @strawberry.field(description="Attendance of every worker on this site in one month")
     async def attendance(self, info: Info, month: YearMonth) -> list[AttendanceRecord]:

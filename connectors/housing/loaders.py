@@ -141,9 +141,16 @@ class HousingLoaders:
             database, project_t.c.builder_uscc, order_by=[project_t.c.code]
         )
 
-    async def workers_page(self, criteria: WorkerFilter, after: str | None, limit: int) -> list[Row[Any]]:
-        rows = await fetch_page(self.database, 
-            select(worker_t), worker_t.c.id_number, _worker_conditions(criteria), after, limit
+    async def workers_page(
+        self, criteria: WorkerFilter, after: str | None, limit: int
+    ) -> list[Row[Any]]:
+        rows = await fetch_page(
+            self.database,
+            select(worker_t),
+            worker_t.c.id_number,
+            _worker_conditions(criteria),
+            after,
+            limit,
         )
         for row in rows:
             self.worker.prime(row.id_number, row)
@@ -152,9 +159,16 @@ class HousingLoaders:
     async def count_workers(self, criteria: WorkerFilter) -> int:
         return await count_rows(self.database, worker_t, _worker_conditions(criteria))
 
-    async def projects_page(self, criteria: ProjectFilter, after: str | None, limit: int) -> list[Row[Any]]:
-        rows = await fetch_page(self.database, 
-            select(project_t), project_t.c.code, _project_conditions(criteria), after, limit
+    async def projects_page(
+        self, criteria: ProjectFilter, after: str | None, limit: int
+    ) -> list[Row[Any]]:
+        rows = await fetch_page(
+            self.database,
+            select(project_t),
+            project_t.c.code,
+            _project_conditions(criteria),
+            after,
+            limit,
         )
         for row in rows:
             self.project.prime(row.code, row)
@@ -166,8 +180,13 @@ class HousingLoaders:
     async def enterprises_page(
         self, criteria: EnterpriseFilter, after: str | None, limit: int
     ) -> list[Row[Any]]:
-        rows = await fetch_page(self.database, 
-            select(enterprise_t), enterprise_t.c.uscc, _enterprise_conditions(criteria), after, limit
+        rows = await fetch_page(
+            self.database,
+            select(enterprise_t),
+            enterprise_t.c.uscc,
+            _enterprise_conditions(criteria),
+            after,
+            limit,
         )
         for row in rows:
             self.enterprise.prime(row.uscc, row)
@@ -189,5 +208,7 @@ class HousingLoaders:
             )
             .distinct()
         )
-        rows = await fetch_page(self.database, statement, registration_t.c.worker_id_number, [], after, limit)
+        rows = await fetch_page(
+            self.database, statement, registration_t.c.worker_id_number, [], after, limit
+        )
         return [row.worker_id_number for row in rows]

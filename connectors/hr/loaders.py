@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from connectors.database import Database
-from connectors.hr.models import BlacklistEntry, Complaint, CreditGrade, InjuryInsurance, WageDeposit
+from connectors.hr.models import (
+    BlacklistEntry,
+    Complaint,
+    CreditGrade,
+    InjuryInsurance,
+    WageDeposit,
+)
 from connectors.loading import many_by, one_by
 
 deposit_t = WageDeposit.__table__  # type: ignore[attr-defined]

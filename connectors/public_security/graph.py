@@ -41,7 +41,10 @@ class ResidenceRecord:
     status: ResidenceStatus
 
     def valid_on(self, day: date) -> bool:
-        return self.status == ResidenceStatus.VALID.value and self.registered_on <= day <= self.valid_until
+        return (
+            self.status == ResidenceStatus.VALID.value
+            and self.registered_on <= day <= self.valid_until
+        )
 
 
 def police(info: Info) -> PoliceLoaders:
@@ -61,14 +64,18 @@ class PoliceWorker:
         row = await police(info).identity.load(self.id_number)
         return from_row(IdentityRecord, row) if row else None
 
-    @strawberry.field(description="Whether the police register's name matches the real-name platform's")
+    @strawberry.field(
+        description="Whether the police register's name matches the real-name platform's"
+    )
     async def identity_verified(self, info: Info, name: str) -> bool:
         row = await police(info).identity.load(self.id_number)
         return row is not None and row.name == name
 
     @strawberry.field(description="Temporary residence registrations, oldest first")
     async def residences(self, info: Info) -> list[ResidenceRecord]:
-        return from_rows(ResidenceRecord, await police(info).residences_by_person.load(self.id_number))
+        return from_rows(
+            ResidenceRecord, await police(info).residences_by_person.load(self.id_number)
+        )
 
     @strawberry.field(description="The registration valid on `on` (default: today, UTC), if any")
     async def current_residence(self, info: Info, on: date | None = None) -> ResidenceRecord | None:

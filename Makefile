@@ -1,0 +1,35 @@
+# Two commands do all set-up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+SCALE ?= small
+export AUTHLIB_INSECURE_TRANSPORT ?= 1
+
+.PHONY: install run test lint schema bench clean
+
+$(BIN)/hub: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(BIN)/hub
+
+run: install
+	$(BIN)/hub migrate
+	$(BIN)/hub seed --scale demo --if-empty
+	$(BIN)/hub serve
+
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy hub schemas connectors
+
+schema: install
+	$(BIN)/python -m schemas.sdl > schema.graphql
+
+clean:
+	rm -rf .hub

@@ -1,0 +1,1 @@
+"""One Alembic history for every agency's database; see `hub.migrate`."""

@@ -1,0 +1,62 @@
+"""Workers on sites in a district without a temporary residence registration valid on a
+given day: housing says who is on site, the police say who is registered."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import strawberry
+
+from connectors.housing.loaders import HousingLoaders
+from connectors.public_security.graph import ResidenceRecord, today
+from connectors.public_security.loaders import PoliceLoaders
+from schemas import refs
+from schemas.context import Info
+from schemas.pagination import Connection, build_connection, decode_cursor, page_size
+from schemas.records import from_row
+from schemas.scalars import RegionCodePrefix
+
+SCAN_CHUNK = 500
+
+
+async def _unregistered(info: Info, region_prefix: str, day: date, after: str | None):
+    housing = info.context.loaders(HousingLoaders)
+    police = info.context.loaders(PoliceLoaders)
+    cursor = after
+    while True:
+        workers = await housing.active_workers_in_region(region_prefix, cursor, SCAN_CHUNK)
+        if not workers:
+            return
+        residences = await police.residences_by_person.load_many(workers)
+        for worker, rows in zip(workers, residences, strict=True):
+            if not any(from_row(ResidenceRecord, row).valid_on(day) for row in rows):
+                yield worker
+        cursor = workers[-1]
+
+
+@strawberry.type
+class ResidenceQuery:
+    @strawberry.field(
+        description="Workers with an open registration on a site in the region and no "
+        "temporary residence registration valid on `on` (default: today, UTC)"
+    )
+    async def workers_without_residence(
+        self,
+        info: Info,
+        site_region_code_prefix: RegionCodePrefix,
+        on: date | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[refs.WorkerRef]:
+        size, after_key = page_size(first, info.context.limits), decode_cursor(after)
+        day = on or today()
+        page: list[tuple[str, refs.WorkerKey]] = []
+        async for worker in _unregistered(info, site_region_code_prefix, day, after_key):
+            page.append((worker, refs.WorkerKey(id_number=worker)))
+            if len(page) > size:
+                break
+
+        async def count_all() -> int:
+            return sum([1 async for _ in _unregistered(info, site_region_code_prefix, day, None)])
+
+        return build_connection(page, size, after_key, count_all)

@@ -1,0 +1,63 @@
+"""No N+1: the SQL statements a nested query sends to each agency do not grow with the
+number of workers it shows."""
+
+from __future__ import annotations
+
+from conftest import RunningHub
+
+NESTED = """
+query Nested($first: Int!) {
+  workers(first: $first) {
+    nodes {
+      idNumber name
+      registrations {
+        trade employer { name }
+        project { name region { name } generalContractor { name blacklisted creditGrade { grade } } }
+      }
+      attendance(from: "2026-08", to: "2026-10") { month daysPresent }
+      contracts { dailyWageFen }
+      disbursements(from: "2026-08") { amountFen status project { code } }
+      payrollCards { bankName }
+      identity { householdRegionName }
+      residences { status validUntil }
+      currentResidence(on: "2026-10-31") { address }
+      complaints { complaintNo }
+      disputeCases {
+        caseNumber status parties { role name } mediations { outcome } project { name }
+      }
+      wagePositions(from: "2026-09", to: "2026-10") { dueFen paidFen status }
+    }
+  }
+}
+"""
+
+
+def _statements(hub: RunningHub, first: int) -> dict[str, int]:
+    hub.statements.reset()
+    data = hub.data(NESTED, {"first": first})
+    assert len(data["workers"]["nodes"]) == first
+    return dict(hub.statements.counts)
+
+
+def test_statements_per_connector_do_not_grow_with_workers(hub: RunningHub) -> None:
+    five = _statements(hub, 5)
+    fifty = _statements(hub, 50)
+    assert set(five) == {"housing", "hr", "public_security", "bank", "court"}
+    assert five == fifty
+
+
+def test_project_page_with_compliance_is_batched(hub: RunningHub) -> None:
+    query = """
+    query($first: Int!) { projects(first: $first) { nodes {
+        code compliance(month: "2026-10") { level }
+        wagePositions(month: "2026-10") { status worker { name } }
+        wageAccount { allocations { amountFen } }
+        accountStatement(from: "2026-09", to: "2026-10") { disbursedFen headcountPaid }
+    } } }
+    """
+    counts = []
+    for first in (2, 10):
+        hub.statements.reset()
+        assert len(hub.data(query, {"first": first})["projects"]["nodes"]) == first
+        counts.append(dict(hub.statements.counts))
+    assert counts[0] == counts[1]

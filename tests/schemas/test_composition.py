@@ -1,0 +1,44 @@
+"""The merged graph is composed loudly and its public shape is reviewed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import strawberry
+
+from connectors.base import discover
+from schemas.composition import CompositionError, compose_type
+from schemas.refs import WorkerKey
+from schemas.schema import build_schema
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@strawberry.type
+class _OneName:
+    @strawberry.field
+    def name(self) -> str:
+        return "a"
+
+
+@strawberry.type
+class _AnotherName:
+    @strawberry.field
+    def name(self) -> str:
+        return "b"
+
+
+def test_two_contributors_of_one_field_fail_loudly() -> None:
+    with pytest.raises(CompositionError, match=r"Worker\.name is contributed by both"):
+        compose_type("Worker", "", WorkerKey, [_OneName, _AnotherName])
+
+
+def test_every_agency_is_discovered() -> None:
+    assert [c.name for c in discover()] == ["bank", "court", "housing", "hr", "public_security"]
+
+
+def test_schema_snapshot_is_current() -> None:
+    """`make schema` rewrites schema.graphql; any change to the public graph shows in review."""
+    committed = (ROOT / "schema.graphql").read_text(encoding="utf-8")
+    assert build_schema().as_str() + "\n" == committed
