@@ -12,7 +12,9 @@ query Nested($first: Int!) {
       idNumber name
       registrations {
         trade employer { name }
-        project { name region { name } generalContractor { name blacklisted creditGrade { grade } } }
+        project {
+          name region { name } generalContractor { name blacklisted creditGrade { grade } }
+        }
       }
       attendance(from: "2026-08", to: "2026-10") { month daysPresent }
       contracts { dailyWageFen }
