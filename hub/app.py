@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator, Sequence
 
 from starlette.applications import Starlette
@@ -35,6 +36,14 @@ class HubGraphQL(GraphQL[RequestContext, None]):
         )
         self.limits = PageLimits(default=settings.default_page_size, maximum=settings.max_page_size)
         self.loader_factories = {type(c).loaders: c.create_loaders for c in connectors}
+
+    def decode_json(self, data: str | bytes) -> object:
+        """Bytes that are not UTF-8 JSON are a 400 like any other unparsable body (json.loads
+        raises UnicodeDecodeError for some, which would otherwise surface as a 500)."""
+        try:
+            return json.loads(data)
+        except UnicodeDecodeError as error:
+            raise json.JSONDecodeError("request body is not UTF-8 JSON", "", 0) from error
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket

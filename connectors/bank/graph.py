@@ -22,6 +22,13 @@ class DisbursementStatus(enum.Enum):
     RETURNED = "returned"
 
 
+@strawberry.enum(description="专户状态")
+class AccountStatus(enum.Enum):
+    ACTIVE = "active"
+    FROZEN = "frozen"
+    CLOSED = "closed"
+
+
 @strawberry.type(name="Allocation", description="人工费用拨付 into the special account")
 class AllocationRecord:
     payer_uscc: strawberry.Private[str]
@@ -60,7 +67,7 @@ class AccountRecord:
     account_no: str
     bank_name: str
     opened_on: date
-    status: str
+    status: AccountStatus
 
     @strawberry.field(description="The general contractor holding the account")
     def holder(self) -> refs.EnterpriseRef:
@@ -77,7 +84,7 @@ class AccountRecord:
         since: Annotated[YearMonth | None, strawberry.argument(name="from")] = None,
         until: Annotated[YearMonth | None, strawberry.argument(name="to")] = None,
     ) -> list[AllocationRecord]:
-        rows = await bank(info).allocations_by_account.load(self.account_no)
+        rows = await bank(info).allocations_by_project.load(self.project_code)
         return [from_row(AllocationRecord, r) for r in rows if in_months(r.period, since, until)]
 
     @strawberry.field(description="Payroll disbursed from the account for one pay period")

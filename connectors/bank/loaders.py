@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from connectors.bank.models import Allocation, Disbursement, PayrollCard, WageAccount
 from connectors.database import Database
 from connectors.loading import many_by, one_by
@@ -18,8 +20,13 @@ class BankLoaders:
         self.accounts_by_holder = many_by(
             database, account_t.c.holder_uscc, order_by=[account_t.c.opened_on]
         )
-        self.allocations_by_account = many_by(
-            database, allocation_t.c.account_no, order_by=[allocation_t.c.transferred_on]
+        self.allocations_by_project = many_by(
+            database,
+            account_t.c.project_code,
+            select(allocation_t, account_t.c.project_code).join(
+                account_t, account_t.c.account_no == allocation_t.c.account_no
+            ),
+            order_by=[allocation_t.c.transferred_on],
         )
         self.disbursements_by_worker = many_by(
             database, disbursement_t.c.worker_id_number, order_by=[disbursement_t.c.paid_on]

@@ -99,52 +99,52 @@ class CourtDisputeCase:
 
     @strawberry.field
     async def court_name(self, info: Info) -> str | None:
-        row = await self._row(info)
+        row = await court(info).case.load(self.case_number)
         return row.court_name if row else None
 
     @strawberry.field(description="Court code, e.g. 豫0183")
     async def court_code(self, info: Info) -> str | None:
-        row = await self._row(info)
+        row = await court(info).case.load(self.case_number)
         return row.court_code if row else None
 
     @strawberry.field
     async def kind(self, info: Info) -> CaseKind | None:
-        row = await self._row(info)
+        row = await court(info).case.load(self.case_number)
         return CaseKind(row.kind) if row else None
 
     @strawberry.field(description="案由, e.g. 追索劳动报酬纠纷")
     async def cause(self, info: Info) -> str | None:
-        row = await self._row(info)
+        row = await court(info).case.load(self.case_number)
         return row.cause if row else None
 
     @strawberry.field
     async def claim_amount_fen(self, info: Info) -> Fen | None:
-        row = await self._row(info)
+        row = await court(info).case.load(self.case_number)
         return row.claim_amount_fen if row else None
 
     @strawberry.field
     async def status(self, info: Info) -> CaseStatus | None:
-        row = await self._row(info)
+        row = await court(info).case.load(self.case_number)
         return CaseStatus(row.status) if row else None
 
     @strawberry.field
     async def filed_on(self, info: Info) -> date | None:
-        row = await self._row(info)
+        row = await court(info).case.load(self.case_number)
         return row.filed_on if row else None
 
     @strawberry.field
     async def closed_on(self, info: Info) -> date | None:
-        row = await self._row(info)
+        row = await court(info).case.load(self.case_number)
         return row.closed_on if row else None
 
     @strawberry.field(description="The months whose wages are in dispute")
     async def disputed_months(self, info: Info) -> list[YearMonth]:
-        row = await self._row(info)
+        row = await court(info).case.load(self.case_number)
         return months_between(row.disputed_from, row.disputed_to) if row else []
 
     @strawberry.field(description="The project the dispute arose on")
     async def project(self, info: Info) -> refs.ProjectRef | None:
-        row = await self._row(info)
+        row = await court(info).case.load(self.case_number)
         return refs.ProjectKey(code=row.project_code) if row and row.project_code else None
 
     @strawberry.field

@@ -141,14 +141,21 @@ def earlier_case_filing_months(through_month: date) -> tuple[date, date]:
 def stories(seed: int = 42, through_month: date = DEFAULT_THROUGH_MONTH) -> Stories:
     """The planted stories' keys for a world generated with this seed and through month."""
     rng = random.Random(f"{seed}:stories")
-    ids = iter(_story_ids(rng, 2 + sum(_CREW_SIZES.values()) + 1))
+    ids = iter(_story_ids(rng, 1 + sum(_CREW_SIZES.values()) + 2))  # + dispute, earlier
     dispute_worker = next(ids)
     crews = {name: tuple(next(ids) for _ in range(size)) for name, size in _CREW_SIZES.items()}
     earlier_plaintiffs = (next(ids), next(ids))
     contractor, builder, good_contractor, arrears_employer, employer = (
-        make_uscc(DISTRICT_CODE, serial) for serial in rng.sample(range(STORY_ENTERPRISE_SERIALS), 5)
+        make_uscc(DISTRICT_CODE, serial)
+        for serial in rng.sample(range(STORY_ENTERPRISE_SERIALS), 5)
     )
-    permit_months = {"arrears": -19, "no_account": -14, "blue": -10, "compliant": -22, "earlier": -44}
+    permit_months = {
+        "arrears": -19,
+        "no_account": -14,
+        "blue": -10,
+        "compliant": -22,
+        "earlier": -44,
+    }
     codes = {
         name: _permit_number(rng, add_months(through_month, months))
         for name, months in permit_months.items()

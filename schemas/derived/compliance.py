@@ -2,7 +2,8 @@
 three-colour warning, after Wuhu's 红黄蓝牌 practice.
 
 The rule (documented in the README): each measure has a fixed severity; the warning is
-the most severe failed measure.
+the most severe failed measure. Measures the hub cannot see (payroll and funding when no
+special account exists) are reported as not assessable rather than guessed.
   BLUE   (minor lapse):   rights-notice board, payment guarantee
   YELLOW (serious):       wage special account, real-name registration, labour contracts,
                           wage deposit, allocations into the special account,
@@ -23,6 +24,7 @@ from typing import Any
 
 import strawberry
 
+from connectors.bank.graph import AccountStatus
 from connectors.bank.loaders import BankLoaders
 from connectors.housing.loaders import HousingLoaders, ProjectFilter
 from connectors.hr.loaders import HrLoaders
@@ -35,6 +37,7 @@ from schemas.scalars import Fen, RegionCodePrefix, YearMonth, month_end
 
 SCAN_CHUNK = 200
 UNDER_CONSTRUCTION = "under_construction"
+ACTIVE_ACCOUNT = AccountStatus.ACTIVE.value
 
 
 @strawberry.enum(description="三色预警: NONE < BLUE < YELLOW < RED")
@@ -74,7 +77,10 @@ SEVERITY: dict[Measure, WarningLevel] = {
 @strawberry.type(description="One measure's result")
 class MeasureResult:
     measure: Measure
-    satisfied: bool
+    satisfied: bool | None = strawberry.field(
+        description="null when the hub cannot assess it (e.g. no special account, so the "
+        "bank sees no payroll)"
+    )
     severity: WarningLevel = strawberry.field(description="The warning a failure raises")
     detail: str
 
@@ -127,7 +133,9 @@ def _assess(facts: _Facts) -> Compliance:
     missing_contracts = active_workers - contracted
     absent = active_workers - attended
 
-    checks: list[tuple[Measure, bool, str]] = [
+    payroll_visible = facts.account is not None
+    unseen = "cannot be assessed: no wage special account, so the bank sees no payroll"
+    checks: list[tuple[Measure, bool | None, str]] = [
         (
             Measure.RIGHTS_NOTICE_BOARD,
             facts.project.rights_notice_board,
@@ -135,7 +143,7 @@ def _assess(facts: _Facts) -> Compliance:
         ),
         (
             Measure.WAGE_SPECIAL_ACCOUNT,
-            facts.account is not None and facts.account.status == "open",
+            facts.account is not None and facts.account.status == ACTIVE_ACCOUNT,
             f"account {facts.account.status}" if facts.account else "no wage special account",
         ),
         (
@@ -160,8 +168,8 @@ def _assess(facts: _Facts) -> Compliance:
         ),
         (
             Measure.SPECIAL_ACCOUNT_FUNDING,
-            allocated >= due,
-            f"allocated {allocated} fen for {due} fen due",
+            allocated >= due if payroll_visible else None,
+            f"allocated {allocated} fen for {due} fen due" if payroll_visible else unseen,
         ),
         (
             Measure.REAL_NAME_ATTENDANCE,
@@ -170,15 +178,19 @@ def _assess(facts: _Facts) -> Compliance:
         ),
         (
             Measure.WAGES_PAID_MONTHLY,
-            not short,
-            f"{len(short)} workers unpaid or underpaid" if short else "all paid",
+            not short if payroll_visible else None,
+            unseen
+            if not payroll_visible
+            else f"{len(short)} workers unpaid or underpaid"
+            if short
+            else "all paid",
         ),
     ]
     results = [
         MeasureResult(measure=m, satisfied=ok, severity=SEVERITY[m], detail=detail)
         for m, ok, detail in checks
     ]
-    level = max((r.severity for r in results if not r.satisfied), default=WarningLevel.NONE)
+    level = max((r.severity for r in results if r.satisfied is False), default=WarningLevel.NONE)
     return Compliance(
         project_code=month.project_code,
         month=month.month,
@@ -194,15 +206,15 @@ async def assess(info: Info, project_code: str, month: date) -> Compliance | Non
     housing = info.context.loaders(HousingLoaders)
     bank = info.context.loaders(BankLoaders)
     hr = info.context.loaders(HrLoaders)
-    project, account, deposit, project_month = await asyncio.gather(
+    project, account, allocations, deposit, project_month = await asyncio.gather(
         housing.project.load(project_code),
         bank.account_by_project.load(project_code),
+        bank.allocations_by_project.load(project_code),
         hr.deposit_by_project.load(project_code),
         load_project_month(info, project_code, month),
     )
     if project is None:
         return None
-    allocations = await bank.allocations_by_account.load(account.account_no) if account else []
     return _assess(_Facts(project, account, allocations, deposit, project_month))
 
 

@@ -49,10 +49,9 @@ class ProjectStatement:
                 f"from..to must cover 1 to {MAX_STATEMENT_MONTHS} months, got {len(months)}"
             )
         bank = info.context.loaders(BankLoaders)
-        account = await bank.account_by_project.load(self.code)
-        allocations = await bank.allocations_by_account.load(account.account_no) if account else []
-        project_months = await asyncio.gather(
-            *(load_project_month(info, self.code, m) for m in months)
+        allocations, *project_months = await asyncio.gather(
+            bank.allocations_by_project.load(self.code),
+            *(load_project_month(info, self.code, m) for m in months),
         )
         statement = []
         for month, project_month in zip(months, project_months, strict=True):

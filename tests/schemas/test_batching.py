@@ -3,11 +3,13 @@ number of workers it shows."""
 
 from __future__ import annotations
 
-from conftest import RunningHub
+from conftest import SEED, RunningHub
+from connectors.synthetic.stories import stories
+from schemas.pagination import encode_cursor
 
 NESTED = """
-query Nested($first: Int!) {
-  workers(first: $first) {
+query Nested($first: Int!, $after: String) {
+  workers(first: $first, after: $after) {
     nodes {
       idNumber name
       registrations {
@@ -35,8 +37,10 @@ query Nested($first: Int!) {
 
 
 def _statements(hub: RunningHub, first: int) -> dict[str, int]:
+    """Both pages start at a worker who is party to a case, so every nested loader runs."""
+    start = encode_cursor(stories(SEED).dispute_worker_id[:-1])
     hub.statements.reset()
-    data = hub.data(NESTED, {"first": first})
+    data = hub.data(NESTED, {"first": first, "after": start})
     assert len(data["workers"]["nodes"]) == first
     return dict(hub.statements.counts)
 

@@ -36,7 +36,8 @@ def _only_error(body: dict) -> dict:
         ('{ projects(filter: {regionCodePrefix: "41x"}) { totalCount } }', None, "1 to 6 digits"),
         ('{ projectWarnings(month: "2026-13") { totalCount } }', None, "YYYY-MM"),
         (
-            '{ project(code: "X") { accountStatement(from: "2020-01", to: "2026-10") { month } } }',
+            '{ projects(first: 1) { nodes { accountStatement(from: "2020-01", to: "2026-10") {'
+            " month } } } }",
             None,
             "1 to 36 months",
         ),

@@ -70,8 +70,12 @@ def test_q1_mediation_dossier(hub: RunningHub, story: Stories) -> None:
     assert positions[1]["paidFen"] == 21 * 35000 // 2
     assert positions[2]["arrearsFen"] == 20 * 35000
 
-    employer = next(p["enterprise"] for p in case["parties"] if p["role"] == "DEFENDANT")
-    assert employer["uscc"] == story.blacklisted_contractor_uscc
+    defendants = {
+        p["enterprise"]["uscc"]: p["enterprise"]
+        for p in case["parties"]
+        if p["role"] == "DEFENDANT"
+    }
+    employer = defendants[story.blacklisted_contractor_uscc]
     assert employer["blacklisted"] is True
     assert employer["creditGrade"] == {"grade": "D"}
     assert employer["marketCreditScore"] < 60

@@ -1,0 +1,215 @@
+"""Fill every agency's database from the synthetic world, fast enough for a million workers.
+
+The world is generated once and streamed: each batch goes to every connector's `rows_for`
+and its rows straight to that agency's database, one transaction per batch and database.
+The ORM is bypassed: SQLite gets `executemany` of plain INSERTs on the raw connection with
+`synchronous=OFF` (a crashed load is simply re-run), PostgreSQL gets `COPY ... FROM STDIN`.
+Tables must exist already (migrations create them); seeding only deletes and inserts rows.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from operator import itemgetter
+from typing import Any
+
+from sqlalchemy import Engine, Table, inspect, select
+
+from connectors.base import Connector
+from connectors.synthetic.world import DEFAULT_THROUGH_MONTH, generate
+
+__all__ = ["DEFAULT_THROUGH_MONTH", "SeedReport", "is_seeded", "seed"]
+
+
+@dataclass(frozen=True)
+class SeedReport:
+    scale: str
+    seed: int
+    through_month: date
+    rows: dict[str, int] = field(default_factory=dict)  # by table name
+    seconds: float = 0.0
+
+    @property
+    def total_rows(self) -> int:
+        return sum(self.rows.values())
+
+    def __str__(self) -> str:
+        lines = [f"{table:28} {count:>12,}" for table, count in self.rows.items()]
+        lines.append(
+            f"seeded {self.total_rows:,} rows (scale {self.scale}, seed {self.seed}, through"
+            f" {self.through_month:%Y-%m}) in {self.seconds:.1f} s"
+        )
+        return "\n".join(lines)
+
+
+def seed(
+    connectors: Sequence[Connector],
+    scale: str,
+    seed: int,
+    *,
+    through_month: date = DEFAULT_THROUGH_MONTH,
+    replace: bool = True,
+) -> SeedReport:
+    """Load the world at `scale` into every connector's tables.
+
+    With `replace`, existing rows of the connectors' tables are deleted first; without it the
+    tables are assumed empty (as after migrations), since the same world's keys would collide.
+    """
+    started = time.perf_counter()
+    rows: Counter[str] = Counter()
+    with ExitStack() as stack:
+        writers = [stack.enter_context(_writer(connector)) for connector in connectors]
+        if replace:
+            for connector, writer in zip(connectors, writers, strict=True):
+                writer.clear(connector.metadata.sorted_tables)
+        for batch in generate(scale, seed, through_month):
+            for connector, writer in zip(connectors, writers, strict=True):
+                # `rows_for` is a class-level function (a staticmethod), not a bound method.
+                for table, table_rows in type(connector).rows_for(batch):
+                    if table_rows:
+                        writer.write(table, table_rows)
+                        rows[table.name] += len(table_rows)
+                writer.commit()
+    return SeedReport(scale, seed, through_month, dict(rows), time.perf_counter() - started)
+
+
+def is_seeded(connectors: Sequence[Connector]) -> bool:
+    """Whether every table of every connector exists and holds at least one row.
+
+    Every table gets rows from the first batch, so a load interrupted later still counts as
+    seeded: re-run `seed` (it replaces) to be sure of a complete world.
+    """
+    for connector in connectors:
+        engine = connector.database.sync_engine()
+        try:
+            with engine.connect() as connection:
+                present = set(inspect(connection).get_table_names())
+                for table in connector.metadata.sorted_tables:
+                    if table.name not in present:
+                        return False
+                    if connection.execute(select(1).select_from(table).limit(1)).first() is None:
+                        return False
+        finally:
+            engine.dispose()
+    return True
+
+
+class _Writer(ABC):
+    """Bulk writes to one database over its raw DBAPI connection, one transaction a batch."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.raw = engine.raw_connection()
+        self.connection: Any = self.raw.driver_connection
+        self._quote = engine.dialect.identifier_preparer.quote
+
+    def statement_parts(self, table: Table, columns: Sequence[str]) -> tuple[str, str]:
+        """The quoted table name and column list."""
+        return self._quote(table.name), ", ".join(self._quote(column) for column in columns)
+
+    @abstractmethod
+    def clear(self, tables: Sequence[Table]) -> None: ...
+
+    @abstractmethod
+    def write(self, table: Table, rows: list[dict[str, Any]]) -> None: ...
+
+    def commit(self) -> None:
+        self.connection.commit()
+
+    def close(self) -> None:
+        self.raw.close()
+        self.engine.dispose()
+
+
+class _SqliteWriter(_Writer):
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+        # Per connection, so it ends with this one; a crash mid-load only means re-seeding.
+        self.connection.execute("PRAGMA synchronous=OFF")
+        self.connection.execute("PRAGMA cache_size=-262144")  # 256 MiB for index pages
+        self._statements: dict[tuple[str, tuple[str, ...]], tuple[str, Callable[..., Any]]] = {}
+
+    def clear(self, tables: Sequence[Table]) -> None:
+        for table in reversed(tables):
+            self.connection.execute(f"DELETE FROM {self._quote(table.name)}")
+        self.commit()
+
+    def write(self, table: Table, rows: list[dict[str, Any]]) -> None:
+        sql, to_values = self._prepared(table, tuple(rows[0]))
+        self.connection.executemany(sql, map(to_values, rows))
+
+    def _prepared(
+        self, table: Table, columns: tuple[str, ...]
+    ) -> tuple[str, Callable[[dict[str, Any]], Sequence[Any]]]:
+        """The INSERT for these columns and a row-to-values function applying the column
+        types' bind processors (dates become ISO strings exactly as SQLAlchemy stores them)."""
+        key = (table.name, columns)
+        if key not in self._statements:
+            name, column_list = self.statement_parts(table, columns)
+            sql = f"INSERT INTO {name} ({column_list}) VALUES ({', '.join('?' * len(columns))})"
+            self._statements[key] = (sql, _row_values(table, columns, self.engine))
+        return self._statements[key]
+
+
+class _PostgresWriter(_Writer):
+    def clear(self, tables: Sequence[Table]) -> None:
+        names = ", ".join(self._quote(table.name) for table in tables)
+        self.connection.execute(f"TRUNCATE {names} RESTART IDENTITY")
+        self.commit()
+
+    def write(self, table: Table, rows: list[dict[str, Any]]) -> None:
+        columns = tuple(rows[0])
+        name, column_list = self.statement_parts(table, columns)
+        values = _getter(columns)
+        with (
+            self.connection.cursor() as cursor,
+            cursor.copy(f"COPY {name} ({column_list}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(values(row))
+
+
+@contextmanager
+def _writer(connector: Connector) -> Iterator[_Writer]:
+    engine = connector.database.sync_engine()
+    writer = _SqliteWriter(engine) if connector.database.is_sqlite else _PostgresWriter(engine)
+    try:
+        yield writer
+    finally:
+        writer.close()
+
+
+def _getter(columns: Sequence[str]) -> Callable[[dict[str, Any]], Sequence[Any]]:
+    """A row's values in column order, always as a sequence."""
+    if len(columns) == 1:
+        (column,) = columns
+        return lambda row: (row[column],)
+    return itemgetter(*columns)
+
+
+def _row_values(
+    table: Table, columns: Sequence[str], engine: Engine
+) -> Callable[[dict[str, Any]], Sequence[Any]]:
+    values = _getter(columns)
+    dialect = engine.dialect
+    processors = [
+        (position, processor)
+        for position, column in enumerate(columns)
+        if (processor := table.c[column].type.dialect_impl(dialect).bind_processor(dialect))
+    ]
+    if not processors:
+        return values
+
+    def processed(row: dict[str, Any]) -> Sequence[Any]:
+        converted = list(values(row))
+        for position, processor in processors:
+            converted[position] = processor(converted[position])
+        return converted
+
+    return processed
