@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from sqlalchemy import MetaData, Table, func, select, table
 
 from connectors.database import Database
+from schemas.batching import Waves
 
 if TYPE_CHECKING:
     from connectors.synthetic.world import WorldBatch
@@ -62,7 +63,7 @@ class Connector:
     title: ClassVar[str]
     metadata: ClassVar[MetaData]
     contribution: ClassVar[GraphContribution]
-    loaders: ClassVar[Callable[[Database], object]]
+    loaders: ClassVar[Callable[[Database, Waves], object]]
     rows_for: ClassVar[SeedRows]
 
     def __init__(self, database: Database) -> None:
@@ -71,9 +72,9 @@ class Connector:
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} {self.database!r}>"
 
-    def create_loaders(self) -> object:
+    def create_loaders(self, waves: Waves) -> object:
         """A fresh set of batched loaders for one request (never shared between callers)."""
-        return type(self).loaders(self.database)
+        return type(self).loaders(self.database, waves)
 
     @property
     def version_table(self) -> str:

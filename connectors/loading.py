@@ -7,9 +7,9 @@ from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, Select, Table, func, select, tuple_
-from strawberry.dataloader import DataLoader
 
 from connectors.database import Database
+from schemas.batching import Loader, Waves
 
 # Well under SQLite's and asyncpg's bound-parameter limits, even for composite keys.
 MAX_KEYS_PER_STATEMENT = 2000
@@ -41,39 +41,49 @@ async def _fetch_by_keys(
     return rows
 
 
-def one_by(
-    database: Database, columns: KeyColumns, statement: Select[Any] | None = None
-) -> DataLoader[Any, Row[Any] | None]:
-    """Loads the row whose (unique) key is given, or None."""
-    query = statement if statement is not None else select(_table_of(columns))
-    key_of = _key_of(columns)
+class AgencyLoaders:
+    """Base of each connector's per-request loaders: builds batched loaders on its database,
+    all dispatching in the request's waves."""
 
-    async def load(keys: list[Hashable]) -> list[Row[Any] | None]:
-        found = {key_of(row): row for row in await _fetch_by_keys(database, query, columns, keys)}
-        return [found.get(key) for key in keys]
+    def __init__(self, database: Database, waves: Waves) -> None:
+        self.database = database
+        self.waves = waves
 
-    return DataLoader(load_fn=load)
+    def one_by(
+        self, columns: KeyColumns, statement: Select[Any] | None = None
+    ) -> Loader[Any, Row[Any] | None]:
+        """Loads the row whose (unique) key is given, or None."""
+        database = self.database
+        query = statement if statement is not None else select(_table_of(columns))
+        key_of = _key_of(columns)
 
+        async def fetch(keys: list[Hashable]) -> list[Row[Any] | None]:
+            rows = await _fetch_by_keys(database, query, columns, keys)
+            found = {key_of(row): row for row in rows}
+            return [found.get(key) for key in keys]
 
-def many_by(
-    database: Database,
-    columns: KeyColumns,
-    statement: Select[Any] | None = None,
-    order_by: Sequence[ColumnElement[Any]] = (),
-) -> DataLoader[Any, list[Row[Any]]]:
-    """Loads every row with the given key, in `order_by` order."""
-    query = statement if statement is not None else select(_table_of(columns))
-    if order_by:
-        query = query.order_by(*order_by)
-    key_of = _key_of(columns)
+        return Loader(fetch, self.waves)
 
-    async def load(keys: list[Hashable]) -> list[list[Row[Any]]]:
-        grouped: defaultdict[Hashable, list[Row[Any]]] = defaultdict(list)
-        for row in await _fetch_by_keys(database, query, columns, keys):
-            grouped[key_of(row)].append(row)
-        return [grouped.get(key, []) for key in keys]
+    def many_by(
+        self,
+        columns: KeyColumns,
+        statement: Select[Any] | None = None,
+        order_by: Sequence[ColumnElement[Any]] = (),
+    ) -> Loader[Any, list[Row[Any]]]:
+        """Loads every row with the given key, in `order_by` order."""
+        database = self.database
+        query = statement if statement is not None else select(_table_of(columns))
+        if order_by:
+            query = query.order_by(*order_by)
+        key_of = _key_of(columns)
 
-    return DataLoader(load_fn=load)
+        async def fetch(keys: list[Hashable]) -> list[list[Row[Any]]]:
+            grouped: defaultdict[Hashable, list[Row[Any]]] = defaultdict(list)
+            for row in await _fetch_by_keys(database, query, columns, keys):
+                grouped[key_of(row)].append(row)
+            return [grouped.get(key, []) for key in keys]
+
+        return Loader(fetch, self.waves)
 
 
 def _table_of(columns: KeyColumns) -> Table:

@@ -9,6 +9,8 @@ from typing import Any, TypeVar
 
 import strawberry
 
+from schemas.batching import Waves
+
 LoadersT = TypeVar("LoadersT")
 
 
@@ -21,15 +23,16 @@ class PageLimits:
 @dataclass
 class RequestContext:
     limits: PageLimits
-    loader_factories: Mapping[type, Callable[[], object]]
+    loader_factories: Mapping[type, Callable[[Waves], object]]
     caller: object | None = None
+    waves: Waves = field(default_factory=Waves)
     _loaders: dict[type, object] = field(default_factory=dict)
 
     def loaders(self, kind: type[LoadersT]) -> LoadersT:
         """This request's loaders of one connector; typed by their class, not a string key."""
         found = self._loaders.get(kind)
         if found is None:
-            found = self._loaders[kind] = self.loader_factories[kind]()
+            found = self._loaders[kind] = self.loader_factories[kind](self.waves)
         return found  # type: ignore[return-value]
 
 

@@ -10,7 +10,8 @@ from sqlalchemy import ColumnElement, Row, exists, select
 
 from connectors.court.models import CaseParty, DisputeCase, Judgment, Mediation
 from connectors.database import Database
-from connectors.loading import count_rows, fetch_page, many_by, one_by, starts_with
+from connectors.loading import AgencyLoaders, count_rows, fetch_page, starts_with
+from schemas.batching import Waves
 
 case_t = DisputeCase.__table__  # type: ignore[attr-defined]
 party_t = CaseParty.__table__  # type: ignore[attr-defined]
@@ -63,34 +64,30 @@ def _case_conditions(criteria: CaseFilter) -> list[ColumnElement[bool]]:
     return conditions
 
 
-class CourtLoaders:
-    def __init__(self, database: Database) -> None:
-        self.database = database
-        self.case = one_by(database, case_t.c.case_number)
-        self.parties_by_case = many_by(database, party_t.c.case_number, order_by=[party_t.c.id])
-        self.mediations_by_case = many_by(
-            database, mediation_t.c.case_number, order_by=[mediation_t.c.held_on]
+class CourtLoaders(AgencyLoaders):
+    def __init__(self, database: Database, waves: Waves) -> None:
+        super().__init__(database, waves)
+        self.case = self.one_by(case_t.c.case_number)
+        self.parties_by_case = self.many_by(party_t.c.case_number, order_by=[party_t.c.id])
+        self.mediations_by_case = self.many_by(
+            mediation_t.c.case_number, order_by=[mediation_t.c.held_on]
         )
-        self.judgment_by_case = one_by(database, judgment_t.c.case_number)
-        self.cases_by_worker = many_by(
-            database,
+        self.judgment_by_case = self.one_by(judgment_t.c.case_number)
+        self.cases_by_worker = self.many_by(
             party_t.c.id_number,
             select(party_t.c.id_number, case_t.c.case_number, case_t.c.filed_on).join(
                 case_t, case_t.c.case_number == party_t.c.case_number
             ),
             order_by=[case_t.c.filed_on],
         )
-        self.cases_by_enterprise = many_by(
-            database,
+        self.cases_by_enterprise = self.many_by(
             party_t.c.uscc,
             select(party_t.c.uscc, case_t.c.case_number, case_t.c.filed_on).join(
                 case_t, case_t.c.case_number == party_t.c.case_number
             ),
             order_by=[case_t.c.filed_on],
         )
-        self.cases_by_project = many_by(
-            database, case_t.c.project_code, order_by=[case_t.c.filed_on]
-        )
+        self.cases_by_project = self.many_by(case_t.c.project_code, order_by=[case_t.c.filed_on])
 
     async def cases_page(
         self, criteria: CaseFilter, after: str | None, limit: int

@@ -18,7 +18,8 @@ from connectors.housing.models import (
     SkillCertificate,
     Worker,
 )
-from connectors.loading import count_rows, fetch_page, many_by, one_by, starts_with
+from connectors.loading import AgencyLoaders, count_rows, fetch_page, starts_with
+from schemas.batching import Waves
 
 worker_t = Worker.__table__  # type: ignore[attr-defined]
 project_t = Project.__table__  # type: ignore[attr-defined]
@@ -109,36 +110,36 @@ def _enterprise_conditions(criteria: EnterpriseFilter) -> list[Any]:
     return conditions
 
 
-class HousingLoaders:
-    def __init__(self, database: Database) -> None:
-        self.database = database
-        self.worker = one_by(database, worker_t.c.id_number)
-        self.project = one_by(database, project_t.c.code)
-        self.enterprise = one_by(database, enterprise_t.c.uscc)
-        self.registrations_by_worker = many_by(
-            database, registration_t.c.worker_id_number, order_by=[registration_t.c.entry_date]
+class HousingLoaders(AgencyLoaders):
+    def __init__(self, database: Database, waves: Waves) -> None:
+        super().__init__(database, waves)
+        self.worker = self.one_by(worker_t.c.id_number)
+        self.project = self.one_by(project_t.c.code)
+        self.enterprise = self.one_by(enterprise_t.c.uscc)
+        self.registrations_by_worker = self.many_by(
+            registration_t.c.worker_id_number, order_by=[registration_t.c.entry_date]
         )
-        self.registrations_by_project = many_by(
-            database, registration_t.c.project_code, order_by=[registration_t.c.worker_id_number]
+        self.registrations_by_project = self.many_by(
+            registration_t.c.project_code, order_by=[registration_t.c.worker_id_number]
         )
-        self.attendance_by_worker = many_by(
-            database, attendance_t.c.worker_id_number, order_by=[attendance_t.c.month]
+        self.attendance_by_worker = self.many_by(
+            attendance_t.c.worker_id_number, order_by=[attendance_t.c.month]
         )
-        self.attendance_by_project_month = many_by(
-            database, (attendance_t.c.project_code, attendance_t.c.month)
+        self.attendance_by_project_month = self.many_by(
+            (attendance_t.c.project_code, attendance_t.c.month)
         )
-        self.contracts_by_worker = many_by(
-            database, contract_t.c.worker_id_number, order_by=[contract_t.c.signed_on]
+        self.contracts_by_worker = self.many_by(
+            contract_t.c.worker_id_number, order_by=[contract_t.c.signed_on]
         )
-        self.contracts_by_project = many_by(database, contract_t.c.project_code)
-        self.certificates_by_worker = many_by(
-            database, certificate_t.c.worker_id_number, order_by=[certificate_t.c.issued_on]
+        self.contracts_by_project = self.many_by(contract_t.c.project_code)
+        self.certificates_by_worker = self.many_by(
+            certificate_t.c.worker_id_number, order_by=[certificate_t.c.issued_on]
         )
-        self.projects_by_contractor = many_by(
-            database, project_t.c.contractor_uscc, order_by=[project_t.c.code]
+        self.projects_by_contractor = self.many_by(
+            project_t.c.contractor_uscc, order_by=[project_t.c.code]
         )
-        self.projects_by_builder = many_by(
-            database, project_t.c.builder_uscc, order_by=[project_t.c.code]
+        self.projects_by_builder = self.many_by(
+            project_t.c.builder_uscc, order_by=[project_t.c.code]
         )
 
     async def workers_page(
