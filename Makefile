@@ -22,11 +22,12 @@ run: install
 
 test: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/mypy hub schemas connectors
+	$(BIN)/ruff format --check .
 
 schema: install
 	$(BIN)/python -m schemas.sdl > schema.graphql

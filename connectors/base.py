@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import importlib
 import pkgutil
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from sqlalchemy import MetaData, Table, func, select, table
 
 from connectors.database import Database
+from connectors.loading import AgencyLoaders
 from schemas.batching import Waves
 
 if TYPE_CHECKING:
@@ -46,9 +47,6 @@ class GraphContribution:
     entities: Mapping[Entity, type] = field(default_factory=dict)
 
 
-SeedRows = Callable[["WorldBatch"], Iterator[tuple[Table, list[dict[str, Any]]]]]
-
-
 class Connector:
     """Subclasses declare; the base does. An agency package sets these class attributes:
 
@@ -63,8 +61,7 @@ class Connector:
     title: ClassVar[str]
     metadata: ClassVar[MetaData]
     contribution: ClassVar[GraphContribution]
-    loaders: ClassVar[Callable[[Database, Waves], object]]
-    rows_for: ClassVar[SeedRows]
+    loaders: ClassVar[type[AgencyLoaders]]
 
     def __init__(self, database: Database) -> None:
         self.database = database
@@ -72,7 +69,11 @@ class Connector:
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} {self.database!r}>"
 
-    def create_loaders(self, waves: Waves) -> object:
+    @staticmethod
+    def rows_for(batch: WorldBatch) -> Iterator[tuple[Table, list[dict[str, Any]]]]:
+        raise NotImplementedError
+
+    def create_loaders(self, waves: Waves) -> AgencyLoaders:
         """A fresh set of batched loaders for one request (never shared between callers)."""
         return type(self).loaders(self.database, waves)
 

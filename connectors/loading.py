@@ -25,9 +25,9 @@ def _key_filter(columns: KeyColumns, keys: Sequence[Hashable]) -> ColumnElement[
 
 def _key_of(columns: KeyColumns) -> Callable[[Row[Any]], Hashable]:
     if isinstance(columns, tuple):
-        names = [column.key for column in columns]
+        names = [str(column.key) for column in columns]
         return lambda row: tuple(getattr(row, name) for name in names)
-    name = columns.key
+    name = str(columns.key)
     return lambda row: getattr(row, name)
 
 
@@ -88,7 +88,7 @@ class AgencyLoaders:
 
 def _table_of(columns: KeyColumns) -> Table:
     column = columns[0] if isinstance(columns, tuple) else columns
-    table = column.table  # type: ignore[attr-defined]
+    table = column.table
     assert isinstance(table, Table)
     return table
 

@@ -16,7 +16,7 @@ def _field_names(cls: type) -> tuple[str, ...]:
 
 def from_row(cls: type[RecordT], row: Any) -> RecordT:
     """Build `cls` from the row's columns of the same names (extra columns are ignored)."""
-    return cls(**{name: getattr(row, name) for name in _field_names(cls)})
+    return cls(**{name: getattr(row, name) for name in _field_names(cls)})  # type: ignore[arg-type]
 
 
 def from_rows(cls: type[RecordT], rows: Any) -> list[RecordT]:

@@ -6,6 +6,8 @@ on that entity read the key from `self`, exactly like a federation entity refere
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, TypeAlias
+
 import strawberry
 from strawberry.types.lazy_type import LazyType
 
@@ -32,7 +34,14 @@ class DisputeCaseKey:
     case_number: CaseNumber = strawberry.field(description="案号 (key)")
 
 
-WorkerRef: LazyType[str, str] = LazyType("Worker", "schemas.graph")
-ProjectRef: LazyType[str, str] = LazyType("Project", "schemas.graph")
-EnterpriseRef: LazyType[str, str] = LazyType("Enterprise", "schemas.graph")
-DisputeCaseRef: LazyType[str, str] = LazyType("DisputeCase", "schemas.graph")
+# Type checkers see the key type a resolver returns; strawberry sees the merged type.
+if TYPE_CHECKING:
+    WorkerRef: TypeAlias = WorkerKey
+    ProjectRef: TypeAlias = ProjectKey
+    EnterpriseRef: TypeAlias = EnterpriseKey
+    DisputeCaseRef: TypeAlias = DisputeCaseKey
+else:
+    WorkerRef = LazyType("Worker", "schemas.graph")
+    ProjectRef = LazyType("Project", "schemas.graph")
+    EnterpriseRef = LazyType("Enterprise", "schemas.graph")
+    DisputeCaseRef = LazyType("DisputeCase", "schemas.graph")

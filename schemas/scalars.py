@@ -4,8 +4,9 @@ clear BAD_USER_INPUT before any connector is asked."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, timedelta
-from typing import NewType
+from typing import TYPE_CHECKING, NewType, TypeAlias
 
 import strawberry
 from strawberry.types.scalar import ScalarDefinition
@@ -18,25 +19,40 @@ from schemas.identifiers import (
     validate_uscc,
 )
 
+# Type checkers see the underlying type; strawberry maps each NewType to its scalar.
+if TYPE_CHECKING:
+    IdNumber: TypeAlias = str
+    USCC: TypeAlias = str
+    CaseNumber: TypeAlias = str
+    YearMonth: TypeAlias = date
+    RegionCodePrefix: TypeAlias = str
+    Fen: TypeAlias = int
+else:
+    IdNumber = NewType("IdNumber", str)
+    USCC = NewType("USCC", str)
+    CaseNumber = NewType("CaseNumber", str)
+    YearMonth = NewType("YearMonth", date)
+    RegionCodePrefix = NewType("RegionCodePrefix", str)
+    Fen = NewType("Fen", int)
+
 _YEAR_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _REGION_PREFIX = re.compile(r"^\d{1,6}$")
 # JavaScript clients read JSON numbers as doubles: amounts stay exact up to 2**53 fen.
 _MAX_SAFE_INTEGER = 2**53 - 1
 
 
-def _checked(validate: object) -> object:
+def _checked(validate: Callable[[str], str]) -> Callable[[object], str]:
     def parse(value: object) -> str:
         if not isinstance(value, str):
             raise BadUserInput(f"expected a string, got {type(value).__name__}")
         try:
-            return validate(value)  # type: ignore[operator]
+            return validate(value)
         except InvalidIdentifier as error:
             raise BadUserInput(str(error)) from error
 
     return parse
 
 
-IdNumber = NewType("IdNumber", str)
 _IDNUMBER_SCALAR = strawberry.scalar(
     name="IdNumber",
     description="公民身份号码: 18 characters, GB 11643 check character verified.",
@@ -44,7 +60,6 @@ _IDNUMBER_SCALAR = strawberry.scalar(
     parse_value=_checked(validate_id_number),
 )
 
-USCC = NewType("USCC", str)
 _USCC_SCALAR = strawberry.scalar(
     name="USCC",
     description="统一社会信用代码: 18 characters, GB 32100 check character verified.",
@@ -52,7 +67,6 @@ _USCC_SCALAR = strawberry.scalar(
     parse_value=_checked(validate_uscc),
 )
 
-CaseNumber = NewType("CaseNumber", str)
 _CASENUMBER_SCALAR = strawberry.scalar(
     name="CaseNumber",
     description="案号, e.g. （2024）豫0183民初1234号; ASCII parentheses are accepted.",
@@ -90,7 +104,6 @@ def months_between(first: date, last: date) -> list[date]:
     return months
 
 
-YearMonth = NewType("YearMonth", date)
 _YEARMONTH_SCALAR = strawberry.scalar(
     name="YearMonth",
     description="A calendar month, written YYYY-MM.",
@@ -108,7 +121,6 @@ def parse_region_prefix(value: object) -> str:
     return value
 
 
-RegionCodePrefix = NewType("RegionCodePrefix", str)
 _REGIONCODEPREFIX_SCALAR = strawberry.scalar(
     name="RegionCodePrefix",
     description="The leading digits of a 6-digit administrative division code (GB/T 2260).",
@@ -129,7 +141,6 @@ def _parse_fen(value: object) -> int:
     return value
 
 
-Fen = NewType("Fen", int)
 _FEN_SCALAR = strawberry.scalar(
     name="Fen",
     description="An amount of money in fen (分, 1/100 yuan) as an integer; never a float.",

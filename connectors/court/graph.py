@@ -4,7 +4,9 @@ mediation records and judgments; the disputeCase roots."""
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 import strawberry
 
@@ -164,7 +166,7 @@ class CourtDisputeCase:
         return from_row(JudgmentRecord, row) if row else None
 
 
-def _case_keys(rows: list) -> list[refs.DisputeCaseKey]:  # type: ignore[type-arg]
+def _case_keys(rows: Sequence[Any]) -> list[refs.DisputeCaseKey]:
     seen: dict[str, refs.DisputeCaseKey] = {}
     for row in rows:
         seen.setdefault(row.case_number, refs.DisputeCaseKey(case_number=row.case_number))

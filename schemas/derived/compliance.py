@@ -303,7 +303,8 @@ class ComplianceQuery:
         counts: dict[str, Counter[WarningLevel]] = {}
         async for compliance in _scan(info, criteria, month, None):
             project = await housing.project.load(compliance.project_code)
-            counts.setdefault(project.region_code, Counter())[compliance.level] += 1
+            if project is not None:
+                counts.setdefault(project.region_code, Counter())[compliance.level] += 1
         return [
             RegionWarnings(
                 region_code=code,
