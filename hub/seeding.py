@@ -1,10 +1,12 @@
 """Fill every agency's database from the synthetic world, fast enough for a million workers.
 
 The world is generated once and streamed: each batch goes to every connector's `rows_for`
-and its rows straight to that agency's database, one transaction per batch and database.
-The ORM is bypassed: SQLite gets `executemany` of plain INSERTs on the raw connection with
-`synchronous=OFF` (a crashed load is simply re-run), PostgreSQL gets `COPY ... FROM STDIN`.
-Tables must exist already (migrations create them); seeding only deletes and inserts rows.
+and its rows straight to that agency's database, in transactions of about a million rows
+(committing every batch made SQLite rewrite the same index pages to its WAL over and over,
+a quarter slower at scale large). The ORM is bypassed: SQLite gets `executemany` of plain
+INSERTs on the raw connection with `synchronous=OFF` (a crashed load is simply re-run),
+PostgreSQL gets `COPY ... FROM STDIN`. Tables must exist already (migrations create them);
+seeding only deletes and inserts rows.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from connectors.base import Connector
 from connectors.synthetic.world import DEFAULT_THROUGH_MONTH, generate
 
 __all__ = ["DEFAULT_THROUGH_MONTH", "SeedReport", "is_seeded", "seed"]
+
+_ROWS_PER_TRANSACTION = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -75,7 +79,9 @@ def seed(
                     if table_rows:
                         writer.write(table, table_rows)
                         rows[table.name] += len(table_rows)
-                writer.commit()
+                writer.commit(when_over=_ROWS_PER_TRANSACTION)
+        for writer in writers:
+            writer.commit()
     return SeedReport(scale, seed, through_month, dict(rows), time.perf_counter() - started)
 
 
@@ -107,6 +113,7 @@ class _Writer(ABC):
         self.engine = engine
         self.raw = engine.raw_connection()
         self.connection: Any = self.raw.driver_connection
+        self.pending = 0  # rows written since the last commit
         self._quote = engine.dialect.identifier_preparer.quote
 
     def statement_parts(self, table: Table, columns: Sequence[str]) -> tuple[str, str]:
@@ -116,11 +123,18 @@ class _Writer(ABC):
     @abstractmethod
     def clear(self, tables: Sequence[Table]) -> None: ...
 
-    @abstractmethod
-    def write(self, table: Table, rows: list[dict[str, Any]]) -> None: ...
+    def write(self, table: Table, rows: list[dict[str, Any]]) -> None:
+        self.insert(table, rows)
+        self.pending += len(rows)
 
-    def commit(self) -> None:
-        self.connection.commit()
+    @abstractmethod
+    def insert(self, table: Table, rows: list[dict[str, Any]]) -> None: ...
+
+    def commit(self, *, when_over: int = 0) -> None:
+        """Commit, or with `when_over` only once more rows than that are pending."""
+        if self.pending >= when_over:
+            self.connection.commit()
+            self.pending = 0
 
     def close(self) -> None:
         self.raw.close()
@@ -140,7 +154,7 @@ class _SqliteWriter(_Writer):
             self.connection.execute(f"DELETE FROM {self._quote(table.name)}")
         self.commit()
 
-    def write(self, table: Table, rows: list[dict[str, Any]]) -> None:
+    def insert(self, table: Table, rows: list[dict[str, Any]]) -> None:
         sql, to_values = self._prepared(table, tuple(rows[0]))
         self.connection.executemany(sql, map(to_values, rows))
 
@@ -163,7 +177,7 @@ class _PostgresWriter(_Writer):
         self.connection.execute(f"TRUNCATE {names} RESTART IDENTITY")
         self.commit()
 
-    def write(self, table: Table, rows: list[dict[str, Any]]) -> None:
+    def insert(self, table: Table, rows: list[dict[str, Any]]) -> None:
         columns = tuple(rows[0])
         name, column_list = self.statement_parts(table, columns)
         values = _getter(columns)

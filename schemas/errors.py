@@ -3,6 +3,8 @@
     HubError                      base; carries a stable `code`
     ├── BadUserInput              BAD_USER_INPUT: an argument is malformed (checksum,
     │                             format, page size over the maximum, bad cursor)
+    ├── Forbidden                 FORBIDDEN: the caller's grant lacks a scope the field
+    │                             needs (`extensions.missingScopes` names it)
     └── ConnectorUnavailable      CONNECTOR_UNAVAILABLE: an agency's source did not answer
 
 GraphQL-level failures that never reach a resolver get codes too (see
@@ -17,6 +19,7 @@ from typing import Final
 
 BAD_USER_INPUT: Final = "BAD_USER_INPUT"
 CONNECTOR_UNAVAILABLE: Final = "CONNECTOR_UNAVAILABLE"
+FORBIDDEN: Final = "FORBIDDEN"
 GRAPHQL_PARSE_FAILED: Final = "GRAPHQL_PARSE_FAILED"
 GRAPHQL_VALIDATION_FAILED: Final = "GRAPHQL_VALIDATION_FAILED"
 INTERNAL_SERVER_ERROR: Final = "INTERNAL_SERVER_ERROR"
@@ -33,6 +36,10 @@ class HubError(Exception):
 
 class BadUserInput(HubError):
     code = BAD_USER_INPUT
+
+
+class Forbidden(HubError):
+    code = FORBIDDEN
 
 
 class ConnectorUnavailable(HubError):

@@ -45,6 +45,8 @@ class HubSchema(strawberry.Schema):
         for error in errors_:
             code = error_code(error)
             extensions: dict[str, Any] = {**(error.extensions or {}), "code": code}
+            if isinstance(error.original_error, errors.HubError):
+                extensions.update(error.original_error.details)
             if code == errors.INTERNAL_SERVER_ERROR:
                 reference = uuid.uuid4().hex[:12]
                 logger.error(

@@ -1,0 +1,146 @@
+"""The scope vocabulary, designed around the data, and the grants of the demo agencies.
+
+Every data field of the graph names one of these scopes next to its declaration
+(`schemas.access.scoped`); the README's scope table is generated from the same place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+WORKER_IDENTITY: Final = "worker:identity"
+"""Full ID number, name, birth date and gender, the police identity record."""
+WORKER_RESIDENCE: Final = "worker:residence"
+"""Temporary residence registrations."""
+WORKER_EMPLOYMENT: Final = "worker:employment"
+"""Real-name registrations, attendance, labour contracts, skill certificates."""
+WAGE_READ: Final = "wage:read"
+"""Wage amounts: contract wages, payroll disbursements, wage positions, account statements."""
+BANK_ACCOUNT: Final = "bank:account"
+"""Wage special accounts, allocations, full account and card numbers."""
+PROJECT_READ: Final = "project:read"
+"""Projects and their site facts."""
+ENTERPRISE_READ: Final = "enterprise:read"
+"""Enterprises' registration facts."""
+ENTERPRISE_CREDIT: Final = "enterprise:credit"
+"""Blacklist, credit grades and scores, wage deposits, complaints and inspections."""
+CASE_READ: Final = "case:read"
+"""Dispute cases, parties, mediation records, judgments."""
+STATS_READ: Final = "stats:read"
+"""Aggregates for dashboards: warnings and compliance, never individual persons."""
+AUDIT_READ: Final = "audit:read"
+"""The audit log (issue 4)."""
+
+ALL_SCOPES: Final = (
+    WORKER_IDENTITY,
+    WORKER_RESIDENCE,
+    WORKER_EMPLOYMENT,
+    WAGE_READ,
+    BANK_ACCOUNT,
+    PROJECT_READ,
+    ENTERPRISE_READ,
+    ENTERPRISE_CREDIT,
+    CASE_READ,
+    STATS_READ,
+    AUDIT_READ,
+)
+
+
+@dataclass(frozen=True)
+class DemoGrant:
+    """What one demo agency may do; `hub seed` registers these clients."""
+
+    client_id: str
+    agency: str
+    title: str
+    scopes: tuple[str, ...]
+    purposes: tuple[str, ...]
+    regions: tuple[str, ...] = ()
+    courts: tuple[str, ...] = ()
+    bank: str | None = None
+
+
+DEMO_GRANTS: Final = (
+    DemoGrant(
+        "housing-bureau-xinmi",
+        "housing",
+        "新密市住房和城乡建设局",
+        (WORKER_IDENTITY, WORKER_EMPLOYMENT, PROJECT_READ, ENTERPRISE_READ, STATS_READ),
+        ("supervision", "real-name-check"),
+        regions=("4101",),
+    ),
+    DemoGrant(
+        "hr-bureau-xinmi",
+        "hr",
+        "新密市人力资源和社会保障局",
+        (
+            WORKER_IDENTITY,
+            WORKER_EMPLOYMENT,
+            WAGE_READ,
+            PROJECT_READ,
+            ENTERPRISE_READ,
+            ENTERPRISE_CREDIT,
+            CASE_READ,
+            STATS_READ,
+        ),
+        ("arrears-investigation", "labour-inspection", "supervision"),
+        regions=("4101",),
+    ),
+    DemoGrant(
+        "police-xinmi",
+        "public_security",
+        "新密市公安局",
+        (WORKER_IDENTITY, WORKER_RESIDENCE, WORKER_EMPLOYMENT, PROJECT_READ),
+        ("residence-management",),
+        regions=("410183",),
+    ),
+    DemoGrant(
+        "bank-ccb-xinmi",
+        "bank",
+        "中国建设银行新密市支行",
+        (WORKER_EMPLOYMENT, WAGE_READ, BANK_ACCOUNT, PROJECT_READ, ENTERPRISE_READ),
+        ("payroll-reconciliation",),
+        bank="中国建设银行",
+    ),
+    DemoGrant(
+        "court-xinmi",
+        "court",
+        "新密市人民法院",
+        (
+            WORKER_IDENTITY,
+            WORKER_EMPLOYMENT,
+            WAGE_READ,
+            PROJECT_READ,
+            ENTERPRISE_READ,
+            ENTERPRISE_CREDIT,
+            CASE_READ,
+        ),
+        ("case-evidence",),
+        courts=("豫0183",),
+    ),
+    DemoGrant(
+        "mediation-xinmi",
+        "mediation",
+        "新密市建筑业劳资纠纷人民调解委员会",
+        (
+            WORKER_IDENTITY,
+            WORKER_EMPLOYMENT,
+            WAGE_READ,
+            PROJECT_READ,
+            ENTERPRISE_READ,
+            ENTERPRISE_CREDIT,
+            CASE_READ,
+        ),
+        ("dispute-mediation",),
+        courts=("豫0183",),
+    ),
+    DemoGrant(
+        "dashboard-zhengzhou",
+        "dashboard",
+        "郑州市根治欠薪工作领导小组办公室 dashboard",
+        (STATS_READ, PROJECT_READ, ENTERPRISE_READ),
+        ("statistics",),
+        regions=("4101",),
+    ),
+)
