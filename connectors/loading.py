@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, Table, func, select, tuple_
+from sqlalchemy import ColumnElement, Row, Select, Table, func, or_, select, tuple_
 
 from connectors.database import Database
 from schemas.batching import Loader, Waves
@@ -117,3 +117,8 @@ async def count_rows(
     database: Database, table: Table, conditions: Sequence[ColumnElement[bool]]
 ) -> int:
     return int(await database.scalar(select(func.count()).select_from(table).where(*conditions)))
+
+
+def any_prefix(column: ColumnElement[str], prefixes: Sequence[str]) -> ColumnElement[bool]:
+    """The column starts with one of the prefixes (a caller's jurisdiction)."""
+    return or_(*(starts_with(column, prefix) for prefix in prefixes))

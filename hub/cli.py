@@ -1,18 +1,26 @@
-"""The `hub` command: serve, migrate, seed."""
+"""The `hub` command: serve, migrate, seed, and manage agency clients and signing keys."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from datetime import date
+from pathlib import Path
 
 import uvicorn
 
+from auth.demo import register_demo_clients
+from auth.errors import RegistryError
+from auth.store import Grant
 from hub import migrate, seeding
 from hub.settings import HubSettings
-from hub.wiring import build_connectors
+from hub.wiring import build_auth_store, build_connectors, migration_targets
+
+DEMO_CLIENTS_FILE = "demo-clients.json"
 
 
 def _serve(settings: HubSettings, args: argparse.Namespace) -> int:
@@ -28,19 +36,36 @@ def _serve(settings: HubSettings, args: argparse.Namespace) -> int:
 
 
 def _migrate(settings: HubSettings, args: argparse.Namespace) -> int:
-    connectors = build_connectors(settings)
+    auth_store = build_auth_store(settings)
+    targets = migration_targets(build_connectors(settings), auth_store)
     if args.new:
-        migrate.new_revision(connectors, args.new)
-    else:
-        migrate.upgrade(connectors)
-        for connector in connectors:
-            print(
-                f"{connector.name:16} {connector.database.url.render_as_string(hide_password=True)}"
-            )
+        migrate.new_revision(targets, args.new)
+        return 0
+    migrate.upgrade(targets)
+    for target in targets:
+        print(f"{target.name:16} {target.database.url.render_as_string(hide_password=True)}")
+    if kid := auth_store.ensure_signing_key():
+        print(f"created the first signing key {kid}")
     return 0
 
 
+def _write_private_json(path: Path, content: object) -> None:
+    """Readable by the owner only, from the first byte (written beside, then renamed)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.tmp")
+    partial.unlink(missing_ok=True)
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        json.dump(content, file, ensure_ascii=False, indent=2)
+        file.write("\n")
+    os.replace(partial, path)
+
+
 def _seed(settings: HubSettings, args: argparse.Namespace) -> int:
+    secrets = register_demo_clients(build_auth_store(settings))
+    secrets_file = settings.data_dir / DEMO_CLIENTS_FILE
+    _write_private_json(secrets_file, secrets)
+    print(f"demo clients: {', '.join(secrets)}; their secrets are in {secrets_file}")
     connectors = build_connectors(settings)
     if args.if_empty and seeding.is_seeded(connectors):
         print("already seeded; leaving the data as it is")
@@ -50,6 +75,122 @@ def _seed(settings: HubSettings, args: argparse.Namespace) -> int:
     )
     print(report)
     return 0
+
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
+def _clients_add(settings: HubSettings, args: argparse.Namespace) -> int:
+    grant = Grant(
+        agency=args.agency,
+        title=args.title or "",
+        scopes=_words(args.scopes),
+        purposes=_words(args.purposes),
+        regions=_words(args.regions),
+        courts=_words(args.courts),
+        bank=args.bank,
+    )
+    secret = build_auth_store(settings).add_client(args.client_id, grant)
+    _print_secret(args.client_id, secret)
+    return 0
+
+
+def _print_secret(client_id: str, secret: str) -> None:
+    print(f"client_id      {client_id}")
+    print(f"client_secret  {secret}")
+    print("The secret is shown this once and stored only as a hash: keep it now.")
+
+
+def _clients_list(settings: HubSettings, args: argparse.Namespace) -> int:
+    for client in build_auth_store(settings).clients():
+        status = f"revoked {client.revoked_at:%Y-%m-%d %H:%M}" if client.revoked_at else "active"
+        print(f"{client.client_id}  {client.agency}  {status}  {client.title}")
+        print(f"    scopes    {' '.join(client.scopes)}")
+        print(f"    purposes  {' '.join(client.purposes)}")
+        limits = [
+            f"regions {' '.join(client.regions)}" if client.regions else "",
+            f"courts {' '.join(client.courts)}" if client.courts else "",
+            f"bank {client.bank}" if client.bank else "",
+        ]
+        print(f"    limits    {'; '.join(filter(None, limits)) or 'none'}")
+        print(f"    secret    set {client.secret_rotated_at:%Y-%m-%d %H:%M} UTC")
+    return 0
+
+
+def _clients_revoke(settings: HubSettings, args: argparse.Namespace) -> int:
+    build_auth_store(settings).revoke(args.client_id)
+    print(f"revoked {args.client_id}: new tokens are refused now, issued ones within seconds")
+    return 0
+
+
+def _clients_rotate_secret(settings: HubSettings, args: argparse.Namespace) -> int:
+    secret = build_auth_store(settings).rotate_secret(args.client_id)
+    _print_secret(args.client_id, secret)
+    return 0
+
+
+def _keys_rotate(settings: HubSettings, args: argparse.Namespace) -> int:
+    kid = build_auth_store(settings).add_signing_key()
+    print(f"new signing key {kid}: it signs new tokens; older keys stay in the JWKS")
+    return 0
+
+
+def _keys_list(settings: HubSettings, args: argparse.Namespace) -> int:
+    keys = build_auth_store(settings).signing_keys()
+    active = [key.kid for key in keys if key.retired_at is None]
+    for key in keys:
+        if key.retired_at:
+            status = f"retired {key.retired_at:%Y-%m-%d %H:%M}"
+        else:
+            status = "signing" if key.kid == active[-1] else "verifying"
+        print(f"{key.kid}  {key.algorithm}  created {key.created_at:%Y-%m-%d %H:%M}  {status}")
+    return 0
+
+
+def _keys_retire(settings: HubSettings, args: argparse.Namespace) -> int:
+    build_auth_store(settings).retire_key(args.kid)
+    print(f"retired {args.kid}: tokens it signed are refused from now on")
+    return 0
+
+
+def _add_clients_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    clients = commands.add_parser("clients", help="agencies' OAuth2 clients")
+    actions = clients.add_subparsers(dest="action", required=True)
+
+    add = actions.add_parser("add", help="register a client and print its secret once")
+    add.add_argument("client_id")
+    add.add_argument("--agency", required=True)
+    add.add_argument("--scopes", required=True, help="space-separated, e.g. 'wage:read'")
+    add.add_argument("--purposes", required=True, help="space-separated purpose codes")
+    add.add_argument("--regions", default="", help="region code prefixes; none: everywhere")
+    add.add_argument("--courts", default="", help="court codes whose cases it holds")
+    add.add_argument("--bank", help="the bank whose wage accounts it may see")
+    add.add_argument("--title", help="the agency's full name")
+    add.set_defaults(run=_clients_add)
+
+    actions.add_parser("list", help="every client and its grant (no secrets)").set_defaults(
+        run=_clients_list
+    )
+    for name, run, text in (
+        ("revoke", _clients_revoke, "refuse the client's tokens from now on"),
+        ("rotate-secret", _clients_rotate_secret, "replace the secret; print the new one once"),
+    ):
+        action = actions.add_parser(name, help=text)
+        action.add_argument("client_id")
+        action.set_defaults(run=run)
+
+
+def _add_keys_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    keys = commands.add_parser("keys", help="the hub's token signing keys")
+    actions = keys.add_subparsers(dest="action", required=True)
+    actions.add_parser("rotate", help="add a key that signs new tokens").set_defaults(
+        run=_keys_rotate
+    )
+    actions.add_parser("list", help="every key, oldest first").set_defaults(run=_keys_list)
+    retire = actions.add_parser("retire", help="remove a key from the JWKS")
+    retire.add_argument("kid")
+    retire.set_defaults(run=_keys_retire)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -72,13 +213,20 @@ def parser() -> argparse.ArgumentParser:
     seed.add_argument("--through", default="2026-10", help="last month with attendance (YYYY-MM)")
     seed.add_argument("--if-empty", action="store_true", help="do nothing if data is present")
     seed.set_defaults(run=_seed)
+
+    _add_clients_parser(commands)
+    _add_keys_parser(commands)
     return top
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     args = parser().parse_args(argv)
-    return int(args.run(HubSettings(), args))
+    try:
+        return int(args.run(HubSettings(), args))
+    except RegistryError as error:
+        print(f"hub: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

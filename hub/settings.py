@@ -12,6 +12,9 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from auth.store import AuthStore
+from auth.tokens import TrustedIssuer
+
 
 class ConnectorSettings(BaseSettings):
     """One agency's block; read with the prefix `HUB_<AGENCY>_`."""
@@ -37,6 +40,18 @@ class HubSettings(BaseSettings):
     graphiql: bool = True
     db_echo: bool = False
 
+    issuer: str = Field(
+        default="http://127.0.0.1:8000",
+        description="`iss` of the hub's access tokens: the URL agencies reach the hub at.",
+    )
+    audience: str = Field(default="wage-hub", description="`aud` the hub's tokens carry.")
+    token_ttl_seconds: int = Field(default=900, ge=60, le=86_400)
+    trusted_issuers: dict[str, TrustedIssuer] = Field(
+        default_factory=dict,
+        description="Identity providers whose tokens are accepted too, as JSON: "
+        '{"<iss>": {"jwks_url": "https://…", "audience": "…"}}.',
+    )
+
     db_urls: dict[str, str] = Field(
         default_factory=dict,
         description="Per-agency URL overrides by connector name (used by tests and embedders); "
@@ -52,3 +67,9 @@ class HubSettings(BaseSettings):
         if configured:
             return configured
         return f"sqlite:///{(self.data_dir / f'{name}.db').resolve()}"
+
+    @property
+    def auth_db_url(self) -> str:
+        """The clients' and signing keys' database, `HUB_AUTH_DB_URL`, resolved like an
+        agency's (`db_urls["auth"]`, then the environment, then `auth.db` in `data_dir`)."""
+        return self.database_url(AuthStore.name)

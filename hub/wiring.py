@@ -1,9 +1,12 @@
-"""Which connectors this hub runs, each bound to its configured database."""
+"""Which connectors this hub runs, each bound to its configured database, and the auth
+store beside them; together they are what `hub migrate` migrates."""
 
 from __future__ import annotations
 
+from auth.store import AuthStore
 from connectors.base import Connector, discover
 from connectors.database import Database
+from hub.migrate import MigrationTarget
 from hub.settings import HubSettings
 
 
@@ -14,3 +17,12 @@ def build_connectors(settings: HubSettings) -> list[Connector]:
         )
         for connector_class in discover()
     ]
+
+
+def build_auth_store(settings: HubSettings) -> AuthStore:
+    return AuthStore(Database(settings.auth_db_url, echo=settings.db_echo))
+
+
+def migration_targets(connectors: list[Connector], auth_store: AuthStore) -> list[MigrationTarget]:
+    """Every database the one migration history applies to."""
+    return [*connectors, auth_store]

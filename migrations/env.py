@@ -1,35 +1,49 @@
-"""Alembic environment: each connector's own database, migrated with its own metadata.
+"""Alembic environment: each target's own database (every connector's, and the auth
+store's), migrated with its own metadata.
 
-`hub.migrate` passes the connectors in `config.attributes["connectors"]`; each revision
-has one `upgrade_<agency>()` per connector and runs only that agency's part on its database.
+`hub.migrate` passes the targets in `config.attributes["targets"]`; each revision has one
+`upgrade_<name>()` per target and runs only that target's part on its database.
 """
 
 from __future__ import annotations
 
-from alembic import context
+from typing import Any, Literal
 
-from connectors.base import Connector
+from alembic import context
+from alembic.autogenerate.api import AutogenContext
+from sqlalchemy import TypeDecorator
+
+from hub.migrate import MigrationTarget
 
 config = context.config
-connectors: list[Connector] = config.attributes["connectors"]
+targets: list[MigrationTarget] = config.attributes["targets"]
+
+
+def render_item(kind: str, item: Any, autogen_context: AutogenContext) -> str | Literal[False]:
+    """Our own column types (`UTCDateTime`) render as what they store, so that revisions
+    never import application code."""
+    if kind == "type" and isinstance(item, TypeDecorator):
+        return f"sa.{item.impl!r}"
+    return False
 
 
 def run_migrations_online() -> None:
-    for connector in connectors:
-        engine = connector.database.sync_engine()
+    for target in targets:
+        engine = target.database.sync_engine()
         try:
             with engine.connect() as connection:
                 context.configure(
                     connection=connection,
-                    target_metadata=connector.metadata,
-                    upgrade_token=f"{connector.name}_upgrades",
-                    downgrade_token=f"{connector.name}_downgrades",
-                    version_table=connector.version_table,
-                    render_as_batch=connector.database.is_sqlite,
+                    target_metadata=target.metadata,
+                    upgrade_token=f"{target.name}_upgrades",
+                    downgrade_token=f"{target.name}_downgrades",
+                    version_table=target.version_table,
+                    render_as_batch=target.database.is_sqlite,
                     compare_type=True,
+                    render_item=render_item,
                 )
                 with context.begin_transaction():
-                    context.run_migrations(engine_name=connector.name)
+                    context.run_migrations(engine_name=target.name)
         finally:
             engine.dispose()
 

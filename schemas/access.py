@@ -14,7 +14,8 @@ than ID numbers). `tests/schemas/test_access.py` fails for any field with neithe
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 import strawberry
@@ -50,13 +51,26 @@ def caller_of(info: Any) -> Caller:
     return caller if isinstance(caller, Caller) else ANONYMOUS
 
 
+def list_limits(info: Any, listing: str) -> Caller:
+    """The caller, after refusing list roots its jurisdiction cannot bound in SQL: a bank-
+    or court-bound client looks entities up by key, or starts from its cases."""
+    caller = caller_of(info)
+    if caller.bank or (caller.courts and listing != "DisputeCase"):
+        bound = "a bank" if caller.bank else "courts"
+        raise Forbidden(
+            f"listing {listing} entities is not available to a client bound to {bound}; "
+            "look them up by key or start from disputeCases"
+        )
+    return caller
+
+
 class ScopeGuard(FieldExtension):
     def __init__(self, scopes: tuple[str, ...], mask: Callable[[Any], Any] | None = None):
         self.scopes = scopes
         self.mask = mask
 
     def _refuse(self, info: Any, missing: tuple[str, ...]) -> Forbidden:
-        where = f"{info.parent_type.name}.{info.field_name}"
+        where = f"{info.path.typename}.{info.field_name}"
         return Forbidden(
             f"{where} needs scope {' and '.join(missing)}, which this client's grant lacks",
             missingScopes=list(missing),
@@ -90,7 +104,7 @@ def _guard(
 ) -> None:
     field.extensions = [*field.extensions, ScopeGuard(scopes, mask)]
     field.directives = [*field.directives, RequiresScopes(scopes=[list(scopes)])]
-    field.metadata = {**(field.metadata or {}), SCOPES_KEY: scopes}
+    field.metadata = MappingProxyType({**(field.metadata or {}), SCOPES_KEY: scopes})
 
 
 def scoped(
@@ -125,6 +139,13 @@ def public(**field_kwargs: Any) -> Any:
     return strawberry.field(metadata={PUBLIC_KEY: True}, **field_kwargs)
 
 
+def public_type(cls: TypeT) -> TypeT:
+    """Marks every field of a structural type (pagination, regions) as public."""
+    for field in get_object_definition(cls, strict=True).fields:
+        field.metadata = MappingProxyType({**(field.metadata or {}), PUBLIC_KEY: True})
+    return cls
+
+
 def scoped_type(*scopes: str) -> Callable[[TypeT], TypeT]:
     """Gives every field of a strawberry record type that declares nothing itself the
     scope of the data the type carries."""
@@ -132,7 +153,7 @@ def scoped_type(*scopes: str) -> Callable[[TypeT], TypeT]:
     def wrap(cls: TypeT) -> TypeT:
         definition = get_object_definition(cls, strict=True)
         for field in definition.fields:
-            metadata = field.metadata or {}
+            metadata: Mapping[str, Any] = field.metadata or {}
             if SCOPES_KEY not in metadata and PUBLIC_KEY not in metadata:
                 _guard(field, scopes, None)
         return cls

@@ -7,6 +7,10 @@ hold their keys while any batch of that request is in flight; when a wave finish
 the resolvers it woke have queued their next keys, every waiting loader dispatches
 together. The statements a query costs then depend on its shape only — not on how many
 rows it returns, nor on which database answers first.
+
+A loader's fetch function must not wait on another loader: that loader's keys would
+queue for the next wave, which cannot start until this one ends. Compose loaders on the
+resolver side instead.
 """
 
 from __future__ import annotations

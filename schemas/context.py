@@ -26,6 +26,8 @@ class RequestContext:
     loader_factories: Mapping[type, Callable[[Waves], object]]
     caller: object | None = None
     waves: Waves = field(default_factory=Waves)
+    per_request: dict[type, object] = field(default_factory=dict)
+    """Request-scoped helpers keyed by their class (e.g. the caller's jurisdiction)."""
     _loaders: dict[type, object] = field(default_factory=dict)
 
     def loaders(self, kind: type[LoadersT]) -> LoadersT:

@@ -10,6 +10,7 @@ from typing import Generic, TypeVar
 
 import strawberry
 
+from schemas.access import public_type
 from schemas.context import PageLimits
 from schemas.errors import BadUserInput
 
@@ -43,6 +44,7 @@ def page_size(first: int | None, limits: PageLimits) -> int:
     return first
 
 
+@public_type
 @strawberry.type(description="Where a page sits in the whole list.")
 class PageInfo:
     has_next_page: bool
@@ -51,12 +53,14 @@ class PageInfo:
     end_cursor: str | None
 
 
+@public_type
 @strawberry.type
 class Edge(Generic[NodeT]):
     cursor: str
     node: NodeT
 
 
+@public_type
 @strawberry.type(description="One page of a list, Relay style (first/after).")
 class Connection(Generic[NodeT]):
     edges: list[Edge[NodeT]]

@@ -11,27 +11,34 @@ from typing import TYPE_CHECKING, TypeAlias
 import strawberry
 from strawberry.types.lazy_type import LazyType
 
+from auth.scopes import WORKER_IDENTITY
+from schemas.access import public, scoped
+from schemas.identifiers import mask_id_number
 from schemas.scalars import USCC, CaseNumber, IdNumber
 
 
 @strawberry.type
 class WorkerKey:
-    id_number: IdNumber = strawberry.field(description="公民身份号码 (key)")
+    id_number: IdNumber = scoped(
+        WORKER_IDENTITY,
+        mask=mask_id_number,
+        description="公民身份号码 (key); masked as 110***********123X without worker:identity",
+    )
 
 
 @strawberry.type
 class ProjectKey:
-    code: str = strawberry.field(description="项目编码, e.g. the construction permit number (key)")
+    code: str = public(description="项目编码, e.g. the construction permit number (key)")
 
 
 @strawberry.type
 class EnterpriseKey:
-    uscc: USCC = strawberry.field(description="统一社会信用代码 (key)")
+    uscc: USCC = public(description="统一社会信用代码 (key)")
 
 
 @strawberry.type
 class DisputeCaseKey:
-    case_number: CaseNumber = strawberry.field(description="案号 (key)")
+    case_number: CaseNumber = public(description="案号 (key)")
 
 
 # Type checkers see the key type a resolver returns; strawberry sees the merged type.

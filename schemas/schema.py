@@ -17,6 +17,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from schemas import errors, graph
+from schemas.jurisdiction import gate_entity_fields
 from schemas.scalars import SCALAR_MAP
 
 logger = logging.getLogger("hub.errors")
@@ -61,4 +62,5 @@ class HubSchema(strawberry.Schema):
 
 
 def build_schema() -> HubSchema:
+    gate_entity_fields([graph.Query])
     return HubSchema(query=graph.Query, config=StrawberryConfig(scalar_map=SCALAR_MAP))

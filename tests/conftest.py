@@ -1,14 +1,21 @@
 """Shared fixtures: a migrated, seeded hub per backend (SQLite always; PostgreSQL when
-HUB_TEST_POSTGRES_URL is set), served by a real uvicorn on a free port."""
+HUB_TEST_POSTGRES_URL is set), served by a real uvicorn on a free port.
+
+Its default client calls as `test-all-access` (every scope, no region, court or bank
+limit, purpose `testing`); `hub.as_client(client_id)` calls as one of the demo agencies.
+Beside it runs a tiny identity provider whose tokens the hub trusts (HUB_TRUSTED_ISSUERS).
+"""
 
 from __future__ import annotations
 
+import base64
 import os
 import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,13 +24,24 @@ import httpx
 import psycopg
 import pytest
 import uvicorn
+from joserfc import jwt
+from joserfc.jwk import ECKey
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
+from auth.demo import register_demo_clients
+from auth.scopes import ALL_SCOPES, DEMO_GRANTS
+from auth.store import AuthStore, Grant
+from auth.tokens import TrustedIssuer
 from connectors.base import Connector, discover
 from hub import migrate, seeding
 from hub.app import create_app
 from hub.settings import HubSettings
+from hub.wiring import migration_targets
 
 POSTGRES_URL = os.environ.get("HUB_TEST_POSTGRES_URL")
 REQUIRE_POSTGRES = os.environ.get("HUB_TEST_REQUIRE_POSTGRES") == "1"
@@ -44,15 +62,15 @@ def postgres_urls(prefix: str) -> dict[str, str]:
     with psycopg.connect(
         admin.set(drivername="postgresql").render_as_string(hide_password=False), autocommit=True
     ) as connection:
-        for connector in discover():
-            name = f"{prefix}_{connector.name}"
+        for target in [*(connector.name for connector in discover()), AuthStore.name]:
+            name = f"{prefix}_{target}"
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             connection.execute(f'CREATE DATABASE "{name}"')
-            urls[connector.name] = admin.set(database=name).render_as_string(hide_password=False)
+            urls[target] = admin.set(database=name).render_as_string(hide_password=False)
     return urls
 
 
-def backend_settings(backend: str, tmp: Path, prefix: str) -> HubSettings:
+def backend_settings(backend: str, tmp: Path, prefix: str, **overrides: Any) -> HubSettings:
     if backend == "postgres":
         if not POSTGRES_URL:
             if REQUIRE_POSTGRES:
@@ -60,8 +78,8 @@ def backend_settings(backend: str, tmp: Path, prefix: str) -> HubSettings:
             pytest.skip(
                 "PostgreSQL tests need HUB_TEST_POSTGRES_URL (e.g. postgresql://postgres@127.0.0.1:5432/test)"
             )
-        return HubSettings(data_dir=tmp, db_urls=postgres_urls(prefix))
-    return HubSettings(data_dir=tmp)
+        return HubSettings(data_dir=tmp, db_urls=postgres_urls(prefix), **overrides)
+    return HubSettings(data_dir=tmp, **overrides)
 
 
 @dataclass
@@ -83,6 +101,94 @@ class StatementCounter:
         self.counts.clear()
 
 
+class ClientCredentials(httpx.Auth):
+    """Bearer tokens from the hub's own token endpoint (HTTP Basic), renewed shortly
+    before they expire."""
+
+    requires_response_body = True
+
+    def __init__(self, client_id: str, secret: str) -> None:
+        basic = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+        self._basic = f"Basic {basic}"
+        self._token = ""
+        self._renew_at = 0.0
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if time.monotonic() >= self._renew_at:
+            response = yield httpx.Request(
+                "POST",
+                request.url.copy_with(path="/oauth/token", query=None),
+                data={"grant_type": "client_credentials"},
+                headers={"Authorization": self._basic},
+            )
+            assert response.status_code == 200, response.text
+            token = response.json()
+            self._token = token["access_token"]
+            self._renew_at = time.monotonic() + token["expires_in"] - 60
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        yield request
+
+
+TEST_CLIENT = "test-all-access"
+TEST_PURPOSE = "testing"
+
+
+@dataclass
+class IdentityProvider:
+    """An agency's own identity provider: an ES256 key, its JWKS served on loopback, and
+    tokens minted directly (as the provider would after authenticating its client)."""
+
+    url: str
+    key: ECKey
+    jwks_fetches: int = 0
+
+    @property
+    def issuer(self) -> str:
+        return self.url
+
+    @property
+    def trusted(self) -> TrustedIssuer:
+        return TrustedIssuer(jwks_url=f"{self.url}/jwks", audience="wage-hub")
+
+    def token(self, *, kid: str | None = None, **claims: Any) -> str:
+        now = int(time.time())
+        body = {"iss": self.issuer, "aud": "wage-hub", "iat": now, "nbf": now, "exp": now + 300}
+        header = {"alg": "ES256", "kid": kid or self.key.kid}
+        return jwt.encode(header, {**body, **claims}, self.key, algorithms=["ES256"])
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """A real uvicorn on a free loopback port, in a thread; yields its base URL."""
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def identity_provider() -> Iterator[IdentityProvider]:
+    key = ECKey.generate_key("P-256", private=True, auto_kid=True)
+
+    async def jwks(request: Request) -> JSONResponse:
+        provider.jwks_fetches += 1
+        return JSONResponse({"keys": [key.as_dict(private=False, alg="ES256", use="sig")]})
+
+    provider = IdentityProvider("", key)
+    with serving(Starlette(routes=[Route("/jwks", jwks)])) as url:
+        provider.url = url
+        yield provider
+
+
 @dataclass
 class RunningHub:
     backend: str
@@ -90,6 +196,29 @@ class RunningHub:
     connectors: list[Connector]
     statements: StatementCounter
     client: httpx.Client
+    auth: AuthStore
+    secrets: dict[str, str]
+    """Client id → secret of every demo agency and of `test-all-access`."""
+    _clients: dict[str, httpx.Client] = field(default_factory=dict)
+
+    def as_client(self, client_id: str, purpose: str | None = None) -> httpx.Client:
+        """A client calling as a registered client (a demo agency), with its first purpose
+        unless told otherwise."""
+        key = f"{client_id} {purpose}"
+        if key not in self._clients:
+            registered = self.auth.get_client(client_id)
+            assert registered, client_id
+            self._clients[key] = httpx.Client(
+                base_url=self.url,
+                timeout=30,
+                auth=ClientCredentials(client_id, self.secrets[client_id]),
+                headers={"X-Purpose": purpose or registered.purposes[0]},
+            )
+        return self._clients[key]
+
+    def close(self) -> None:
+        for client in self._clients.values():
+            client.close()
 
     def query(self, document: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         response = self.client.post(
@@ -106,27 +235,46 @@ class RunningHub:
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
 def hub(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    identity_provider: IdentityProvider,
 ) -> Iterator[RunningHub]:
     backend = request.param
-    settings = backend_settings(backend, tmp_path_factory.mktemp(backend), "hub_test")
+    settings = backend_settings(
+        backend,
+        tmp_path_factory.mktemp(backend),
+        "hub_test",
+        trusted_issuers={identity_provider.issuer: identity_provider.trusted},
+    )
     app = create_app(settings)
     connectors = app.state.connectors
-    migrate.upgrade(connectors)
+    auth: AuthStore = app.state.auth_store
+    migrate.upgrade(migration_targets(connectors, auth))
     seeding.seed(connectors, "demo", SEED)
+    secrets = register_demo_clients(auth)
+    secrets[TEST_CLIENT] = auth.add_client(
+        TEST_CLIENT, Grant(agency="test", scopes=ALL_SCOPES, purposes=(TEST_PURPOSE,))
+    )
+    assert set(secrets) == {TEST_CLIENT, *(grant.client_id for grant in DEMO_GRANTS)}
 
     statements = StatementCounter()
     statements.attach(connectors)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    base = f"http://127.0.0.1:{port}"
-    with httpx.Client(base_url=base, timeout=30) as client:
-        yield RunningHub(backend, base, connectors, statements, client)
-    server.should_exit = True
-    thread.join(timeout=10)
+    with (
+        serving(app) as base,
+        httpx.Client(
+            base_url=base,
+            timeout=30,
+            auth=ClientCredentials(TEST_CLIENT, secrets[TEST_CLIENT]),
+            headers={"X-Purpose": TEST_PURPOSE},
+        ) as client,
+    ):
+        running = RunningHub(backend, base, connectors, statements, client, auth, secrets)
+        yield running
+        running.close()
+
+
+@pytest.fixture
+def anonymous(hub: RunningHub) -> Iterator[httpx.Client]:
+    """A client of the running hub that sends no credentials and no purpose."""
+    with httpx.Client(base_url=hub.url, timeout=30) as client:
+        yield client

@@ -1,5 +1,6 @@
 """Dependency direction: a connector may import the shared base, `schemas` and `auth`,
-never `hub` or another agency's package; the schema kernel never imports connectors."""
+never `hub` or another agency's package; the schema kernel never imports connectors;
+`auth` never imports `hub` (the hub wires auth in, not the other way round)."""
 
 from __future__ import annotations
 
@@ -53,8 +54,14 @@ def test_schema_kernel_does_not_import_connectors(module: str) -> None:
         )
 
 
+def test_auth_does_not_import_hub() -> None:
+    for path in (ROOT / "auth").rglob("*.py"):
+        for module in _imports(path):
+            assert module.split(".")[0] != "hub", f"{path.relative_to(ROOT)} imports {module}"
+
+
 def test_no_function_level_imports() -> None:
-    for package in ("hub", "schemas", "connectors", "migrations"):
+    for package in ("hub", "schemas", "connectors", "auth", "migrations"):
         for path in (ROOT / package).rglob("*.py"):
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
                 if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):

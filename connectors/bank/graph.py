@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 
+from auth.scopes import BANK_ACCOUNT, WAGE_READ
 from connectors.bank.loaders import BankLoaders
 from schemas import refs
+from schemas.access import caller_of, scoped, scoped_resolver, scoped_type
 from schemas.context import Info
+from schemas.identifiers import mask_account_number
 from schemas.records import from_row, from_rows
 from schemas.scalars import Fen, YearMonth, in_months
 
@@ -29,6 +33,7 @@ class AccountStatus(enum.Enum):
     CLOSED = "closed"
 
 
+@scoped_type(WAGE_READ)
 @strawberry.type(name="Allocation", description="人工费用拨付 into the special account")
 class AllocationRecord:
     payer_uscc: strawberry.Private[str]
@@ -36,11 +41,12 @@ class AllocationRecord:
     transferred_on: date
     amount_fen: Fen
 
-    @strawberry.field(description="Who transferred it (the builder)")
-    def payer(self) -> refs.EnterpriseRef:
+    @scoped_resolver(WAGE_READ, description="Who transferred it (the builder)")
+    def payer(self) -> refs.EnterpriseRef | None:
         return refs.EnterpriseKey(uscc=self.payer_uscc)
 
 
+@scoped_type(WAGE_READ)
 @strawberry.type(name="Disbursement", description="代发工资: one worker's pay for one period")
 class DisbursementRecord:
     worker_id_number: strawberry.Private[str]
@@ -49,53 +55,61 @@ class DisbursementRecord:
     paid_on: date
     amount_fen: Fen
     status: DisbursementStatus
-    card_no: str = strawberry.field(description="The payroll card credited")
+    card_no: str = scoped(
+        BANK_ACCOUNT, mask=mask_account_number, description="The payroll card credited"
+    )
 
-    @strawberry.field
-    def worker(self) -> refs.WorkerRef:
+    @scoped_resolver(WAGE_READ)
+    def worker(self) -> refs.WorkerRef | None:
         return refs.WorkerKey(id_number=self.worker_id_number)
 
-    @strawberry.field
-    def project(self) -> refs.ProjectRef:
+    @scoped_resolver(WAGE_READ)
+    def project(self) -> refs.ProjectRef | None:
         return refs.ProjectKey(code=self.project_code)
 
 
+@scoped_type(WAGE_READ)
 @strawberry.type(name="WageAccount", description="农民工工资专用账户")
 class AccountRecord:
     holder_uscc: strawberry.Private[str]
     project_code: strawberry.Private[str]
-    account_no: str
+    account_no: str = scoped(BANK_ACCOUNT, mask=mask_account_number)
     bank_name: str
     opened_on: date
     status: AccountStatus
 
-    @strawberry.field(description="The general contractor holding the account")
-    def holder(self) -> refs.EnterpriseRef:
+    @scoped_resolver(WAGE_READ, description="The general contractor holding the account")
+    def holder(self) -> refs.EnterpriseRef | None:
         return refs.EnterpriseKey(uscc=self.holder_uscc)
 
-    @strawberry.field
-    def project(self) -> refs.ProjectRef:
+    @scoped_resolver(WAGE_READ)
+    def project(self) -> refs.ProjectRef | None:
         return refs.ProjectKey(code=self.project_code)
 
-    @strawberry.field(description="Labour-cost allocations into the account, oldest first")
+    @scoped_resolver(
+        WAGE_READ, description="Labour-cost allocations into the account, oldest first"
+    )
     async def allocations(
         self,
         info: Info,
         since: Annotated[YearMonth | None, strawberry.argument(name="from")] = None,
         until: Annotated[YearMonth | None, strawberry.argument(name="to")] = None,
     ) -> list[AllocationRecord]:
-        rows = await bank(info).allocations_by_project.load(self.project_code)
+        rows = own(info, await bank(info).allocations_by_project.load(self.project_code))
         return [from_row(AllocationRecord, r) for r in rows if in_months(r.period, since, until)]
 
-    @strawberry.field(description="Payroll disbursed from the account for one pay period")
+    @scoped_resolver(WAGE_READ, description="Payroll disbursed from the account for one pay period")
     async def disbursements(self, info: Info, period: YearMonth) -> list[DisbursementRecord]:
-        rows = await bank(info).disbursements_by_project_period.load((self.project_code, period))
+        rows = own(
+            info, await bank(info).disbursements_by_project_period.load((self.project_code, period))
+        )
         return from_rows(DisbursementRecord, rows)
 
 
+@scoped_type(WAGE_READ)
 @strawberry.type(name="PayrollCard", description="工资卡")
 class CardRecord:
-    card_no: str
+    card_no: str = scoped(BANK_ACCOUNT, mask=mask_account_number)
     bank_name: str
     opened_on: date
 
@@ -104,39 +118,51 @@ def bank(info: Info) -> BankLoaders:
     return info.context.loaders(BankLoaders)
 
 
+def own(info: Info, rows: Sequence[Any]) -> list[Any]:
+    """A bank client sees only rows of the accounts it keeps; other clients see all."""
+    keeper = caller_of(info).bank
+    return [row for row in rows if keeper is None or row.bank_name.startswith(keeper)]
+
+
 @strawberry.type
 class BankWorker:
     id_number: strawberry.Private[str]
 
-    @strawberry.field(description="Payroll disbursed to this worker, oldest first")
+    @scoped_resolver(WAGE_READ, description="Payroll disbursed to this worker, oldest first")
     async def disbursements(
         self,
         info: Info,
         since: Annotated[YearMonth | None, strawberry.argument(name="from")] = None,
         until: Annotated[YearMonth | None, strawberry.argument(name="to")] = None,
-    ) -> list[DisbursementRecord]:
-        rows = await bank(info).disbursements_by_worker.load(self.id_number)
+    ) -> list[DisbursementRecord] | None:
+        rows = own(info, await bank(info).disbursements_by_worker.load(self.id_number))
         return [from_row(DisbursementRecord, r) for r in rows if in_months(r.period, since, until)]
 
-    @strawberry.field
-    async def payroll_cards(self, info: Info) -> list[CardRecord]:
-        return from_rows(CardRecord, await bank(info).cards_by_worker.load(self.id_number))
+    @scoped_resolver(WAGE_READ)
+    async def payroll_cards(self, info: Info) -> list[CardRecord] | None:
+        return from_rows(
+            CardRecord, own(info, await bank(info).cards_by_worker.load(self.id_number))
+        )
 
 
 @strawberry.type
 class BankProject:
     code: strawberry.Private[str]
 
-    @strawberry.field(description="The project's wage special account, if one was opened")
+    @scoped_resolver(WAGE_READ, description="The project's wage special account, if one was opened")
     async def wage_account(self, info: Info) -> AccountRecord | None:
-        row = await bank(info).account_by_project.load(self.code)
-        return from_row(AccountRecord, row) if row else None
+        rows = own(
+            info, [row] if (row := await bank(info).account_by_project.load(self.code)) else []
+        )
+        return from_row(AccountRecord, rows[0]) if rows else None
 
 
 @strawberry.type
 class BankEnterprise:
     uscc: strawberry.Private[str]
 
-    @strawberry.field(description="Wage special accounts this enterprise holds")
-    async def wage_accounts(self, info: Info) -> list[AccountRecord]:
-        return from_rows(AccountRecord, await bank(info).accounts_by_holder.load(self.uscc))
+    @scoped_resolver(WAGE_READ, description="Wage special accounts this enterprise holds")
+    async def wage_accounts(self, info: Info) -> list[AccountRecord] | None:
+        return from_rows(
+            AccountRecord, own(info, await bank(info).accounts_by_holder.load(self.uscc))
+        )

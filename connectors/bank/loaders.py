@@ -24,16 +24,20 @@ class BankLoaders(AgencyLoaders):
         )
         self.allocations_by_project = self.many_by(
             account_t.c.project_code,
-            select(allocation_t, account_t.c.project_code).join(
+            select(allocation_t, account_t.c.project_code, account_t.c.bank_name).join(
                 account_t, account_t.c.account_no == allocation_t.c.account_no
             ),
             order_by=[allocation_t.c.transferred_on],
         )
+        paid_from = select(disbursement_t, account_t.c.bank_name).join(
+            account_t, account_t.c.account_no == disbursement_t.c.account_no
+        )
         self.disbursements_by_worker = self.many_by(
-            disbursement_t.c.worker_id_number, order_by=[disbursement_t.c.paid_on]
+            disbursement_t.c.worker_id_number, paid_from, order_by=[disbursement_t.c.paid_on]
         )
         self.disbursements_by_project_period = self.many_by(
             (disbursement_t.c.project_code, disbursement_t.c.period),
+            paid_from,
             order_by=[disbursement_t.c.worker_id_number],
         )
         self.cards_by_worker = self.many_by(card_t.c.worker_id_number)

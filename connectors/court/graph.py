@@ -10,9 +10,12 @@ from typing import Any
 
 import strawberry
 
+from auth.scopes import CASE_READ, WORKER_IDENTITY
 from connectors.court.loaders import CaseFilter, CourtLoaders
 from schemas import refs
+from schemas.access import list_limits, scoped_resolver, scoped_type
 from schemas.context import Info
+from schemas.errors import Forbidden
 from schemas.pagination import Connection, build_connection, decode_cursor, page_size
 from schemas.records import from_row, from_rows
 from schemas.scalars import (
@@ -55,6 +58,7 @@ class MediationOutcome(enum.Enum):
     PENDING = "pending"
 
 
+@scoped_type(CASE_READ)
 @strawberry.type(name="CaseParty", description="当事人: a worker or an enterprise")
 class PartyRecord:
     id_number: strawberry.Private[str | None]
@@ -62,15 +66,16 @@ class PartyRecord:
     role: PartyRole
     name: str
 
-    @strawberry.field(description="The worker, when the party is a person")
+    @scoped_resolver(CASE_READ, description="The worker, when the party is a person")
     def worker(self) -> refs.WorkerRef | None:
         return refs.WorkerKey(id_number=self.id_number) if self.id_number else None
 
-    @strawberry.field(description="The enterprise, when the party is one")
+    @scoped_resolver(CASE_READ, description="The enterprise, when the party is one")
     def enterprise(self) -> refs.EnterpriseRef | None:
         return refs.EnterpriseKey(uscc=self.uscc) if self.uscc else None
 
 
+@scoped_type(CASE_READ)
 @strawberry.type(name="Mediation", description="调解记录")
 class MediationRecord:
     committee: str = strawberry.field(description="调解委员会")
@@ -80,6 +85,7 @@ class MediationRecord:
     agreed_amount_fen: Fen | None
 
 
+@scoped_type(CASE_READ)
 @strawberry.type(name="Judgment", description="判决与执行")
 class JudgmentRecord:
     judged_on: date
@@ -99,74 +105,74 @@ class CourtDisputeCase:
     async def _row(self, info: Info):
         return await court(info).case.load(self.case_number)
 
-    @strawberry.field
+    @scoped_resolver(CASE_READ)
     async def court_name(self, info: Info) -> str | None:
         row = await court(info).case.load(self.case_number)
         return row.court_name if row else None
 
-    @strawberry.field(description="Court code, e.g. 豫0183")
+    @scoped_resolver(CASE_READ, description="Court code, e.g. 豫0183")
     async def court_code(self, info: Info) -> str | None:
         row = await court(info).case.load(self.case_number)
         return row.court_code if row else None
 
-    @strawberry.field
+    @scoped_resolver(CASE_READ)
     async def kind(self, info: Info) -> CaseKind | None:
         row = await court(info).case.load(self.case_number)
         return CaseKind(row.kind) if row else None
 
-    @strawberry.field(description="案由, e.g. 追索劳动报酬纠纷")
+    @scoped_resolver(CASE_READ, description="案由, e.g. 追索劳动报酬纠纷")
     async def cause(self, info: Info) -> str | None:
         row = await court(info).case.load(self.case_number)
         return row.cause if row else None
 
-    @strawberry.field
+    @scoped_resolver(CASE_READ)
     async def claim_amount_fen(self, info: Info) -> Fen | None:
         row = await court(info).case.load(self.case_number)
         return row.claim_amount_fen if row else None
 
-    @strawberry.field
+    @scoped_resolver(CASE_READ)
     async def status(self, info: Info) -> CaseStatus | None:
         row = await court(info).case.load(self.case_number)
         return CaseStatus(row.status) if row else None
 
-    @strawberry.field
+    @scoped_resolver(CASE_READ)
     async def filed_on(self, info: Info) -> date | None:
         row = await court(info).case.load(self.case_number)
         return row.filed_on if row else None
 
-    @strawberry.field
+    @scoped_resolver(CASE_READ)
     async def closed_on(self, info: Info) -> date | None:
         row = await court(info).case.load(self.case_number)
         return row.closed_on if row else None
 
-    @strawberry.field(description="The months whose wages are in dispute")
-    async def disputed_months(self, info: Info) -> list[YearMonth]:
+    @scoped_resolver(CASE_READ, description="The months whose wages are in dispute")
+    async def disputed_months(self, info: Info) -> list[YearMonth] | None:
         row = await court(info).case.load(self.case_number)
         return months_between(row.disputed_from, row.disputed_to) if row else []
 
-    @strawberry.field(description="The project the dispute arose on")
+    @scoped_resolver(CASE_READ, description="The project the dispute arose on")
     async def project(self, info: Info) -> refs.ProjectRef | None:
         row = await court(info).case.load(self.case_number)
         return refs.ProjectKey(code=row.project_code) if row and row.project_code else None
 
-    @strawberry.field
-    async def parties(self, info: Info, role: PartyRole | None = None) -> list[PartyRecord]:
+    @scoped_resolver(CASE_READ)
+    async def parties(self, info: Info, role: PartyRole | None = None) -> list[PartyRecord] | None:
         rows = await court(info).parties_by_case.load(self.case_number)
         return [from_row(PartyRecord, r) for r in rows if role is None or r.role == role.value]
 
-    @strawberry.field
-    async def mediations(self, info: Info) -> list[MediationRecord]:
+    @scoped_resolver(CASE_READ)
+    async def mediations(self, info: Info) -> list[MediationRecord] | None:
         return from_rows(
             MediationRecord, await court(info).mediations_by_case.load(self.case_number)
         )
 
-    @strawberry.field
+    @scoped_resolver(CASE_READ)
     async def judgment(self, info: Info) -> JudgmentRecord | None:
         row = await court(info).judgment_by_case.load(self.case_number)
         return from_row(JudgmentRecord, row) if row else None
 
 
-def _case_keys(rows: Sequence[Any]) -> list[refs.DisputeCaseKey]:
+def _case_keys(rows: Sequence[Any]) -> list[refs.DisputeCaseKey] | None:
     seen: dict[str, refs.DisputeCaseKey] = {}
     for row in rows:
         seen.setdefault(row.case_number, refs.DisputeCaseKey(case_number=row.case_number))
@@ -177,8 +183,8 @@ def _case_keys(rows: Sequence[Any]) -> list[refs.DisputeCaseKey]:
 class CourtWorker:
     id_number: strawberry.Private[str]
 
-    @strawberry.field(description="Cases this worker is a party to, oldest first")
-    async def dispute_cases(self, info: Info) -> list[refs.DisputeCaseRef]:
+    @scoped_resolver(CASE_READ, description="Cases this worker is a party to, oldest first")
+    async def dispute_cases(self, info: Info) -> list[refs.DisputeCaseRef] | None:
         return _case_keys(await court(info).cases_by_worker.load(self.id_number))
 
 
@@ -186,8 +192,8 @@ class CourtWorker:
 class CourtEnterprise:
     uscc: strawberry.Private[str]
 
-    @strawberry.field(description="Cases this enterprise is a party to, oldest first")
-    async def dispute_cases(self, info: Info) -> list[refs.DisputeCaseRef]:
+    @scoped_resolver(CASE_READ, description="Cases this enterprise is a party to, oldest first")
+    async def dispute_cases(self, info: Info) -> list[refs.DisputeCaseRef] | None:
         return _case_keys(await court(info).cases_by_enterprise.load(self.uscc))
 
 
@@ -195,8 +201,8 @@ class CourtEnterprise:
 class CourtProject:
     code: strawberry.Private[str]
 
-    @strawberry.field(description="Cases arising on this project, oldest first")
-    async def dispute_cases(self, info: Info) -> list[refs.DisputeCaseRef]:
+    @scoped_resolver(CASE_READ, description="Cases arising on this project, oldest first")
+    async def dispute_cases(self, info: Info) -> list[refs.DisputeCaseRef] | None:
         return _case_keys(await court(info).cases_by_project.load(self.code))
 
 
@@ -215,21 +221,29 @@ class DisputeCaseFilterInput:
 
 @strawberry.type
 class CourtQuery:
-    @strawberry.field(description="One case by case number; null when no court holds it")
+    @scoped_resolver(CASE_READ, description="One case by case number; null when no court holds it")
     async def dispute_case(self, info: Info, case_number: CaseNumber) -> refs.DisputeCaseRef | None:
         row = await court(info).case.load(case_number)
         return refs.DisputeCaseKey(case_number=row.case_number) if row else None
 
-    @strawberry.field(description="Dispute cases, by case number")
+    @scoped_resolver(CASE_READ, description="Dispute cases, by case number")
     async def dispute_cases(
         self,
         info: Info,
         filter: DisputeCaseFilterInput | None = None,
         first: int | None = None,
         after: str | None = None,
-    ) -> Connection[refs.DisputeCaseRef]:
+    ) -> Connection[refs.DisputeCaseRef] | None:
         given = filter or DisputeCaseFilterInput()
+        caller = list_limits(info, "DisputeCase")
+        if given.party_id_number and not caller.has(WORKER_IDENTITY):
+            raise Forbidden(
+                "filtering by partyIdNumber needs scope worker:identity",
+                missingScopes=[WORKER_IDENTITY],
+            )
         criteria = CaseFilter(
+            within_regions=caller.regions,
+            within_courts=caller.courts,
             statuses=tuple(s.value for s in given.status or ()),
             kinds=tuple(k.value for k in given.kind or ()),
             region_prefix=given.region_code_prefix,

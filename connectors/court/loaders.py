@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, Row, exists, select
 
 from connectors.court.models import CaseParty, DisputeCase, Judgment, Mediation
 from connectors.database import Database
-from connectors.loading import AgencyLoaders, count_rows, fetch_page, starts_with
+from connectors.loading import AgencyLoaders, any_prefix, count_rows, fetch_page, starts_with
 from schemas.batching import Waves
 
 case_t = DisputeCase.__table__  # type: ignore[attr-defined]
@@ -25,6 +25,8 @@ class CaseFilter:
     kinds: tuple[str, ...] = ()
     region_prefix: str | None = None
     court_code: str | None = None
+    within_regions: tuple[str, ...] = ()
+    within_courts: tuple[str, ...] = ()
     filed_from: date | None = None
     filed_to: date | None = None
     party_uscc: str | None = None
@@ -42,6 +44,10 @@ def _case_conditions(criteria: CaseFilter) -> list[ColumnElement[bool]]:
         conditions.append(starts_with(case_t.c.region_code, criteria.region_prefix))
     if criteria.court_code:
         conditions.append(case_t.c.court_code == criteria.court_code)
+    if criteria.within_regions:
+        conditions.append(any_prefix(case_t.c.region_code, criteria.within_regions))
+    if criteria.within_courts:
+        conditions.append(case_t.c.court_code.in_(criteria.within_courts))
     if criteria.filed_from:
         conditions.append(case_t.c.filed_on >= criteria.filed_from)
     if criteria.filed_to:
@@ -75,16 +81,16 @@ class CourtLoaders(AgencyLoaders):
         self.judgment_by_case = self.one_by(judgment_t.c.case_number)
         self.cases_by_worker = self.many_by(
             party_t.c.id_number,
-            select(party_t.c.id_number, case_t.c.case_number, case_t.c.filed_on).join(
-                case_t, case_t.c.case_number == party_t.c.case_number
-            ),
+            select(
+                party_t.c.id_number, case_t.c.case_number, case_t.c.filed_on, case_t.c.court_code
+            ).join(case_t, case_t.c.case_number == party_t.c.case_number),
             order_by=[case_t.c.filed_on],
         )
         self.cases_by_enterprise = self.many_by(
             party_t.c.uscc,
-            select(party_t.c.uscc, case_t.c.case_number, case_t.c.filed_on).join(
-                case_t, case_t.c.case_number == party_t.c.case_number
-            ),
+            select(
+                party_t.c.uscc, case_t.c.case_number, case_t.c.filed_on, case_t.c.court_code
+            ).join(case_t, case_t.c.case_number == party_t.c.case_number),
             order_by=[case_t.c.filed_on],
         )
         self.cases_by_project = self.many_by(case_t.c.project_code, order_by=[case_t.c.filed_on])

@@ -9,6 +9,14 @@ from typing import Annotated
 
 import strawberry
 
+from auth.scopes import (
+    ENTERPRISE_CREDIT,
+    ENTERPRISE_READ,
+    PROJECT_READ,
+    WAGE_READ,
+    WORKER_EMPLOYMENT,
+    WORKER_IDENTITY,
+)
 from connectors.housing.loaders import (
     EnterpriseFilter,
     HousingLoaders,
@@ -16,6 +24,7 @@ from connectors.housing.loaders import (
     WorkerFilter,
 )
 from schemas import refs
+from schemas.access import list_limits, public_type, scoped, scoped_resolver, scoped_type
 from schemas.context import Info
 from schemas.identifiers import id_number_birth_date, id_number_is_male
 from schemas.pagination import Connection, build_connection, decode_cursor, page_size
@@ -46,6 +55,7 @@ class Gender(enum.Enum):
     FEMALE = "female"
 
 
+@public_type
 @strawberry.type(description="行政区划 administrative division (GB/T 2260).")
 class Region:
     code: str
@@ -61,6 +71,7 @@ def region_of(code: str) -> Region:
     return Region(code=code, name=found.name, city=found.city, province=found.province)
 
 
+@scoped_type(WORKER_EMPLOYMENT)
 @strawberry.type(
     name="Registration",
     description="实名制登记: a worker on a project, for an employer, in a team.",
@@ -74,23 +85,26 @@ class RegistrationRecord:
     entry_date: date = strawberry.field(description="进场日期")
     exit_date: date | None = strawberry.field(description="退场日期")
 
-    @strawberry.field
+    @scoped_resolver(WORKER_EMPLOYMENT)
     def active(self) -> bool:
         return self.exit_date is None
 
-    @strawberry.field
-    def worker(self) -> refs.WorkerRef:
+    @scoped_resolver(WORKER_EMPLOYMENT)
+    def worker(self) -> refs.WorkerRef | None:
         return refs.WorkerKey(id_number=self.worker_id_number)
 
-    @strawberry.field
-    def project(self) -> refs.ProjectRef:
+    @scoped_resolver(WORKER_EMPLOYMENT)
+    def project(self) -> refs.ProjectRef | None:
         return refs.ProjectKey(code=self.project_code)
 
-    @strawberry.field(description="The registering employer (usually a labour subcontractor).")
-    def employer(self) -> refs.EnterpriseRef:
+    @scoped_resolver(
+        WORKER_EMPLOYMENT, description="The registering employer (usually a labour subcontractor)."
+    )
+    def employer(self) -> refs.EnterpriseRef | None:
         return refs.EnterpriseKey(uscc=self.employer_uscc)
 
 
+@scoped_type(WORKER_EMPLOYMENT)
 @strawberry.type(
     name="AttendanceMonth", description="实名制考勤: one worker, one project, one month."
 )
@@ -100,17 +114,18 @@ class AttendanceRecord:
     month: YearMonth
     days_present: int
 
-    @strawberry.field(description="The days the worker clocked in.")
+    @scoped_resolver(WORKER_EMPLOYMENT, description="The days the worker clocked in.")
     def days(self) -> list[date]:
         return [
             self.month.replace(day=day) for day in range(1, 32) if self.day_mask >> (day - 1) & 1
         ]
 
-    @strawberry.field
-    def project(self) -> refs.ProjectRef:
+    @scoped_resolver(WORKER_EMPLOYMENT)
+    def project(self) -> refs.ProjectRef | None:
         return refs.ProjectKey(code=self.project_code)
 
 
+@scoped_type(WORKER_EMPLOYMENT)
 @strawberry.type(name="LabourContract", description="电子劳动合同")
 class ContractRecord:
     project_code: strawberry.Private[str]
@@ -119,18 +134,19 @@ class ContractRecord:
     signed_on: date
     start_date: date
     end_date: date | None
-    daily_wage_fen: Fen = strawberry.field(description="日工资 in fen")
+    daily_wage_fen: Fen = scoped(WORKER_EMPLOYMENT, WAGE_READ, description="日工资 in fen")
     pay_day: int = strawberry.field(description="Day of the month wages fall due")
 
-    @strawberry.field
-    def project(self) -> refs.ProjectRef:
+    @scoped_resolver(WORKER_EMPLOYMENT)
+    def project(self) -> refs.ProjectRef | None:
         return refs.ProjectKey(code=self.project_code)
 
-    @strawberry.field
-    def employer(self) -> refs.EnterpriseRef:
+    @scoped_resolver(WORKER_EMPLOYMENT)
+    def employer(self) -> refs.EnterpriseRef | None:
         return refs.EnterpriseKey(uscc=self.employer_uscc)
 
 
+@scoped_type(WORKER_EMPLOYMENT)
 @strawberry.type(name="SkillCertificate", description="职业技能等级证书")
 class CertificateRecord:
     certificate_no: str
@@ -148,36 +164,39 @@ def housing(info: Info) -> HousingLoaders:
 class HousingWorker:
     id_number: strawberry.Private[str]
 
-    @strawberry.field(description="姓名 as registered on the real-name platform")
+    @scoped_resolver(WORKER_IDENTITY, description="姓名 as registered on the real-name platform")
     async def name(self, info: Info) -> str | None:
         row = await housing(info).worker.load(self.id_number)
         return row.name if row else None
 
-    @strawberry.field(description="Derived from the ID number")
-    def gender(self) -> Gender:
+    @scoped_resolver(WORKER_IDENTITY, description="Derived from the ID number")
+    def gender(self) -> Gender | None:
         return Gender.MALE if id_number_is_male(self.id_number) else Gender.FEMALE
 
-    @strawberry.field(description="Derived from the ID number")
-    def birth_date(self) -> date:
+    @scoped_resolver(WORKER_IDENTITY, description="Derived from the ID number")
+    def birth_date(self) -> date | None:
         return id_number_birth_date(self.id_number)
 
-    @strawberry.field(description="Real-name registrations, oldest first")
+    @scoped_resolver(WORKER_EMPLOYMENT, description="Real-name registrations, oldest first")
     async def registrations(
         self, info: Info, active_only: bool = False
-    ) -> list[RegistrationRecord]:
+    ) -> list[RegistrationRecord] | None:
         rows = await housing(info).registrations_by_worker.load(self.id_number)
         return [
             from_row(RegistrationRecord, r) for r in rows if not active_only or r.exit_date is None
         ]
 
-    @strawberry.field(description="Monthly attendance, oldest first; `from`/`to` bound the months")
+    @scoped_resolver(
+        WORKER_EMPLOYMENT,
+        description="Monthly attendance, oldest first; `from`/`to` bound the months",
+    )
     async def attendance(
         self,
         info: Info,
         since: Annotated[YearMonth | None, strawberry.argument(name="from")] = None,
         until: Annotated[YearMonth | None, strawberry.argument(name="to")] = None,
         project_code: str | None = None,
-    ) -> list[AttendanceRecord]:
+    ) -> list[AttendanceRecord] | None:
         rows = await housing(info).attendance_by_worker.load(self.id_number)
         return [
             from_row(AttendanceRecord, r)
@@ -185,14 +204,14 @@ class HousingWorker:
             if in_months(r.month, since, until) and project_code in (None, r.project_code)
         ]
 
-    @strawberry.field(description="Electronic labour contracts, oldest first")
-    async def contracts(self, info: Info) -> list[ContractRecord]:
+    @scoped_resolver(WORKER_EMPLOYMENT, description="Electronic labour contracts, oldest first")
+    async def contracts(self, info: Info) -> list[ContractRecord] | None:
         return from_rows(
             ContractRecord, await housing(info).contracts_by_worker.load(self.id_number)
         )
 
-    @strawberry.field
-    async def skill_certificates(self, info: Info) -> list[CertificateRecord]:
+    @scoped_resolver(WORKER_EMPLOYMENT)
+    async def skill_certificates(self, info: Info) -> list[CertificateRecord] | None:
         rows = await housing(info).certificates_by_worker.load(self.id_number)
         return from_rows(CertificateRecord, rows)
 
@@ -201,67 +220,69 @@ class HousingWorker:
 class HousingProject:
     code: strawberry.Private[str]
 
-    @strawberry.field
+    @scoped_resolver(PROJECT_READ)
     async def name(self, info: Info) -> str | None:
         row = await housing(info).project.load(self.code)
         return row.name if row else None
 
-    @strawberry.field(description="Where the site is")
+    @scoped_resolver(PROJECT_READ, description="Where the site is")
     async def region(self, info: Info) -> Region | None:
         row = await housing(info).project.load(self.code)
         return region_of(row.region_code) if row else None
 
-    @strawberry.field(description="建设单位")
+    @scoped_resolver(PROJECT_READ, description="建设单位")
     async def builder(self, info: Info) -> refs.EnterpriseRef | None:
         row = await housing(info).project.load(self.code)
         return refs.EnterpriseKey(uscc=row.builder_uscc) if row else None
 
-    @strawberry.field(description="施工总承包单位")
+    @scoped_resolver(PROJECT_READ, description="施工总承包单位")
     async def general_contractor(self, info: Info) -> refs.EnterpriseRef | None:
         row = await housing(info).project.load(self.code)
         return refs.EnterpriseKey(uscc=row.contractor_uscc) if row else None
 
-    @strawberry.field(description="合同价款 in fen")
+    @scoped_resolver(PROJECT_READ, description="合同价款 in fen")
     async def contract_price_fen(self, info: Info) -> Fen | None:
         row = await housing(info).project.load(self.code)
         return row.contract_price_fen if row else None
 
-    @strawberry.field
+    @scoped_resolver(PROJECT_READ)
     async def start_date(self, info: Info) -> date | None:
         row = await housing(info).project.load(self.code)
         return row.start_date if row else None
 
-    @strawberry.field
+    @scoped_resolver(PROJECT_READ)
     async def planned_end_date(self, info: Info) -> date | None:
         row = await housing(info).project.load(self.code)
         return row.planned_end_date if row else None
 
-    @strawberry.field
+    @scoped_resolver(PROJECT_READ)
     async def status(self, info: Info) -> ProjectStatus | None:
         row = await housing(info).project.load(self.code)
         return ProjectStatus(row.status) if row else None
 
-    @strawberry.field(description="维权信息告示牌 posted on site")
+    @scoped_resolver(PROJECT_READ, description="维权信息告示牌 posted on site")
     async def rights_notice_board(self, info: Info) -> bool | None:
         row = await housing(info).project.load(self.code)
         return row.rights_notice_board if row else None
 
-    @strawberry.field(description="工程款支付担保 provided by the builder")
+    @scoped_resolver(PROJECT_READ, description="工程款支付担保 provided by the builder")
     async def payment_guarantee(self, info: Info) -> bool | None:
         row = await housing(info).project.load(self.code)
         return row.payment_guarantee if row else None
 
-    @strawberry.field(description="Real-name registrations on this site")
+    @scoped_resolver(WORKER_EMPLOYMENT, description="Real-name registrations on this site")
     async def registrations(
         self, info: Info, active_only: bool = False
-    ) -> list[RegistrationRecord]:
+    ) -> list[RegistrationRecord] | None:
         rows = await housing(info).registrations_by_project.load(self.code)
         return [
             from_row(RegistrationRecord, r) for r in rows if not active_only or r.exit_date is None
         ]
 
-    @strawberry.field(description="Attendance of every worker on this site in one month")
-    async def attendance(self, info: Info, month: YearMonth) -> list[AttendanceRecord]:
+    @scoped_resolver(
+        WORKER_EMPLOYMENT, description="Attendance of every worker on this site in one month"
+    )
+    async def attendance(self, info: Info, month: YearMonth) -> list[AttendanceRecord] | None:
         rows = await housing(info).attendance_by_project_month.load((self.code, month))
         return from_rows(AttendanceRecord, rows)
 
@@ -270,43 +291,45 @@ class HousingProject:
 class HousingEnterprise:
     uscc: strawberry.Private[str]
 
-    @strawberry.field
+    @scoped_resolver(ENTERPRISE_READ)
     async def name(self, info: Info) -> str | None:
         row = await housing(info).enterprise.load(self.uscc)
         return row.name if row else None
 
-    @strawberry.field
+    @scoped_resolver(ENTERPRISE_READ)
     async def kind(self, info: Info) -> EnterpriseKind | None:
         row = await housing(info).enterprise.load(self.uscc)
         return EnterpriseKind(row.kind) if row else None
 
-    @strawberry.field(description="Where the enterprise is registered")
+    @scoped_resolver(ENTERPRISE_READ, description="Where the enterprise is registered")
     async def region(self, info: Info) -> Region | None:
         row = await housing(info).enterprise.load(self.uscc)
         return region_of(row.region_code) if row else None
 
-    @strawberry.field(description="资质")
+    @scoped_resolver(ENTERPRISE_READ, description="资质")
     async def qualification(self, info: Info) -> str | None:
         row = await housing(info).enterprise.load(self.uscc)
         return row.qualification if row else None
 
-    @strawberry.field(description="建筑市场信用分 (0-100) kept by the housing bureau")
+    @scoped_resolver(
+        ENTERPRISE_CREDIT, description="建筑市场信用分 (0-100) kept by the housing bureau"
+    )
     async def market_credit_score(self, info: Info) -> int | None:
         row = await housing(info).enterprise.load(self.uscc)
         return row.credit_score if row else None
 
-    @strawberry.field(description="法定代表人")
+    @scoped_resolver(ENTERPRISE_READ, description="法定代表人")
     async def legal_representative(self, info: Info) -> str | None:
         row = await housing(info).enterprise.load(self.uscc)
         return row.legal_representative if row else None
 
-    @strawberry.field(description="Projects where it is the general contractor")
-    async def contracted_projects(self, info: Info) -> list[refs.ProjectRef]:
+    @scoped_resolver(PROJECT_READ, description="Projects where it is the general contractor")
+    async def contracted_projects(self, info: Info) -> list[refs.ProjectRef] | None:
         rows = await housing(info).projects_by_contractor.load(self.uscc)
         return [refs.ProjectKey(code=row.code) for row in rows]
 
-    @strawberry.field(description="Projects where it is the builder (建设单位)")
-    async def built_projects(self, info: Info) -> list[refs.ProjectRef]:
+    @scoped_resolver(PROJECT_READ, description="Projects where it is the builder (建设单位)")
+    async def built_projects(self, info: Info) -> list[refs.ProjectRef] | None:
         rows = await housing(info).projects_by_builder.load(self.uscc)
         return [refs.ProjectKey(code=row.code) for row in rows]
 
@@ -342,21 +365,28 @@ class EnterpriseFilterInput:
 
 @strawberry.type
 class HousingQuery:
-    @strawberry.field(description="One worker by ID number; null when no agency has registered it")
+    @scoped_resolver(
+        WORKER_EMPLOYMENT,
+        description="One worker by ID number; null when no agency has registered it",
+    )
     async def worker(self, info: Info, id_number: IdNumber) -> refs.WorkerRef | None:
         row = await housing(info).worker.load(id_number)
         return refs.WorkerKey(id_number=row.id_number) if row else None
 
-    @strawberry.field(description="Workers on the real-name platform, by ID number")
+    @scoped_resolver(
+        WORKER_EMPLOYMENT, description="Workers on the real-name platform, by ID number"
+    )
     async def workers(
         self,
         info: Info,
         filter: WorkerFilterInput | None = None,
         first: int | None = None,
         after: str | None = None,
-    ) -> Connection[refs.WorkerRef]:
+    ) -> Connection[refs.WorkerRef] | None:
         given = filter or WorkerFilterInput()
+        caller = list_limits(info, "Worker")
         criteria = WorkerFilter(
+            within_regions=caller.regions,
             site_region_prefix=given.site_region_code_prefix,
             project_code=given.project_code,
             trade=given.trade,
@@ -374,21 +404,23 @@ class HousingQuery:
             lambda: loaders.count_workers(criteria),
         )
 
-    @strawberry.field(description="One project by code; null when unknown")
+    @scoped_resolver(PROJECT_READ, description="One project by code; null when unknown")
     async def project(self, info: Info, code: str) -> refs.ProjectRef | None:
         row = await housing(info).project.load(code)
         return refs.ProjectKey(code=row.code) if row else None
 
-    @strawberry.field(description="Projects, by code")
+    @scoped_resolver(PROJECT_READ, description="Projects, by code")
     async def projects(
         self,
         info: Info,
         filter: ProjectFilterInput | None = None,
         first: int | None = None,
         after: str | None = None,
-    ) -> Connection[refs.ProjectRef]:
+    ) -> Connection[refs.ProjectRef] | None:
         given = filter or ProjectFilterInput()
+        caller = list_limits(info, "Project")
         criteria = ProjectFilter(
+            within_regions=caller.regions,
             region_prefix=given.region_code_prefix,
             statuses=tuple(s.value for s in given.status or ()),
             started_from=given.started_from,
@@ -406,21 +438,23 @@ class HousingQuery:
             lambda: loaders.count_projects(criteria),
         )
 
-    @strawberry.field(description="One enterprise by USCC; null when unknown")
+    @scoped_resolver(ENTERPRISE_READ, description="One enterprise by USCC; null when unknown")
     async def enterprise(self, info: Info, uscc: USCC) -> refs.EnterpriseRef | None:
         row = await housing(info).enterprise.load(uscc)
         return refs.EnterpriseKey(uscc=row.uscc) if row else None
 
-    @strawberry.field(description="Enterprises, by USCC")
+    @scoped_resolver(ENTERPRISE_READ, description="Enterprises, by USCC")
     async def enterprises(
         self,
         info: Info,
         filter: EnterpriseFilterInput | None = None,
         first: int | None = None,
         after: str | None = None,
-    ) -> Connection[refs.EnterpriseRef]:
+    ) -> Connection[refs.EnterpriseRef] | None:
         given = filter or EnterpriseFilterInput()
+        caller = list_limits(info, "Enterprise")
         criteria = EnterpriseFilter(
+            within_regions=caller.regions,
             region_prefix=given.region_code_prefix,
             kinds=tuple(k.value for k in given.kind or ()),
             name_contains=given.name_contains,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Row, and_, exists, select
+from sqlalchemy import Row, and_, exists, or_, select
 
 from connectors.database import Database
 from connectors.housing.models import (
@@ -18,7 +18,7 @@ from connectors.housing.models import (
     SkillCertificate,
     Worker,
 )
-from connectors.loading import AgencyLoaders, count_rows, fetch_page, starts_with
+from connectors.loading import AgencyLoaders, any_prefix, count_rows, fetch_page, starts_with
 from schemas.batching import Waves
 
 worker_t = Worker.__table__  # type: ignore[attr-defined]
@@ -38,6 +38,7 @@ class WorkerFilter:
     active_only: bool = False
     registered_from: date | None = None
     registered_to: date | None = None
+    within_regions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class ProjectFilter:
     started_to: date | None = None
     contractor_uscc: str | None = None
     builder_uscc: str | None = None
+    within_regions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class EnterpriseFilter:
     region_prefix: str | None = None
     kinds: tuple[str, ...] = ()
     name_contains: str | None = None
+    within_regions: tuple[str, ...] = ()
 
 
 def _worker_conditions(criteria: WorkerFilter) -> list[Any]:
@@ -79,6 +82,14 @@ def _worker_conditions(criteria: WorkerFilter) -> list[Any]:
         )
     if len(on_site) > 1:
         conditions.append(exists().where(and_(*on_site)))
+    if criteria.within_regions:
+        conditions.append(
+            exists().where(
+                registration_t.c.worker_id_number == worker_t.c.id_number,
+                project_t.c.code == registration_t.c.project_code,
+                any_prefix(project_t.c.region_code, criteria.within_regions),
+            )
+        )
     return conditions
 
 
@@ -96,6 +107,8 @@ def _project_conditions(criteria: ProjectFilter) -> list[Any]:
         conditions.append(project_t.c.contractor_uscc == criteria.contractor_uscc)
     if criteria.builder_uscc:
         conditions.append(project_t.c.builder_uscc == criteria.builder_uscc)
+    if criteria.within_regions:
+        conditions.append(any_prefix(project_t.c.region_code, criteria.within_regions))
     return conditions
 
 
@@ -107,6 +120,24 @@ def _enterprise_conditions(criteria: EnterpriseFilter) -> list[Any]:
         conditions.append(enterprise_t.c.kind.in_(criteria.kinds))
     if criteria.name_contains:
         conditions.append(enterprise_t.c.name.contains(criteria.name_contains, autoescape=True))
+    if criteria.within_regions:
+        in_region = any_prefix(project_t.c.region_code, criteria.within_regions)
+        conditions.append(
+            or_(
+                exists().where(
+                    or_(
+                        project_t.c.builder_uscc == enterprise_t.c.uscc,
+                        project_t.c.contractor_uscc == enterprise_t.c.uscc,
+                    ),
+                    in_region,
+                ),
+                exists().where(
+                    registration_t.c.employer_uscc == enterprise_t.c.uscc,
+                    project_t.c.code == registration_t.c.project_code,
+                    in_region,
+                ),
+            )
+        )
     return conditions
 
 
@@ -132,6 +163,7 @@ class HousingLoaders(AgencyLoaders):
             contract_t.c.worker_id_number, order_by=[contract_t.c.signed_on]
         )
         self.contracts_by_project = self.many_by(contract_t.c.project_code)
+        self.registrations_by_employer = self.many_by(registration_t.c.employer_uscc)
         self.certificates_by_worker = self.many_by(
             certificate_t.c.worker_id_number, order_by=[certificate_t.c.issued_on]
         )

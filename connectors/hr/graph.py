@@ -8,8 +8,10 @@ from datetime import date
 
 import strawberry
 
+from auth.scopes import ENTERPRISE_CREDIT, PROJECT_READ
 from connectors.hr.loaders import HrLoaders
 from schemas import refs
+from schemas.access import scoped_resolver, scoped_type
 from schemas.context import Info
 from schemas.records import from_row, from_rows
 from schemas.scalars import Fen
@@ -23,6 +25,7 @@ class DepositStatus(enum.Enum):
     REFUNDED = "refunded"
 
 
+@scoped_type(ENTERPRISE_CREDIT)
 @strawberry.type(name="WageDeposit", description="工资保证金 lodged for a project")
 class DepositRecord:
     enterprise_uscc: strawberry.Private[str]
@@ -30,11 +33,12 @@ class DepositRecord:
     status: DepositStatus
     paid_on: date | None
 
-    @strawberry.field(description="The enterprise that lodged it")
-    def enterprise(self) -> refs.EnterpriseRef:
+    @scoped_resolver(ENTERPRISE_CREDIT, description="The enterprise that lodged it")
+    def enterprise(self) -> refs.EnterpriseRef | None:
         return refs.EnterpriseKey(uscc=self.enterprise_uscc)
 
 
+@scoped_type(ENTERPRISE_CREDIT)
 @strawberry.type(name="Complaint", description="欠薪投诉 or 劳动保障监察案件")
 class ComplaintRecord:
     enterprise_uscc: strawberry.Private[str]
@@ -47,19 +51,22 @@ class ComplaintRecord:
     status: str
     summary: str
 
-    @strawberry.field
-    def enterprise(self) -> refs.EnterpriseRef:
+    @scoped_resolver(ENTERPRISE_CREDIT)
+    def enterprise(self) -> refs.EnterpriseRef | None:
         return refs.EnterpriseKey(uscc=self.enterprise_uscc)
 
-    @strawberry.field
+    @scoped_resolver(ENTERPRISE_CREDIT)
     def project(self) -> refs.ProjectRef | None:
         return refs.ProjectKey(code=self.project_code) if self.project_code else None
 
-    @strawberry.field(description="The complaining worker, when the complaint names one")
+    @scoped_resolver(
+        ENTERPRISE_CREDIT, description="The complaining worker, when the complaint names one"
+    )
     def worker(self) -> refs.WorkerRef | None:
         return refs.WorkerKey(id_number=self.worker_id_number) if self.worker_id_number else None
 
 
+@scoped_type(ENTERPRISE_CREDIT)
 @strawberry.type(name="BlacklistEntry", description="拖欠农民工工资失信联合惩戒对象名单 entry")
 class BlacklistRecord:
     decision_no: str = strawberry.field(description="列入决定书文号")
@@ -68,17 +75,19 @@ class BlacklistRecord:
     listed_on: date
     removed_on: date | None
 
-    @strawberry.field(description="Still listed (not removed)")
+    @scoped_resolver(ENTERPRISE_CREDIT, description="Still listed (not removed)")
     def current(self) -> bool:
         return self.removed_on is None
 
 
+@scoped_type(ENTERPRISE_CREDIT)
 @strawberry.type(name="CreditGrade", description="劳动保障守法诚信等级 A-D")
 class GradeRecord:
     grade: str
     assessed_on: date
 
 
+@scoped_type(PROJECT_READ)
 @strawberry.type(name="InjuryInsurance", description="按项目参加工伤保险")
 class InsuranceRecord:
     policy_no: str
@@ -94,8 +103,8 @@ def hr(info: Info) -> HrLoaders:
 class HrWorker:
     id_number: strawberry.Private[str]
 
-    @strawberry.field(description="Complaints this worker filed")
-    async def complaints(self, info: Info) -> list[ComplaintRecord]:
+    @scoped_resolver(ENTERPRISE_CREDIT, description="Complaints this worker filed")
+    async def complaints(self, info: Info) -> list[ComplaintRecord] | None:
         return from_rows(ComplaintRecord, await hr(info).complaints_by_worker.load(self.id_number))
 
 
@@ -103,17 +112,19 @@ class HrWorker:
 class HrProject:
     code: strawberry.Private[str]
 
-    @strawberry.field
+    @scoped_resolver(ENTERPRISE_CREDIT)
     async def wage_deposit(self, info: Info) -> DepositRecord | None:
         row = await hr(info).deposit_by_project.load(self.code)
         return from_row(DepositRecord, row) if row else None
 
-    @strawberry.field(description="Complaints and inspection cases about this project")
-    async def complaints(self, info: Info) -> list[ComplaintRecord]:
+    @scoped_resolver(
+        ENTERPRISE_CREDIT, description="Complaints and inspection cases about this project"
+    )
+    async def complaints(self, info: Info) -> list[ComplaintRecord] | None:
         return from_rows(ComplaintRecord, await hr(info).complaints_by_project.load(self.code))
 
-    @strawberry.field
-    async def injury_insurance(self, info: Info) -> list[InsuranceRecord]:
+    @scoped_resolver(PROJECT_READ)
+    async def injury_insurance(self, info: Info) -> list[InsuranceRecord] | None:
         return from_rows(InsuranceRecord, await hr(info).insurance_by_project.load(self.code))
 
 
@@ -121,20 +132,24 @@ class HrProject:
 class HrEnterprise:
     uscc: strawberry.Private[str]
 
-    @strawberry.field(description="Blacklist entries, current and removed, oldest first")
-    async def blacklist_entries(self, info: Info) -> list[BlacklistRecord]:
+    @scoped_resolver(
+        ENTERPRISE_CREDIT, description="Blacklist entries, current and removed, oldest first"
+    )
+    async def blacklist_entries(self, info: Info) -> list[BlacklistRecord] | None:
         return from_rows(BlacklistRecord, await hr(info).blacklist_by_enterprise.load(self.uscc))
 
-    @strawberry.field(description="Whether a blacklist entry is current")
-    async def blacklisted(self, info: Info) -> bool:
+    @scoped_resolver(ENTERPRISE_CREDIT, description="Whether a blacklist entry is current")
+    async def blacklisted(self, info: Info) -> bool | None:
         entries = await hr(info).blacklist_by_enterprise.load(self.uscc)
         return any(entry.removed_on is None for entry in entries)
 
-    @strawberry.field
+    @scoped_resolver(ENTERPRISE_CREDIT)
     async def credit_grade(self, info: Info) -> GradeRecord | None:
         row = await hr(info).grade_by_enterprise.load(self.uscc)
         return from_row(GradeRecord, row) if row else None
 
-    @strawberry.field(description="Complaints and inspection cases against this enterprise")
-    async def complaints(self, info: Info) -> list[ComplaintRecord]:
+    @scoped_resolver(
+        ENTERPRISE_CREDIT, description="Complaints and inspection cases against this enterprise"
+    )
+    async def complaints(self, info: Info) -> list[ComplaintRecord] | None:
         return from_rows(ComplaintRecord, await hr(info).complaints_by_enterprise.load(self.uscc))

@@ -7,7 +7,9 @@ from datetime import UTC, date, datetime
 
 import strawberry
 
+from auth.scopes import WORKER_IDENTITY, WORKER_RESIDENCE
 from connectors.public_security.loaders import PoliceLoaders
+from schemas.access import scoped_resolver, scoped_type
 from schemas.context import Info
 from schemas.records import from_row, from_rows
 from schemas.regions import region_name
@@ -20,17 +22,19 @@ class ResidenceStatus(enum.Enum):
     CANCELLED = "cancelled"
 
 
+@scoped_type(WORKER_IDENTITY)
 @strawberry.type(name="Identity", description="户籍 identity of record held by the police")
 class IdentityRecord:
     household_region_code: str
     name: str = strawberry.field(description="姓名 on the household register")
     household_address: str
 
-    @strawberry.field
+    @scoped_resolver(WORKER_IDENTITY)
     def household_region_name(self) -> str | None:
         return region_name(self.household_region_code)
 
 
+@scoped_type(WORKER_RESIDENCE)
 @strawberry.type(name="Residence", description="临时居住登记")
 class ResidenceRecord:
     registration_no: str
@@ -59,25 +63,30 @@ def today() -> date:
 class PoliceWorker:
     id_number: strawberry.Private[str]
 
-    @strawberry.field
+    @scoped_resolver(WORKER_IDENTITY)
     async def identity(self, info: Info) -> IdentityRecord | None:
         row = await police(info).identity.load(self.id_number)
         return from_row(IdentityRecord, row) if row else None
 
-    @strawberry.field(
-        description="Whether the police register's name matches the real-name platform's"
+    @scoped_resolver(
+        WORKER_IDENTITY,
+        description="Whether the police register's name matches the real-name platform's",
     )
-    async def identity_verified(self, info: Info, name: str) -> bool:
+    async def identity_verified(self, info: Info, name: str) -> bool | None:
         row = await police(info).identity.load(self.id_number)
         return row is not None and row.name == name
 
-    @strawberry.field(description="Temporary residence registrations, oldest first")
-    async def residences(self, info: Info) -> list[ResidenceRecord]:
+    @scoped_resolver(
+        WORKER_RESIDENCE, description="Temporary residence registrations, oldest first"
+    )
+    async def residences(self, info: Info) -> list[ResidenceRecord] | None:
         return from_rows(
             ResidenceRecord, await police(info).residences_by_person.load(self.id_number)
         )
 
-    @strawberry.field(description="The registration valid on `on` (default: today, UTC), if any")
+    @scoped_resolver(
+        WORKER_RESIDENCE, description="The registration valid on `on` (default: today, UTC), if any"
+    )
     async def current_residence(self, info: Info, on: date | None = None) -> ResidenceRecord | None:
         day = on or today()
         for row in reversed(await police(info).residences_by_person.load(self.id_number)):

@@ -2,7 +2,7 @@
 
 Every generated world, at every scale and for every seed, holds these stories in district
 410183 (新密市, Zhengzhou, Henan; court 豫0183). `stories(seed, through_month)` gives their keys
-without generating anything; `world.py` plants the facts behind them in batch 0, always with
+without generating anything; `planting.py` plants the facts behind them in batch 0, always with
 six months of history (T-5 .. T, T = the through month, Oct 2026 by default) whatever the
 scale's history. The keys depend on the seed (birth dates, credit-code serials, permit
 serials) and on T (dates), never on the scale.

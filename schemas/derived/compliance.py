@@ -24,11 +24,13 @@ from typing import Any
 
 import strawberry
 
+from auth.scopes import STATS_READ
 from connectors.bank.graph import AccountStatus
 from connectors.bank.loaders import BankLoaders
 from connectors.housing.loaders import HousingLoaders, ProjectFilter
 from connectors.hr.loaders import HrLoaders
 from schemas import refs
+from schemas.access import list_limits, scoped_resolver, scoped_type
 from schemas.context import Info
 from schemas.derived.wages import PaymentStatus, ProjectMonth, load_project_month
 from schemas.pagination import Connection, build_connection, decode_cursor, page_size
@@ -74,6 +76,7 @@ SEVERITY: dict[Measure, WarningLevel] = {
 }
 
 
+@scoped_type(STATS_READ)
 @strawberry.type(description="One measure's result")
 class MeasureResult:
     measure: Measure
@@ -84,11 +87,12 @@ class MeasureResult:
     severity: WarningLevel = strawberry.field(description="The warning a failure raises")
     detail: str
 
-    @strawberry.field(description="The measure's Chinese name")
+    @scoped_resolver(STATS_READ, description="The measure's Chinese name")
     def label(self) -> str:
         return self.measure.value
 
 
+@scoped_type(STATS_READ)
 @strawberry.type(description="A project's compliance in one month and its three-colour warning")
 class Compliance:
     project_code: strawberry.Private[str]
@@ -99,8 +103,8 @@ class Compliance:
     wages_paid_fen: Fen
     allocated_fen: Fen
 
-    @strawberry.field
-    def project(self) -> refs.ProjectRef:
+    @scoped_resolver(STATS_READ)
+    def project(self) -> refs.ProjectRef | None:
         return refs.ProjectKey(code=self.project_code)
 
 
@@ -227,11 +231,14 @@ async def _assess_page(info: Info, codes: list[str], month: date) -> list[Compli
 class ProjectCompliance:
     code: strawberry.Private[str]
 
-    @strawberry.field(description="Nine measures and the three-colour warning for one month")
+    @scoped_resolver(
+        STATS_READ, description="Nine measures and the three-colour warning for one month"
+    )
     async def compliance(self, info: Info, month: YearMonth) -> Compliance | None:
         return await assess(info, self.code, month)
 
 
+@scoped_type(STATS_READ)
 @strawberry.type(description="Projects per warning level in one region")
 class RegionWarnings:
     region_code: str
@@ -240,11 +247,11 @@ class RegionWarnings:
     yellow: int
     red: int
 
-    @strawberry.field
+    @scoped_resolver(STATS_READ)
     def region_name(self) -> str | None:
         return region_name(self.region_code)
 
-    @strawberry.field
+    @scoped_resolver(STATS_READ)
     def total(self) -> int:
         return self.none + self.blue + self.yellow + self.red
 
@@ -264,9 +271,10 @@ async def _scan(info: Info, criteria: ProjectFilter, month: date, after: str | N
 
 @strawberry.type
 class ComplianceQuery:
-    @strawberry.field(
+    @scoped_resolver(
+        STATS_READ,
         description="Projects with their three-colour warning in one month, filtered by "
-        "region and level (the dashboard's project list)"
+        "region and level (the dashboard's project list)",
     )
     async def project_warnings(
         self,
@@ -276,9 +284,13 @@ class ComplianceQuery:
         level: list[WarningLevel] | None = None,
         first: int | None = None,
         after: str | None = None,
-    ) -> Connection[Compliance]:
+    ) -> Connection[Compliance] | None:
         size, after_key = page_size(first, info.context.limits), decode_cursor(after)
-        criteria = ProjectFilter(region_prefix=region_code_prefix, statuses=(UNDER_CONSTRUCTION,))
+        criteria = ProjectFilter(
+            region_prefix=region_code_prefix,
+            statuses=(UNDER_CONSTRUCTION,),
+            within_regions=list_limits(info, "Project").regions,
+        )
         wanted = set(level or WarningLevel)
         page: list[tuple[str, Compliance]] = []
         async for compliance in _scan(info, criteria, month, after_key):
@@ -292,13 +304,18 @@ class ComplianceQuery:
 
         return build_connection(page, size, after_key, count_all)
 
-    @strawberry.field(
-        description="Per district: how many projects under construction carry each warning"
+    @scoped_resolver(
+        STATS_READ,
+        description="Per district: how many projects under construction carry each warning",
     )
     async def warning_summary(
         self, info: Info, month: YearMonth, region_code_prefix: RegionCodePrefix | None = None
-    ) -> list[RegionWarnings]:
-        criteria = ProjectFilter(region_prefix=region_code_prefix, statuses=(UNDER_CONSTRUCTION,))
+    ) -> list[RegionWarnings] | None:
+        criteria = ProjectFilter(
+            region_prefix=region_code_prefix,
+            statuses=(UNDER_CONSTRUCTION,),
+            within_regions=list_limits(info, "Project").regions,
+        )
         housing = info.context.loaders(HousingLoaders)
         counts: dict[str, Counter[WarningLevel]] = {}
         async for compliance in _scan(info, criteria, month, None):

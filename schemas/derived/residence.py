@@ -7,11 +7,14 @@ from datetime import date
 
 import strawberry
 
+from auth.scopes import WORKER_RESIDENCE
 from connectors.housing.loaders import HousingLoaders
 from connectors.public_security.graph import ResidenceRecord, today
 from connectors.public_security.loaders import PoliceLoaders
 from schemas import refs
+from schemas.access import list_limits, scoped_resolver
 from schemas.context import Info
+from schemas.errors import Forbidden
 from schemas.pagination import Connection, build_connection, decode_cursor, page_size
 from schemas.records import from_row
 from schemas.scalars import RegionCodePrefix
@@ -36,9 +39,10 @@ async def _unregistered(info: Info, region_prefix: str, day: date, after: str | 
 
 @strawberry.type
 class ResidenceQuery:
-    @strawberry.field(
+    @scoped_resolver(
+        WORKER_RESIDENCE,
         description="Workers with an open registration on a site in the region and no "
-        "temporary residence registration valid on `on` (default: today, UTC)"
+        "temporary residence registration valid on `on` (default: today, UTC)",
     )
     async def workers_without_residence(
         self,
@@ -47,8 +51,14 @@ class ResidenceQuery:
         on: date | None = None,
         first: int | None = None,
         after: str | None = None,
-    ) -> Connection[refs.WorkerRef]:
+    ) -> Connection[refs.WorkerRef] | None:
         size, after_key = page_size(first, info.context.limits), decode_cursor(after)
+        regions = list_limits(info, "Worker").regions
+        if regions and not any(site_region_code_prefix.startswith(r) for r in regions):
+            raise Forbidden(
+                f"region {site_region_code_prefix} is outside this client's jurisdiction "
+                f"({', '.join(regions)})"
+            )
         day = on or today()
         page: list[tuple[str, refs.WorkerKey]] = []
         async for worker in _unregistered(info, site_region_code_prefix, day, after_key):

@@ -8,7 +8,9 @@ from typing import Annotated
 
 import strawberry
 
+from auth.scopes import WAGE_READ
 from connectors.bank.loaders import BankLoaders
+from schemas.access import scoped_resolver, scoped_type
 from schemas.context import Info
 from schemas.derived.wages import PAID, PaymentStatus, load_project_month
 from schemas.errors import BadUserInput
@@ -17,6 +19,7 @@ from schemas.scalars import Fen, YearMonth, months_between
 MAX_STATEMENT_MONTHS = 36
 
 
+@scoped_type(WAGE_READ)
 @strawberry.type(description="专户月度对账: one month of a project's wage special account")
 class AccountMonth:
     month: YearMonth
@@ -34,15 +37,16 @@ class AccountMonth:
 class ProjectStatement:
     code: strawberry.Private[str]
 
-    @strawberry.field(
-        description="Allocations vs disbursements vs headcount, month by month (inclusive range)"
+    @scoped_resolver(
+        WAGE_READ,
+        description="Allocations vs disbursements vs headcount, month by month (inclusive range)",
     )
     async def account_statement(
         self,
         info: Info,
         since: Annotated[YearMonth, strawberry.argument(name="from")],
         until: Annotated[YearMonth, strawberry.argument(name="to")],
-    ) -> list[AccountMonth]:
+    ) -> list[AccountMonth] | None:
         months = months_between(since, until)
         if not months or len(months) > MAX_STATEMENT_MONTHS:
             raise BadUserInput(

@@ -13,9 +13,11 @@ from typing import Annotated, Any
 
 import strawberry
 
+from auth.scopes import WAGE_READ
 from connectors.bank.loaders import BankLoaders
 from connectors.housing.loaders import HousingLoaders
 from schemas import refs
+from schemas.access import scoped_resolver, scoped_type
 from schemas.context import Info
 from schemas.scalars import Fen, YearMonth, in_months, month_end
 
@@ -30,6 +32,7 @@ class PaymentStatus(enum.Enum):
     NOT_DUE = "not_due"
 
 
+@scoped_type(WAGE_READ)
 @strawberry.type(description="工资支付情况: one worker, one project, one month.")
 class WagePosition:
     worker_id_number: strawberry.Private[str]
@@ -44,12 +47,12 @@ class WagePosition:
     arrears_fen: Fen | None = strawberry.field(description="due − paid, never negative")
     status: PaymentStatus
 
-    @strawberry.field
-    def worker(self) -> refs.WorkerRef:
+    @scoped_resolver(WAGE_READ)
+    def worker(self) -> refs.WorkerRef | None:
         return refs.WorkerKey(id_number=self.worker_id_number)
 
-    @strawberry.field
-    def project(self) -> refs.ProjectRef:
+    @scoped_resolver(WAGE_READ)
+    def project(self) -> refs.ProjectRef | None:
         return refs.ProjectKey(code=self.project_code)
 
 
@@ -165,15 +168,15 @@ async def load_project_month(info: Info, project_code: str, month: date) -> Proj
 class WorkerWages:
     id_number: strawberry.Private[str]
 
-    @strawberry.field(
-        description="Wages due vs paid, per project and month, oldest first (应发与实发)"
+    @scoped_resolver(
+        WAGE_READ, description="Wages due vs paid, per project and month, oldest first (应发与实发)"
     )
     async def wage_positions(
         self,
         info: Info,
         since: Annotated[YearMonth | None, strawberry.argument(name="from")] = None,
         until: Annotated[YearMonth | None, strawberry.argument(name="to")] = None,
-    ) -> list[WagePosition]:
+    ) -> list[WagePosition] | None:
         housing = info.context.loaders(HousingLoaders)
         bank = info.context.loaders(BankLoaders)
         attendance, contracts, disbursements = await asyncio.gather(
@@ -208,13 +211,14 @@ class WorkerWages:
 class ProjectWages:
     code: strawberry.Private[str]
 
-    @strawberry.field(
+    @scoped_resolver(
+        WAGE_READ,
         description="Every worker's wage position on this project in one month; "
-        "`status: [UNPAID]` answers 'who attended but was not paid'"
+        "`status: [UNPAID]` answers 'who attended but was not paid'",
     )
     async def wage_positions(
         self, info: Info, month: YearMonth, status: list[PaymentStatus] | None = None
-    ) -> list[WagePosition]:
+    ) -> list[WagePosition] | None:
         project_month = await load_project_month(info, self.code, month)
         wanted = set(status or PaymentStatus)
         return [p for p in project_month.positions() if p.status in wanted]

@@ -1,4 +1,4 @@
-"""Liveness, readiness (every connector's database), GraphiQL."""
+"""Liveness, readiness (every connector's database and the auth store's), GraphiQL."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ def _readyz(app: Starlette) -> httpx.Response:
         finally:
             for connector in app.state.connectors:
                 await connector.database.dispose()
+            await app.state.auth_store.database.dispose()
 
     return asyncio.run(ask())
 
@@ -37,7 +38,9 @@ def test_readyz_reports_every_connector(hub: RunningHub) -> None:
     assert response.status_code == 200
     assert response.json() == {
         "status": "ready",
-        "connectors": {c: "ok" for c in ("bank", "court", "housing", "hr", "public_security")},
+        "connectors": {
+            c: "ok" for c in ("bank", "court", "housing", "hr", "public_security", "auth")
+        },
     }
 
 
@@ -48,8 +51,8 @@ def test_readyz_reports_an_unmigrated_database(tmp_path) -> None:  # type: ignor
     assert set(response.json()["connectors"].values()) == {"OperationalError"}
 
 
-def test_graphiql_is_served(hub: RunningHub) -> None:
-    response = hub.client.get("/graphql", headers={"accept": "text/html"})
+def test_graphiql_is_served_without_a_token(hub: RunningHub) -> None:
+    response = httpx.get(f"{hub.url}/graphql", headers={"accept": "text/html"})
     assert response.status_code == 200
     assert "graphiql" in response.text.lower()
 

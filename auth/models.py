@@ -1,0 +1,50 @@
+"""The auth store's tables: registered agency clients and the hub's signing keys. Their own
+SQLModel registry, so their own database (`HUB_AUTH_DB_URL`), migrated like an agency's."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Text
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel
+
+from connectors.columns import UTCDateTime
+
+
+class AuthRecord(SQLModel, registry=registry()):
+    """Base of the auth tables: their own metadata, so their own database."""
+
+
+class Client(AuthRecord, table=True):
+    """An agency's OAuth2 client and its grant. Lists are space-separated, as OAuth writes
+    scopes; the secret is kept only as a salted scrypt hash."""
+
+    __tablename__ = "auth_client"
+
+    client_id: str = Field(primary_key=True, max_length=64)
+    agency: str = Field(max_length=64)
+    title: str = Field(max_length=200)
+    secret_hash: str = Field(max_length=200)
+    scopes: str = Field(sa_type=Text)
+    purposes: str = Field(sa_type=Text)
+    regions: str = Field(sa_type=Text, description="region code prefixes; empty: everywhere")
+    courts: str = Field(sa_type=Text, description="court codes whose cases the client holds")
+    bank: str | None = Field(default=None, max_length=100)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    secret_rotated_at: datetime = Field(sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class SigningKey(AuthRecord, table=True):
+    """A key the hub signs access tokens with; the newest unretired one signs, every
+    unretired one is published at /.well-known/jwks.json."""
+
+    __tablename__ = "auth_signing_key"
+
+    kid: str = Field(primary_key=True, max_length=64, description="RFC 7638 thumbprint")
+    algorithm: str = Field(max_length=16)
+    private_jwk: str = Field(sa_type=Text)
+    public_jwk: str = Field(sa_type=Text)
+    created_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    retired_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -1,0 +1,246 @@
+"""The hub as an OAuth2 authorization server: `POST /oauth/token` (client credentials) and
+`GET /.well-known/jwks.json`, with authlib's framework-neutral `AuthorizationServer`
+adapted to Starlette.
+
+Authlib's server is synchronous, so what it needs is read first, asynchronously: the form,
+the client the request claims to be, the newest signing key. A server is built per request
+around them, so none of its callbacks touches the database, and it runs in a worker
+thread, since checking a secret (scrypt) takes tens of milliseconds.
+
+Transport: authlib refuses plain http unless the request's host is a loopback address or
+AUTHLIB_INSECURE_TRANSPORT is set (the Makefile's demo and the tests). Behind a proxy that
+terminates TLS, uvicorn's proxy headers make the scheme https. A refused transport is a
+400 `insecure_transport`, never a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any, ClassVar
+from urllib.parse import parse_qsl
+
+from authlib.oauth2 import AuthorizationServer, OAuth2Error, OAuth2Request
+from authlib.oauth2.rfc6749 import ClientMixin, OAuth2Payload
+from authlib.oauth2.rfc6749.errors import (
+    InvalidClientError,
+    InvalidRequestError,
+    InvalidScopeError,
+    UnsupportedGrantTypeError,
+)
+from authlib.oauth2.rfc6749.grants import ClientCredentialsGrant
+from authlib.oauth2.rfc6749.util import extract_basic_authorization
+from authlib.oauth2.rfc6750 import BearerTokenGenerator
+from joserfc import jwt
+from joserfc.jwk import OKPKey
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from auth.scopes import ALL_SCOPES
+from auth.store import SIGNING_ALGORITHM, AuthStore, RegisteredClient
+from auth.tokens import ACCESS_TOKEN_TYPE
+
+log = logging.getLogger(__name__)
+
+GRANT_TYPE = "client_credentials"
+AUTH_METHODS = ("client_secret_basic", "client_secret_post")
+_MAX_FORM_BYTES = 4096
+
+
+@dataclass(frozen=True)
+class TokenPolicy:
+    issuer: str
+    audience: str
+    ttl_seconds: int
+
+
+class _Client(ClientMixin):
+    """A registered client as authlib sees it: confidential, client credentials only."""
+
+    def __init__(self, registered: RegisteredClient) -> None:
+        self.registered = registered
+
+    def get_client_id(self) -> str:
+        return self.registered.client_id
+
+    def get_allowed_scope(self, scope: str | None) -> str | None:
+        """No scope asked: the whole grant. Otherwise a subset of it, or None (invalid_scope)."""
+        granted = self.registered.scopes
+        if not scope:
+            return " ".join(granted)
+        asked = scope.split()
+        if not set(asked) <= set(granted):
+            return None
+        return " ".join(s for s in granted if s in asked)
+
+    def check_client_secret(self, client_secret: str) -> bool:
+        return self.registered.check_secret(client_secret)
+
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        return endpoint == "token" and method in AUTH_METHODS
+
+    def check_grant_type(self, grant_type: str) -> bool:
+        return grant_type == GRANT_TYPE
+
+
+class _ClientCredentialsGrant(ClientCredentialsGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = list(AUTH_METHODS)
+
+
+class _Payload(OAuth2Payload):
+    def __init__(self, form: dict[str, str]) -> None:
+        self._form = form
+
+    @property
+    def data(self) -> dict[str, str]:
+        return self._form
+
+    @property
+    def datalist(self) -> dict[str, list[str]]:
+        return {name: [value] for name, value in self._form.items()}
+
+
+class _Request(OAuth2Request):
+    """Raises InsecureTransportError on construction, as every OAuth2Request does."""
+
+    def __init__(self, request: Request, form: dict[str, str]) -> None:
+        super().__init__(request.method, str(request.url), headers=request.headers)
+        self.payload = _Payload(form)
+
+    @property
+    def form(self) -> dict[str, str]:
+        return self.payload.data
+
+
+class _AccessTokens(BearerTokenGenerator):
+    """RFC 9068 JWT access tokens: `typ: at+jwt`, the signing key's `kid`, and the claims a
+    resource server needs (`iss aud sub client_id scope iat nbf exp jti`)."""
+
+    def __init__(self, key: OKPKey, policy: TokenPolicy) -> None:
+        super().__init__(self._access_token, expires_generator=policy.ttl_seconds)
+        self._key = key
+        self._policy = policy
+
+    def _access_token(self, client: _Client, grant_type: str, user: None, scope: str) -> str:
+        now = int(time.time())
+        claims = {
+            "iss": self._policy.issuer,
+            "aud": self._policy.audience,
+            "sub": client.get_client_id(),
+            "client_id": client.get_client_id(),
+            "scope": scope,
+            "iat": now,
+            "nbf": now,
+            "exp": now + self._policy.ttl_seconds,
+            "jti": secrets.token_urlsafe(16),
+        }
+        header = {"alg": SIGNING_ALGORITHM, "typ": ACCESS_TOKEN_TYPE, "kid": self._key.kid}
+        return jwt.encode(header, claims, self._key, algorithms=[SIGNING_ALGORITHM])
+
+
+class _Server(AuthorizationServer):
+    def __init__(self, client: RegisteredClient | None, key: OKPKey, policy: TokenPolicy):
+        super().__init__(scopes_supported=list(ALL_SCOPES))
+        self._client = client
+        self.register_grant(_ClientCredentialsGrant)
+        self.register_token_generator("default", _AccessTokens(key, policy))
+
+    def query_client(self, client_id: str) -> _Client | None:
+        client = self._client
+        if client is None or client.client_id != client_id or client.revoked:
+            return None
+        return _Client(client)
+
+    def create_oauth2_request(self, request: _Request) -> _Request:
+        return request
+
+    def save_token(self, token: dict[str, Any], request: _Request) -> None:
+        """JWTs are self-contained: nothing to store, one line to log (never the token)."""
+        log.info("issued a token to %s for %r", request.client.get_client_id(), token["scope"])
+
+    def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
+        """Authlib's hook for framework signals; the hub listens to none."""
+
+    def handle_response(self, status: int, body: Any, headers: list[tuple[str, str]]) -> Response:
+        return JSONResponse(body, status, headers=dict(headers))
+
+    def handle_error_response(self, request: _Request, error: OAuth2Error) -> Response:
+        """Clearer descriptions than authlib's defaults, and invalid_client always a 401 that
+        does not tell an unknown client from a wrong secret."""
+        if isinstance(error, InvalidClientError):
+            error = InvalidClientError(status_code=401, description="client authentication failed")
+        elif isinstance(error, UnsupportedGrantTypeError):
+            error.description = f"only grant_type={GRANT_TYPE} is supported"
+        elif isinstance(error, InvalidScopeError) and self._client:
+            granted = " ".join(self._client.scopes)
+            error = InvalidScopeError(f"scope must be a subset of the client's: {granted}")
+        return super().handle_error_response(request, error)
+
+
+def _error(error: OAuth2Error) -> Response:
+    status, body, headers = error()
+    return JSONResponse(body, status, headers=dict(headers))
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """The form-encoded body, each parameter once (RFC 6749 §3.2)."""
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type != "application/x-www-form-urlencoded":
+        raise InvalidRequestError("the body must be application/x-www-form-urlencoded")
+    body = await request.body()
+    if len(body) > _MAX_FORM_BYTES:
+        raise InvalidRequestError("the body is too large")
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True)
+    except UnicodeDecodeError as error:
+        raise InvalidRequestError("the body is not UTF-8") from error
+    form = dict(pairs)
+    if len(form) != len(pairs):
+        raise InvalidRequestError("a parameter is repeated")
+    return form
+
+
+class TokenEndpoint:
+    """`POST /oauth/token`: the client-credentials grant, form-encoded, the client
+    authenticated by HTTP Basic or by `client_id`/`client_secret` in the form."""
+
+    def __init__(self, store: AuthStore, policy: TokenPolicy) -> None:
+        self._store = store
+        self._policy = policy
+
+    async def handle(self, request: Request) -> Response:
+        try:
+            oauth_request = _Request(request, await _form(request))
+        except OAuth2Error as error:
+            return _error(error)
+        claimed_id = extract_basic_authorization(request.headers)[0]
+        claimed_id = claimed_id or oauth_request.form.get("client_id")
+        # Fresh, not cached: a rotated secret or a revocation must bite at once here.
+        client = await self._store.client(claimed_id, fresh=True) if claimed_id else None
+        key = await self._store.current_signing_key()
+        if key is None:
+            return JSONResponse(
+                {
+                    "error": "temporarily_unavailable",
+                    "error_description": "the hub has no signing key yet: run `hub migrate`",
+                },
+                503,
+            )
+        server = _Server(client, key, self._policy)
+        response: Response = await run_in_threadpool(server.create_token_response, oauth_request)
+        return response
+
+
+class JWKSEndpoint:
+    """`GET /.well-known/jwks.json`: every unretired public key, so tokens signed by a key
+    that has since been rotated out of signing still verify until they expire."""
+
+    def __init__(self, store: AuthStore) -> None:
+        self._store = store
+
+    async def handle(self, request: Request) -> Response:
+        keys = await self._store.public_keys()
+        return JSONResponse({"keys": keys}, headers={"Cache-Control": "public, max-age=60"})

@@ -1,0 +1,267 @@
+"""Verifying bearer tokens: the hub's own, and those of identity providers it trusts.
+
+A token names its issuer (`iss`), which selects the keys and the algorithm allow-list:
+the hub's own keys (Ed25519 only) from the auth database, or a trusted issuer's JWKS
+(RS256, ES256, Ed25519) fetched over HTTP. The key is chosen by `kid`; an unknown kid
+refreshes the key set once, at most once per cool-down, and is then refused. After the
+signature, `iss`, `aud`, `exp`, `nbf` and `iat` are checked with a small leeway, and the
+client named by `client_id` (or `sub`) must be registered and not revoked. Its scopes are
+the token's `scope` claim narrowed to its current grant.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from joserfc import jwt
+from joserfc.errors import (
+    BadSignatureError,
+    ClaimError,
+    ExpiredTokenError,
+    JoseError,
+    MissingClaimError,
+)
+from joserfc.jwk import Key, KeySet
+from joserfc.jws import extract_compact
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from auth.errors import InvalidToken
+from auth.store import SIGNING_ALGORITHM, AuthStore, RegisteredClient
+
+log = logging.getLogger(__name__)
+
+OWN_ALGORITHMS = (SIGNING_ALGORITHM,)
+TRUSTED_ALGORITHMS = ("RS256", "ES256", SIGNING_ALGORITHM)
+ACCESS_TOKEN_TYPE = "at+jwt"
+LEEWAY_SECONDS = 30
+# The hub's own keys come from its database: cheap to reread, and a rotation must be seen
+# by every worker at once. A trusted issuer's come over HTTP: spare it.
+OWN_KEYS_MAX_AGE, OWN_KEYS_COOLDOWN = 60.0, 1.0
+TRUSTED_KEYS_MAX_AGE, TRUSTED_KEYS_COOLDOWN = 600.0, 30.0
+_JWKS_TIMEOUT_SECONDS = 5.0
+
+_CLAIM_REFUSALS = {
+    "iss": "the token's issuer is not the one expected",
+    "aud": "the token is meant for another audience",
+    "nbf": "the token is not valid yet",
+    "iat": "the token was issued in the future",
+    "exp": "the token's expiry is malformed",
+}
+
+
+def _is_loopback(host: str | None) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:
+        return False
+
+
+class TrustedIssuer(BaseModel):
+    """An identity provider run by an agency, whose tokens the hub accepts
+    (`HUB_TRUSTED_ISSUERS='{"https://idp.example": {"jwks_url": ..., "audience": ...}}'`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    jwks_url: str
+    audience: str
+
+    @field_validator("jwks_url")
+    @classmethod
+    def _https_or_loopback(cls, url: str) -> str:
+        """Keys fetched in clear text could be swapped on the way: https, except on this host."""
+        parts = urlsplit(url)
+        if parts.scheme == "https" or (parts.scheme == "http" and _is_loopback(parts.hostname)):
+            return url
+        raise ValueError(f"jwks_url must be https (or http on a loopback address): {url}")
+
+
+@dataclass(frozen=True)
+class VerifiedToken:
+    client: RegisteredClient
+    scopes: frozenset[str]
+    """The token's scopes that the client's grant still holds."""
+    issuer: str
+
+
+class KeyCache:
+    """One issuer's public keys, by kid: loaded on first use and again when `max_age` old,
+    and reloaded for an unknown kid at most once per `cooldown` (a flood of made-up kids
+    costs one load per cool-down; a freshly rotated key is picked up at once). A failed
+    load keeps the keys there are and is retried after the cool-down."""
+
+    def __init__(
+        self,
+        load: Callable[[], Awaitable[list[dict[str, Any]]]],
+        *,
+        max_age: float,
+        cooldown: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._load = load
+        self._max_age = max_age
+        self._cooldown = cooldown
+        self._clock = clock
+        self._keys: dict[str, Key] = {}
+        self._loads = 0  # completed attempts: requests that queued behind one do not repeat it
+        self._stale_at = -math.inf
+        self._kid_reload_at = -math.inf
+        self._lock = asyncio.Lock()
+
+    async def key(self, kid: str) -> Key | None:
+        if self._clock() >= self._stale_at:
+            await self._reload(self._loads)
+        if kid not in self._keys and self._clock() >= self._kid_reload_at:
+            self._kid_reload_at = self._clock() + self._cooldown
+            await self._reload(self._loads)
+        return self._keys.get(kid)
+
+    async def _reload(self, loads_seen: int) -> None:
+        async with self._lock:
+            if self._loads != loads_seen:
+                return
+            self._loads += 1
+            try:
+                key_set = KeySet.import_key_set({"keys": await self._load()})
+            except (httpx.HTTPError, JoseError, ValueError) as error:
+                log.warning("could not load signing keys: %s", type(error).__name__)
+                self._stale_at = self._clock() + self._cooldown
+                return
+            self._keys = {str(key.kid): key for key in key_set.keys}
+            self._stale_at = self._clock() + self._max_age
+
+
+async def fetch_jwks(http: httpx.AsyncClient, url: str) -> list[dict[str, Any]]:
+    response = await http.get(url, timeout=_JWKS_TIMEOUT_SECONDS)
+    response.raise_for_status()
+    keys = response.json().get("keys")
+    if not isinstance(keys, list):
+        raise ValueError("a JWKS has a list of keys")
+    return keys
+
+
+@dataclass(frozen=True)
+class _Issuer:
+    name: str
+    audience: str
+    algorithms: tuple[str, ...]
+    keys: KeyCache
+    token_type: str | None
+    """The `typ` header required, if any (RFC 9068's `at+jwt` for the hub's own tokens)."""
+
+
+class TokenVerifier:
+    def __init__(
+        self,
+        store: AuthStore,
+        *,
+        issuer: str,
+        audience: str,
+        trusted: Mapping[str, TrustedIssuer],
+        http: httpx.AsyncClient,
+        leeway: int = LEEWAY_SECONDS,
+    ) -> None:
+        self._store = store
+        self._leeway = leeway
+        own = _Issuer(
+            issuer,
+            audience,
+            OWN_ALGORITHMS,
+            KeyCache(store.public_keys, max_age=OWN_KEYS_MAX_AGE, cooldown=OWN_KEYS_COOLDOWN),
+            ACCESS_TOKEN_TYPE,
+        )
+        self._issuers = {
+            name: _Issuer(
+                name,
+                trusted_issuer.audience,
+                TRUSTED_ALGORITHMS,
+                KeyCache(
+                    partial(fetch_jwks, http, trusted_issuer.jwks_url),
+                    max_age=TRUSTED_KEYS_MAX_AGE,
+                    cooldown=TRUSTED_KEYS_COOLDOWN,
+                ),
+                None,
+            )
+            for name, trusted_issuer in trusted.items()
+        }
+        self._issuers[issuer] = own
+
+    async def verify(self, token: str) -> VerifiedToken:
+        """The token's client and scopes, or InvalidToken saying why not."""
+        header, unverified = _unverified(token)
+        claimed_issuer = unverified.get("iss")
+        issuer = self._issuers.get(claimed_issuer) if isinstance(claimed_issuer, str) else None
+        if issuer is None:
+            raise InvalidToken("the token's issuer is not trusted")
+        if header.get("alg") not in issuer.algorithms:
+            raise InvalidToken("the token's signing algorithm is not accepted")
+        kid = header.get("kid")
+        if not isinstance(kid, str):
+            raise InvalidToken("the token names no signing key (kid)")
+        key = await issuer.keys.key(kid)
+        if key is None:
+            raise InvalidToken("the token's signing key is unknown")
+        try:
+            claims = jwt.decode(token, key, algorithms=issuer.algorithms).claims
+        except BadSignatureError as error:
+            raise InvalidToken("the token's signature does not verify") from error
+        except JoseError as error:
+            raise InvalidToken("the token is malformed") from error
+        if issuer.token_type and header.get("typ") != issuer.token_type:
+            raise InvalidToken(f"the token is not an access token (typ {issuer.token_type})")
+        self._check_claims(claims, issuer)
+        return await self._grant(claims, issuer)
+
+    def _check_claims(self, claims: dict[str, Any], issuer: _Issuer) -> None:
+        registry = jwt.JWTClaimsRegistry(
+            leeway=self._leeway,
+            iss={"essential": True, "value": issuer.name},
+            aud={"essential": True, "value": issuer.audience},
+            exp={"essential": True},
+            nbf={"essential": True},
+            iat={"essential": True},
+        )
+        try:
+            registry.validate(claims)
+        except ExpiredTokenError as error:
+            raise InvalidToken("the token has expired") from error
+        except MissingClaimError as error:
+            raise InvalidToken(f"the token lacks claims {error.claim}") from error
+        except ClaimError as error:
+            refusal = _CLAIM_REFUSALS.get(error.claim, "the token has a malformed claim")
+            raise InvalidToken(refusal) from error
+
+    async def _grant(self, claims: dict[str, Any], issuer: _Issuer) -> VerifiedToken:
+        client_id = claims.get("client_id") or claims.get("sub")
+        scope = claims.get("scope", "")
+        if not isinstance(client_id, str) or not isinstance(scope, str):
+            raise InvalidToken("the token's client_id and scope must be strings")
+        client = await self._store.client(client_id)
+        if client is None or client.revoked:
+            raise InvalidToken("the token's client is unknown or revoked")
+        scopes = frozenset(scope.split()) & frozenset(client.scopes)
+        return VerifiedToken(client, scopes, issuer.name)
+
+
+def _unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Header and claims before any check, only to pick the issuer's keys."""
+    try:
+        compact = extract_compact(token.encode("ascii"))
+        claims = json.loads(compact.payload)
+    except (JoseError, ValueError) as error:
+        raise InvalidToken("the token is not a signed JWT") from error
+    if not isinstance(claims, dict):
+        raise InvalidToken("the token is not a signed JWT")
+    return compact.headers(), claims
