@@ -1,7 +1,7 @@
 """The world's reference data: enterprises with their credit, projects with their special
 account, deposit and insurance, the HR blacklist, and how workers spread over projects.
 
-All of it is drawn in batch 0 (from the batch's own `random.Random`), after the stories.
+All of it belongs to batch 0 and draws from that batch's `random.Random(f"{seed}:0")`.
 """
 
 from __future__ import annotations

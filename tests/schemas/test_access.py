@@ -3,6 +3,8 @@ every scoped field a caller can be refused is nullable, and the SDL shows the sc
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from graphql import GraphQLNonNull, GraphQLObjectType
 from strawberry.types.base import StrawberryObjectDefinition
@@ -12,6 +14,7 @@ from conftest import SEED, RunningHub
 from connectors.synthetic.stories import stories
 from schemas.access import PUBLIC_KEY, SCOPES_KEY
 from schemas.schema import HubSchema, build_schema
+from schemas.scope_table import scope_table
 
 
 @pytest.fixture(scope="module")
@@ -283,3 +286,9 @@ def test_masked_identity_cannot_be_probed_through_a_filter(hub: RunningHub) -> N
     )
     assert body["data"] is None or body["data"]["disputeCases"] is None
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+def test_readme_scope_table_is_current(schema: HubSchema) -> None:
+    """`python -m schemas.scope_table` regenerates it."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert scope_table(schema) in readme

@@ -1,0 +1,42 @@
+"""The README's scope table, generated from the fields' own declarations:
+`python -m schemas.scope_table` prints it; a test fails when the README's copy is stale."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from strawberry.types.base import StrawberryObjectDefinition
+
+from auth.scopes import ALL_SCOPES, DEMO_GRANTS
+from schemas.access import SCOPES_KEY
+from schemas.schema import HubSchema, build_schema
+
+
+def scope_table(schema: HubSchema) -> str:
+    fields: dict[str, dict[str, list[str]]] = {scope: defaultdict(list) for scope in ALL_SCOPES}
+    type_sizes: dict[str, int] = {}
+    for name, concrete in sorted(schema.schema_converter.type_map.items()):
+        definition = concrete.definition
+        if not isinstance(definition, StrawberryObjectDefinition) or definition.is_input:
+            continue
+        type_sizes[name] = len(definition.fields)
+        for field in definition.fields:
+            for scope in (field.metadata or {}).get(SCOPES_KEY, ()):
+                graphql_name = schema.config.name_converter.get_graphql_name(field)
+                fields[scope][name].append(graphql_name)
+    lines = ["| scope | fields | demo agencies holding it |", "|---|---|---|"]
+    for scope in ALL_SCOPES:
+        by_type = fields[scope]
+        described = "; ".join(
+            f"`{name}` (all)"
+            if len(names) == type_sizes[name]
+            else f"`{name}.{{{', '.join(names)}}}`"
+            for name, names in sorted(by_type.items())
+        )
+        holders = ", ".join(g.client_id for g in DEMO_GRANTS if scope in g.scopes) or "—"
+        lines.append(f"| `{scope}` | {described or '— (issue 4)'} | {holders} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(scope_table(build_schema()), end="")
