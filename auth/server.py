@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 GRANT_TYPE = "client_credentials"
 AUTH_METHODS = ("client_secret_basic", "client_secret_post")
 _MAX_FORM_BYTES = 4096
+_CLIENT_AUTH_FAILED = "client authentication failed"
 
 
 @dataclass(frozen=True)
@@ -171,7 +172,7 @@ class _Server(AuthorizationServer):
         """Clearer descriptions than authlib's defaults, and invalid_client always a 401 that
         does not tell an unknown client from a wrong secret."""
         if isinstance(error, InvalidClientError):
-            error = InvalidClientError(status_code=401, description="client authentication failed")
+            error = InvalidClientError(status_code=401, description=_CLIENT_AUTH_FAILED)
         elif isinstance(error, UnsupportedGrantTypeError):
             error.description = f"only grant_type={GRANT_TYPE} is supported"
         elif isinstance(error, InvalidScopeError) and self._client:
@@ -203,6 +204,16 @@ async def _form(request: Request) -> dict[str, str]:
     return form
 
 
+def _claimed_client_id(request: _Request) -> str | None:
+    """Who the request says it is: HTTP Basic, else the form. Basic credentials that are
+    not UTF-8 are refused here, where authlib would raise a UnicodeDecodeError (a 500)."""
+    try:
+        basic_id = extract_basic_authorization(request.headers)[0]
+    except UnicodeDecodeError as error:
+        raise InvalidClientError(status_code=401, description=_CLIENT_AUTH_FAILED) from error
+    return basic_id or request.form.get("client_id")
+
+
 class TokenEndpoint:
     """`POST /oauth/token`: the client-credentials grant, form-encoded, the client
     authenticated by HTTP Basic or by `client_id`/`client_secret` in the form."""
@@ -214,10 +225,9 @@ class TokenEndpoint:
     async def handle(self, request: Request) -> Response:
         try:
             oauth_request = _Request(request, await _form(request))
+            claimed_id = _claimed_client_id(oauth_request)
         except OAuth2Error as error:
             return _error(error)
-        claimed_id = extract_basic_authorization(request.headers)[0]
-        claimed_id = claimed_id or oauth_request.form.get("client_id")
         # Fresh, not cached: a rotated secret or a revocation must bite at once here.
         client = await self._store.client(claimed_id, fresh=True) if claimed_id else None
         key = await self._store.current_signing_key()

@@ -260,7 +260,8 @@ class AuthStore:
         return [KeyInfo(row.kid, row.algorithm, row.created_at, row.retired_at) for row in rows]
 
     def retire_key(self, kid: str) -> None:
-        """Withdraws a key from the JWKS: tokens it signed are refused from then on."""
+        """Withdraws a key from the JWKS: tokens it signed are refused once verifiers reload
+        their keys (within a minute)."""
         with self._transaction() as connection:
             active = [row.kid for row in connection.execute(_ACTIVE_KEYS).all()]
             if kid not in active:
@@ -274,14 +275,17 @@ class AuthStore:
     # -- the request path -------------------------------------------------------------------
 
     async def client(self, client_id: str, *, fresh: bool = False) -> RegisteredClient | None:
-        """The client, revoked or not; from a cache of a few seconds unless `fresh`."""
+        """The client, revoked or not; from a cache of a few seconds unless `fresh`. Fresh
+        lookups (the token endpoint's, for any id a caller sends) are not cached, so the
+        cache holds only ids from verified tokens."""
         now = time.monotonic()
         cached = self._clients.get(client_id)
         if cached and not fresh and now - cached[0] < self._client_ttl:
             return cached[1]
         row = await self._first(select(client_t).filter_by(client_id=client_id))
         found = RegisteredClient.from_row(row) if row else None
-        self._clients[client_id] = (now, found)
+        if not fresh:
+            self._clients[client_id] = (now, found)
         return found
 
     async def current_signing_key(self) -> OKPKey | None:

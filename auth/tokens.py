@@ -93,7 +93,6 @@ class VerifiedToken:
     client: RegisteredClient
     scopes: frozenset[str]
     """The token's scopes that the client's grant still holds."""
-    issuer: str
 
 
 class KeyCache:
@@ -160,6 +159,8 @@ class _Issuer:
     keys: KeyCache
     token_type: str | None
     """The `typ` header required, if any (RFC 9068's `at+jwt` for the hub's own tokens)."""
+    requires_nbf: bool
+    """Whether `nbf` must be there (it is checked whenever it is)."""
 
 
 class TokenVerifier:
@@ -181,6 +182,7 @@ class TokenVerifier:
             OWN_ALGORITHMS,
             KeyCache(store.public_keys, max_age=OWN_KEYS_MAX_AGE, cooldown=OWN_KEYS_COOLDOWN),
             ACCESS_TOKEN_TYPE,
+            requires_nbf=True,
         )
         self._issuers = {
             name: _Issuer(
@@ -193,6 +195,7 @@ class TokenVerifier:
                     cooldown=TRUSTED_KEYS_COOLDOWN,
                 ),
                 None,
+                requires_nbf=False,  # common identity providers issue none
             )
             for name, trusted_issuer in trusted.items()
         }
@@ -222,7 +225,7 @@ class TokenVerifier:
         if issuer.token_type and header.get("typ") != issuer.token_type:
             raise InvalidToken(f"the token is not an access token (typ {issuer.token_type})")
         self._check_claims(claims, issuer)
-        return await self._grant(claims, issuer)
+        return await self._grant(claims)
 
     def _check_claims(self, claims: dict[str, Any], issuer: _Issuer) -> None:
         registry = jwt.JWTClaimsRegistry(
@@ -230,7 +233,7 @@ class TokenVerifier:
             iss={"essential": True, "value": issuer.name},
             aud={"essential": True, "value": issuer.audience},
             exp={"essential": True},
-            nbf={"essential": True},
+            nbf={"essential": issuer.requires_nbf},
             iat={"essential": True},
         )
         try:
@@ -243,7 +246,7 @@ class TokenVerifier:
             refusal = _CLAIM_REFUSALS.get(error.claim, "the token has a malformed claim")
             raise InvalidToken(refusal) from error
 
-    async def _grant(self, claims: dict[str, Any], issuer: _Issuer) -> VerifiedToken:
+    async def _grant(self, claims: dict[str, Any]) -> VerifiedToken:
         client_id = claims.get("client_id") or claims.get("sub")
         scope = claims.get("scope", "")
         if not isinstance(client_id, str) or not isinstance(scope, str):
@@ -252,7 +255,7 @@ class TokenVerifier:
         if client is None or client.revoked:
             raise InvalidToken("the token's client is unknown or revoked")
         scopes = frozenset(scope.split()) & frozenset(client.scopes)
-        return VerifiedToken(client, scopes, issuer.name)
+        return VerifiedToken(client, scopes)
 
 
 def _unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -150,7 +150,7 @@ def _keys_list(settings: HubSettings, args: argparse.Namespace) -> int:
 
 def _keys_retire(settings: HubSettings, args: argparse.Namespace) -> int:
     build_auth_store(settings).retire_key(args.kid)
-    print(f"retired {args.kid}: tokens it signed are refused from now on")
+    print(f"retired {args.kid}: tokens it signed are refused within a minute")
     return 0
 
 

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any
 
 from strawberry.types.base import StrawberryObjectDefinition
 
@@ -21,7 +23,8 @@ def scope_table(schema: HubSchema) -> str:
             continue
         type_sizes[name] = len(definition.fields)
         for field in definition.fields:
-            for scope in (field.metadata or {}).get(SCOPES_KEY, ()):
+            metadata: Mapping[str, Any] = field.metadata or {}
+            for scope in metadata.get(SCOPES_KEY, ()):
                 graphql_name = schema.config.name_converter.get_graphql_name(field)
                 fields[scope][name].append(graphql_name)
     lines = ["| scope | fields | demo agencies holding it |", "|---|---|---|"]

@@ -151,10 +151,12 @@ class IdentityProvider:
         return TrustedIssuer(jwks_url=f"{self.url}/jwks", audience="wage-hub")
 
     def token(self, *, kid: str | None = None, **claims: Any) -> str:
+        """Claims given as None are left out."""
         now = int(time.time())
         body = {"iss": self.issuer, "aud": "wage-hub", "iat": now, "nbf": now, "exp": now + 300}
         header = {"alg": "ES256", "kid": kid or self.key.kid}
-        return jwt.encode(header, {**body, **claims}, self.key, algorithms=["ES256"])
+        merged = {name: value for name, value in {**body, **claims}.items() if value is not None}
+        return jwt.encode(header, merged, self.key, algorithms=["ES256"])
 
 
 @contextmanager

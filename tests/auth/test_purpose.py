@@ -125,7 +125,7 @@ class _Verifier:
     async def verify(self, token: str) -> VerifiedToken:
         if token != "good":
             raise InvalidToken("the token's signature does not verify")
-        return VerifiedToken(COURT, frozenset({"case:read"}), "http://127.0.0.1:8000")
+        return VerifiedToken(COURT, frozenset({"case:read"}))
 
 
 async def _echo(scope: Scope, receive: Receive, send: Send) -> None:

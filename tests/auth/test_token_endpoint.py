@@ -31,7 +31,7 @@ def registered(hub: RunningHub) -> tuple[str, str]:
 
 
 def _decode(segment: str) -> dict[str, Any]:
-    return json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))  # type: ignore[no-any-return]
+    return json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
 
 
 def _assert_invalid_client(response: httpx.Response) -> None:
@@ -94,6 +94,10 @@ def test_an_unknown_client_looks_like_a_wrong_secret(anonymous: httpx.Client) ->
     form = {**CLIENT_CREDENTIALS, "client_id": "nobody", "client_secret": "x"}
     _assert_invalid_client(anonymous.post("/oauth/token", data=form))
     _assert_invalid_client(anonymous.post("/oauth/token", data=CLIENT_CREDENTIALS))
+    not_utf8 = {"Authorization": "Basic /w=="}  # base64 of the byte 0xff
+    _assert_invalid_client(
+        anonymous.post("/oauth/token", data=CLIENT_CREDENTIALS, headers=not_utf8)
+    )
 
 
 def test_an_unknown_grant_type_is_refused(

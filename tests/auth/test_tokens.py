@@ -106,6 +106,10 @@ def _missing_expiry(hub: RunningHub, key: OKPKey) -> str:
     return mint(key, claims_for(TEST_CLIENT, exp=None))
 
 
+def _missing_not_before(hub: RunningHub, key: OKPKey) -> str:
+    return mint(key, claims_for(TEST_CLIENT, nbf=None))
+
+
 def _not_an_access_token(hub: RunningHub, key: OKPKey) -> str:
     return mint(key, claims_for(TEST_CLIENT), typ="JWT")
 
@@ -127,6 +131,7 @@ REFUSED: list[tuple[Callable[[RunningHub, OKPKey], str], str]] = [
     (_unregistered_client, "unknown or revoked"),
     (_tampered_scope, "signature does not verify"),
     (_missing_expiry, "lacks claims exp"),
+    (_missing_not_before, "lacks claims nbf"),
     (_not_an_access_token, "not an access token"),
     (_not_a_jwt, "not a signed JWT"),
 ]
@@ -196,6 +201,8 @@ def test_a_trusted_issuers_token_is_accepted(
     assert call(anonymous, token).status_code == 200
     by_subject = identity_provider.token(sub=client_id, scope="project:read")
     assert call(anonymous, by_subject).status_code == 200
+    without_nbf = identity_provider.token(client_id=client_id, nbf=None)  # as many providers
+    assert call(anonymous, without_nbf).status_code == 200
 
 
 @pytest.mark.parametrize(
