@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError, GraphQLSyntaxError
+from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
@@ -21,6 +23,7 @@ from schemas.jurisdiction import gate_entity_fields
 from schemas.scalars import SCALAR_MAP
 
 logger = logging.getLogger("hub.errors")
+ExtensionFactory = type[SchemaExtension] | Callable[[], SchemaExtension]
 
 
 def error_code(error: GraphQLError) -> str:
@@ -61,6 +64,12 @@ class HubSchema(strawberry.Schema):
             error.extensions = extensions
 
 
-def build_schema() -> HubSchema:
+def build_schema(extensions: Sequence[ExtensionFactory] = ()) -> HubSchema:
+    """The merged graph; `extensions` are the hub's per-operation steps (limits, audit),
+    passed as classes or factories, in the order they wrap execution."""
     gate_entity_fields([graph.Query])
-    return HubSchema(query=graph.Query, config=StrawberryConfig(scalar_map=SCALAR_MAP))
+    return HubSchema(
+        query=graph.Query,
+        config=StrawberryConfig(scalar_map=SCALAR_MAP),
+        extensions=list(extensions),
+    )

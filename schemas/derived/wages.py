@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import strawberry
 
 from auth.scopes import WAGE_READ
+from connectors.bank.graph import DisbursementStatus
 from connectors.bank.loaders import BankLoaders
 from connectors.housing.loaders import HousingLoaders
 from schemas import refs
@@ -21,7 +22,7 @@ from schemas.access import scoped_resolver, scoped_type
 from schemas.context import Info
 from schemas.scalars import Fen, YearMonth, in_months, month_end
 
-PAID = "paid"
+PAID = DisbursementStatus.PAID.value
 
 
 @strawberry.enum(description="How a month's pay compares with what was due")
