@@ -136,7 +136,11 @@ class Grant:
 
 
 def _new_key_row() -> dict[str, Any]:
+    """A fresh key whose kid (its RFC 7638 thumbprint, base64url) does not start with '-',
+    so `hub keys retire <kid>` never reads as an option."""
     key = OKPKey.generate_key("Ed25519", private=True, auto_kid=True)
+    while str(key.kid).startswith("-"):
+        key = OKPKey.generate_key("Ed25519", private=True, auto_kid=True)
     return {
         "kid": key.kid,
         "algorithm": SIGNING_ALGORITHM,

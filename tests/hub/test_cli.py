@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from auth.scopes import DEMO_GRANTS
+from auth.store import _new_key_row
 from hub.cli import DEMO_CLIENTS_FILE, main
 from hub.settings import HubSettings
 from hub.wiring import build_auth_store
@@ -168,3 +169,8 @@ def test_seed_registers_the_demo_clients_and_writes_their_secrets_privately(
     hr = store.get_client("hr-bureau-xinmi")
     assert hr is not None
     assert hr.check_secret(rotated["hr-bureau-xinmi"])
+
+
+def test_no_kid_reads_as_an_option() -> None:
+    """One thumbprint in 64 starts with '-'; 300 keys all but surely meet one."""
+    assert not any(_new_key_row()["kid"].startswith("-") for _ in range(300))
