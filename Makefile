@@ -32,5 +32,8 @@ lint: install
 schema: install
 	$(BIN)/python -m schemas.sdl > schema.graphql
 
+bench: install
+	$(BIN)/python -m bench --scale $(SCALE)
+
 clean:
 	rm -rf .hub

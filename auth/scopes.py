@@ -31,6 +31,8 @@ STATS_READ: Final = "stats:read"
 """Aggregates for dashboards: warnings and compliance, never individual persons."""
 AUDIT_READ: Final = "audit:read"
 """The audit log (issue 4)."""
+SCHEMA_INTROSPECT: Final = "schema:introspect"
+"""Introspection (`__schema`, `__type`) when the hub runs with HUB_ENV=production."""
 
 ALL_SCOPES: Final = (
     WORKER_IDENTITY,
@@ -44,6 +46,7 @@ ALL_SCOPES: Final = (
     CASE_READ,
     STATS_READ,
     AUDIT_READ,
+    SCHEMA_INTROSPECT,
 )
 
 

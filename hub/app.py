@@ -3,20 +3,22 @@
 readiness at /readyz.
 
 A request flows: caller middleware (bearer token, purpose: `auth/middleware.py`) →
-(limits: a later issue) → GraphQL view → per-request context with the caller and each
-connector's batched loaders → resolvers → connectors' databases.
+rate limit (`hub/limits/rates.py`) → request body limits and trusted documents
+(`hub/limits/requests.py`) → GraphQL view, under the request timeout → the schema's
+parse and validation limits (`hub/limits/pipeline.py`) → per-request context with the
+caller and each connector's batched loaders → resolvers → connectors' databases.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Sequence
 
 import httpx
+from redis.asyncio import Redis
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -24,12 +26,20 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLRequestData
+from strawberry.http.async_base_view import AsyncHTTPRequestAdapter
+from strawberry.types import ExecutionResult
 
 from auth.middleware import CallerMiddleware
 from auth.server import JWKSEndpoint, TokenEndpoint, TokenPolicy
 from auth.store import AuthStore
 from auth.tokens import TokenVerifier
 from connectors.base import Connector
+from hub.limits import refusal
+from hub.limits.documents import DocumentStore
+from hub.limits.pipeline import observe_error, schema_extensions
+from hub.limits.rates import Buckets, LocalBuckets, RateLimitMiddleware, RedisBuckets, parse_rates
+from hub.limits.requests import RequestLimits, RequestLimitsMiddleware
 from hub.settings import HubSettings
 from hub.wiring import build_auth_store, build_connectors
 from schemas.context import PageLimits, RequestContext
@@ -49,14 +59,36 @@ class HubGraphQL(GraphQL[RequestContext, None]):
         )
         self.limits = PageLimits(default=settings.default_page_size, maximum=settings.max_page_size)
         self.loader_factories = {type(c).loaders: c.create_loaders for c in connectors}
+        self.timeout = settings.request_timeout_seconds
 
-    def decode_json(self, data: str | bytes) -> object:
-        """Bytes that are not UTF-8 JSON are a 400 like any other unparsable body (json.loads
-        raises UnicodeDecodeError for some, which would otherwise surface as a 500)."""
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: RequestContext,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """Run one operation under the request timeout: a slow chain of resolvers is
+        cancelled (its database calls with it) and answers REQUEST_TIMEOUT, so it cannot
+        hold a worker. Per-connector timeouts are issue 6's."""
         try:
-            return json.loads(data)
-        except UnicodeDecodeError as error:
-            raise json.JSONDecodeError("request body is not UTF-8 JSON", "", 0) from error
+            async with asyncio.timeout(self.timeout):
+                return await super().execute_single(
+                    request, request_adapter, sub_response, context, root_value, request_data
+                )
+        except TimeoutError:
+            error = refusal.limit_error(
+                refusal.REQUEST_TIMEOUT,
+                self.timeout,
+                f"the request took longer than {self.timeout:g} s and was stopped",
+            )
+            caller = context.caller
+            refusal.record(
+                refusal.REQUEST_TIMEOUT, self.timeout, getattr(caller, "client_id", None)
+            )
+            return ExecutionResult(data=None, errors=[error])
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -103,9 +135,31 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
         http=http,
     )
     policy = TokenPolicy(settings.issuer, settings.audience, settings.token_ttl_seconds)
-    graphql = HubGraphQL(build_schema(), settings, connectors)
+    production = settings.env == "production"
+    schema = build_schema(
+        schema_extensions(settings),
+        hide_suggestions=production,
+        error_observer=observe_error,
+        batch_max=settings.batch_max,
+    )
+    graphql = HubGraphQL(schema, settings, connectors)
+    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    buckets: Buckets = RedisBuckets(redis) if redis else LocalBuckets()
+    request_limits = RequestLimits(
+        max_body_bytes=settings.max_body_bytes,
+        max_document_bytes=settings.max_document_bytes,
+        max_variable_depth=settings.max_variable_depth,
+        max_variable_values=settings.max_variable_values,
+        batch_max=settings.batch_max,
+        require_trusted_documents=settings.trusted_documents == "required",
+    )
+    guarded = RateLimitMiddleware(
+        RequestLimitsMiddleware(graphql, request_limits, DocumentStore(settings.documents_dir)),
+        parse_rates(settings.rate_limits),
+        buckets,
+    )
     checked: list[Connector | AuthStore] = [*connectors, auth_store]
-    if settings.env == "production" and os.environ.get("AUTHLIB_INSECURE_TRANSPORT"):
+    if production and os.environ.get("AUTHLIB_INSECURE_TRANSPORT"):
         log.warning("AUTHLIB_INSECURE_TRANSPORT is set: /oauth/token accepts secrets over http")
 
     async def healthz(request: Request) -> JSONResponse:
@@ -125,12 +179,14 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
         await _first_signing_key(auth_store)
         yield
         await http.aclose()
+        if redis:
+            await redis.aclose()
         for target in checked:
             await target.database.dispose()
 
     app = Starlette(
         routes=[
-            Route("/graphql", CallerMiddleware(graphql, verifier), methods=["GET", "POST"]),
+            Route("/graphql", CallerMiddleware(guarded, verifier), methods=["GET", "POST"]),
             Route("/oauth/token", TokenEndpoint(auth_store, policy).handle, methods=["POST"]),
             Route("/.well-known/jwks.json", JWKSEndpoint(auth_store).handle),
             Route("/healthz", healthz),

@@ -1,4 +1,5 @@
-"""The `hub` command: serve, migrate, seed, and manage agency clients and signing keys."""
+"""The `hub` command: serve, migrate, seed, manage agency clients and signing keys, and
+register trusted documents."""
 
 from __future__ import annotations
 
@@ -12,13 +13,16 @@ from datetime import date
 from pathlib import Path
 
 import uvicorn
+from graphql import GraphQLError, parse, validate
 
 from auth.demo import register_demo_clients
 from auth.errors import RegistryError
 from auth.store import Grant
 from hub import migrate, seeding
+from hub.limits.documents import DocumentStore
 from hub.settings import HubSettings
 from hub.wiring import build_auth_store, build_connectors, migration_targets
+from schemas.schema import build_schema
 
 DEMO_CLIENTS_FILE = "demo-clients.json"
 
@@ -154,6 +158,31 @@ def _keys_retire(settings: HubSettings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _documents_add(settings: HubSettings, args: argparse.Namespace) -> int:
+    """Only a document valid against today's graph is registered: a typo found now is
+    not an operation that fails in production later."""
+    document = Path(args.file).read_text(encoding="utf-8")
+    try:
+        problems = validate(build_schema()._schema, parse(document))
+    except GraphQLError as error:
+        problems = [error]
+    if problems:
+        for problem in problems:
+            print(f"hub: {args.file}: {problem.message}", file=sys.stderr)
+        return 1
+    digest = DocumentStore(settings.documents_dir).add(document)
+    print(f"{digest} {args.file}")
+    return 0
+
+
+def _add_documents_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    documents = commands.add_parser("documents", help="trusted documents (persisted queries)")
+    actions = documents.add_subparsers(dest="action", required=True)
+    add = actions.add_parser("add", help="register an operation; print its SHA-256")
+    add.add_argument("file", help="a file holding one GraphQL document")
+    add.set_defaults(run=_documents_add)
+
+
 def _add_clients_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     clients = commands.add_parser("clients", help="agencies' OAuth2 clients")
     actions = clients.add_subparsers(dest="action", required=True)
@@ -216,6 +245,7 @@ def parser() -> argparse.ArgumentParser:
 
     _add_clients_parser(commands)
     _add_keys_parser(commands)
+    _add_documents_parser(commands)
     return top
 
 

@@ -52,6 +52,41 @@ class HubSettings(BaseSettings):
         '{"<iss>": {"jwks_url": "https://…", "audience": "…"}}.',
     )
 
+    max_body_bytes: int = Field(
+        default=262_144, ge=1_024, description="A larger /graphql request body is a 413."
+    )
+    max_document_bytes: int = Field(
+        default=20_000, ge=100, description="DOCUMENT_TOO_LARGE above this many UTF-8 bytes."
+    )
+    max_tokens: int = Field(default=2_000, ge=10, description="TOO_MANY_TOKENS above this.")
+    max_depth: int = Field(default=10, ge=1, description="QUERY_TOO_DEEP above this.")
+    max_aliases: int = Field(default=15, ge=0, description="TOO_MANY_ALIASES above this.")
+    max_root_fields: int = Field(default=10, ge=1, description="TOO_MANY_ROOT_FIELDS above.")
+    max_directives: int = Field(default=10, ge=0, description="TOO_MANY_DIRECTIVES above.")
+    max_cost: int = Field(default=200_000, ge=1, description="QUERY_TOO_COSTLY above this.")
+    max_variable_depth: int = Field(default=8, ge=1, description="VARIABLES_TOO_DEEP above.")
+    max_variable_values: int = Field(
+        default=1_000, ge=1, description="VARIABLES_TOO_LARGE above this many JSON values."
+    )
+    batch_max: int = Field(
+        default=0, ge=0, le=20, description="Operations in one JSON-array request; 0 refuses."
+    )
+    request_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="REQUEST_TIMEOUT after this long."
+    )
+    rate_limits: dict[str, str] = Field(
+        default_factory=lambda: {"default": "50/s burst 200"},
+        description='Token buckets as JSON {"default": "20/s burst 40", "<client or agency>": '
+        '"5/s"}; a client id wins over its agency, which wins over "default".',
+    )
+    redis_url: str | None = Field(
+        default=None, description="Keep rate-limit buckets in Redis (several hub processes)."
+    )
+    trusted_documents: Literal["optional", "required"] = Field(
+        default="optional",
+        description="`required` runs only documents registered with `hub documents add`.",
+    )
+
     db_urls: dict[str, str] = Field(
         default_factory=dict,
         description="Per-agency URL overrides by connector name (used by tests and embedders); "
@@ -73,3 +108,8 @@ class HubSettings(BaseSettings):
         """The clients' and signing keys' database, `HUB_AUTH_DB_URL`, resolved like an
         agency's (`db_urls["auth"]`, then the environment, then `auth.db` in `data_dir`)."""
         return self.database_url(AuthStore.name)
+
+    @property
+    def documents_dir(self) -> Path:
+        """Trusted documents, one `<sha256>.graphql` file each (`hub documents add`)."""
+        return self.data_dir / "documents"

@@ -2,20 +2,25 @@
 
 Every error leaves with an `extensions.code` a client can match on. Expected errors
 (bad input, unknown fields) are not logged; anything unexpected is logged once with its
-traceback under a reference, and the caller sees only that reference.
+traceback under a reference, and the caller sees only that reference. With
+`hide_suggestions` (production) no message carries graphql-core's "Did you mean …?",
+which would otherwise spell out field and type names to a caller probing the schema.
+Every error, with its code, goes to the `error_observer` the hub gives (limits record
+their refusals there).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Final
 
 import strawberry
 from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import SchemaExtension
-from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.config import BatchingConfig, StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from schemas import errors, graph
@@ -24,6 +29,21 @@ from schemas.scalars import SCALAR_MAP
 
 logger = logging.getLogger("hub.errors")
 ExtensionFactory = type[SchemaExtension] | Callable[[], SchemaExtension]
+ErrorObserver = Callable[[str, GraphQLError, ExecutionContext | None], None]
+
+TOO_MANY_TOKENS: Final = "TOO_MANY_TOKENS"
+TOKEN_LIMIT = re.compile(r"Document contains more than (\d+) tokens\.")
+"""graphql-core's message when the parser's `max_tokens` stops it."""
+SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+
+
+def _token_limit(error: GraphQLError) -> int | None:
+    found = TOKEN_LIMIT.search(error.message) if isinstance(error, GraphQLSyntaxError) else None
+    return int(found[1]) if found else None
+
+
+def _observe_nothing(code: str, error: GraphQLError, context: ExecutionContext | None) -> None:
+    """The default observer: a schema built without the hub (tests, the SDL printer)."""
 
 
 def error_code(error: GraphQLError) -> str:
@@ -34,7 +54,7 @@ def error_code(error: GraphQLError) -> str:
     if isinstance(original, errors.HubError):
         return original.code
     if isinstance(error, GraphQLSyntaxError):
-        return errors.GRAPHQL_PARSE_FAILED
+        return errors.GRAPHQL_PARSE_FAILED if _token_limit(error) is None else TOO_MANY_TOKENS
     if error.message.startswith("Variable '$"):
         return errors.BAD_USER_INPUT
     if original is None or isinstance(original, GraphQLError):
@@ -43,6 +63,9 @@ def error_code(error: GraphQLError) -> str:
 
 
 class HubSchema(strawberry.Schema):
+    hide_suggestions: bool = False
+    error_observer: ErrorObserver = staticmethod(_observe_nothing)
+
     def process_errors(
         self, errors_: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -51,6 +74,10 @@ class HubSchema(strawberry.Schema):
             extensions: dict[str, Any] = {**(error.extensions or {}), "code": code}
             if isinstance(error.original_error, errors.HubError):
                 extensions.update(error.original_error.details)
+            if code == TOO_MANY_TOKENS:
+                extensions["limit"] = _token_limit(error)
+            if self.hide_suggestions:
+                error.message = SUGGESTION.sub("", error.message)
             if code == errors.INTERNAL_SERVER_ERROR:
                 reference = uuid.uuid4().hex[:12]
                 logger.error(
@@ -62,14 +89,28 @@ class HubSchema(strawberry.Schema):
                 error.message = f"Internal error; quote reference {reference} to the operator"
                 extensions["reference"] = reference
             error.extensions = extensions
+            self.error_observer(code, error, execution_context)
 
 
-def build_schema(extensions: Sequence[ExtensionFactory] = ()) -> HubSchema:
+def build_schema(
+    extensions: Sequence[ExtensionFactory] = (),
+    *,
+    hide_suggestions: bool = False,
+    error_observer: ErrorObserver = _observe_nothing,
+    batch_max: int = 0,
+) -> HubSchema:
     """The merged graph; `extensions` are the hub's per-operation steps (limits, audit),
-    passed as classes or factories, in the order they wrap execution."""
+    passed as classes or factories, in the order they wrap execution. `batch_max` > 0
+    lets a request hold that many operations as a JSON array."""
     gate_entity_fields([graph.Query])
-    return HubSchema(
+    schema = HubSchema(
         query=graph.Query,
-        config=StrawberryConfig(scalar_map=SCALAR_MAP),
+        config=StrawberryConfig(
+            scalar_map=SCALAR_MAP,
+            batching_config=BatchingConfig(max_operations=batch_max) if batch_max else None,
+        ),
         extensions=list(extensions),
     )
+    schema.hide_suggestions = hide_suggestions
+    schema.error_observer = error_observer
+    return schema

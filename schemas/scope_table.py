@@ -9,9 +9,15 @@ from typing import Any
 
 from strawberry.types.base import StrawberryObjectDefinition
 
-from auth.scopes import ALL_SCOPES, DEMO_GRANTS
+from auth.scopes import ALL_SCOPES, AUDIT_READ, DEMO_GRANTS, SCHEMA_INTROSPECT
 from schemas.access import SCOPES_KEY
 from schemas.schema import HubSchema, build_schema
+
+FIELDLESS = {
+    AUDIT_READ: "— (issue 4)",
+    SCHEMA_INTROSPECT: "`__schema`, `__type` when `HUB_ENV=production`",
+}
+"""What a scope that guards no field of the graph allows."""
 
 
 def scope_table(schema: HubSchema) -> str:
@@ -37,7 +43,7 @@ def scope_table(schema: HubSchema) -> str:
             for name, names in sorted(by_type.items())
         )
         holders = ", ".join(g.client_id for g in DEMO_GRANTS if scope in g.scopes) or "—"
-        lines.append(f"| `{scope}` | {described or '— (issue 4)'} | {holders} |")
+        lines.append(f"| `{scope}` | {described or FIELDLESS[scope]} | {holders} |")
     return "\n".join(lines) + "\n"
 
 

@@ -1,0 +1,205 @@
+"""`python -m bench --scale small` (what `make bench SCALE=small` runs): for each backend,
+seed or reuse the data set, check the hub's answers against the floor's, count statements,
+then time both at each concurrency and write `bench/results/<backend>-<scale>.{json,md}`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+
+from bench import statements
+from bench.dataset import POSTGRES_SERVER, Dataset, prepare
+from bench.floor import Floor
+from bench.load import Budget, drive
+from bench.report import machine, markdown
+from bench.server import Server, serving
+from bench.workloads import Call, sample_calls
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA_ROOT = ROOT / ".hub" / "bench"
+RESULTS = ROOT / "bench" / "results"
+CHECKED_PER_WORKLOAD = 5
+
+
+def _log(message: str) -> None:
+    print(f"bench: {message}", flush=True)
+
+
+def _postgres_up() -> bool:
+    try:
+        psycopg.connect(f"{POSTGRES_SERVER}/postgres", connect_timeout=3).close()
+    except psycopg.OperationalError:
+        return False
+    return True
+
+
+async def _hub_answer(client: httpx.AsyncClient, server: Server, call: Call) -> dict[str, Any]:
+    response = await client.post(
+        "/graphql",
+        json={"query": call.document, "variables": call.variables},
+        headers=server.headers(),
+    )
+    body: dict[str, Any] = response.json()
+    if response.status_code != 200 or body.get("errors"):
+        raise RuntimeError(f"{call.workload} {call.variables}: {response.status_code} {body}")
+    return body
+
+
+async def _check_answers(
+    client: httpx.AsyncClient, server: Server, floor: Floor, calls: dict[str, list[Call]]
+) -> str:
+    """The floor must answer what the hub answers, or hub ÷ floor compares nothing."""
+    checked = mismatched = 0
+    for name, sampled in calls.items():
+        if name == "mixed":
+            continue
+        for call in sampled[:CHECKED_PER_WORKLOAD]:
+            checked += 1
+            hub = (await _hub_answer(client, server, call))["data"]
+            ours = await call.floor(floor)
+            if hub != ours:
+                mismatched += 1
+                _log(f"MISMATCH {name} {call.variables}\n  hub   {hub}\n  floor {ours}")
+    return f"{checked - mismatched} of {checked}"
+
+
+async def _floor_statements(floor: Floor, calls: dict[str, list[Call]]) -> dict[str, float]:
+    """Mean over the first calls (the mix's first cycle for `mixed`)."""
+    counted = {}
+    for name, sampled in calls.items():
+        before, first = floor.statements, sampled[:10]
+        for call in first:
+            await call.floor(floor)
+        counted[name] = round((floor.statements - before) / len(first), 1)
+    return counted
+
+
+async def _time(
+    server: Server,
+    floor: Floor,
+    calls: dict[str, list[Call]],
+    concurrency: list[int],
+    budget: Budget,
+) -> dict[str, list[dict[str, Any]]]:
+    timed: dict[str, list[dict[str, Any]]] = {}
+    for name, sampled in calls.items():
+        timed[name] = []
+        for clients in concurrency:
+            await floor.close()
+            server.reset_peak()
+            async with httpx.AsyncClient(
+                base_url=server.url,
+                timeout=120,
+                limits=httpx.Limits(max_connections=clients, max_keepalive_connections=clients),
+            ) as client:
+
+                async def over_http(call: Call, client: httpx.AsyncClient = client) -> bool:
+                    response = await client.post(
+                        "/graphql",
+                        json={"query": call.document, "variables": call.variables},
+                        headers=server.headers(),
+                    )
+                    return response.status_code == 200 and "errors" not in response.json()
+
+                hub = await drive(sampled, over_http, clients, budget)
+            peak = server.peak_rss()
+
+            async def direct(call: Call) -> bool:
+                await call.floor(floor)
+                return True
+
+            await floor.open()
+            ours = await drive(sampled, direct, clients, budget)
+            _log(
+                f"{name:9} x{clients:<2}  hub {hub.rps:8.1f} req/s p99 {hub.p99_ms:8.1f} ms"
+                f"   floor {ours.rps:8.1f} req/s p99 {ours.p99_ms:8.1f} ms   errors {hub.errors}"
+            )
+            timed[name].append(
+                {
+                    "clients": clients,
+                    "hub": hub.as_dict(),
+                    "floor": ours.as_dict(),
+                    "peak_rss_bytes": peak,
+                }
+            )
+    return timed
+
+
+async def run(
+    backend: str, scale: str, seed: int, concurrency: list[int], budget: Budget
+) -> dict[str, Any]:
+    dataset = Dataset.at(DATA_ROOT, backend, scale, seed)
+    manifest = prepare(dataset, _log)
+    floor = Floor(dataset)
+    await floor.open()
+    try:
+        calls = await sample_calls(floor, seed)
+        [[region, _]] = await floor.db["housing"].fetch(
+            "SELECT region_code, COUNT(*) FROM housing_project"
+            " WHERE status = 'under_construction' GROUP BY region_code"
+            " ORDER BY COUNT(*) DESC, region_code LIMIT 1"
+        )
+        last_month = calls["project"][0].variables["month"]
+        _log("counting statements in process ...")
+        counted = await statements.count(dataset, manifest["secret"], calls, region, last_month)
+        floor_counted = await _floor_statements(floor, calls)
+        with serving(dataset, manifest["secret"], dataset.directory / "server.log") as server:
+            async with httpx.AsyncClient(base_url=server.url, timeout=120) as client:
+                checked = await _check_answers(client, server, floor, calls)
+            _log(f"answers equal to the floor's: {checked}")
+            timed = await _time(server, floor, calls, concurrency, budget)
+    finally:
+        await floor.close()
+    return {
+        "backend": backend,
+        "scale": scale,
+        "machine": machine(),
+        "dataset": {k: v for k, v in manifest.items() if k != "secret"},
+        "budget": {"max_requests": budget.max_requests, "seconds": budget.seconds},
+        "answers_checked": checked,
+        "statements": counted,
+        "floor_statements": floor_counted,
+        "workloads": timed,
+    }
+
+
+def _exit_on_terminate(signum: int, frame: object) -> None:
+    """SIGTERM unwinds like Ctrl-C, so the served hub is stopped, not orphaned."""
+    raise SystemExit(128 + signum)
+
+
+def main() -> int:
+    signal.signal(signal.SIGTERM, _exit_on_terminate)
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--scale", default="small", choices=["demo", "small", "medium", "large"])
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument("--clients", default="1,8,32", help="concurrency levels")
+    parser.add_argument("--seconds", type=float, default=5.0, help="time budget per run")
+    parser.add_argument("--max-requests", type=int, default=2000, help="request cap per run")
+    args = parser.parse_args()
+    budget = Budget(max_requests=args.max_requests, seconds=args.seconds)
+    concurrency = [int(c) for c in args.clients.split(",")]
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    for backend in args.backends.split(","):
+        if backend == "postgres" and not _postgres_up():
+            _log(f"PostgreSQL is not reachable at {POSTGRES_SERVER}; skipping it")
+            continue
+        result = asyncio.run(run(backend, args.scale, args.seed, concurrency, budget))
+        stem = RESULTS / f"{backend}-{args.scale}"
+        stem.with_suffix(".json").write_text(json.dumps(result, indent=2, ensure_ascii=False))
+        table = markdown(result)
+        stem.with_suffix(".md").write_text(table)
+        print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

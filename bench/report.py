@@ -1,0 +1,81 @@
+"""Results as JSON (everything measured) and as the Markdown tables the README shows."""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+
+def machine() -> dict[str, Any]:
+    """What the numbers were measured on: they mean little without it."""
+    cpu = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.partition(":")[2].strip()
+            break
+    memory_kib = 0
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal"):
+            memory_kib = int(line.split()[1])
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "ram_gib": round(memory_kib / 2**20, 1),
+        "python": platform.python_version(),
+    }
+
+
+def _ratio(floor_rps: float, hub_rps: float) -> str:
+    return f"{floor_rps / hub_rps:.1f}" if hub_rps else "–"
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """One backend at one scale: throughput and latency, then statements per request."""
+    box = result["machine"]
+    data = result["dataset"]
+    lines = [
+        f"### {result['backend']}, scale `{result['scale']}` (seed {data['seed']})",
+        "",
+        f"Machine: {box['nproc']} cores ({box['cpu']}), {box['ram_gib']} GiB RAM, "
+        f"Python {box['python']}. Seeding took {data['seed_seconds']} s; the agencies' "
+        f"databases hold {data['size_bytes'] / 2**20:.0f} MiB. Answers checked equal to the "
+        f"floor's: {result['answers_checked']}.",
+        "",
+        "| workload | clients | hub req/s | floor req/s | hub ÷ floor | hub p50 / p95 / p99 ms "
+        "| floor p50 / p95 / p99 ms | server peak RSS MiB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, runs in result["workloads"].items():
+        for run in runs:
+            hub, floor = run["hub"], run["floor"]
+            errors = f" ({hub['errors']} errors)" if hub["errors"] else ""
+            lines.append(
+                f"| {name} | {run['clients']} | {hub['rps']}{errors} | {floor['rps']} "
+                f"| {_ratio(floor['rps'], hub['rps'])} "
+                f"| {hub['p50_ms']} / {hub['p95_ms']} / {hub['p99_ms']} "
+                f"| {floor['p50_ms']} / {floor['p95_ms']} / {floor['p99_ms']} "
+                f"| {run['peak_rss_bytes'] / 2**20:.0f} |"
+            )
+    lines += [
+        "",
+        "| workload | hub SQL statements per request | rows shown | by agency (mean) "
+        "| floor statements |",
+        "|---|---:|---:|---|---:|",
+    ]
+    for name, counted in result["statements"].items():
+        if name == "dashboard_page_sizes":
+            continue
+        agencies = ", ".join(f"{k} {v}" for k, v in counted["by_agency_mean"].items())
+        lines.append(
+            f"| {name} | {counted['statements_min']}–{counted['statements_max']} "
+            f"| {counted['rows_min']}–{counted['rows_max']} | {agencies} "
+            f"| {result['floor_statements'].get(name, '–')} |"
+        )
+    pages = ", ".join(
+        f"first {size}: {counted[0]} statements for {counted[1]} rows"
+        for size, counted in result["statements"]["dashboard_page_sizes"].items()
+    )
+    lines += ["", f"Dashboard page size vs statements (busiest district): {pages}.", ""]
+    return "\n".join(lines)

@@ -1,0 +1,99 @@
+"""The real server, as production runs it: `hub serve` in its own process
+(`HUB_ENV=production`, auth on), reached over loopback with a bearer token of the bench
+client; its peak memory read from /proc."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.dataset import BENCH_CLIENT, BENCH_PURPOSE, HUB, Dataset
+
+RATE_LIMITS = {"default": "50/s burst 200", BENCH_CLIENT: "off"}
+"""The bench measures the hub, not its per-client rate limit: its own client is exempt."""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Server:
+    pid: int
+    url: str
+    token: str
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}", "X-Purpose": BENCH_PURPOSE}
+
+    def _status(self) -> dict[str, int]:
+        found = {}
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            name, _, value = line.partition(":")
+            if name in ("VmRSS", "VmHWM"):
+                found[name] = int(value.split()[0]) * 1024
+        return found
+
+    def peak_rss(self) -> int:
+        """Peak resident memory since the last `reset_peak` (bytes)."""
+        return self._status()["VmHWM"]
+
+    def reset_peak(self) -> None:
+        """Peak back to the current RSS (clear_refs 5), so each workload gets its own peak."""
+        Path(f"/proc/{self.pid}/clear_refs").write_text("5")
+
+
+@contextmanager
+def serving(dataset: Dataset, secret: str, log_path: Path) -> Iterator[Server]:
+    port = _free_port()
+    environment = {
+        **os.environ,
+        **dataset.environment(),
+        "HUB_ENV": "production",
+        "HUB_PORT": str(port),
+        "HUB_ISSUER": f"http://127.0.0.1:{port}",
+        "HUB_TOKEN_TTL_SECONDS": "86400",
+        "HUB_RATE_LIMITS": json.dumps(RATE_LIMITS),
+    }
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [str(HUB), "serve"], env=environment, stdout=log, stderr=subprocess.STDOUT
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(url, process)
+        token = httpx.post(
+            f"{url}/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(BENCH_CLIENT, secret),
+        ).json()["access_token"]
+        yield Server(process.pid, url, token)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _wait_ready(url: str, process: subprocess.Popen[Any]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"hub serve exited with {process.returncode}")
+        try:
+            if httpx.get(f"{url}/readyz").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("hub serve did not become ready within 60 s")

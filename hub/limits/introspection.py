@@ -1,0 +1,41 @@
+"""Introspection in production: only for a caller holding `schema:introspect`.
+
+A per-request choice between two fixed rule tuples (with or without the refusing rule),
+so the validation cache still hits for both kinds of caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from graphql import ASTValidationRule, FieldNode
+from strawberry.extensions import SchemaExtension
+
+from auth.caller import Caller
+from auth.scopes import SCHEMA_INTROSPECT
+from hub.limits import refusal
+
+INTROSPECTION_FIELDS = frozenset({"__schema", "__type"})
+
+
+class IntrospectionRefused(ASTValidationRule):
+    """`__typename` stays allowed: clients need it to read unions, and it names only the
+    type they already asked for."""
+
+    def enter_field(self, node: FieldNode, *_: object) -> None:
+        if node.name.value in INTROSPECTION_FIELDS:
+            message = f"introspection needs the scope {SCHEMA_INTROSPECT}"
+            self.report_error(
+                refusal.limit_error(
+                    refusal.INTROSPECTION_DISABLED, SCHEMA_INTROSPECT, message, node
+                )
+            )
+
+
+class IntrospectionGate(SchemaExtension):
+    def on_operation(self) -> Iterator[None]:
+        caller = getattr(self.execution_context.context, "caller", None)
+        if not (isinstance(caller, Caller) and caller.has(SCHEMA_INTROSPECT)):
+            context = self.execution_context
+            context.validation_rules = (*context.validation_rules, IntrospectionRefused)
+        yield

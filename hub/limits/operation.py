@@ -1,0 +1,197 @@
+"""Depth, aliases, root fields, directives and cost of an operation, checked as one
+graphql-core validation rule built once at start-up (so `ValidationCache` hits: a rule
+class made per request would be a new cache key every time).
+
+One walk measures everything. Each fragment is measured once and its measure reused at
+every spread, so a fragment bomb (F0 spreads F1 twice, F1 spreads F2 twice, …) costs
+the walk linear time while its cost estimate grows as the execution would. A fragment
+cycle measures as empty here; `NoFragmentCycles` reports it.
+
+Cost: every field costs 1, plus its selections times a multiplier. A field with a
+`first` argument multiplies by it (a variable counts as the maximum page size, no
+argument as the default); the lists inside a connection (`nodes`, `edges`) are that
+page, so they multiply by 1; any other list field multiplies by the default page size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    ASTValidationRule,
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLInterfaceType,
+    GraphQLList,
+    GraphQLNamedType,
+    GraphQLObjectType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    IntValueNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    ValidationContext,
+    VariableNode,
+    get_named_type,
+    get_nullable_type,
+)
+
+from hub.limits import refusal
+
+PAGE_ARGUMENT = "first"
+CONNECTION_MARKER = "pageInfo"
+
+
+@dataclass(frozen=True)
+class OperationLimits:
+    max_depth: int
+    max_aliases: int
+    max_root_fields: int
+    max_directives: int
+    max_cost: int
+    default_page_size: int
+    max_page_size: int
+
+
+@dataclass(frozen=True)
+class Measure:
+    """What a selection set adds up to; `fields` counts its own top-level fields."""
+
+    depth: int = 0
+    cost: int = 0
+    aliases: int = 0
+    directives: int = 0
+    fields: int = 0
+
+    def __add__(self, other: Measure) -> Measure:
+        return Measure(
+            max(self.depth, other.depth),
+            self.cost + other.cost,
+            self.aliases + other.aliases,
+            self.directives + other.directives,
+            self.fields + other.fields,
+        )
+
+
+EMPTY = Measure()
+
+
+class _Walk:
+    """Measures one document; fragments are memoised by name."""
+
+    def __init__(self, schema: GraphQLSchema, document: DocumentNode, limits: OperationLimits):
+        self.schema = schema
+        self.limits = limits
+        self.fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        self.measured: dict[str, Measure] = {}
+
+    def operation(self, node: OperationDefinitionNode) -> Measure:
+        root = self.schema.get_root_type(node.operation)
+        return self.selections(node.selection_set, root)
+
+    def selections(self, node: SelectionSetNode | None, parent: GraphQLNamedType | None) -> Measure:
+        total = EMPTY
+        for selection in node.selections if node else ():
+            directives = len(selection.directives or ())
+            if isinstance(selection, FieldNode):
+                part = self.field(selection, parent)
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                inner = self.schema.get_type(condition.name.value) if condition else parent
+                part = self.selections(selection.selection_set, inner)
+            elif isinstance(selection, FragmentSpreadNode):
+                part = self.fragment(selection.name.value)
+            else:
+                part = EMPTY
+            total = total + part + Measure(directives=directives)
+        return total
+
+    def fragment(self, name: str) -> Measure:
+        if name not in self.measured:
+            self.measured[name] = EMPTY  # a cycle stops here
+            definition = self.fragments.get(name)
+            if definition:
+                condition = self.schema.get_type(definition.type_condition.name.value)
+                measure = self.selections(definition.selection_set, condition)
+                directives = len(definition.directives or ())
+                self.measured[name] = measure + Measure(directives=directives)
+        return self.measured[name]
+
+    def field(self, node: FieldNode, parent: GraphQLNamedType | None) -> Measure:
+        definition = (
+            parent.fields.get(node.name.value)
+            if isinstance(parent, GraphQLObjectType | GraphQLInterfaceType)
+            else None
+        )
+        inner = self.selections(
+            node.selection_set, get_named_type(definition.type) if definition else None
+        )
+        multiplier = self.multiplier(node, definition, parent) if node.selection_set else 1
+        return Measure(
+            depth=inner.depth + 1,
+            cost=1 + multiplier * inner.cost,
+            aliases=inner.aliases + (1 if node.alias else 0),
+            directives=inner.directives,
+            fields=1,
+        )
+
+    def multiplier(self, node: FieldNode, definition: Any, parent: GraphQLNamedType | None) -> int:
+        if definition is None:
+            return 1
+        if PAGE_ARGUMENT in definition.args:
+            given = next((a.value for a in node.arguments or () if a.name.value == "first"), None)
+            if isinstance(given, IntValueNode):
+                return max(0, min(int(given.value), self.limits.max_page_size))
+            if isinstance(given, VariableNode):
+                return self.limits.max_page_size
+            return self.limits.default_page_size
+        is_list = isinstance(get_nullable_type(definition.type), GraphQLList)
+        in_connection = isinstance(parent, GraphQLObjectType) and CONNECTION_MARKER in parent.fields
+        return self.limits.default_page_size if is_list and not in_connection else 1
+
+
+def _checks(limits: OperationLimits, measure: Measure) -> list[tuple[str, int, int, str]]:
+    """(code, limit, measured, what) for each limit of one operation."""
+    return [
+        (refusal.QUERY_TOO_DEEP, limits.max_depth, measure.depth, "depth"),
+        (refusal.TOO_MANY_ALIASES, limits.max_aliases, measure.aliases, "aliases"),
+        (refusal.TOO_MANY_ROOT_FIELDS, limits.max_root_fields, measure.fields, "root fields"),
+        (refusal.TOO_MANY_DIRECTIVES, limits.max_directives, measure.directives, "directives"),
+        (refusal.QUERY_TOO_COSTLY, limits.max_cost, measure.cost, "cost"),
+    ]
+
+
+def measure_document(
+    schema: GraphQLSchema, document: DocumentNode, limits: OperationLimits
+) -> list[tuple[OperationDefinitionNode, Measure]]:
+    """Each operation of the document with its measure (also used to size the defaults)."""
+    walk = _Walk(schema, document, limits)
+    return [
+        (d, walk.operation(d))
+        for d in document.definitions
+        if isinstance(d, OperationDefinitionNode)
+    ]
+
+
+def limits_rule(limits: OperationLimits) -> type[ASTValidationRule]:
+    """The validation rule class for these limits; call once, at start-up."""
+
+    class OperationLimitsRule(ASTValidationRule):
+        def __init__(self, context: ValidationContext) -> None:
+            super().__init__(context)
+            self.schema = context.schema
+
+        def enter_document(self, node: DocumentNode, *_: object) -> object:
+            for operation, measure in measure_document(self.schema, node, limits):
+                for code, limit, measured, what in _checks(limits, measure):
+                    if measured > limit:
+                        message = f"operation {what} {measured} is over the limit of {limit}"
+                        self.report_error(refusal.limit_error(code, limit, message, operation))
+            return self.SKIP
+
+    return OperationLimitsRule

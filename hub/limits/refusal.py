@@ -1,0 +1,66 @@
+"""The codes a limit answers with, and `record`, through which every refusal passes.
+
+Refusals come from two layers: the HTTP middleware (`requests.py`, `rates.py`) refuses
+before GraphQL parses anything; the schema (parse options, validation rules, the
+timeout) refuses before any resolver runs. Both call `record`, so the audit log
+(issue 4) hooks one function to see every refused request.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Final
+
+from graphql import GraphQLError, Node
+
+from schemas.schema import TOO_MANY_TOKENS  # named where the parser's error is mapped
+
+QUERY_TOO_DEEP: Final = "QUERY_TOO_DEEP"
+TOO_MANY_ALIASES: Final = "TOO_MANY_ALIASES"
+TOO_MANY_ROOT_FIELDS: Final = "TOO_MANY_ROOT_FIELDS"
+TOO_MANY_DIRECTIVES: Final = "TOO_MANY_DIRECTIVES"
+QUERY_TOO_COSTLY: Final = "QUERY_TOO_COSTLY"
+DOCUMENT_TOO_LARGE: Final = "DOCUMENT_TOO_LARGE"
+VARIABLES_TOO_DEEP: Final = "VARIABLES_TOO_DEEP"
+VARIABLES_TOO_LARGE: Final = "VARIABLES_TOO_LARGE"
+REQUEST_TIMEOUT: Final = "REQUEST_TIMEOUT"
+INTROSPECTION_DISABLED: Final = "INTROSPECTION_DISABLED"
+PERSISTED_QUERY_NOT_FOUND: Final = "PERSISTED_QUERY_NOT_FOUND"
+PERSISTED_QUERY_HASH_MISMATCH: Final = "PERSISTED_QUERY_HASH_MISMATCH"
+TRUSTED_DOCUMENT_REQUIRED: Final = "TRUSTED_DOCUMENT_REQUIRED"
+
+LIMIT_CODES: Final = frozenset(
+    {
+        QUERY_TOO_DEEP,
+        TOO_MANY_ALIASES,
+        TOO_MANY_ROOT_FIELDS,
+        TOO_MANY_TOKENS,
+        TOO_MANY_DIRECTIVES,
+        QUERY_TOO_COSTLY,
+        DOCUMENT_TOO_LARGE,
+        VARIABLES_TOO_DEEP,
+        VARIABLES_TOO_LARGE,
+        REQUEST_TIMEOUT,
+        INTROSPECTION_DISABLED,
+        PERSISTED_QUERY_NOT_FOUND,
+        PERSISTED_QUERY_HASH_MISMATCH,
+        TRUSTED_DOCUMENT_REQUIRED,
+    }
+)
+"""GraphQL error codes that mean "refused by a limit" (HTTP refusals use their own
+`error` strings, e.g. `request_too_large`, `rate_limited`)."""
+
+log = logging.getLogger("hub.refusals")
+
+
+def limit_error(
+    code: str, limit: object, message: str, nodes: Node | list[Node] | None = None
+) -> GraphQLError:
+    """A GraphQL error naming the limit and its value, as clients match on them."""
+    return GraphQLError(message, nodes, extensions={"code": code, "limit": limit})
+
+
+def record(code: str, limit: object, client_id: str | None) -> None:
+    """Every refusal ends here (issue 4 writes its audit record from this function).
+    Logged at INFO: a refusal is expected behaviour, not a fault of the hub."""
+    log.info("refused %s (limit %s) for client %s", code, limit, client_id or "-")

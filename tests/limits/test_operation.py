@@ -1,0 +1,80 @@
+"""The operation walk (depth, aliases, root fields, directives, cost) and the validation
+cache it must not defeat."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from graphql import parse
+from strawberry.extensions.validation_cache import _get_validate_cache
+
+from hub.limits.operation import Measure, OperationLimits, measure_document
+from hub.limits.pipeline import CACHE_SIZE, operation_limits, schema_extensions
+from hub.settings import HubSettings
+from schemas.schema import HubSchema, build_schema
+
+LIMITS = operation_limits(HubSettings())
+
+
+@pytest.fixture(scope="module")
+def schema() -> HubSchema:
+    return build_schema()
+
+
+def _measure(schema: HubSchema, document: str, limits: OperationLimits = LIMITS) -> Measure:
+    [(_, measure)] = measure_document(schema._schema, parse(document), limits)
+    return measure
+
+
+@pytest.mark.parametrize(
+    ("document", "cost"),
+    [
+        ('{ project(code: "x") { code name } }', 3),
+        ("{ projects(first: 5) { nodes { code } } }", 1 + 5 * (1 + 1)),
+        ("{ projects { nodes { code } } }", 1 + 20 * (1 + 1)),
+        ("query Q($n: Int) { projects(first: $n) { nodes { code } } }", 1 + 100 * (1 + 1)),
+        ("{ projects(first: 1000) { nodes { code } } }", 1 + 100 * (1 + 1)),
+        ('{ worker(idNumber: "x") { registrations { team } } }', 1 + 1 + 20 * 1),
+    ],
+    ids=["object", "first", "default page", "variable page", "over the maximum", "plain list"],
+)
+def test_cost(schema: HubSchema, document: str, cost: int) -> None:
+    assert _measure(schema, document).cost == cost
+
+
+def test_fragments_are_measured_once_and_multiplied(schema: HubSchema) -> None:
+    levels = 200
+    fragments = " ".join(
+        f"fragment F{i} on Project {{ a{i}: code ...F{i + 1} ...F{i + 1} }}" for i in range(levels)
+    )
+    document = (
+        f'{{ project(code: "x") {{ ...F0 }} }} {fragments} fragment F{levels} on Project {{ code }}'
+    )
+    started = time.monotonic()
+    measure = _measure(schema, document)
+    assert time.monotonic() - started < 0.5
+    assert measure.cost == 1 + (2 ** (levels + 1) - 1)
+    assert measure.aliases == 2**levels - 1
+    assert measure.depth == 2
+
+
+def test_a_fragment_cycle_measures_as_empty(schema: HubSchema) -> None:
+    document = "query { ...A } fragment A on Query { ...B } fragment B on Query { ...A }"
+    assert _measure(schema, document) == Measure()
+
+
+def test_invalid_documents_are_measured_without_failing(schema: HubSchema) -> None:
+    document = "{ nope { deeper(first: 3) { ...Missing ... on Nothing { x } } } }"
+    assert _measure(schema, document).depth == 3
+
+
+def test_the_validation_cache_hits_for_the_hub_schema() -> None:
+    """The limits' rule is built once, so a repeated document is validated once."""
+    schema = build_schema(schema_extensions(HubSettings()))
+    cache = _get_validate_cache(CACHE_SIZE)
+    before = cache.cache_info()
+    for _ in range(3):
+        assert schema.execute_sync("{ __typename }").data == {"__typename": "Query"}
+    after = cache.cache_info()
+    assert after.hits - before.hits >= 2
