@@ -3,7 +3,7 @@ migrations and bulk seeding. SQLite is the embedded default, PostgreSQL producti
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -62,9 +62,11 @@ class Database:
             event.listen(engine, "connect", _sqlite_pragmas)
         return engine
 
-    async def fetch(self, statement: Executable) -> Sequence[Any]:
+    async def fetch(
+        self, statement: Executable, parameters: Mapping[str, Any] | None = None
+    ) -> Sequence[Any]:
         async with self.engine.connect() as connection:
-            result = await connection.execute(statement)
+            result = await connection.execute(statement, parameters)
             return result.all()
 
     async def scalar(self, statement: Executable) -> Any:

@@ -63,11 +63,6 @@ class Jurisdiction:
             "DisputeCase": self._cases,
         }
 
-    @property
-    def unlimited(self) -> bool:
-        caller = self.caller
-        return not (caller.regions or caller.courts or caller.bank)
-
     async def _projects(self, codes: list[str]) -> list[bool]:
         caller = self.caller
         visible = [True] * len(codes)
@@ -164,23 +159,30 @@ def jurisdiction_of(info: Any) -> Jurisdiction:
     return found
 
 
+def unlimited(caller: Caller) -> bool:
+    return not (caller.regions or caller.courts or caller.bank)
+
+
 class EntityGate(FieldExtension):
-    """Applied to every field that returns Worker, Project, Enterprise or DisputeCase."""
+    """Applied to every field that returns Worker, Project, Enterprise or DisputeCase; a
+    caller without limits passes straight through."""
 
     def __init__(self, entity: str) -> None:
         self.entity = entity
 
     def resolve(self, next_: SyncExtensionResolver, source: Any, info: Any, **kwargs: Any) -> Any:
         value = next_(source, info, **kwargs)
-        gate = jurisdiction_of(info)
-        return value if gate.unlimited else gate.keep(self.entity, value)
+        if unlimited(caller_of(info)):
+            return value
+        return jurisdiction_of(info).keep(self.entity, value)
 
     async def resolve_async(
         self, next_: AsyncExtensionResolver, source: Any, info: Any, **kwargs: Any
     ) -> Any:
         value = await next_(source, info, **kwargs)
-        gate = jurisdiction_of(info)
-        return value if gate.unlimited else await gate.keep(self.entity, value)
+        if unlimited(caller_of(info)):
+            return value
+        return await jurisdiction_of(info).keep(self.entity, value)
 
 
 def _entity_of(field_type: Any) -> str | None:

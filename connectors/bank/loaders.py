@@ -5,9 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from connectors.bank.models import Allocation, Disbursement, PayrollCard, WageAccount
-from connectors.database import Database
-from connectors.loading import AgencyLoaders
-from schemas.batching import Waves
+from connectors.loading import AgencyLoaders, many_by, one_by
 
 account_t = WageAccount.__table__  # type: ignore[attr-defined]
 allocation_t = Allocation.__table__  # type: ignore[attr-defined]
@@ -15,29 +13,28 @@ disbursement_t = Disbursement.__table__  # type: ignore[attr-defined]
 card_t = PayrollCard.__table__  # type: ignore[attr-defined]
 
 
+# Each disbursement with the bank keeping its account, so a bank client sees only its own.
+_PAID_FROM = select(disbursement_t, account_t.c.bank_name).join(
+    account_t, account_t.c.account_no == disbursement_t.c.account_no
+)
+
+
 class BankLoaders(AgencyLoaders):
-    def __init__(self, database: Database, waves: Waves) -> None:
-        super().__init__(database, waves)
-        self.account_by_project = self.one_by(account_t.c.project_code)
-        self.accounts_by_holder = self.many_by(
-            account_t.c.holder_uscc, order_by=[account_t.c.opened_on]
-        )
-        self.allocations_by_project = self.many_by(
-            account_t.c.project_code,
-            select(allocation_t, account_t.c.project_code, account_t.c.bank_name).join(
-                account_t, account_t.c.account_no == allocation_t.c.account_no
-            ),
-            order_by=[allocation_t.c.transferred_on],
-        )
-        paid_from = select(disbursement_t, account_t.c.bank_name).join(
-            account_t, account_t.c.account_no == disbursement_t.c.account_no
-        )
-        self.disbursements_by_worker = self.many_by(
-            disbursement_t.c.worker_id_number, paid_from, order_by=[disbursement_t.c.paid_on]
-        )
-        self.disbursements_by_project_period = self.many_by(
-            (disbursement_t.c.project_code, disbursement_t.c.period),
-            paid_from,
-            order_by=[disbursement_t.c.worker_id_number],
-        )
-        self.cards_by_worker = self.many_by(card_t.c.worker_id_number)
+    account_by_project = one_by(account_t.c.project_code)
+    accounts_by_holder = many_by(account_t.c.holder_uscc, order_by=[account_t.c.opened_on])
+    allocations_by_project = many_by(
+        account_t.c.project_code,
+        select(allocation_t, account_t.c.project_code, account_t.c.bank_name).join(
+            account_t, account_t.c.account_no == allocation_t.c.account_no
+        ),
+        order_by=[allocation_t.c.transferred_on],
+    )
+    disbursements_by_worker = many_by(
+        disbursement_t.c.worker_id_number, _PAID_FROM, order_by=[disbursement_t.c.paid_on]
+    )
+    disbursements_by_project_period = many_by(
+        (disbursement_t.c.project_code, disbursement_t.c.period),
+        _PAID_FROM,
+        order_by=[disbursement_t.c.worker_id_number],
+    )
+    cards_by_worker = many_by(card_t.c.worker_id_number)

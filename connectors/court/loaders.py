@@ -9,9 +9,15 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, exists, select
 
 from connectors.court.models import CaseParty, DisputeCase, Judgment, Mediation
-from connectors.database import Database
-from connectors.loading import AgencyLoaders, any_prefix, count_rows, fetch_page, starts_with
-from schemas.batching import Waves
+from connectors.loading import (
+    AgencyLoaders,
+    any_prefix,
+    count_rows,
+    fetch_page,
+    many_by,
+    one_by,
+    starts_with,
+)
 
 case_t = DisputeCase.__table__  # type: ignore[attr-defined]
 party_t = CaseParty.__table__  # type: ignore[attr-defined]
@@ -71,29 +77,25 @@ def _case_conditions(criteria: CaseFilter) -> list[ColumnElement[bool]]:
 
 
 class CourtLoaders(AgencyLoaders):
-    def __init__(self, database: Database, waves: Waves) -> None:
-        super().__init__(database, waves)
-        self.case = self.one_by(case_t.c.case_number)
-        self.parties_by_case = self.many_by(party_t.c.case_number, order_by=[party_t.c.id])
-        self.mediations_by_case = self.many_by(
-            mediation_t.c.case_number, order_by=[mediation_t.c.held_on]
-        )
-        self.judgment_by_case = self.one_by(judgment_t.c.case_number)
-        self.cases_by_worker = self.many_by(
-            party_t.c.id_number,
-            select(
-                party_t.c.id_number, case_t.c.case_number, case_t.c.filed_on, case_t.c.court_code
-            ).join(case_t, case_t.c.case_number == party_t.c.case_number),
-            order_by=[case_t.c.filed_on],
-        )
-        self.cases_by_enterprise = self.many_by(
-            party_t.c.uscc,
-            select(
-                party_t.c.uscc, case_t.c.case_number, case_t.c.filed_on, case_t.c.court_code
-            ).join(case_t, case_t.c.case_number == party_t.c.case_number),
-            order_by=[case_t.c.filed_on],
-        )
-        self.cases_by_project = self.many_by(case_t.c.project_code, order_by=[case_t.c.filed_on])
+    case = one_by(case_t.c.case_number)
+    parties_by_case = many_by(party_t.c.case_number, order_by=[party_t.c.id])
+    mediations_by_case = many_by(mediation_t.c.case_number, order_by=[mediation_t.c.held_on])
+    judgment_by_case = one_by(judgment_t.c.case_number)
+    cases_by_worker = many_by(
+        party_t.c.id_number,
+        select(
+            party_t.c.id_number, case_t.c.case_number, case_t.c.filed_on, case_t.c.court_code
+        ).join(case_t, case_t.c.case_number == party_t.c.case_number),
+        order_by=[case_t.c.filed_on],
+    )
+    cases_by_enterprise = many_by(
+        party_t.c.uscc,
+        select(party_t.c.uscc, case_t.c.case_number, case_t.c.filed_on, case_t.c.court_code).join(
+            case_t, case_t.c.case_number == party_t.c.case_number
+        ),
+        order_by=[case_t.c.filed_on],
+    )
+    cases_by_project = many_by(case_t.c.project_code, order_by=[case_t.c.filed_on])
 
     async def cases_page(
         self, criteria: CaseFilter, after: str | None, limit: int

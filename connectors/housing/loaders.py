@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlalchemy import Row, and_, exists, or_, select
 
-from connectors.database import Database
 from connectors.housing.models import (
     AttendanceMonth,
     Enterprise,
@@ -18,8 +17,15 @@ from connectors.housing.models import (
     SkillCertificate,
     Worker,
 )
-from connectors.loading import AgencyLoaders, any_prefix, count_rows, fetch_page, starts_with
-from schemas.batching import Waves
+from connectors.loading import (
+    AgencyLoaders,
+    any_prefix,
+    count_rows,
+    fetch_page,
+    many_by,
+    one_by,
+    starts_with,
+)
 
 worker_t = Worker.__table__  # type: ignore[attr-defined]
 project_t = Project.__table__  # type: ignore[attr-defined]
@@ -142,37 +148,25 @@ def _enterprise_conditions(criteria: EnterpriseFilter) -> list[Any]:
 
 
 class HousingLoaders(AgencyLoaders):
-    def __init__(self, database: Database, waves: Waves) -> None:
-        super().__init__(database, waves)
-        self.worker = self.one_by(worker_t.c.id_number)
-        self.project = self.one_by(project_t.c.code)
-        self.enterprise = self.one_by(enterprise_t.c.uscc)
-        self.registrations_by_worker = self.many_by(
-            registration_t.c.worker_id_number, order_by=[registration_t.c.entry_date]
-        )
-        self.registrations_by_project = self.many_by(
-            registration_t.c.project_code, order_by=[registration_t.c.worker_id_number]
-        )
-        self.attendance_by_worker = self.many_by(
-            attendance_t.c.worker_id_number, order_by=[attendance_t.c.month]
-        )
-        self.attendance_by_project_month = self.many_by(
-            (attendance_t.c.project_code, attendance_t.c.month)
-        )
-        self.contracts_by_worker = self.many_by(
-            contract_t.c.worker_id_number, order_by=[contract_t.c.signed_on]
-        )
-        self.contracts_by_project = self.many_by(contract_t.c.project_code)
-        self.registrations_by_employer = self.many_by(registration_t.c.employer_uscc)
-        self.certificates_by_worker = self.many_by(
-            certificate_t.c.worker_id_number, order_by=[certificate_t.c.issued_on]
-        )
-        self.projects_by_contractor = self.many_by(
-            project_t.c.contractor_uscc, order_by=[project_t.c.code]
-        )
-        self.projects_by_builder = self.many_by(
-            project_t.c.builder_uscc, order_by=[project_t.c.code]
-        )
+    worker = one_by(worker_t.c.id_number)
+    project = one_by(project_t.c.code)
+    enterprise = one_by(enterprise_t.c.uscc)
+    registrations_by_worker = many_by(
+        registration_t.c.worker_id_number, order_by=[registration_t.c.entry_date]
+    )
+    registrations_by_project = many_by(
+        registration_t.c.project_code, order_by=[registration_t.c.worker_id_number]
+    )
+    attendance_by_worker = many_by(attendance_t.c.worker_id_number, order_by=[attendance_t.c.month])
+    attendance_by_project_month = many_by((attendance_t.c.project_code, attendance_t.c.month))
+    contracts_by_worker = many_by(contract_t.c.worker_id_number, order_by=[contract_t.c.signed_on])
+    contracts_by_project = many_by(contract_t.c.project_code)
+    registrations_by_employer = many_by(registration_t.c.employer_uscc)
+    certificates_by_worker = many_by(
+        certificate_t.c.worker_id_number, order_by=[certificate_t.c.issued_on]
+    )
+    projects_by_contractor = many_by(project_t.c.contractor_uscc, order_by=[project_t.c.code])
+    projects_by_builder = many_by(project_t.c.builder_uscc, order_by=[project_t.c.code])
 
     async def workers_page(
         self, criteria: WorkerFilter, after: str | None, limit: int

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from connectors.database import Database
 from connectors.hr.models import (
     BlacklistEntry,
     Complaint,
@@ -10,8 +9,7 @@ from connectors.hr.models import (
     InjuryInsurance,
     WageDeposit,
 )
-from connectors.loading import AgencyLoaders
-from schemas.batching import Waves
+from connectors.loading import AgencyLoaders, many_by, one_by
 
 deposit_t = WageDeposit.__table__  # type: ignore[attr-defined]
 complaint_t = Complaint.__table__  # type: ignore[attr-defined]
@@ -21,22 +19,18 @@ insurance_t = InjuryInsurance.__table__  # type: ignore[attr-defined]
 
 
 class HrLoaders(AgencyLoaders):
-    def __init__(self, database: Database, waves: Waves) -> None:
-        super().__init__(database, waves)
-        self.deposit_by_project = self.one_by(deposit_t.c.project_code)
-        self.grade_by_enterprise = self.one_by(grade_t.c.enterprise_uscc)
-        self.blacklist_by_enterprise = self.many_by(
-            blacklist_t.c.enterprise_uscc, order_by=[blacklist_t.c.listed_on]
-        )
-        self.complaints_by_enterprise = self.many_by(
-            complaint_t.c.enterprise_uscc, order_by=[complaint_t.c.filed_on]
-        )
-        self.complaints_by_project = self.many_by(
-            complaint_t.c.project_code, order_by=[complaint_t.c.filed_on]
-        )
-        self.complaints_by_worker = self.many_by(
-            complaint_t.c.worker_id_number, order_by=[complaint_t.c.filed_on]
-        )
-        self.insurance_by_project = self.many_by(
-            insurance_t.c.project_code, order_by=[insurance_t.c.insured_from]
-        )
+    deposit_by_project = one_by(deposit_t.c.project_code)
+    grade_by_enterprise = one_by(grade_t.c.enterprise_uscc)
+    blacklist_by_enterprise = many_by(
+        blacklist_t.c.enterprise_uscc, order_by=[blacklist_t.c.listed_on]
+    )
+    complaints_by_enterprise = many_by(
+        complaint_t.c.enterprise_uscc, order_by=[complaint_t.c.filed_on]
+    )
+    complaints_by_project = many_by(complaint_t.c.project_code, order_by=[complaint_t.c.filed_on])
+    complaints_by_worker = many_by(
+        complaint_t.c.worker_id_number, order_by=[complaint_t.c.filed_on]
+    )
+    insurance_by_project = many_by(
+        insurance_t.c.project_code, order_by=[insurance_t.c.insured_from]
+    )
