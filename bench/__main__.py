@@ -8,6 +8,7 @@ import argparse
 import asyncio
 import json
 import signal
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +136,7 @@ async def _time(
 async def run(
     backend: str, scale: str, seed: int, concurrency: list[int], budget: Budget
 ) -> dict[str, Any]:
+    started = datetime.now(UTC).isoformat(timespec="seconds")
     dataset = Dataset.at(DATA_ROOT, backend, scale, seed)
     manifest = prepare(dataset, _log)
     floor = Floor(dataset)
@@ -160,6 +162,7 @@ async def run(
     return {
         "backend": backend,
         "scale": scale,
+        "measured_at": started,
         "machine": machine(),
         "dataset": {k: v for k, v in manifest.items() if k != "secret"},
         "budget": {"max_requests": budget.max_requests, "seconds": budget.seconds},

@@ -47,6 +47,8 @@ def summarise(collapsed: str) -> tuple[int, Counter[str], Counter[str], Counter[
     leaves: Counter[str] = Counter()
     for line in collapsed.splitlines():
         stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
         samples = int(count)
         total += samples
         frames = [m for f in stack.split(";") if (m := FRAME.match(f))]
@@ -107,9 +109,14 @@ async def profile(backend: str, scale: str, workload: str, clients: int, seconds
         )
         await _drive(server, calls, clients, Budget(max_requests=10**6, seconds=seconds - 1))
         await sampler.wait()
+    return report(raw, f"{workload} on {backend}, scale `{scale}`, {clients} client(s)")
+
+
+def report(raw: Path, title: str) -> Path:
+    """Reduce py-spy's collapsed stacks in `raw` to bench/results/profile-<...>.md."""
     total, packages, own, leaves = summarise(raw.read_text())
     lines = [
-        f"### Profile: {workload} on {backend}, scale `{scale}`, {clients} client(s)",
+        f"### Profile: {title}",
         "",
         f"py-spy `--gil`, {total} samples of the thread holding the GIL in the server process:"
         " Python's CPU time (SQLite's own work in C, outside the GIL, is not in it).",
@@ -118,7 +125,7 @@ async def profile(backend: str, scale: str, workload: str, clients: int, seconds
         *_table("our function (inclusive)", own, total),
         *_table("leaf function (self)", leaves, total),
     ]
-    out = RESULTS / f"profile-{backend}-{scale}-{workload}.md"
+    out = RESULTS / f"profile-{raw.parent.name}-{raw.stem.removeprefix('profile-')}.md"
     out.write_text("\n".join(lines))
     return out
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 from pathlib import Path
@@ -79,3 +80,64 @@ def markdown(result: dict[str, Any]) -> str:
     )
     lines += ["", f"Dashboard page size vs statements (busiest district): {pages}.", ""]
     return "\n".join(lines)
+
+
+def summary(results: list[dict[str, Any]]) -> str:
+    """One line per backend, scale and workload, for the README: throughput at each
+    concurrency, p99 at 8 clients, hub ÷ floor at 1 client, statements per request."""
+    lines = [
+        "| backend | scale | workload | hub req/s at 1 / 8 / 32 clients | p50 / p99 ms at 8 "
+        "| hub ÷ floor at 1 | SQL statements per request (floor) | peak RSS MiB |",
+        "|---|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for result in results:
+        for name, runs in result["workloads"].items():
+            by_clients = {run["clients"]: run for run in runs}
+            rps = " / ".join(str(run["hub"]["rps"]) for run in runs)
+            eight = by_clients.get(8, runs[0])["hub"]
+            one = by_clients.get(1, runs[0])
+            counted = result["statements"][name]
+            spread = f"{counted['statements_min']}–{counted['statements_max']}"
+            if counted["statements_min"] == counted["statements_max"]:
+                spread = str(counted["statements_min"])
+            peak = max(run["peak_rss_bytes"] for run in runs) / 2**20
+            lines.append(
+                f"| {result['backend']} | {result['scale']} | {name} | {rps} "
+                f"| {eight['p50_ms']:.1f} / {eight['p99_ms']:.1f} "
+                f"| {_ratio(one['floor']['rps'], one['hub']['rps'])} "
+                f"| {spread} ({result['floor_statements'][name]}) | {peak:.0f} |"
+            )
+    return "\n".join(lines)
+
+
+def seeding(results: list[dict[str, Any]]) -> str:
+    """Seed time and size per backend and scale."""
+    lines = [
+        "| backend | scale | `hub seed` s | then ANALYZE s | agencies' databases MiB |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for result in results:
+        data = result["dataset"]
+        lines.append(
+            f"| {result['backend']} | {result['scale']} | {data['seed_seconds']} "
+            f"| {data.get('analyze_seconds', '–')} | {data['size_bytes'] / 2**20:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    """Print the summary of every result in bench/results (for the README)."""
+    order = {"demo": 0, "small": 1, "medium": 2, "large": 3}
+    results = [
+        json.loads(path.read_text())
+        for path in sorted(Path(__file__).with_name("results").glob("*.json"))
+    ]
+    results.sort(key=lambda r: (order.get(r["scale"], 9), r["backend"]))
+    print(summary(results))
+    print()
+    print(seeding(results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

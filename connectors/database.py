@@ -33,10 +33,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 class Database:
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(
+        self, url: str, *, echo: bool = False, pool_size: int = 5, max_overflow: int = 5
+    ) -> None:
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         self._echo = echo
+        # Six engines a process (five agencies and auth): bounded so a few hub processes
+        # stay under PostgreSQL's max_connections.
+        self._pool = {"pool_size": pool_size, "max_overflow": max_overflow}
         self._async_engine: AsyncEngine | None = None
 
     def __repr__(self) -> str:
@@ -47,7 +52,7 @@ class Database:
         """Created on first use, so building an app touches no database."""
         if self._async_engine is None:
             self._async_engine = create_async_engine(
-                _with_driver(self.url, _ASYNC_DRIVERS), echo=self._echo
+                _with_driver(self.url, _ASYNC_DRIVERS), echo=self._echo, **self._pool
             )
             if self.is_sqlite:
                 event.listen(self._async_engine.sync_engine, "connect", _sqlite_pragmas)

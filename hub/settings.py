@@ -39,6 +39,10 @@ class HubSettings(BaseSettings):
     max_page_size: int = Field(default=100, ge=1)
     graphiql: bool = True
     db_echo: bool = False
+    db_pool_size: int = Field(default=5, ge=1, description="connections kept per database")
+    db_max_overflow: int = Field(
+        default=5, ge=0, description="extra connections per database under load"
+    )
 
     issuer: str = Field(
         default="http://127.0.0.1:8000",

@@ -12,17 +12,24 @@ from hub.settings import HubSettings
 
 def build_connectors(settings: HubSettings) -> list[Connector]:
     return [
-        connector_class(
-            Database(settings.database_url(connector_class.name), echo=settings.db_echo)
-        )
+        connector_class(_database(settings, settings.database_url(connector_class.name)))
         for connector_class in discover()
     ]
 
 
 def build_auth_store(settings: HubSettings) -> AuthStore:
-    return AuthStore(Database(settings.auth_db_url, echo=settings.db_echo))
+    return AuthStore(_database(settings, settings.auth_db_url))
 
 
 def migration_targets(connectors: list[Connector], auth_store: AuthStore) -> list[MigrationTarget]:
     """Every database the one migration history applies to."""
     return [*connectors, auth_store]
+
+
+def _database(settings: HubSettings, url: str) -> Database:
+    return Database(
+        url,
+        echo=settings.db_echo,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+    )

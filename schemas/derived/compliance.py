@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import enum
 from collections import Counter
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -256,12 +257,14 @@ class RegionWarnings:
         return self.none + self.blue + self.yellow + self.red
 
 
-async def _scan(info: Info, criteria: ProjectFilter, month: date, after: str | None):
+async def _scan(
+    info: Info, criteria: ProjectFilter, month: date, after: str | None, chunk: int = SCAN_CHUNK
+) -> AsyncIterator[Compliance]:
     """Compliance of every matching project after `after`, in code order, chunk by chunk."""
     housing = info.context.loaders(HousingLoaders)
     cursor = after
     while True:
-        rows = await housing.projects_page(criteria, cursor, SCAN_CHUNK)
+        rows = await housing.projects_page(criteria, cursor, chunk)
         if not rows:
             return
         for compliance in await _assess_page(info, [r.code for r in rows], month):
@@ -293,7 +296,8 @@ class ComplianceQuery:
         )
         wanted = set(level or WarningLevel)
         page: list[tuple[str, Compliance]] = []
-        async for compliance in _scan(info, criteria, month, after_key):
+        # Assess about a page at a time: a district has hundreds of projects at scale.
+        async for compliance in _scan(info, criteria, month, after_key, min(SCAN_CHUNK, size + 1)):
             if compliance.level in wanted:
                 page.append((compliance.project_code, compliance))
                 if len(page) > size:
