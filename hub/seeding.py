@@ -74,8 +74,7 @@ def seed(
                 writer.clear(connector.metadata.sorted_tables)
         for batch in generate(scale, seed, through_month):
             for connector, writer in zip(connectors, writers, strict=True):
-                # `rows_for` is a class-level function (a staticmethod), not a bound method.
-                for table, table_rows in type(connector).rows_for(batch):
+                for table, table_rows in connector.rows_for(batch):
                     if table_rows:
                         writer.write(table, table_rows)
                         rows[table.name] += len(table_rows)

@@ -34,7 +34,6 @@ class Waves:
     def __init__(self) -> None:
         self._queued: list[Loader[Hashable, object]] = []
         self._runner: asyncio.Task[None] | None = None
-        self.count = 0
 
     def enqueue(self, loader: Loader[Hashable, object]) -> None:
         self._queued.append(loader)
@@ -47,7 +46,6 @@ class Waves:
                 for _ in range(SETTLE_TURNS):
                     await asyncio.sleep(0)
                 wave, self._queued = self._queued, []
-                self.count += 1
                 await asyncio.gather(*(loader.dispatch() for loader in wave))
         finally:
             self._runner = None

@@ -13,7 +13,6 @@ from strawberry.types.scalar import ScalarDefinition
 
 from schemas.errors import BadUserInput
 from schemas.identifiers import (
-    InvalidIdentifier,
     validate_case_number,
     validate_id_number,
     validate_uscc,
@@ -45,10 +44,7 @@ def _checked(validate: Callable[[str], str]) -> Callable[[object], str]:
     def parse(value: object) -> str:
         if not isinstance(value, str):
             raise BadUserInput(f"expected a string, got {type(value).__name__}")
-        try:
-            return validate(value)
-        except InvalidIdentifier as error:
-            raise BadUserInput(str(error)) from error
+        return validate(value)  # InvalidIdentifier is a BadUserInput: BAD_USER_INPUT
 
     return parse
 

@@ -12,6 +12,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 AGENCIES = sorted(p.name for p in (ROOT / "connectors").iterdir() if (p / "__init__.py").exists())
 KERNEL = [
+    "access",
+    "batching",
     "context",
     "errors",
     "identifiers",

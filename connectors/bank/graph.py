@@ -151,10 +151,9 @@ class BankProject:
 
     @scoped_resolver(WAGE_READ, description="The project's wage special account, if one was opened")
     async def wage_account(self, info: Info) -> AccountRecord | None:
-        rows = own(
-            info, [row] if (row := await bank(info).account_by_project.load(self.code)) else []
-        )
-        return from_row(AccountRecord, rows[0]) if rows else None
+        row = await bank(info).account_by_project.load(self.code)
+        kept = own(info, [row] if row else [])
+        return from_row(AccountRecord, kept[0]) if kept else None
 
 
 @strawberry.type

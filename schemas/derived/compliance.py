@@ -33,10 +33,10 @@ from connectors.hr.loaders import HrLoaders
 from schemas import refs
 from schemas.access import list_limits, scoped_resolver, scoped_type
 from schemas.context import Info
-from schemas.derived.wages import PaymentStatus, ProjectMonth, load_project_month
+from schemas.derived.wages import PaymentStatus, ProjectMonth, covers, load_project_month
 from schemas.pagination import Connection, build_connection, decode_cursor, page_size
 from schemas.regions import region_name
-from schemas.scalars import Fen, RegionCodePrefix, YearMonth, month_end
+from schemas.scalars import Fen, RegionCodePrefix, YearMonth
 
 SCAN_CHUNK = 200
 UNDER_CONSTRUCTION = "under_construction"
@@ -122,12 +122,7 @@ def _assess(facts: _Facts) -> Compliance:
     month = facts.month
     active = month.active_registrations
     active_workers = {r.worker_id_number for r in active}
-    contracted = {
-        c.worker_id_number
-        for c in month.contracts
-        if c.start_date <= month_end(month.month)
-        and (c.end_date is None or c.end_date >= month.month)
-    }
+    contracted = {c.worker_id_number for c in month.contracts if covers(c, month.month)}
     attended = {a.worker_id_number for a in month.attendance if a.days_present > 0}
     positions = month.positions()
     short = [p for p in positions if p.status in (PaymentStatus.UNPAID, PaymentStatus.UNDERPAID)]

@@ -57,15 +57,16 @@ class WagePosition:
         return refs.ProjectKey(code=self.project_code)
 
 
+def covers(contract: Any, month: date) -> bool:
+    """Whether the contract is in force on any day of the month."""
+    return contract.start_date <= month_end(month) and (
+        contract.end_date is None or contract.end_date >= month
+    )
+
+
 def contract_in_force(contracts: Iterable[Any], project_code: str, month: date) -> Any | None:
     """The latest-signed contract on the project covering any day of the month."""
-    covering = [
-        c
-        for c in contracts
-        if c.project_code == project_code
-        and c.start_date <= month_end(month)
-        and (c.end_date is None or c.end_date >= month)
-    ]
+    covering = [c for c in contracts if c.project_code == project_code and covers(c, month)]
     return max(covering, key=lambda c: c.signed_on, default=None)
 
 
