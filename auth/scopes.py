@@ -30,7 +30,9 @@ CASE_READ: Final = "case:read"
 STATS_READ: Final = "stats:read"
 """Aggregates for dashboards: warnings and compliance, never individual persons."""
 AUDIT_READ: Final = "audit:read"
-"""The audit log (issue 4)."""
+"""The audit log: every request's record (auditors)."""
+AUDIT_SUBJECT: Final = "audit:subject"
+"""Access reports: who disclosed one worker's records (a service desk acting for the worker)."""
 SCHEMA_INTROSPECT: Final = "schema:introspect"
 """Introspection (`__schema`, `__type`) when the hub runs with HUB_ENV=production."""
 
@@ -46,8 +48,26 @@ ALL_SCOPES: Final = (
     CASE_READ,
     STATS_READ,
     AUDIT_READ,
+    AUDIT_SUBJECT,
     SCHEMA_INTROSPECT,
 )
+
+SCOPE_TITLES: Final = {
+    WORKER_IDENTITY: "身份信息",
+    WORKER_RESIDENCE: "居住登记",
+    WORKER_EMPLOYMENT: "实名制用工记录",
+    WAGE_READ: "工资数额",
+    BANK_ACCOUNT: "工资专用账户",
+    PROJECT_READ: "项目信息",
+    ENTERPRISE_READ: "企业信息",
+    ENTERPRISE_CREDIT: "企业信用",
+    CASE_READ: "争议案件",
+    STATS_READ: "统计数据",
+    AUDIT_READ: "审计日志",
+    AUDIT_SUBJECT: "查询记录",
+    SCHEMA_INTROSPECT: "接口结构",
+}
+"""What each scope's data is called where a worker reads it (the access report)."""
 
 
 @dataclass(frozen=True)
@@ -145,5 +165,19 @@ DEMO_GRANTS: Final = (
         (STATS_READ, PROJECT_READ, ENTERPRISE_READ),
         ("statistics",),
         regions=("4101",),
+    ),
+    DemoGrant(
+        "audit-office-henan",
+        "audit",
+        "河南省大数据管理局 数据安全审计",
+        (AUDIT_READ,),
+        ("disclosure-audit",),
+    ),
+    DemoGrant(
+        "service-desk-xinmi",
+        "service",
+        "新密市人力资源和社会保障局 政务服务窗口 (for workers asking who saw their records)",
+        (AUDIT_SUBJECT,),
+        ("subject-access",),
     ),
 )

@@ -230,6 +230,8 @@ class TokenEndpoint:
             return _error(error)
         # Fresh, not cached: a rotated secret or a revocation must bite at once here.
         client = await self._store.client(claimed_id, fresh=True) if claimed_id else None
+        # Who asked, for the audit record (the audit middleware reads the ASGI scope).
+        request.scope["claimed_client"] = (claimed_id, client.agency if client else None)
         key = await self._store.current_signing_key()
         if key is None:
             return JSONResponse(

@@ -263,6 +263,21 @@ class AuthStore:
             ).all()
         return [KeyInfo(row.kid, row.algorithm, row.created_at, row.retired_at) for row in rows]
 
+    def verification_keys(self) -> dict[str, OKPKey]:
+        """Every public key the hub has signed with, retired ones too: what it signed long
+        ago (audit checkpoints) must stay verifiable."""
+        with self._transaction() as connection:
+            rows = connection.execute(select(key_t.c.kid, key_t.c.public_jwk)).all()
+        return {row.kid: OKPKey.import_key(json.loads(row.public_jwk)) for row in rows}
+
+    def newest_signing_key(self) -> OKPKey:
+        """The key that signs now, for the command line (audit checkpoints)."""
+        with self._transaction() as connection:
+            row = connection.execute(_ACTIVE_KEYS.limit(1)).first()
+        if row is None:
+            raise KeyRetirementRefused("the hub has no signing key yet: run `hub migrate`")
+        return OKPKey.import_key(json.loads(row.private_jwk))
+
     def retire_key(self, kid: str) -> None:
         """Withdraws a key from the JWKS: tokens it signed are refused once verifiers reload
         their keys (within a minute)."""

@@ -21,6 +21,7 @@ from typing import Any
 
 import psycopg
 
+from audit.store import AuditStore
 from auth.scopes import ALL_SCOPES
 from auth.store import AuthStore
 from connectors.base import discover
@@ -32,9 +33,13 @@ MANIFEST = "bench-dataset.json"
 HUB = Path(sys.executable).with_name("hub")
 
 
+AUDIT_HASH_KEY = "bench-audit-hash-key-not-a-secret"
+"""Production settings need one; the bench's data are synthetic."""
+
+
 def targets() -> list[str]:
-    """Every database the hub uses: one per agency, and the auth store's."""
-    return [*(connector.name for connector in discover()), AuthStore.name]
+    """Every database the hub uses: one per agency, the auth store's and the audit log's."""
+    return [*(connector.name for connector in discover()), AuthStore.name, AuditStore.name]
 
 
 @dataclass(frozen=True)
@@ -56,7 +61,7 @@ class Dataset:
 
     def environment(self) -> dict[str, str]:
         """The `HUB_*` variables that point the hub at this data set."""
-        env = {"HUB_DATA_DIR": str(self.directory.resolve())}
+        env = {"HUB_DATA_DIR": str(self.directory.resolve()), "HUB_AUDIT_HASH_KEY": AUDIT_HASH_KEY}
         for target in targets():
             env[f"HUB_{target.upper()}_DB_URL"] = self.database_url(target)
         return env

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 from sqlalchemy import event
 
-from bench.dataset import BENCH_CLIENT, BENCH_PURPOSE, Dataset, targets
+from bench.dataset import AUDIT_HASH_KEY, BENCH_CLIENT, BENCH_PURPOSE, Dataset, targets
 from bench.server import RATE_LIMITS
 from bench.workloads import Call, dashboard_call
 from hub.app import create_app
@@ -40,6 +40,7 @@ async def count(
     dashboard page at growing page sizes."""
     settings = HubSettings(
         env="production",
+        audit_hash_key=AUDIT_HASH_KEY,
         data_dir=dataset.directory,
         db_urls={t: dataset.database_url(t) for t in targets()},
         rate_limits=RATE_LIMITS,

@@ -2,11 +2,14 @@
 /oauth/token and the hub's public keys at /.well-known/jwks.json, liveness at /healthz,
 readiness at /readyz.
 
-A request flows: caller middleware (bearer token, purpose: `auth/middleware.py`) →
+A request flows: audit middleware (holds the response until its record is committed:
+`audit/middleware.py`) → caller middleware (bearer token, purpose: `auth/middleware.py`) →
 rate limit (`hub/limits/rates.py`) → request body limits and trusted documents
 (`hub/limits/requests.py`) → GraphQL view, under the request timeout → the schema's
 parse and validation limits (`hub/limits/pipeline.py`) → per-request context with the
-caller and each connector's batched loaders → resolvers → connectors' databases.
+caller and each connector's batched loaders → resolvers → connectors' databases. The
+field guard and the entity gate note what is disclosed, the audit extension notes the
+operation (`audit/extension.py`), and the audit middleware commits the record.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import contextlib
 import gc
 import logging
 import os
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import httpx
 from redis.asyncio import Redis
@@ -24,13 +27,19 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, request_response
+from starlette.types import ASGIApp
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLRequestData
 from strawberry.http.async_base_view import AsyncHTTPRequestAdapter
 from strawberry.types import ExecutionResult
 
+from audit.extension import audit_extension
+from audit.graph import AuditReader
+from audit.middleware import AuditMiddleware
+from audit.record import AuditTrail
+from audit.store import AuditStore
 from auth.middleware import CallerMiddleware
 from auth.server import JWKSEndpoint, TokenEndpoint, TokenPolicy
 from auth.store import AuthStore
@@ -42,7 +51,13 @@ from hub.limits.pipeline import observe_error, schema_extensions
 from hub.limits.rates import Buckets, LocalBuckets, RateLimitMiddleware, RedisBuckets, parse_rates
 from hub.limits.requests import RequestLimits, RequestLimitsMiddleware
 from hub.settings import HubSettings
-from hub.wiring import build_auth_store, build_connectors
+from hub.wiring import (
+    build_audit_store,
+    build_auth_store,
+    build_connectors,
+    build_subject_hasher,
+)
+from schemas.batching import Waves
 from schemas.context import PageLimits, RequestContext
 from schemas.schema import HubSchema, build_schema
 
@@ -52,14 +67,23 @@ log = logging.getLogger(__name__)
 
 
 class HubGraphQL(GraphQL[RequestContext, None]):
-    def __init__(self, schema: HubSchema, settings: HubSettings, connectors: Sequence[Connector]):
+    def __init__(
+        self,
+        schema: HubSchema,
+        settings: HubSettings,
+        connectors: Sequence[Connector],
+        audit_reader: AuditReader,
+    ):
         super().__init__(
             schema,
             graphql_ide="graphiql" if settings.graphiql and settings.env != "production" else None,
             allow_queries_via_get=False,
         )
         self.limits = PageLimits(default=settings.default_page_size, maximum=settings.max_page_size)
-        self.loader_factories = {type(c).loaders: c.create_loaders for c in connectors}
+        self.loader_factories: dict[type, Callable[[Waves], object]] = {
+            type(c).loaders: c.create_loaders for c in connectors
+        }
+        self.loader_factories[AuditReader] = lambda waves: audit_reader
         self.timeout = settings.request_timeout_seconds
 
     async def execute_single(
@@ -95,12 +119,18 @@ class HubGraphQL(GraphQL[RequestContext, None]):
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> RequestContext:
         """The caller is there for every request that can run an operation; only the
-        GraphiQL page, which runs none, comes without (see `auth.middleware`)."""
-        return RequestContext(
+        GraphiQL page, which runs none, comes without (see `auth.middleware`). The audit
+        trail, when auditing is on, collects what the request discloses."""
+        context = RequestContext(
             limits=self.limits,
             loader_factories=self.loader_factories,
             caller=request.scope.get("caller"),
         )
+        trail = request.scope.get("audit")
+        if isinstance(trail, AuditTrail):
+            context.disclosures = trail.disclosures
+            context.per_request[AuditTrail] = trail
+        return context
 
 
 async def _check(health: Awaitable[None]) -> str | None:
@@ -137,13 +167,20 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
     )
     policy = TokenPolicy(settings.issuer, settings.audience, settings.token_ttl_seconds)
     production = settings.env == "production"
+    audit_store = build_audit_store(settings, auth_store)
+    hasher = build_subject_hasher(settings)
+    extensions = schema_extensions(settings)
+    if settings.audit:
+        extensions.append(audit_extension(hasher))
+    else:
+        log.warning("HUB_AUDIT is off: requests are answered without an audit record")
     schema = build_schema(
-        schema_extensions(settings),
+        extensions,
         hide_suggestions=production,
         error_observer=observe_error,
         batch_max=settings.batch_max,
     )
-    graphql = HubGraphQL(schema, settings, connectors)
+    graphql = HubGraphQL(schema, settings, connectors, AuditReader(audit_store, hasher))
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
     buckets: Buckets = RedisBuckets(redis) if redis else LocalBuckets()
     request_limits = RequestLimits(
@@ -159,7 +196,11 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
         parse_rates(settings.rate_limits),
         buckets,
     )
-    checked: list[Connector | AuthStore] = [*connectors, auth_store]
+    checked: list[Connector | AuthStore | AuditStore] = [*connectors, auth_store, audit_store]
+
+    def audited(app: ASGIApp) -> ASGIApp:
+        return AuditMiddleware(app, audit_store, hasher) if settings.audit else app
+
     if production and os.environ.get("AUTHLIB_INSECURE_TRANSPORT"):
         log.warning("AUTHLIB_INSECURE_TRANSPORT is set: /oauth/token accepts secrets over http")
 
@@ -186,13 +227,20 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
         await http.aclose()
         if redis:
             await redis.aclose()
+        await audit_store.close()
         for target in checked:
             await target.database.dispose()
 
     app = Starlette(
         routes=[
-            Route("/graphql", CallerMiddleware(guarded, verifier), methods=["GET", "POST"]),
-            Route("/oauth/token", TokenEndpoint(auth_store, policy).handle, methods=["POST"]),
+            Route(
+                "/graphql", audited(CallerMiddleware(guarded, verifier)), methods=["GET", "POST"]
+            ),
+            Route(
+                "/oauth/token",
+                audited(request_response(TokenEndpoint(auth_store, policy).handle)),
+                methods=["POST"],
+            ),
             Route("/.well-known/jwks.json", JWKSEndpoint(auth_store).handle),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
@@ -202,4 +250,5 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
     app.state.settings = settings
     app.state.connectors = connectors
     app.state.auth_store = auth_store
+    app.state.audit_store = audit_store
     return app

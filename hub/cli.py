@@ -1,5 +1,5 @@
-"""The `hub` command: serve, migrate, seed, manage agency clients and signing keys, and
-register trusted documents."""
+"""The `hub` command: serve, migrate, seed, manage agency clients and signing keys,
+register trusted documents, and verify, export and archive the audit log."""
 
 from __future__ import annotations
 
@@ -9,19 +9,20 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import uvicorn
 from graphql import GraphQLError, parse, validate
 
+from audit.operations import ArchiveRefused, AuditLog, verify_archive
 from auth.demo import register_demo_clients
 from auth.errors import RegistryError
-from auth.store import Grant
+from auth.store import AuthStore, Grant
 from hub import migrate, seeding
 from hub.limits.documents import DocumentStore
 from hub.settings import HubSettings
-from hub.wiring import build_auth_store, build_connectors, migration_targets
+from hub.wiring import build_audit_store, build_auth_store, build_connectors, migration_targets
 from schemas.schema import build_schema
 
 DEMO_CLIENTS_FILE = "demo-clients.json"
@@ -41,7 +42,9 @@ def _serve(settings: HubSettings, args: argparse.Namespace) -> int:
 
 def _migrate(settings: HubSettings, args: argparse.Namespace) -> int:
     auth_store = build_auth_store(settings)
-    targets = migration_targets(build_connectors(settings), auth_store)
+    targets = migration_targets(
+        build_connectors(settings), auth_store, build_audit_store(settings, auth_store)
+    )
     if args.new:
         migrate.new_revision(targets, args.new)
         return 0
@@ -222,6 +225,82 @@ def _add_keys_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
     retire.set_defaults(run=_keys_retire)
 
 
+def _audit_log(settings: HubSettings) -> tuple[AuditLog, AuthStore]:
+    auth_store = build_auth_store(settings)
+    return AuditLog(
+        build_audit_store(settings, auth_store).database, auth_store.verification_keys()
+    ), auth_store
+
+
+def _audit_verify(settings: HubSettings, args: argparse.Namespace) -> int:
+    log, _ = _audit_log(settings)
+    report = verify_archive(args.archive, log.keys) if args.archive else log.verify()
+    print(report.summary())
+    return 0 if report.ok else 2
+
+
+def _audit_checkpoint(settings: HubSettings, args: argparse.Namespace) -> int:
+    log, auth_store = _audit_log(settings)
+    checkpoint = log.checkpoint(auth_store.newest_signing_key())
+    print(f"signed checkpoint {checkpoint.seq}" if checkpoint else "nothing new to sign")
+    return 0
+
+
+def _audit_export(settings: HubSettings, args: argparse.Namespace) -> int:
+    log, _ = _audit_log(settings)
+    since, until = _day(args.since), _day(args.until)
+    if args.out:
+        with args.out.open("w", encoding="utf-8") as out:
+            written = log.export(out, since, until)
+    else:
+        written = log.export(sys.stdout, since, until)
+    print(f"exported {written} records", file=sys.stderr)
+    return 0
+
+
+def _audit_archive(settings: HubSettings, args: argparse.Namespace) -> int:
+    log, auth_store = _audit_log(settings)
+    before = _day(args.before)
+    assert before is not None
+    try:
+        report = log.archive(before, args.out, auth_store.newest_signing_key())
+    except ArchiveRefused as error:
+        print(f"hub: {error}", file=sys.stderr)
+        return 2
+    print(f"archived {report.records} records ({report.first_seq}–{report.last_seq}) to {args.out}")
+    return 0
+
+
+def _day(text: str | None) -> datetime | None:
+    """A date (midnight UTC) or a full ISO time."""
+    if text is None:
+        return None
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _add_audit_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    audit = commands.add_parser("audit", help="the tamper-evident audit log")
+    actions = audit.add_subparsers(dest="action", required=True)
+    verify = actions.add_parser("verify", help="check the chain and checkpoints; exit 2 if broken")
+    verify.add_argument("--archive", type=Path, help="verify an archive file instead")
+    verify.set_defaults(run=_audit_verify)
+    actions.add_parser("checkpoint", help="sign the chain head now").set_defaults(
+        run=_audit_checkpoint
+    )
+    export = actions.add_parser("export", help="records as JSON Lines")
+    export.add_argument("--from", dest="since", metavar="DATE")
+    export.add_argument("--to", dest="until", metavar="DATE")
+    export.add_argument("--out", type=Path, help="a file instead of standard output")
+    export.set_defaults(run=_audit_export)
+    archive = actions.add_parser(
+        "archive", help="move records before DATE to a self-verifying file"
+    )
+    archive.add_argument("--before", required=True, metavar="DATE")
+    archive.add_argument("--out", required=True, type=Path)
+    archive.set_defaults(run=_audit_archive)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="hub", description=__doc__)
     commands = top.add_subparsers(dest="command", required=True)
@@ -246,6 +325,7 @@ def parser() -> argparse.ArgumentParser:
     _add_clients_parser(commands)
     _add_keys_parser(commands)
     _add_documents_parser(commands)
+    _add_audit_parser(commands)
     return top
 
 

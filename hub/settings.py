@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from auth.store import AuthStore
@@ -91,6 +91,24 @@ class HubSettings(BaseSettings):
         description="`required` runs only documents registered with `hub documents add`.",
     )
 
+    audit: bool = Field(
+        default=True,
+        description="Record every request before answering it (fail closed). Off only to "
+        "measure what auditing costs: the hub then keeps no record of what it disclosed.",
+    )
+    audit_hash_key: SecretStr | None = Field(
+        default=None,
+        description="Key (at least 16 bytes) of the keyed hashes that stand for ID numbers in "
+        "the audit log; shared by every hub process. Required in production; elsewhere a "
+        "key file is generated in the data directory.",
+    )
+    audit_checkpoint_every: int = Field(
+        default=1_000, ge=1, description="Sign a checkpoint after this many records..."
+    )
+    audit_checkpoint_seconds: float = Field(
+        default=60.0, gt=0, description="...or this long after the last one, if it is older."
+    )
+
     db_urls: dict[str, str] = Field(
         default_factory=dict,
         description="Per-agency URL overrides by connector name (used by tests and embedders); "
@@ -112,6 +130,11 @@ class HubSettings(BaseSettings):
         """The clients' and signing keys' database, `HUB_AUTH_DB_URL`, resolved like an
         agency's (`db_urls["auth"]`, then the environment, then `auth.db` in `data_dir`)."""
         return self.database_url(AuthStore.name)
+
+    @property
+    def audit_db_url(self) -> str:
+        """The audit log's database, `HUB_AUDIT_DB_URL`, resolved like the auth store's."""
+        return self.database_url("audit")
 
     @property
     def documents_dir(self) -> Path:

@@ -1,8 +1,14 @@
 """Which connectors this hub runs, each bound to its configured database, and the auth
-store beside them; together they are what `hub migrate` migrates."""
+and audit stores beside them; together they are what `hub migrate` migrates."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import secrets
+
+from audit.record import SubjectHasher
+from audit.store import AuditStore, CheckpointPolicy
 from auth.store import AuthStore
 from connectors.base import Connector, discover
 from connectors.database import Database
@@ -21,9 +27,40 @@ def build_auth_store(settings: HubSettings) -> AuthStore:
     return AuthStore(_database(settings, settings.auth_db_url))
 
 
-def migration_targets(connectors: list[Connector], auth_store: AuthStore) -> list[MigrationTarget]:
+def build_audit_store(settings: HubSettings, auth_store: AuthStore) -> AuditStore:
+    """Checkpoints are signed with the hub's token-signing key, so verifiers need one set
+    of public keys (the auth store's, retired ones included)."""
+    return AuditStore(
+        _database(settings, settings.audit_db_url),
+        auth_store.current_signing_key,
+        CheckpointPolicy(settings.audit_checkpoint_every, settings.audit_checkpoint_seconds),
+    )
+
+
+def build_subject_hasher(settings: HubSettings) -> SubjectHasher:
+    """The configured key; outside production, a random one kept in the data directory
+    (0600) so every process on this machine hashes alike."""
+    if settings.audit_hash_key is not None:
+        return SubjectHasher(settings.audit_hash_key.get_secret_value().encode())
+    if settings.env == "production":
+        raise ValueError("HUB_AUDIT_HASH_KEY must be set in production (at least 16 bytes)")
+    path = settings.data_dir / "audit-hash.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f"{path.name}.{os.getpid()}")
+        draft.touch(mode=0o600)
+        draft.write_text(secrets.token_hex(32))
+        with contextlib.suppress(FileExistsError):  # another process made it first: use theirs
+            os.link(draft, path)  # atomic: nobody reads a half-written key
+        draft.unlink()
+    return SubjectHasher(path.read_text().strip().encode())
+
+
+def migration_targets(
+    connectors: list[Connector], auth_store: AuthStore, audit_store: AuditStore
+) -> list[MigrationTarget]:
     """Every database the one migration history applies to."""
-    return [*connectors, auth_store]
+    return [*connectors, auth_store, audit_store]
 
 
 def _database(settings: HubSettings, url: str) -> Database:

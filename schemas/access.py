@@ -80,8 +80,20 @@ class ScopeGuard(FieldExtension):
         assert self.mask is not None
         return None if value is None else self.mask(value)
 
+    def _note(self, info: Any, missing: tuple[str, ...]) -> None:
+        """Notes the field for the audit log: read, masked, or (when refused) denied."""
+        disclosures = info.context.disclosures
+        coordinate = (info.path.typename, info.field_name)
+        if not missing:
+            disclosures.fields[coordinate] = self.scopes
+        elif self.mask is not None:
+            disclosures.masked.add(coordinate)
+        else:
+            disclosures.denied.add(coordinate)
+
     def resolve(self, next_: SyncExtensionResolver, source: Any, info: Any, **kwargs: Any) -> Any:
         missing = caller_of(info).missing(self.scopes)
+        self._note(info, missing)
         if not missing:
             return next_(source, info, **kwargs)
         if self.mask is not None:
@@ -92,6 +104,7 @@ class ScopeGuard(FieldExtension):
         self, next_: AsyncExtensionResolver, source: Any, info: Any, **kwargs: Any
     ) -> Any:
         missing = caller_of(info).missing(self.scopes)
+        self._note(info, missing)
         if not missing:
             return await next_(source, info, **kwargs)
         if self.mask is not None:

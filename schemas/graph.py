@@ -1,8 +1,10 @@
-"""The merged graph: every connector's contribution plus the hub's cross-agency fields,
-composed into Worker, Project, Enterprise, DisputeCase and the root Query."""
+"""The merged graph: every connector's contribution plus the hub's cross-agency fields and
+the audit log's readers, composed into Worker, Project, Enterprise, DisputeCase and the
+root Query."""
 
 from __future__ import annotations
 
+from audit import graph as audit_graph
 from connectors.base import Entity, GraphContribution, discover
 from schemas import derived, refs
 from schemas.composition import compose_type
@@ -10,6 +12,7 @@ from schemas.composition import compose_type
 CONTRIBUTIONS: tuple[GraphContribution, ...] = (
     *(connector.contribution for connector in discover()),
     *derived.CONTRIBUTIONS,
+    audit_graph.CONTRIBUTION,
 )
 
 

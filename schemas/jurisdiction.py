@@ -164,25 +164,39 @@ def unlimited(caller: Caller) -> bool:
 
 
 class EntityGate(FieldExtension):
-    """Applied to every field that returns Worker, Project, Enterprise or DisputeCase; a
-    caller without limits passes straight through."""
+    """Applied to every field that returns Worker, Project, Enterprise or DisputeCase: a
+    caller without limits passes straight through; what passes is noted, by key, as
+    disclosed (the audit log's entity keys)."""
 
     def __init__(self, entity: str) -> None:
         self.entity = entity
+        self.attribute = ENTITY_KEYS[entity]
+
+    def _disclosed(self, info: Any, value: Any) -> Any:
+        if value is not None:
+            entities = info.context.disclosures.entities
+            for item in value if isinstance(value, list) else (value,):
+                entities.add((self.entity, getattr(item, self.attribute)))
+        return value
 
     def resolve(self, next_: SyncExtensionResolver, source: Any, info: Any, **kwargs: Any) -> Any:
+        """For a limited caller a sync field answers with an awaitable: the decision
+        loads in batches."""
         value = next_(source, info, **kwargs)
         if unlimited(caller_of(info)):
-            return value
-        return jurisdiction_of(info).keep(self.entity, value)
+            return self._disclosed(info, value)
+        return self._kept(info, value)
+
+    async def _kept(self, info: Any, value: Any) -> Any:
+        return self._disclosed(info, await jurisdiction_of(info).keep(self.entity, value))
 
     async def resolve_async(
         self, next_: AsyncExtensionResolver, source: Any, info: Any, **kwargs: Any
     ) -> Any:
         value = await next_(source, info, **kwargs)
         if unlimited(caller_of(info)):
-            return value
-        return await jurisdiction_of(info).keep(self.entity, value)
+            return self._disclosed(info, value)
+        return self._disclosed(info, await jurisdiction_of(info).keep(self.entity, value))
 
 
 def _entity_of(field_type: Any) -> str | None:

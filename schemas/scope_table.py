@@ -9,12 +9,11 @@ from typing import Any
 
 from strawberry.types.base import StrawberryObjectDefinition
 
-from auth.scopes import ALL_SCOPES, AUDIT_READ, DEMO_GRANTS, SCHEMA_INTROSPECT
+from auth.scopes import ALL_SCOPES, DEMO_GRANTS, SCHEMA_INTROSPECT
 from schemas.access import SCOPES_KEY
 from schemas.schema import HubSchema, build_schema
 
 FIELDLESS = {
-    AUDIT_READ: "— (issue 4)",
     SCHEMA_INTROSPECT: "`__schema`, `__type` when `HUB_ENV=production`",
 }
 """What a scope that guards no field of the graph allows."""

@@ -33,6 +33,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from audit.store import AuditStore
 from auth.demo import register_demo_clients
 from auth.scopes import ALL_SCOPES, DEMO_GRANTS
 from auth.store import AuthStore, Grant
@@ -62,7 +63,11 @@ def postgres_urls(prefix: str) -> dict[str, str]:
     with psycopg.connect(
         admin.set(drivername="postgresql").render_as_string(hide_password=False), autocommit=True
     ) as connection:
-        for target in [*(connector.name for connector in discover()), AuthStore.name]:
+        for target in [
+            *(connector.name for connector in discover()),
+            AuthStore.name,
+            AuditStore.name,
+        ]:
             name = f"{prefix}_{target}"
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             connection.execute(f'CREATE DATABASE "{name}"')
@@ -251,7 +256,7 @@ def hub(
     app = create_app(settings)
     connectors = app.state.connectors
     auth: AuthStore = app.state.auth_store
-    migrate.upgrade(migration_targets(connectors, auth))
+    migrate.upgrade(migration_targets(connectors, auth, app.state.audit_store))
     seeding.seed(connectors, "demo", SEED)
     secrets = register_demo_clients(auth)
     secrets[TEST_CLIENT] = auth.add_client(

@@ -8,14 +8,15 @@ from sqlalchemy import inspect
 
 from conftest import backend_settings
 from hub import migrate
-from hub.wiring import build_auth_store, build_connectors, migration_targets
+from hub.wiring import build_audit_store, build_auth_store, build_connectors, migration_targets
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 def test_migrations_create_every_table_and_match_the_models(backend: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
     settings = backend_settings(backend, tmp_path, "hub_migrations")
-    targets = migration_targets(build_connectors(settings), build_auth_store(settings))
-    assert [target.name for target in targets][-1] == "auth"
+    auth = build_auth_store(settings)
+    targets = migration_targets(build_connectors(settings), auth, build_audit_store(settings, auth))
+    assert [target.name for target in targets][-2:] == ["auth", "audit"]
     migrate.upgrade(targets)
     for target in targets:
         engine = target.database.sync_engine()

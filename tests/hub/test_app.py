@@ -25,6 +25,7 @@ def _readyz(app: Starlette) -> httpx.Response:
             for connector in app.state.connectors:
                 await connector.database.dispose()
             await app.state.auth_store.database.dispose()
+            await app.state.audit_store.database.dispose()
 
     return asyncio.run(ask())
 
@@ -39,7 +40,7 @@ def test_readyz_reports_every_connector(hub: RunningHub) -> None:
     assert response.json() == {
         "status": "ready",
         "connectors": {
-            c: "ok" for c in ("bank", "court", "housing", "hr", "public_security", "auth")
+            c: "ok" for c in ("bank", "court", "housing", "hr", "public_security", "auth", "audit")
         },
     }
 
@@ -63,7 +64,13 @@ def test_readyz_names_a_connector_whose_database_is_down(tmp_path) -> None:  # t
         db_urls={"bank": "postgresql://nobody@127.0.0.1:1/none"},
     )
     app = create_app(settings)
-    migrate.upgrade([c for c in app.state.connectors if c.name != "bank"])
+    migrate.upgrade(
+        [
+            *(c for c in app.state.connectors if c.name != "bank"),
+            app.state.auth_store,
+            app.state.audit_store,
+        ]
+    )
     response = _readyz(app)
     assert response.status_code == 503
     body = response.json()

@@ -48,7 +48,7 @@ def limited_hub(data_dir: Path, **overrides: Any) -> Iterator[LimitedHub]:
     settings = HubSettings(data_dir=data_dir, **overrides)
     app = create_app(settings)
     auth = app.state.auth_store
-    migrate.upgrade(migration_targets(app.state.connectors, auth))
+    migrate.upgrade(migration_targets(app.state.connectors, auth, app.state.audit_store))
     plain = tuple(scope for scope in ALL_SCOPES if scope != SCHEMA_INTROSPECT)
     secrets = {
         PLAIN: auth.add_client(PLAIN, Grant("test", plain, (TEST_PURPOSE,))),

@@ -1,0 +1,131 @@
+"""Fail closed: the response is held until its audit record is committed. If the record
+cannot be written the caller gets a 503 `audit_unavailable` and none of the data.
+
+Wraps each audited endpoint, outside everything else, so refusals by the caller check,
+the rate limit and the body limits are recorded too. Who asked comes from the ASGI scope:
+`caller` (set by `auth.middleware` for /graphql) or `claimed_client` (set by the token
+endpoint). Each response carries `X-Request-Id`, the record's request id.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from audit.record import AuditTrail, SubjectHasher, outcome_of, outcome_of_status
+from audit.store import AuditStore, Entry
+from auth.caller import Caller
+
+log = logging.getLogger(__name__)
+REQUEST_ID_HEADER = b"x-request-id"
+UNAVAILABLE = json.dumps(
+    {
+        "error": "audit_unavailable",
+        "error_description": "the audit record could not be written, so nothing is disclosed;"
+        " retry later",
+    }
+).encode()
+
+
+def _codes_in(body: bytes) -> set[str]:
+    """Error codes a response carries, for requests the GraphQL layer did not classify
+    (HTTP refusals, a timeout): `error` of a refusal, `extensions.code` of GraphQL errors."""
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return set()
+    answers = answer if isinstance(answer, list) else [answer]
+    codes: set[str] = set()
+    for item in answers:
+        if not isinstance(item, dict):
+            continue
+        if isinstance(item.get("error"), str):
+            codes.add(item["error"])
+        for error in item.get("errors") or ():
+            code = (error.get("extensions") or {}).get("code") if isinstance(error, dict) else None
+            if isinstance(code, str):
+                codes.add(code)
+    return codes
+
+
+def _who(scope: Scope) -> tuple[str | None, str | None, str | None, str | None]:
+    caller = scope.get("caller")
+    if isinstance(caller, Caller):
+        return caller.client_id, caller.agency, caller.purpose, caller.purpose_reference
+    client_id, agency = scope.get("claimed_client", (None, None))
+    return client_id, agency, None, None
+
+
+class AuditMiddleware:
+    def __init__(self, app: ASGIApp, store: AuditStore, hasher: SubjectHasher) -> None:
+        self.app = app
+        self.store = store
+        self.hasher = hasher
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        trail = AuditTrail(endpoint=scope["path"])
+        scope["audit"] = trail
+        held: list[Message] = []
+
+        async def hold(message: Message) -> None:
+            held.append(message)
+
+        try:
+            await self.app(scope, receive, hold)
+        except Exception:
+            await self._record(scope, trail, 500, b"")
+            raise
+        start = next((m for m in held if m["type"] == "http.response.start"), None)
+        status = start["status"] if start else 500
+        body = b"".join(m.get("body", b"") for m in held if m["type"] == "http.response.body")
+        if not await self._record(scope, trail, status, body):
+            await _send_unavailable(send, trail.request_id)
+            return
+        for message in held:
+            if message is start:
+                message = {
+                    **message,
+                    "headers": [
+                        *message["headers"],
+                        (REQUEST_ID_HEADER, trail.request_id.encode()),
+                    ],
+                }
+            await send(message)
+
+    async def _record(self, scope: Scope, trail: AuditTrail, status: int, body: bytes) -> bool:
+        if not trail.graphql_done or status != 200:
+            trail.codes.update(_codes_in(body))
+        disclosed = trail.disclosures.any
+        outcome = outcome_of(trail.codes, disclosed) if status == 200 else outcome_of_status(status)
+        client_id, agency, purpose, reference = _who(scope)
+        content, entities = trail.payload(
+            hasher=self.hasher,
+            client_id=client_id,
+            agency=agency,
+            purpose=purpose,
+            purpose_reference=reference,
+            outcome=outcome,
+            status=status,
+            response_bytes=len(body),
+        )
+        try:
+            await self.store.append(Entry(content, entities))
+        except Exception as error:  # whatever went wrong, nothing leaves without a record
+            log.error("request %s withheld: audit record not written (%r)", trail.request_id, error)
+            return False
+        return True
+
+
+async def _send_unavailable(send: Send, request_id: str) -> None:
+    headers: list[Any] = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(UNAVAILABLE)).encode()),
+        (b"cache-control", b"no-store"),
+        (b"retry-after", b"5"),
+        (REQUEST_ID_HEADER, request_id.encode()),
+    ]
+    await send({"type": "http.response.start", "status": 503, "headers": headers})
+    await send({"type": "http.response.body", "body": UNAVAILABLE})

@@ -1,0 +1,222 @@
+"""What one request leaves in the audit log, gathered while it runs.
+
+The ASGI middleware opens an `AuditTrail` per request; the caller middleware, the token
+endpoint and the GraphQL layer fill it in (who, which operation, what was disclosed);
+`payload` turns it into the record that is hashed. Personal values never reach the
+record in clear: ID numbers and free-text variables become keyed hashes (HMAC-SHA-256
+with the hub's audit key). A plain hash would not do: an ID number has so little entropy
+(region, birth date, three digits) that every candidate can be hashed in minutes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from graphql import (
+    GraphQLEnumType,
+    GraphQLInputObjectType,
+    GraphQLInputType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLScalarType,
+)
+
+from schemas.context import Disclosures
+
+RECORD_VERSION: Final = 1
+KEYED: Final = "hmac:"
+"""Prefix of a keyed hash in a record, so a reader never mistakes one for a value."""
+HASHED_ENTITIES: Final = frozenset({"Worker"})
+"""Entities whose key is personal (the ID number): recorded as keyed hashes."""
+CLEAR_SCALARS: Final = frozenset(
+    {
+        "Int",
+        "Float",
+        "Boolean",
+        "USCC",
+        "CaseNumber",
+        "Date",
+        "DateTime",
+        "YearMonth",
+        "Fen",
+        "RegionCodePrefix",
+    }
+)
+"""Variable types whose values identify no person and stay readable in the record;
+every other string (String, ID, IdNumber, custom scalars) is hashed: default deny."""
+
+OK: Final = "ok"
+PARTIAL: Final = "partial"
+DENIED: Final = "denied"
+INVALID: Final = "invalid"
+ERROR: Final = "error"
+
+_DENIED_CODES: Final = frozenset(
+    {
+        "FORBIDDEN",
+        "UNAUTHENTICATED",
+        "INTROSPECTION_DISABLED",
+        "TRUSTED_DOCUMENT_REQUIRED",
+        "QUERY_TOO_DEEP",
+        "TOO_MANY_ALIASES",
+        "TOO_MANY_ROOT_FIELDS",
+        "TOO_MANY_TOKENS",
+        "TOO_MANY_DIRECTIVES",
+        "QUERY_TOO_COSTLY",
+        "DOCUMENT_TOO_LARGE",
+        "VARIABLES_TOO_DEEP",
+        "VARIABLES_TOO_LARGE",
+    }
+)
+_ERROR_CODES: Final = frozenset(
+    {"INTERNAL_SERVER_ERROR", "REQUEST_TIMEOUT", "CONNECTOR_UNAVAILABLE", "CONNECTOR_TIMEOUT"}
+)
+
+
+class SubjectHasher:
+    """Keyed hashes of personal values; the same value always gives the same hash, so the
+    "who looked at me" report finds a worker's records without the log holding the ID."""
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) < 16:
+            raise ValueError("the audit hash key needs at least 16 bytes")
+        self._key = key
+
+    def __call__(self, value: str) -> str:
+        digest = hmac.new(self._key, value.encode(), hashlib.sha256).hexdigest()
+        return f"{KEYED}{digest}"
+
+    def entity_key(self, kind: str, key: str) -> str:
+        return self(key) if kind in HASHED_ENTITIES else key
+
+    def variables(self, values: Any, graphql_type: GraphQLInputType | None) -> Any:
+        """The variable's value with every personal string replaced by its keyed hash,
+        walked along its declared type (unknown types: every string hashed)."""
+        if isinstance(graphql_type, GraphQLNonNull):
+            return self.variables(values, graphql_type.of_type)
+        if values is None:
+            return None
+        if isinstance(values, list):
+            inner = graphql_type.of_type if isinstance(graphql_type, GraphQLList) else None
+            return [self.variables(value, inner) for value in values]
+        if isinstance(values, dict):
+            fields = graphql_type.fields if isinstance(graphql_type, GraphQLInputObjectType) else {}
+            return {
+                name: self.variables(value, fields[name].type if name in fields else None)
+                for name, value in values.items()
+            }
+        if not isinstance(values, str):
+            return values
+        if isinstance(graphql_type, GraphQLEnumType):
+            return values
+        if isinstance(graphql_type, GraphQLScalarType) and graphql_type.name in CLEAR_SCALARS:
+            return values
+        return self(values)
+
+
+def outcome_of(codes: Iterable[str], disclosed: bool) -> str:
+    """ok: no error. partial: something was disclosed and something refused or failed.
+    Otherwise the worst kind of error decides: error (the hub or an agency failed),
+    denied (a scope, a purpose, a limit), invalid (the request itself was wrong)."""
+    found = set(codes)
+    if not found:
+        return OK
+    if disclosed:
+        return PARTIAL
+    if found & _ERROR_CODES:
+        return ERROR
+    if found & _DENIED_CODES:
+        return DENIED
+    return INVALID
+
+
+def outcome_of_status(status: int) -> str:
+    """A request refused or failed before GraphQL ran, by its HTTP status."""
+    if status < 400:
+        return OK
+    if status in (401, 403, 429):
+        return DENIED
+    if status >= 500:
+        return ERROR
+    return INVALID
+
+
+@dataclass
+class Operation:
+    name: str | None
+    type: str | None
+    document_sha256: str | None
+    variables: Any
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "type": self.type,
+            "document_sha256": self.document_sha256,
+            "variables": self.variables,
+        }
+
+
+@dataclass
+class AuditTrail:
+    """One request, from arrival to the response's last byte."""
+
+    endpoint: str
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    started: float = field(default_factory=time.perf_counter)
+    disclosures: Disclosures = field(default_factory=Disclosures)
+    operations: list[Operation] = field(default_factory=list)
+    codes: set[str] = field(default_factory=set)
+    graphql_done: bool = False
+    """Set once the GraphQL layer has classified every operation (else the middleware
+    reads the error codes from the response body, e.g. after a timeout)."""
+
+    def payload(
+        self,
+        *,
+        hasher: SubjectHasher,
+        client_id: str | None,
+        agency: str | None,
+        purpose: str | None,
+        purpose_reference: str | None,
+        outcome: str,
+        status: int,
+        response_bytes: int,
+    ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        """The record's content (without seq, which the writer assigns) and its entity
+        keys as stored (ID numbers hashed)."""
+        disclosures = self.disclosures
+        entities = sorted(
+            {(kind, hasher.entity_key(kind, key)) for kind, key in disclosures.entities}
+        )
+        scopes = sorted({scope for needed in disclosures.fields.values() for scope in needed})
+        content = {
+            "v": RECORD_VERSION,
+            "at": self.at.isoformat(),
+            "request_id": self.request_id,
+            "endpoint": self.endpoint,
+            "client_id": client_id,
+            "agency": agency,
+            "purpose": purpose,
+            "purpose_reference": purpose_reference,
+            "operations": [operation.as_json() for operation in self.operations],
+            "fields": sorted(f"{t}.{f}" for t, f in disclosures.fields),
+            "scopes": scopes,
+            "masked": sorted(f"{t}.{f}" for t, f in disclosures.masked),
+            "denied": sorted(f"{t}.{f}" for t, f in disclosures.denied),
+            "entities": [list(entity) for entity in entities],
+            "outcome": outcome,
+            "codes": sorted(self.codes),
+            "status": status,
+            "response_bytes": response_bytes,
+            "latency_ms": round((time.perf_counter() - self.started) * 1000, 3),
+        }
+        return content, entities

@@ -1,0 +1,271 @@
+"""The audit database: appending records (group commit, one chain across processes) and
+reading them back for auditors and data subjects.
+
+Appending: requests hand their record to one writer task per process and wait for it.
+The writer takes whatever has queued up, opens a transaction, and claims the next
+sequence numbers by updating the single head row first — the row lock (PostgreSQL) or the
+write lock (SQLite) serialises every writer of every process, so the chain has no gaps or
+forks — then links the records to the head's hash, inserts them, moves the head, and
+signs a checkpoint when one is due. A request is answered only after that commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from joserfc.jwk import OKPKey
+from sqlalchemy import Select, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from audit.chain import canonical, link, sign_checkpoint
+from audit.models import AuditCheckpoint, AuditEntity, AuditHead, AuditRecord, AuditTable
+from connectors.database import Database
+
+record_t = AuditRecord.__table__  # type: ignore[attr-defined]
+entity_t = AuditEntity.__table__  # type: ignore[attr-defined]
+checkpoint_t = AuditCheckpoint.__table__  # type: ignore[attr-defined]
+head_t = AuditHead.__table__  # type: ignore[attr-defined]
+
+HEAD_ID: Final = 1
+MAX_BATCH: Final = 500
+KEY_TTL_SECONDS: Final = 60.0
+
+log = logging.getLogger(__name__)
+
+KeySource = Callable[[], Awaitable[OKPKey | None]]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A record waiting for its place in the chain."""
+
+    content: dict[str, Any]
+    entities: Sequence[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class CheckpointPolicy:
+    every: int = 1_000
+    seconds: float = 60.0
+
+
+class _Signer:
+    """The hub's current signing key, reloaded now and then (a rotation takes effect
+    within a minute)."""
+
+    def __init__(self, source: KeySource) -> None:
+        self._source = source
+        self._key: OKPKey | None = None
+        self._loaded = float("-inf")
+
+    async def key(self) -> OKPKey | None:
+        if time.monotonic() - self._loaded > KEY_TTL_SECONDS:
+            self._key = await self._source()
+            self._loaded = time.monotonic()
+        return self._key
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    client_id: str | None = None
+    agency: str | None = None
+    purpose: str | None = None
+    outcome: str | None = None
+    entity: tuple[str, str] | None = None
+    """(kind, stored key): an ID number already hashed."""
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def apply(self, statement: Select[Any]) -> Select[Any]:
+        conditions = [
+            column == value
+            for column, value in (
+                (record_t.c.client_id, self.client_id),
+                (record_t.c.agency, self.agency),
+                (record_t.c.purpose, self.purpose),
+                (record_t.c.outcome, self.outcome),
+            )
+            if value is not None
+        ]
+        if self.since is not None:
+            conditions.append(record_t.c.at >= self.since)
+        if self.until is not None:
+            conditions.append(record_t.c.at < self.until)
+        if self.entity is not None:
+            kind, key = self.entity
+            conditions.append(
+                record_t.c.seq.in_(
+                    select(entity_t.c.seq).where(entity_t.c.kind == kind, entity_t.c.key == key)
+                )
+            )
+        return statement.where(*conditions)
+
+
+class AuditStore:
+    name = "audit"
+    metadata = AuditTable.metadata
+    version_table = "alembic_version_audit"
+
+    def __init__(
+        self,
+        database: Database,
+        key_source: KeySource,
+        policy: CheckpointPolicy = CheckpointPolicy(),
+    ) -> None:
+        self.database = database
+        self.policy = policy
+        self._signer = _Signer(key_source)
+        self._queue: asyncio.Queue[tuple[Entry, asyncio.Future[int]]] | None = None
+        self._writer: asyncio.Task[None] | None = None
+
+    def __repr__(self) -> str:
+        return f"<AuditStore {self.database!r}>"
+
+    # -- appending ---------------------------------------------------------------------------
+
+    async def append(self, entry: Entry) -> int:
+        """Returns the record's sequence number once it is committed; raises if it could
+        not be written (the caller then must not answer with data)."""
+        if self._writer is None or self._writer.done():
+            self._queue = asyncio.Queue()
+            self._writer = asyncio.create_task(self._write_forever(self._queue))
+        assert self._queue is not None
+        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        await self._queue.put((entry, done))
+        return await done
+
+    async def close(self) -> None:
+        """Stops the writer after what has queued is written (shutdown)."""
+        if self._queue is not None and self._writer is not None:
+            await self._queue.join()
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
+        self._writer = self._queue = None
+        await self.database.dispose()
+
+    async def _write_forever(self, queue: asyncio.Queue[tuple[Entry, asyncio.Future[int]]]) -> None:
+        while True:
+            try:
+                batch = [await asyncio.wait_for(queue.get(), self.policy.seconds)]
+            except TimeoutError:  # quiet for a while: sign what the last checkpoint missed
+                with contextlib.suppress(Exception):  # the next request retries; not fatal
+                    await self._write([], await self._signer.key())
+                continue
+            while not queue.empty() and len(batch) < MAX_BATCH:
+                batch.append(queue.get_nowait())
+            try:
+                key = await self._signer.key()
+                first = await self._write(batch, key)
+            except Exception as error:  # every waiting request must hear of it: fail closed
+                log.error("audit write failed for %d records: %r", len(batch), error)
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(AuditUnavailable(str(error)))
+            else:
+                for offset, (_, done) in enumerate(batch):
+                    if not done.done():
+                        done.set_result(first + offset)
+            finally:
+                for _ in batch:
+                    queue.task_done()
+
+    async def _write(
+        self, batch: list[tuple[Entry, asyncio.Future[int]]], key: OKPKey | None
+    ) -> int:
+        async with self.database.engine.begin() as connection:
+            head = (
+                await connection.execute(
+                    update(head_t)
+                    .where(head_t.c.id == HEAD_ID)
+                    .values(seq=head_t.c.seq + len(batch))
+                    .returning(
+                        head_t.c.seq, head_t.c.hash, head_t.c.checkpoint_seq, head_t.c.checkpoint_at
+                    )
+                )
+            ).one()
+            first = head.seq - len(batch) + 1
+            prev = head.hash
+            records: list[dict[str, Any]] = []
+            entities: list[dict[str, Any]] = []
+            for offset, (entry, _) in enumerate(batch):
+                seq = first + offset
+                payload = canonical({**entry.content, "seq": seq})
+                digest = link(prev, payload)
+                content = entry.content
+                records.append(
+                    {
+                        "seq": seq,
+                        "at": datetime.fromisoformat(content["at"]),
+                        "request_id": content["request_id"],
+                        "endpoint": content["endpoint"],
+                        "client_id": content["client_id"],
+                        "agency": content["agency"],
+                        "purpose": content["purpose"],
+                        "outcome": content["outcome"],
+                        "payload": payload,
+                        "prev_hash": prev,
+                        "hash": digest,
+                    }
+                )
+                entities.extend({"kind": k, "key": v, "seq": seq} for k, v in entry.entities)
+                prev = digest
+            if records:
+                await connection.execute(insert(record_t), records)
+            if entities:
+                await connection.execute(insert(entity_t), entities)
+            moved: dict[str, Any] = {"hash": prev}
+            now = datetime.now(UTC)
+            unsigned = head.seq - head.checkpoint_seq
+            waited = (now - head.checkpoint_at).total_seconds()
+            due = unsigned >= self.policy.every or (unsigned > 0 and waited >= self.policy.seconds)
+            if due and key is not None:
+                await _insert_checkpoint(connection, key, head.seq, prev, now)
+                moved.update(checkpoint_seq=head.seq, checkpoint_at=now)
+            await connection.execute(update(head_t).where(head_t.c.id == HEAD_ID).values(**moved))
+        return int(first)
+
+    # -- reading -----------------------------------------------------------------------------
+
+    async def events(self, where: EventFilter, before: int | None, limit: int) -> Sequence[Any]:
+        """Newest first, `limit` records with seq below `before`."""
+        statement = where.apply(select(record_t.c.seq, record_t.c.payload))
+        if before is not None:
+            statement = statement.where(record_t.c.seq < before)
+        return await self.database.fetch(statement.order_by(record_t.c.seq.desc()).limit(limit))
+
+    async def count(self, where: EventFilter) -> int:
+        return int(
+            await self.database.scalar(where.apply(select(func.count()).select_from(record_t)))
+        )
+
+    async def check_health(self) -> None:
+        """Raise unless the audit database answers and is migrated (its head row exists)."""
+        if await self.database.scalar(select(head_t.c.seq).where(head_t.c.id == HEAD_ID)) is None:
+            raise AuditUnavailable("the audit head row is missing: run `hub migrate`")
+
+
+class AuditUnavailable(Exception):
+    """The record could not be written; nothing may be disclosed."""
+
+
+async def _insert_checkpoint(
+    connection: AsyncConnection, key: OKPKey, seq: int, head_hash: str, at: datetime
+) -> None:
+    checkpoint = sign_checkpoint(key, seq, head_hash, at)
+    await connection.execute(
+        insert(checkpoint_t).values(
+            seq=checkpoint.seq,
+            head_hash=checkpoint.head_hash,
+            signed_at=checkpoint.signed_at,
+            kid=checkpoint.kid,
+            signature=checkpoint.signature,
+        )
+    )
