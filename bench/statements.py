@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import httpx
+from pydantic import SecretStr
 from sqlalchemy import event
 
 from bench.dataset import AUDIT_HASH_KEY, BENCH_CLIENT, BENCH_PURPOSE, Dataset, targets
@@ -40,7 +41,7 @@ async def count(
     dashboard page at growing page sizes."""
     settings = HubSettings(
         env="production",
-        audit_hash_key=AUDIT_HASH_KEY,
+        audit_hash_key=SecretStr(AUDIT_HASH_KEY),
         data_dir=dataset.directory,
         db_urls={t: dataset.database_url(t) for t in targets()},
         rate_limits=RATE_LIMITS,
