@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator, Mapping
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Final
@@ -45,20 +46,21 @@ def _records(connection: Connection, after: int, until: int | None = None) -> It
     statement = select(record_t).where(record_t.c.seq > after).order_by(record_t.c.seq)
     if until is not None:
         statement = statement.where(record_t.c.seq <= until)
-    result = connection.execution_options(yield_per=STREAM_ROWS).execute(statement)
-    for row in result:
-        columns = {name: getattr(row, name) for name in row._fields}
-        yield ChainRow(row.seq, row.payload, row.prev_hash, row.hash, columns)
+    with connection.execution_options(yield_per=STREAM_ROWS).execute(statement) as result:
+        for row in result:
+            columns = {name: getattr(row, name) for name in row._fields}
+            yield ChainRow(row.seq, row.payload, row.prev_hash, row.hash, columns)
 
 
-def _entities(connection: Connection, after: int) -> Iterator[tuple[int, str, str]]:
+def _entities(connection: Connection, after: int, until: int) -> Iterator[tuple[int, str, str]]:
     statement = (
         select(entity_t.c.seq, entity_t.c.kind, entity_t.c.key)
-        .where(entity_t.c.seq > after)
+        .where(entity_t.c.seq > after, entity_t.c.seq <= until)
         .order_by(entity_t.c.seq, entity_t.c.kind, entity_t.c.key)
     )
-    for row in connection.execution_options(yield_per=STREAM_ROWS).execute(statement):
-        yield (row.seq, row.kind, row.key)
+    with connection.execution_options(yield_per=STREAM_ROWS).execute(statement) as result:
+        for row in result:
+            yield (row.seq, row.kind, row.key)
 
 
 class AuditLog:
@@ -84,18 +86,22 @@ class AuditLog:
                     )
                     if problem:
                         return Report(problem=problem)
-                rows = merge_entities(
-                    _records(connection, head.anchor_seq),
-                    _entities(connection, head.anchor_seq),
-                )
-                report = verify_chain(
-                    rows,
-                    start_seq=head.anchor_seq,
-                    start_hash=head.anchor_hash,
-                    checkpoints=checkpoints,
-                    keys=self.keys,
-                    head=(head.seq, head.hash),
-                )
+                # Bounded by the head read above, so records appended meanwhile are not
+                # mistaken for strays; closed explicitly, as the walk may stop mid-stream.
+                with (
+                    closing(_records(connection, head.anchor_seq, head.seq)) as records,
+                    closing(_entities(connection, head.anchor_seq, head.seq)) as entities,
+                ):
+                    report = verify_chain(
+                        merge_entities(records, entities),
+                        start_seq=head.anchor_seq,
+                        start_hash=head.anchor_hash,
+                        checkpoints=checkpoints,
+                        keys=self.keys,
+                        head=(head.seq, head.hash),
+                    )
+                if report.ok:
+                    report.problem = _stray_problem(connection)
                 return report
         finally:
             engine.dispose()
@@ -204,6 +210,19 @@ def _anchor_problem(
         return Problem("checkpoint", seq, f"no signed checkpoint vouches for the cut at {seq}")
     unsigned = checkpoint_problem(anchor, keys)
     return Problem("checkpoint", seq, unsigned) if unsigned else None
+
+
+def _stray_problem(connection: Connection) -> Problem | None:
+    """A record beyond the head, compared in one statement (a writer moves the head in the
+    transaction that adds its records, so a committed one beyond it was put there)."""
+    stray = connection.execute(
+        select(func.min(record_t.c.seq)).where(
+            record_t.c.seq > select(head_t.c.seq).where(head_t.c.id == HEAD_ID).scalar_subquery()
+        )
+    ).scalar()
+    if stray is None:
+        return None
+    return Problem("inserted", stray, f"record {stray} lies beyond the chain head")
 
 
 def _hash_at(connection: Connection, seq: int) -> str:

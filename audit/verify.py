@@ -157,13 +157,9 @@ def verify_chain(
     last = report.last_seq if report.last_seq is not None else start_seq
     unsigned = sorted(seq for seq in checkpoints if seq > last)
     if head is not None and head[0] != last:
-        kind = "truncated" if head[0] > last else "inserted"
-        detail = (
-            f"records {last + 1}–{head[0]} after record {last} are missing"
-            if head[0] > last
-            else f"record {head[0] + 1} onwards was added after the chain head {head[0]}"
+        report.problem = Problem(
+            "truncated", last + 1, f"records {last + 1}–{head[0]} after record {last} are missing"
         )
-        report.problem = Problem(kind, last + 1 if head[0] > last else head[0] + 1, detail)
     elif head is not None and head[1] != (report.last_hash or start_hash):
         report.problem = Problem("edited", last, f"the head row disagrees with record {last}")
     elif unsigned:
