@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Mapping
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,7 +42,7 @@ def _checkpoints(connection: Connection, since: int) -> dict[int, Checkpoint]:
     }
 
 
-def _records(connection: Connection, after: int, until: int | None = None) -> Iterator[ChainRow]:
+def _records(connection: Connection, after: int, until: int | None = None) -> Generator[ChainRow]:
     statement = select(record_t).where(record_t.c.seq > after).order_by(record_t.c.seq)
     if until is not None:
         statement = statement.where(record_t.c.seq <= until)
@@ -52,7 +52,7 @@ def _records(connection: Connection, after: int, until: int | None = None) -> It
             yield ChainRow(row.seq, row.payload, row.prev_hash, row.hash, columns)
 
 
-def _entities(connection: Connection, after: int, until: int) -> Iterator[tuple[int, str, str]]:
+def _entities(connection: Connection, after: int, until: int) -> Generator[tuple[int, str, str]]:
     statement = (
         select(entity_t.c.seq, entity_t.c.kind, entity_t.c.key)
         .where(entity_t.c.seq > after, entity_t.c.seq <= until)
