@@ -236,7 +236,7 @@ class AuditStore:
 
     async def events(self, where: EventFilter, before: int | None, limit: int) -> Sequence[Any]:
         """Newest first, `limit` records with seq below `before`."""
-        statement = where.apply(select(record_t.c.seq, record_t.c.payload))
+        statement = where.apply(select(record_t.c.seq, record_t.c.payload, record_t.c.hash))
         if before is not None:
             statement = statement.where(record_t.c.seq < before)
         return await self.database.fetch(statement.order_by(record_t.c.seq.desc()).limit(limit))
