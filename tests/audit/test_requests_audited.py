@@ -209,7 +209,8 @@ def test_a_worker_learns_who_looked_at_their_records(hub: RunningHub) -> None:
         )
         .json()["data"]["accessReport"]
     )
-    assert report["subject"].startswith(worker[:3]) and "*" in report["subject"]
+    assert report["subject"].startswith(worker[:3])
+    assert "*" in report["subject"]
     latest = report["disclosures"]["nodes"][0]
     assert latest["agency"] == "public_security"
     assert latest["purpose"] == "residence-management"
