@@ -201,6 +201,7 @@ class RunningHub:
     auth: AuthStore
     secrets: dict[str, str]
     """Client id → secret of every demo agency and of `test-all-access`."""
+    settings: HubSettings
     _clients: dict[str, httpx.Client] = field(default_factory=dict)
 
     def as_client(self, client_id: str, purpose: str | None = None) -> httpx.Client:
@@ -270,7 +271,7 @@ def hub(
             headers={"X-Purpose": TEST_PURPOSE},
         ) as client,
     ):
-        running = RunningHub(backend, base, connectors, statements, client, auth, secrets)
+        running = RunningHub(backend, base, connectors, statements, client, auth, secrets, settings)
         yield running
         running.close()
 
