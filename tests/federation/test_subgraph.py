@@ -32,16 +32,6 @@ class Subgraph:
     hub: RunningHub
     statements: StatementCounter
 
-    def token(self, client_id: str) -> str:
-        """An access token from the hub's own token endpoint."""
-        response = httpx.post(
-            f"{self.hub.url}/oauth/token",
-            data={"grant_type": "client_credentials"},
-            auth=(client_id, self.hub.secrets[client_id]),
-        )
-        assert response.status_code == 200, response.text
-        return str(response.json()["access_token"])
-
     def post(
         self, document: str, variables: dict[str, Any], headers: dict[str, str]
     ) -> httpx.Response:
@@ -55,7 +45,7 @@ class Subgraph:
     def as_client(
         self, client_id: str, purpose: str, document: str, variables: dict[str, Any]
     ) -> dict[str, Any]:
-        headers = {"Authorization": f"Bearer {self.token(client_id)}", "X-Purpose": purpose}
+        headers = {"Authorization": f"Bearer {self.hub.token(client_id)}", "X-Purpose": purpose}
         response = self.post(document, variables, headers)
         assert response.status_code == 200, response.text
         return dict(response.json())
@@ -64,7 +54,7 @@ class Subgraph:
         self, caller: str, purpose: str, document: str, variables: dict[str, Any]
     ) -> httpx.Response:
         headers = {
-            "Authorization": f"Bearer {self.token(HUB_SERVICE)}",
+            "Authorization": f"Bearer {self.hub.token(HUB_SERVICE)}",
             "X-Caller-Client-Id": caller,
             "X-Purpose": purpose,
             "X-Purpose-Reference": "dossier 1024",
@@ -154,7 +144,7 @@ def test_delegation_keeps_the_callers_purposes_and_needs_a_trusted_delegate(
     unknown = bank.on_behalf_of("nobody", "testing", document, {})
     assert (unknown.status_code, unknown.json()["error"]) == (403, "unknown_caller")
     headers = {
-        "Authorization": f"Bearer {bank.token('police-xinmi')}",
+        "Authorization": f"Bearer {bank.hub.token('police-xinmi')}",
         "X-Caller-Client-Id": "hr-bureau-xinmi",
         "X-Purpose": "supervision",
     }
