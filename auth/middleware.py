@@ -131,6 +131,11 @@ class CallerMiddleware:
         self.app = app
         self.verifier = verifier
 
+    async def caller(self, verified: VerifiedToken, headers: Mapping[str, bytes]) -> Caller:
+        """Who the request is for: here the token's own client (see `auth.delegation`
+        for a service calling on a client's behalf), or a Refusal."""
+        return _caller(verified, headers)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = _headers(scope)
         if _wants_graphiql(scope, headers):
@@ -149,7 +154,7 @@ class CallerMiddleware:
                         f'error_description="{error.description}"'
                     },
                 ) from error
-            scope["caller"] = _caller(verified, headers)
+            scope["caller"] = await self.caller(verified, headers)
         except Refusal as refusal:
             await refusal.send(send)
             return

@@ -72,7 +72,7 @@ class HubGraphQL(GraphQL[RequestContext, None]):
         schema: HubSchema,
         settings: HubSettings,
         connectors: Sequence[Connector],
-        audit_reader: AuditReader,
+        audit_reader: AuditReader | None = None,
     ):
         super().__init__(
             schema,
@@ -83,7 +83,8 @@ class HubGraphQL(GraphQL[RequestContext, None]):
         self.loader_factories: dict[type, Callable[[Waves], object]] = {
             type(c).loaders: c.create_loaders for c in connectors
         }
-        self.loader_factories[AuditReader] = lambda waves: audit_reader
+        if audit_reader is not None:  # a subgraph serves no audit log
+            self.loader_factories[AuditReader] = lambda waves: audit_reader
         self.timeout = settings.request_timeout_seconds
 
     async def execute_single(

@@ -22,6 +22,7 @@ from auth.store import AuthStore, Grant
 from hub import migrate, seeding
 from hub.limits.documents import DocumentStore
 from hub.settings import HubSettings
+from hub.subgraph_app import UnknownAgency, create_subgraph_app
 from hub.wiring import build_audit_store, build_auth_store, build_connectors, migration_targets
 from schemas.schema import build_schema
 
@@ -38,6 +39,33 @@ def _serve(settings: HubSettings, args: argparse.Namespace) -> int:
         log_level="info",
     )
     return 0
+
+
+def _connector_serve(settings: HubSettings, args: argparse.Namespace) -> int:
+    try:
+        app = create_subgraph_app(args.agency, settings, delegates=args.delegate)
+    except UnknownAgency as error:
+        print(f"hub: {error}", file=sys.stderr)
+        return 1
+    uvicorn.run(app, host=args.host or settings.host, port=args.port, log_level="info")
+    return 0
+
+
+def _add_connector_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    connector = commands.add_parser("connector", help="one agency's connector as its own service")
+    actions = connector.add_subparsers(dest="action", required=True)
+    serve = actions.add_parser("serve", help="serve it as an Apollo Federation v2 subgraph")
+    serve.add_argument("agency", help="housing, hr, public_security, bank or court")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int, required=True)
+    serve.add_argument(
+        "--delegate",
+        action="append",
+        default=[],
+        metavar="CLIENT_ID",
+        help="a client (the hub's) that may call on another client's behalf; repeatable",
+    )
+    serve.set_defaults(run=_connector_serve)
 
 
 def _migrate(settings: HubSettings, args: argparse.Namespace) -> int:
@@ -322,6 +350,7 @@ def parser() -> argparse.ArgumentParser:
     seed.add_argument("--if-empty", action="store_true", help="do nothing if data is present")
     seed.set_defaults(run=_seed)
 
+    _add_connector_parser(commands)
     _add_clients_parser(commands)
     _add_keys_parser(commands)
     _add_documents_parser(commands)

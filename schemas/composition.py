@@ -3,7 +3,8 @@ never a silent override."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import strawberry
 from strawberry.types.base import get_object_definition
@@ -21,8 +22,17 @@ def _field_names(part: type) -> set[str]:
     return {field.python_name for field in definition.fields if not is_private(field.type)}
 
 
-def compose_type(name: str, description: str, base: type | None, parts: Sequence[type]) -> type:
-    """One strawberry type with the fields of `base` (the key) and every part."""
+def compose_type(
+    name: str,
+    description: str,
+    base: type | None,
+    parts: Sequence[type],
+    *,
+    directives: Sequence[object] = (),
+    attributes: Mapping[str, Any] | None = None,
+) -> type:
+    """One strawberry type with the fields of `base` (the key) and every part; a subgraph
+    adds its federation `directives` (`@key`) and `attributes` (`resolve_reference`)."""
     owners: dict[str, str] = {}
     for part in ([base] if base else []) + list(parts):
         for field_name in _field_names(part):
@@ -33,5 +43,6 @@ def compose_type(name: str, description: str, base: type | None, parts: Sequence
                 )
             owners[field_name] = part.__qualname__
     bases: Iterable[type] = (base, *parts) if base else tuple(parts)
-    merged = type(name, tuple(bases), {"__module__": "schemas.graph", "__doc__": description})
-    return strawberry.type(merged, name=name, description=description)
+    namespace = {"__module__": "schemas.graph", "__doc__": description, **(attributes or {})}
+    merged = type(name, tuple(bases), namespace)
+    return strawberry.type(merged, name=name, description=description, directives=directives)

@@ -224,6 +224,16 @@ class RunningHub:
             )
         return self._clients[key]
 
+    def token(self, client_id: str) -> str:
+        """An access token from the hub's token endpoint, to present to another service."""
+        response = httpx.post(
+            f"{self.url}/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(client_id, self.secrets[client_id]),
+        )
+        assert response.status_code == 200, response.text
+        return str(response.json()["access_token"])
+
     def close(self) -> None:
         for client in self._clients.values():
             client.close()
