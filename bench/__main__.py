@@ -133,6 +133,57 @@ async def _time(
     return timed
 
 
+AUDIT_WORKLOADS = ("worker", "dossier", "mixed")
+AUDIT_CLIENTS = (1, 8)
+AUDIT_ROUNDS = 2
+
+
+async def _audit_cost(
+    dataset: Dataset, secret: str, calls: dict[str, list[Call]], budget: Budget
+) -> dict[str, list[dict[str, Any]]]:
+    """Requests/s with the audit log off and on, alternating servers over a few rounds so
+    drift hits both alike; `ratio` is on ÷ off (1.0 = free, 0.85 = 15 % slower)."""
+    rates: dict[tuple[str, int, bool], list[float]] = {}
+    for _ in range(AUDIT_ROUNDS):
+        for audit in (False, True):
+            log_path = dataset.directory / f"server-audit-{'on' if audit else 'off'}.log"
+            with serving(dataset, secret, log_path, audit=audit) as server:
+                for name in AUDIT_WORKLOADS:
+                    for clients in AUDIT_CLIENTS:
+                        async with httpx.AsyncClient(base_url=server.url, timeout=120) as client:
+
+                            async def over_http(
+                                call: Call, client: httpx.AsyncClient = client
+                            ) -> bool:
+                                response = await client.post(
+                                    "/graphql",
+                                    json={"query": call.document, "variables": call.variables},
+                                    headers=server.headers(),
+                                )
+                                return response.status_code == 200
+
+                            measured = await drive(calls[name], over_http, clients, budget)
+                        rates.setdefault((name, clients, audit), []).append(measured.rps)
+    cost: dict[str, list[dict[str, Any]]] = {}
+    for name in AUDIT_WORKLOADS:
+        for clients in AUDIT_CLIENTS:
+            off = sum(rates[name, clients, False]) / AUDIT_ROUNDS
+            on = sum(rates[name, clients, True]) / AUDIT_ROUNDS
+            cost.setdefault(name, []).append(
+                {
+                    "clients": clients,
+                    "off_rps": round(off, 1),
+                    "on_rps": round(on, 1),
+                    "ratio": round(on / off, 3),
+                }
+            )
+            _log(
+                f"audit {name:9} x{clients:<2} off {off:8.1f} on {on:8.1f} req/s"
+                f"  on/off {on / off:.3f}"
+            )
+    return cost
+
+
 async def run(
     backend: str, scale: str, seed: int, concurrency: list[int], budget: Budget
 ) -> dict[str, Any]:
@@ -157,6 +208,8 @@ async def run(
                 checked = await _check_answers(client, server, floor, calls)
             _log(f"answers equal to the floor's: {checked}")
             timed = await _time(server, floor, calls, concurrency, budget)
+        _log("audit on vs off ...")
+        audit_cost = await _audit_cost(dataset, manifest["secret"], calls, budget)
     finally:
         await floor.close()
     return {
@@ -170,6 +223,7 @@ async def run(
         "statements": counted,
         "floor_statements": floor_counted,
         "workloads": timed,
+        "audit_cost": audit_cost,
     }
 
 

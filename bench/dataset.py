@@ -123,11 +123,23 @@ def _fresh_databases(dataset: Dataset) -> None:
             path.unlink()
 
 
+def _missing_databases(dataset: Dataset) -> None:
+    if dataset.backend != "postgres":
+        return
+    with psycopg.connect(f"{POSTGRES_SERVER}/postgres", autocommit=True) as connection:
+        existing = {row[0] for row in connection.execute("SELECT datname FROM pg_database")}
+        for target in targets():
+            if (name := f"bench_{dataset.scale}_{target}") not in existing:
+                connection.execute(f'CREATE DATABASE "{name}"')
+
+
 def prepare(dataset: Dataset, log: Any = print) -> dict[str, Any]:
     """The data set's manifest: seeding time, size, and the bench client's secret, seeding
     first unless a complete seeding of the same scale and seed is already there."""
     if (manifest := dataset.manifest()) is not None:
         log(f"reusing {dataset.backend}-{dataset.scale} (seed {dataset.seed})")
+        _missing_databases(dataset)  # a store added since it was seeded (the audit log)
+        _hub(dataset, "migrate")
         if dataset.backend == "postgres" and "analyze_seconds" not in manifest:
             manifest["analyze_seconds"] = _analyze(dataset)
             _write_manifest(dataset, manifest)

@@ -79,6 +79,19 @@ def markdown(result: dict[str, Any]) -> str:
         for size, counted in result["statements"]["dashboard_page_sizes"].items()
     )
     lines += ["", f"Dashboard page size vs statements (busiest district): {pages}.", ""]
+    if cost := result.get("audit_cost"):
+        lines += [
+            "Audit log on vs off (servers alternated, mean of rounds):",
+            "",
+            "| workload | clients | off req/s | on req/s | on ÷ off |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        lines += [
+            f"| {name} | {run['clients']} | {run['off_rps']} | {run['on_rps']} | {run['ratio']} |"
+            for name, runs in cost.items()
+            for run in runs
+        ]
+        lines.append("")
     return "\n".join(lines)
 
 

@@ -56,7 +56,9 @@ class Server:
 
 
 @contextmanager
-def serving(dataset: Dataset, secret: str, log_path: Path) -> Iterator[Server]:
+def serving(
+    dataset: Dataset, secret: str, log_path: Path, *, audit: bool = True
+) -> Iterator[Server]:
     port = _free_port()
     environment = {
         **os.environ,
@@ -66,6 +68,7 @@ def serving(dataset: Dataset, secret: str, log_path: Path) -> Iterator[Server]:
         "HUB_ISSUER": f"http://127.0.0.1:{port}",
         "HUB_TOKEN_TTL_SECONDS": "86400",
         "HUB_RATE_LIMITS": json.dumps(RATE_LIMITS),
+        "HUB_AUDIT": "true" if audit else "false",
     }
     with log_path.open("w") as log:
         process = subprocess.Popen(
