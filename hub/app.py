@@ -20,6 +20,7 @@ import gc
 import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Protocol
 
 import httpx
 from redis.asyncio import Redis
@@ -142,6 +143,40 @@ async def _check(health: Awaitable[None]) -> str | None:
     return None
 
 
+class HealthChecked(Protocol):
+    @property
+    def name(self) -> str: ...
+    def check_health(self) -> Awaitable[None]: ...
+
+
+def readiness(checked: Sequence[HealthChecked]) -> Callable[[Request], Awaitable[JSONResponse]]:
+    """`GET /readyz`: 200 when every store answers and is migrated, else 503 naming it."""
+
+    async def readyz(request: Request) -> JSONResponse:
+        failures = await asyncio.gather(*(_check(c.check_health()) for c in checked))
+        report = {c.name: failure or "ok" for c, failure in zip(checked, failures, strict=True)}
+        ready = not any(failures)
+        return JSONResponse(
+            {"status": "ready" if ready else "unavailable", "connectors": report},
+            status_code=200 if ready else 503,
+        )
+
+    return readyz
+
+
+def token_verifier(
+    settings: HubSettings, auth_store: AuthStore, http: httpx.AsyncClient
+) -> TokenVerifier:
+    """The hub's own tokens and the trusted issuers', as settings name them."""
+    return TokenVerifier(
+        auth_store,
+        issuer=settings.issuer,
+        audience=settings.audience,
+        trusted=settings.trusted_issuers,
+        http=http,
+    )
+
+
 async def _first_signing_key(auth_store: AuthStore) -> None:
     """`hub migrate` creates the first key; this covers a store migrated some other way. An
     unreachable auth database must not stop the start: /readyz reports it."""
@@ -159,13 +194,7 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
     connectors = build_connectors(settings)
     auth_store = build_auth_store(settings)
     http = httpx.AsyncClient(follow_redirects=False)
-    verifier = TokenVerifier(
-        auth_store,
-        issuer=settings.issuer,
-        audience=settings.audience,
-        trusted=settings.trusted_issuers,
-        http=http,
-    )
+    verifier = token_verifier(settings, auth_store, http)
     policy = TokenPolicy(settings.issuer, settings.audience, settings.token_ttl_seconds)
     production = settings.env == "production"
     audit_store = build_audit_store(settings, auth_store)
@@ -208,15 +237,6 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
-    async def readyz(request: Request) -> JSONResponse:
-        failures = await asyncio.gather(*(_check(c.check_health()) for c in checked))
-        report = {c.name: failure or "ok" for c, failure in zip(checked, failures, strict=True)}
-        ready = not any(failures)
-        return JSONResponse(
-            {"status": "ready" if ready else "unavailable", "connectors": report},
-            status_code=200 if ready else 503,
-        )
-
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await _first_signing_key(auth_store)
@@ -244,7 +264,7 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
             ),
             Route("/.well-known/jwks.json", JWKSEndpoint(auth_store).handle),
             Route("/healthz", healthz),
-            Route("/readyz", readyz),
+            Route("/readyz", readiness(checked)),
         ],
         lifespan=lifespan,
     )

@@ -15,7 +15,6 @@ fields.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Collection
 
@@ -27,9 +26,8 @@ from starlette.routing import Route
 
 from auth.delegation import DelegatingCallerMiddleware
 from auth.store import AuthStore
-from auth.tokens import TokenVerifier
 from connectors.base import Connector
-from hub.app import HubGraphQL, _check
+from hub.app import HubGraphQL, readiness, token_verifier
 from hub.limits.documents import DocumentStore
 from hub.limits.pipeline import observe_error, schema_extensions
 from hub.limits.requests import RequestLimits, RequestLimitsMiddleware
@@ -54,13 +52,7 @@ def create_subgraph_app(
         raise UnknownAgency(f"no connector {agency!r}; installed: {names}")
     auth_store = build_auth_store(settings)
     http = httpx.AsyncClient(follow_redirects=False)
-    verifier = TokenVerifier(
-        auth_store,
-        issuer=settings.issuer,
-        audience=settings.audience,
-        trusted=settings.trusted_issuers,
-        http=http,
-    )
+    verifier = token_verifier(settings, auth_store, http)
     schema = build_subgraph_schema(
         type(served),
         schema_extensions(settings),
@@ -85,15 +77,6 @@ def create_subgraph_app(
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "agency": agency})
 
-    async def readyz(request: Request) -> JSONResponse:
-        failures = await asyncio.gather(*(_check(c.check_health()) for c in checked))
-        report = {c.name: failure or "ok" for c, failure in zip(checked, failures, strict=True)}
-        ready = not any(failures)
-        return JSONResponse(
-            {"status": "ready" if ready else "unavailable", "connectors": report},
-            status_code=200 if ready else 503,
-        )
-
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
@@ -110,7 +93,7 @@ def create_subgraph_app(
                 methods=["GET", "POST"],
             ),
             Route("/healthz", healthz),
-            Route("/readyz", readyz),
+            Route("/readyz", readiness(checked)),
         ],
         lifespan=lifespan,
     )
