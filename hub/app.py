@@ -228,6 +228,8 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
     )
     checked: list[Connector | AuthStore | AuditStore] = [*connectors, auth_store, audit_store]
 
+    token_endpoint = TokenEndpoint(auth_store, policy).handle
+
     def audited(app: ASGIApp) -> ASGIApp:
         return AuditMiddleware(app, audit_store, hasher) if settings.audit else app
 
@@ -259,7 +261,7 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
             ),
             Route(
                 "/oauth/token",
-                audited(request_response(TokenEndpoint(auth_store, policy).handle)),
+                audited(request_response(token_endpoint)) if settings.audit else token_endpoint,
                 methods=["POST"],
             ),
             Route("/.well-known/jwks.json", JWKSEndpoint(auth_store).handle),
