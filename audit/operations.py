@@ -14,15 +14,16 @@ import json
 import os
 from collections.abc import Generator, Mapping
 from contextlib import closing
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Final
 
 from joserfc.jwk import OKPKey
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, select, update
 
-from audit.chain import Checkpoint, checkpoint_problem, sign_checkpoint
-from audit.store import HEAD_ID, checkpoint_t, entity_t, head_t, record_t
+from audit.chain import Checkpoint, checkpoint_problem
+from audit.store import HEAD_ID, checkpoint_t, entity_t, head_t, insert_checkpoint, record_t
 from audit.verify import ChainRow, Problem, Report, merge_entities, verify_chain
 from connectors.database import Database
 
@@ -36,10 +37,7 @@ class ArchiveRefused(Exception):
 
 def _checkpoints(connection: Connection, since: int) -> dict[int, Checkpoint]:
     rows = connection.execute(select(checkpoint_t).where(checkpoint_t.c.seq >= since)).all()
-    return {
-        row.seq: Checkpoint(row.seq, row.head_hash, row.signed_at, row.kid, row.signature)
-        for row in rows
-    }
+    return {row.seq: Checkpoint(**row._mapping) for row in rows}
 
 
 def _records(connection: Connection, after: int, until: int | None = None) -> Generator[ChainRow]:
@@ -119,7 +117,9 @@ class AuditLog:
                 ).one()
                 if head.seq == head.checkpoint_seq:
                     return None
-                checkpoint = _insert_checkpoint(connection, key, head.seq, head.hash)
+                checkpoint = insert_checkpoint(
+                    connection, key, head.seq, head.hash, datetime.now(UTC)
+                )
                 connection.execute(
                     update(head_t)
                     .where(head_t.c.id == HEAD_ID)
@@ -167,8 +167,8 @@ class AuditLog:
             if not live.ok:
                 raise ArchiveRefused(f"the live chain does not verify: {live.summary()}")
             with engine.begin() as connection:
-                checkpoint = _checkpoints(connection, cut).get(cut) or _insert_checkpoint(
-                    connection, key, cut, _hash_at(connection, cut)
+                checkpoint = _checkpoints(connection, cut).get(cut) or insert_checkpoint(
+                    connection, key, cut, _hash_at(connection, cut), datetime.now(UTC)
                 )
             with path.open("w", encoding="utf-8") as out, engine.connect() as connection:
                 header = {
@@ -231,24 +231,8 @@ def _hash_at(connection: Connection, seq: int) -> str:
     )
 
 
-def _insert_checkpoint(connection: Connection, key: OKPKey, seq: int, head_hash: str) -> Checkpoint:
-    checkpoint = sign_checkpoint(key, seq, head_hash, datetime.now(UTC))
-    connection.execute(insert(checkpoint_t).values(**_checkpoint_columns(checkpoint)))
-    return checkpoint
-
-
-def _checkpoint_columns(checkpoint: Checkpoint) -> dict[str, Any]:
-    return {
-        "seq": checkpoint.seq,
-        "head_hash": checkpoint.head_hash,
-        "signed_at": checkpoint.signed_at,
-        "kid": checkpoint.kid,
-        "signature": checkpoint.signature,
-    }
-
-
 def _checkpoint_json(checkpoint: Checkpoint) -> dict[str, Any]:
-    return {**_checkpoint_columns(checkpoint), "signed_at": checkpoint.signed_at.isoformat()}
+    return {**asdict(checkpoint), "signed_at": checkpoint.signed_at.isoformat()}
 
 
 def _line(seq: int, prev_hash: str, digest: str, payload: Any) -> str:

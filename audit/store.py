@@ -16,14 +16,14 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
 from joserfc.jwk import OKPKey
 from sqlalchemy import Connection, Engine, Select, func, insert, select, update
 
-from audit.chain import canonical, link, sign_checkpoint
+from audit.chain import Checkpoint, canonical, link, sign_checkpoint
 from audit.models import AuditCheckpoint, AuditEntity, AuditHead, AuditRecord, AuditTable
 from connectors.database import Database
 
@@ -159,8 +159,10 @@ class AuditStore:
             try:
                 batch = [await asyncio.wait_for(queue.get(), self.policy.seconds)]
             except TimeoutError:  # quiet for a while: sign what the last checkpoint missed
-                with contextlib.suppress(Exception):  # the next request retries; not fatal
+                try:
                     await self._write([], await self._signer.key())
+                except Exception as error:  # the next batch signs it instead: not fatal
+                    log.warning("idle audit checkpoint failed: %r", error)
                 continue
             while not queue.empty() and len(batch) < MAX_BATCH:
                 batch.append(queue.get_nowait())
@@ -240,7 +242,7 @@ class AuditStore:
             waited = (now - head.checkpoint_at).total_seconds()
             due = unsigned >= self.policy.every or (unsigned > 0 and waited >= self.policy.seconds)
             if due and key is not None:
-                _insert_checkpoint(connection, key, head.seq, prev, now)
+                insert_checkpoint(connection, key, head.seq, prev, now)
                 moved.update(checkpoint_seq=head.seq, checkpoint_at=now)
             connection.execute(update(head_t).where(head_t.c.id == HEAD_ID).values(**moved))
         return int(first)
@@ -269,16 +271,11 @@ class AuditUnavailable(Exception):
     """The record could not be written; nothing may be disclosed."""
 
 
-def _insert_checkpoint(
+def insert_checkpoint(
     connection: Connection, key: OKPKey, seq: int, head_hash: str, at: datetime
-) -> None:
+) -> Checkpoint:
+    """Signs the chain head at `seq` and stores the checkpoint (the writer's and the
+    operator's, in their own transactions)."""
     checkpoint = sign_checkpoint(key, seq, head_hash, at)
-    connection.execute(
-        insert(checkpoint_t).values(
-            seq=checkpoint.seq,
-            head_hash=checkpoint.head_hash,
-            signed_at=checkpoint.signed_at,
-            kid=checkpoint.kid,
-            signature=checkpoint.signature,
-        )
-    )
+    connection.execute(insert(checkpoint_t).values(**asdict(checkpoint)))
+    return checkpoint

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final
 
 from joserfc.jwk import OKPKey
@@ -58,7 +58,6 @@ class Report:
     last_seq: int | None = None
     last_hash: str | None = None
     problem: Problem | None = None
-    checkpoint_seqs: list[int] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:

@@ -84,6 +84,17 @@ class DemoGrant:
     bank: str | None = None
 
 
+CASE_HOLDER_SCOPES: Final = (
+    WORKER_IDENTITY,
+    WORKER_EMPLOYMENT,
+    WAGE_READ,
+    PROJECT_READ,
+    ENTERPRISE_READ,
+    ENTERPRISE_CREDIT,
+    CASE_READ,
+)
+"""A court's or mediation committee's: the cases it holds and the parties' evidence."""
+
 DEMO_GRANTS: Final = (
     DemoGrant(
         "housing-bureau-xinmi",
@@ -130,15 +141,7 @@ DEMO_GRANTS: Final = (
         "court-xinmi",
         "court",
         "新密市人民法院",
-        (
-            WORKER_IDENTITY,
-            WORKER_EMPLOYMENT,
-            WAGE_READ,
-            PROJECT_READ,
-            ENTERPRISE_READ,
-            ENTERPRISE_CREDIT,
-            CASE_READ,
-        ),
+        CASE_HOLDER_SCOPES,
         ("case-evidence",),
         courts=("豫0183",),
     ),
@@ -146,15 +149,7 @@ DEMO_GRANTS: Final = (
         "mediation-xinmi",
         "mediation",
         "新密市建筑业劳资纠纷人民调解委员会",
-        (
-            WORKER_IDENTITY,
-            WORKER_EMPLOYMENT,
-            WAGE_READ,
-            PROJECT_READ,
-            ENTERPRISE_READ,
-            ENTERPRISE_CREDIT,
-            CASE_READ,
-        ),
+        CASE_HOLDER_SCOPES,
         ("dispute-mediation",),
         courts=("豫0183",),
     ),

@@ -18,7 +18,7 @@ import psycopg
 from bench import statements
 from bench.dataset import POSTGRES_SERVER, Dataset, prepare
 from bench.floor import Floor
-from bench.load import Budget, drive
+from bench.load import Budget, Stats, drive
 from bench.report import machine, markdown
 from bench.server import Server, serving
 from bench.workloads import Call, sample_calls
@@ -82,6 +82,25 @@ async def _floor_statements(floor: Floor, calls: dict[str, list[Call]]) -> dict[
     return counted
 
 
+async def _drive_hub(server: Server, calls: list[Call], clients: int, budget: Budget) -> Stats:
+    """The calls against the served hub over HTTP; an answer counts if it has no errors."""
+    async with httpx.AsyncClient(
+        base_url=server.url,
+        timeout=120,
+        limits=httpx.Limits(max_connections=clients, max_keepalive_connections=clients),
+    ) as client:
+
+        async def over_http(call: Call) -> bool:
+            response = await client.post(
+                "/graphql",
+                json={"query": call.document, "variables": call.variables},
+                headers=server.headers(),
+            )
+            return response.status_code == 200 and "errors" not in response.json()
+
+        return await drive(calls, over_http, clients, budget)
+
+
 async def _time(
     server: Server,
     floor: Floor,
@@ -95,21 +114,7 @@ async def _time(
         for clients in concurrency:
             await floor.close()
             server.reset_peak()
-            async with httpx.AsyncClient(
-                base_url=server.url,
-                timeout=120,
-                limits=httpx.Limits(max_connections=clients, max_keepalive_connections=clients),
-            ) as client:
-
-                async def over_http(call: Call, client: httpx.AsyncClient = client) -> bool:
-                    response = await client.post(
-                        "/graphql",
-                        json={"query": call.document, "variables": call.variables},
-                        headers=server.headers(),
-                    )
-                    return response.status_code == 200 and "errors" not in response.json()
-
-                hub = await drive(sampled, over_http, clients, budget)
+            hub = await _drive_hub(server, sampled, clients, budget)
             peak = server.peak_rss()
 
             async def direct(call: Call) -> bool:
@@ -150,19 +155,7 @@ async def _audit_cost(
             with serving(dataset, secret, log_path, audit=audit) as server:
                 for name in AUDIT_WORKLOADS:
                     for clients in AUDIT_CLIENTS:
-                        async with httpx.AsyncClient(base_url=server.url, timeout=120) as client:
-
-                            async def over_http(
-                                call: Call, client: httpx.AsyncClient = client
-                            ) -> bool:
-                                response = await client.post(
-                                    "/graphql",
-                                    json={"query": call.document, "variables": call.variables},
-                                    headers=server.headers(),
-                                )
-                                return response.status_code == 200
-
-                            measured = await drive(calls[name], over_http, clients, budget)
+                        measured = await _drive_hub(server, calls[name], clients, budget)
                         rates.setdefault((name, clients, audit), []).append(measured.rps)
     cost: dict[str, list[dict[str, Any]]] = {}
     for name in AUDIT_WORKLOADS:

@@ -2,8 +2,9 @@
 
 Refusals come from two layers: the HTTP middleware (`requests.py`, `rates.py`) refuses
 before GraphQL parses anything; the schema (parse options, validation rules, the
-timeout) refuses before any resolver runs. Both call `record`, so the audit log
-(issue 4) hooks one function to see every refused request.
+timeout) refuses before any resolver runs. Both call `record`, which logs the refusal;
+the audit log records each refused request on its own, with the code the response
+carries (`audit/middleware.py`).
 """
 
 from __future__ import annotations
@@ -61,6 +62,6 @@ def limit_error(
 
 
 def record(code: str, limit: object, client_id: str | None) -> None:
-    """Every refusal ends here (issue 4 writes its audit record from this function).
-    Logged at INFO: a refusal is expected behaviour, not a fault of the hub."""
+    """Every refusal ends here. Logged at INFO: a refusal is expected behaviour, not a
+    fault of the hub."""
     log.info("refused %s (limit %s) for client %s", code, limit, client_id or "-")

@@ -24,7 +24,7 @@ from audit_support import Chain, fresh_chain
 from sqlalchemy import select, text
 
 from audit.operations import AuditLog, verify_archive
-from audit.store import record_t
+from audit.store import CheckpointPolicy, record_t
 from auth.scopes import ALL_SCOPES
 from auth.store import Grant
 from conftest import TEST_PURPOSE, ClientCredentials, _free_port, backend_settings, serving
@@ -111,6 +111,17 @@ def test_the_cut_needs_its_signed_checkpoint(chain: Chain, tmp_path: Path) -> No
     assert report.problem.kind == "checkpoint"
 
 
+def test_a_slow_trickle_is_checkpointed_by_time(tmp_path: Path) -> None:
+    """Far from `every` records, a checkpoint is still signed once the last is `seconds`
+    old (here: at once, so every record)."""
+    with fresh_chain("sqlite", tmp_path, "unused", every=1_000) as built:
+        built.audit.policy = CheckpointPolicy(every=1_000, seconds=1e-9)
+        built.append(3)
+        report = built.log().verify()
+    assert report.ok, report.summary()
+    assert report.checkpoints == 3
+
+
 def test_the_command_line_verifies_exports_and_exits_non_zero_when_broken(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -118,7 +129,12 @@ def test_the_command_line_verifies_exports_and_exits_non_zero_when_broken(
     with fresh_chain("sqlite", tmp_path, "unused") as built:
         built.append(12)
     assert hub_main(["audit", "verify"]) == 0
-    assert capsys.readouterr().out.startswith("OK: 12 records")
+    assert capsys.readouterr().out.startswith("OK: 12 records (1–12), 2 checkpoints")
+    assert hub_main(["audit", "checkpoint"]) == 0
+    assert hub_main(["audit", "checkpoint"]) == 0
+    assert capsys.readouterr().out == "signed checkpoint 12\nnothing new to sign\n"
+    assert hub_main(["audit", "verify"]) == 0
+    assert capsys.readouterr().out.startswith("OK: 12 records (1–12), 3 checkpoints")
     assert (
         hub_main(
             ["audit", "export", "--from", "2026-11-01T00:05", "--out", str(tmp_path / "x.jsonl")]

@@ -133,6 +133,14 @@ def test_refusals_before_graphql_are_recorded(
     assert event["clientId"] is None
 
 
+def test_a_query_refused_by_a_limit_is_recorded_as_denied(hub: RunningHub) -> None:
+    aliases = " ".join(f"a{i}: __typename" for i in range(16))
+    response = _ask(hub.as_client(POLICE), f"{{ {aliases} }}")
+    event = _event(hub, response.headers["x-request-id"])
+    assert event["outcome"] == "DENIED"
+    assert event["codes"] == ["TOO_MANY_ALIASES", "TOO_MANY_ROOT_FIELDS"]
+
+
 def test_a_malformed_query_is_recorded_as_invalid(hub: RunningHub) -> None:
     response = _ask(hub.as_client(POLICE), "{ worker(idNumber: ")
     event = _event(hub, response.headers["x-request-id"])
