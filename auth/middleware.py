@@ -155,6 +155,7 @@ class CallerMiddleware:
                     },
                 ) from error
             scope["caller"] = await self.caller(verified, headers)
+            scope["presenter"] = verified  # whose token it was (a delegate's, or the caller's)
         except Refusal as refusal:
             await refusal.send(send)
             return

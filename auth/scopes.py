@@ -35,6 +35,9 @@ AUDIT_SUBJECT: Final = "audit:subject"
 """Access reports: who disclosed one worker's records (a service desk acting for the worker)."""
 SCHEMA_INTROSPECT: Final = "schema:introspect"
 """Introspection (`__schema`, `__type`) when the hub runs with HUB_ENV=production."""
+CONNECTOR_LOAD: Final = "connector:load"
+"""An agency's records in bulk, for the hub to answer its callers (`connectors.remote`):
+only the hub's own client holds it."""
 
 ALL_SCOPES: Final = (
     WORKER_IDENTITY,
@@ -50,6 +53,7 @@ ALL_SCOPES: Final = (
     AUDIT_READ,
     AUDIT_SUBJECT,
     SCHEMA_INTROSPECT,
+    CONNECTOR_LOAD,
 )
 
 SCOPE_TITLES: Final = {
@@ -66,6 +70,7 @@ SCOPE_TITLES: Final = {
     AUDIT_READ: "审计日志",
     AUDIT_SUBJECT: "查询记录",
     SCHEMA_INTROSPECT: "接口结构",
+    CONNECTOR_LOAD: "部门数据调用",
 }
 """What each scope's data is called where a worker reads it (the access report)."""
 
@@ -174,5 +179,12 @@ DEMO_GRANTS: Final = (
         "新密市人力资源和社会保障局 政务服务窗口 (for workers asking who saw their records)",
         (AUDIT_SUBJECT,),
         ("subject-access",),
+    ),
+    DemoGrant(
+        "hub",
+        "hub",
+        "根治欠薪信息共享平台 (the hub itself, calling agencies that run as their own services)",
+        (CONNECTOR_LOAD,),
+        ("connector-calls",),
     ),
 )

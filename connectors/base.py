@@ -20,6 +20,7 @@ from sqlalchemy import MetaData, Table, func, select, table
 
 from connectors.database import Database
 from connectors.loading import AgencyLoaders
+from connectors.remote import RemoteAgency, Requester
 from schemas.batching import Waves
 
 if TYPE_CHECKING:
@@ -63,19 +64,25 @@ class Connector:
     contribution: ClassVar[GraphContribution]
     loaders: ClassVar[type[AgencyLoaders]]
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, remote: RemoteAgency | None = None) -> None:
+        """`remote`: the agency runs as its own service (`hub connector serve`) and is
+        reached there; `database` is then the service's business, not this process's."""
         self.database = database
+        self.remote = remote
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.name} {self.database!r}>"
+        where = self.remote if self.remote is not None else self.database
+        return f"<{type(self).__name__} {self.name} {where!r}>"
 
     @staticmethod
     def rows_for(batch: WorldBatch) -> Iterator[tuple[Table, list[dict[str, Any]]]]:
         raise NotImplementedError
 
-    def create_loaders(self, waves: Waves) -> AgencyLoaders:
-        """A fresh set of batched loaders for one request (never shared between callers)."""
-        return type(self).loaders(self.database, waves)
+    def create_loaders(self, waves: Waves, requester: Requester | None = None) -> AgencyLoaders:
+        """A fresh set of batched loaders for one request (never shared between callers);
+        a remote agency is told whom the request is for."""
+        remote = self.remote.session(requester) if self.remote is not None else None
+        return type(self).loaders(self.database, waves, remote)
 
     @property
     def version_table(self) -> str:
@@ -84,7 +91,10 @@ class Connector:
         return f"alembic_version_{self.name}"
 
     async def check_health(self) -> None:
-        """Raise unless the agency's database answers and has been migrated."""
+        """Raise unless the agency's database answers and has been migrated (a remote
+        agency: unless its service says so)."""
+        if self.remote is not None:
+            return await self.remote.check_health()
         await self.database.scalar(select(func.count()).select_from(table(self.version_table)))
 
 

@@ -1,10 +1,17 @@
-"""Batched loaders shared by every connector: one statement per batch of keys, never one per key."""
+"""Batched loaders shared by every connector: one statement per batch of keys, never one per key.
+
+An agency's loaders are also its catalogue of look-ups for the network: when the agency
+runs as its own service (`connectors.remote`), the same named loaders and `@served` list
+queries are answered there, and the hub asks for them by name. The agency decides which
+statements exist; the hub never ships SQL.
+"""
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Sequence
-from typing import Any, Generic, TypeVar, overload
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from typing import Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar, overload
 
 from sqlalchemy import (
     BindParameter,
@@ -26,6 +33,9 @@ from schemas.batching import Loader, Waves
 MAX_KEYS_PER_STATEMENT = 2000
 
 ValueT = TypeVar("ValueT")
+ResultT = TypeVar("ResultT")
+LoadersT = TypeVar("LoadersT", bound="AgencyLoaders")
+ArgsP = ParamSpec("ArgsP")
 KeyColumns = ColumnElement[Any] | tuple[ColumnElement[Any], ...]
 
 
@@ -37,14 +47,46 @@ def _key_of(columns: KeyColumns) -> Callable[[Row[Any]], Hashable]:
     return lambda row: getattr(row, name)
 
 
+class RemoteSource(Protocol):
+    """Where a remote agency's loaders get their rows: by loader name and keys, or by list
+    query name and arguments (`connectors.remote.RemoteSession`)."""
+
+    async def load(self, loader: str, keys: list[Hashable]) -> list[Any]: ...
+    async def query(self, name: str, args: tuple[Any, ...]) -> Any: ...
+
+
 class AgencyLoaders:
     """Base of each connector's per-request loaders. Subclasses declare their loaders as
     class attributes (`worker = one_by(worker_t.c.id_number)`): each query is built once,
-    and a request creates only the loaders it uses, all dispatching in its waves."""
+    and a request creates only the loaders it uses, all dispatching in its waves.
 
-    def __init__(self, database: Database, waves: Waves) -> None:
+    With a `remote` source the same loaders fetch from the agency's service instead of its
+    database; batching, caching and the rows' shape are unchanged."""
+
+    def __init__(self, database: Database, waves: Waves, remote: RemoteSource | None = None):
         self.database = database
         self.waves = waves
+        self.remote = remote
+
+    @classmethod
+    def loader_specs(cls) -> dict[str, _LoaderSpec[Any]]:
+        """The keyed look-ups this agency answers, by name."""
+        return {
+            name: value
+            for klass in reversed(cls.__mro__)
+            for name, value in vars(klass).items()
+            if isinstance(value, _LoaderSpec)
+        }
+
+    @classmethod
+    def served_queries(cls) -> dict[str, Callable[..., Awaitable[Any]]]:
+        """The list queries this agency answers, by name (methods marked `@served`)."""
+        return {
+            name: value
+            for klass in reversed(cls.__mro__)
+            for name, value in vars(klass).items()
+            if getattr(value, "served", False)
+        }
 
 
 class _LoaderSpec(Generic[ValueT]):
@@ -71,31 +113,37 @@ class _LoaderSpec(Generic[ValueT]):
     ) -> _LoaderSpec[ValueT] | Loader[Any, ValueT]:
         if instance is None:
             return self
-        database = instance.database
+        database, remote = instance.database, instance.remote
 
         async def fetch(keys: list[Hashable]) -> list[ValueT]:
-            rows: list[Row[Any]] = []
-            for start in range(0, len(keys), MAX_KEYS_PER_STATEMENT):
-                chunk = keys[start : start + MAX_KEYS_PER_STATEMENT]
-                rows.extend(await database.fetch(self.query, {"keys": chunk}))
-            return self.arrange(keys, rows)
+            if remote is not None:
+                return self.arrange(keys, await remote.load(self.name, keys))
+            return self.arrange(keys, await self.rows(database, keys))
 
         loader: Loader[Any, ValueT] = Loader(fetch, instance.waves)
         instance.__dict__[self.name] = loader  # later accesses skip the descriptor
         return loader
 
-    def arrange(self, keys: list[Hashable], rows: list[Row[Any]]) -> list[ValueT]:
+    async def rows(self, database: Database, keys: list[Hashable]) -> list[Row[Any]]:
+        """Every row matching the keys, in chunks the drivers accept."""
+        rows: list[Row[Any]] = []
+        for start in range(0, len(keys), MAX_KEYS_PER_STATEMENT):
+            chunk = keys[start : start + MAX_KEYS_PER_STATEMENT]
+            rows.extend(await database.fetch(self.query, {"keys": chunk}))
+        return rows
+
+    def arrange(self, keys: list[Hashable], rows: Sequence[Any]) -> list[ValueT]:
         raise NotImplementedError
 
 
 class _OneBy(_LoaderSpec["Row[Any] | None"]):
-    def arrange(self, keys: list[Hashable], rows: list[Row[Any]]) -> list[Row[Any] | None]:
+    def arrange(self, keys: list[Hashable], rows: Sequence[Any]) -> list[Row[Any] | None]:
         found = {self.key_of(row): row for row in rows}
         return [found.get(key) for key in keys]
 
 
 class _ManyBy(_LoaderSpec["list[Row[Any]]"]):
-    def arrange(self, keys: list[Hashable], rows: list[Row[Any]]) -> list[list[Row[Any]]]:
+    def arrange(self, keys: list[Hashable], rows: Sequence[Any]) -> list[list[Row[Any]]]:
         grouped: defaultdict[Hashable, list[Row[Any]]] = defaultdict(list)
         for row in rows:
             grouped[self.key_of(row)].append(row)
@@ -115,6 +163,37 @@ def many_by(
     """Declares a loader of every row with the given key, in `order_by` order."""
     query = statement if statement is not None else select(_table_of(columns))
     return _ManyBy(columns, query.order_by(*order_by) if order_by else query)
+
+
+def served(
+    primes: str | None = None,
+) -> Callable[
+    [Callable[Concatenate[LoadersT, ArgsP], Awaitable[ResultT]]],
+    Callable[Concatenate[LoadersT, ArgsP], Awaitable[ResultT]],
+]:
+    """Marks a list query the agency answers by name, in process or over the network.
+    `primes` names the loader its rows warm, so a page's entities are not fetched twice."""
+
+    def mark(
+        method: Callable[Concatenate[LoadersT, ArgsP], Awaitable[ResultT]],
+    ) -> Callable[Concatenate[LoadersT, ArgsP], Awaitable[ResultT]]:
+        @functools.wraps(method)
+        async def answer(self: LoadersT, *args: ArgsP.args, **kwargs: ArgsP.kwargs) -> ResultT:
+            if self.remote is not None:
+                result: ResultT = await self.remote.query(method.__name__, args)
+            else:
+                result = await method(self, *args, **kwargs)
+            if primes is not None:
+                spec: _LoaderSpec[Any] = getattr(type(self), primes)
+                loader: Loader[Any, Any] = getattr(self, primes)
+                for row in result:  # type: ignore[attr-defined]
+                    loader.prime(spec.key_of(row), row)
+            return result
+
+        answer.served = True  # type: ignore[attr-defined]
+        return answer
+
+    return mark
 
 
 def _table_of(columns: KeyColumns) -> Table:

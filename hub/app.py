@@ -20,7 +20,7 @@ import gc
 import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx
 from redis.asyncio import Redis
@@ -81,11 +81,11 @@ class HubGraphQL(GraphQL[RequestContext, None]):
             allow_queries_via_get=False,
         )
         self.limits = PageLimits(default=settings.default_page_size, maximum=settings.max_page_size)
-        self.loader_factories: dict[type, Callable[[Waves], object]] = {
+        self.loader_factories: dict[type, Callable[[Waves, Any], object]] = {
             type(c).loaders: c.create_loaders for c in connectors
         }
         if audit_reader is not None:  # a subgraph serves no audit log
-            self.loader_factories[AuditReader] = lambda waves: audit_reader
+            self.loader_factories[AuditReader] = lambda waves, caller: audit_reader
         self.timeout = settings.request_timeout_seconds
 
     async def execute_single(
@@ -191,9 +191,9 @@ async def _first_signing_key(auth_store: AuthStore) -> None:
 
 def create_app(settings: HubSettings | None = None) -> Starlette:
     settings = settings or HubSettings()
-    connectors = build_connectors(settings)
     auth_store = build_auth_store(settings)
     http = httpx.AsyncClient(follow_redirects=False)
+    connectors = build_connectors(settings, http)
     verifier = token_verifier(settings, auth_store, http)
     policy = TokenPolicy(settings.issuer, settings.audience, settings.token_ttl_seconds)
     production = settings.env == "production"

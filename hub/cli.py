@@ -23,7 +23,13 @@ from hub import migrate, seeding
 from hub.limits.documents import DocumentStore
 from hub.settings import HubSettings
 from hub.subgraph_app import UnknownAgency, create_subgraph_app
-from hub.wiring import build_audit_store, build_auth_store, build_connectors, migration_targets
+from hub.wiring import (
+    build_audit_store,
+    build_auth_store,
+    build_connectors,
+    local_connectors,
+    migration_targets,
+)
 from schemas.schema import build_schema
 
 DEMO_CLIENTS_FILE = "demo-clients.json"
@@ -101,7 +107,7 @@ def _seed(settings: HubSettings, args: argparse.Namespace) -> int:
     secrets_file = settings.data_dir / DEMO_CLIENTS_FILE
     _write_private_json(secrets_file, secrets)
     print(f"demo clients: {', '.join(secrets)}; their secrets are in {secrets_file}")
-    connectors = build_connectors(settings)
+    connectors = local_connectors(build_connectors(settings))
     if args.if_empty and seeding.is_seeded(connectors):
         print("already seeded; leaving the data as it is")
         return 0

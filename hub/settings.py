@@ -28,6 +28,18 @@ class ConnectorSettings(BaseSettings):
     )
 
 
+class RemoteConnectorSettings(BaseSettings):
+    """Where an agency runs as its own service; read with the prefix `HUB_CONNECTOR_<AGENCY>_`."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    url: str | None = Field(
+        default=None,
+        description="The agency's service (`hub connector serve`), e.g. "
+        "http://127.0.0.1:9104/graphql; its connector calls go there instead of to a database.",
+    )
+
+
 class HubSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HUB_", extra="ignore")
 
@@ -109,6 +121,46 @@ class HubSettings(BaseSettings):
         default=60.0, gt=0, description="...or this long after the last one, if it is older."
     )
 
+    connector_client_id: str = Field(
+        default="hub",
+        description="The hub's own OAuth client, whose token (scope connector:load) it "
+        "presents to remote connectors.",
+    )
+    connector_client_secret: SecretStr | None = Field(
+        default=None, description="Its secret; required when any connector is remote."
+    )
+    connector_token_url: str | None = Field(
+        default=None,
+        description="Where the hub gets that token (client credentials); the hub's own "
+        "/oauth/token at HUB_ISSUER when unset.",
+    )
+    connector_timeout_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="Deadline of one call to a remote connector, retries "
+        "included: CONNECTOR_TIMEOUT after it.",
+    )
+    connector_retries: int = Field(
+        default=2,
+        ge=0,
+        description="Retries of a read that failed in passing (connection "
+        "error, 502/503/504), with jittered exponential backoff from 50 ms.",
+    )
+    connector_breaker_failures: int = Field(
+        default=5, ge=1, description="Consecutive failed calls that open a connector's circuit."
+    )
+    connector_breaker_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="How long an open circuit fails calls at once before "
+        "one probe call goes through.",
+    )
+    connector_urls: dict[str, str] = Field(
+        default_factory=dict,
+        description="Per-agency service URL overrides by connector name (tests, embedders); "
+        "the environment's HUB_CONNECTOR_<AGENCY>_URL is read otherwise.",
+    )
+
     db_urls: dict[str, str] = Field(
         default_factory=dict,
         description="Per-agency URL overrides by connector name (used by tests and embedders); "
@@ -124,6 +176,16 @@ class HubSettings(BaseSettings):
         if configured:
             return configured
         return f"sqlite:///{(self.data_dir / f'{name}.db').resolve()}"
+
+    def connector_url(self, name: str) -> str | None:
+        """The agency's service URL when it runs remote, else None (its database is local)."""
+        prefix = f"HUB_CONNECTOR_{name.upper()}_"
+        configured = self.connector_urls.get(name)
+        return configured or RemoteConnectorSettings(_env_prefix=prefix).url  # type: ignore[call-arg]
+
+    @property
+    def token_url(self) -> str:
+        return self.connector_token_url or f"{self.issuer.rstrip('/')}/oauth/token"
 
     @property
     def auth_db_url(self) -> str:

@@ -10,23 +10,34 @@ gateway in front.
 
 Jurisdiction is decided from housing's, the bank's and the courts' records, as at the
 hub, so the process is given every agency's loaders; it serves only its own agency's
-fields.
+fields. Those other agencies may themselves be remote (`HUB_CONNECTOR_<AGENCY>_URL`).
+
+`POST /connector/load` answers the hub's connector calls (`connectors.remote`): a token
+holding `connector:load`, from a client trusted as a delegate, naming its caller.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
+import logging
 from collections.abc import AsyncIterator, Collection
 
 import httpx
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
+from auth.caller import Caller
 from auth.delegation import DelegatingCallerMiddleware
+from auth.scopes import CONNECTOR_LOAD
 from auth.store import AuthStore
+from auth.tokens import VerifiedToken
 from connectors.base import Connector
+from connectors.remote import LOAD_PATH, WireError, answer_calls
 from hub.app import HubGraphQL, readiness, token_verifier
 from hub.limits.documents import DocumentStore
 from hub.limits.pipeline import observe_error, schema_extensions
@@ -34,6 +45,51 @@ from hub.limits.requests import RequestLimits, RequestLimitsMiddleware
 from hub.settings import HubSettings
 from hub.wiring import build_auth_store, build_connectors
 from schemas.subgraph import build_subgraph_schema
+
+log = logging.getLogger(__name__)
+
+
+class ConnectorLoads:
+    """The agency's end of `connectors.remote`: the hub's batched look-ups, answered from
+    this agency's database and logged with the caller they are for."""
+
+    def __init__(self, connector: Connector, max_body_bytes: int) -> None:
+        self.connector = connector
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        response = await self.answer(request, scope["caller"], scope["presenter"])
+        await response(scope, receive, send)
+
+    async def answer(self, request: Request, caller: Caller, presenter: VerifiedToken) -> Response:
+        if CONNECTOR_LOAD not in presenter.scopes:
+            return _refused(403, "insufficient_scope", f"connector calls need {CONNECTOR_LOAD}")
+        body = await request.body()
+        if len(body) > self.max_body_bytes:
+            return _refused(413, "request_too_large", f"at most {self.max_body_bytes} bytes")
+        try:
+            results = await answer_calls(
+                self.connector.loaders, self.connector.database, json.loads(body)
+            )
+        except (WireError, ValueError) as error:
+            return _refused(400, "invalid_request", str(error))
+        except (SQLAlchemyError, OSError) as error:
+            log.warning("connector calls failed: %s", type(error).__name__)
+            return _refused(503, "unavailable", f"{self.connector.name}'s database did not answer")
+        log.info(
+            "%d connector calls for %s via %s, purpose %s, reference %s",
+            len(results),
+            caller.client_id,
+            presenter.client.client_id,
+            caller.purpose,
+            caller.purpose_reference or "-",
+        )
+        return JSONResponse({"results": results})
+
+
+def _refused(status: int, error: str, description: str) -> JSONResponse:
+    return JSONResponse({"error": error, "error_description": description}, status_code=status)
 
 
 class UnknownAgency(ValueError):
@@ -45,13 +101,13 @@ def create_subgraph_app(
 ) -> Starlette:
     """`delegates`: client ids that may call on another client's behalf (the hub's)."""
     settings = settings or HubSettings()
-    connectors = build_connectors(settings)
+    http = httpx.AsyncClient(follow_redirects=False)
+    connectors = build_connectors(settings, http)
     served = next((c for c in connectors if c.name == agency), None)
     if served is None:
         names = ", ".join(c.name for c in connectors)
         raise UnknownAgency(f"no connector {agency!r}; installed: {names}")
     auth_store = build_auth_store(settings)
-    http = httpx.AsyncClient(follow_redirects=False)
     verifier = token_verifier(settings, auth_store, http)
     schema = build_subgraph_schema(
         type(served),
@@ -72,6 +128,8 @@ def create_subgraph_app(
         request_limits,
         DocumentStore(settings.documents_dir),
     )
+    if served.remote is not None:
+        raise UnknownAgency(f"{agency} is configured as remote here: unset HUB_CONNECTOR_*_URL")
     checked: list[Connector | AuthStore] = [served, auth_store]
 
     async def healthz(request: Request) -> JSONResponse:
@@ -91,6 +149,13 @@ def create_subgraph_app(
                 "/graphql",
                 DelegatingCallerMiddleware(graphql, verifier, auth_store, delegates),
                 methods=["GET", "POST"],
+            ),
+            Route(
+                LOAD_PATH,
+                DelegatingCallerMiddleware(
+                    ConnectorLoads(served, settings.max_body_bytes), verifier, auth_store, delegates
+                ),
+                methods=["POST"],
             ),
             Route("/healthz", healthz),
             Route("/readyz", readiness(checked)),

@@ -7,20 +7,65 @@ import contextlib
 import os
 import secrets
 
+import httpx
+
 from audit.record import SubjectHasher
 from audit.store import AuditStore, CheckpointPolicy
+from auth.scopes import CONNECTOR_LOAD
 from auth.store import AuthStore
 from connectors.base import Connector, discover
 from connectors.database import Database
+from connectors.remote import ClientCredentials, RemoteAgency, RemotePolicy
 from hub.migrate import MigrationTarget
 from hub.settings import HubSettings
 
 
-def build_connectors(settings: HubSettings) -> list[Connector]:
-    return [
-        connector_class(_database(settings, settings.database_url(connector_class.name)))
-        for connector_class in discover()
-    ]
+def build_connectors(
+    settings: HubSettings, http: httpx.AsyncClient | None = None
+) -> list[Connector]:
+    """Each installed agency, reached in its database or, when `HUB_CONNECTOR_<AGENCY>_URL`
+    is set, at its own service with the hub's client-credentials token (over `http`, the
+    serving process's client)."""
+    policy = RemotePolicy(
+        timeout_seconds=settings.connector_timeout_seconds,
+        retries=settings.connector_retries,
+        breaker_failures=settings.connector_breaker_failures,
+        breaker_seconds=settings.connector_breaker_seconds,
+    )
+    tokens: ClientCredentials | None = None
+    connectors = []
+    for connector_class in discover():
+        name = connector_class.name
+        remote: RemoteAgency | None = None
+        url = settings.connector_url(name)
+        if url:
+            http = http or httpx.AsyncClient()
+            if tokens is None:
+                tokens = _client_credentials(settings, http)
+            remote = RemoteAgency(name, url, http, tokens, policy)
+        connectors.append(connector_class(_database(settings, settings.database_url(name)), remote))
+    return connectors
+
+
+def _client_credentials(settings: HubSettings, http: httpx.AsyncClient) -> ClientCredentials:
+    secret = settings.connector_client_secret
+    if secret is None:
+        raise ValueError(
+            "a connector is remote (HUB_CONNECTOR_<AGENCY>_URL): set HUB_CONNECTOR_CLIENT_SECRET"
+            f" for the hub's client {settings.connector_client_id!r}"
+        )
+    return ClientCredentials(
+        http,
+        settings.token_url,
+        settings.connector_client_id,
+        secret.get_secret_value(),
+        scope=CONNECTOR_LOAD,
+    )
+
+
+def local_connectors(connectors: list[Connector]) -> list[Connector]:
+    """The agencies whose databases this process migrates and seeds."""
+    return [connector for connector in connectors if connector.remote is None]
 
 
 def build_auth_store(settings: HubSettings) -> AuthStore:
@@ -59,8 +104,9 @@ def build_subject_hasher(settings: HubSettings) -> SubjectHasher:
 def migration_targets(
     connectors: list[Connector], auth_store: AuthStore, audit_store: AuditStore
 ) -> list[MigrationTarget]:
-    """Every database the one migration history applies to."""
-    return [*connectors, auth_store, audit_store]
+    """Every database the one migration history applies to (a remote agency migrates its
+    own)."""
+    return [*local_connectors(connectors), auth_store, audit_store]
 
 
 def _database(settings: HubSettings, url: str) -> Database:

@@ -41,7 +41,8 @@ class Disclosures:
 @dataclass
 class RequestContext:
     limits: PageLimits
-    loader_factories: Mapping[type, Callable[[Waves], object]]
+    loader_factories: Mapping[type, Callable[[Waves, Any], object]]
+    """Per connector: (waves, caller) → that request's loaders."""
     caller: object | None = None
     waves: Waves = field(default_factory=Waves)
     disclosures: Disclosures = field(default_factory=Disclosures)
@@ -53,7 +54,7 @@ class RequestContext:
         """This request's loaders of one connector; typed by their class, not a string key."""
         found = self._loaders.get(kind)
         if found is None:
-            found = self._loaders[kind] = self.loader_factories[kind](self.waves)
+            found = self._loaders[kind] = self.loader_factories[kind](self.waves, self.caller)
         return found  # type: ignore[return-value]
 
 

@@ -5,7 +5,11 @@
     │                             format, page size over the maximum, bad cursor)
     ├── Forbidden                 FORBIDDEN: the caller's grant lacks a scope the field
     │                             needs (`extensions.missingScopes` names it)
-    └── ConnectorUnavailable      CONNECTOR_UNAVAILABLE: an agency's source did not answer
+    ├── ConnectorUnavailable      CONNECTOR_UNAVAILABLE: an agency's service is down,
+    │                             refused the call, answered garbage, or its circuit is
+    │                             open (`extensions.connector` names the agency)
+    └── ConnectorTimeout          CONNECTOR_TIMEOUT: an agency's service did not answer
+                                  within its deadline
 
 GraphQL-level failures that never reach a resolver get codes too (see
 `schemas.schema.HubSchema.process_errors`): GRAPHQL_PARSE_FAILED,
@@ -18,6 +22,7 @@ from __future__ import annotations
 from typing import Final
 
 BAD_USER_INPUT: Final = "BAD_USER_INPUT"
+CONNECTOR_TIMEOUT: Final = "CONNECTOR_TIMEOUT"
 CONNECTOR_UNAVAILABLE: Final = "CONNECTOR_UNAVAILABLE"
 FORBIDDEN: Final = "FORBIDDEN"
 GRAPHQL_PARSE_FAILED: Final = "GRAPHQL_PARSE_FAILED"
@@ -44,3 +49,7 @@ class Forbidden(HubError):
 
 class ConnectorUnavailable(HubError):
     code = CONNECTOR_UNAVAILABLE
+
+
+class ConnectorTimeout(HubError):
+    code = CONNECTOR_TIMEOUT

@@ -16,6 +16,7 @@ from connectors.loading import (
     fetch_page,
     many_by,
     one_by,
+    served,
     starts_with,
 )
 
@@ -97,10 +98,11 @@ class CourtLoaders(AgencyLoaders):
     )
     cases_by_project = many_by(case_t.c.project_code, order_by=[case_t.c.filed_on])
 
+    @served(primes="case")
     async def cases_page(
         self, criteria: CaseFilter, after: str | None, limit: int
     ) -> list[Row[Any]]:
-        rows = await fetch_page(
+        return await fetch_page(
             self.database,
             select(case_t),
             case_t.c.case_number,
@@ -108,9 +110,7 @@ class CourtLoaders(AgencyLoaders):
             after,
             limit,
         )
-        for row in rows:
-            self.case.prime(row.case_number, row)
-        return rows
 
+    @served()
     async def count_cases(self, criteria: CaseFilter) -> int:
         return await count_rows(self.database, case_t, _case_conditions(criteria))

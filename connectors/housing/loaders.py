@@ -24,6 +24,7 @@ from connectors.loading import (
     fetch_page,
     many_by,
     one_by,
+    served,
     starts_with,
 )
 
@@ -168,10 +169,11 @@ class HousingLoaders(AgencyLoaders):
     projects_by_contractor = many_by(project_t.c.contractor_uscc, order_by=[project_t.c.code])
     projects_by_builder = many_by(project_t.c.builder_uscc, order_by=[project_t.c.code])
 
+    @served(primes="worker")
     async def workers_page(
         self, criteria: WorkerFilter, after: str | None, limit: int
     ) -> list[Row[Any]]:
-        rows = await fetch_page(
+        return await fetch_page(
             self.database,
             select(worker_t),
             worker_t.c.id_number,
@@ -179,17 +181,16 @@ class HousingLoaders(AgencyLoaders):
             after,
             limit,
         )
-        for row in rows:
-            self.worker.prime(row.id_number, row)
-        return rows
 
+    @served()
     async def count_workers(self, criteria: WorkerFilter) -> int:
         return await count_rows(self.database, worker_t, _worker_conditions(criteria))
 
+    @served(primes="project")
     async def projects_page(
         self, criteria: ProjectFilter, after: str | None, limit: int
     ) -> list[Row[Any]]:
-        rows = await fetch_page(
+        return await fetch_page(
             self.database,
             select(project_t),
             project_t.c.code,
@@ -197,17 +198,16 @@ class HousingLoaders(AgencyLoaders):
             after,
             limit,
         )
-        for row in rows:
-            self.project.prime(row.code, row)
-        return rows
 
+    @served()
     async def count_projects(self, criteria: ProjectFilter) -> int:
         return await count_rows(self.database, project_t, _project_conditions(criteria))
 
+    @served(primes="enterprise")
     async def enterprises_page(
         self, criteria: EnterpriseFilter, after: str | None, limit: int
     ) -> list[Row[Any]]:
-        rows = await fetch_page(
+        return await fetch_page(
             self.database,
             select(enterprise_t),
             enterprise_t.c.uscc,
@@ -215,13 +215,12 @@ class HousingLoaders(AgencyLoaders):
             after,
             limit,
         )
-        for row in rows:
-            self.enterprise.prime(row.uscc, row)
-        return rows
 
+    @served()
     async def count_enterprises(self, criteria: EnterpriseFilter) -> int:
         return await count_rows(self.database, enterprise_t, _enterprise_conditions(criteria))
 
+    @served()
     async def active_workers_in_region(
         self, region_prefix: str, after: str | None, limit: int
     ) -> list[str]:
