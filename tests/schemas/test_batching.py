@@ -5,35 +5,8 @@ from __future__ import annotations
 
 from conftest import SEED, RunningHub
 from connectors.synthetic.stories import stories
+from questions import NESTED
 from schemas.pagination import encode_cursor
-
-NESTED = """
-query Nested($first: Int!, $after: String) {
-  workers(first: $first, after: $after) {
-    nodes {
-      idNumber name
-      registrations {
-        trade employer { name }
-        project {
-          name region { name } generalContractor { name blacklisted creditGrade { grade } }
-        }
-      }
-      attendance(from: "2026-08", to: "2026-10") { month daysPresent }
-      contracts { dailyWageFen }
-      disbursements(from: "2026-08") { amountFen status project { code } }
-      payrollCards { bankName }
-      identity { householdRegionName }
-      residences { status validUntil }
-      currentResidence(on: "2026-10-31") { address }
-      complaints { complaintNo }
-      disputeCases {
-        caseNumber status parties { role name } mediations { outcome } project { name }
-      }
-      wagePositions(from: "2026-09", to: "2026-10") { dueFen paidFen status }
-    }
-  }
-}
-"""
 
 
 def _statements(hub: RunningHub, first: int) -> dict[str, int]:

@@ -6,12 +6,18 @@ Question 6 ("which agencies looked at my records") needs the audit log (issue 4)
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 
 from conftest import SEED, RunningHub
 from connectors.synthetic.stories import Stories, stories
+from questions import (
+    ACCOUNT_STATEMENT,
+    DASHBOARD,
+    DOSSIER,
+    UNPAID_WORKERS,
+    WITHOUT_RESIDENCE,
+    month_of,
+)
 
 
 @pytest.fixture(scope="module")
@@ -19,45 +25,14 @@ def story() -> Stories:
     return stories(SEED)
 
 
-def _month(day: date) -> str:
-    return day.strftime("%Y-%m")
-
-
-DOSSIER = """
-query Dossier($case: CaseNumber!, $from: YearMonth!, $to: YearMonth!) {
-  disputeCase(caseNumber: $case) {
-    caseNumber status cause claimAmountFen disputedMonths
-    mediations { committee outcome heldOn }
-    parties {
-      role name
-      worker {
-        idNumber name
-        contracts { contractNo dailyWageFen project { code } }
-        attendance(from: $from, to: $to) { month daysPresent project { code } }
-        disbursements(from: $from, to: $to) { period amountFen status }
-        wagePositions(from: $from, to: $to) { month dueFen paidFen arrearsFen status }
-      }
-      enterprise {
-        uscc name blacklisted
-        blacklistEntries { decisionNo current }
-        creditGrade { grade }
-        marketCreditScore
-        disputeCases { caseNumber status filedOn }
-      }
-    }
-  }
-}
-"""
-
-
 def test_q1_mediation_dossier(hub: RunningHub, story: Stories) -> None:
     first, last = story.disputed_months[0], story.disputed_months[-1]
     case = hub.data(
-        DOSSIER, {"case": story.dispute_case_number, "from": _month(first), "to": _month(last)}
+        DOSSIER, {"case": story.dispute_case_number, "from": month_of(first), "to": month_of(last)}
     )["disputeCase"]
     assert case["caseNumber"] == story.dispute_case_number
     assert case["cause"] == "追索劳动报酬纠纷"
-    assert case["disputedMonths"] == [_month(m) for m in story.disputed_months]
+    assert case["disputedMonths"] == [month_of(m) for m in story.disputed_months]
     assert [m["outcome"] for m in case["mediations"]] == ["FAILED"]
 
     worker = next(p["worker"] for p in case["parties"] if p["role"] == "PLAINTIFF")
@@ -85,14 +60,8 @@ def test_q1_mediation_dossier(hub: RunningHub, story: Stories) -> None:
 
 def test_q2_attended_but_not_paid_last_month(hub: RunningHub, story: Stories) -> None:
     data = hub.data(
-        """query($code: String!, $month: YearMonth!) {
-          project(code: $code) {
-            wagePositions(month: $month, status: [UNPAID]) {
-              daysPresent paidFen worker { idNumber name registrations { active } }
-            }
-          }
-        }""",
-        {"code": story.arrears_project_code, "month": _month(story.through_month)},
+        UNPAID_WORKERS,
+        {"code": story.arrears_project_code, "month": month_of(story.through_month)},
     )
     unpaid = data["project"]["wagePositions"]
     assert {p["worker"]["idNumber"] for p in unpaid} == set(story.unpaid_worker_ids)
@@ -101,16 +70,8 @@ def test_q2_attended_but_not_paid_last_month(hub: RunningHub, story: Stories) ->
 
 def test_q3_three_colour_dashboard(hub: RunningHub, story: Stories) -> None:
     data = hub.data(
-        """query($month: YearMonth!) {
-          warningSummary(month: $month, regionCodePrefix: "410183") {
-            regionCode regionName none blue yellow red total
-          }
-          projectWarnings(month: $month, regionCodePrefix: "410183", first: 100) {
-            totalCount
-            nodes { project { code } level measures { measure satisfied severity } }
-          }
-        }""",
-        {"month": _month(story.through_month)},
+        DASHBOARD,
+        {"month": month_of(story.through_month)},
     )
     levels = {n["project"]["code"]: n for n in data["projectWarnings"]["nodes"]}
     assert levels[story.arrears_project_code]["level"] == "RED"
@@ -137,7 +98,7 @@ def test_q3_level_filter_pages(hub: RunningHub, story: Stories) -> None:
     seen: list[str] = []
     after = None
     while True:
-        page = hub.data(query, {"month": _month(story.through_month), "after": after})
+        page = hub.data(query, {"month": month_of(story.through_month), "after": after})
         page = page["projectWarnings"]
         assert all(n["level"] in ("RED", "YELLOW") for n in page["nodes"])
         seen += [n["project"]["code"] for n in page["nodes"]]
@@ -151,12 +112,7 @@ def test_q3_level_filter_pages(hub: RunningHub, story: Stories) -> None:
 def test_q4_workers_without_residence(hub: RunningHub, story: Stories) -> None:
     day = story.through_month.replace(day=31).isoformat()
     data = hub.data(
-        """query($on: Date!) {
-          workersWithoutResidence(siteRegionCodePrefix: "410183", on: $on, first: 100) {
-            totalCount
-            nodes { idNumber name currentResidence(on: $on) { address } }
-          }
-        }""",
+        WITHOUT_RESIDENCE,
         {"on": day},
     )
     found = data["workersWithoutResidence"]
@@ -166,17 +122,9 @@ def test_q4_workers_without_residence(hub: RunningHub, story: Stories) -> None:
 
 
 def test_q5_special_account_statement(hub: RunningHub, story: Stories) -> None:
-    month = _month(story.through_month)
+    month = month_of(story.through_month)
     data = hub.data(
-        """query($code: String!, $month: YearMonth!) {
-          project(code: $code) {
-            wageAccount { accountNo bankName holder { uscc } }
-            accountStatement(from: $month, to: $month) {
-              allocatedFen disbursedFen wagesDueFen
-              headcountRegistered headcountAttended headcountPaid headcountUnpaid
-            }
-          }
-        }""",
+        ACCOUNT_STATEMENT,
         {"code": story.arrears_project_code, "month": month},
     )
     project = data["project"]

@@ -1,0 +1,287 @@
+"""The hub with its connectors remote (`HUB_CONNECTOR_<AGENCY>_URL`): each agency served
+by `create_subgraph_app` on its own port, the hub reaching it over HTTP with its own
+client-credentials token. Answers, batching, scopes and audit records must be those of
+the in-process hub; a failing agency must cost only its own fields."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from pydantic import SecretStr
+from starlette.applications import Starlette
+
+from audit.store import EventFilter
+from conftest import (
+    SEED,
+    TEST_CLIENT,
+    TEST_PURPOSE,
+    ClientCredentials,
+    RunningHub,
+    _free_port,
+    serving,
+)
+from connectors.base import discover
+from connectors.synthetic.stories import Stories, stories
+from hub.app import create_app
+from hub.settings import HubSettings
+from hub.subgraph_app import create_subgraph_app
+from hub.wiring import build_audit_store
+from questions import DOSSIER, NESTED, five_questions
+from schemas.pagination import encode_cursor
+
+HUB_CLIENT = "hub"
+AGENCIES = [connector.name for connector in discover()]
+
+
+@pytest.fixture(scope="module")
+def story() -> Stories:
+    return stories(SEED)
+
+
+@dataclass
+class RemoteHub:
+    """A second hub on the same stores, every connector of it remote."""
+
+    url: str
+    app: Starlette
+    client: httpx.Client
+    calls: Counter[str]
+    """Connector calls (HTTP requests to /connector/load) per agency."""
+
+    def query(self, document: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        response = self.client.post("/graphql", json={"query": document, "variables": variables})
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+def remote_settings(hub: RunningHub, urls: dict[str, str], **overrides: Any) -> HubSettings:
+    return hub.settings.model_copy(
+        update={
+            "connector_urls": urls,
+            "connector_client_secret": SecretStr(hub.secrets[HUB_CLIENT]),
+            "connector_token_url": f"{hub.url}/oauth/token",
+            **overrides,
+        }
+    )
+
+
+@contextmanager
+def running_remote_hub(
+    hub: RunningHub, urls: dict[str, str], **overrides: Any
+) -> Iterator[RemoteHub]:
+    app = create_app(remote_settings(hub, urls, **overrides))
+    calls: Counter[str] = Counter()
+    agency_at = {urlsplit(url).netloc: name for name, url in urls.items()}
+
+    async def count(request: httpx.Request) -> None:
+        if request.url.path == "/connector/load":
+            calls[agency_at[request.url.netloc.decode()]] += 1
+
+    [http] = {connector.remote.http for connector in app.state.connectors if connector.remote}
+    http.event_hooks["request"].append(count)
+    with (
+        serving(app) as url,
+        httpx.Client(
+            base_url=url,
+            timeout=30,
+            auth=ClientCredentials(TEST_CLIENT, hub.secrets[TEST_CLIENT]),
+            headers={"X-Purpose": TEST_PURPOSE},
+        ) as client,
+    ):
+        yield RemoteHub(url, app, client, calls)
+
+
+@pytest.fixture(scope="module")
+def services(hub: RunningHub) -> Iterator[dict[str, str]]:
+    """Each agency served on its own port, trusting the hub's client as a delegate."""
+    with ExitStack() as stack:
+        yield {
+            name: stack.enter_context(
+                serving(create_subgraph_app(name, hub.settings, delegates=[HUB_CLIENT]))
+            )
+            + "/graphql"
+            for name in AGENCIES
+        }
+
+
+@pytest.fixture(scope="module")
+def remote(hub: RunningHub, services: dict[str, str]) -> Iterator[RemoteHub]:
+    with running_remote_hub(hub, services) as running:
+        yield running
+
+
+def test_the_remote_hub_answers_the_questions_as_the_in_process_hub(
+    hub: RunningHub, remote: RemoteHub, story: Stories
+) -> None:
+    remote.calls.clear()
+    for name, (document, variables) in five_questions(story).items():
+        expected = hub.query(document, variables)
+        assert "errors" not in expected, name
+        assert remote.query(document, variables) == expected, name
+    assert set(remote.calls) == set(AGENCIES)  # every agency was really asked over HTTP
+
+
+def _calls_for(remote: RemoteHub, first: int) -> dict[str, int]:
+    start = encode_cursor(stories(SEED).dispute_worker_id[:-1])
+    remote.calls.clear()
+    body = remote.query(NESTED, {"first": first, "after": start})
+    assert "errors" not in body, body["errors"]
+    assert len(body["data"]["workers"]["nodes"]) == first
+    return dict(remote.calls)
+
+
+def test_connector_calls_do_not_grow_with_the_workers_shown(remote: RemoteHub) -> None:
+    """One HTTP request per agency per batching wave: the same for 5 workers as for 50."""
+    five = _calls_for(remote, 5)
+    fifty = _calls_for(remote, 50)
+    assert set(five) == set(AGENCIES)
+    assert five == fifty
+    assert sum(five.values()) <= 20
+
+
+def _audited(hub: RunningHub, request_id: str) -> dict[str, Any]:
+    """The stored record of one request, minus what differs between any two requests."""
+    store = build_audit_store(hub.settings, hub.auth)
+
+    async def find() -> dict[str, Any]:
+        try:
+            for row in await store.events(EventFilter(), None, 200):
+                payload: dict[str, Any] = json.loads(row.payload)
+                if payload["request_id"] == request_id:
+                    return payload
+            raise AssertionError(f"no audit record for {request_id}")
+        finally:
+            await store.database.dispose()
+
+    record = asyncio.run(find())
+    for varying in ("at", "request_id", "latency_ms", "seq", "response_bytes"):
+        record.pop(varying, None)
+    return record
+
+
+@pytest.mark.parametrize(
+    ("client_id", "question", "narrowed"),
+    [
+        ("bank-ccb-xinmi", "q5 account statement", False),
+        ("police-xinmi", "q5 account statement", True),
+        ("mediation-xinmi", "q1 dossier", False),
+        ("dashboard-zhengzhou", "q1 dossier", True),
+    ],
+)
+def test_scopes_masking_jurisdiction_and_audit_are_the_same_remote(
+    hub: RunningHub,
+    remote: RemoteHub,
+    story: Stories,
+    client_id: str,
+    question: str,
+    narrowed: bool,
+) -> None:
+    """Agencies with narrow grants see masked, denied and out-of-jurisdiction data
+    exactly as at the in-process hub, and the audit log records the same disclosure."""
+    document, variables = five_questions(story)[question]
+    registered = hub.auth.get_client(client_id)
+    assert registered
+    headers = {
+        "X-Purpose": registered.purposes[0],
+        "X-Purpose-Reference": "（2026）豫0183民初1号".encode(),
+    }
+    answers = []
+    for url in (hub.url, remote.url):
+        with httpx.Client(
+            base_url=url,
+            timeout=30,
+            auth=ClientCredentials(client_id, hub.secrets[client_id]),
+            headers=headers,
+        ) as client:
+            response = client.post("/graphql", json={"query": document, "variables": variables})
+            assert response.status_code == 200, response.text
+            answers.append((response.json(), _audited(hub, response.headers["x-request-id"])))
+    (local_body, local_record), (remote_body, remote_record) = answers
+    assert remote_body == local_body
+    assert remote_record == local_record
+    assert bool(local_record["masked"] or local_record["denied"]) is narrowed
+    assert local_record["fields"] or local_record["denied"]
+
+
+def test_the_load_endpoint_refuses_what_it_must(hub: RunningHub, services: dict[str, str]) -> None:
+    load = services["bank"].removesuffix("/graphql") + "/connector/load"
+    as_hub = {
+        "Authorization": f"Bearer {hub.token(HUB_CLIENT)}",
+        "X-Caller-Client-Id": "bank-ccb-xinmi",
+        "X-Purpose": "payroll-reconciliation",
+    }
+    one_call = {"calls": [{"loader": "account_by_project", "keys": ["410183202503171901"]}]}
+
+    assert httpx.post(load, json=one_call).status_code == 401
+    not_the_hub = {
+        "Authorization": f"Bearer {hub.token('bank-ccb-xinmi')}",
+        "X-Purpose": "payroll-reconciliation",
+    }
+    refused = httpx.post(load, json=one_call, headers=not_the_hub)
+    assert refused.status_code == 403
+    assert refused.json()["error"] == "insufficient_scope"
+    naming = httpx.post(
+        load, json=one_call, headers={**not_the_hub, "X-Caller-Client-Id": "court-xinmi"}
+    )
+    assert naming.status_code == 403
+    assert naming.json()["error"] == "delegation_not_allowed"
+
+    answered = httpx.post(load, json=one_call, headers=as_hub)
+    assert answered.status_code == 200, answered.text
+    [rows] = answered.json()["results"]
+    assert rows
+    assert rows[0]["$row"]["project_code"] == "410183202503171901"
+
+    for body in (
+        b"{not json",
+        b'{"calls": []}',
+        b'{"calls": [{"loader": "no_such_loader", "keys": ["x"]}]}',
+        b'{"calls": [{"query": "no_such_query", "args": []}]}',
+        b'{"calls": [{"loader": "account_by_project", "keys": [{"$sql": "drop"}]}]}',
+    ):
+        bad = httpx.post(load, content=body, headers=as_hub)
+        assert bad.status_code == 400, body
+        assert bad.json()["error"] == "invalid_request"
+
+
+def test_a_connector_that_is_down_costs_only_its_own_fields(
+    hub: RunningHub, services: dict[str, str], story: Stories
+) -> None:
+    """The bank's service is gone: the dossier still comes, with the bank's fields null
+    and errors naming the bank; /readyz says which connector fails; the audit record
+    says the answer was partial."""
+    dead = f"http://127.0.0.1:{_free_port()}/graphql"
+    with running_remote_hub(hub, {**services, "bank": dead}, connector_retries=1) as remote:
+        document, variables = five_questions(story)["q5 account statement"]
+        response = remote.client.post("/graphql", json={"query": document, "variables": variables})
+        body = response.json()
+        assert body["data"]["project"]["wageAccount"] is None
+        assert body["data"]["project"]["accountStatement"] is None
+        codes = {
+            (e["extensions"]["code"], e["extensions"].get("connector")) for e in body["errors"]
+        }
+        assert codes == {("CONNECTOR_UNAVAILABLE", "bank")}
+        assert {tuple(e["path"]) for e in body["errors"]} == {
+            ("project", "wageAccount"),
+            ("project", "accountStatement"),
+        }
+        dossier = remote.query(DOSSIER, five_questions(story)["q1 dossier"][1])
+        assert dossier["data"]["disputeCase"]["caseNumber"] == story.dispute_case_number
+        assert _audited(hub, response.headers["x-request-id"])["outcome"] == "partial"
+
+        ready = httpx.get(f"{remote.url}/readyz")
+        assert ready.status_code == 503
+        report = ready.json()["connectors"]
+        assert report["bank"] != "ok"
+        assert {name: report[name] for name in AGENCIES if name != "bank"} == {
+            name: "ok" for name in AGENCIES if name != "bank"
+        }
