@@ -105,8 +105,8 @@ query Nested($first: Int!, $after: String) {
 """Every agency's loaders, nested: its statements (or connector calls) must not grow with
 the number of workers."""
 
-ACCESS_REPORT = """query($id: IdNumber!) { accessReport(idNumber: $id) {
-  subject disclosures(first: 100) { totalCount nodes {
+ACCESS_REPORT = """query($id: IdNumber!) { accessReport(idNumber: $id, first: 100) {
+  subject disclosures { totalCount nodes {
     agency clientId purpose purposeReference kinds at } } } }"""
 
 
