@@ -159,6 +159,8 @@ async def answer_calls(
             keys = decode(_list(call.get("keys")))
             if len(keys) > MAX_KEYS_PER_CALL:
                 raise WireError(f"at most {MAX_KEYS_PER_CALL} keys a call")
+            if not all(isinstance(key, _KEY_TYPES) for key in keys):
+                raise WireError("a key is a string, number, date or tuple of them")
             pending.append(spec.rows(database, keys))
         elif "query" in call:
             method = queries.get(call["query"])
@@ -169,6 +171,9 @@ async def answer_calls(
         else:
             raise WireError("a call names a loader or a query")
     return [encode(result) for result in await asyncio.gather(*pending)]
+
+
+_KEY_TYPES = (str, int, date, tuple)
 
 
 def _arguments(method: Callable[..., Any], args: list[Any]) -> list[Any]:
@@ -304,18 +309,23 @@ class ClientCredentials:
             self._token = None
 
     async def _fetch(self) -> tuple[str, float]:
-        response = await self.http.post(
-            self.token_url,
-            data={"grant_type": "client_credentials", "scope": self.scope},
-            auth=(self.client_id, self.client_secret),
-        )
-        if response.status_code != 200:
-            raise ConnectorUnavailable(
-                f"the hub could not get a token for connector calls from {self.token_url}"
-                f" (HTTP {response.status_code})",
+        try:
+            response = await self.http.post(
+                self.token_url,
+                data={"grant_type": "client_credentials", "scope": self.scope},
+                auth=(self.client_id, self.client_secret),
             )
-        issued = response.json()
-        return str(issued["access_token"]), float(issued.get("expires_in", 300))
+            response.raise_for_status()
+            issued = response.json()
+            return str(issued["access_token"]), float(issued.get("expires_in", 300))
+        except (httpx.HTTPError, ValueError, KeyError, TypeError) as error:
+            raise NoToken(
+                f"the hub got no token for its calls ({type(error).__name__} from its issuer)"
+            ) from error
+
+
+class NoToken(Exception):
+    """The hub's issuer did not give it a token for connector calls."""
 
 
 class RemoteAgency:
@@ -381,7 +391,10 @@ class RemoteAgency:
                 attempt += 1
 
     async def _attempt(self, body: bytes, requester: Requester | None, expected: int) -> list[Any]:
-        token = await self.tokens.token()
+        try:
+            token = await self.tokens.token()
+        except NoToken as error:
+            raise self._unavailable(str(error)) from error
         headers = {"authorization": f"Bearer {token}", "content-type": "application/json"}
         if requester is not None:
             headers |= _requester_headers(requester)

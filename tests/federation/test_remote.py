@@ -247,6 +247,7 @@ def test_the_load_endpoint_refuses_what_it_must(hub: RunningHub, services: dict[
         b'{"calls": [{"loader": "no_such_loader", "keys": ["x"]}]}',
         b'{"calls": [{"query": "no_such_query", "args": []}]}',
         b'{"calls": [{"loader": "account_by_project", "keys": [{"$sql": "drop"}]}]}',
+        b'{"calls": [{"loader": "account_by_project", "keys": [["nested"]]}]}',
     ):
         bad = httpx.post(load, content=body, headers=as_hub)
         assert bad.status_code == 400, body

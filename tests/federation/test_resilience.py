@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from auth.scopes import CONNECTOR_LOAD
-from conftest import RunningHub, serving
+from conftest import RunningHub, _free_port, serving
 from connectors.remote import (
     CircuitBreaker,
     ClientCredentials,
@@ -83,13 +83,15 @@ def service(script: Script) -> Iterator[str]:
         yield url
 
 
-def _call(hub: RunningHub, url: str, policy: RemotePolicy, rounds: int = 1) -> list[object]:
+def _call(
+    hub: RunningHub, url: str, policy: RemotePolicy, rounds: int = 1, issuer: str = ""
+) -> list[object]:
     """`rounds` sequential calls through one RemoteAgency; each result or exception."""
 
     async def run() -> list[object]:
         async with httpx.AsyncClient() as http:
             tokens = ClientCredentials(
-                http, f"{hub.url}/oauth/token", "hub", hub.secrets["hub"], CONNECTOR_LOAD
+                http, f"{issuer or hub.url}/oauth/token", "hub", hub.secrets["hub"], CONNECTOR_LOAD
             )
             agency = RemoteAgency("housing", f"{url}/graphql", http, tokens, policy)
             outcomes: list[object] = []
@@ -158,6 +160,15 @@ def test_a_refused_token_is_replaced_once(hub: RunningHub, service: str, script:
     first, second = script.tokens
     assert first.startswith("Bearer ")
     assert first != second  # a fresh token was fetched after the 401
+
+
+def test_no_token_from_the_issuer_is_unavailable_not_a_crash(
+    hub: RunningHub, service: str, script: Script
+) -> None:
+    [error, _] = _call(hub, service, RemotePolicy(), issuer=f"http://127.0.0.1:{_free_port()}")
+    assert isinstance(error, ConnectorUnavailable)
+    assert "no token" in error.message
+    assert script.requests == 0
 
 
 def test_the_circuit_opens_fails_fast_and_a_probe_closes_it(
