@@ -61,7 +61,11 @@ def _add_connector_parser(commands: argparse._SubParsersAction[argparse.Argument
     connector = commands.add_parser("connector", help="one agency's connector as its own service")
     actions = connector.add_subparsers(dest="action", required=True)
     serve = actions.add_parser("serve", help="serve it as an Apollo Federation v2 subgraph")
-    serve.add_argument("agency", help="housing, hr, public_security, bank or court")
+    serve.add_argument(
+        "agency",
+        help="housing, hr, public_security, bank, court, or hub (the hub's own cross-agency "
+        "fields)",
+    )
     serve.add_argument("--host")
     serve.add_argument("--port", type=int, required=True)
     serve.add_argument(

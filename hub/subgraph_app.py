@@ -44,6 +44,8 @@ from hub.limits.pipeline import observe_error, schema_extensions
 from hub.limits.requests import RequestLimits, RequestLimitsMiddleware
 from hub.settings import HubSettings
 from hub.wiring import build_auth_store, build_connectors
+from schemas import derived
+from schemas.graph import HUB_SUBGRAPH
 from schemas.subgraph import build_subgraph_schema
 
 log = logging.getLogger(__name__)
@@ -99,18 +101,22 @@ class UnknownAgency(ValueError):
 def create_subgraph_app(
     agency: str, settings: HubSettings | None = None, *, delegates: Collection[str] = ()
 ) -> Starlette:
-    """`delegates`: client ids that may call on another client's behalf (the hub's)."""
+    """`agency`: a connector's name, or `hub` for the hub's own cross-agency fields (wage
+    positions, compliance, statements), computed from every agency's records.
+    `delegates`: client ids that may call on another client's behalf (the hub's)."""
     settings = settings or HubSettings()
     http = httpx.AsyncClient(follow_redirects=False)
     connectors = build_connectors(settings, http)
     served = next((c for c in connectors if c.name == agency), None)
-    if served is None:
-        names = ", ".join(c.name for c in connectors)
+    if served is not None and served.remote is not None:
+        raise UnknownAgency(f"{agency} is configured as remote here: unset HUB_CONNECTOR_*_URL")
+    if served is None and agency != HUB_SUBGRAPH:
+        names = ", ".join([*(c.name for c in connectors), HUB_SUBGRAPH])
         raise UnknownAgency(f"no connector {agency!r}; installed: {names}")
     auth_store = build_auth_store(settings)
     verifier = token_verifier(settings, auth_store, http)
     schema = build_subgraph_schema(
-        type(served),
+        [type(served).contribution] if served else derived.CONTRIBUTIONS,
         schema_extensions(settings),
         hide_suggestions=settings.env == "production",
         error_observer=observe_error,
@@ -128,9 +134,7 @@ def create_subgraph_app(
         request_limits,
         DocumentStore(settings.documents_dir),
     )
-    if served.remote is not None:
-        raise UnknownAgency(f"{agency} is configured as remote here: unset HUB_CONNECTOR_*_URL")
-    checked: list[Connector | AuthStore] = [served, auth_store]
+    checked: list[Connector | AuthStore] = [*([served] if served else connectors), auth_store]
 
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "agency": agency})
@@ -143,25 +147,25 @@ def create_subgraph_app(
             await connector.database.dispose()
         await auth_store.database.dispose()
 
-    app = Starlette(
-        routes=[
-            Route(
-                "/graphql",
-                DelegatingCallerMiddleware(graphql, verifier, auth_store, delegates),
-                methods=["GET", "POST"],
-            ),
+    routes = [
+        Route(
+            "/graphql",
+            DelegatingCallerMiddleware(graphql, verifier, auth_store, delegates),
+            methods=["GET", "POST"],
+        ),
+        Route("/healthz", healthz),
+        Route("/readyz", readiness(checked)),
+    ]
+    if served is not None:
+        loads = ConnectorLoads(served, settings.max_body_bytes)
+        routes.append(
             Route(
                 LOAD_PATH,
-                DelegatingCallerMiddleware(
-                    ConnectorLoads(served, settings.max_body_bytes), verifier, auth_store, delegates
-                ),
+                DelegatingCallerMiddleware(loads, verifier, auth_store, delegates),
                 methods=["POST"],
-            ),
-            Route("/healthz", healthz),
-            Route("/readyz", readiness(checked)),
-        ],
-        lifespan=lifespan,
-    )
+            )
+        )
+    app = Starlette(routes=routes, lifespan=lifespan)
     app.state.settings = settings
     app.state.connectors = connectors
     app.state.auth_store = auth_store

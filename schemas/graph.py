@@ -14,6 +14,8 @@ CONTRIBUTIONS: tuple[GraphContribution, ...] = (
     *derived.CONTRIBUTIONS,
     audit_graph.CONTRIBUTION,
 )
+HUB_SUBGRAPH = "hub"
+"""The name the hub's own cross-agency fields (`schemas.derived`) go by as a subgraph."""
 
 
 def _parts(entity: Entity) -> list[type]:

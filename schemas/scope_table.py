@@ -9,12 +9,13 @@ from typing import Any
 
 from strawberry.types.base import StrawberryObjectDefinition
 
-from auth.scopes import ALL_SCOPES, DEMO_GRANTS, SCHEMA_INTROSPECT
+from auth.scopes import ALL_SCOPES, CONNECTOR_LOAD, DEMO_GRANTS, SCHEMA_INTROSPECT
 from schemas.access import SCOPES_KEY
 from schemas.schema import HubSchema, build_schema
 
 FIELDLESS = {
     SCHEMA_INTROSPECT: "`__schema`, `__type` when `HUB_ENV=production`",
+    CONNECTOR_LOAD: "an agency service's `/connector/load` (the hub's own client only)",
 }
 """What a scope that guards no field of the graph allows."""
 

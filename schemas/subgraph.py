@@ -31,7 +31,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types.base import StrawberryObjectDefinition, get_object_definition
 from strawberry.types.field import StrawberryField
 
-from connectors.base import Connector, Entity
+from connectors.base import Entity, GraphContribution
 from schemas import graph, refs
 from schemas.access import RequiresScopes, caller_of
 from schemas.composition import compose_type
@@ -89,20 +89,20 @@ def _reference_resolver(entity: Entity) -> classmethod[Any, ..., Any]:
     return classmethod(resolve_reference)
 
 
-def _entity_type(entity: Entity, part: type | None) -> type:
+def _entity_type(entity: Entity, parts: list[type]) -> type:
     """The subgraph's view of one entity. It is named and placed like the merged type
     (`schemas.graph.Worker`), which strawberry takes for the same type: the connectors'
     lazy references to the merged type then resolve to this view."""
     description = get_object_definition(getattr(graph, entity.value), strict=True).description
     key = KEY_TYPES[entity]
-    if part is None:
+    if not parts:
         stub = Key(fields=FieldSet(key_name(entity)), resolvable=False)
         return compose_type(entity.value, description or "", key, [], directives=[stub])
     return compose_type(
         entity.value,
         description or "",
         key,
-        [part],
+        parts,
         directives=[Key(fields=FieldSet(key_name(entity)))],
         attributes={"resolve_reference": _reference_resolver(entity)},
     )
@@ -161,8 +161,9 @@ class SubgraphSchema(strawberry.federation.Schema, HubSchema):
 
 def _is_shared_value_type(definition: StrawberryObjectDefinition) -> bool:
     """A value type from the shared kernel (`schemas.*`, not a connector's own), which
-    several subgraphs may define and resolve alike."""
-    module = definition.origin.__module__
+    several subgraphs may define and resolve alike; a generic's specialisation
+    (`WorkerConnection`) counts where its generic is defined."""
+    module = (definition.concrete_of or definition).origin.__module__
     return (
         module.startswith("schemas.")
         and module != "schemas.graph"
@@ -172,19 +173,24 @@ def _is_shared_value_type(definition: StrawberryObjectDefinition) -> bool:
 
 
 def build_subgraph_schema(
-    connector: type[Connector],
+    contributions: Sequence[GraphContribution],
     extensions: Sequence[ExtensionFactory] = (),
     *,
     hide_suggestions: bool = False,
     error_observer: ErrorObserver | None = None,
 ) -> SubgraphSchema:
-    """The connector's subgraph: its root fields (if any), `_service` and `_entities`."""
-    contribution = connector.contribution
-    entities = [_entity_type(e, contribution.entities.get(e)) for e in Entity]
-    roots: list[type] = [contribution.query] if contribution.query else []
-    gate_entity_fields([*roots, *entities])
+    """A subgraph of one agency's contribution (or the hub's own, several): its root
+    fields (if any), `_service` and `_entities`."""
+    entities = [
+        _entity_type(e, [c.entities[e] for c in contributions if e in c.entities]) for e in Entity
+    ]
+    roots: list[type] = [c.query for c in contributions if c.query is not None]
+    query = roots[0] if len(roots) == 1 else None
+    if len(roots) > 1:
+        query = compose_type("Query", "The subgraph's entry points.", None, roots)
+    gate_entity_fields([*([query] if query else []), *entities])
     schema = SubgraphSchema(
-        query=contribution.query,
+        query=query,
         types=entities,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
         extensions=list(extensions),

@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 
 from connectors.base import discover
+from schemas import derived
+from schemas.graph import HUB_SUBGRAPH
 from schemas.subgraph import build_subgraph_schema
 
 COMPOSE_DIR = Path(__file__).parent / "compose"
@@ -50,8 +52,12 @@ def apollo_tools() -> Path:
 
 
 def subgraph_sdl(name: str) -> str:
-    (connector,) = [c for c in discover() if c.name == name]
-    result = build_subgraph_schema(connector).execute_sync("{ _service { sdl } }")
+    """An agency's subgraph SDL, or the hub's own (`hub`)."""
+    contributions = [c.contribution for c in discover() if c.name == name] or (
+        derived.CONTRIBUTIONS if name == HUB_SUBGRAPH else []
+    )
+    assert contributions, name
+    result = build_subgraph_schema(contributions).execute_sync("{ _service { sdl } }")
     assert result.errors is None
     assert result.data is not None
     return str(result.data["_service"]["sdl"])

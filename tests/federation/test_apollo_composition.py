@@ -8,18 +8,28 @@ from pathlib import Path
 from apollo import apollo_tools, compose, subgraph_sdl
 
 from connectors.base import discover
+from schemas.graph import HUB_SUBGRAPH
 
 
-def test_the_five_subgraphs_compose(tmp_path: Path) -> None:
+def test_the_five_subgraphs_and_the_hubs_own_compose(tmp_path: Path) -> None:
     tools = apollo_tools()
-    names = [c.name for c in discover()]
+    names = [*(c.name for c in discover()), HUB_SUBGRAPH]
     result = compose(tools, {name: subgraph_sdl(name) for name in names}, tmp_path)
     assert result.returncode == 0, result.stderr
     supergraph = result.stdout
     for name in names:
         assert f"graph: {name.upper()}" in supergraph
     assert "@requiresScopes" in supergraph
-    for field in ("wageAccount", "registrations", "identity", "blacklisted", "parties"):
+    for field in (
+        "wageAccount",
+        "registrations",
+        "identity",
+        "blacklisted",
+        "parties",
+        "wagePositions",
+        "compliance",
+        "projectWarnings",
+    ):
         assert f"  {field}" in supergraph
 
 

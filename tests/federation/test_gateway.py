@@ -14,20 +14,24 @@ from apollo import apollo_tools, compose, subgraph_sdl
 from conftest import TEST_CLIENT, TEST_PURPOSE, RunningHub, _free_port, serving
 from connectors.base import discover
 from hub.subgraph_app import create_subgraph_app
+from schemas.graph import HUB_SUBGRAPH
 
 DOSSIER = """{ project(code: "410183202503171901") {
     name region { name }
+    compliance(month: "2026-10") { level measures { measure satisfied } }
+    wagePositions(month: "2026-10", status: [UNPAID]) { dueFen worker { name } }
     wageAccount { bankName accountNo holder { name blacklisted creditGrade { grade } } }
     disputeCases { caseNumber parties { name } }
 } }"""
-"""Housing's project and enterprise, the bank's account, HR's credit, the court's cases."""
+"""Housing's project and enterprise, the bank's account, HR's credit, the court's cases,
+and the hub's own compliance and wage positions, computed from all of them."""
 
 
 @pytest.fixture(scope="module")
 def gateway(hub: RunningHub, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tools = apollo_tools()
     where = tmp_path_factory.mktemp("supergraph")
-    names = [c.name for c in discover()]
+    names = [*(c.name for c in discover()), HUB_SUBGRAPH]
     with ExitStack() as stack:
         urls = {
             name: stack.enter_context(serving(create_subgraph_app(name, hub.settings))) + "/graphql"
@@ -68,3 +72,5 @@ def test_the_gateway_answers_a_cross_agency_query_like_the_hub(
     assert body["data"] == expected
     assert expected["project"]["wageAccount"]["holder"]["blacklisted"] is True
     assert expected["project"]["disputeCases"]
+    assert expected["project"]["compliance"]["level"] == "RED"
+    assert expected["project"]["wagePositions"]
