@@ -19,7 +19,7 @@ from bench import statements
 from bench.dataset import POSTGRES_SERVER, Dataset, prepare
 from bench.floor import Floor
 from bench.load import Budget, Stats, drive
-from bench.report import machine, markdown
+from bench.report import audit_markdown, machine, markdown
 from bench.server import Server, serving
 from bench.workloads import Call, sample_calls
 
@@ -144,12 +144,16 @@ AUDIT_ROUNDS = 2
 
 
 async def _audit_cost(
-    dataset: Dataset, secret: str, calls: dict[str, list[Call]], budget: Budget
+    dataset: Dataset,
+    secret: str,
+    calls: dict[str, list[Call]],
+    budget: Budget,
+    rounds: int = AUDIT_ROUNDS,
 ) -> dict[str, list[dict[str, Any]]]:
     """Requests/s with the audit log off and on, alternating servers over a few rounds so
     drift hits both alike; `ratio` is on ÷ off (1.0 = free, 0.85 = 15 % slower)."""
     rates: dict[tuple[str, int, bool], list[float]] = {}
-    for _ in range(AUDIT_ROUNDS):
+    for _ in range(rounds):
         for audit in (False, True):
             log_path = dataset.directory / f"server-audit-{'on' if audit else 'off'}.log"
             with serving(dataset, secret, log_path, audit=audit) as server:
@@ -160,8 +164,8 @@ async def _audit_cost(
     cost: dict[str, list[dict[str, Any]]] = {}
     for name in AUDIT_WORKLOADS:
         for clients in AUDIT_CLIENTS:
-            off = sum(rates[name, clients, False]) / AUDIT_ROUNDS
-            on = sum(rates[name, clients, True]) / AUDIT_ROUNDS
+            off = sum(rates[name, clients, False]) / rounds
+            on = sum(rates[name, clients, True]) / rounds
             cost.setdefault(name, []).append(
                 {
                     "clients": clients,
@@ -220,6 +224,30 @@ async def run(
     }
 
 
+async def run_audit_only(
+    backend: str, scale: str, seed: int, budget: Budget, rounds: int
+) -> dict[str, Any]:
+    """Only the audit log's cost: quick enough to repeat on a quiet machine."""
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    dataset = Dataset.at(DATA_ROOT, backend, scale, seed)
+    manifest = prepare(dataset, _log)
+    floor = Floor(dataset)
+    await floor.open()
+    try:
+        calls = await sample_calls(floor, seed)
+    finally:
+        await floor.close()
+    cost = await _audit_cost(dataset, manifest["secret"], calls, budget, rounds)
+    return {
+        "backend": backend,
+        "scale": scale,
+        "measured_at": started,
+        "machine": machine(),
+        "rounds": rounds,
+        "audit_cost": cost,
+    }
+
+
 def _exit_on_terminate(signum: int, frame: object) -> None:
     """SIGTERM unwinds like Ctrl-C, so the served hub is stopped, not orphaned."""
     raise SystemExit(128 + signum)
@@ -234,6 +262,12 @@ def main() -> int:
     parser.add_argument("--clients", default="1,8,32", help="concurrency levels")
     parser.add_argument("--seconds", type=float, default=5.0, help="time budget per run")
     parser.add_argument("--max-requests", type=int, default=2000, help="request cap per run")
+    parser.add_argument(
+        "--audit-only",
+        type=int,
+        metavar="ROUNDS",
+        help="measure only audit on vs off, over this many alternating rounds",
+    )
     args = parser.parse_args()
     budget = Budget(max_requests=args.max_requests, seconds=args.seconds)
     concurrency = [int(c) for c in args.clients.split(",")]
@@ -241,6 +275,14 @@ def main() -> int:
     for backend in args.backends.split(","):
         if backend == "postgres" and not _postgres_up():
             _log(f"PostgreSQL is not reachable at {POSTGRES_SERVER}; skipping it")
+            continue
+        if args.audit_only:
+            audited = run_audit_only(backend, args.scale, args.seed, budget, args.audit_only)
+            result = asyncio.run(audited)
+            stem = RESULTS / f"audit-{backend}-{args.scale}"
+            stem.with_suffix(".json").write_text(json.dumps(result, indent=2))
+            stem.with_suffix(".md").write_text(audit_markdown(result))
+            print(audit_markdown(result))
             continue
         result = asyncio.run(run(backend, args.scale, args.seed, concurrency, budget))
         stem = RESULTS / f"{backend}-{args.scale}"

@@ -80,19 +80,39 @@ def markdown(result: dict[str, Any]) -> str:
     )
     lines += ["", f"Dashboard page size vs statements (busiest district): {pages}.", ""]
     if cost := result.get("audit_cost"):
-        lines += [
-            "Audit log on vs off (servers alternated, mean of rounds):",
-            "",
-            "| workload | clients | off req/s | on req/s | on ÷ off |",
-            "|---|---:|---:|---:|---:|",
-        ]
-        lines += [
-            f"| {name} | {run['clients']} | {run['off_rps']} | {run['on_rps']} | {run['ratio']} |"
-            for name, runs in cost.items()
-            for run in runs
-        ]
-        lines.append("")
+        lines += audit_lines(cost)
     return "\n".join(lines)
+
+
+def audit_lines(cost: dict[str, list[dict[str, Any]]]) -> list[str]:
+    lines = [
+        "Audit log on vs off (servers alternated, mean of rounds):",
+        "",
+        "| workload | clients | off req/s | on req/s | on ÷ off |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {name} | {run['clients']} | {run['off_rps']} | {run['on_rps']} | {run['ratio']} |"
+        for name, runs in cost.items()
+        for run in runs
+    ]
+    return [*lines, ""]
+
+
+def audit_markdown(result: dict[str, Any]) -> str:
+    """`--audit-only`: the audit log's cost alone, on a quiet machine."""
+    box = result["machine"]
+    return "\n".join(
+        [
+            f"### Audit cost, {result['backend']}, scale `{result['scale']}`, "
+            f"{result['rounds']} rounds",
+            "",
+            f"Machine: {box['nproc']} cores ({box['cpu']}), {box['ram_gib']} GiB RAM, "
+            f"Python {box['python']}; measured {result['measured_at']}.",
+            "",
+            *audit_lines(result["audit_cost"]),
+        ]
+    )
 
 
 def summary(results: list[dict[str, Any]]) -> str:
