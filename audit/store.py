@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from joserfc.jwk import OKPKey
-from sqlalchemy import Connection, Engine, Select, func, insert, select, update
+from sqlalchemy import Connection, Engine, Select, bindparam, func, insert, select, update
 
 from audit.chain import Checkpoint, canonical, link, sign_checkpoint
 from audit.models import AuditCheckpoint, AuditEntity, AuditHead, AuditRecord, AuditTable
@@ -35,6 +35,22 @@ head_t = AuditHead.__table__  # type: ignore[attr-defined]
 HEAD_ID: Final = 1
 MAX_BATCH: Final = 500
 KEY_TTL_SECONDS: Final = 60.0
+
+# The writer's statements, built once: building and keying them per batch was a fifth of
+# a record's cost (bench: audit on vs off).
+_CLAIM = (
+    update(head_t)
+    .where(head_t.c.id == HEAD_ID)
+    .values(seq=head_t.c.seq + bindparam("claimed"))
+    .returning(head_t.c.seq, head_t.c.hash, head_t.c.checkpoint_seq, head_t.c.checkpoint_at)
+)
+_INSERT_RECORDS = insert(record_t)
+_INSERT_ENTITIES = insert(entity_t)
+_MOVE_HEAD = update(head_t).where(head_t.c.id == HEAD_ID).values(hash=bindparam("moved_hash"))
+_MOVE_HEAD_SIGNED = _MOVE_HEAD.values(
+    checkpoint_seq=bindparam("moved_checkpoint_seq"),
+    checkpoint_at=bindparam("moved_checkpoint_at"),
+)
 
 log = logging.getLogger(__name__)
 
@@ -196,16 +212,7 @@ class AuditStore:
 
     def _write_in_thread(self, engine: Engine, batch: list[Entry], key: OKPKey | None) -> int:
         with engine.begin() as connection:
-            head = (
-                connection.execute(
-                    update(head_t)
-                    .where(head_t.c.id == HEAD_ID)
-                    .values(seq=head_t.c.seq + len(batch))
-                    .returning(
-                        head_t.c.seq, head_t.c.hash, head_t.c.checkpoint_seq, head_t.c.checkpoint_at
-                    )
-                )
-            ).one()
+            head = connection.execute(_CLAIM, {"claimed": len(batch)}).one()
             first = head.seq - len(batch) + 1
             prev = head.hash
             records: list[dict[str, Any]] = []
@@ -233,18 +240,25 @@ class AuditStore:
                 entities.extend({"kind": k, "key": v, "seq": seq} for k, v in entry.entities)
                 prev = digest
             if records:
-                connection.execute(insert(record_t), records)
+                connection.execute(_INSERT_RECORDS, records)
             if entities:
-                connection.execute(insert(entity_t), entities)
-            moved: dict[str, Any] = {"hash": prev}
+                connection.execute(_INSERT_ENTITIES, entities)
             now = datetime.now(UTC)
             unsigned = head.seq - head.checkpoint_seq
             waited = (now - head.checkpoint_at).total_seconds()
             due = unsigned >= self.policy.every or (unsigned > 0 and waited >= self.policy.seconds)
             if due and key is not None:
                 insert_checkpoint(connection, key, head.seq, prev, now)
-                moved.update(checkpoint_seq=head.seq, checkpoint_at=now)
-            connection.execute(update(head_t).where(head_t.c.id == HEAD_ID).values(**moved))
+                connection.execute(
+                    _MOVE_HEAD_SIGNED,
+                    {
+                        "moved_hash": prev,
+                        "moved_checkpoint_seq": head.seq,
+                        "moved_checkpoint_at": now,
+                    },
+                )
+            else:
+                connection.execute(_MOVE_HEAD, {"moved_hash": prev})
         return int(first)
 
     # -- reading -----------------------------------------------------------------------------
