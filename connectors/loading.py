@@ -9,6 +9,7 @@ statements exist; the hub never ships SQL.
 from __future__ import annotations
 
 import functools
+import inspect
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar, overload
@@ -69,24 +70,25 @@ class AgencyLoaders:
         self.remote = remote
 
     @classmethod
+    @functools.cache
     def loader_specs(cls) -> dict[str, _LoaderSpec[Any]]:
         """The keyed look-ups this agency answers, by name."""
-        return {
-            name: value
-            for klass in reversed(cls.__mro__)
-            for name, value in vars(klass).items()
-            if isinstance(value, _LoaderSpec)
-        }
+        return _members(cls, lambda value: isinstance(value, _LoaderSpec))
 
     @classmethod
+    @functools.cache
     def served_queries(cls) -> dict[str, Callable[..., Awaitable[Any]]]:
         """The list queries this agency answers, by name (methods marked `@served`)."""
-        return {
-            name: value
-            for klass in reversed(cls.__mro__)
-            for name, value in vars(klass).items()
-            if getattr(value, "served", False)
-        }
+        return _members(cls, lambda value: getattr(value, "served", False))
+
+
+def _members(cls: type, wanted: Callable[[object], bool]) -> dict[str, Any]:
+    return {
+        name: value
+        for klass in reversed(cls.__mro__)
+        for name, value in vars(klass).items()
+        if wanted(value)
+    }
 
 
 class _LoaderSpec(Generic[ValueT]):
@@ -177,10 +179,13 @@ def served(
     def mark(
         method: Callable[Concatenate[LoadersT, ArgsP], Awaitable[ResultT]],
     ) -> Callable[Concatenate[LoadersT, ArgsP], Awaitable[ResultT]]:
+        signature = inspect.signature(method)
+
         @functools.wraps(method)
         async def answer(self: LoadersT, *args: ArgsP.args, **kwargs: ArgsP.kwargs) -> ResultT:
-            if self.remote is not None:
-                result: ResultT = await self.remote.query(method.__name__, args)
+            if self.remote is not None:  # arguments travel by position, however passed
+                positional = signature.bind(self, *args, **kwargs).args[1:]
+                result: ResultT = await self.remote.query(method.__name__, positional)
             else:
                 result = await method(self, *args, **kwargs)
             if primes is not None:

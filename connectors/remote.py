@@ -153,7 +153,7 @@ async def answer_calls(
     for call in calls:
         call = _dict(call)
         if "loader" in call:
-            spec = specs.get(call["loader"])
+            spec = specs.get(_text(call["loader"]))
             if spec is None:
                 raise WireError(f"no loader {call['loader']!r}")
             keys = decode(_list(call.get("keys")))
@@ -163,7 +163,7 @@ async def answer_calls(
                 raise WireError("a key is a string, number, date or tuple of them")
             pending.append(spec.rows(database, keys))
         elif "query" in call:
-            method = queries.get(call["query"])
+            method = queries.get(_text(call["query"]))
             if method is None:
                 raise WireError(f"no query {call['query']!r}")
             args = _arguments(method, decode(_list(call.get("args"))))
@@ -176,15 +176,20 @@ async def answer_calls(
 _KEY_TYPES = (str, int, date, tuple)
 
 
+@cache
+def _parameters(method: Callable[..., Any]) -> list[tuple[str, Any]]:
+    """A served query's parameters after `self`, with their declared types."""
+    hints = get_type_hints(method)
+    return [(name, hints.get(name)) for name in list(inspect.signature(method).parameters)[1:]]
+
+
 def _arguments(method: Callable[..., Any], args: list[Any]) -> list[Any]:
     """Positional arguments rebuilt as the method declares them (records → dataclasses)."""
-    parameters = list(inspect.signature(method).parameters)[1:]  # after self
+    parameters = _parameters(method)
     if len(args) != len(parameters):
         raise WireError(f"{method.__name__} takes {len(parameters)} arguments")
-    hints = get_type_hints(method)
     rebuilt = []
-    for name, value in zip(parameters, args, strict=True):
-        hint = hints.get(name)
+    for (name, hint), value in zip(parameters, args, strict=True):
         if isinstance(value, dict):
             if not (isinstance(hint, type) and dataclasses.is_dataclass(hint)):
                 raise WireError(f"argument {name} is not a record")

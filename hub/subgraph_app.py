@@ -37,7 +37,7 @@ from auth.scopes import CONNECTOR_LOAD
 from auth.store import AuthStore
 from auth.tokens import VerifiedToken
 from connectors.base import Connector
-from connectors.remote import LOAD_PATH, WireError, answer_calls
+from connectors.remote import LOAD_PATH, answer_calls
 from hub.app import HubGraphQL, readiness, token_verifier
 from hub.limits.documents import DocumentStore
 from hub.limits.pipeline import observe_error, schema_extensions
@@ -74,7 +74,7 @@ class ConnectorLoads:
             results = await answer_calls(
                 self.connector.loaders, self.connector.database, json.loads(body)
             )
-        except (WireError, ValueError) as error:
+        except ValueError as error:  # malformed JSON, or a WireError
             return _refused(400, "invalid_request", str(error))
         except (SQLAlchemyError, OSError) as error:
             log.warning("connector calls failed: %s", type(error).__name__)

@@ -248,6 +248,9 @@ def test_the_load_endpoint_refuses_what_it_must(hub: RunningHub, services: dict[
         b'{"calls": [{"query": "no_such_query", "args": []}]}',
         b'{"calls": [{"loader": "account_by_project", "keys": [{"$sql": "drop"}]}]}',
         b'{"calls": [{"loader": "account_by_project", "keys": [["nested"]]}]}',
+        b'{"calls": [{"loader": ["not", "a", "name"], "keys": []}]}',
+        json.dumps({"calls": [{"loader": "account_by_project", "keys": ["k"] * 10_001}]}).encode(),
+        json.dumps({"calls": [{"loader": "account_by_project", "keys": ["k"]}] * 201}).encode(),
     ):
         bad = httpx.post(load, content=body, headers=as_hub)
         assert bad.status_code == 400, body
@@ -286,3 +289,37 @@ def test_a_connector_that_is_down_costs_only_its_own_fields(
         assert {name: report[name] for name in AGENCIES if name != "bank"} == {
             name: "ok" for name in AGENCIES if name != "bank"
         }
+
+
+def test_jurisdiction_fails_closed_when_the_agency_deciding_it_is_down(
+    hub: RunningHub, services: dict[str, str], story: Stories
+) -> None:
+    """Housing is up and knows the worker, but a mediation committee may see only workers
+    party to its court's cases: with the courts' service down, the worker is withheld
+    with the court's error, not shown unchecked."""
+    dead = f"http://127.0.0.1:{_free_port()}/graphql"
+    with running_remote_hub(hub, {**services, "court": dead}, connector_retries=0) as remote:
+        client_id = "mediation-xinmi"
+        with httpx.Client(
+            base_url=remote.url,
+            timeout=30,
+            auth=ClientCredentials(client_id, hub.secrets[client_id]),
+            headers={"X-Purpose": "dispute-mediation"},
+        ) as client:
+            body = client.post(
+                "/graphql",
+                json={
+                    "query": "query($id: IdNumber!) { worker(idNumber: $id) { idNumber name } }",
+                    "variables": {"id": story.dispute_worker_id},
+                },
+            ).json()
+    assert body["data"]["worker"] is None
+    [error] = body["errors"]
+    assert error["extensions"] == {"code": "CONNECTOR_UNAVAILABLE", "connector": "court"}
+    assert hub.as_client(client_id).post(
+        "/graphql",
+        json={
+            "query": "query($id: IdNumber!) { worker(idNumber: $id) { idNumber } }",
+            "variables": {"id": story.dispute_worker_id},
+        },
+    ).json()["data"]["worker"] == {"idNumber": story.dispute_worker_id}
