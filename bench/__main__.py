@@ -21,12 +21,12 @@ from bench.floor import Floor
 from bench.load import Budget, Stats, drive
 from bench.report import audit_markdown, machine, markdown
 from bench.server import Server, serving
-from bench.workloads import Call, sample_calls
+from bench.workloads import WORKLOADS, Call, sample_calls
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_ROOT = ROOT / ".hub" / "bench"
 RESULTS = ROOT / "bench" / "results"
-CHECKED_PER_WORKLOAD = 5
+CHECKED_PER_WORKLOAD = 20
 
 
 def _log(message: str) -> None:
@@ -153,16 +153,17 @@ async def _audit_cost(
     """Requests/s with the audit log off and on, alternating servers over a few rounds so
     drift hits both alike; `ratio` is on ÷ off (1.0 = free, 0.85 = 15 % slower)."""
     rates: dict[tuple[str, int, bool], list[float]] = {}
+    measured_workloads = [name for name in AUDIT_WORKLOADS if name in calls]
     for _ in range(rounds):
         for audit in (False, True):
             log_path = dataset.directory / f"server-audit-{'on' if audit else 'off'}.log"
             with serving(dataset, secret, log_path, audit=audit) as server:
-                for name in AUDIT_WORKLOADS:
+                for name in measured_workloads:
                     for clients in AUDIT_CLIENTS:
                         measured = await _drive_hub(server, calls[name], clients, budget)
                         rates.setdefault((name, clients, audit), []).append(measured.rps)
     cost: dict[str, list[dict[str, Any]]] = {}
-    for name in AUDIT_WORKLOADS:
+    for name in measured_workloads:
         for clients in AUDIT_CLIENTS:
             off = sum(rates[name, clients, False]) / rounds
             on = sum(rates[name, clients, True]) / rounds
@@ -182,7 +183,13 @@ async def _audit_cost(
 
 
 async def run(
-    backend: str, scale: str, seed: int, concurrency: list[int], budget: Budget
+    backend: str,
+    scale: str,
+    seed: int,
+    concurrency: list[int],
+    budget: Budget,
+    workloads: list[str],
+    audit_rounds: int,
 ) -> dict[str, Any]:
     started = datetime.now(UTC).isoformat(timespec="seconds")
     dataset = Dataset.at(DATA_ROOT, backend, scale, seed)
@@ -197,6 +204,7 @@ async def run(
             " ORDER BY COUNT(*) DESC, region_code LIMIT 1"
         )
         last_month = calls["project"][0].variables["month"]
+        calls = {name: calls[name] for name in workloads}
         _log("counting statements in process ...")
         counted = await statements.count(dataset, manifest["secret"], calls, region, last_month)
         floor_counted = await _floor_statements(floor, calls)
@@ -205,8 +213,10 @@ async def run(
                 checked = await _check_answers(client, server, floor, calls)
             _log(f"answers equal to the floor's: {checked}")
             timed = await _time(server, floor, calls, concurrency, budget)
-        _log("audit on vs off ...")
-        audit_cost = await _audit_cost(dataset, manifest["secret"], calls, budget)
+        audit_cost = {}
+        if audit_rounds:
+            _log("audit on vs off ...")
+            audit_cost = await _audit_cost(dataset, manifest["secret"], calls, budget, audit_rounds)
     finally:
         await floor.close()
     return {
@@ -262,6 +272,13 @@ def main() -> int:
     parser.add_argument("--clients", default="1,8,32", help="concurrency levels")
     parser.add_argument("--seconds", type=float, default=5.0, help="time budget per run")
     parser.add_argument("--max-requests", type=int, default=2000, help="request cap per run")
+    parser.add_argument("--workloads", default=",".join(WORKLOADS), help="which workloads to time")
+    parser.add_argument(
+        "--audit-rounds",
+        type=int,
+        default=AUDIT_ROUNDS,
+        help="alternating audit off/on rounds after the timed runs (0: none)",
+    )
     parser.add_argument(
         "--audit-only",
         type=int,
@@ -284,8 +301,13 @@ def main() -> int:
             stem.with_suffix(".md").write_text(audit_markdown(result))
             print(audit_markdown(result))
             continue
-        result = asyncio.run(run(backend, args.scale, args.seed, concurrency, budget))
-        stem = RESULTS / f"{backend}-{args.scale}"
+        workloads = args.workloads.split(",")
+        timed = run(
+            backend, args.scale, args.seed, concurrency, budget, workloads, args.audit_rounds
+        )
+        result = asyncio.run(timed)
+        partial = "" if set(workloads) == set(WORKLOADS) else "-partial"
+        stem = RESULTS / f"{backend}-{args.scale}{partial}"
         stem.with_suffix(".json").write_text(json.dumps(result, indent=2, ensure_ascii=False))
         table = markdown(result)
         stem.with_suffix(".md").write_text(table)

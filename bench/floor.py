@@ -174,7 +174,7 @@ class Floor:
             ),
             court.fetch(
                 "SELECT committee, outcome, held_on FROM court_mediation"
-                " WHERE case_number = ? ORDER BY held_on",
+                " WHERE case_number = ? ORDER BY held_on, id",
                 case_number,
             ),
             court.fetch(
@@ -204,13 +204,13 @@ class Floor:
             housing.fetch(
                 "SELECT worker_id_number, contract_no, daily_wage_fen, project_code, start_date,"
                 " end_date, signed_on FROM housing_labour_contract"
-                " WHERE worker_id_number IN ? ORDER BY signed_on",
+                " WHERE worker_id_number IN ? ORDER BY signed_on, contract_no",
                 workers,
             ),
             housing.fetch(
                 "SELECT worker_id_number, project_code, month, days_present"
                 " FROM housing_attendance_month WHERE worker_id_number IN ?"
-                " AND month >= ? AND month <= ? ORDER BY month",
+                " AND month >= ? AND month <= ? ORDER BY month, project_code",
                 workers,
                 first,
                 last,
@@ -221,14 +221,14 @@ class Floor:
             self.db["bank"].fetch(
                 "SELECT worker_id_number, project_code, period, amount_fen, status"
                 " FROM bank_disbursement WHERE worker_id_number IN ?"
-                " AND period >= ? AND period <= ? ORDER BY paid_on",
+                " AND period >= ? AND period <= ? ORDER BY paid_on, id",
                 workers,
                 first,
                 last,
             ),
             self.db["hr"].fetch(
                 "SELECT enterprise_uscc, decision_no, removed_on FROM hr_blacklist_entry"
-                " WHERE enterprise_uscc IN ? ORDER BY listed_on",
+                " WHERE enterprise_uscc IN ? ORDER BY listed_on, decision_no",
                 usccs,
             ),
             self.db["hr"].fetch(
@@ -238,7 +238,7 @@ class Floor:
             court.fetch(
                 "SELECT p.uscc, c.case_number, c.status, c.filed_on FROM court_case_party p"
                 " JOIN court_dispute_case c ON c.case_number = p.case_number"
-                " WHERE p.uscc IN ? ORDER BY c.filed_on",
+                " WHERE p.uscc IN ? ORDER BY c.filed_on, p.id",
                 usccs,
             ),
         )

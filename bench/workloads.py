@@ -70,6 +70,7 @@ DASHBOARD = """query Dashboard($month: YearMonth!, $region: RegionCodePrefix!, $
 
 DASHBOARD_PAGE = 20
 KEYS_PER_WORKLOAD = 200
+WORKLOADS = ("worker", "dossier", "project", "dashboard", "mixed")
 MIX = ("worker",) * 5 + ("dossier",) * 2 + ("project",) * 2 + ("dashboard",)
 
 

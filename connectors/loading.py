@@ -162,9 +162,22 @@ def many_by(
     statement: Select[Any] | None = None,
     order_by: Sequence[ColumnElement[Any]] = (),
 ) -> _ManyBy:
-    """Declares a loader of every row with the given key, in `order_by` order."""
+    """Declares a loader of every row with the given key, in `order_by` order, ties broken
+    by the keyed table's primary key so an answer never changes order between two calls.
+
+    The key columns lead the ORDER BY: rows are grouped by key anyway, and a planner asked
+    for `order_by` alone may walk a whole index in that order rather than search the key's
+    (SQLite did: a project's month of payroll took 20 ms instead of 0.2)."""
     query = statement if statement is not None else select(_table_of(columns))
-    return _ManyBy(columns, query.order_by(*order_by) if order_by else query)
+    if not order_by:
+        return _ManyBy(columns, query)
+    leading = columns if isinstance(columns, tuple) else (columns,)
+    tiebreak = [
+        column
+        for column in _table_of(columns).primary_key.columns
+        if not any(column is named for named in (*leading, *order_by))
+    ]
+    return _ManyBy(columns, query.order_by(*leading, *order_by, *tiebreak))
 
 
 def served(
