@@ -1,4 +1,4 @@
-"""SQL statements per request, counted at the driver (SQLAlchemy `before_cursor_execute`)
+"""SQL statements per request, counted as sent to the driver (`Database.listeners`)
 in a separate in-process run of the same app over the same data set: the served process
 cannot be instrumented from outside, and counting must not slow the timed runs.
 
@@ -13,7 +13,6 @@ from typing import Any
 
 import httpx
 from pydantic import SecretStr
-from sqlalchemy import event
 
 from bench.dataset import AUDIT_HASH_KEY, BENCH_CLIENT, BENCH_PURPOSE, Dataset, targets
 from bench.server import RATE_LIMITS
@@ -51,10 +50,10 @@ async def count(
     engines = [*app.state.connectors, app.state.auth_store]
     for target in engines:
 
-        def tally(*_: Any, name: str = target.name) -> None:
+        def tally(_sql: str, name: str = target.name) -> None:
             counts[name] += 1
 
-        event.listen(target.database.engine.sync_engine, "before_cursor_execute", tally)
+        target.database.listeners.append(tally)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
         token = (

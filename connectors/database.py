@@ -8,9 +8,18 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, Row, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.sql import Executable
+
+from connectors.reading import (
+    CompiledCache,
+    PostgresReaders,
+    Readers,
+    SqliteReaders,
+    StatementListener,
+    log,
+)
 
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 _SYNC_DRIVERS = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg"}
@@ -43,6 +52,10 @@ class Database:
         # stay under PostgreSQL's max_connections.
         self._pool = {"pool_size": pool_size, "max_overflow": max_overflow}
         self._async_engine: AsyncEngine | None = None
+        self._readers: Readers | None = None
+        self._compiled: CompiledCache | None = None
+        self.listeners: list[StatementListener] = []
+        """Told the SQL of every read sent (the tests and the bench count statements)."""
 
     def __repr__(self) -> str:
         return f"Database({self.url.render_as_string(hide_password=True)!r})"
@@ -67,18 +80,43 @@ class Database:
             event.listen(engine, "connect", _sqlite_pragmas)
         return engine
 
+    @property
+    def readers(self) -> Readers:
+        if self._readers is None:
+            size = self._pool["pool_size"] + self._pool["max_overflow"]
+            if self.is_sqlite:
+                self._readers = SqliteReaders(self.url.database or ":memory:", size)
+            else:
+                self._readers = PostgresReaders(self.url, size)
+        return self._readers
+
     async def fetch(
-        self, statement: Executable, parameters: Mapping[str, Any] | None = None
-    ) -> Sequence[Any]:
-        async with self.engine.connect() as connection:
-            result = await connection.execute(statement, parameters)
-            return result.all()
+        self,
+        statement: Executable,
+        parameters: Mapping[str, Any] | None = None,
+        *,
+        reused: bool = False,
+    ) -> Sequence[Row[Any]]:
+        """The rows of one read. `reused`: the statement object is kept and run again
+        (a loader's), so its compiled form is kept too."""
+        if self._compiled is None:
+            self._compiled = CompiledCache(self.engine.dialect)
+        compiled = self._compiled.get(statement, reused)
+        sql, arguments = compiled.bind(parameters)
+        for listener in self.listeners:
+            listener(sql)
+        if self._echo:
+            log.info("%s %r", sql, arguments)
+        return compiled.rows(await self.readers.fetch(sql, arguments))
 
     async def scalar(self, statement: Executable) -> Any:
-        async with self.engine.connect() as connection:
-            return (await connection.execute(statement)).scalar()
+        rows = await self.fetch(statement)
+        return rows[0][0] if rows else None
 
     async def dispose(self) -> None:
+        if self._readers is not None:
+            await self._readers.close()
+            self._readers = None
         if self._async_engine is not None:
             await self._async_engine.dispose()
             self._async_engine = None

@@ -131,7 +131,7 @@ class _LoaderSpec(Generic[ValueT]):
         rows: list[Row[Any]] = []
         for start in range(0, len(keys), MAX_KEYS_PER_STATEMENT):
             chunk = keys[start : start + MAX_KEYS_PER_STATEMENT]
-            rows.extend(await database.fetch(self.query, {"keys": chunk}))
+            rows.extend(await database.fetch(self.query, {"keys": chunk}, reused=True))
         return rows
 
     def arrange(self, keys: list[Hashable], rows: Sequence[Any]) -> list[ValueT]:

@@ -26,7 +26,6 @@ import pytest
 import uvicorn
 from joserfc import jwt
 from joserfc.jwk import ECKey
-from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -97,10 +96,10 @@ class StatementCounter:
         for connector in connectors:
             name = connector.name
 
-            def count(*_: Any, name: str = name) -> None:
+            def count(_sql: str, name: str = name) -> None:
                 self.counts[name] += 1
 
-            event.listen(connector.database.engine.sync_engine, "before_cursor_execute", count)
+            connector.database.listeners.append(count)
 
     def reset(self) -> None:
         self.counts.clear()

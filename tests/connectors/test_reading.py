@@ -1,0 +1,112 @@
+"""The read path runs SQLAlchemy's compiled statements on the driver directly: its rows
+must be exactly the rows SQLAlchemy's own execution gives, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.engine import URL
+from sqlalchemy.sql import Executable
+
+from auth.store import key_t
+from conftest import RunningHub
+from connectors.base import Connector
+from connectors.database import Database
+from connectors.housing.loaders import HousingLoaders
+
+
+async def _both_ways(
+    url: URL, statements: dict[str, tuple[Executable, dict[str, Any] | None]]
+) -> list[tuple[str, Any, Any]]:
+    """Per statement: its rows through `Database.fetch` and through
+    `AsyncConnection.execute`."""
+    database = Database(url.render_as_string(hide_password=False))
+    compared = []
+    try:
+        for name, (statement, parameters) in statements.items():
+            ours = await database.fetch(statement, parameters)
+            async with database.engine.connect() as connection:
+                theirs = (await connection.execute(statement, parameters)).all()
+            compared.append((name, ours, theirs))
+    finally:
+        await database.dispose()
+    return compared
+
+
+async def _loader_statements(
+    connector: Connector,
+) -> dict[str, tuple[Executable, dict[str, Any] | None]]:
+    """Each loader's statement with a few real keys."""
+    database = Database(connector.database.url.render_as_string(hide_password=False))
+    statements: dict[str, tuple[Executable, dict[str, Any] | None]] = {}
+    try:
+        for name, spec in connector.loaders.loader_specs().items():
+            columns = spec.columns if isinstance(spec.columns, tuple) else (spec.columns,)
+            sample = await database.fetch(
+                select(*columns).where(*(c.is_not(None) for c in columns)).limit(3)
+            )
+            keys = [tuple(row) if len(columns) > 1 else row[0] for row in sample]
+            statements[name] = (spec.query, {"keys": keys})
+    finally:
+        await database.dispose()
+    return statements
+
+
+def test_rows_are_sqlalchemys_rows(hub: RunningHub) -> None:
+    """Every loader's rows, and the auth store's (time-zone-aware datetimes)."""
+    compared = [
+        (f"{connector.name}.{name}", ours, theirs)
+        for connector in hub.connectors
+        for name, ours, theirs in asyncio.run(
+            _both_ways(connector.database.url, asyncio.run(_loader_statements(connector)))
+        )
+    ]
+    compared += asyncio.run(_both_ways(hub.auth.database.url, {"auth.keys": (select(key_t), None)}))
+    typed: set[type] = set()
+    for name, ours, theirs in compared:
+        assert ours, f"{name} found nothing to compare"
+        assert [tuple(r) for r in ours] == [tuple(r) for r in theirs], name
+        assert [r._mapping for r in ours] == [r._mapping for r in theirs], name
+        for row in ours:
+            typed.update(type(value) for value in row)
+            aware = [v for v in row if isinstance(v, datetime)]
+            assert all(v.tzinfo is not None for v in aware), name
+    assert {date, datetime, bool, int, str} <= typed  # converted, not driver text
+
+
+def test_a_loader_statement_is_compiled_once(hub: RunningHub) -> None:
+    async def twice() -> tuple[int, list[str]]:
+        housing = next(c for c in hub.connectors if c.name == "housing")
+        database = Database(housing.database.url.render_as_string(hide_password=False))
+        sent: list[str] = []
+        database.listeners.append(sent.append)
+        try:
+            query = HousingLoaders.worker.query
+            await database.fetch(query, {"keys": ["x"]}, reused=True)
+            await database.fetch(query, {"keys": ["x", "y"]}, reused=True)
+            assert database._compiled is not None
+            return len(database._compiled._kept), sent
+        finally:
+            await database.dispose()
+
+    kept, sent = asyncio.run(twice())
+    assert kept == 1
+    assert len(sent) == 2
+    assert sent[0] != sent[1]  # the IN list expanded to each call's keys
+
+
+def test_reads_cannot_write(hub: RunningHub) -> None:
+    async def write() -> None:
+        housing = next(c for c in hub.connectors if c.name == "housing")
+        database = Database(housing.database.url.render_as_string(hide_password=False))
+        try:
+            await database.fetch(text("DELETE FROM housing_worker"))
+        finally:
+            await database.dispose()
+
+    with pytest.raises(Exception, match=r"readonly|read-only"):
+        asyncio.run(write())
