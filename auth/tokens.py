@@ -45,6 +45,8 @@ OWN_ALGORITHMS = (SIGNING_ALGORITHM,)
 TRUSTED_ALGORITHMS = ("RS256", "ES256", SIGNING_ALGORITHM)
 ACCESS_TOKEN_TYPE = "at+jwt"
 LEEWAY_SECONDS = 30
+VERIFIED_TOKENS = 10_000
+"""Tokens remembered as verified, per process (a few MiB at most)."""
 # The hub's own keys come from its database: cheap to reread, and a rotation must be seen
 # by every worker at once. A trusted issuer's come over HTTP: spare it.
 OWN_KEYS_MAX_AGE, OWN_KEYS_COOLDOWN = 60.0, 1.0
@@ -173,6 +175,7 @@ class TokenVerifier:
         trusted: Mapping[str, TrustedIssuer],
         http: httpx.AsyncClient,
         leeway: int = LEEWAY_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._store = store
         self._leeway = leeway
@@ -180,7 +183,9 @@ class TokenVerifier:
             issuer,
             audience,
             OWN_ALGORITHMS,
-            KeyCache(store.public_keys, max_age=OWN_KEYS_MAX_AGE, cooldown=OWN_KEYS_COOLDOWN),
+            KeyCache(
+                store.public_keys, max_age=OWN_KEYS_MAX_AGE, cooldown=OWN_KEYS_COOLDOWN, clock=clock
+            ),
             ACCESS_TOKEN_TYPE,
             requires_nbf=True,
         )
@@ -193,6 +198,7 @@ class TokenVerifier:
                     partial(fetch_jwks, http, trusted_issuer.jwks_url),
                     max_age=TRUSTED_KEYS_MAX_AGE,
                     cooldown=TRUSTED_KEYS_COOLDOWN,
+                    clock=clock,
                 ),
                 None,
                 requires_nbf=False,  # common identity providers issue none
@@ -200,9 +206,19 @@ class TokenVerifier:
             for name, trusted_issuer in trusted.items()
         }
         self._issuers[issuer] = own
+        self._verified: dict[str, _Verified] = {}
 
     async def verify(self, token: str) -> VerifiedToken:
-        """The token's client and scopes, or InvalidToken saying why not."""
+        """The token's client and scopes, or InvalidToken saying why not.
+
+        A client presents the same token on every call until it expires, so a token whose
+        signature verified is remembered (at most VERIFIED_TOKENS of them). A repeat is
+        checked again in all but the signature: its key must still be the issuer's, its
+        times still valid, its client still there and not revoked."""
+        known = self._verified.get(token)
+        if known is not None and await known.issuer.keys.key(known.kid) is known.key:
+            self._check_claims(known.claims, known.issuer)
+            return await self._grant(known.claims)
         header, unverified = _unverified(token)
         claimed_issuer = unverified.get("iss")
         issuer = self._issuers.get(claimed_issuer) if isinstance(claimed_issuer, str) else None
@@ -225,7 +241,11 @@ class TokenVerifier:
         if issuer.token_type and header.get("typ") != issuer.token_type:
             raise InvalidToken(f"the token is not an access token (typ {issuer.token_type})")
         self._check_claims(claims, issuer)
-        return await self._grant(claims)
+        verified = await self._grant(claims)
+        if len(self._verified) >= VERIFIED_TOKENS:
+            del self._verified[next(iter(self._verified))]  # the oldest
+        self._verified[token] = _Verified(issuer, kid, key, claims)
+        return verified
 
     def _check_claims(self, claims: dict[str, Any], issuer: _Issuer) -> None:
         registry = jwt.JWTClaimsRegistry(
@@ -256,6 +276,14 @@ class TokenVerifier:
             raise InvalidToken("the token's client is unknown or revoked")
         scopes = frozenset(scope.split()) & frozenset(client.scopes)
         return VerifiedToken(client, scopes)
+
+
+@dataclass(frozen=True)
+class _Verified:
+    issuer: _Issuer
+    kid: str
+    key: Key
+    claims: dict[str, Any]
 
 
 def _unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:

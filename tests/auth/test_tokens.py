@@ -18,8 +18,10 @@ import pytest
 from forging import call, claims_for, mint, signing_key
 from joserfc.jwk import OKPKey
 
+from auth import tokens
+from auth.errors import InvalidToken
 from auth.store import AuthStore, Grant
-from auth.tokens import OWN_KEYS_COOLDOWN, KeyCache, TokenVerifier
+from auth.tokens import OWN_KEYS_COOLDOWN, OWN_KEYS_MAX_AGE, KeyCache, TokenVerifier
 from conftest import TEST_CLIENT, IdentityProvider, RunningHub
 from connectors.database import Database
 
@@ -309,3 +311,76 @@ def test_the_key_cache_reloads_on_age_and_on_an_unknown_kid_once_per_cooldown() 
         assert len(loads) == 4  # and is retried only after the cool-down
 
     asyncio.run(scenario())
+
+
+def test_a_remembered_token_is_checked_again_in_all_but_its_signature(
+    hub: RunningHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A token verified once is not verified again cryptographically, but it still expires
+    on time, its client's revocation still counts, and it stops working once its key is
+    no longer the issuer's."""
+    decoded: list[str] = []
+    real_decode = tokens.jwt.decode
+
+    def counting_decode(token: str, *args: Any, **kwargs: Any) -> Any:
+        decoded.append(token)
+        return real_decode(token, *args, **kwargs)
+
+    monkeypatch.setattr(tokens.jwt, "decode", counting_decode)
+    client_id = _register(hub, ("project:read",))
+    kid = hub.auth.add_signing_key()
+    private = hub.auth.newest_signing_key()
+    hub.auth.add_signing_key()  # so that `kid` can be retired below
+    now = int(time.time())
+    short = mint(private, claims_for(client_id, exp=now + 2))
+    lasting = mint(private, claims_for(client_id))
+    revoked_id = _register(hub, ("project:read",))
+    revoked = mint(private, claims_for(revoked_id))
+    clock = _Clock()
+
+    async def scenario() -> list[str]:
+        store = AuthStore(
+            Database(hub.auth.database.url.render_as_string(hide_password=False)),
+            client_ttl_seconds=0,
+        )
+        outcomes = []
+        async with httpx.AsyncClient() as http:
+            verifier = TokenVerifier(
+                store,
+                issuer="http://127.0.0.1:8000",
+                audience="wage-hub",
+                trusted={},
+                http=http,
+                leeway=0,
+                clock=clock,
+            )
+
+            async def outcome(token: str) -> str:
+                try:
+                    await verifier.verify(token)
+                except InvalidToken as refusal:
+                    return str(refusal)
+                return "accepted"
+
+            try:
+                outcomes += [await outcome(lasting), await outcome(lasting)]
+                outcomes.append(str(len(decoded)))
+                outcomes.append(await outcome(short))
+                await asyncio.sleep(2.5)
+                outcomes.append(await outcome(short))  # expired while remembered
+                outcomes.append(await outcome(revoked))
+                hub.auth.revoke(revoked_id)
+                outcomes.append(await outcome(revoked))  # revoked while remembered
+                hub.auth.retire_key(kid)
+                clock.now = OWN_KEYS_MAX_AGE + 1  # the issuer's keys are reloaded
+                outcomes.append(await outcome(lasting))
+            finally:
+                await store.database.dispose()
+        return outcomes
+
+    results = asyncio.run(scenario())
+    assert results[:4] == ["accepted", "accepted", "1", "accepted"]
+    assert "expired" in results[4]
+    assert results[5] == "accepted"
+    assert "unknown or revoked" in results[6]
+    assert "signing key is unknown" in results[7]
