@@ -38,24 +38,35 @@ class Compiled:
         compiled = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
         assert isinstance(compiled, SQLCompiler)
         self.compiled = compiled
-        columns = list(getattr(statement, "selected_columns", ()))
+        # Every parameter's processor: the expanded state carries only the expanded ones'.
+        self.bind_processors: dict[str, Any] = dict(compiled._bind_processors)
+        columns = list(getattr(statement, "exported_columns", ()))  # a SELECT or RETURNING
         self.processors = [
             column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
         ]
         self.plain = not any(self.processors)
         self.make_row = result_tuple([column.key for column in columns])
 
-    def bind(self, parameters: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
-        """The SQL text with IN lists expanded and the driver's positional arguments."""
+    def bind(self, parameters: Mapping[str, Any] | None) -> tuple[str, Any]:
+        """The SQL text with IN lists expanded, and the driver's arguments: a list for a
+        positional paramstyle (aiosqlite, asyncpg, sqlite3), a dict for a named one
+        (psycopg)."""
         expanded = self.compiled.construct_expanded_state(parameters)
-        processors = expanded.processors
+        processors = (
+            {**self.bind_processors, **expanded.processors}
+            if expanded.processors
+            else self.bind_processors
+        )
         values = expanded.parameters
-        arguments = []
-        for name in expanded.positiontup or ():
+
+        def processed(name: str) -> Any:
             value = values[name]
             process = processors.get(name)
-            arguments.append(process(value) if process is not None and value is not None else value)
-        return expanded.statement, arguments
+            return process(value) if process is not None and value is not None else value
+
+        if expanded.positiontup is None:
+            return expanded.statement, {name: processed(name) for name in values}
+        return expanded.statement, [processed(name) for name in expanded.positiontup]
 
     def rows(self, raw: Sequence[Sequence[Any]]) -> list[Row[Any]]:
         make_row = self.make_row
