@@ -20,7 +20,7 @@ from bench.dataset import POSTGRES_SERVER, Dataset, prepare
 from bench.floor import Floor
 from bench.load import Budget, Stats, drive
 from bench.report import audit_markdown, machine, markdown
-from bench.server import Server, serving
+from bench.server import Server, serving, serving_floor
 from bench.workloads import WORKLOADS, Call, sample_calls
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,6 +82,25 @@ async def _floor_statements(floor: Floor, calls: dict[str, list[Call]]) -> dict[
     return counted
 
 
+async def _drive_floor_over_http(
+    url: str, calls: list[Call], clients: int, budget: Budget
+) -> Stats:
+    """The same calls against the floor's HTTP server, with the same client."""
+    async with httpx.AsyncClient(
+        base_url=url,
+        timeout=120,
+        limits=httpx.Limits(max_connections=clients, max_keepalive_connections=clients),
+    ) as client:
+
+        async def over_http(call: Call) -> bool:
+            response = await client.post(
+                "/floor", json={"workload": call.workload, "variables": call.variables}
+            )
+            return response.status_code == 200
+
+        return await drive(calls, over_http, clients, budget)
+
+
 async def _drive_hub(server: Server, calls: list[Call], clients: int, budget: Budget) -> Stats:
     """The calls against the served hub over HTTP; an answer counts if it has no errors."""
     async with httpx.AsyncClient(
@@ -104,6 +123,7 @@ async def _drive_hub(server: Server, calls: list[Call], clients: int, budget: Bu
 async def _time(
     server: Server,
     floor: Floor,
+    floor_url: str,
     calls: dict[str, list[Call]],
     concurrency: list[int],
     budget: Budget,
@@ -123,15 +143,20 @@ async def _time(
 
             await floor.open()
             ours = await drive(sampled, direct, clients, budget)
+            await floor.close()
+            served = await _drive_floor_over_http(floor_url, sampled, clients, budget)
             _log(
-                f"{name:9} x{clients:<2}  hub {hub.rps:8.1f} req/s p99 {hub.p99_ms:8.1f} ms"
-                f"   floor {ours.rps:8.1f} req/s p99 {ours.p99_ms:8.1f} ms   errors {hub.errors}"
+                f"{name:9} x{clients:<2}  hub {hub.rps:7.1f} req/s p99 {hub.p99_ms:7.1f} ms"
+                f"  floor {ours.rps:7.1f} req/s p99 {ours.p99_ms:6.1f} ms"
+                f"  floor/HTTP {served.rps:7.1f} req/s p99 {served.p99_ms:6.1f} ms"
+                f"  errors {hub.errors}+{served.errors}"
             )
             timed[name].append(
                 {
                     "clients": clients,
                     "hub": hub.as_dict(),
                     "floor": ours.as_dict(),
+                    "floor_http": served.as_dict(),
                     "peak_rss_bytes": peak,
                 }
             )
@@ -208,11 +233,14 @@ async def run(
         _log("counting statements in process ...")
         counted = await statements.count(dataset, manifest["secret"], calls, region, last_month)
         floor_counted = await _floor_statements(floor, calls)
-        with serving(dataset, manifest["secret"], dataset.directory / "server.log") as server:
+        with (
+            serving(dataset, manifest["secret"], dataset.directory / "server.log") as server,
+            serving_floor(dataset, DATA_ROOT, dataset.directory / "floor.log") as floor_url,
+        ):
             async with httpx.AsyncClient(base_url=server.url, timeout=120) as client:
                 checked = await _check_answers(client, server, floor, calls)
             _log(f"answers equal to the floor's: {checked}")
-            timed = await _time(server, floor, calls, concurrency, budget)
+            timed = await _time(server, floor, floor_url, calls, concurrency, budget)
         audit_cost = {}
         if audit_rounds:
             _log("audit on vs off ...")

@@ -101,8 +101,7 @@ class Database:
                 return list(await connection.fetch(text, *values))
         connection = await self._sqlite_connection()
         try:
-            async with connection.execute(text, values) as cursor:
-                return list(await cursor.fetchall())
+            return list(await connection.execute_fetchall(text, values))  # one thread hop
         finally:
             self._idle.put_nowait(connection)
 

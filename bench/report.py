@@ -32,6 +32,12 @@ def _ratio(floor_rps: float, hub_rps: float) -> str:
     return f"{floor_rps / hub_rps:.1f}" if hub_rps else "–"
 
 
+def _served_ratio(run: dict[str, Any]) -> str:
+    """hub ÷ the floor served over HTTP (runs before it existed have none)."""
+    served = run.get("floor_http")
+    return _ratio(served["rps"], run["hub"]["rps"]) if served else "–"
+
+
 def markdown(result: dict[str, Any]) -> str:
     """One backend at one scale: throughput and latency, then statements per request."""
     box = result["machine"]
@@ -44,19 +50,25 @@ def markdown(result: dict[str, Any]) -> str:
         f"databases hold {data['size_bytes'] / 2**20:.0f} MiB. Answers checked equal to the "
         f"floor's: {result['answers_checked']}.",
         "",
-        "| workload | clients | hub req/s | floor req/s | hub ÷ floor | hub p50 / p95 / p99 ms "
-        "| floor p50 / p95 / p99 ms | server peak RSS MiB |",
+        "| workload | clients | hub req/s | floor req/s in process / over HTTP "
+        "| hub ÷ floor in process / over HTTP | hub p50 / p95 / p99 ms "
+        "| floor over HTTP p50 / p95 / p99 ms | server peak RSS MiB |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, runs in result["workloads"].items():
         for run in runs:
-            hub, floor = run["hub"], run["floor"]
+            hub, floor, served = run["hub"], run["floor"], run.get("floor_http")
             errors = f" ({hub['errors']} errors)" if hub["errors"] else ""
+            served_rps = served["rps"] if served else "–"
+            served_latency = (
+                f"{served['p50_ms']} / {served['p95_ms']} / {served['p99_ms']}" if served else "–"
+            )
             lines.append(
-                f"| {name} | {run['clients']} | {hub['rps']}{errors} | {floor['rps']} "
-                f"| {_ratio(floor['rps'], hub['rps'])} "
+                f"| {name} | {run['clients']} | {hub['rps']}{errors} "
+                f"| {floor['rps']} / {served_rps} "
+                f"| {_ratio(floor['rps'], hub['rps'])} / {_served_ratio(run)} "
                 f"| {hub['p50_ms']} / {hub['p95_ms']} / {hub['p99_ms']} "
-                f"| {floor['p50_ms']} / {floor['p95_ms']} / {floor['p99_ms']} "
+                f"| {served_latency} "
                 f"| {run['peak_rss_bytes'] / 2**20:.0f} |"
             )
     lines += [
@@ -120,7 +132,8 @@ def summary(results: list[dict[str, Any]]) -> str:
     concurrency, p99 at 8 clients, hub ÷ floor at 1 client, statements per request."""
     lines = [
         "| backend | scale | workload | hub req/s at 1 / 8 / 32 clients | p50 / p99 ms at 8 "
-        "| hub ÷ floor at 1 | SQL statements per request (floor) | peak RSS MiB |",
+        "| hub ÷ floor at 1 (in process / over HTTP) | SQL statements per request (floor) "
+        "| peak RSS MiB |",
         "|---|---|---|---:|---:|---:|---:|---:|",
     ]
     for result in results:
@@ -137,7 +150,7 @@ def summary(results: list[dict[str, Any]]) -> str:
             lines.append(
                 f"| {result['backend']} | {result['scale']} | {name} | {rps} "
                 f"| {eight['p50_ms']:.1f} / {eight['p99_ms']:.1f} "
-                f"| {_ratio(one['floor']['rps'], one['hub']['rps'])} "
+                f"| {_ratio(one['floor']['rps'], one['hub']['rps'])} / {_served_ratio(one)} "
                 f"| {spread} ({result['floor_statements'][name]}) | {peak:.0f} |"
             )
     return "\n".join(lines)
@@ -164,6 +177,7 @@ def main() -> int:
     results = [
         json.loads(path.read_text())
         for path in sorted(Path(__file__).with_name("results").glob("*.json"))
+        if not path.name.startswith("audit-") and "-partial" not in path.name
     ]
     results.sort(key=lambda r: (order.get(r["scale"], 9), r["backend"]))
     print(summary(results))

@@ -8,6 +8,7 @@ import json
 import os
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -88,15 +89,40 @@ def serving(
         process.wait(timeout=30)
 
 
+@contextmanager
+def serving_floor(dataset: Dataset, root: Path, log_path: Path) -> Iterator[str]:
+    """The floor's own HTTP server (bench/floor_server.py) in its process; yields its URL."""
+    port = _free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "bench.floor_server",
+        f"--backend={dataset.backend}",
+        f"--scale={dataset.scale}",
+        f"--seed={dataset.seed}",
+        f"--root={root}",
+        f"--port={port}",
+    ]
+    with log_path.open("w") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(url, process)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
 def _wait_ready(url: str, process: subprocess.Popen[Any]) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"hub serve exited with {process.returncode}")
+            raise RuntimeError(f"{process.args!r} exited with {process.returncode}")
         try:
             if httpx.get(f"{url}/readyz").status_code == 200:
                 return
         except httpx.TransportError:
             pass
         time.sleep(0.2)
-    raise RuntimeError("hub serve did not become ready within 60 s")
+    raise RuntimeError(f"{process.args!r} did not become ready within 60 s")

@@ -74,45 +74,42 @@ WORKLOADS = ("worker", "dossier", "project", "dashboard", "mixed")
 MIX = ("worker",) * 5 + ("dossier",) * 2 + ("project",) * 2 + ("dashboard",)
 
 
+FloorAnswer = Callable[[Floor, dict[str, Any]], Awaitable[dict[str, Any]]]
+FLOOR_ANSWERS: dict[str, FloorAnswer] = {
+    "worker": lambda floor, v: floor.worker(v["id"]),
+    "dossier": lambda floor, v: floor.dossier(v["case"], v["from"], v["to"]),
+    "project": lambda floor, v: floor.project_unpaid(v["code"], f"{v['month']}-01"),
+    "dashboard": lambda floor, v: floor.dashboard(v["region"], f"{v['month']}-01", v["first"]),
+}
+"""Each workload's floor, from the same variables the hub is sent."""
+
+
 @dataclass(frozen=True)
 class Call:
-    """One request: the GraphQL document and variables, and the floor's way to answer it."""
+    """One request: the GraphQL document and variables; the floor answers it from them."""
 
     workload: str
     document: str
     variables: dict[str, Any]
-    floor: Callable[[Floor], Awaitable[dict[str, Any]]]
+
+    async def floor(self, floor: Floor) -> dict[str, Any]:
+        return await FLOOR_ANSWERS[self.workload](floor, self.variables)
 
 
 def _worker(id_number: str) -> Call:
-    return Call("worker", WORKER, {"id": id_number}, lambda f: f.worker(id_number))
+    return Call("worker", WORKER, {"id": id_number})
 
 
 def _dossier(case_number: str, since: str, until: str) -> Call:
-    return Call(
-        "dossier",
-        DOSSIER,
-        {"case": case_number, "from": since, "to": until},
-        lambda f: f.dossier(case_number, since, until),
-    )
+    return Call("dossier", DOSSIER, {"case": case_number, "from": since, "to": until})
 
 
 def _project(code: str, last_month: str) -> Call:
-    return Call(
-        "project",
-        PROJECT,
-        {"code": code, "month": last_month},
-        lambda f: f.project_unpaid(code, f"{last_month}-01"),
-    )
+    return Call("project", PROJECT, {"code": code, "month": last_month})
 
 
 def dashboard_call(region: str, last_month: str, size: int = DASHBOARD_PAGE) -> Call:
-    return Call(
-        "dashboard",
-        DASHBOARD,
-        {"month": last_month, "region": region, "first": size},
-        lambda f: f.dashboard(region, f"{last_month}-01", size),
-    )
+    return Call("dashboard", DASHBOARD, {"month": last_month, "region": region, "first": size})
 
 
 async def sample_calls(floor: Floor, seed: int) -> dict[str, list[Call]]:

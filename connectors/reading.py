@@ -41,10 +41,10 @@ class Compiled:
         # Every parameter's processor: the expanded state carries only the expanded ones'.
         self.bind_processors: dict[str, Any] = dict(compiled._bind_processors)
         columns = list(getattr(statement, "exported_columns", ()))  # a SELECT or RETURNING
-        self.processors = [
+        processors = [
             column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
         ]
-        self.plain = not any(self.processors)
+        self.converted = [(i, p) for i, p in enumerate(processors) if p is not None]
         self.make_row = result_tuple([column.key for column in columns])
 
     def bind(self, parameters: Mapping[str, Any] | None) -> tuple[str, Any]:
@@ -70,15 +70,16 @@ class Compiled:
 
     def rows(self, raw: Sequence[Sequence[Any]]) -> list[Row[Any]]:
         make_row = self.make_row
-        if self.plain:
+        if not self.converted:
             return [make_row(tuple(values)) for values in raw]
-        processors = self.processors
-        return [
-            make_row(
-                tuple(p(v) if p is not None else v for p, v in zip(processors, values, strict=True))
-            )
-            for values in raw
-        ]
+        converted = self.converted
+        rows = []
+        for values in raw:
+            row = list(values)
+            for index, process in converted:
+                row[index] = process(row[index])
+            rows.append(make_row(tuple(row)))
+        return rows
 
 
 class CompiledCache:
@@ -111,8 +112,7 @@ class SqliteReaders:
     async def fetch(self, sql: str, arguments: list[Any]) -> list[Any]:
         connection = await self._acquire()
         try:
-            async with connection.execute(sql, arguments) as cursor:
-                return list(await cursor.fetchall())
+            return list(await connection.execute_fetchall(sql, arguments))  # one thread hop
         finally:
             self._idle.put_nowait(connection)
 
