@@ -10,6 +10,7 @@ import json
 import signal
 from datetime import UTC, datetime
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 import httpx
@@ -19,7 +20,7 @@ from bench import statements
 from bench.dataset import POSTGRES_SERVER, Dataset, prepare
 from bench.floor import Floor
 from bench.load import Budget, Stats, drive
-from bench.report import audit_markdown, machine, markdown
+from bench.report import audit_markdown, machine, markdown, ratios_markdown
 from bench.server import Server, serving, serving_floor
 from bench.workloads import WORKLOADS, Call, sample_calls
 
@@ -98,7 +99,10 @@ async def _drive_floor_over_http(
             )
             return response.status_code == 200
 
-        return await drive(calls, over_http, clients, budget)
+        try:
+            return await drive(calls, over_http, clients, budget)
+        finally:
+            await client.post("/floor/release")
 
 
 async def _drive_hub(server: Server, calls: list[Call], clients: int, budget: Budget) -> Stats:
@@ -286,6 +290,77 @@ async def run_audit_only(
     }
 
 
+RATIO_WORKLOADS = ("worker", "dossier", "project", "dashboard")
+
+
+async def run_ratios_only(
+    backend: str, scale: str, seed: int, budget: Budget, rounds: int
+) -> dict[str, Any]:
+    """hub ÷ floor at one client, the target's measure, over `rounds` rounds that take the
+    hub, the floor over HTTP and the floor in process in turn, so that a machine whose
+    speed drifts (shared cores) slows all three alike; the median ratio is reported."""
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    dataset = Dataset.at(DATA_ROOT, backend, scale, seed)
+    manifest = prepare(dataset, _log)
+    floor = Floor(dataset)
+    await floor.open()
+    try:
+        calls = await sample_calls(floor, seed)
+    finally:
+        await floor.close()
+    measured: dict[str, dict[str, list[float]]] = {
+        name: {"hub": [], "floor": [], "floor_http": []} for name in RATIO_WORKLOADS
+    }
+    with (
+        serving(dataset, manifest["secret"], dataset.directory / "server.log") as server,
+        serving_floor(dataset, DATA_ROOT, dataset.directory / "floor.log") as floor_url,
+    ):
+        for round_number in range(rounds):
+            for name in RATIO_WORKLOADS:
+                sampled = calls[name]
+                rates = measured[name]
+                rates["hub"].append((await _drive_hub(server, sampled, 1, budget)).rps)
+                served = await _drive_floor_over_http(floor_url, sampled, 1, budget)
+                rates["floor_http"].append(served.rps)
+                await floor.open()
+                try:
+
+                    async def direct(call: Call) -> bool:
+                        await call.floor(floor)
+                        return True
+
+                    rates["floor"].append((await drive(sampled, direct, 1, budget)).rps)
+                finally:
+                    await floor.close()
+                _log(
+                    f"round {round_number + 1} {name:9} hub {rates['hub'][-1]:7.1f}"
+                    f"  floor/HTTP {rates['floor_http'][-1]:7.1f}"
+                    f"  floor {rates['floor'][-1]:7.1f} req/s"
+                )
+    ratios = {}
+    for name, rates in measured.items():
+        over_http = sorted(f / h for f, h in zip(rates["floor_http"], rates["hub"], strict=True))
+        in_process = sorted(f / h for f, h in zip(rates["floor"], rates["hub"], strict=True))
+        ratios[name] = {
+            "rates": rates,
+            "over_http": {"median": median(over_http), "min": over_http[0], "max": over_http[-1]},
+            "in_process": {
+                "median": median(in_process),
+                "min": in_process[0],
+                "max": in_process[-1],
+            },
+        }
+    return {
+        "backend": backend,
+        "scale": scale,
+        "measured_at": started,
+        "machine": machine(),
+        "rounds": rounds,
+        "seconds_per_run": budget.seconds,
+        "ratios": ratios,
+    }
+
+
 def _exit_on_terminate(signum: int, frame: object) -> None:
     """SIGTERM unwinds like Ctrl-C, so the served hub is stopped, not orphaned."""
     raise SystemExit(128 + signum)
@@ -308,6 +383,12 @@ def main() -> int:
         help="alternating audit off/on rounds after the timed runs (0: none)",
     )
     parser.add_argument(
+        "--ratios-only",
+        type=int,
+        metavar="ROUNDS",
+        help="measure only hub ÷ floor at one client, over this many alternating rounds",
+    )
+    parser.add_argument(
         "--audit-only",
         type=int,
         metavar="ROUNDS",
@@ -320,6 +401,15 @@ def main() -> int:
     for backend in args.backends.split(","):
         if backend == "postgres" and not _postgres_up():
             _log(f"PostgreSQL is not reachable at {POSTGRES_SERVER}; skipping it")
+            continue
+        if args.ratios_only:
+            result = asyncio.run(
+                run_ratios_only(backend, args.scale, args.seed, budget, args.ratios_only)
+            )
+            stem = RESULTS / f"ratios-{backend}-{args.scale}"
+            stem.with_suffix(".json").write_text(json.dumps(result, indent=2))
+            stem.with_suffix(".md").write_text(ratios_markdown(result))
+            print(ratios_markdown(result))
             continue
         if args.audit_only:
             audited = run_audit_only(backend, args.scale, args.seed, budget, args.audit_only)

@@ -20,8 +20,8 @@ import asyncpg  # type: ignore[import-untyped]
 
 from bench.dataset import Dataset
 
-POOL_SIZE = 15
-"""SQLAlchemy's default pool (5 + 10 overflow) per database, the hub's own limit."""
+POOL_SIZE = 10
+"""Connections per database at most: the hub's own limit (HUB_DB_POOL_SIZE 5 + 5)."""
 
 Row = Sequence[Any]
 
@@ -56,10 +56,16 @@ class Database:
         self._idle: asyncio.Queue[Any] = asyncio.Queue()
         self._opened = 0
         self._pg_pool: asyncpg.Pool | None = None
+        self._opening = asyncio.Lock()
 
     async def open(self) -> None:
-        if self.backend == "postgres":
-            self._pg_pool = await asyncpg.create_pool(self.url, min_size=1, max_size=POOL_SIZE)
+        if self.backend != "postgres":
+            return
+        async with self._opening:  # concurrent first statements open one pool
+            if self._pg_pool is None:
+                self._pg_pool = await asyncpg.create_pool(
+                    self.url, min_size=1, max_size=POOL_SIZE
+                )
 
     async def close(self) -> None:
         """Every connection closed: PostgreSQL's connection slots (max_connections) are
@@ -96,6 +102,8 @@ class Database:
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
         text, values = self._render(sql, args)
         self.statements += 1
+        if self.backend == "postgres" and self._pg_pool is None:
+            await self.open()
         if self._pg_pool is not None:
             async with self._pg_pool.acquire() as connection:
                 return list(await connection.fetch(text, *values))

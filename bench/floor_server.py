@@ -34,17 +34,26 @@ def create_app(dataset: Dataset) -> Starlette:
         data = await FLOOR_ANSWERS[body["workload"]](floor, body["variables"])
         return JSONResponse({"data": data})
 
+    async def release(request: Request) -> JSONResponse:
+        """Closes every connection (reopened on the next request): PostgreSQL's
+        connection slots are shared with the hub, which must not find them held."""
+        await floor.close()
+        return JSONResponse({"released": True})
+
     async def ready(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ready"})
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await floor.open()
         yield
         await floor.close()
 
     return Starlette(
-        routes=[Route("/floor", answer, methods=["POST"]), Route("/readyz", ready)],
+        routes=[
+            Route("/floor", answer, methods=["POST"]),
+            Route("/floor/release", release, methods=["POST"]),
+            Route("/readyz", ready),
+        ],
         lifespan=lifespan,
     )
 

@@ -6,6 +6,7 @@ import json
 import os
 import platform
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 
@@ -127,6 +128,31 @@ def audit_markdown(result: dict[str, Any]) -> str:
     )
 
 
+def ratios_markdown(result: dict[str, Any]) -> str:
+    """`--ratios-only`: hub ÷ floor at one client, median and range over the rounds."""
+    box = result["machine"]
+    lines = [
+        f"### hub ÷ floor at 1 client, {result['backend']}, scale `{result['scale']}`, "
+        f"{result['rounds']} rounds of {result['seconds_per_run']} s runs",
+        "",
+        f"Machine: {box['nproc']} cores ({box['cpu']}), {box['ram_gib']} GiB RAM, "
+        f"Python {box['python']}; measured {result['measured_at']}.",
+        "",
+        "| workload | hub req/s (median) | floor over HTTP req/s | floor in process req/s "
+        "| hub ÷ floor over HTTP: median (range) | hub ÷ floor in process: median (range) |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, measured in result["ratios"].items():
+        rates = {kind: median(values) for kind, values in measured["rates"].items()}
+        http, direct = measured["over_http"], measured["in_process"]
+        lines.append(
+            f"| {name} | {rates['hub']:.1f} | {rates['floor_http']:.1f} | {rates['floor']:.1f} "
+            f"| {http['median']:.2f} ({http['min']:.2f}–{http['max']:.2f}) "
+            f"| {direct['median']:.2f} ({direct['min']:.2f}–{direct['max']:.2f}) |"
+        )
+    return "\n".join([*lines, ""])
+
+
 def summary(results: list[dict[str, Any]]) -> str:
     """One line per backend, scale and workload, for the README: throughput at each
     concurrency, p99 at 8 clients, hub ÷ floor at 1 client, statements per request."""
@@ -177,7 +203,7 @@ def main() -> int:
     results = [
         json.loads(path.read_text())
         for path in sorted(Path(__file__).with_name("results").glob("*.json"))
-        if not path.name.startswith("audit-") and "-partial" not in path.name
+        if not path.name.startswith(("audit-", "ratios-")) and "-partial" not in path.name
     ]
     results.sort(key=lambda r: (order.get(r["scale"], 9), r["backend"]))
     print(summary(results))

@@ -15,7 +15,6 @@ from sqlalchemy.sql import Executable
 from connectors.reading import (
     CompiledCache,
     PostgresReaders,
-    Readers,
     SqliteReaders,
     StatementListener,
     log,
@@ -52,7 +51,7 @@ class Database:
         # stay under PostgreSQL's max_connections.
         self._pool = {"pool_size": pool_size, "max_overflow": max_overflow}
         self._async_engine: AsyncEngine | None = None
-        self._readers: Readers | None = None
+        self._readers: SqliteReaders | PostgresReaders | None = None
         self._compiled: CompiledCache | None = None
         self.listeners: list[StatementListener] = []
         """Told the SQL of every read sent (the tests and the bench count statements)."""
@@ -81,13 +80,14 @@ class Database:
         return engine
 
     @property
-    def readers(self) -> Readers:
+    def readers(self) -> SqliteReaders | PostgresReaders:
         if self._readers is None:
-            size = self._pool["pool_size"] + self._pool["max_overflow"]
+            keep = self._pool["pool_size"]
+            size = keep + self._pool["max_overflow"]
             if self.is_sqlite:
-                self._readers = SqliteReaders(self.url.database or ":memory:", size)
+                self._readers = SqliteReaders(self.url.database or ":memory:", keep, size)
             else:
-                self._readers = PostgresReaders(self.url, size)
+                self._readers = PostgresReaders(self.url, keep, size)
         return self._readers
 
     async def fetch(

@@ -15,9 +15,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import weakref
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import aiosqlite
 import asyncpg  # type: ignore[import-untyped]
@@ -29,6 +30,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 log = logging.getLogger("hub.sql")
 
 StatementListener = Callable[[str], None]
+ConnectionT = TypeVar("ConnectionT")
 
 
 class Compiled:
@@ -99,80 +101,133 @@ class CompiledCache:
         return found
 
 
-class SqliteReaders:
-    """Up to `size` aiosqlite connections (a thread each), opened on demand, read-only
-    (`query_only`), outside any transaction between statements."""
+class Readers(Generic[ConnectionT]):
+    """Connections of one database, opened on demand: at most `size` at once, and at most
+    `keep` kept idle (a burst's extra connections are closed when returned, as
+    SQLAlchemy's overflow is), so a few hub processes stay within PostgreSQL's
+    max_connections. Connections belong to the event loop that opened them; another loop
+    (as in tests) starts afresh."""
 
-    def __init__(self, path: str, size: int) -> None:
-        self.path = path
+    def __init__(self, keep: int, size: int) -> None:
+        self.keep = keep
         self.size = size
-        self._idle: asyncio.LifoQueue[aiosqlite.Connection] = asyncio.LifoQueue()
+        self._reset(None)
+
+    def _reset(self, loop: asyncio.AbstractEventLoop | None) -> None:
+        self._loop = loop
+        self._idle: list[ConnectionT] = []
         self._opened = 0
+        self._returned = asyncio.Condition() if loop is not None else None
 
     async def fetch(self, sql: str, arguments: list[Any]) -> list[Any]:
         connection = await self._acquire()
+        healthy = False
         try:
-            return list(await connection.execute_fetchall(sql, arguments))  # one thread hop
-        finally:
-            self._idle.put_nowait(connection)
-
-    async def _acquire(self) -> aiosqlite.Connection:
-        if not self._idle.empty() or self._opened >= self.size:
-            return await self._idle.get()
-        self._opened += 1
-        try:
-            connection = await aiosqlite.connect(self.path)
-            await connection.execute("PRAGMA busy_timeout=5000")
-            await connection.execute("PRAGMA query_only=1")
-        except BaseException:
-            self._opened -= 1
+            rows = await self._run(connection, sql, arguments)
+            healthy = True
+        except Exception as error:
+            healthy = self._still_usable(error)
             raise
+        finally:
+            await self._release(connection, healthy)
+        return rows
+
+    async def _acquire(self) -> ConnectionT:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            self._reset(loop)
+        assert self._returned is not None
+        async with self._returned:
+            while not self._idle and self._opened >= self.size:
+                await self._returned.wait()
+            if self._idle:
+                return self._idle.pop()
+            self._opened += 1
+        try:
+            return await self._connect()
+        except BaseException:
+            await self._release(None, False)
+            raise
+
+    async def _release(self, connection: ConnectionT | None, healthy: bool) -> None:
+        assert self._returned is not None
+        async with self._returned:
+            if connection is not None and healthy and len(self._idle) < self.keep:
+                self._idle.append(connection)
+                self._returned.notify()
+                return
+            self._opened -= 1
+            self._returned.notify()
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                await self._disconnect(connection)
+
+    async def close(self) -> None:
+        if self._loop is asyncio.get_running_loop():
+            for connection in self._idle:
+                with contextlib.suppress(Exception):
+                    await self._disconnect(connection)
+        self._reset(None)
+
+    async def _connect(self) -> ConnectionT:
+        raise NotImplementedError
+
+    async def _run(self, connection: ConnectionT, sql: str, arguments: list[Any]) -> list[Any]:
+        raise NotImplementedError
+
+    async def _disconnect(self, connection: ConnectionT) -> None:
+        raise NotImplementedError
+
+    def _still_usable(self, error: Exception) -> bool:
+        """Whether a connection whose statement failed may serve the next one."""
+        return False
+
+
+class SqliteReaders(Readers[aiosqlite.Connection]):
+    """aiosqlite connections (a thread each), read-only (`query_only`), outside any
+    transaction between statements."""
+
+    def __init__(self, path: str, keep: int, size: int) -> None:
+        super().__init__(keep, size)
+        self.path = path
+
+    async def _connect(self) -> aiosqlite.Connection:
+        connection = await aiosqlite.connect(self.path)
+        await connection.execute("PRAGMA busy_timeout=5000")
+        await connection.execute("PRAGMA query_only=1")
         return connection
 
-    async def close(self) -> None:
-        while not self._idle.empty():
-            await self._idle.get_nowait().close()
-        self._opened = 0
+    async def _run(
+        self, connection: aiosqlite.Connection, sql: str, arguments: list[Any]
+    ) -> list[Any]:
+        return list(await connection.execute_fetchall(sql, arguments))  # one thread hop
+
+    async def _disconnect(self, connection: aiosqlite.Connection) -> None:
+        await connection.close()
+
+    def _still_usable(self, error: Exception) -> bool:
+        return isinstance(error, sqlite3.Error)  # a statement's error, not the connection's
 
 
-class PostgresReaders:
-    """An asyncpg pool of read-only sessions, created on first use in the running event
-    loop (a pool cannot serve another loop: a new loop, as in tests, gets its own)."""
+class PostgresReaders(Readers[asyncpg.Connection]):
+    """asyncpg connections in read-only sessions (`default_transaction_read_only`)."""
 
-    def __init__(self, url: URL, size: int) -> None:
+    def __init__(self, url: URL, keep: int, size: int) -> None:
+        super().__init__(keep, size)
         self.dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
-        self.size = size
-        self._pool: asyncio.Task[asyncpg.Pool] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
 
-    async def fetch(self, sql: str, arguments: list[Any]) -> list[Any]:
-        loop = asyncio.get_running_loop()
-        if self._pool is None or self._loop is not loop or self._pool.cancelled():
-            self._loop = loop  # one pool however many first statements race for it
-            self._pool = loop.create_task(self._create())
-        try:
-            pool = await asyncio.shield(self._pool)
-        except BaseException:
-            if self._pool.done():
-                self._pool = None  # a failed connect is retried by the next statement
-            raise
-        async with pool.acquire() as connection:
-            return list(await connection.fetch(sql, *arguments))
-
-    async def _create(self) -> asyncpg.Pool:
-        return await asyncpg.create_pool(
-            self.dsn,
-            min_size=0,
-            max_size=self.size,
-            server_settings={"default_transaction_read_only": "on"},
+    async def _connect(self) -> asyncpg.Connection:
+        return await asyncpg.connect(
+            self.dsn, server_settings={"default_transaction_read_only": "on"}
         )
 
-    async def close(self) -> None:
-        task, self._pool = self._pool, None
-        if task is not None and self._loop is asyncio.get_running_loop():
-            with contextlib.suppress(Exception):
-                await (await task).close()
-        self._loop = None
+    async def _run(
+        self, connection: asyncpg.Connection, sql: str, arguments: list[Any]
+    ) -> list[Any]:
+        return list(await connection.fetch(sql, *arguments))
 
+    async def _disconnect(self, connection: asyncpg.Connection) -> None:
+        await connection.close(timeout=5)
 
-Readers = SqliteReaders | PostgresReaders
+    def _still_usable(self, error: Exception) -> bool:
+        return isinstance(error, asyncpg.PostgresError)  # the server refused a statement

@@ -120,3 +120,35 @@ def test_reads_cannot_write(hub: RunningHub) -> None:
 
     with pytest.raises(Exception, match=r"readonly|read-only"):
         asyncio.run(write())
+
+
+def test_reads_share_a_bounded_pool_and_keep_few_connections(hub: RunningHub) -> None:
+    """Twenty concurrent reads on a database allowed 2 + 2 connections: never more than
+    four open, and two kept once the burst is over (PostgreSQL's max_connections is
+    shared by every hub process)."""
+    housing = next(c for c in hub.connectors if c.name == "housing")
+
+    async def burst() -> tuple[int, int, int]:
+        database = Database(
+            housing.database.url.render_as_string(hide_password=False),
+            pool_size=2,
+            max_overflow=2,
+        )
+        most = 0
+
+        def opened(_sql: str) -> None:
+            nonlocal most
+            most = max(most, database.readers._opened)
+
+        database.listeners.append(opened)
+        try:
+            statement = select(HousingLoaders.worker.query.selected_columns[0]).limit(200)
+            answers = await asyncio.gather(*(database.fetch(statement) for _ in range(20)))
+            assert all(len(rows) == 200 for rows in answers)
+            return most, database.readers._opened, len(database.readers._idle)
+        finally:
+            await database.dispose()
+
+    most, opened, idle = asyncio.run(burst())
+    assert 1 < most <= 4
+    assert (opened, idle) == (2, 2)
