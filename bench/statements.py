@@ -90,7 +90,7 @@ async def count(
             size: (await measure(dashboard_call(region, last_month, size)))[:2]
             for size in PAGE_SIZES
         }
-    for target in engines:
+    for target in [*engines, app.state.audit_store]:
         await target.database.dispose()
     return report
 

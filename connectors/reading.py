@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
+import threading
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
@@ -114,6 +115,9 @@ class Readers(Generic[ConnectionT]):
         self._reset(None)
 
     def _reset(self, loop: asyncio.AbstractEventLoop | None) -> None:
+        for connection in getattr(self, "_idle", ()):  # another loop's: cannot be awaited
+            with contextlib.suppress(Exception):
+                self._abandon(connection)
         self._loop = loop
         self._idle: list[ConnectionT] = []
         self._opened = 0
@@ -164,7 +168,8 @@ class Readers(Generic[ConnectionT]):
 
     async def close(self) -> None:
         if self._loop is asyncio.get_running_loop():
-            for connection in self._idle:
+            idle, self._idle = self._idle, []
+            for connection in idle:
                 with contextlib.suppress(Exception):
                     await self._disconnect(connection)
         self._reset(None)
@@ -176,6 +181,11 @@ class Readers(Generic[ConnectionT]):
         raise NotImplementedError
 
     async def _disconnect(self, connection: ConnectionT) -> None:
+        raise NotImplementedError
+
+    def _abandon(self, connection: ConnectionT) -> None:
+        """Closes a connection of a loop that is gone, without awaiting anything (an
+        aiosqlite connection left open would keep its thread, and the process, alive)."""
         raise NotImplementedError
 
     def _still_usable(self, error: Exception) -> bool:
@@ -192,7 +202,13 @@ class SqliteReaders(Readers[aiosqlite.Connection]):
         self.path = path
 
     async def _connect(self) -> aiosqlite.Connection:
-        connection = await aiosqlite.connect(self.path)
+        pending = aiosqlite.connect(self.path)
+        worker = getattr(pending, "_thread", None)
+        if isinstance(worker, threading.Thread) and not worker.is_alive():
+            # A reader left open (a command or test that never disposes) must not keep
+            # the process from exiting; it only reads, so stopping it mid-way loses nothing.
+            worker.daemon = True
+        connection = await pending
         await connection.execute("PRAGMA busy_timeout=5000")
         await connection.execute("PRAGMA query_only=1")
         return connection
@@ -204,6 +220,9 @@ class SqliteReaders(Readers[aiosqlite.Connection]):
 
     async def _disconnect(self, connection: aiosqlite.Connection) -> None:
         await connection.close()
+
+    def _abandon(self, connection: aiosqlite.Connection) -> None:
+        connection.stop()
 
     def _still_usable(self, error: Exception) -> bool:
         return isinstance(error, sqlite3.Error)  # a statement's error, not the connection's
@@ -228,6 +247,9 @@ class PostgresReaders(Readers[asyncpg.Connection]):
 
     async def _disconnect(self, connection: asyncpg.Connection) -> None:
         await connection.close(timeout=5)
+
+    def _abandon(self, connection: asyncpg.Connection) -> None:
+        connection.terminate()
 
     def _still_usable(self, error: Exception) -> bool:
         return isinstance(error, asyncpg.PostgresError)  # the server refused a statement

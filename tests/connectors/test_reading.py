@@ -4,7 +4,10 @@ must be exactly the rows SQLAlchemy's own execution gives, on SQLite and Postgre
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +20,8 @@ from conftest import RunningHub
 from connectors.base import Connector
 from connectors.database import Database
 from connectors.housing.loaders import HousingLoaders
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 async def _both_ways(
@@ -152,3 +157,23 @@ def test_reads_share_a_bounded_pool_and_keep_few_connections(hub: RunningHub) ->
     most, opened, idle = asyncio.run(burst())
     assert 1 < most <= 4
     assert (opened, idle) == (2, 2)
+
+
+def test_a_process_that_never_disposes_its_readers_still_exits(hub: RunningHub) -> None:
+    """aiosqlite runs each connection in a thread; a reader left open (a command or a
+    loop that ended without `dispose`) must not hold the process at exit."""
+    url = next(c for c in hub.connectors if c.name == "housing").database.url
+    script = (
+        "import asyncio\n"
+        "from sqlalchemy import text\n"
+        "from connectors.database import Database\n"
+        f"database = Database({url.render_as_string(hide_password=False)!r})\n"
+        "async def read():\n"
+        "    return await database.fetch(text('SELECT 1'))\n"
+        "assert asyncio.run(read()) == [(1,)]\n"
+        "assert asyncio.run(read()) == [(1,)]  # the first loop's connection is abandoned\n"
+    )
+    finished = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, timeout=60, capture_output=True, text=True
+    )
+    assert finished.returncode == 0, finished.stderr
