@@ -424,7 +424,11 @@ def main() -> int:
             backend, args.scale, args.seed, concurrency, budget, workloads, args.audit_rounds
         )
         result = asyncio.run(timed)
-        partial = "" if set(workloads) == set(WORKLOADS) else "-partial"
+        complete = set(workloads) == set(WORKLOADS) and all(
+            getattr(args, name) == parser.get_default(name)
+            for name in ("clients", "seconds", "max_requests", "audit_rounds")
+        )
+        partial = "" if complete else "-partial"  # a quick look never replaces the tables
         stem = RESULTS / f"{backend}-{args.scale}{partial}"
         stem.with_suffix(".json").write_text(json.dumps(result, indent=2, ensure_ascii=False))
         table = markdown(result)

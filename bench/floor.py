@@ -63,9 +63,7 @@ class Database:
             return
         async with self._opening:  # concurrent first statements open one pool
             if self._pg_pool is None:
-                self._pg_pool = await asyncpg.create_pool(
-                    self.url, min_size=1, max_size=POOL_SIZE
-                )
+                self._pg_pool = await asyncpg.create_pool(self.url, min_size=1, max_size=POOL_SIZE)
 
     async def close(self) -> None:
         """Every connection closed: PostgreSQL's connection slots (max_connections) are

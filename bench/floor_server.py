@@ -67,7 +67,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
     dataset = Dataset.at(args.root, args.backend, args.scale, args.seed)
-    uvicorn.run(create_app(dataset), host="127.0.0.1", port=args.port, log_level="warning")
+    # log_level as `hub serve` has it: both write an access log line per request
+    uvicorn.run(create_app(dataset), host="127.0.0.1", port=args.port, log_level="info")
 
 
 if __name__ == "__main__":
