@@ -125,6 +125,7 @@ class Readers(Generic[ConnectionT]):
 
     async def fetch(self, sql: str, arguments: list[Any]) -> list[Any]:
         connection = await self._acquire()
+        loop = self._loop
         healthy = False
         try:
             rows = await self._run(connection, sql, arguments)
@@ -133,7 +134,11 @@ class Readers(Generic[ConnectionT]):
             healthy = self._still_usable(error)
             raise
         finally:
-            await self._release(connection, healthy)
+            if self._loop is loop:
+                await self._release(connection, healthy)
+            else:  # the pool started afresh for another loop meanwhile
+                with contextlib.suppress(Exception):
+                    self._abandon(connection)
         return rows
 
     async def _acquire(self) -> ConnectionT:
