@@ -50,6 +50,9 @@ log = logging.getLogger(__name__)
 LOAD_PATH = "/connector/load"
 MAX_CALLS_PER_REQUEST = 200
 MAX_KEYS_PER_CALL = 10_000
+MAX_ROWS_PER_QUERY = 1_000
+"""A served query's `limit`, capped by the agency itself: the hub asks for pages of at
+most HUB_MAX_PAGE_SIZE + 1 and scans in chunks of 500."""
 _RETRIED_STATUSES = frozenset({502, 503, 504})
 
 
@@ -190,6 +193,12 @@ def _arguments(method: Callable[..., Any], args: list[Any]) -> list[Any]:
         raise WireError(f"{method.__name__} takes {len(parameters)} arguments")
     rebuilt = []
     for (name, hint), value in zip(parameters, args, strict=True):
+        if name == "limit" and (
+            not isinstance(value, int)
+            or isinstance(value, bool)
+            or not 1 <= value <= MAX_ROWS_PER_QUERY
+        ):
+            raise WireError(f"limit is a whole number from 1 to {MAX_ROWS_PER_QUERY}")
         if isinstance(value, dict):
             if not (isinstance(hint, type) and dataclasses.is_dataclass(hint)):
                 raise WireError(f"argument {name} is not a record")

@@ -30,6 +30,8 @@ from conftest import (
     serving,
 )
 from connectors.base import discover
+from connectors.housing.loaders import ProjectFilter
+from connectors.remote import encode
 from connectors.synthetic.stories import Stories, stories
 from hub.app import create_app
 from hub.settings import HubSettings
@@ -255,6 +257,25 @@ def test_the_load_endpoint_refuses_what_it_must(hub: RunningHub, services: dict[
         bad = httpx.post(load, content=body, headers=as_hub)
         assert bad.status_code == 400, body
         assert bad.json()["error"] == "invalid_request"
+
+
+def test_the_agency_caps_a_list_querys_limit(hub: RunningHub, services: dict[str, str]) -> None:
+    """The agency does not trust the caller with the size of a page: 1 to 1,000 rows."""
+    load = services["housing"].removesuffix("/graphql") + "/connector/load"
+    as_hub = {"Authorization": f"Bearer {hub.token(HUB_CLIENT)}", "X-Purpose": "connector-calls"}
+
+    def page(limit: object) -> httpx.Response:
+        call = {"query": "projects_page", "args": [encode(ProjectFilter()), None, limit]}
+        return httpx.post(load, json={"calls": [call]}, headers=as_hub)
+
+    answered = page(3)
+    assert answered.status_code == 200, answered.text
+    assert len(answered.json()["results"][0]) == 3
+    assert page(1_000).status_code == 200
+    for limit in (0, 1_001, 10**9, "10", True, None):
+        refused = page(limit)
+        assert refused.status_code == 400, limit
+        assert "limit is a whole number from 1 to 1000" in refused.json()["error_description"]
 
 
 def test_a_connector_that_is_down_costs_only_its_own_fields(
