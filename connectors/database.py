@@ -1,5 +1,7 @@
-"""An agency's database: one URL, an async engine for serving, a sync engine for
-migrations and bulk seeding. SQLite is the embedded default, PostgreSQL production."""
+"""An agency's database: one URL; reads served on the driver through `connectors.reading`
+(with SQLAlchemy's dialect and types), an async engine for the rare write while serving,
+a sync engine for migrations and bulk seeding. SQLite is the embedded default, PostgreSQL
+production."""
 
 from __future__ import annotations
 
