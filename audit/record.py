@@ -28,7 +28,9 @@ from graphql import (
     GraphQLScalarType,
 )
 
+from schemas import errors
 from schemas.context import Disclosures
+from schemas.errors import SIZE_LIMIT_CODES
 
 RECORD_VERSION: Final = 1
 KEYED: Final = "hmac:"
@@ -58,25 +60,19 @@ DENIED: Final = "denied"
 INVALID: Final = "invalid"
 ERROR: Final = "error"
 
-_DENIED_CODES: Final = frozenset(
-    {
-        "FORBIDDEN",
-        "UNAUTHENTICATED",
-        "INTROSPECTION_DISABLED",
-        "TRUSTED_DOCUMENT_REQUIRED",
-        "QUERY_TOO_DEEP",
-        "TOO_MANY_ALIASES",
-        "TOO_MANY_ROOT_FIELDS",
-        "TOO_MANY_TOKENS",
-        "TOO_MANY_DIRECTIVES",
-        "QUERY_TOO_COSTLY",
-        "DOCUMENT_TOO_LARGE",
-        "VARIABLES_TOO_DEEP",
-        "VARIABLES_TOO_LARGE",
-    }
-)
+_DENIED_CODES: Final = SIZE_LIMIT_CODES | {
+    errors.FORBIDDEN,
+    "UNAUTHENTICATED",
+    errors.INTROSPECTION_DISABLED,
+    errors.TRUSTED_DOCUMENT_REQUIRED,
+}
 _ERROR_CODES: Final = frozenset(
-    {"INTERNAL_SERVER_ERROR", "REQUEST_TIMEOUT", "CONNECTOR_UNAVAILABLE", "CONNECTOR_TIMEOUT"}
+    {
+        errors.INTERNAL_SERVER_ERROR,
+        errors.REQUEST_TIMEOUT,
+        errors.CONNECTOR_UNAVAILABLE,
+        errors.CONNECTOR_TIMEOUT,
+    }
 )
 
 

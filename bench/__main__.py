@@ -105,6 +105,23 @@ async def _drive_floor_over_http(
             await client.post("/floor/release")
 
 
+async def _drive_floor_in_process(
+    floor: Floor, calls: list[Call], clients: int, budget: Budget
+) -> Stats:
+    """The same calls answered by the floor in this process; its connections are closed
+    after the run (PostgreSQL's connection slots are shared with the served hub)."""
+
+    async def direct(call: Call) -> bool:
+        await call.floor(floor)
+        return True
+
+    await floor.open()
+    try:
+        return await drive(calls, direct, clients, budget)
+    finally:
+        await floor.close()
+
+
 async def _drive_hub(server: Server, calls: list[Call], clients: int, budget: Budget) -> Stats:
     """The calls against the served hub over HTTP; an answer counts if it has no errors."""
     async with httpx.AsyncClient(
@@ -140,14 +157,7 @@ async def _time(
             server.reset_peak()
             hub = await _drive_hub(server, sampled, clients, budget)
             peak = server.peak_rss()
-
-            async def direct(call: Call) -> bool:
-                await call.floor(floor)
-                return True
-
-            await floor.open()
-            ours = await drive(sampled, direct, clients, budget)
-            await floor.close()
+            ours = await _drive_floor_in_process(floor, sampled, clients, budget)
             served = await _drive_floor_over_http(floor_url, sampled, clients, budget)
             _log(
                 f"{name:9} x{clients:<2}  hub {hub.rps:7.1f} req/s p99 {hub.p99_ms:7.1f} ms"
@@ -211,6 +221,30 @@ async def _audit_cost(
     return cost
 
 
+def _about(backend: str, scale: str) -> dict[str, Any]:
+    """What every result file starts with: what was measured, when and on what."""
+    return {
+        "backend": backend,
+        "scale": scale,
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+    }
+
+
+async def _prepared(
+    backend: str, scale: str, seed: int
+) -> tuple[Dataset, dict[str, Any], dict[str, list[Call]]]:
+    """The data set (seeded or reused), its manifest, and each workload's calls."""
+    dataset = Dataset.at(DATA_ROOT, backend, scale, seed)
+    manifest = prepare(dataset, _log)
+    floor = Floor(dataset)
+    await floor.open()
+    try:
+        return dataset, manifest, await sample_calls(floor, seed)
+    finally:
+        await floor.close()
+
+
 async def run(
     backend: str,
     scale: str,
@@ -220,13 +254,11 @@ async def run(
     workloads: list[str],
     audit_rounds: int,
 ) -> dict[str, Any]:
-    started = datetime.now(UTC).isoformat(timespec="seconds")
-    dataset = Dataset.at(DATA_ROOT, backend, scale, seed)
-    manifest = prepare(dataset, _log)
+    about = _about(backend, scale)
+    dataset, manifest, calls = await _prepared(backend, scale, seed)
     floor = Floor(dataset)
     await floor.open()
     try:
-        calls = await sample_calls(floor, seed)
         [[region, _]] = await floor.db["housing"].fetch(
             "SELECT region_code, COUNT(*) FROM housing_project"
             " WHERE status = 'under_construction' GROUP BY region_code"
@@ -252,10 +284,7 @@ async def run(
     finally:
         await floor.close()
     return {
-        "backend": backend,
-        "scale": scale,
-        "measured_at": started,
-        "machine": machine(),
+        **about,
         "dataset": {k: v for k, v in manifest.items() if k != "secret"},
         "budget": {"max_requests": budget.max_requests, "seconds": budget.seconds},
         "answers_checked": checked,
@@ -270,21 +299,11 @@ async def run_audit_only(
     backend: str, scale: str, seed: int, budget: Budget, rounds: int
 ) -> dict[str, Any]:
     """Only the audit log's cost: quick enough to repeat on a quiet machine."""
-    started = datetime.now(UTC).isoformat(timespec="seconds")
-    dataset = Dataset.at(DATA_ROOT, backend, scale, seed)
-    manifest = prepare(dataset, _log)
-    floor = Floor(dataset)
-    await floor.open()
-    try:
-        calls = await sample_calls(floor, seed)
-    finally:
-        await floor.close()
+    about = _about(backend, scale)
+    dataset, manifest, calls = await _prepared(backend, scale, seed)
     cost = await _audit_cost(dataset, manifest["secret"], calls, budget, rounds)
     return {
-        "backend": backend,
-        "scale": scale,
-        "measured_at": started,
-        "machine": machine(),
+        **about,
         "rounds": rounds,
         "audit_cost": cost,
     }
@@ -299,15 +318,9 @@ async def run_ratios_only(
     """hub ÷ floor at one client, the target's measure, over `rounds` rounds that take the
     hub, the floor over HTTP and the floor in process in turn, so that a machine whose
     speed drifts (shared cores) slows all three alike; the median ratio is reported."""
-    started = datetime.now(UTC).isoformat(timespec="seconds")
-    dataset = Dataset.at(DATA_ROOT, backend, scale, seed)
-    manifest = prepare(dataset, _log)
+    about = _about(backend, scale)
+    dataset, manifest, calls = await _prepared(backend, scale, seed)
     floor = Floor(dataset)
-    await floor.open()
-    try:
-        calls = await sample_calls(floor, seed)
-    finally:
-        await floor.close()
     measured: dict[str, dict[str, list[float]]] = {
         name: {"hub": [], "floor": [], "floor_http": []} for name in RATIO_WORKLOADS
     }
@@ -322,39 +335,28 @@ async def run_ratios_only(
                 rates["hub"].append((await _drive_hub(server, sampled, 1, budget)).rps)
                 served = await _drive_floor_over_http(floor_url, sampled, 1, budget)
                 rates["floor_http"].append(served.rps)
-                await floor.open()
-                try:
-
-                    async def direct(call: Call) -> bool:
-                        await call.floor(floor)
-                        return True
-
-                    rates["floor"].append((await drive(sampled, direct, 1, budget)).rps)
-                finally:
-                    await floor.close()
+                direct = await _drive_floor_in_process(floor, sampled, 1, budget)
+                rates["floor"].append(direct.rps)
                 _log(
                     f"round {round_number + 1} {name:9} hub {rates['hub'][-1]:7.1f}"
                     f"  floor/HTTP {rates['floor_http'][-1]:7.1f}"
                     f"  floor {rates['floor'][-1]:7.1f} req/s"
                 )
-    ratios = {}
-    for name, rates in measured.items():
-        over_http = sorted(f / h for f, h in zip(rates["floor_http"], rates["hub"], strict=True))
-        in_process = sorted(f / h for f, h in zip(rates["floor"], rates["hub"], strict=True))
-        ratios[name] = {
+
+    def spread(floor_rates: list[float], hub_rates: list[float]) -> dict[str, float]:
+        ratios = sorted(f / h for f, h in zip(floor_rates, hub_rates, strict=True))
+        return {"median": median(ratios), "min": ratios[0], "max": ratios[-1]}
+
+    ratios = {
+        name: {
             "rates": rates,
-            "over_http": {"median": median(over_http), "min": over_http[0], "max": over_http[-1]},
-            "in_process": {
-                "median": median(in_process),
-                "min": in_process[0],
-                "max": in_process[-1],
-            },
+            "over_http": spread(rates["floor_http"], rates["hub"]),
+            "in_process": spread(rates["floor"], rates["hub"]),
         }
+        for name, rates in measured.items()
+    }
     return {
-        "backend": backend,
-        "scale": scale,
-        "measured_at": started,
-        "machine": machine(),
+        **about,
         "rounds": rounds,
         "seconds_per_run": budget.seconds,
         "ratios": ratios,
@@ -398,42 +400,41 @@ def main() -> int:
     budget = Budget(max_requests=args.max_requests, seconds=args.seconds)
     concurrency = [int(c) for c in args.clients.split(",")]
     RESULTS.mkdir(parents=True, exist_ok=True)
+
+    def defaults(*names: str) -> bool:
+        return all(getattr(args, name) == parser.get_default(name) for name in names)
+
+    def save(name: str, result: dict[str, Any], table: str, complete: bool) -> None:
+        """A quick look (any budget or selection off the defaults) is written as
+        `*-partial.*`, so it never replaces the tables the README shows."""
+        stem = RESULTS / f"{name}{'' if complete else '-partial'}"
+        stem.with_suffix(".json").write_text(json.dumps(result, indent=2, ensure_ascii=False))
+        stem.with_suffix(".md").write_text(table)
+        print(table)
+
+    full_budget = defaults("seconds", "max_requests")
     for backend in args.backends.split(","):
         if backend == "postgres" and not _postgres_up():
             _log(f"PostgreSQL is not reachable at {POSTGRES_SERVER}; skipping it")
             continue
+        name = f"{backend}-{args.scale}"
         if args.ratios_only:
-            result = asyncio.run(
-                run_ratios_only(backend, args.scale, args.seed, budget, args.ratios_only)
-            )
-            stem = RESULTS / f"ratios-{backend}-{args.scale}"
-            stem.with_suffix(".json").write_text(json.dumps(result, indent=2))
-            stem.with_suffix(".md").write_text(ratios_markdown(result))
-            print(ratios_markdown(result))
+            ratios = run_ratios_only(backend, args.scale, args.seed, budget, args.ratios_only)
+            result = asyncio.run(ratios)
+            save(f"ratios-{name}", result, ratios_markdown(result), full_budget)
             continue
         if args.audit_only:
             audited = run_audit_only(backend, args.scale, args.seed, budget, args.audit_only)
             result = asyncio.run(audited)
-            stem = RESULTS / f"audit-{backend}-{args.scale}"
-            stem.with_suffix(".json").write_text(json.dumps(result, indent=2))
-            stem.with_suffix(".md").write_text(audit_markdown(result))
-            print(audit_markdown(result))
+            save(f"audit-{name}", result, audit_markdown(result), full_budget)
             continue
         workloads = args.workloads.split(",")
         timed = run(
             backend, args.scale, args.seed, concurrency, budget, workloads, args.audit_rounds
         )
         result = asyncio.run(timed)
-        complete = set(workloads) == set(WORKLOADS) and all(
-            getattr(args, name) == parser.get_default(name)
-            for name in ("clients", "seconds", "max_requests", "audit_rounds")
-        )
-        partial = "" if complete else "-partial"  # a quick look never replaces the tables
-        stem = RESULTS / f"{backend}-{args.scale}{partial}"
-        stem.with_suffix(".json").write_text(json.dumps(result, indent=2, ensure_ascii=False))
-        table = markdown(result)
-        stem.with_suffix(".md").write_text(table)
-        print(table)
+        complete = full_budget and defaults("workloads", "clients", "audit_rounds")
+        save(name, result, markdown(result), complete)
     return 0
 
 

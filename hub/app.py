@@ -58,6 +58,7 @@ from hub.wiring import (
     build_connectors,
     build_subject_hasher,
 )
+from schemas import errors
 from schemas.batching import Waves
 from schemas.context import PageLimits, RequestContext
 from schemas.schema import HubSchema, build_schema
@@ -107,14 +108,12 @@ class HubGraphQL(GraphQL[RequestContext, None]):
                 )
         except TimeoutError:
             error = refusal.limit_error(
-                refusal.REQUEST_TIMEOUT,
+                errors.REQUEST_TIMEOUT,
                 self.timeout,
                 f"the request took longer than {self.timeout:g} s and was stopped",
             )
             caller = context.caller
-            refusal.record(
-                refusal.REQUEST_TIMEOUT, self.timeout, getattr(caller, "client_id", None)
-            )
+            refusal.record(errors.REQUEST_TIMEOUT, self.timeout, getattr(caller, "client_id", None))
             return ExecutionResult(data=None, errors=[error])
 
     async def get_context(

@@ -15,7 +15,7 @@ import logging
 import re
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Any, Final
+from typing import Any
 
 import strawberry
 from graphql import GraphQLError, GraphQLSyntaxError
@@ -31,7 +31,6 @@ logger = logging.getLogger("hub.errors")
 ExtensionFactory = type[SchemaExtension] | Callable[[], SchemaExtension]
 ErrorObserver = Callable[[str, GraphQLError, ExecutionContext | None], None]
 
-TOO_MANY_TOKENS: Final = "TOO_MANY_TOKENS"
 TOKEN_LIMIT = re.compile(r"Document contains more than (\d+) tokens\.")
 """graphql-core's message when the parser's `max_tokens` stops it."""
 SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
@@ -54,7 +53,9 @@ def error_code(error: GraphQLError) -> str:
     if isinstance(original, errors.HubError):
         return original.code
     if isinstance(error, GraphQLSyntaxError):
-        return errors.GRAPHQL_PARSE_FAILED if _token_limit(error) is None else TOO_MANY_TOKENS
+        return (
+            errors.GRAPHQL_PARSE_FAILED if _token_limit(error) is None else errors.TOO_MANY_TOKENS
+        )
     if error.message.startswith("Variable '$"):
         return errors.BAD_USER_INPUT
     if original is None or isinstance(original, GraphQLError):
@@ -74,7 +75,7 @@ class HubSchema(strawberry.Schema):
             extensions: dict[str, Any] = {**(error.extensions or {}), "code": code}
             if isinstance(error.original_error, errors.HubError):
                 extensions.update(error.original_error.details)
-            if code == TOO_MANY_TOKENS:
+            if code == errors.TOO_MANY_TOKENS:
                 extensions["limit"] = _token_limit(error)
             if self.hide_suggestions:
                 error.message = SUGGESTION.sub("", error.message)

@@ -14,6 +14,7 @@ from strawberry.extensions import SchemaExtension
 from auth.caller import Caller
 from auth.scopes import SCHEMA_INTROSPECT
 from hub.limits import refusal
+from schemas import errors
 
 INTROSPECTION_FIELDS = frozenset({"__schema", "__type"})
 
@@ -26,9 +27,7 @@ class IntrospectionRefused(ASTValidationRule):
         if node.name.value in INTROSPECTION_FIELDS:
             message = f"introspection needs the scope {SCHEMA_INTROSPECT}"
             self.report_error(
-                refusal.limit_error(
-                    refusal.INTROSPECTION_DISABLED, SCHEMA_INTROSPECT, message, node
-                )
+                refusal.limit_error(errors.INTROSPECTION_DISABLED, SCHEMA_INTROSPECT, message, node)
             )
 
 

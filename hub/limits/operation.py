@@ -40,6 +40,7 @@ from graphql import (
 )
 
 from hub.limits import refusal
+from schemas import errors
 
 PAGE_ARGUMENT = "first"
 CONNECTION_MARKER = "pageInfo"
@@ -158,11 +159,11 @@ class _Walk:
 def _checks(limits: OperationLimits, measure: Measure) -> list[tuple[str, int, int, str]]:
     """(code, limit, measured, what) for each limit of one operation."""
     return [
-        (refusal.QUERY_TOO_DEEP, limits.max_depth, measure.depth, "depth"),
-        (refusal.TOO_MANY_ALIASES, limits.max_aliases, measure.aliases, "aliases"),
-        (refusal.TOO_MANY_ROOT_FIELDS, limits.max_root_fields, measure.fields, "root fields"),
-        (refusal.TOO_MANY_DIRECTIVES, limits.max_directives, measure.directives, "directives"),
-        (refusal.QUERY_TOO_COSTLY, limits.max_cost, measure.cost, "cost"),
+        (errors.QUERY_TOO_DEEP, limits.max_depth, measure.depth, "depth"),
+        (errors.TOO_MANY_ALIASES, limits.max_aliases, measure.aliases, "aliases"),
+        (errors.TOO_MANY_ROOT_FIELDS, limits.max_root_fields, measure.fields, "root fields"),
+        (errors.TOO_MANY_DIRECTIVES, limits.max_directives, measure.directives, "directives"),
+        (errors.QUERY_TOO_COSTLY, limits.max_cost, measure.cost, "cost"),
     ]
 
 

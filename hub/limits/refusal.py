@@ -1,4 +1,5 @@
-"""The codes a limit answers with, and `record`, through which every refusal passes.
+"""Which codes mean a limit refused, and `record`, through which every refusal passes
+(the codes themselves are in `schemas/errors.py`).
 
 Refusals come from two layers: the HTTP middleware (`requests.py`, `rates.py`) refuses
 before GraphQL parses anything; the schema (parse options, validation rules, the
@@ -14,40 +15,22 @@ from typing import Final
 
 from graphql import GraphQLError, Node
 
-from schemas.schema import TOO_MANY_TOKENS  # named where the parser's error is mapped
-
-QUERY_TOO_DEEP: Final = "QUERY_TOO_DEEP"
-TOO_MANY_ALIASES: Final = "TOO_MANY_ALIASES"
-TOO_MANY_ROOT_FIELDS: Final = "TOO_MANY_ROOT_FIELDS"
-TOO_MANY_DIRECTIVES: Final = "TOO_MANY_DIRECTIVES"
-QUERY_TOO_COSTLY: Final = "QUERY_TOO_COSTLY"
-DOCUMENT_TOO_LARGE: Final = "DOCUMENT_TOO_LARGE"
-VARIABLES_TOO_DEEP: Final = "VARIABLES_TOO_DEEP"
-VARIABLES_TOO_LARGE: Final = "VARIABLES_TOO_LARGE"
-REQUEST_TIMEOUT: Final = "REQUEST_TIMEOUT"
-INTROSPECTION_DISABLED: Final = "INTROSPECTION_DISABLED"
-PERSISTED_QUERY_NOT_FOUND: Final = "PERSISTED_QUERY_NOT_FOUND"
-PERSISTED_QUERY_HASH_MISMATCH: Final = "PERSISTED_QUERY_HASH_MISMATCH"
-TRUSTED_DOCUMENT_REQUIRED: Final = "TRUSTED_DOCUMENT_REQUIRED"
-
-LIMIT_CODES: Final = frozenset(
-    {
-        QUERY_TOO_DEEP,
-        TOO_MANY_ALIASES,
-        TOO_MANY_ROOT_FIELDS,
-        TOO_MANY_TOKENS,
-        TOO_MANY_DIRECTIVES,
-        QUERY_TOO_COSTLY,
-        DOCUMENT_TOO_LARGE,
-        VARIABLES_TOO_DEEP,
-        VARIABLES_TOO_LARGE,
-        REQUEST_TIMEOUT,
-        INTROSPECTION_DISABLED,
-        PERSISTED_QUERY_NOT_FOUND,
-        PERSISTED_QUERY_HASH_MISMATCH,
-        TRUSTED_DOCUMENT_REQUIRED,
-    }
+from schemas.errors import (
+    INTROSPECTION_DISABLED,
+    PERSISTED_QUERY_HASH_MISMATCH,
+    PERSISTED_QUERY_NOT_FOUND,
+    REQUEST_TIMEOUT,
+    SIZE_LIMIT_CODES,
+    TRUSTED_DOCUMENT_REQUIRED,
 )
+
+LIMIT_CODES: Final = SIZE_LIMIT_CODES | {
+    REQUEST_TIMEOUT,
+    INTROSPECTION_DISABLED,
+    PERSISTED_QUERY_NOT_FOUND,
+    PERSISTED_QUERY_HASH_MISMATCH,
+    TRUSTED_DOCUMENT_REQUIRED,
+}
 """GraphQL error codes that mean "refused by a limit" (HTTP refusals use their own
 `error` strings, e.g. `request_too_large`, `rate_limited`)."""
 

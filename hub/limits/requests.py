@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from auth.middleware import Refusal
 from hub.limits import refusal
 from hub.limits.documents import DocumentStore, document_hash
+from schemas import errors
 
 JSON_CONTENT_TYPE = "application/json"
 SHAPE: dict[str, tuple[type, ...]] = {
@@ -175,20 +176,20 @@ class RequestLimitsMiddleware:
         limits = self.limits
         if len(query.encode("utf-8")) > limits.max_document_bytes:
             raise OperationRefused(
-                refusal.DOCUMENT_TOO_LARGE,
+                errors.DOCUMENT_TOO_LARGE,
                 limits.max_document_bytes,
                 f"the document is over {limits.max_document_bytes} bytes",
             )
         depth, values = _variables_shape(operation.get("variables"))
         if depth > limits.max_variable_depth:
             raise OperationRefused(
-                refusal.VARIABLES_TOO_DEEP,
+                errors.VARIABLES_TOO_DEEP,
                 limits.max_variable_depth,
                 f"variables nest {depth} deep, over the limit of {limits.max_variable_depth}",
             )
         if values > limits.max_variable_values:
             raise OperationRefused(
-                refusal.VARIABLES_TOO_LARGE,
+                errors.VARIABLES_TOO_LARGE,
                 limits.max_variable_values,
                 f"variables hold {values} values, over the limit of {limits.max_variable_values}",
             )
@@ -205,7 +206,7 @@ class RequestLimitsMiddleware:
             if isinstance(query, str):
                 if document_hash(query) != digest:
                     raise OperationRefused(
-                        refusal.PERSISTED_QUERY_HASH_MISMATCH,
+                        errors.PERSISTED_QUERY_HASH_MISMATCH,
                         None,
                         "the document's SHA-256 is not the persistedQuery hash",
                     )
@@ -213,7 +214,7 @@ class RequestLimitsMiddleware:
                 query = self.documents.get(digest)
                 if query is None:
                     raise OperationRefused(
-                        refusal.PERSISTED_QUERY_NOT_FOUND,
+                        errors.PERSISTED_QUERY_NOT_FOUND,
                         None,
                         "PersistedQueryNotFound: no document is registered with this hash",
                     )
@@ -224,7 +225,7 @@ class RequestLimitsMiddleware:
             and self.documents.get(document_hash(query)) is None
         ):
             raise OperationRefused(
-                refusal.TRUSTED_DOCUMENT_REQUIRED,
+                errors.TRUSTED_DOCUMENT_REQUIRED,
                 "required",
                 "this hub runs only registered documents (hub documents add)",
             )
