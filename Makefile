@@ -30,7 +30,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 schema: install
-	$(BIN)/python -m schemas.sdl > schema.graphql
+	$(BIN)/python -m hub.graph > schema.graphql
 
 bench: install
 	$(BIN)/python -m bench --scale $(SCALE)

@@ -3,7 +3,7 @@ document, its variables with personal values hashed, and the error codes it ende
 
 A schema extension, because `on_operation` runs for every operation, also those that fail
 to parse or validate. What was disclosed is noted by the field guard and the entity gate
-as the request resolves (`schemas.context.Disclosures`), not walked here.
+as the request resolves (`kernel.context.Disclosures`), not walked here.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from graphql.utilities import type_from_ast
 from strawberry.extensions import SchemaExtension
 
 from audit.record import AuditTrail, Operation, SubjectHasher
-from schemas.schema import error_code
+from kernel.errors import error_code
 
 DOCUMENTS_KEPT = 1_000
 

@@ -14,20 +14,20 @@ from strawberry.scalars import JSON
 
 from audit.record import DENIED, ERROR, INVALID, OK, PARTIAL, SubjectHasher
 from audit.store import AuditStore, EventFilter
-from auth.scopes import AUDIT_READ, AUDIT_SUBJECT, SCOPE_TITLES
-from connectors.base import GraphContribution
-from schemas.access import scoped, scoped_resolver, scoped_type
-from schemas.context import Info
-from schemas.errors import BadUserInput
-from schemas.identifiers import (
+from kernel.access import scoped, scoped_resolver, scoped_type
+from kernel.composition import GraphContribution
+from kernel.context import Info
+from kernel.errors import BadUserInput
+from kernel.identifiers import (
     InvalidIdentifier,
     mask_id_number,
     validate_case_number,
     validate_id_number,
     validate_uscc,
 )
-from schemas.pagination import Connection, build_connection, decode_cursor, page_size
-from schemas.scalars import IdNumber
+from kernel.pagination import Connection, build_connection, decode_cursor, page_size
+from kernel.scalars import IdNumber
+from kernel.scopes import AUDIT_READ, AUDIT_SUBJECT, scope_label
 
 
 @strawberry.enum(
@@ -173,7 +173,7 @@ class Disclosure:
             client_id=content["client_id"],
             purpose=content["purpose"],
             purpose_reference=content["purpose_reference"],
-            kinds=[f"{SCOPE_TITLES.get(scope, scope)} ({scope})" for scope in content["scopes"]],
+            kinds=[f"{scope_label(scope)} ({scope})" for scope in content["scopes"]],
             request_id=content["request_id"],
         )
 

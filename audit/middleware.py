@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from audit.record import AuditTrail, SubjectHasher, outcome_of, outcome_of_status
 from audit.store import AuditStore, Entry
-from auth.caller import Caller
+from kernel.caller import Caller
 
 log = logging.getLogger(__name__)
 REQUEST_ID_HEADER = b"x-request-id"

@@ -14,7 +14,7 @@ from sqlalchemy import BigInteger, Column, Index, Text
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
-from connectors.columns import UTCDateTime
+from storage.columns import UTCDateTime
 
 
 class AuditTable(SQLModel, registry=registry()):

@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Engine, delete, func, select, update
 from audit.chain import Checkpoint, checkpoint_problem
 from audit.store import HEAD_ID, checkpoint_t, entity_t, head_t, insert_checkpoint, record_t
 from audit.verify import ChainRow, Problem, Report, merge_entities, verify_chain
-from connectors.database import Database
+from storage.database import Database
 
 ARCHIVE_FORMAT: Final = "wage-hub-audit-archive/1"
 STREAM_ROWS: Final = 5_000

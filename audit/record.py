@@ -28,9 +28,9 @@ from graphql import (
     GraphQLScalarType,
 )
 
-from schemas import errors
-from schemas.context import Disclosures
-from schemas.errors import SIZE_LIMIT_CODES
+from kernel import errors
+from kernel.context import Disclosures
+from kernel.errors import SIZE_LIMIT_CODES
 
 RECORD_VERSION: Final = 1
 KEYED: Final = "hmac:"

@@ -25,8 +25,8 @@ from sqlalchemy import Connection, Engine, Select, bindparam, func, insert, sele
 
 from audit.chain import Checkpoint, canonical, link, sign_checkpoint
 from audit.models import AuditCheckpoint, AuditEntity, AuditHead, AuditRecord, AuditTable
-from connectors.database import Database
-from connectors.reading import Compiled, CompiledCache
+from storage.database import Database
+from storage.reading import Compiled, CompiledCache
 
 record_t = AuditRecord.__table__  # type: ignore[attr-defined]
 entity_t = AuditEntity.__table__  # type: ignore[attr-defined]

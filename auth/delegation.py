@@ -26,10 +26,10 @@ from collections.abc import Collection, Mapping
 
 from starlette.types import ASGIApp
 
-from auth.caller import Caller
 from auth.middleware import CallerMiddleware, Refusal, _caller, _text
 from auth.store import AuthStore
 from auth.tokens import TokenVerifier, VerifiedToken
+from kernel.caller import Caller
 
 CALLER_HEADER = "x-caller-client-id"
 CALLER_SCOPES_HEADER = "x-caller-scopes"

@@ -18,9 +18,9 @@ from collections.abc import Mapping
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from auth.caller import Caller
 from auth.errors import InvalidToken
 from auth.tokens import TokenVerifier, VerifiedToken
+from kernel.caller import Caller
 
 REALM = "wage-hub"
 PURPOSE_HEADER = "x-purpose"

@@ -9,7 +9,7 @@ from sqlalchemy import Text
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
-from connectors.columns import UTCDateTime
+from storage.columns import UTCDateTime
 
 
 class AuthRecord(SQLModel, registry=registry()):

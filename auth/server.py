@@ -39,9 +39,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from auth.scopes import ALL_SCOPES
 from auth.store import SIGNING_ALGORITHM, AuthStore, RegisteredClient
 from auth.tokens import ACCESS_TOKEN_TYPE
+from kernel.scopes import vocabulary
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +144,7 @@ class _AccessTokens(BearerTokenGenerator):
 
 class _Server(AuthorizationServer):
     def __init__(self, client: RegisteredClient | None, key: OKPKey, policy: TokenPolicy):
-        super().__init__(scopes_supported=list(ALL_SCOPES))
+        super().__init__(scopes_supported=list(vocabulary()))
         self._client = client
         self.register_grant(_ClientCredentialsGrant)
         self.register_token_generator("default", _AccessTokens(key, policy))

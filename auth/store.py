@@ -22,8 +22,8 @@ from sqlalchemy import Connection, Row, Select, insert, select, update
 from auth import hashing
 from auth.errors import ClientExists, InvalidGrant, KeyRetirementRefused, UnknownClient
 from auth.models import AuthRecord, Client, SigningKey
-from auth.scopes import ALL_SCOPES
-from connectors.database import Database
+from kernel.scopes import vocabulary
+from storage.database import Database
 
 client_t = Client.__table__  # type: ignore[attr-defined]
 key_t = SigningKey.__table__  # type: ignore[attr-defined]
@@ -115,9 +115,11 @@ class Grant:
 
     def columns(self) -> dict[str, Any]:
         """The table's columns, once the grant is checked."""
-        unknown = [scope for scope in self.scopes if scope not in ALL_SCOPES]
+        unknown = [scope for scope in self.scopes if scope not in vocabulary()]
         if unknown:
-            raise InvalidGrant(f"unknown scopes {unknown}; the vocabulary: {' '.join(ALL_SCOPES)}")
+            raise InvalidGrant(
+                f"unknown scopes {unknown}; the vocabulary: {' '.join(vocabulary())}"
+            )
         if not self.scopes:
             raise InvalidGrant("a client needs at least one scope")
         if not self.purposes:

@@ -22,9 +22,9 @@ from typing import Any
 import psycopg
 
 from audit.store import AuditStore
-from auth.scopes import ALL_SCOPES
 from auth.store import AuthStore
 from connectors.base import discover
+from kernel.scopes import vocabulary
 
 POSTGRES_SERVER = "postgresql://postgres@127.0.0.1:5432"
 BENCH_CLIENT = "bench"
@@ -158,7 +158,7 @@ def prepare(dataset: Dataset, log: Any = print) -> dict[str, Any]:
         "--agency",
         "bench",
         "--scopes",
-        " ".join(ALL_SCOPES),
+        " ".join(vocabulary()),
         "--purposes",
         BENCH_PURPOSE,
     )

@@ -3,49 +3,24 @@
 A connector has a name, owns the tables in its own metadata (its own database, since
 in real life each agency runs its own system), contributes fields to the merged graph
 (root fields and fields on the shared entities), builds per-request batched loaders,
-can say whether its source is healthy, and turns the synthetic world into its own rows.
+and can say whether its source is healthy. Its `seed` module (if any) turns the
+synthetic world into its rows; the connector itself knows nothing of the generator.
 """
 
 from __future__ import annotations
 
-import enum
 import importlib
 import pkgutil
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import ClassVar
 
-from sqlalchemy import MetaData, Table, func, select, table
+from sqlalchemy import MetaData, func, select, table
 
-from connectors.database import Database
 from connectors.loading import AgencyLoaders
 from connectors.remote import RemoteAgency, Requester
-from schemas.batching import Waves
-
-if TYPE_CHECKING:
-    from connectors.synthetic.world import WorldBatch
-
-
-class Entity(enum.Enum):
-    """The shared entities of the merged graph, each identified by its key."""
-
-    WORKER = "Worker"
-    PROJECT = "Project"
-    ENTERPRISE = "Enterprise"
-    DISPUTE_CASE = "DisputeCase"
-
-
-@dataclass(frozen=True)
-class GraphContribution:
-    """Strawberry types whose fields the hub merges into the root Query and the entities.
-
-    `query` contributes root fields; `entities` maps an entity to a type whose fields
-    extend it (resolvers read the entity key from `self`).
-    """
-
-    query: type | None = None
-    entities: Mapping[Entity, type] = field(default_factory=dict)
+from kernel.batching import Waves
+from kernel.composition import GraphContribution
+from storage.database import Database
 
 
 class Connector:
@@ -55,7 +30,6 @@ class Connector:
     metadata         -- the agency's own tables (its own SQLModel registry)
     contribution     -- its fields on the root Query and on the shared entities
     loaders          -- builds its per-request batched loaders from its database
-    rows_for         -- `staticmethod`: its rows for one batch of the synthetic world
     """
 
     name: ClassVar[str]
@@ -73,10 +47,6 @@ class Connector:
     def __repr__(self) -> str:
         where = self.remote if self.remote is not None else self.database
         return f"<{type(self).__name__} {self.name} {where!r}>"
-
-    @staticmethod
-    def rows_for(batch: WorldBatch) -> Iterator[tuple[Table, list[dict[str, Any]]]]:
-        raise NotImplementedError
 
     def create_loaders(self, waves: Waves, requester: Requester | None = None) -> AgencyLoaders:
         """A fresh set of batched loaders for one request (never shared between callers);

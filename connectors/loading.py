@@ -27,8 +27,8 @@ from sqlalchemy import (
     tuple_,
 )
 
-from connectors.database import Database
-from schemas.batching import Loader, Waves
+from kernel.batching import Loader, Waves
+from storage.database import Database
 
 # Well under SQLite's and asyncpg's bound-parameter limits, even for composite keys.
 MAX_KEYS_PER_STATEMENT = 2000

@@ -40,10 +40,10 @@ from typing import Any, Protocol, get_type_hints
 import httpx
 from sqlalchemy import Row
 
-from connectors.database import Database
 from connectors.loading import AgencyLoaders
-from schemas.batching import Waves
-from schemas.errors import ConnectorTimeout, ConnectorUnavailable
+from kernel.batching import Waves
+from kernel.errors import ConnectorTimeout, ConnectorUnavailable
+from storage.database import Database
 
 log = logging.getLogger(__name__)
 

@@ -46,6 +46,8 @@ from auth.server import JWKSEndpoint, TokenEndpoint, TokenPolicy
 from auth.store import AuthStore
 from auth.tokens import TokenVerifier
 from connectors.base import Connector
+from graph.schema import HubSchema
+from hub.graph import hub_schema
 from hub.limits import refusal
 from hub.limits.documents import DocumentStore
 from hub.limits.pipeline import observe_error, schema_extensions
@@ -58,10 +60,9 @@ from hub.wiring import (
     build_connectors,
     build_subject_hasher,
 )
-from schemas import errors
-from schemas.batching import Waves
-from schemas.context import PageLimits, RequestContext
-from schemas.schema import HubSchema, build_schema
+from kernel import errors
+from kernel.batching import Waves
+from kernel.context import PageLimits, RequestContext
 
 READINESS_TIMEOUT_SECONDS = 3.0
 
@@ -203,7 +204,7 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
         extensions.append(audit_extension(hasher))
     else:
         log.warning("HUB_AUDIT is off: requests are answered without an audit record")
-    schema = build_schema(
+    schema = hub_schema(
         extensions,
         hide_suggestions=production,
         error_observer=observe_error,

@@ -16,10 +16,11 @@ import uvicorn
 from graphql import GraphQLError, parse, validate
 
 from audit.operations import ArchiveRefused, AuditLog, verify_archive
-from auth.demo import register_demo_clients
 from auth.errors import RegistryError
 from auth.store import AuthStore, Grant
 from hub import migrate, seeding
+from hub.demo import register_demo_clients
+from hub.graph import hub_schema
 from hub.limits.documents import DocumentStore
 from hub.settings import HubSettings
 from hub.subgraph_app import UnknownAgency, create_subgraph_app
@@ -30,7 +31,6 @@ from hub.wiring import (
     local_connectors,
     migration_targets,
 )
-from schemas.schema import build_schema
 
 DEMO_CLIENTS_FILE = "demo-clients.json"
 
@@ -204,7 +204,7 @@ def _documents_add(settings: HubSettings, args: argparse.Namespace) -> int:
     not an operation that fails in production later."""
     document = Path(args.file).read_text(encoding="utf-8")
     try:
-        problems = validate(build_schema()._schema, parse(document))
+        problems = validate(hub_schema()._schema, parse(document))
     except GraphQLError as error:
         problems = [error]
     if problems:

@@ -1,6 +1,6 @@
 """Fill every agency's database from the synthetic world, fast enough for a million workers.
 
-The world is generated once and streamed: each batch goes to every connector's `rows_for`
+The world is generated once and streamed: each batch goes to every agency's `seed.rows_for`
 and its rows straight to that agency's database, in transactions of about a million rows
 (committing every batch made SQLite rewrite the same index pages to its WAL over and over,
 a quarter slower at scale large). The ORM is bypassed: SQLite gets `executemany` of plain
@@ -11,10 +11,11 @@ seeding only deletes and inserts rows.
 
 from __future__ import annotations
 
+import importlib
 import time
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -24,11 +25,12 @@ from typing import Any
 from sqlalchemy import Engine, Table, inspect, select
 
 from connectors.base import Connector
-from connectors.synthetic.world import DEFAULT_THROUGH_MONTH, generate
+from synthetic.world import DEFAULT_THROUGH_MONTH, WorldBatch, generate
 
 __all__ = ["DEFAULT_THROUGH_MONTH", "SeedReport", "is_seeded", "seed"]
 
 _ROWS_PER_TRANSACTION = 1_000_000
+TableRows = tuple[Table, list[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,7 @@ def seed(
                 writer.clear(connector.metadata.sorted_tables)
         for batch in generate(scale, seed, through_month):
             for connector, writer in zip(connectors, writers, strict=True):
-                for table, table_rows in connector.rows_for(batch):
+                for table, table_rows in _seed_rows(connector)(batch):
                     if table_rows:
                         writer.write(table, table_rows)
                         rows[table.name] += len(table_rows)
@@ -83,6 +85,13 @@ def seed(
             writer.commit()
             writer.analyze(connector.metadata.sorted_tables)
     return SeedReport(scale, seed, through_month, dict(rows), time.perf_counter() - started)
+
+
+def _seed_rows(connector: Connector) -> Callable[[WorldBatch], Iterable[TableRows]]:
+    """The agency's `seed.rows_for`: its rows of one batch of the synthetic world."""
+    module = importlib.import_module(f"{type(connector).__module__}.seed")
+    rows_for: Callable[[WorldBatch], Iterable[TableRows]] = module.rows_for
+    return rows_for
 
 
 def is_seeded(connectors: Sequence[Connector]) -> bool:

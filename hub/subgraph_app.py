@@ -5,7 +5,7 @@ A request passes the same checks as at the hub: a valid bearer token and a purpo
 400, 403 before any GraphQL runs; a client trusted as a delegate, the hub, may name the
 caller it answers: `auth.delegation`), the body limits, then the operation limits and
 the request timeout. Field scopes and jurisdiction are decided inside the schema
-(`schemas.subgraph`), so `_entities` cannot skip them. Rate limits stay with the hub or
+(`graph.subgraph`), so `_entities` cannot skip them. Rate limits stay with the hub or
 gateway in front.
 
 Jurisdiction is decided from housing's, the bank's and the courts' records, as at the
@@ -31,22 +31,22 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from auth.caller import Caller
 from auth.delegation import DelegatingCallerMiddleware
-from auth.scopes import CONNECTOR_LOAD
 from auth.store import AuthStore
 from auth.tokens import VerifiedToken
 from connectors.base import Connector
 from connectors.remote import LOAD_PATH, answer_calls
+from graph import derived
+from graph.merged import HUB_SUBGRAPH
+from graph.subgraph import build_subgraph_schema
 from hub.app import HubGraphQL, readiness, token_verifier
 from hub.limits.documents import DocumentStore
 from hub.limits.pipeline import observe_error, schema_extensions
 from hub.limits.requests import RequestLimits, RequestLimitsMiddleware
 from hub.settings import HubSettings
 from hub.wiring import build_auth_store, build_connectors
-from schemas import derived
-from schemas.graph import HUB_SUBGRAPH
-from schemas.subgraph import build_subgraph_schema
+from kernel.caller import Caller
+from kernel.scopes import CONNECTOR_LOAD
 
 log = logging.getLogger(__name__)
 

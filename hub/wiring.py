@@ -11,13 +11,13 @@ import httpx
 
 from audit.record import SubjectHasher
 from audit.store import AuditStore, CheckpointPolicy
-from auth.scopes import CONNECTOR_LOAD
 from auth.store import AuthStore
 from connectors.base import Connector, discover
-from connectors.database import Database
 from connectors.remote import ClientCredentials, RemoteAgency, RemotePolicy
 from hub.migrate import MigrationTarget
 from hub.settings import HubSettings
+from kernel.scopes import CONNECTOR_LOAD
+from storage.database import Database
 
 
 def build_connectors(

@@ -33,15 +33,15 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from audit.store import AuditStore
-from auth.demo import register_demo_clients
-from auth.scopes import ALL_SCOPES, DEMO_GRANTS
 from auth.store import AuthStore, Grant
 from auth.tokens import TrustedIssuer
 from connectors.base import Connector, discover
 from hub import migrate, seeding
 from hub.app import create_app
+from hub.demo import DEMO_GRANTS, register_demo_clients
 from hub.settings import HubSettings
 from hub.wiring import migration_targets
+from kernel.scopes import vocabulary
 
 POSTGRES_URL = os.environ.get("HUB_TEST_POSTGRES_URL")
 REQUIRE_POSTGRES = os.environ.get("HUB_TEST_REQUIRE_POSTGRES") == "1"
@@ -270,7 +270,7 @@ def hub(
     seeding.seed(connectors, "demo", SEED)
     secrets = register_demo_clients(auth)
     secrets[TEST_CLIENT] = auth.add_client(
-        TEST_CLIENT, Grant(agency="test", scopes=ALL_SCOPES, purposes=(TEST_PURPOSE,))
+        TEST_CLIENT, Grant(agency="test", scopes=vocabulary(), purposes=(TEST_PURPOSE,))
     )
     assert set(secrets) == {TEST_CLIENT, *(grant.client_id for grant in DEMO_GRANTS)}
 

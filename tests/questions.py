@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from connectors.synthetic.stories import Stories
+from synthetic.stories import Stories
 
 
 def month_of(day: date) -> str:

@@ -1,9 +1,10 @@
 """Banks (银行): wage special accounts and payroll disbursement."""
 
-from connectors.bank import graph, seed
+from connectors.bank import graph
 from connectors.bank.loaders import BankLoaders
 from connectors.bank.models import BankRecord
-from connectors.base import Connector, Entity, GraphContribution
+from connectors.base import Connector
+from kernel.composition import Entity, GraphContribution
 
 
 class BankConnector(Connector):
@@ -11,7 +12,6 @@ class BankConnector(Connector):
     title = "银行"
     metadata = BankRecord.metadata
     loaders = BankLoaders
-    rows_for = staticmethod(seed.rows_for)
     contribution = GraphContribution(
         entities={
             Entity.WORKER: graph.BankWorker,

@@ -9,14 +9,14 @@ from typing import Annotated, Any
 
 import strawberry
 
-from auth.scopes import BANK_ACCOUNT, WAGE_READ
 from connectors.bank.loaders import BankLoaders
-from schemas import refs
-from schemas.access import caller_of, scoped, scoped_resolver, scoped_type
-from schemas.context import Info
-from schemas.identifiers import mask_account_number
-from schemas.records import from_row, from_rows
-from schemas.scalars import Fen, YearMonth, in_months
+from kernel import refs
+from kernel.access import caller_of, scoped, scoped_resolver, scoped_type
+from kernel.context import Info
+from kernel.identifiers import mask_account_number
+from kernel.records import from_row, from_rows
+from kernel.scalars import Fen, YearMonth, in_months
+from kernel.scopes import BANK_ACCOUNT, WAGE_READ
 
 
 @strawberry.enum(description="代发状态")

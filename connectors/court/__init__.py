@@ -1,9 +1,10 @@
 """Courts and mediation committees (法院 / 调解组织): wage dispute cases."""
 
-from connectors.base import Connector, Entity, GraphContribution
-from connectors.court import graph, seed
+from connectors.base import Connector
+from connectors.court import graph
 from connectors.court.loaders import CourtLoaders
 from connectors.court.models import CourtRecord
+from kernel.composition import Entity, GraphContribution
 
 
 class CourtConnector(Connector):
@@ -11,7 +12,6 @@ class CourtConnector(Connector):
     title = "法院 / 调解组织"
     metadata = CourtRecord.metadata
     loaders = CourtLoaders
-    rows_for = staticmethod(seed.rows_for)
     contribution = GraphContribution(
         query=graph.CourtQuery,
         entities={

@@ -10,15 +10,14 @@ from typing import Any
 
 import strawberry
 
-from auth.scopes import CASE_READ, WORKER_IDENTITY
 from connectors.court.loaders import CaseFilter, CourtLoaders
-from schemas import refs
-from schemas.access import list_limits, scoped_resolver, scoped_type
-from schemas.context import Info
-from schemas.errors import Forbidden
-from schemas.pagination import Connection, build_connection, decode_cursor, page_size
-from schemas.records import from_row, from_rows
-from schemas.scalars import (
+from kernel import refs
+from kernel.access import list_limits, scoped_resolver, scoped_type
+from kernel.context import Info
+from kernel.errors import Forbidden
+from kernel.pagination import Connection, build_connection, decode_cursor, page_size
+from kernel.records import from_row, from_rows
+from kernel.scalars import (
     USCC,
     CaseNumber,
     Fen,
@@ -27,6 +26,7 @@ from schemas.scalars import (
     YearMonth,
     months_between,
 )
+from kernel.scopes import CASE_READ, WORKER_IDENTITY
 
 
 @strawberry.enum(description="案件状态")

@@ -1,9 +1,10 @@
 """Housing and construction bureau (住房城乡建设): the real-name platform."""
 
-from connectors.base import Connector, Entity, GraphContribution
-from connectors.housing import graph, seed
+from connectors.base import Connector
+from connectors.housing import graph
 from connectors.housing.loaders import HousingLoaders
 from connectors.housing.models import HousingRecord
+from kernel.composition import Entity, GraphContribution
 
 
 class HousingConnector(Connector):
@@ -11,7 +12,6 @@ class HousingConnector(Connector):
     title = "住房城乡建设"
     metadata = HousingRecord.metadata
     loaders = HousingLoaders
-    rows_for = staticmethod(seed.rows_for)
     contribution = GraphContribution(
         query=graph.HousingQuery,
         entities={

@@ -9,7 +9,21 @@ from typing import Annotated
 
 import strawberry
 
-from auth.scopes import (
+from connectors.housing.loaders import (
+    EnterpriseFilter,
+    HousingLoaders,
+    ProjectFilter,
+    WorkerFilter,
+)
+from kernel import refs
+from kernel.access import list_limits, public_type, scoped, scoped_resolver, scoped_type
+from kernel.context import Info
+from kernel.identifiers import id_number_birth_date, id_number_is_male
+from kernel.pagination import Connection, build_connection, decode_cursor, page_size
+from kernel.records import from_row, from_rows
+from kernel.regions import region as find_region
+from kernel.scalars import USCC, Fen, IdNumber, RegionCodePrefix, YearMonth, in_months
+from kernel.scopes import (
     ENTERPRISE_CREDIT,
     ENTERPRISE_READ,
     PROJECT_READ,
@@ -17,20 +31,6 @@ from auth.scopes import (
     WORKER_EMPLOYMENT,
     WORKER_IDENTITY,
 )
-from connectors.housing.loaders import (
-    EnterpriseFilter,
-    HousingLoaders,
-    ProjectFilter,
-    WorkerFilter,
-)
-from schemas import refs
-from schemas.access import list_limits, public_type, scoped, scoped_resolver, scoped_type
-from schemas.context import Info
-from schemas.identifiers import id_number_birth_date, id_number_is_male
-from schemas.pagination import Connection, build_connection, decode_cursor, page_size
-from schemas.records import from_row, from_rows
-from schemas.regions import region as find_region
-from schemas.scalars import USCC, Fen, IdNumber, RegionCodePrefix, YearMonth, in_months
 
 
 @strawberry.enum(description="工程状态")

@@ -8,7 +8,7 @@ from sqlalchemy import Index
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
-from connectors.columns import money_field
+from storage.columns import money_field
 
 
 class HousingRecord(SQLModel, registry=registry()):

@@ -16,7 +16,7 @@ from connectors.housing.models import (
     SkillCertificate,
     Worker,
 )
-from connectors.synthetic.world import WorldBatch, seed_table
+from synthetic.world import WorldBatch, seed_table
 
 
 def rows_for(batch: WorldBatch) -> Iterator[tuple[Table, list[dict[str, Any]]]]:

@@ -1,9 +1,10 @@
 """Human resources and social security bureau (人力资源社会保障)."""
 
-from connectors.base import Connector, Entity, GraphContribution
-from connectors.hr import graph, seed
+from connectors.base import Connector
+from connectors.hr import graph
 from connectors.hr.loaders import HrLoaders
 from connectors.hr.models import HrRecord
+from kernel.composition import Entity, GraphContribution
 
 
 class HrConnector(Connector):
@@ -11,7 +12,6 @@ class HrConnector(Connector):
     title = "人力资源社会保障"
     metadata = HrRecord.metadata
     loaders = HrLoaders
-    rows_for = staticmethod(seed.rows_for)
     contribution = GraphContribution(
         entities={
             Entity.WORKER: graph.HrWorker,

@@ -8,13 +8,13 @@ from datetime import date
 
 import strawberry
 
-from auth.scopes import ENTERPRISE_CREDIT, PROJECT_READ
 from connectors.hr.loaders import HrLoaders
-from schemas import refs
-from schemas.access import scoped_resolver, scoped_type
-from schemas.context import Info
-from schemas.records import from_row, from_rows
-from schemas.scalars import Fen
+from kernel import refs
+from kernel.access import scoped_resolver, scoped_type
+from kernel.context import Info
+from kernel.records import from_row, from_rows
+from kernel.scalars import Fen
+from kernel.scopes import ENTERPRISE_CREDIT, PROJECT_READ
 
 
 @strawberry.enum(description="工资保证金状态")

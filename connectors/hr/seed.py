@@ -14,7 +14,7 @@ from connectors.hr.models import (
     InjuryInsurance,
     WageDeposit,
 )
-from connectors.synthetic.world import WorldBatch, seed_table
+from synthetic.world import WorldBatch, seed_table
 
 
 def rows_for(batch: WorldBatch) -> Iterator[tuple[Table, list[dict[str, Any]]]]:

@@ -1,9 +1,10 @@
 """Public security (公安): identity and temporary residence registration."""
 
-from connectors.base import Connector, Entity, GraphContribution
-from connectors.public_security import graph, seed
+from connectors.base import Connector
+from connectors.public_security import graph
 from connectors.public_security.loaders import PoliceLoaders
 from connectors.public_security.models import PoliceRecord
+from kernel.composition import Entity, GraphContribution
 
 
 class PublicSecurityConnector(Connector):
@@ -11,7 +12,6 @@ class PublicSecurityConnector(Connector):
     title = "公安"
     metadata = PoliceRecord.metadata
     loaders = PoliceLoaders
-    rows_for = staticmethod(seed.rows_for)
     contribution = GraphContribution(entities={Entity.WORKER: graph.PoliceWorker})
 
 

@@ -7,12 +7,12 @@ from datetime import UTC, date, datetime
 
 import strawberry
 
-from auth.scopes import WORKER_IDENTITY, WORKER_RESIDENCE
 from connectors.public_security.loaders import PoliceLoaders
-from schemas.access import scoped_resolver, scoped_type
-from schemas.context import Info
-from schemas.records import from_row, from_rows
-from schemas.regions import region_name
+from kernel.access import scoped_resolver, scoped_type
+from kernel.context import Info
+from kernel.records import from_row, from_rows
+from kernel.regions import region_name
+from kernel.scopes import WORKER_IDENTITY, WORKER_RESIDENCE
 
 
 @strawberry.enum(description="临时居住登记状态")

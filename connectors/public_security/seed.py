@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Table
 
 from connectors.public_security.models import Identity, Residence
-from connectors.synthetic.world import WorldBatch, seed_table
+from synthetic.world import WorldBatch, seed_table
 
 
 def rows_for(batch: WorldBatch) -> Iterator[tuple[Table, list[dict[str, Any]]]]:

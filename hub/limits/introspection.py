@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from graphql import ASTValidationRule, FieldNode
 from strawberry.extensions import SchemaExtension
 
-from auth.caller import Caller
-from auth.scopes import SCHEMA_INTROSPECT
 from hub.limits import refusal
-from schemas import errors
+from kernel import errors
+from kernel.caller import Caller
+from kernel.scopes import SCHEMA_INTROSPECT
 
 INTROSPECTION_FIELDS = frozenset({"__schema", "__type"})
 

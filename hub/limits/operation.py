@@ -40,7 +40,7 @@ from graphql import (
 )
 
 from hub.limits import refusal
-from schemas import errors
+from kernel import errors
 
 PAGE_ARGUMENT = "first"
 CONNECTION_MARKER = "pageInfo"

@@ -19,12 +19,12 @@ from strawberry.extensions import (
 )
 from strawberry.types import ExecutionContext
 
-from auth.caller import Caller
+from graph.schema import ExtensionFactory
 from hub.limits import refusal
 from hub.limits.introspection import IntrospectionGate
 from hub.limits.operation import OperationLimits, limits_rule
 from hub.settings import HubSettings
-from schemas.schema import ExtensionFactory
+from kernel.caller import Caller
 
 CACHE_SIZE = 1_000
 """Distinct documents kept parsed and validated (each a few kB)."""

@@ -24,9 +24,9 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from auth.caller import Caller
 from auth.middleware import Refusal
 from hub.limits import refusal
+from kernel.caller import Caller
 
 RATE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*/\s*(s|m|h)\s*(?:burst\s+(\d+))?\s*", re.IGNORECASE)
 PER_SECOND = {"s": 1.0, "m": 60.0, "h": 3600.0}

@@ -15,7 +15,7 @@ from typing import Final
 
 from graphql import GraphQLError, Node
 
-from schemas.errors import (
+from kernel.errors import (
     INTROSPECTION_DISABLED,
     PERSISTED_QUERY_HASH_MISMATCH,
     PERSISTED_QUERY_NOT_FOUND,

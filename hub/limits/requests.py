@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from auth.middleware import Refusal
 from hub.limits import refusal
 from hub.limits.documents import DocumentStore, document_hash
-from schemas import errors
+from kernel import errors
 
 JSON_CONTENT_TYPE = "application/json"
 SHAPE: dict[str, tuple[type, ...]] = {

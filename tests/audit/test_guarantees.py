@@ -25,7 +25,6 @@ from sqlalchemy import select, text
 
 from audit.operations import AuditLog, verify_archive
 from audit.store import CheckpointPolicy, record_t
-from auth.scopes import ALL_SCOPES
 from auth.store import Grant
 from conftest import TEST_PURPOSE, ClientCredentials, _free_port, backend_settings, serving
 from hub import migrate
@@ -33,6 +32,7 @@ from hub.app import create_app
 from hub.cli import main as hub_main
 from hub.settings import HubSettings
 from hub.wiring import build_audit_store, build_auth_store, build_connectors, migration_targets
+from kernel.scopes import vocabulary
 
 HUB = Path(sys.executable).parent / "hub"
 
@@ -41,7 +41,7 @@ def test_no_record_no_answer(tmp_path: Path) -> None:
     app = create_app(HubSettings(data_dir=tmp_path))
     auth = app.state.auth_store
     migrate.upgrade(migration_targets(app.state.connectors, auth, app.state.audit_store))
-    secret = auth.add_client("asker", Grant("test", ALL_SCOPES, (TEST_PURPOSE,)))
+    secret = auth.add_client("asker", Grant("test", vocabulary(), (TEST_PURPOSE,)))
     with (
         serving(app) as url,
         httpx.Client(
@@ -181,7 +181,7 @@ def test_several_processes_write_one_chain_and_a_crash_loses_no_answered_record(
     audit = build_audit_store(settings, auth)
     migrate.upgrade(migration_targets(build_connectors(settings), auth, audit))
     auth.ensure_signing_key()
-    secret = auth.add_client("loader", Grant("test", ALL_SCOPES, (TEST_PURPOSE,)))
+    secret = auth.add_client("loader", Grant("test", vocabulary(), (TEST_PURPOSE,)))
     environment = {
         **os.environ,
         "HUB_DATA_DIR": str(tmp_path),

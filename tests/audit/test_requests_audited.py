@@ -13,8 +13,8 @@ from sqlalchemy import select
 from audit.operations import AuditLog
 from audit.store import record_t
 from conftest import SEED, RunningHub
-from connectors.synthetic.stories import stories
 from hub.wiring import build_audit_store, build_subject_hasher
+from synthetic.stories import stories
 
 AUDITOR = "audit-office-henan"
 SERVICE_DESK = "service-desk-xinmi"

@@ -12,12 +12,12 @@ import pytest
 from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
-from auth.caller import Caller
 from auth.errors import InvalidToken
 from auth.middleware import CallerMiddleware
 from auth.store import RegisteredClient
 from auth.tokens import VerifiedToken
 from conftest import RunningHub
+from kernel.caller import Caller
 
 QUERY = {"query": "{ __typename }"}
 POLICE = "police-xinmi"

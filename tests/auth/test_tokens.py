@@ -23,7 +23,7 @@ from auth.errors import InvalidToken
 from auth.store import AuthStore, Grant
 from auth.tokens import OWN_KEYS_COOLDOWN, OWN_KEYS_MAX_AGE, KeyCache, TokenVerifier
 from conftest import TEST_CLIENT, IdentityProvider, RunningHub
-from connectors.database import Database
+from storage.database import Database
 
 
 def _b64(data: bytes) -> str:

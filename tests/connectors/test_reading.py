@@ -18,8 +18,8 @@ from sqlalchemy.sql import Executable
 from auth.store import key_t
 from conftest import RunningHub
 from connectors.base import Connector
-from connectors.database import Database
 from connectors.housing.loaders import HousingLoaders
+from storage.database import Database
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -166,7 +166,7 @@ def test_a_process_that_never_disposes_its_readers_still_exits(hub: RunningHub) 
     script = (
         "import asyncio\n"
         "from sqlalchemy import text\n"
-        "from connectors.database import Database\n"
+        "from storage.database import Database\n"
         f"database = Database({url.render_as_string(hide_password=False)!r})\n"
         "async def read():\n"
         "    return await database.fetch(text('SELECT 1'))\n"

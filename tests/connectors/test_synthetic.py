@@ -10,7 +10,14 @@ from functools import cached_property
 
 import pytest
 
-from connectors.synthetic.stories import (
+from kernel.identifiers import (
+    id_number_is_male,
+    validate_case_number,
+    validate_id_number,
+    validate_uscc,
+)
+from kernel.regions import court_code
+from synthetic.stories import (
     COMMITTEE,
     DISPUTE_DAILY_WAGE_FEN,
     DISPUTE_DAYS,
@@ -22,7 +29,7 @@ from connectors.synthetic.stories import (
     add_months,
     stories,
 )
-from connectors.synthetic.world import (
+from synthetic.world import (
     DEFAULT_THROUGH_MONTH,
     SCALES,
     Employment,
@@ -32,13 +39,6 @@ from connectors.synthetic.world import (
     WorldBatch,
     generate,
 )
-from schemas.identifiers import (
-    id_number_is_male,
-    validate_case_number,
-    validate_id_number,
-    validate_uscc,
-)
-from schemas.regions import court_code
 
 T = DEFAULT_THROUGH_MONTH
 T_END = add_months(T, 1) - timedelta(days=1)

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from connectors.base import discover
-from schemas import derived
-from schemas.graph import HUB_SUBGRAPH
-from schemas.subgraph import build_subgraph_schema
+from graph import derived
+from graph.merged import HUB_SUBGRAPH
+from graph.subgraph import build_subgraph_schema
 
 COMPOSE_DIR = Path(__file__).parent / "compose"
 TOOL_FILES = ("package.json", "package-lock.json", "compose.mjs", "gateway.mjs")

@@ -8,7 +8,7 @@ from pathlib import Path
 from apollo import apollo_tools, compose, subgraph_sdl
 
 from connectors.base import discover
-from schemas.graph import HUB_SUBGRAPH
+from graph.merged import HUB_SUBGRAPH
 
 
 def test_the_five_subgraphs_and_the_hubs_own_compose(tmp_path: Path) -> None:

@@ -13,8 +13,8 @@ from apollo import apollo_tools, compose, subgraph_sdl
 
 from conftest import TEST_CLIENT, TEST_PURPOSE, RunningHub, _free_port, serving
 from connectors.base import discover
+from graph.merged import HUB_SUBGRAPH
 from hub.subgraph_app import create_subgraph_app
-from schemas.graph import HUB_SUBGRAPH
 
 DOSSIER = """{ project(code: "410183202503171901") {
     name region { name }

@@ -32,13 +32,13 @@ from conftest import (
 from connectors.base import discover
 from connectors.housing.loaders import ProjectFilter
 from connectors.remote import encode
-from connectors.synthetic.stories import Stories, stories
 from hub.app import create_app
 from hub.settings import HubSettings
 from hub.subgraph_app import create_subgraph_app
 from hub.wiring import build_audit_store
+from kernel.pagination import encode_cursor
 from questions import DOSSIER, NESTED, five_questions
-from schemas.pagination import encode_cursor
+from synthetic.stories import Stories, stories
 
 HUB_CLIENT = "hub"
 AGENCIES = [connector.name for connector in discover()]

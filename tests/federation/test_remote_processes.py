@@ -19,8 +19,8 @@ import pytest
 
 from conftest import SEED, TEST_CLIENT, TEST_PURPOSE, ClientCredentials, RunningHub, _free_port
 from connectors.base import discover
-from connectors.synthetic.stories import Stories, stories
 from questions import ACCESS_REPORT, five_questions
+from synthetic.stories import Stories, stories
 
 HUB = Path(sys.executable).parent / "hub"
 BREAKER_SECONDS = 1.0

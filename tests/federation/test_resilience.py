@@ -18,7 +18,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from auth.scopes import CONNECTOR_LOAD
 from conftest import RunningHub, _free_port, serving
 from connectors.remote import (
     CircuitBreaker,
@@ -29,7 +28,8 @@ from connectors.remote import (
     decode,
     encode,
 )
-from schemas.errors import ConnectorTimeout, ConnectorUnavailable
+from kernel.errors import ConnectorTimeout, ConnectorUnavailable
+from kernel.scopes import CONNECTOR_LOAD
 
 ONE_CALL = [{"loader": "worker", "keys": ["x"]}]
 

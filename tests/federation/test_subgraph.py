@@ -11,11 +11,11 @@ from typing import Any
 import httpx
 import pytest
 
-from auth.scopes import ALL_SCOPES
 from auth.store import Grant
 from conftest import SEED, RunningHub, StatementCounter, serving
-from connectors.synthetic.stories import stories
 from hub.subgraph_app import create_subgraph_app
+from kernel.scopes import vocabulary
+from synthetic.stories import stories
 
 HUB_SERVICE = "test-hub-service"
 """The client the hub would present when it calls a subgraph on a caller's behalf."""
@@ -65,7 +65,7 @@ class Subgraph:
 @pytest.fixture(scope="module")
 def bank(hub: RunningHub) -> Iterator[Subgraph]:
     if HUB_SERVICE not in hub.secrets:
-        grant = Grant(agency="hub", scopes=ALL_SCOPES, purposes=("federation",))
+        grant = Grant(agency="hub", scopes=vocabulary(), purposes=("federation",))
         hub.secrets[HUB_SERVICE] = hub.auth.add_client(HUB_SERVICE, grant)
     app = create_subgraph_app("bank", hub.settings, delegates=[HUB_SERVICE])
     statements = StatementCounter()

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from auth.scopes import DEMO_GRANTS
 from auth.store import _new_key_row
 from hub.cli import DEMO_CLIENTS_FILE, main
+from hub.demo import DEMO_GRANTS
 from hub.settings import HubSettings
 from hub.wiring import build_auth_store
 

@@ -13,13 +13,13 @@ from typing import Any
 
 import httpx
 
-from auth.scopes import ALL_SCOPES, SCHEMA_INTROSPECT
 from auth.store import Grant
 from conftest import TEST_PURPOSE, ClientCredentials, serving
 from hub import migrate
 from hub.app import create_app
 from hub.settings import HubSettings
 from hub.wiring import migration_targets
+from kernel.scopes import SCHEMA_INTROSPECT, vocabulary
 
 PLAIN = "plain-client"
 INTROSPECTOR = "introspector"
@@ -49,10 +49,10 @@ def limited_hub(data_dir: Path, **overrides: Any) -> Iterator[LimitedHub]:
     app = create_app(settings)
     auth = app.state.auth_store
     migrate.upgrade(migration_targets(app.state.connectors, auth, app.state.audit_store))
-    plain = tuple(scope for scope in ALL_SCOPES if scope != SCHEMA_INTROSPECT)
+    plain = tuple(scope for scope in vocabulary() if scope != SCHEMA_INTROSPECT)
     secrets = {
         PLAIN: auth.add_client(PLAIN, Grant("test", plain, (TEST_PURPOSE,))),
-        INTROSPECTOR: auth.add_client(INTROSPECTOR, Grant("test", ALL_SCOPES, (TEST_PURPOSE,))),
+        INTROSPECTOR: auth.add_client(INTROSPECTOR, Grant("test", vocabulary(), (TEST_PURPOSE,))),
     }
     with serving(app) as url:
         running = LimitedHub(url, settings, secrets)

@@ -9,17 +9,18 @@ import pytest
 from graphql import parse
 from strawberry.extensions.validation_cache import _get_validate_cache
 
+from graph.schema import HubSchema
+from hub.graph import hub_schema
 from hub.limits.operation import Measure, OperationLimits, measure_document
 from hub.limits.pipeline import CACHE_SIZE, operation_limits, schema_extensions
 from hub.settings import HubSettings
-from schemas.schema import HubSchema, build_schema
 
 LIMITS = operation_limits(HubSettings())
 
 
 @pytest.fixture(scope="module")
 def schema() -> HubSchema:
-    return build_schema()
+    return hub_schema()
 
 
 def _measure(schema: HubSchema, document: str, limits: OperationLimits = LIMITS) -> Measure:
@@ -71,7 +72,7 @@ def test_invalid_documents_are_measured_without_failing(schema: HubSchema) -> No
 
 def test_the_validation_cache_hits_for_the_hub_schema() -> None:
     """The limits' rule is built once, so a repeated document is validated once."""
-    schema = build_schema(schema_extensions(HubSettings()))
+    schema = hub_schema(schema_extensions(HubSettings()))
     cache = _get_validate_cache(CACHE_SIZE)
     before = cache.cache_info()
     for _ in range(3):

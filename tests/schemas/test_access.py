@@ -9,17 +9,18 @@ import pytest
 from graphql import GraphQLNonNull, GraphQLObjectType
 from strawberry.types.base import StrawberryObjectDefinition
 
-from auth.scopes import ALL_SCOPES
 from conftest import SEED, RunningHub
-from connectors.synthetic.stories import stories
-from schemas.access import PUBLIC_KEY, SCOPES_KEY
-from schemas.schema import HubSchema, build_schema
-from schemas.scope_table import scope_table
+from graph.schema import HubSchema
+from hub.graph import hub_schema
+from hub.scope_table import scope_table
+from kernel.access import PUBLIC_KEY, SCOPES_KEY
+from kernel.scopes import vocabulary
+from synthetic.stories import stories
 
 
 @pytest.fixture(scope="module")
 def schema() -> HubSchema:
-    return build_schema()
+    return hub_schema()
 
 
 def _object_types(schema: HubSchema) -> list[tuple[str, StrawberryObjectDefinition]]:
@@ -50,8 +51,8 @@ def test_only_known_scopes_are_used(schema: HubSchema) -> None:
         for field in definition.fields
         for scope in (field.metadata or {}).get(SCOPES_KEY, ())
     }
-    assert used <= set(ALL_SCOPES)
-    assert used >= set(ALL_SCOPES) - {"audit:read", "schema:introspect", "connector:load"}
+    assert used <= set(vocabulary())
+    assert used >= set(vocabulary()) - {"audit:read", "schema:introspect", "connector:load"}
 
 
 def test_refusable_fields_are_nullable(schema: HubSchema) -> None:
@@ -287,6 +288,6 @@ def test_masked_identity_cannot_be_probed_through_a_filter(hub: RunningHub) -> N
 
 
 def test_readme_scope_table_is_current(schema: HubSchema) -> None:
-    """`python -m schemas.scope_table` regenerates it."""
+    """`python -m hub.scope_table` regenerates it."""
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     assert scope_table(schema) in readme

@@ -4,9 +4,9 @@ number of workers it shows."""
 from __future__ import annotations
 
 from conftest import SEED, RunningHub
-from connectors.synthetic.stories import stories
+from kernel.pagination import encode_cursor
 from questions import NESTED
-from schemas.pagination import encode_cursor
+from synthetic.stories import stories
 
 
 def _statements(hub: RunningHub, first: int) -> dict[str, int]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import RunningHub
-from schemas.identifiers import make_id_number, make_uscc
+from kernel.identifiers import make_id_number, make_uscc
 
 VALID_UNKNOWN_ID = make_id_number("110105", __import__("datetime").date(1949, 12, 31), 2)
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from schemas.errors import BAD_USER_INPUT
-from schemas.identifiers import (
+from kernel.errors import BAD_USER_INPUT
+from kernel.identifiers import (
     CASE_TYPES,
     USCC_ALPHABET,
     InvalidIdentifier,

@@ -9,7 +9,6 @@ from __future__ import annotations
 import pytest
 
 from conftest import SEED, RunningHub
-from connectors.synthetic.stories import Stories, stories
 from questions import (
     ACCOUNT_STATEMENT,
     DASHBOARD,
@@ -18,6 +17,7 @@ from questions import (
     WITHOUT_RESIDENCE,
     month_of,
 )
+from synthetic.stories import Stories, stories
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ import datetime
 
 import pytest
 
-from schemas.identifiers import make_case_number, make_id_number, validate_case_number
-from schemas.regions import (
+from kernel.identifiers import make_case_number, make_id_number, validate_case_number
+from kernel.regions import (
     ORIGIN_COUNTIES,
     PROVINCE_ABBREVIATIONS,
     SITE_DISTRICTS,

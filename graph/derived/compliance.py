@@ -1,0 +1,333 @@
+"""A project's compliance with the nine wage-protection measures in one month, and its
+three-colour warning, after Wuhu's 红黄蓝牌 practice.
+
+The rule (documented in the README): each measure has a fixed severity; the warning is
+the most severe failed measure. Measures the hub cannot see (payroll and funding when no
+special account exists) are reported as not assessable rather than guessed.
+  BLUE   (minor lapse):   rights-notice board, payment guarantee
+  YELLOW (serious):       wage special account, real-name registration, labour contracts,
+                          wage deposit, allocations into the special account,
+                          real-name attendance
+  RED    (arrears):       wages paid monthly — a worker who attended was paid nothing or
+                          less than due
+  NONE                    all nine satisfied
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import strawberry
+
+from connectors.bank.graph import AccountStatus
+from connectors.bank.loaders import BankLoaders
+from connectors.housing.loaders import HousingLoaders, ProjectFilter
+from connectors.hr.loaders import HrLoaders
+from graph.derived.wages import PaymentStatus, ProjectMonth, covers, load_project_month
+from kernel import refs
+from kernel.access import list_limits, scoped_resolver, scoped_type
+from kernel.context import Info
+from kernel.pagination import Connection, build_connection, decode_cursor, page_size
+from kernel.regions import region_name
+from kernel.scalars import Fen, RegionCodePrefix, YearMonth
+from kernel.scopes import STATS_READ
+
+SCAN_CHUNK = 200
+UNDER_CONSTRUCTION = "under_construction"
+ACTIVE_ACCOUNT = AccountStatus.ACTIVE.value
+
+
+@strawberry.enum(description="三色预警: NONE < BLUE < YELLOW < RED")
+class WarningLevel(enum.IntEnum):
+    NONE = 0
+    BLUE = 1
+    YELLOW = 2
+    RED = 3
+
+
+@strawberry.enum(description="《保障农民工工资支付条例》九项保障措施")
+class Measure(enum.Enum):
+    RIGHTS_NOTICE_BOARD = "维权信息告示牌"
+    WAGE_SPECIAL_ACCOUNT = "农民工工资专用账户"
+    REAL_NAME_REGISTRATION = "实名制登记"
+    LABOUR_CONTRACTS = "劳动合同签订"
+    WAGE_DEPOSIT = "工资保证金缴纳"
+    PAYMENT_GUARANTEE = "工程款支付担保"
+    SPECIAL_ACCOUNT_FUNDING = "专户资金管理（人工费拨付）"
+    REAL_NAME_ATTENDANCE = "实名制考勤"
+    WAGES_PAID_MONTHLY = "工资按月足额发放"
+
+
+SEVERITY: dict[Measure, WarningLevel] = {
+    Measure.RIGHTS_NOTICE_BOARD: WarningLevel.BLUE,
+    Measure.PAYMENT_GUARANTEE: WarningLevel.BLUE,
+    Measure.WAGE_SPECIAL_ACCOUNT: WarningLevel.YELLOW,
+    Measure.REAL_NAME_REGISTRATION: WarningLevel.YELLOW,
+    Measure.LABOUR_CONTRACTS: WarningLevel.YELLOW,
+    Measure.WAGE_DEPOSIT: WarningLevel.YELLOW,
+    Measure.SPECIAL_ACCOUNT_FUNDING: WarningLevel.YELLOW,
+    Measure.REAL_NAME_ATTENDANCE: WarningLevel.YELLOW,
+    Measure.WAGES_PAID_MONTHLY: WarningLevel.RED,
+}
+
+
+@scoped_type(STATS_READ)
+@strawberry.type(description="One measure's result")
+class MeasureResult:
+    measure: Measure
+    satisfied: bool | None = strawberry.field(
+        description="null when the hub cannot assess it (e.g. no special account, so the "
+        "bank sees no payroll)"
+    )
+    severity: WarningLevel = strawberry.field(description="The warning a failure raises")
+    detail: str
+
+    @scoped_resolver(STATS_READ, description="The measure's Chinese name")
+    def label(self) -> str:
+        return self.measure.value
+
+
+@scoped_type(STATS_READ)
+@strawberry.type(description="A project's compliance in one month and its three-colour warning")
+class Compliance:
+    project_code: strawberry.Private[str]
+    month: YearMonth
+    level: WarningLevel
+    measures: list[MeasureResult]
+    wages_due_fen: Fen
+    wages_paid_fen: Fen
+    allocated_fen: Fen
+
+    @scoped_resolver(STATS_READ)
+    def project(self) -> refs.ProjectRef | None:
+        return refs.ProjectKey(code=self.project_code)
+
+
+@dataclass(frozen=True)
+class _Facts:
+    project: Any
+    account: Any | None
+    allocations: list[Any]
+    deposit: Any | None
+    month: ProjectMonth
+
+
+def _assess(facts: _Facts) -> Compliance:
+    month = facts.month
+    active = month.active_registrations
+    active_workers = {r.worker_id_number for r in active}
+    contracted = {c.worker_id_number for c in month.contracts if covers(c, month.month)}
+    attended = {a.worker_id_number for a in month.attendance if a.days_present > 0}
+    positions = month.positions()
+    short = [p for p in positions if p.status in (PaymentStatus.UNPAID, PaymentStatus.UNDERPAID)]
+    due = sum(p.due_fen or 0 for p in positions)
+    paid = sum(p.paid_fen for p in positions)
+    allocated = sum(a.amount_fen for a in facts.allocations if a.period == month.month)
+    building = facts.project.status == UNDER_CONSTRUCTION
+    missing_contracts = active_workers - contracted
+    absent = active_workers - attended
+
+    payroll_visible = facts.account is not None
+    unseen = "cannot be assessed: no wage special account, so the bank sees no payroll"
+    checks: list[tuple[Measure, bool | None, str]] = [
+        (
+            Measure.RIGHTS_NOTICE_BOARD,
+            facts.project.rights_notice_board,
+            "posted" if facts.project.rights_notice_board else "no rights-notice board on site",
+        ),
+        (
+            Measure.WAGE_SPECIAL_ACCOUNT,
+            facts.account is not None and facts.account.status == ACTIVE_ACCOUNT,
+            f"account {facts.account.status}" if facts.account else "no wage special account",
+        ),
+        (
+            Measure.REAL_NAME_REGISTRATION,
+            bool(active) or not building,
+            f"{len(active_workers)} workers registered" if active else "no worker registered",
+        ),
+        (
+            Measure.LABOUR_CONTRACTS,
+            not missing_contracts,
+            f"{len(missing_contracts)} of {len(active_workers)} workers without a contract",
+        ),
+        (
+            Measure.WAGE_DEPOSIT,
+            facts.deposit is not None and facts.deposit.status in ("paid", "exempt"),
+            f"deposit {facts.deposit.status}" if facts.deposit else "no wage deposit",
+        ),
+        (
+            Measure.PAYMENT_GUARANTEE,
+            facts.project.payment_guarantee,
+            "provided" if facts.project.payment_guarantee else "no payment guarantee",
+        ),
+        (
+            Measure.SPECIAL_ACCOUNT_FUNDING,
+            allocated >= due if payroll_visible else None,
+            f"allocated {allocated} fen for {due} fen due" if payroll_visible else unseen,
+        ),
+        (
+            Measure.REAL_NAME_ATTENDANCE,
+            not absent,
+            f"{len(absent)} of {len(active_workers)} registered workers without attendance",
+        ),
+        (
+            Measure.WAGES_PAID_MONTHLY,
+            not short if payroll_visible else None,
+            unseen
+            if not payroll_visible
+            else f"{len(short)} workers unpaid or underpaid"
+            if short
+            else "all paid",
+        ),
+    ]
+    results = [
+        MeasureResult(measure=m, satisfied=ok, severity=SEVERITY[m], detail=detail)
+        for m, ok, detail in checks
+    ]
+    level = max((r.severity for r in results if r.satisfied is False), default=WarningLevel.NONE)
+    return Compliance(
+        project_code=month.project_code,
+        month=month.month,
+        level=level,
+        measures=results,
+        wages_due_fen=due,
+        wages_paid_fen=paid,
+        allocated_fen=allocated,
+    )
+
+
+async def assess(info: Info, project_code: str, month: date) -> Compliance | None:
+    housing = info.context.loaders(HousingLoaders)
+    bank = info.context.loaders(BankLoaders)
+    hr = info.context.loaders(HrLoaders)
+    project, account, allocations, deposit, project_month = await asyncio.gather(
+        housing.project.load(project_code),
+        bank.account_by_project.load(project_code),
+        bank.allocations_by_project.load(project_code),
+        hr.deposit_by_project.load(project_code),
+        load_project_month(info, project_code, month),
+    )
+    if project is None:
+        return None
+    return _assess(_Facts(project, account, allocations, deposit, project_month))
+
+
+async def _assess_page(info: Info, codes: list[str], month: date) -> list[Compliance]:
+    found = await asyncio.gather(*(assess(info, code, month) for code in codes))
+    return [c for c in found if c is not None]
+
+
+@strawberry.type
+class ProjectCompliance:
+    code: strawberry.Private[str]
+
+    @scoped_resolver(
+        STATS_READ, description="Nine measures and the three-colour warning for one month"
+    )
+    async def compliance(self, info: Info, month: YearMonth) -> Compliance | None:
+        return await assess(info, self.code, month)
+
+
+@scoped_type(STATS_READ)
+@strawberry.type(description="Projects per warning level in one region")
+class RegionWarnings:
+    region_code: str
+    none: int
+    blue: int
+    yellow: int
+    red: int
+
+    @scoped_resolver(STATS_READ)
+    def region_name(self) -> str | None:
+        return region_name(self.region_code)
+
+    @scoped_resolver(STATS_READ)
+    def total(self) -> int:
+        return self.none + self.blue + self.yellow + self.red
+
+
+async def _scan(
+    info: Info, criteria: ProjectFilter, month: date, after: str | None, chunk: int = SCAN_CHUNK
+) -> AsyncIterator[Compliance]:
+    """Compliance of every matching project after `after`, in code order, chunk by chunk."""
+    housing = info.context.loaders(HousingLoaders)
+    cursor = after
+    while True:
+        rows = await housing.projects_page(criteria, cursor, chunk)
+        if not rows:
+            return
+        for compliance in await _assess_page(info, [r.code for r in rows], month):
+            yield compliance
+        cursor = rows[-1].code
+
+
+@strawberry.type
+class ComplianceQuery:
+    @scoped_resolver(
+        STATS_READ,
+        description="Projects with their three-colour warning in one month, filtered by "
+        "region and level (the dashboard's project list)",
+    )
+    async def project_warnings(
+        self,
+        info: Info,
+        month: YearMonth,
+        region_code_prefix: RegionCodePrefix | None = None,
+        level: list[WarningLevel] | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Compliance] | None:
+        size, after_key = page_size(first, info.context.limits), decode_cursor(after)
+        criteria = ProjectFilter(
+            region_prefix=region_code_prefix,
+            statuses=(UNDER_CONSTRUCTION,),
+            within_regions=list_limits(info, "Project").regions,
+        )
+        wanted = set(level or WarningLevel)
+        page: list[tuple[str, Compliance]] = []
+        # Assess about a page at a time: a district has hundreds of projects at scale.
+        async for compliance in _scan(info, criteria, month, after_key, min(SCAN_CHUNK, size + 1)):
+            if compliance.level in wanted:
+                page.append((compliance.project_code, compliance))
+                if len(page) > size:
+                    break
+
+        async def count_all() -> int:
+            return sum([1 async for c in _scan(info, criteria, month, None) if c.level in wanted])
+
+        return build_connection(page, size, after_key, count_all)
+
+    @scoped_resolver(
+        STATS_READ,
+        description="Per district: how many projects under construction carry each warning",
+    )
+    async def warning_summary(
+        self, info: Info, month: YearMonth, region_code_prefix: RegionCodePrefix | None = None
+    ) -> list[RegionWarnings] | None:
+        criteria = ProjectFilter(
+            region_prefix=region_code_prefix,
+            statuses=(UNDER_CONSTRUCTION,),
+            within_regions=list_limits(info, "Project").regions,
+        )
+        housing = info.context.loaders(HousingLoaders)
+        counts: dict[str, Counter[WarningLevel]] = {}
+        async for compliance in _scan(info, criteria, month, None):
+            project = await housing.project.load(compliance.project_code)
+            if project is not None:
+                counts.setdefault(project.region_code, Counter())[compliance.level] += 1
+        return [
+            RegionWarnings(
+                region_code=code,
+                none=c[WarningLevel.NONE],
+                blue=c[WarningLevel.BLUE],
+                yellow=c[WarningLevel.YELLOW],
+                red=c[WarningLevel.RED],
+            )
+            for code, c in sorted(counts.items())
+        ]

@@ -1,0 +1,226 @@
+"""A worker's monthly wage position: wages due (housing attendance × e-contract daily
+wage) against payroll the bank actually paid. Computed on request, never stored."""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated, Any
+
+import strawberry
+
+from connectors.bank.graph import DisbursementStatus
+from connectors.bank.loaders import BankLoaders
+from connectors.housing.loaders import HousingLoaders
+from kernel import refs
+from kernel.access import scoped_resolver, scoped_type
+from kernel.context import Info
+from kernel.scalars import Fen, YearMonth, in_months, month_end
+from kernel.scopes import WAGE_READ
+
+PAID = DisbursementStatus.PAID.value
+
+
+@strawberry.enum(description="How a month's pay compares with what was due")
+class PaymentStatus(enum.Enum):
+    PAID = "paid"
+    UNDERPAID = "underpaid"
+    UNPAID = "unpaid"
+    NOT_DUE = "not_due"
+
+
+@scoped_type(WAGE_READ)
+@strawberry.type(description="工资支付情况: one worker, one project, one month.")
+class WagePosition:
+    worker_id_number: strawberry.Private[str]
+    project_code: strawberry.Private[str]
+    month: YearMonth
+    days_present: int = strawberry.field(description="Days on the real-name attendance record")
+    daily_wage_fen: Fen | None = strawberry.field(
+        description="From the e-contract in force; null when there is none"
+    )
+    due_fen: Fen | None = strawberry.field(description="days × daily wage; null without a contract")
+    paid_fen: Fen = strawberry.field(description="Disbursed by the bank with status paid")
+    arrears_fen: Fen | None = strawberry.field(description="due − paid, never negative")
+    status: PaymentStatus
+
+    @scoped_resolver(WAGE_READ)
+    def worker(self) -> refs.WorkerRef | None:
+        return refs.WorkerKey(id_number=self.worker_id_number)
+
+    @scoped_resolver(WAGE_READ)
+    def project(self) -> refs.ProjectRef | None:
+        return refs.ProjectKey(code=self.project_code)
+
+
+def covers(contract: Any, month: date) -> bool:
+    """Whether the contract is in force on any day of the month."""
+    return contract.start_date <= month_end(month) and (
+        contract.end_date is None or contract.end_date >= month
+    )
+
+
+def contract_in_force(contracts: Iterable[Any], project_code: str, month: date) -> Any | None:
+    """The latest-signed contract on the project covering any day of the month."""
+    covering = [c for c in contracts if c.project_code == project_code and covers(c, month)]
+    return max(covering, key=lambda c: c.signed_on, default=None)
+
+
+def wage_position(
+    worker_id_number: str,
+    project_code: str,
+    month: date,
+    days_present: int,
+    contract: Any | None,
+    disbursements: Iterable[Any],
+) -> WagePosition:
+    paid = sum(
+        d.amount_fen
+        for d in disbursements
+        if d.status == PAID and d.period == month and d.project_code == project_code
+    )
+    daily = contract.daily_wage_fen if contract is not None else None
+    due = days_present * daily if daily is not None else None
+    if days_present == 0 and paid == 0:
+        status = PaymentStatus.NOT_DUE
+    elif paid == 0:
+        status = PaymentStatus.UNPAID
+    elif due is not None and paid < due:
+        status = PaymentStatus.UNDERPAID
+    else:
+        status = PaymentStatus.PAID
+    return WagePosition(
+        worker_id_number=worker_id_number,
+        project_code=project_code,
+        month=month,
+        days_present=days_present,
+        daily_wage_fen=daily,
+        due_fen=due,
+        paid_fen=paid,
+        arrears_fen=max(due - paid, 0) if due is not None else None,
+        status=status,
+    )
+
+
+@dataclass(frozen=True)
+class ProjectMonth:
+    """Everything the hub knows about one project in one month, from housing and the bank."""
+
+    project_code: str
+    month: date
+    registrations: Sequence[Any]
+    attendance: Sequence[Any]
+    contracts: Sequence[Any]
+    disbursements: Sequence[Any]
+
+    @property
+    def active_registrations(self) -> list[Any]:
+        """Registrations open at any time during the month."""
+        return [
+            r
+            for r in self.registrations
+            if r.entry_date <= month_end(self.month)
+            and (r.exit_date is None or r.exit_date >= self.month)
+        ]
+
+    def positions(self) -> list[WagePosition]:
+        days = {a.worker_id_number: a.days_present for a in self.attendance}
+        contracts = _by_worker(self.contracts)
+        paid = _by_worker(self.disbursements)
+        workers = dict.fromkeys(
+            [r.worker_id_number for r in self.active_registrations] + list(days) + list(paid)
+        )
+        return [
+            wage_position(
+                worker,
+                self.project_code,
+                self.month,
+                days.get(worker, 0),
+                contract_in_force(contracts.get(worker, ()), self.project_code, self.month),
+                paid.get(worker, ()),
+            )
+            for worker in workers
+        ]
+
+
+def _by_worker(rows: Iterable[Any]) -> dict[str, list[Any]]:
+    grouped: dict[str, list[Any]] = defaultdict(list)
+    for row in rows:
+        grouped[row.worker_id_number].append(row)
+    return grouped
+
+
+async def load_project_month(info: Info, project_code: str, month: date) -> ProjectMonth:
+    housing = info.context.loaders(HousingLoaders)
+    bank = info.context.loaders(BankLoaders)
+    registrations, attendance, contracts, disbursements = await asyncio.gather(
+        housing.registrations_by_project.load(project_code),
+        housing.attendance_by_project_month.load((project_code, month)),
+        housing.contracts_by_project.load(project_code),
+        bank.disbursements_by_project_period.load((project_code, month)),
+    )
+    return ProjectMonth(project_code, month, registrations, attendance, contracts, disbursements)
+
+
+@strawberry.type
+class WorkerWages:
+    id_number: strawberry.Private[str]
+
+    @scoped_resolver(
+        WAGE_READ, description="Wages due vs paid, per project and month, oldest first (应发与实发)"
+    )
+    async def wage_positions(
+        self,
+        info: Info,
+        since: Annotated[YearMonth | None, strawberry.argument(name="from")] = None,
+        until: Annotated[YearMonth | None, strawberry.argument(name="to")] = None,
+    ) -> list[WagePosition] | None:
+        housing = info.context.loaders(HousingLoaders)
+        bank = info.context.loaders(BankLoaders)
+        attendance, contracts, disbursements = await asyncio.gather(
+            housing.attendance_by_worker.load(self.id_number),
+            housing.contracts_by_worker.load(self.id_number),
+            bank.disbursements_by_worker.load(self.id_number),
+        )
+        days = {(a.project_code, a.month): a.days_present for a in attendance}
+        keys = sorted(
+            {k for k in days if in_months(k[1], since, until)}
+            | {
+                (d.project_code, d.period)
+                for d in disbursements
+                if in_months(d.period, since, until)
+            },
+            key=lambda k: (k[1], k[0]),
+        )
+        return [
+            wage_position(
+                self.id_number,
+                project_code,
+                month,
+                days.get((project_code, month), 0),
+                contract_in_force(contracts, project_code, month),
+                disbursements,
+            )
+            for project_code, month in keys
+        ]
+
+
+@strawberry.type
+class ProjectWages:
+    code: strawberry.Private[str]
+
+    @scoped_resolver(
+        WAGE_READ,
+        description="Every worker's wage position on this project in one month; "
+        "`status: [UNPAID]` answers 'who attended but was not paid'",
+    )
+    async def wage_positions(
+        self, info: Info, month: YearMonth, status: list[PaymentStatus] | None = None
+    ) -> list[WagePosition] | None:
+        project_month = await load_project_month(info, self.code, month)
+        wanted = set(status or PaymentStatus)
+        return [p for p in project_month.positions() if p.status in wanted]

@@ -1,0 +1,97 @@
+"""The executable schema: the merged graph plus the hub's error policy.
+
+Every error leaves with an `extensions.code` a client can match on. Expected errors
+(bad input, unknown fields) are not logged; anything unexpected is logged once with its
+traceback under a reference, and the caller sees only that reference. With
+`hide_suggestions` (production) no message carries graphql-core's "Did you mean …?",
+which would otherwise spell out field and type names to a caller probing the schema.
+Every error, with its code, goes to the `error_observer` the hub gives (limits record
+their refusals there).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+from strawberry.schema.config import BatchingConfig, StrawberryConfig
+from strawberry.types import ExecutionContext
+
+from graph.jurisdiction import gate_entity_fields
+from graph.merged import compose_query
+from kernel import errors
+from kernel.composition import GraphContribution
+from kernel.scalars import SCALAR_MAP
+
+logger = logging.getLogger("hub.errors")
+ExtensionFactory = type[SchemaExtension] | Callable[[], SchemaExtension]
+ErrorObserver = Callable[[str, GraphQLError, ExecutionContext | None], None]
+
+SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+
+
+def _observe_nothing(code: str, error: GraphQLError, context: ExecutionContext | None) -> None:
+    """The default observer: a schema built without the hub (tests, the SDL printer)."""
+
+
+class HubSchema(strawberry.Schema):
+    hide_suggestions: bool = False
+    error_observer: ErrorObserver = staticmethod(_observe_nothing)
+
+    def process_errors(
+        self, errors_: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        for error in errors_:
+            code = errors.error_code(error)
+            extensions: dict[str, Any] = {**(error.extensions or {}), "code": code}
+            if isinstance(error.original_error, errors.HubError):
+                extensions.update(error.original_error.details)
+            if code == errors.TOO_MANY_TOKENS:
+                extensions["limit"] = errors.token_limit(error)
+            if self.hide_suggestions:
+                error.message = SUGGESTION.sub("", error.message)
+            if code == errors.INTERNAL_SERVER_ERROR:
+                reference = uuid.uuid4().hex[:12]
+                logger.error(
+                    "unexpected error %s at %s",
+                    reference,
+                    error.path,
+                    exc_info=error.original_error,
+                )
+                error.message = f"Internal error; quote reference {reference} to the operator"
+                extensions["reference"] = reference
+            error.extensions = extensions
+            self.error_observer(code, error, execution_context)
+
+
+def build_schema(
+    extensions: Sequence[ExtensionFactory] = (),
+    *,
+    extra: Sequence[GraphContribution] = (),
+    hide_suggestions: bool = False,
+    error_observer: ErrorObserver = _observe_nothing,
+    batch_max: int = 0,
+) -> HubSchema:
+    """The merged graph, with `extra` root fields; `extensions` are the hub's
+    per-operation steps (limits, audit), passed as classes or factories, in the order they
+    wrap execution. `batch_max` > 0 lets a request hold that many operations as a JSON
+    array."""
+    query = compose_query(extra)
+    gate_entity_fields([query])
+    schema = HubSchema(
+        query=query,
+        config=StrawberryConfig(
+            scalar_map=SCALAR_MAP,
+            batching_config=BatchingConfig(max_operations=batch_max) if batch_max else None,
+        ),
+        extensions=list(extensions),
+    )
+    schema.hide_suggestions = hide_suggestions
+    schema.error_observer = error_observer
+    return schema

@@ -1,0 +1,156 @@
+"""The demo agencies (`hub seed`): one registered client per `DEMO_GRANTS` profile."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from auth.errors import ClientExists
+from auth.store import AuthStore, Grant
+from kernel.scopes import (
+    AUDIT_READ,
+    AUDIT_SUBJECT,
+    BANK_ACCOUNT,
+    CASE_READ,
+    CONNECTOR_LOAD,
+    ENTERPRISE_CREDIT,
+    ENTERPRISE_READ,
+    PROJECT_READ,
+    STATS_READ,
+    WAGE_READ,
+    WORKER_EMPLOYMENT,
+    WORKER_IDENTITY,
+    WORKER_RESIDENCE,
+)
+
+
+@dataclass(frozen=True)
+class DemoGrant:
+    """What one demo agency may do; `hub seed` registers these clients."""
+
+    client_id: str
+    agency: str
+    title: str
+    scopes: tuple[str, ...]
+    purposes: tuple[str, ...]
+    regions: tuple[str, ...] = ()
+    courts: tuple[str, ...] = ()
+    bank: str | None = None
+
+
+CASE_HOLDER_SCOPES: Final = (
+    WORKER_IDENTITY,
+    WORKER_EMPLOYMENT,
+    WAGE_READ,
+    PROJECT_READ,
+    ENTERPRISE_READ,
+    ENTERPRISE_CREDIT,
+    CASE_READ,
+)
+"""A court's or mediation committee's: the cases it holds and the parties' evidence."""
+
+DEMO_GRANTS: Final = (
+    DemoGrant(
+        "housing-bureau-xinmi",
+        "housing",
+        "新密市住房和城乡建设局",
+        (WORKER_IDENTITY, WORKER_EMPLOYMENT, PROJECT_READ, ENTERPRISE_READ, STATS_READ),
+        ("supervision", "real-name-check"),
+        regions=("4101",),
+    ),
+    DemoGrant(
+        "hr-bureau-xinmi",
+        "hr",
+        "新密市人力资源和社会保障局",
+        (*CASE_HOLDER_SCOPES, STATS_READ),
+        ("arrears-investigation", "labour-inspection", "supervision"),
+        regions=("4101",),
+    ),
+    DemoGrant(
+        "police-xinmi",
+        "public_security",
+        "新密市公安局",
+        (WORKER_IDENTITY, WORKER_RESIDENCE, WORKER_EMPLOYMENT, PROJECT_READ),
+        ("residence-management",),
+        regions=("410183",),
+    ),
+    DemoGrant(
+        "bank-ccb-xinmi",
+        "bank",
+        "中国建设银行新密市支行",
+        (WORKER_EMPLOYMENT, WAGE_READ, BANK_ACCOUNT, PROJECT_READ, ENTERPRISE_READ),
+        ("payroll-reconciliation",),
+        bank="中国建设银行",
+    ),
+    DemoGrant(
+        "court-xinmi",
+        "court",
+        "新密市人民法院",
+        CASE_HOLDER_SCOPES,
+        ("case-evidence",),
+        courts=("豫0183",),
+    ),
+    DemoGrant(
+        "mediation-xinmi",
+        "mediation",
+        "新密市建筑业劳资纠纷人民调解委员会",
+        CASE_HOLDER_SCOPES,
+        ("dispute-mediation",),
+        courts=("豫0183",),
+    ),
+    DemoGrant(
+        "dashboard-zhengzhou",
+        "dashboard",
+        "郑州市根治欠薪工作领导小组办公室 dashboard",
+        (STATS_READ, PROJECT_READ, ENTERPRISE_READ),
+        ("statistics",),
+        regions=("4101",),
+    ),
+    DemoGrant(
+        "audit-office-henan",
+        "audit",
+        "河南省大数据管理局 数据安全审计",
+        (AUDIT_READ,),
+        ("disclosure-audit",),
+    ),
+    DemoGrant(
+        "service-desk-xinmi",
+        "service",
+        "新密市人力资源和社会保障局 政务服务窗口 (for workers asking who saw their records)",
+        (AUDIT_SUBJECT,),
+        ("subject-access",),
+    ),
+    DemoGrant(
+        "hub",
+        "hub",
+        "根治欠薪信息共享平台 (the hub itself, calling agencies that run as their own services)",
+        (CONNECTOR_LOAD,),
+        ("connector-calls",),
+    ),
+)
+
+
+def grant_of(demo: DemoGrant) -> Grant:
+    return Grant(
+        agency=demo.agency,
+        title=demo.title,
+        scopes=demo.scopes,
+        purposes=demo.purposes,
+        regions=demo.regions,
+        courts=demo.courts,
+        bank=demo.bank,
+    )
+
+
+def register_demo_clients(store: AuthStore) -> dict[str, str]:
+    """Registers every demo client, or brings an existing one's grant up to date and
+    rotates its secret, so the secrets returned (client id → secret) always work."""
+    secrets: dict[str, str] = {}
+    for demo in DEMO_GRANTS:
+        grant = grant_of(demo)
+        try:
+            secrets[demo.client_id] = store.add_client(demo.client_id, grant)
+        except ClientExists:
+            store.set_grant(demo.client_id, grant)
+            secrets[demo.client_id] = store.rotate_secret(demo.client_id)
+    return secrets

@@ -1,0 +1,174 @@
+"""Default deny: every data field declares the scope it needs, next to its declaration,
+and one field extension enforces it.
+
+    name: str = scoped(WORKER_IDENTITY, description="姓名")
+    id_number: IdNumber = scoped(WORKER_IDENTITY, mask=mask_id_number)
+
+A caller without the scope gets `null` for that field and a FORBIDDEN error naming the
+missing scope (the rest of the response is returned), or, for a masked field, the masked
+value. The SDL shows each field's scopes with Apollo's `@requiresScopes` directive.
+`scoped_type` gives every field of a record type the scope of the data it carries;
+`public` marks the rare field that carries no personal or agency data (entity keys other
+than ID numbers). `tests/schemas/test_access.py` fails for any field with neither.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from types import MappingProxyType
+from typing import Any, TypeVar
+
+import strawberry
+from strawberry.extensions.field_extension import (
+    AsyncExtensionResolver,
+    FieldExtension,
+    SyncExtensionResolver,
+)
+from strawberry.schema_directive import Location
+from strawberry.types.base import get_object_definition
+from strawberry.types.field import StrawberryField
+
+from kernel.caller import Caller
+from kernel.errors import Forbidden
+
+TypeT = TypeVar("TypeT", bound=type)
+SCOPES_KEY = "requires_scopes"
+PUBLIC_KEY = "public"
+ANONYMOUS = Caller(client_id="")
+
+
+@strawberry.schema_directive(
+    name="requiresScopes",
+    locations=[Location.FIELD_DEFINITION],
+    description="The OAuth scopes a caller needs to see this field (all of one inner list).",
+)
+class RequiresScopes:
+    scopes: list[list[str]]
+
+
+def caller_of(info: Any) -> Caller:
+    caller = info.context.caller
+    return caller if isinstance(caller, Caller) else ANONYMOUS
+
+
+def list_limits(info: Any, listing: str) -> Caller:
+    """The caller, after refusing list roots its jurisdiction cannot bound in SQL: a bank-
+    or court-bound client looks entities up by key, or starts from its cases."""
+    caller = caller_of(info)
+    if caller.bank or (caller.courts and listing != "DisputeCase"):
+        bound = "a bank" if caller.bank else "courts"
+        raise Forbidden(
+            f"listing {listing} entities is not available to a client bound to {bound}; "
+            "look them up by key or start from disputeCases"
+        )
+    return caller
+
+
+class ScopeGuard(FieldExtension):
+    def __init__(self, scopes: tuple[str, ...], mask: Callable[[Any], Any] | None = None):
+        self.scopes = scopes
+        self.mask = mask
+
+    def _refuse(self, info: Any, missing: tuple[str, ...]) -> Forbidden:
+        where = f"{info.path.typename}.{info.field_name}"
+        return Forbidden(
+            f"{where} needs scope {' and '.join(missing)}, which this client's grant lacks",
+            missingScopes=list(missing),
+        )
+
+    def _masked(self, value: Any) -> Any:
+        assert self.mask is not None
+        return None if value is None else self.mask(value)
+
+    def _note(self, info: Any, missing: tuple[str, ...]) -> None:
+        """Notes the field for the audit log: read, masked, or (when refused) denied."""
+        disclosures = info.context.disclosures
+        coordinate = (info.path.typename, info.field_name)
+        if not missing:
+            disclosures.fields[coordinate] = self.scopes
+        elif self.mask is not None:
+            disclosures.masked.add(coordinate)
+        else:
+            disclosures.denied.add(coordinate)
+
+    def resolve(self, next_: SyncExtensionResolver, source: Any, info: Any, **kwargs: Any) -> Any:
+        missing = caller_of(info).missing(self.scopes)
+        self._note(info, missing)
+        if not missing:
+            return next_(source, info, **kwargs)
+        if self.mask is not None:
+            return self._masked(next_(source, info, **kwargs))
+        raise self._refuse(info, missing)
+
+    async def resolve_async(
+        self, next_: AsyncExtensionResolver, source: Any, info: Any, **kwargs: Any
+    ) -> Any:
+        missing = caller_of(info).missing(self.scopes)
+        self._note(info, missing)
+        if not missing:
+            return await next_(source, info, **kwargs)
+        if self.mask is not None:
+            return self._masked(await next_(source, info, **kwargs))
+        raise self._refuse(info, missing)
+
+
+def _guard(
+    field: StrawberryField, scopes: tuple[str, ...], mask: Callable[[Any], Any] | None
+) -> None:
+    field.extensions = [*field.extensions, ScopeGuard(scopes, mask)]
+    field.directives = [*field.directives, RequiresScopes(scopes=[list(scopes)])]
+    field.metadata = MappingProxyType({**(field.metadata or {}), SCOPES_KEY: scopes})
+
+
+def scoped(
+    *scopes: str,
+    mask: Callable[[Any], Any] | None = None,
+    resolver: Callable[..., Any] | None = None,
+    **field_kwargs: Any,
+) -> Any:
+    """A strawberry field that needs `scopes`; `mask` shows a masked value instead of null."""
+    field = (
+        strawberry.field(resolver=resolver, **field_kwargs)
+        if resolver
+        else strawberry.field(**field_kwargs)
+    )
+    _guard(field, scopes, mask)
+    return field
+
+
+def scoped_resolver(*scopes: str, **field_kwargs: Any) -> Callable[[Callable[..., Any]], Any]:
+    """Decorator form for resolver methods: `@scoped_resolver(WAGE_READ, description=...)`."""
+
+    def wrap(resolver: Callable[..., Awaitable[Any] | Any]) -> Any:
+        field = strawberry.field(resolver=resolver, **field_kwargs)
+        _guard(field, scopes, None)
+        return field
+
+    return wrap
+
+
+def public(**field_kwargs: Any) -> Any:
+    """A field anyone authenticated may see: keys and facts that identify no person."""
+    return strawberry.field(metadata={PUBLIC_KEY: True}, **field_kwargs)
+
+
+def public_type(cls: TypeT) -> TypeT:
+    """Marks every field of a structural type (pagination, regions) as public."""
+    for field in get_object_definition(cls, strict=True).fields:
+        field.metadata = MappingProxyType({**(field.metadata or {}), PUBLIC_KEY: True})
+    return cls
+
+
+def scoped_type(*scopes: str) -> Callable[[TypeT], TypeT]:
+    """Gives every field of a strawberry record type that declares nothing itself the
+    scope of the data the type carries."""
+
+    def wrap(cls: TypeT) -> TypeT:
+        definition = get_object_definition(cls, strict=True)
+        for field in definition.fields:
+            metadata: Mapping[str, Any] = field.metadata or {}
+            if SCOPES_KEY not in metadata and PUBLIC_KEY not in metadata:
+                _guard(field, scopes, None)
+        return cls
+
+    return wrap

@@ -1,0 +1,61 @@
+"""The per-request context every resolver receives: limits, the caller (filled in by the
+auth layer), one set of batched loaders per connector, created on first use, and the
+record of what the request disclosed, which the audit log persists."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import strawberry
+
+from kernel.batching import Waves
+
+LoadersT = TypeVar("LoadersT")
+
+
+@dataclass(frozen=True)
+class PageLimits:
+    default: int = 20
+    maximum: int = 100
+
+
+@dataclass
+class Disclosures:
+    """What one request disclosed, noted where it happens: the field guard notes each data
+    field it let through, masked or refused (with the scopes the field needs); the entity
+    gate notes each entity it let through, by key. Noting is a set or dict insert, so it
+    costs nothing next to resolving the field."""
+
+    fields: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+    masked: set[tuple[str, str]] = field(default_factory=set)
+    denied: set[tuple[str, str]] = field(default_factory=set)
+    entities: set[tuple[str, str]] = field(default_factory=set)
+
+    @property
+    def any(self) -> bool:
+        return bool(self.fields or self.masked or self.entities)
+
+
+@dataclass
+class RequestContext:
+    limits: PageLimits
+    loader_factories: Mapping[type, Callable[[Waves, Any], object]]
+    """Per connector: (waves, caller) → that request's loaders."""
+    caller: object | None = None
+    waves: Waves = field(default_factory=Waves)
+    disclosures: Disclosures = field(default_factory=Disclosures)
+    per_request: dict[type, object] = field(default_factory=dict)
+    """Request-scoped helpers keyed by their class (e.g. the caller's jurisdiction)."""
+    _loaders: dict[type, object] = field(default_factory=dict)
+
+    def loaders(self, kind: type[LoadersT]) -> LoadersT:
+        """This request's loaders of one connector; typed by their class, not a string key."""
+        found = self._loaders.get(kind)
+        if found is None:
+            found = self._loaders[kind] = self.loader_factories[kind](self.waves, self.caller)
+        return found  # type: ignore[return-value]
+
+
+Info = strawberry.Info[RequestContext, Any]

@@ -1,0 +1,124 @@
+"""An agency's database: one URL; reads served on the driver through `storage.reading`
+(with SQLAlchemy's dialect and types), an async engine for the rare write while serving,
+a sync engine for migrations and bulk seeding. SQLite is the embedded default, PostgreSQL
+production."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, Row, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.sql import Executable
+
+from storage.reading import (
+    CompiledCache,
+    PostgresReaders,
+    SqliteReaders,
+    StatementListener,
+    log,
+)
+
+_ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+_SYNC_DRIVERS = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg"}
+
+
+def _with_driver(url: URL, drivers: dict[str, str]) -> URL:
+    backend = url.get_backend_name()
+    if backend not in drivers:
+        raise ValueError(f"unsupported database {backend!r}: use sqlite or postgresql")
+    return url.set(drivername=drivers[backend])
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """WAL lets readers run while the seeder writes; busy_timeout rides out short locks."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+class Database:
+    def __init__(
+        self, url: str, *, echo: bool = False, pool_size: int = 5, max_overflow: int = 5
+    ) -> None:
+        self.url = make_url(url)
+        self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        self._echo = echo
+        # Six engines a process (five agencies and auth): bounded so a few hub processes
+        # stay under PostgreSQL's max_connections.
+        self._pool = {"pool_size": pool_size, "max_overflow": max_overflow}
+        self._async_engine: AsyncEngine | None = None
+        self._readers: SqliteReaders | PostgresReaders | None = None
+        self._compiled: CompiledCache | None = None
+        self.listeners: list[StatementListener] = []
+        """Told the SQL of every read sent (the tests and the bench count statements)."""
+
+    def __repr__(self) -> str:
+        return f"Database({self.url.render_as_string(hide_password=True)!r})"
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """Created on first use, so building an app touches no database."""
+        if self._async_engine is None:
+            self._async_engine = create_async_engine(
+                _with_driver(self.url, _ASYNC_DRIVERS), echo=self._echo, **self._pool
+            )
+            if self.is_sqlite:
+                event.listen(self._async_engine.sync_engine, "connect", _sqlite_pragmas)
+        return self._async_engine
+
+    def sync_engine(self) -> Engine:
+        """A fresh engine for one-off work (migrations, seeding); the caller disposes it."""
+        if self.is_sqlite and self.url.database:
+            Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(_with_driver(self.url, _SYNC_DRIVERS), echo=self._echo)
+        if self.is_sqlite:
+            event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+
+    @property
+    def readers(self) -> SqliteReaders | PostgresReaders:
+        if self._readers is None:
+            keep = self._pool["pool_size"]
+            size = keep + self._pool["max_overflow"]
+            if self.is_sqlite:
+                self._readers = SqliteReaders(self.url.database or ":memory:", keep, size)
+            else:
+                self._readers = PostgresReaders(self.url, keep, size)
+        return self._readers
+
+    async def fetch(
+        self,
+        statement: Executable,
+        parameters: Mapping[str, Any] | None = None,
+        *,
+        reused: bool = False,
+    ) -> Sequence[Row[Any]]:
+        """The rows of one read. `reused`: the statement object is kept and run again
+        (a loader's), so its compiled form is kept too."""
+        if self._compiled is None:
+            self._compiled = CompiledCache(self.engine.dialect)
+        compiled = self._compiled.get(statement, reused)
+        sql, arguments = compiled.bind(parameters)
+        for listener in self.listeners:
+            listener(sql)
+        if self._echo:
+            log.info("%s %r", sql, arguments)
+        return compiled.rows(await self.readers.fetch(sql, arguments))
+
+    async def scalar(self, statement: Executable) -> Any:
+        rows = await self.fetch(statement)
+        return rows[0][0] if rows else None
+
+    async def dispose(self) -> None:
+        if self._readers is not None:
+            await self._readers.close()
+            self._readers = None
+        if self._async_engine is not None:
+            await self._async_engine.dispose()
+            self._async_engine = None
