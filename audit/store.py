@@ -18,6 +18,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Final
 
 from joserfc.jwk import OKPKey
@@ -129,6 +130,7 @@ class AuditStore:
     name = "audit"
     metadata = AuditTable.metadata
     version_table = "alembic_version_audit"
+    migrations = Path(__file__).resolve().parent / "migrations"
 
     def __init__(
         self,

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from joserfc.jwk import OKPKey
@@ -163,6 +164,7 @@ class AuthStore:
     name = "auth"
     metadata = AuthRecord.metadata
     version_table = "alembic_version_auth"
+    migrations = Path(__file__).resolve().parent / "migrations"
 
     def __init__(self, database: Database, *, client_ttl_seconds: float = 5.0) -> None:
         self.database = database

@@ -55,6 +55,11 @@ class Connector:
         return type(self).loaders(self.database, waves, remote)
 
     @property
+    def migrations(self) -> Path:
+        """The agency's own migration history, in its package (`connectors/bank/migrations`)."""
+        return Path(importlib.import_module(type(self).__module__).__path__[0]) / "migrations"
+
+    @property
     def version_table(self) -> str:
         """Alembic's bookkeeping table for this agency (distinct, so agencies may share a
         database server or even one database)."""

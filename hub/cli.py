@@ -18,7 +18,7 @@ from graphql import GraphQLError, parse, validate
 from audit.operations import ArchiveRefused, AuditLog, verify_archive
 from auth.errors import RegistryError
 from auth.store import AuthStore, Grant
-from hub import migrate, seeding
+from hub import seeding
 from hub.demo import register_demo_clients
 from hub.graph import hub_schema
 from hub.limits.documents import DocumentStore
@@ -31,6 +31,8 @@ from hub.wiring import (
     local_connectors,
     migration_targets,
 )
+from kernel.errors import MigrationRefused
+from storage import migrate
 
 DEMO_CLIENTS_FILE = "demo-clients.json"
 
@@ -83,10 +85,15 @@ def _migrate(settings: HubSettings, args: argparse.Namespace) -> int:
     targets = migration_targets(
         build_connectors(settings), auth_store, build_audit_store(settings, auth_store)
     )
-    if args.new:
-        migrate.new_revision(targets, args.new)
-        return 0
-    migrate.upgrade(targets)
+    try:
+        if args.new:
+            changed = migrate.new_revision(targets, args.new)
+            print(f"new revisions for: {', '.join(changed)}" if changed else "no changes")
+            return 0
+        migrate.upgrade(targets)
+    except MigrationRefused as error:
+        print(f"hub: {error}", file=sys.stderr)
+        return 1
     for target in targets:
         print(f"{target.name:16} {target.database.url.render_as_string(hide_password=True)}")
     if kid := auth_store.ensure_signing_key():

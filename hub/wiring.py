@@ -14,10 +14,10 @@ from audit.store import AuditStore, CheckpointPolicy
 from auth.store import AuthStore
 from connectors.base import Connector, discover
 from connectors.remote import ClientCredentials, RemoteAgency, RemotePolicy
-from hub.migrate import MigrationTarget
 from hub.settings import HubSettings
 from kernel.scopes import CONNECTOR_LOAD
 from storage.database import Database
+from storage.migrate import MigrationTarget
 
 
 def build_connectors(
@@ -104,8 +104,8 @@ def build_subject_hasher(settings: HubSettings) -> SubjectHasher:
 def migration_targets(
     connectors: list[Connector], auth_store: AuthStore, audit_store: AuditStore
 ) -> list[MigrationTarget]:
-    """Every database the one migration history applies to (a remote agency migrates its
-    own)."""
+    """Every database this process migrates, each with its own history (a remote agency
+    migrates its own)."""
     return [*local_connectors(connectors), auth_store, audit_store]
 
 

@@ -89,6 +89,10 @@ class ConnectorTimeout(HubError):
     code = CONNECTOR_TIMEOUT
 
 
+class MigrationRefused(Exception):
+    """A store's database cannot be brought to its models' revision (`hub migrate`)."""
+
+
 TOKEN_LIMIT = re.compile(r"Document contains more than (\d+) tokens\.")
 """graphql-core's message when the parser's `max_tokens` stops it."""
 

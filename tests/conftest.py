@@ -36,12 +36,13 @@ from audit.store import AuditStore
 from auth.store import AuthStore, Grant
 from auth.tokens import TrustedIssuer
 from connectors.base import Connector, discover
-from hub import migrate, seeding
+from hub import seeding
 from hub.app import create_app
 from hub.demo import DEMO_GRANTS, register_demo_clients
 from hub.settings import HubSettings
 from hub.wiring import migration_targets
 from kernel.scopes import vocabulary
+from storage import migrate
 
 POSTGRES_URL = os.environ.get("HUB_TEST_POSTGRES_URL")
 REQUIRE_POSTGRES = os.environ.get("HUB_TEST_REQUIRE_POSTGRES") == "1"

@@ -10,7 +10,7 @@ own layer and the layers below it, so no arrow points up and no package cycle ca
     storage      databases: engines, the read path, column types
     kernel       types, errors, scopes, access, context, batching, composition  (bottom)
 
-`migrations` is Alembic's environment, run by the hub. Within `connectors`, an agency's
+Within `connectors`, an agency's
 package never imports another agency's, and the contract never imports an agency.
 No function-level imports: a cycle is fixed in the layering, not hidden in a function.
 """
@@ -26,7 +26,7 @@ from connectors.base import discover
 
 ROOT = Path(__file__).resolve().parent.parent
 LAYERS = ("kernel", "storage", "auth", "synthetic", "connectors", "graph", "audit", "hub")
-PACKAGES = (*LAYERS, "migrations")
+PACKAGES = LAYERS
 LEVEL = {name: level for level, name in enumerate(PACKAGES)}
 AGENCIES = {connector.__module__.split(".")[1] for connector in discover()}
 

@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import inspect
 
 from conftest import backend_settings
-from hub import migrate
 from hub.wiring import build_audit_store, build_auth_store, build_connectors, migration_targets
+from storage import migrate
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])

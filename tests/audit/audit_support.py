@@ -17,8 +17,8 @@ from audit.record import SubjectHasher
 from audit.store import AuditStore, CheckpointPolicy, Entry
 from auth.store import AuthStore
 from conftest import backend_settings
-from hub import migrate
 from hub.wiring import build_audit_store, build_auth_store
+from storage import migrate
 
 HASHER = SubjectHasher(b"audit-tests-key-0123456789abcdef")
 WORKER = "410183199003150011"

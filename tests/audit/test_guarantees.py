@@ -27,12 +27,12 @@ from audit.operations import AuditLog, verify_archive
 from audit.store import CheckpointPolicy, record_t
 from auth.store import Grant
 from conftest import TEST_PURPOSE, ClientCredentials, _free_port, backend_settings, serving
-from hub import migrate
 from hub.app import create_app
 from hub.cli import main as hub_main
 from hub.settings import HubSettings
 from hub.wiring import build_audit_store, build_auth_store, build_connectors, migration_targets
 from kernel.scopes import vocabulary
+from storage import migrate
 
 HUB = Path(sys.executable).parent / "hub"
 

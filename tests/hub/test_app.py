@@ -8,9 +8,9 @@ import httpx
 from starlette.applications import Starlette
 
 from conftest import RunningHub
-from hub import migrate
 from hub.app import create_app
 from hub.settings import HubSettings
+from storage import migrate
 
 
 def _readyz(app: Starlette) -> httpx.Response:

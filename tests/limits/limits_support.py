@@ -15,11 +15,11 @@ import httpx
 
 from auth.store import Grant
 from conftest import TEST_PURPOSE, ClientCredentials, serving
-from hub import migrate
 from hub.app import create_app
 from hub.settings import HubSettings
 from hub.wiring import migration_targets
 from kernel.scopes import SCHEMA_INTROSPECT, vocabulary
+from storage import migrate
 
 PLAIN = "plain-client"
 INTROSPECTOR = "introspector"

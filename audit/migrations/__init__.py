@@ -1,0 +1,1 @@
+"""audit's migration history (Alembic revisions, applied by `hub migrate`)."""

@@ -1,0 +1,1 @@
+"""auth's migration history (Alembic revisions, applied by `hub migrate`)."""

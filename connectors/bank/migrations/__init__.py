@@ -1,0 +1,1 @@
+"""bank's migration history (Alembic revisions, applied by `hub migrate`)."""

@@ -1,0 +1,1 @@
+"""court's migration history (Alembic revisions, applied by `hub migrate`)."""

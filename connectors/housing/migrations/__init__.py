@@ -1,0 +1,1 @@
+"""housing's migration history (Alembic revisions, applied by `hub migrate`)."""

@@ -1,0 +1,1 @@
+"""hr's migration history (Alembic revisions, applied by `hub migrate`)."""

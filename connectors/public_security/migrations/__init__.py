@@ -1,0 +1,1 @@
+"""public_security's migration history (Alembic revisions, applied by `hub migrate`)."""

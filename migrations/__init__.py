@@ -1,1 +1,0 @@
-"""One Alembic history for every agency's database; see `hub.migrate`."""
