@@ -114,9 +114,7 @@ def _caller(verified: VerifiedToken, headers: Mapping[str, bytes]) -> Caller:
         client_id=client.client_id,
         agency=client.agency,
         scopes=verified.scopes,
-        regions=client.regions,
-        courts=client.courts,
-        bank=client.bank,
+        limits=client.limits,
         purpose=purpose,
         purpose_reference=reference or None,
     )

@@ -28,9 +28,11 @@ class Client(AuthRecord, table=True):
     secret_hash: str = Field(max_length=200)
     scopes: str = Field(sa_type=Text)
     purposes: str = Field(sa_type=Text)
-    regions: str = Field(sa_type=Text, description="region code prefixes; empty: everywhere")
-    courts: str = Field(sa_type=Text, description="court codes whose cases the client holds")
-    bank: str | None = Field(default=None, max_length=100)
+    limits: str = Field(
+        sa_type=Text,
+        default="{}",
+        description='row limits as JSON, {"regions": ["4101"]}; {}: no limit (kernel.limits)',
+    )
     created_at: datetime = Field(sa_type=UTCDateTime)
     secret_rotated_at: datetime = Field(sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,6 +23,7 @@ from sqlalchemy import Connection, Row, Select, insert, select, update
 from auth import hashing
 from auth.errors import ClientExists, InvalidGrant, KeyRetirementRefused, UnknownClient
 from auth.models import AuthRecord, Client, SigningKey
+from kernel.caller import RowLimitValues, row_limit_values
 from kernel.scopes import vocabulary
 from storage.database import Database
 
@@ -35,8 +36,18 @@ the polymorphic `EdDSA`)."""
 
 _CLIENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _PURPOSE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
-_REGION = re.compile(r"\d{2,6}")
-_COURT = re.compile(r"\S{1,32}")
+_LIMIT_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
+LimitCheck = Callable[[dict[str, Sequence[str]]], dict[str, tuple[str, ...]]]
+"""Normalises a grant's row limits, or raises ValueError: the hub passes the installed
+packages' kinds (`graph.jurisdiction.RULES.check`)."""
+
+
+def _shape_only(limits: dict[str, Sequence[str]]) -> dict[str, tuple[str, ...]]:
+    """Without the installed kinds, only the shape is checked: names and non-empty values."""
+    for name, values in limits.items():
+        if not _LIMIT_NAME.fullmatch(name) or not all(v.strip() for v in values):
+            raise ValueError(f"row limit {name!r} is malformed")
+    return {name: tuple(values) for name, values in limits.items() if values}
 
 
 @dataclass(frozen=True)
@@ -46,9 +57,7 @@ class RegisteredClient:
     title: str
     scopes: tuple[str, ...]
     purposes: tuple[str, ...]
-    regions: tuple[str, ...]
-    courts: tuple[str, ...]
-    bank: str | None
+    limits: RowLimitValues
     created_at: datetime
     secret_rotated_at: datetime
     revoked_at: datetime | None
@@ -70,9 +79,9 @@ class RegisteredClient:
             title=row.title,
             scopes=tuple(row.scopes.split()),
             purposes=tuple(row.purposes.split()),
-            regions=tuple(row.regions.split()),
-            courts=tuple(row.courts.split()),
-            bank=row.bank,
+            limits=row_limit_values(
+                {name: tuple(values) for name, values in json.loads(row.limits).items()}
+            ),
             created_at=row.created_at,
             secret_rotated_at=row.secret_rotated_at,
             revoked_at=row.revoked_at,
@@ -103,18 +112,16 @@ def _checked(kind: str, values: tuple[str, ...], pattern: re.Pattern[str]) -> st
 
 @dataclass(frozen=True)
 class Grant:
-    """What a client may do: scopes, purposes, and the rows it may see (regions, courts,
-    bank; empty means no such limit)."""
+    """What a client may do: scopes, purposes, and the rows it may see (`limits` by kind,
+    e.g. `{"regions": ("4101",)}`; none means no limit)."""
 
     agency: str
     scopes: tuple[str, ...]
     purposes: tuple[str, ...]
     title: str = ""
-    regions: tuple[str, ...] = ()
-    courts: tuple[str, ...] = ()
-    bank: str | None = None
+    limits: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
-    def columns(self) -> dict[str, Any]:
+    def columns(self, check_limits: LimitCheck = _shape_only) -> dict[str, Any]:
         """The table's columns, once the grant is checked."""
         unknown = [scope for scope in self.scopes if scope not in vocabulary()]
         if unknown:
@@ -132,10 +139,16 @@ class Grant:
             "title": self.title or self.agency,
             "scopes": " ".join(self.scopes),
             "purposes": _checked("purpose", self.purposes, _PURPOSE),
-            "regions": _checked("region", self.regions, _REGION),
-            "courts": _checked("court", self.courts, _COURT),
-            "bank": self.bank or None,
+            "limits": json.dumps(_limits(check_limits, self.limits), ensure_ascii=False),
         }
+
+
+def _limits(check: LimitCheck, limits: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
+    try:
+        checked = check(dict(limits))
+    except ValueError as error:
+        raise InvalidGrant(str(error)) from error
+    return {name: list(values) for name, values in sorted(checked.items())}
 
 
 def _new_key_row() -> dict[str, Any]:
@@ -166,8 +179,15 @@ class AuthStore:
     version_table = "alembic_version_auth"
     migrations = Path(__file__).resolve().parent / "migrations"
 
-    def __init__(self, database: Database, *, client_ttl_seconds: float = 5.0) -> None:
+    def __init__(
+        self,
+        database: Database,
+        *,
+        client_ttl_seconds: float = 5.0,
+        check_limits: LimitCheck = _shape_only,
+    ) -> None:
         self.database = database
+        self.check_limits = check_limits
         self._client_ttl = client_ttl_seconds
         self._clients: dict[str, tuple[float, RegisteredClient | None]] = {}
 
@@ -189,7 +209,7 @@ class AuthStore:
         """Registers a client and returns its secret: the only time it is ever visible."""
         if not _CLIENT_ID.fullmatch(client_id):
             raise InvalidGrant(f"client id {client_id!r} is malformed ({_CLIENT_ID.pattern})")
-        columns = grant.columns()
+        columns = grant.columns(self.check_limits)
         secret = hashing.new_secret()
         now = _now()
         with self._transaction() as connection:
@@ -210,7 +230,7 @@ class AuthStore:
 
     def set_grant(self, client_id: str, grant: Grant) -> None:
         """Replaces what an existing client may do (the demo seeding keeps grants current)."""
-        self._update(client_id, **grant.columns())
+        self._update(client_id, **grant.columns(self.check_limits))
 
     def clients(self) -> list[RegisteredClient]:
         with self._transaction() as connection:

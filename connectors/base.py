@@ -20,6 +20,7 @@ from connectors.loading import AgencyLoaders
 from connectors.remote import RemoteAgency, Requester
 from kernel.batching import Waves
 from kernel.composition import GraphContribution
+from kernel.limits import RowLimits
 from storage.database import Database
 
 
@@ -29,6 +30,8 @@ class Connector:
     name, title      -- `bank`, `银行`: the name keys its settings (`HUB_BANK_DB_URL`)
     metadata         -- the agency's own tables (its own SQLModel registry)
     contribution     -- its fields on the root Query and on the shared entities
+    row_limits       -- the kinds of row limit it declares, and what its records decide
+                        about them (`kernel.limits`)
     loaders          -- builds its per-request batched loaders from its database
     """
 
@@ -37,6 +40,7 @@ class Connector:
     metadata: ClassVar[MetaData]
     contribution: ClassVar[GraphContribution]
     loaders: ClassVar[type[AgencyLoaders]]
+    row_limits: ClassVar[RowLimits] = RowLimits()
 
     def __init__(self, database: Database, remote: RemoteAgency | None = None) -> None:
         """`remote`: the agency runs as its own service (`hub connector serve`) and is

@@ -1,15 +1,13 @@
-"""Row-level visibility: which projects, workers, enterprises and cases one caller may see.
+"""Row-level visibility: which projects, workers, enterprises and cases one caller may see,
+combined from what the agencies contribute (`kernel.limits`): the kinds of limit, the
+deciders their records offer and the links between entities.
 
-    regions  a client bound to regions sees the projects there, and workers and
-             enterprises only through their links to such projects (registration,
-             builder, general contractor, registering employer)
-    courts   a court or mediation committee sees the cases it holds, and the parties to
-             them (with their evidence, as its scopes allow) and those cases' projects
-    bank     a bank sees projects whose wage special account it keeps, and workers and
-             enterprises linked to them; its own accounts' rows only (see the bank
-             connector)
+For each limit the caller's grant carries, an entity passes when the deciders for that
+limit and its kind say so; an entity of a kind no decider covers passes when one of the
+entities it links to, of the limit's home kind, passes. Nothing decided and nothing
+linked is invisible; a limit no package declares hides everything (fail closed). All of
+a grant's limits must pass. A caller with none sees everything its scopes allow.
 
-Limits combine (all must allow). A client with none sees everything its scopes allow.
 Visibility is decided from the connectors' batched loaders, so a page of 50 workers
 costs the same statements as a page of 5. Invisible entities look exactly like unknown
 ones: `null` for a single reference, absent from a list.
@@ -18,7 +16,10 @@ ones: `null` for a single reference, absent from a list.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import dataclasses
+from collections import defaultdict
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from strawberry.extensions.field_extension import (
@@ -29,12 +30,12 @@ from strawberry.extensions.field_extension import (
 from strawberry.types.base import StrawberryList, StrawberryOptional, get_object_definition
 from strawberry.types.lazy_type import LazyType
 
-from connectors.bank.loaders import BankLoaders
-from connectors.court.loaders import CourtLoaders
-from connectors.housing.loaders import HousingLoaders
+from connectors.base import discover
 from kernel.access import caller_of
 from kernel.caller import Caller
+from kernel.composition import Entity
 from kernel.context import RequestContext
+from kernel.limits import KERNEL_LIMITS, Decider, Link, RowLimit, RowLimits
 
 ENTITY_KEYS = {
     "Worker": "id_number",
@@ -44,99 +45,91 @@ ENTITY_KEYS = {
 }
 
 
-def within(code: str, prefixes: Sequence[str]) -> bool:
-    return any(code.startswith(prefix) for prefix in prefixes)
+@dataclass
+class Rules:
+    """Every package's contributions, indexed."""
+
+    kinds: dict[str, RowLimit] = dataclasses.field(default_factory=dict)
+    deciders: defaultdict[tuple[str, Entity], list[Decider]] = dataclasses.field(
+        default_factory=lambda: defaultdict(list)
+    )
+    links: defaultdict[tuple[Entity, Entity], list[Link]] = dataclasses.field(
+        default_factory=lambda: defaultdict(list)
+    )
+
+    @classmethod
+    def of(cls, contributions: Sequence[RowLimits]) -> Rules:
+        rules = cls()
+        for contribution in contributions:
+            for kind in contribution.kinds:
+                if kind.name in rules.kinds:
+                    raise ValueError(f"row limit {kind.name} is declared twice")
+                rules.kinds[kind.name] = kind
+        for contribution in contributions:
+            for decider in contribution.deciders:
+                if decider.limit not in rules.kinds:
+                    raise ValueError(f"a decider for {decider.limit}, which nobody declares")
+                rules.deciders[(decider.limit, decider.entity)].append(decider)
+            for link in contribution.links:
+                rules.links[(link.source, link.target)].append(link)
+        return rules
+
+    def check(self, limits: dict[str, Sequence[str]]) -> dict[str, tuple[str, ...]]:
+        """A grant's limits, each value normalised by its kind; ValueError naming what is
+        unknown or malformed."""
+        checked: dict[str, tuple[str, ...]] = {}
+        for name, values in limits.items():
+            kind = self.kinds.get(name)
+            if kind is None:
+                raise ValueError(f"no row limit {name!r}; known: {', '.join(sorted(self.kinds))}")
+            checked[name] = tuple(kind.check(value) for value in values if value.strip())
+        return {name: values for name, values in checked.items() if values}
+
+
+RULES = Rules.of([KERNEL_LIMITS, *(connector.row_limits for connector in discover())])
+"""The installed packages' row limits: every agency's, and the kernel's."""
 
 
 class Jurisdiction:
-    """One request's visibility decisions, loaded in batches and cached."""
+    """One request's visibility decisions, loaded in batches through the agencies' loaders."""
 
-    def __init__(self, caller: Caller, context: RequestContext) -> None:
+    def __init__(self, caller: Caller, context: RequestContext, rules: Rules = RULES) -> None:
         self.caller = caller
-        self.housing = context.loaders(HousingLoaders)
-        self.bank = context.loaders(BankLoaders)
-        self.court = context.loaders(CourtLoaders)
-        self.deciders = {
-            "Project": self._projects,
-            "Worker": self._workers,
-            "Enterprise": self._enterprises,
-            "DisputeCase": self._cases,
-        }
+        self.context = context
+        self.rules = rules
 
-    async def _projects(self, codes: list[str]) -> list[bool]:
-        caller = self.caller
-        visible = [True] * len(codes)
-        if caller.regions:
-            rows = await self.housing.project.load_many(codes)
-            visible = [
-                v and r is not None and within(r.region_code, caller.regions)
-                for v, r in zip(visible, rows, strict=True)
-            ]
-        if caller.bank:
-            accounts = await self.bank.account_by_project.load_many(codes)
-            visible = [
-                v and a is not None and a.bank_name.startswith(caller.bank)
-                for v, a in zip(visible, accounts, strict=True)
-            ]
-        if caller.courts:
-            cases = await self.court.cases_by_project.load_many(codes)
-            visible = [
-                v and any(c.court_code in caller.courts for c in found)
-                for v, found in zip(visible, cases, strict=True)
-            ]
-        return visible
+    async def visible(self, entity: Entity, keys: list[Hashable]) -> list[bool]:
+        verdicts = await asyncio.gather(
+            *(self._under(name, values, entity, keys) for name, values in self.caller.limits)
+        )
+        return (
+            [all(passed) for passed in zip(*verdicts, strict=True)]
+            if verdicts
+            else [True] * len(keys)
+        )
 
-    async def _any_project_visible(self, codes_per_key: list[list[str]]) -> list[bool]:
-        flat = sorted({code for codes in codes_per_key for code in codes})
-        allowed = dict(zip(flat, await self._projects(flat), strict=True))
-        return [any(allowed[code] for code in codes) for codes in codes_per_key]
-
-    async def _workers(self, id_numbers: list[str]) -> list[bool]:
-        caller = self.caller
-        visible = [True] * len(id_numbers)
-        if caller.courts:
-            cases = await self.court.cases_by_worker.load_many(id_numbers)
-            visible = [any(c.court_code in caller.courts for c in found) for found in cases]
-        if caller.regions or caller.bank:
-            registrations = await self.housing.registrations_by_worker.load_many(id_numbers)
-            linked = await self._any_project_visible(
-                [[r.project_code for r in found] for found in registrations]
+    async def _under(
+        self, name: str, values: tuple[str, ...], entity: Entity, keys: list[Hashable]
+    ) -> list[bool]:
+        kind = self.rules.kinds.get(name)
+        if kind is None or not keys:
+            return [False] * len(keys)
+        deciders = self.rules.deciders.get((name, entity))
+        if deciders:
+            verdicts = await asyncio.gather(
+                *(d.decide(self.context, values, keys) for d in deciders)
             )
-            visible = [v and ok for v, ok in zip(visible, linked, strict=True)]
-        return visible
-
-    async def _enterprises(self, usccs: list[str]) -> list[bool]:
-        caller = self.caller
-        visible = [True] * len(usccs)
-        if caller.courts:
-            cases = await self.court.cases_by_enterprise.load_many(usccs)
-            visible = [any(c.court_code in caller.courts for c in found) for found in cases]
-        if caller.regions or caller.bank:
-            contracted, built, employed = await asyncio.gather(
-                self.housing.projects_by_contractor.load_many(usccs),
-                self.housing.projects_by_builder.load_many(usccs),
-                self.housing.registrations_by_employer.load_many(usccs),
-            )
-            linked = await self._any_project_visible(
-                [
-                    [p.code for p in c] + [p.code for p in b] + [r.project_code for r in e]
-                    for c, b, e in zip(contracted, built, employed, strict=True)
-                ]
-            )
-            visible = [v and ok for v, ok in zip(visible, linked, strict=True)]
-        return visible
-
-    async def _cases(self, case_numbers: list[str]) -> list[bool]:
-        caller = self.caller
-        if caller.bank:
-            return [False] * len(case_numbers)
-        rows = await self.court.case.load_many(case_numbers)
-        return [
-            row is not None
-            and (not caller.courts or row.court_code in caller.courts)
-            and (not caller.regions or within(row.region_code, caller.regions))
-            for row in rows
+            return [all(passed) for passed in zip(*verdicts, strict=True)]
+        links = self.rules.links.get((entity, kind.home))
+        if entity is kind.home or not links:
+            return [False] * len(keys)
+        followed = await asyncio.gather(*(link.follow(self.context, keys) for link in links))
+        targets = [
+            [t for per_link in per_key for t in per_link] for per_key in zip(*followed, strict=True)
         ]
+        flat = sorted({t for linked in targets for t in linked}, key=str)
+        passed = dict(zip(flat, await self._under(name, values, kind.home, flat), strict=True))
+        return [any(passed[t] for t in linked) for linked in targets]
 
     async def keep(self, entity: str, value: Any) -> Any:
         """The value with what the caller may not see removed. Decided from the
@@ -146,7 +139,7 @@ class Jurisdiction:
             return None
         attribute = ENTITY_KEYS[entity]
         values = value if isinstance(value, list) else [value]
-        allowed = await self.deciders[entity]([getattr(v, attribute) for v in values])
+        allowed = await self.visible(Entity(entity), [getattr(v, attribute) for v in values])
         kept = [v for v, ok in zip(values, allowed, strict=True) if ok]
         return kept if isinstance(value, list) else (kept[0] if kept else None)
 
@@ -160,7 +153,7 @@ def jurisdiction_of(info: Any) -> Jurisdiction:
 
 
 def unlimited(caller: Caller) -> bool:
-    return not (caller.regions or caller.courts or caller.bank)
+    return not caller.limits
 
 
 class EntityGate(FieldExtension):

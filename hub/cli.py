@@ -18,6 +18,7 @@ from graphql import GraphQLError, parse, validate
 from audit.operations import ArchiveRefused, AuditLog, verify_archive
 from auth.errors import RegistryError
 from auth.store import AuthStore, Grant
+from graph.jurisdiction import RULES
 from hub import seeding
 from hub.demo import register_demo_clients
 from hub.graph import hub_schema
@@ -133,15 +134,24 @@ def _words(text: str) -> tuple[str, ...]:
     return tuple(text.split())
 
 
+def _limits(given: list[str]) -> dict[str, tuple[str, ...]]:
+    """`--limit regions=4101,4102 --limit bank=中国建设银行` as a grant's row limits."""
+    limits: dict[str, tuple[str, ...]] = {}
+    for text in given:
+        name, _, values = text.partition("=")
+        limits[name.strip()] = limits.get(name.strip(), ()) + tuple(
+            v.strip() for v in values.replace("，", ",").split(",") if v.strip()
+        )
+    return limits
+
+
 def _clients_add(settings: HubSettings, args: argparse.Namespace) -> int:
     grant = Grant(
         agency=args.agency,
         title=args.title or "",
         scopes=_words(args.scopes),
         purposes=_words(args.purposes),
-        regions=_words(args.regions),
-        courts=_words(args.courts),
-        bank=args.bank,
+        limits=_limits(args.limit),
     )
     secret = build_auth_store(settings).add_client(args.client_id, grant)
     _print_secret(args.client_id, secret)
@@ -160,12 +170,8 @@ def _clients_list(settings: HubSettings, args: argparse.Namespace) -> int:
         print(f"{client.client_id}  {client.agency}  {status}  {client.title}")
         print(f"    scopes    {' '.join(client.scopes)}")
         print(f"    purposes  {' '.join(client.purposes)}")
-        limits = [
-            f"regions {' '.join(client.regions)}" if client.regions else "",
-            f"courts {' '.join(client.courts)}" if client.courts else "",
-            f"bank {client.bank}" if client.bank else "",
-        ]
-        print(f"    limits    {'; '.join(filter(None, limits)) or 'none'}")
+        limits = "; ".join(f"{name} {' '.join(values)}" for name, values in client.limits)
+        print(f"    limits    {limits or 'none'}")
         print(f"    secret    set {client.secret_rotated_at:%Y-%m-%d %H:%M} UTC")
     return 0
 
@@ -240,9 +246,14 @@ def _add_clients_parser(commands: argparse._SubParsersAction[argparse.ArgumentPa
     add.add_argument("--agency", required=True)
     add.add_argument("--scopes", required=True, help="space-separated, e.g. 'wage:read'")
     add.add_argument("--purposes", required=True, help="space-separated purpose codes")
-    add.add_argument("--regions", default="", help="region code prefixes; none: everywhere")
-    add.add_argument("--courts", default="", help="court codes whose cases it holds")
-    add.add_argument("--bank", help="the bank whose wage accounts it may see")
+    add.add_argument(
+        "--limit",
+        action="append",
+        default=[],
+        metavar="KIND=VALUE[,VALUE]",
+        help="a row limit, repeatable; none: every row its scopes allow. Kinds: "
+        + "; ".join(f"{k.name}: {k.description}" for k in RULES.kinds.values()),
+    )
     add.add_argument("--title", help="the agency's full name")
     add.set_defaults(run=_clients_add)
 

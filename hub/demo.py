@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from auth.errors import ClientExists
@@ -33,9 +33,7 @@ class DemoGrant:
     title: str
     scopes: tuple[str, ...]
     purposes: tuple[str, ...]
-    regions: tuple[str, ...] = ()
-    courts: tuple[str, ...] = ()
-    bank: str | None = None
+    limits: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 CASE_HOLDER_SCOPES: Final = (
@@ -56,7 +54,7 @@ DEMO_GRANTS: Final = (
         "新密市住房和城乡建设局",
         (WORKER_IDENTITY, WORKER_EMPLOYMENT, PROJECT_READ, ENTERPRISE_READ, STATS_READ),
         ("supervision", "real-name-check"),
-        regions=("4101",),
+        limits={"regions": ("4101",)},
     ),
     DemoGrant(
         "hr-bureau-xinmi",
@@ -64,7 +62,7 @@ DEMO_GRANTS: Final = (
         "新密市人力资源和社会保障局",
         (*CASE_HOLDER_SCOPES, STATS_READ),
         ("arrears-investigation", "labour-inspection", "supervision"),
-        regions=("4101",),
+        limits={"regions": ("4101",)},
     ),
     DemoGrant(
         "police-xinmi",
@@ -72,7 +70,7 @@ DEMO_GRANTS: Final = (
         "新密市公安局",
         (WORKER_IDENTITY, WORKER_RESIDENCE, WORKER_EMPLOYMENT, PROJECT_READ),
         ("residence-management",),
-        regions=("410183",),
+        limits={"regions": ("410183",)},
     ),
     DemoGrant(
         "bank-ccb-xinmi",
@@ -80,7 +78,7 @@ DEMO_GRANTS: Final = (
         "中国建设银行新密市支行",
         (WORKER_EMPLOYMENT, WAGE_READ, BANK_ACCOUNT, PROJECT_READ, ENTERPRISE_READ),
         ("payroll-reconciliation",),
-        bank="中国建设银行",
+        limits={"bank": ("中国建设银行",)},
     ),
     DemoGrant(
         "court-xinmi",
@@ -88,7 +86,7 @@ DEMO_GRANTS: Final = (
         "新密市人民法院",
         CASE_HOLDER_SCOPES,
         ("case-evidence",),
-        courts=("豫0183",),
+        limits={"courts": ("豫0183",)},
     ),
     DemoGrant(
         "mediation-xinmi",
@@ -96,7 +94,7 @@ DEMO_GRANTS: Final = (
         "新密市建筑业劳资纠纷人民调解委员会",
         CASE_HOLDER_SCOPES,
         ("dispute-mediation",),
-        courts=("豫0183",),
+        limits={"courts": ("豫0183",)},
     ),
     DemoGrant(
         "dashboard-zhengzhou",
@@ -104,7 +102,7 @@ DEMO_GRANTS: Final = (
         "郑州市根治欠薪工作领导小组办公室 dashboard",
         (STATS_READ, PROJECT_READ, ENTERPRISE_READ),
         ("statistics",),
-        regions=("4101",),
+        limits={"regions": ("4101",)},
     ),
     DemoGrant(
         "audit-office-henan",
@@ -136,9 +134,7 @@ def grant_of(demo: DemoGrant) -> Grant:
         title=demo.title,
         scopes=demo.scopes,
         purposes=demo.purposes,
-        regions=demo.regions,
-        courts=demo.courts,
-        bank=demo.bank,
+        limits=demo.limits,
     )
 
 

@@ -14,6 +14,7 @@ from audit.store import AuditStore, CheckpointPolicy
 from auth.store import AuthStore
 from connectors.base import Connector, discover
 from connectors.remote import ClientCredentials, RemoteAgency, RemotePolicy
+from graph.jurisdiction import RULES
 from hub.settings import HubSettings
 from kernel.scopes import CONNECTOR_LOAD
 from storage.database import Database
@@ -69,7 +70,8 @@ def local_connectors(connectors: list[Connector]) -> list[Connector]:
 
 
 def build_auth_store(settings: HubSettings) -> AuthStore:
-    return AuthStore(_database(settings, settings.auth_db_url))
+    """Grants' row limits are checked against the installed packages' kinds."""
+    return AuthStore(_database(settings, settings.auth_db_url), check_limits=RULES.check)
 
 
 def build_audit_store(settings: HubSettings, auth_store: AuthStore) -> AuditStore:

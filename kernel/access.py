@@ -51,19 +51,6 @@ def caller_of(info: Any) -> Caller:
     return caller if isinstance(caller, Caller) else ANONYMOUS
 
 
-def list_limits(info: Any, listing: str) -> Caller:
-    """The caller, after refusing list roots its jurisdiction cannot bound in SQL: a bank-
-    or court-bound client looks entities up by key, or starts from its cases."""
-    caller = caller_of(info)
-    if caller.bank or (caller.courts and listing != "DisputeCase"):
-        bound = "a bank" if caller.bank else "courts"
-        raise Forbidden(
-            f"listing {listing} entities is not available to a client bound to {bound}; "
-            "look them up by key or start from disputeCases"
-        )
-    return caller
-
-
 class ScopeGuard(FieldExtension):
     def __init__(self, scopes: tuple[str, ...], mask: Callable[[Any], Any] | None = None):
         self.scopes = scopes

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+RowLimitValues = tuple[tuple[str, tuple[str, ...]], ...]
+"""A grant's row limits by kind (`(("regions", ("4101",)),)`), sorted by kind: hashable,
+and compared as text like scopes (`kernel.limits` says what each kind means)."""
+
 
 @dataclass(frozen=True)
 class Caller:
     client_id: str
     agency: str = ""
     scopes: frozenset[str] = frozenset()
-    regions: tuple[str, ...] = ()
-    """Region code prefixes the client may see projects in; empty means everywhere."""
-    courts: tuple[str, ...] = ()
-    """Court codes (e.g. 豫0183) whose cases the client holds: a court or mediation committee."""
-    bank: str | None = None
-    """The bank whose wage accounts the client may see (matched against the bank's name)."""
+    limits: RowLimitValues = ()
+    """The rows the client may see beyond its scopes; empty means no limit."""
     purpose: str = ""
     purpose_reference: str | None = None
 
@@ -25,3 +25,19 @@ class Caller:
 
     def missing(self, scopes: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(scope for scope in scopes if scope not in self.scopes)
+
+    def limit(self, kind: str) -> tuple[str, ...]:
+        """The values of one kind of limit the grant carries; empty when it carries none."""
+        for name, values in self.limits:
+            if name == kind:
+                return values
+        return ()
+
+    @property
+    def limited(self) -> bool:
+        return bool(self.limits)
+
+
+def row_limit_values(limits: dict[str, tuple[str, ...]] | None) -> RowLimitValues:
+    """A grant's limits in the caller's form: kinds sorted, empty kinds dropped."""
+    return tuple(sorted((name, tuple(values)) for name, values in (limits or {}).items() if values))

@@ -1,6 +1,7 @@
 """Banks (银行): wage special accounts and payroll disbursement."""
 
 from connectors.bank import graph
+from connectors.bank.limits import ROW_LIMITS
 from connectors.bank.loaders import BankLoaders
 from connectors.bank.models import BankRecord
 from connectors.base import Connector
@@ -12,6 +13,7 @@ class BankConnector(Connector):
     title = "银行"
     metadata = BankRecord.metadata
     loaders = BankLoaders
+    row_limits = ROW_LIMITS
     contribution = GraphContribution(
         entities={
             Entity.WORKER: graph.BankWorker,

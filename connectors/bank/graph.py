@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import strawberry
 
+from connectors.bank.limits import kept_by
 from connectors.bank.loaders import BankLoaders
 from kernel import refs
 from kernel.access import caller_of, scoped, scoped_resolver, scoped_type
@@ -120,8 +121,7 @@ def bank(info: Info) -> BankLoaders:
 
 def own(info: Info, rows: Sequence[Any]) -> list[Any]:
     """A bank client sees only rows of the accounts it keeps; other clients see all."""
-    keeper = caller_of(info).bank
-    return [row for row in rows if keeper is None or row.bank_name.startswith(keeper)]
+    return kept_by(caller_of(info), rows)
 
 
 @strawberry.type

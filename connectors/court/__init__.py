@@ -2,6 +2,7 @@
 
 from connectors.base import Connector
 from connectors.court import graph
+from connectors.court.limits import ROW_LIMITS
 from connectors.court.loaders import CourtLoaders
 from connectors.court.models import CourtRecord
 from kernel.composition import Entity, GraphContribution
@@ -12,6 +13,7 @@ class CourtConnector(Connector):
     title = "法院 / 调解组织"
     metadata = CourtRecord.metadata
     loaders = CourtLoaders
+    row_limits = ROW_LIMITS
     contribution = GraphContribution(
         query=graph.CourtQuery,
         entities={

@@ -10,11 +10,14 @@ from typing import Any
 
 import strawberry
 
+from connectors.court.limits import COURTS
 from connectors.court.loaders import CaseFilter, CourtLoaders
 from kernel import refs
-from kernel.access import list_limits, scoped_resolver, scoped_type
+from kernel.access import scoped_resolver, scoped_type
+from kernel.composition import Entity
 from kernel.context import Info
 from kernel.errors import Forbidden
+from kernel.limits import REGIONS, bounded_list
 from kernel.pagination import Connection, build_connection, decode_cursor, page_size
 from kernel.records import from_row, from_rows
 from kernel.scalars import (
@@ -235,15 +238,15 @@ class CourtQuery:
         after: str | None = None,
     ) -> Connection[refs.DisputeCaseRef] | None:
         given = filter or DisputeCaseFilterInput()
-        caller = list_limits(info, "DisputeCase")
+        caller = bounded_list(info, Entity.DISPUTE_CASE, [REGIONS.name, COURTS.name])
         if given.party_id_number and not caller.has(WORKER_IDENTITY):
             raise Forbidden(
                 "filtering by partyIdNumber needs scope worker:identity",
                 missingScopes=[WORKER_IDENTITY],
             )
         criteria = CaseFilter(
-            within_regions=caller.regions,
-            within_courts=caller.courts,
+            within_regions=caller.limit(REGIONS.name),
+            within_courts=caller.limit(COURTS.name),
             statuses=tuple(s.value for s in given.status or ()),
             kinds=tuple(k.value for k in given.kind or ()),
             region_prefix=given.region_code_prefix,

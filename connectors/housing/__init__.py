@@ -2,6 +2,7 @@
 
 from connectors.base import Connector
 from connectors.housing import graph
+from connectors.housing.limits import ROW_LIMITS
 from connectors.housing.loaders import HousingLoaders
 from connectors.housing.models import HousingRecord
 from kernel.composition import Entity, GraphContribution
@@ -12,6 +13,7 @@ class HousingConnector(Connector):
     title = "住房城乡建设"
     metadata = HousingRecord.metadata
     loaders = HousingLoaders
+    row_limits = ROW_LIMITS
     contribution = GraphContribution(
         query=graph.HousingQuery,
         entities={

@@ -16,9 +16,11 @@ from connectors.housing.loaders import (
     WorkerFilter,
 )
 from kernel import refs
-from kernel.access import list_limits, public_type, scoped, scoped_resolver, scoped_type
+from kernel.access import public_type, scoped, scoped_resolver, scoped_type
+from kernel.composition import Entity
 from kernel.context import Info
 from kernel.identifiers import id_number_birth_date, id_number_is_male
+from kernel.limits import REGIONS, bounded_list
 from kernel.pagination import Connection, build_connection, decode_cursor, page_size
 from kernel.records import from_row, from_rows
 from kernel.regions import region as find_region
@@ -384,9 +386,9 @@ class HousingQuery:
         after: str | None = None,
     ) -> Connection[refs.WorkerRef] | None:
         given = filter or WorkerFilterInput()
-        caller = list_limits(info, "Worker")
+        caller = bounded_list(info, Entity.WORKER, [REGIONS.name])
         criteria = WorkerFilter(
-            within_regions=caller.regions,
+            within_regions=caller.limit(REGIONS.name),
             site_region_prefix=given.site_region_code_prefix,
             project_code=given.project_code,
             trade=given.trade,
@@ -418,9 +420,9 @@ class HousingQuery:
         after: str | None = None,
     ) -> Connection[refs.ProjectRef] | None:
         given = filter or ProjectFilterInput()
-        caller = list_limits(info, "Project")
+        caller = bounded_list(info, Entity.PROJECT, [REGIONS.name])
         criteria = ProjectFilter(
-            within_regions=caller.regions,
+            within_regions=caller.limit(REGIONS.name),
             region_prefix=given.region_code_prefix,
             statuses=tuple(s.value for s in given.status or ()),
             started_from=given.started_from,
@@ -452,9 +454,9 @@ class HousingQuery:
         after: str | None = None,
     ) -> Connection[refs.EnterpriseRef] | None:
         given = filter or EnterpriseFilterInput()
-        caller = list_limits(info, "Enterprise")
+        caller = bounded_list(info, Entity.ENTERPRISE, [REGIONS.name])
         criteria = EnterpriseFilter(
-            within_regions=caller.regions,
+            within_regions=caller.limit(REGIONS.name),
             region_prefix=given.region_code_prefix,
             kinds=tuple(k.value for k in given.kind or ()),
             name_contains=given.name_contains,

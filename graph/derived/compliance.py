@@ -31,8 +31,10 @@ from connectors.housing.loaders import HousingLoaders, ProjectFilter
 from connectors.hr.loaders import HrLoaders
 from graph.derived.wages import PaymentStatus, ProjectMonth, covers, load_project_month
 from kernel import refs
-from kernel.access import list_limits, scoped_resolver, scoped_type
+from kernel.access import scoped_resolver, scoped_type
+from kernel.composition import Entity
 from kernel.context import Info
+from kernel.limits import REGIONS, bounded_list
 from kernel.pagination import Connection, build_connection, decode_cursor, page_size
 from kernel.regions import region_name
 from kernel.scalars import Fen, RegionCodePrefix, YearMonth
@@ -116,6 +118,11 @@ class _Facts:
     allocations: list[Any]
     deposit: Any | None
     month: ProjectMonth
+
+
+def _regions(info: Info) -> tuple[str, ...]:
+    """A dashboard's list bounded in SQL by the caller's regions; no other limit can be."""
+    return bounded_list(info, Entity.PROJECT, [REGIONS.name]).limit(REGIONS.name)
 
 
 def _assess(facts: _Facts) -> Compliance:
@@ -287,7 +294,7 @@ class ComplianceQuery:
         criteria = ProjectFilter(
             region_prefix=region_code_prefix,
             statuses=(UNDER_CONSTRUCTION,),
-            within_regions=list_limits(info, "Project").regions,
+            within_regions=_regions(info),
         )
         wanted = set(level or WarningLevel)
         page: list[tuple[str, Compliance]] = []
@@ -313,7 +320,7 @@ class ComplianceQuery:
         criteria = ProjectFilter(
             region_prefix=region_code_prefix,
             statuses=(UNDER_CONSTRUCTION,),
-            within_regions=list_limits(info, "Project").regions,
+            within_regions=_regions(info),
         )
         housing = info.context.loaders(HousingLoaders)
         counts: dict[str, Counter[WarningLevel]] = {}

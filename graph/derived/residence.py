@@ -11,9 +11,11 @@ from connectors.housing.loaders import HousingLoaders
 from connectors.public_security.graph import ResidenceRecord, today
 from connectors.public_security.loaders import PoliceLoaders
 from kernel import refs
-from kernel.access import list_limits, scoped_resolver
+from kernel.access import scoped_resolver
+from kernel.composition import Entity
 from kernel.context import Info
 from kernel.errors import Forbidden
+from kernel.limits import REGIONS, bounded_list
 from kernel.pagination import Connection, build_connection, decode_cursor, page_size
 from kernel.records import from_row
 from kernel.scalars import RegionCodePrefix
@@ -53,7 +55,7 @@ class ResidenceQuery:
         after: str | None = None,
     ) -> Connection[refs.WorkerRef] | None:
         size, after_key = page_size(first, info.context.limits), decode_cursor(after)
-        regions = list_limits(info, "Worker").regions
+        regions = bounded_list(info, Entity.WORKER, [REGIONS.name]).limit(REGIONS.name)
         if regions and not any(site_region_code_prefix.startswith(r) for r in regions):
             raise Forbidden(
                 f"region {site_region_code_prefix} is outside this client's jurisdiction "

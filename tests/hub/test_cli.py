@@ -52,8 +52,8 @@ def test_a_client_is_added_listed_rotated_and_revoked(
         capsys,
         *("clients", "add", "bank-icbc", "--agency", "bank"),
         *("--scopes", "wage:read bank:account", "--purposes", "payroll-reconciliation"),
-        *("--regions", "320100 320200", "--courts", "豫0183"),
-        *("--bank", "中国工商银行", "--title", "中国工商银行南京分行"),
+        *("--limit", "regions=320100,320200", "--limit", "courts=豫0183"),
+        *("--limit", "bank=中国工商银行", "--title", "中国工商银行南京分行"),
     )
     assert code == 0
     secret = _secret(out)
@@ -61,16 +61,14 @@ def test_a_client_is_added_listed_rotated_and_revoked(
     client = store.get_client("bank-icbc")
     assert client is not None
     assert client.check_secret(secret)
-    assert (client.scopes, client.regions, client.courts, client.bank) == (
+    assert (client.scopes, client.limits) == (
         ("wage:read", "bank:account"),
-        ("320100", "320200"),
-        ("豫0183",),
-        "中国工商银行",
+        (("bank", ("中国工商银行",)), ("courts", ("豫0183",)), ("regions", ("320100", "320200"))),
     )
 
     _, listing, _ = _run(capsys, "clients", "list")
     assert "bank-icbc  bank  active  中国工商银行南京分行" in listing
-    assert "regions 320100 320200; courts 豫0183; bank 中国工商银行" in listing
+    assert "bank 中国工商银行; courts 豫0183; regions 320100 320200" in listing
     assert secret not in listing
     assert client.secret_hash not in listing
 
@@ -93,13 +91,19 @@ def test_a_client_is_added_listed_rotated_and_revoked(
         (("clients", "add", "x y", "--agency", "hr", "--scopes", "wage:read", "--purposes", "p"),
          "client id 'x y' is malformed"),
         (("clients", "add", "x", "--agency", "hr", "--scopes", "wage:read", "--purposes", "p",
-          "--regions", "Nanjing"), "region 'Nanjing' is malformed"),
+          "--limit", "regions=Nanjing"), "region 'Nanjing': a GB/T 2260 code prefix"),
+        (("clients", "add", "x", "--agency", "hr", "--scopes", "wage:read", "--purposes", "p",
+          "--limit", "regions=9999"), "region '9999': not a GB/T 2260 code the hub knows"),
+        (("clients", "add", "x", "--agency", "hr", "--scopes", "wage:read", "--purposes", "p",
+          "--limit", "courts=Zhengzhou"), "court 'Zhengzhou': expected a province abbreviation"),
+        (("clients", "add", "x", "--agency", "hr", "--scopes", "wage:read", "--purposes", "p",
+          "--limit", "fund=1"), "no row limit 'fund'; known: bank, courts, regions"),
         (("clients", "revoke", "nobody"), "no client 'nobody'"),
         (("clients", "rotate-secret", "nobody"), "no client 'nobody'"),
         (("keys", "retire", "nope"), "no active signing key 'nope'"),
     ],
-    ids=["unknown scope", "bad client id", "bad region", "revoke unknown", "rotate unknown",
-         "retire unknown"],
+    ids=["unknown scope", "bad client id", "bad region", "unknown region", "bad court",
+         "unknown limit", "revoke unknown", "rotate unknown", "retire unknown"],
 )  # fmt: skip
 def test_a_refused_change_is_an_error_message_not_a_traceback(
     data_dir: Path, capsys: pytest.CaptureFixture[str], argv: tuple[str, ...], message: str
@@ -151,10 +155,10 @@ def test_seed_registers_the_demo_clients_and_writes_their_secrets_privately(
         client = store.get_client(grant.client_id)
         assert client is not None
         assert client.check_secret(secrets[grant.client_id])
-        assert (client.scopes, client.purposes, client.regions) == (
+        assert (client.scopes, client.purposes, dict(client.limits)) == (
             grant.scopes,
             grant.purposes,
-            grant.regions,
+            grant.limits,
         )
     for secret in secrets.values():
         assert secret not in out
