@@ -289,8 +289,8 @@ def test_the_rfc6962_reference_vectors() -> None:
     roots = _hexes(RFC_ROOTS)
     for (index, size), proof in RFC_INCLUSION.items():
         assert prove_inclusion(index, size, tree) == _hexes(proof)
-        leaf = leaf_hash(bytes.fromhex(RFC_LEAVES[index]))
-        assert verify_inclusion(index, size, leaf, _hexes(proof), roots[size - 1])
+        hashed = leaf_hash(bytes.fromhex(RFC_LEAVES[index]))
+        assert verify_inclusion(index, size, hashed, _hexes(proof), roots[size - 1])
     for (old, new), proof in RFC_CONSISTENCY.items():
         assert prove_consistency(old, new, tree) == _hexes(proof)
         assert verify_consistency(old, new, roots[old - 1], roots[new - 1], _hexes(proof))
