@@ -99,6 +99,15 @@ def private_directory(path: Path) -> None:
     _check_private(path, path.stat(), "key directory")
 
 
+def private_file(path: Path, what: str) -> None:
+    """Creates the file empty and 0600 if missing (and its directory 0700); refuses one
+    others can reach: a witness's state, which nobody else may roll back."""
+    private_directory(path.parent)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    _check_private(path, path.stat(), what)
+
+
 def read_private(path: Path, what: str = "key file") -> bytes:
     """The file's bytes, if only its owner — this process's user — can read it. The check
     is made on the opened file, so a swap between check and read is not possible."""

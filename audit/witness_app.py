@@ -1,0 +1,54 @@
+"""The witness over HTTP: `POST /add-checkpoint` (c2sp.org/tlog-witness), run as its own
+process with its own key and state, e.g. by another agency.
+
+The witness's work (one SQLite transaction with an fsync, one signature) runs in a
+worker thread, so a slow disk holds no other request up; the body is read up to a limit,
+as a checkpoint with its proof is a few kilobytes at most.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from audit.witness import Refusal, Witness
+
+MAX_BODY_BYTES: Final = 64 * 1024
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _TooLarge
+    chunks: list[bytes] = []
+    received = 0
+    async for chunk in request.stream():
+        received += len(chunk)
+        if received > limit:
+            raise _TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def create_witness_app(witness: Witness, *, max_body_bytes: int = MAX_BODY_BYTES) -> Starlette:
+    async def add_checkpoint(request: Request) -> Response:
+        try:
+            body = await _read_body(request, max_body_bytes)
+        except _TooLarge:
+            return PlainTextResponse(f"a request is at most {max_body_bytes} bytes\n", 413)
+        try:
+            cosignature = await run_in_threadpool(witness.add_checkpoint, body)
+        except Refusal as refusal:  # the exact type: clients compare it as a string
+            return Response(refusal.body, refusal.status, {"content-type": refusal.media_type})
+        return PlainTextResponse(cosignature)
+
+    return Starlette(routes=[Route("/add-checkpoint", add_checkpoint, methods=["POST"])])
