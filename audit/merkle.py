@@ -126,22 +126,21 @@ class Frontier:
     def append(self, leaf: bytes) -> tuple[Frontier, tuple[bytes, ...]]:
         """Adds one leaf hash; returns the new frontier and the hashes this append
         completed, level 0 (the leaf) first — what the store keeps with the leaf."""
-        hashes = list(self.hashes)
-        completed = [leaf]
-        current = leaf
-        for _ in range(_trailing_ones(self.size)):
-            current = node_hash(hashes.pop(), current)
-            completed.append(current)
-        hashes.append(current)
-        return Frontier(self.size + 1, tuple(hashes)), tuple(completed)
+        frontier, [completed] = self.extend([leaf])
+        return frontier, completed
 
     def extend(self, leaves: Iterable[bytes]) -> tuple[Frontier, list[tuple[bytes, ...]]]:
-        """`append` for each leaf hash in turn (a batch)."""
-        frontier, completed = self, []
+        """`append` for each leaf hash in turn (a batch), building one frontier."""
+        hashes, size = list(self.hashes), self.size
+        completed: list[tuple[bytes, ...]] = []
         for leaf in leaves:
-            frontier, done = frontier.append(leaf)
-            completed.append(done)
-        return frontier, completed
+            done = [leaf]
+            for _ in range(_trailing_ones(size)):
+                done.append(node_hash(hashes.pop(), done[-1]))
+            hashes.append(done[-1])
+            completed.append(tuple(done))
+            size += 1
+        return Frontier(size, tuple(hashes)), completed
 
     def serialize(self) -> bytes:
         return b"".join(self.hashes)
