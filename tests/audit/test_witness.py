@@ -6,6 +6,7 @@ restart."""
 
 from __future__ import annotations
 
+import ast
 import sqlite3
 import stat
 import threading
@@ -244,3 +245,19 @@ def test_two_requests_from_one_size_never_both_win(tmp_path: Path) -> None:
     winner_size = (9, 12)[won[0]]
     assert lost[0].size == winner_size
     assert witness.latest(log.origin) == (winner_size, log.tree.root(winner_size))
+
+
+def test_the_witness_depends_on_the_log_format_only() -> None:
+    """It can run where the hub does not: none of its modules reaches the hub's stores,
+    settings or keys, only the formats it checks."""
+    own = {"audit.keys", "audit.merkle", "audit.note", "audit.witness"}
+    root = Path(__file__).resolve().parents[2] / "audit"
+    for name in ("keys", "merkle", "note", "witness", "witness_app", "witness_client"):
+        tree = ast.parse((root / f"{name}.py").read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                first_party = node.module.split(".")[0] in FIRST_PARTY
+                assert not first_party or node.module in own, f"audit/{name}.py: {node.module}"
+
+
+FIRST_PARTY = {"hub", "graph", "connectors", "synthetic", "auth", "storage", "kernel", "audit"}
