@@ -18,10 +18,13 @@ from typing import Final
 import httpx
 
 from audit.note import (
+    Checkpoint,
     CosignatureVerifier,
     Note,
     NoteError,
     Signature,
+    cosignature_time,
+    open_checkpoint,
     open_note,
     parse_vkey,
 )
@@ -104,3 +107,44 @@ async def request_cosignature(
     cosignature = opened.verified_by(witness.name)
     assert cosignature is not None  # opening needs one, and only the witness's key counts
     return cosignature
+
+
+@dataclass(frozen=True)
+class WitnessView:
+    """What a witness says it last cosigned for a log, and when it said so."""
+
+    checkpoint: Checkpoint
+    cosignature: Signature
+    note: Note
+
+    @property
+    def said_at(self) -> int:
+        return cosignature_time(self.cosignature)
+
+
+async def latest_view(
+    http: httpx.AsyncClient, witness: WitnessEndpoint, origin: str
+) -> WitnessView | None:
+    """The witness's latest cosigned checkpoint of the log, with its fresh cosignature
+    verified (None if it has cosigned nothing of it); `GET /latest-checkpoint`."""
+    try:
+        response = await http.get(f"{witness.url}/latest-checkpoint", params={"origin": origin})
+    except httpx.HTTPError as error:
+        raise WitnessUnavailable(f"witness {witness.name}: {error!r}") from error
+    if response.status_code >= 500:
+        raise WitnessUnavailable(f"witness {witness.name} answered {response.status_code}")
+    if response.status_code == 404:
+        return None
+    if response.status_code != 200:
+        raise WitnessRefused(witness.name, response.status_code, response.text.strip()[:200])
+    try:
+        checkpoint, opened = open_checkpoint(
+            response.content[:MAX_RESPONSE_BYTES], [witness.verifier]
+        )
+    except NoteError as error:
+        raise WitnessRefused(witness.name, 200, f"no valid cosigned checkpoint: {error}") from None
+    if checkpoint.origin != origin:
+        raise WitnessRefused(witness.name, 200, f"answered for {checkpoint.origin!r}")
+    cosignature = opened.verified_by(witness.name)
+    assert cosignature is not None
+    return WitnessView(checkpoint, cosignature, opened.note)

@@ -54,6 +54,20 @@ def test_it_cosigns_a_growing_log_and_remembers(tmp_path: Path) -> None:
     _cosigned(restarted, log, 300, restarted.add_checkpoint(log.request(9)))
 
 
+def test_it_tells_what_it_last_cosigned(tmp_path: Path) -> None:
+    log = new_log().grow(5)
+    witness = new_witness(tmp_path, log)
+    with pytest.raises(UnknownLog, match="cosigned nothing"):
+        witness.latest_checkpoint(log.origin)
+    witness.add_checkpoint(log.request(0))
+    note = Note.parse(witness.latest_checkpoint(log.origin))
+    opened = open_note(note, [log.signer.verifier(), witness.signer.verifier()])
+    assert Checkpoint.parse(opened.text) == Checkpoint(log.origin, 5, log.tree.root(5))
+    assert len(opened.verified) == 2
+    with pytest.raises(UnknownLog, match="does not witness"):
+        witness.latest_checkpoint("elsewhere.example/log")
+
+
 def test_its_files_are_its_own_and_private(tmp_path: Path) -> None:
     log = new_log()
     new_witness(tmp_path / "witness", log)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from witness_support import Log, new_log, new_witness
+from witness_support import NOW, Log, new_log, new_witness
 
 from audit.merkle import prove_consistency
 from audit.note import Note, Signature, open_note
@@ -23,6 +23,8 @@ from audit.witness_client import (
     WitnessEndpoint,
     WitnessRefused,
     WitnessUnavailable,
+    WitnessView,
+    latest_view,
     request_cosignature,
 )
 from conftest import serving
@@ -72,6 +74,30 @@ def test_the_client_reads_each_refusal(served: tuple[Log, Witness, str]) -> None
     with pytest.raises(WitnessRefused) as unknown:
         asyncio.run(_cosign(endpoint, stranger, 0, 2))
     assert unknown.value.status == 404
+
+
+def test_a_verifier_reads_what_the_witness_last_cosigned(
+    served: tuple[Log, Witness, str],
+) -> None:
+    """What `hub audit verify` compares the log with: the witness's own view, freshly
+    cosigned, which the log's database cannot rewrite."""
+    log, witness, url = served
+    endpoint = _endpoint(witness, url)
+
+    async def view() -> object:
+        async with httpx.AsyncClient() as http:
+            return await latest_view(http, endpoint, log.origin)
+
+    assert asyncio.run(view()) is None
+    asyncio.run(_cosign(endpoint, log, 0, 6))
+    seen = asyncio.run(view())
+    assert isinstance(seen, WitnessView)
+    assert (seen.checkpoint.size, seen.checkpoint.root_hash) == (6, log.tree.root(6))
+    assert seen.said_at == NOW
+    assert open_note(seen.note, [log.signer.verifier()]).verified  # the log's own signature
+    with httpx.Client(base_url=url) as http:
+        unknown = http.get("/latest-checkpoint", params={"origin": "elsewhere.example/log"})
+        assert unknown.status_code == 404
 
 
 def test_the_wire_format(served: tuple[Log, Witness, str]) -> None:
