@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Engine, Select, bindparam, func, insert, sele
 
 from audit.chain import Checkpoint, canonical, link, sign_checkpoint
 from audit.models import AuditCheckpoint, AuditEntity, AuditHead, AuditRecord, AuditTable
+from audit.settings import AuditSettings
 from storage.database import Database
 from storage.reading import Compiled, CompiledCache
 
@@ -58,6 +59,7 @@ _MOVE_HEAD_SIGNED = _MOVE_HEAD.values(
 log = logging.getLogger(__name__)
 
 KeySource = Callable[[], Awaitable[OKPKey | None]]
+DEFAULT_POLICY: Final = AuditSettings()
 
 
 @dataclass(frozen=True)
@@ -66,12 +68,6 @@ class Entry:
 
     content: dict[str, Any]
     entities: Sequence[tuple[str, str]]
-
-
-@dataclass(frozen=True)
-class CheckpointPolicy:
-    every: int = 1_000
-    seconds: float = 60.0
 
 
 class _Signer:
@@ -136,7 +132,7 @@ class AuditStore:
         self,
         database: Database,
         key_source: KeySource,
-        policy: CheckpointPolicy = CheckpointPolicy(),
+        policy: AuditSettings = DEFAULT_POLICY,
     ) -> None:
         self.database = database
         self.policy = policy
@@ -177,7 +173,7 @@ class AuditStore:
     async def _write_forever(self, queue: asyncio.Queue[tuple[Entry, asyncio.Future[int]]]) -> None:
         while True:
             try:
-                batch = [await asyncio.wait_for(queue.get(), self.policy.seconds)]
+                batch = [await asyncio.wait_for(queue.get(), self.policy.checkpoint_seconds)]
             except TimeoutError:  # quiet for a while: sign what the last checkpoint missed
                 try:
                     await self._write([], await self._signer.key())
@@ -251,7 +247,9 @@ class AuditStore:
             now = datetime.now(UTC)
             unsigned = head.seq - head.checkpoint_seq
             waited = (now - head.checkpoint_at).total_seconds()
-            due = unsigned >= self.policy.every or (unsigned > 0 and waited >= self.policy.seconds)
+            due = unsigned >= self.policy.checkpoint_every or (
+                unsigned > 0 and waited >= self.policy.checkpoint_seconds
+            )
             if due and key is not None:
                 checkpoint = sign_checkpoint(key, head.seq, prev, now)
                 run.many(_INSERT_CHECKPOINT, [asdict(checkpoint)])

@@ -69,7 +69,7 @@ def serving(
         "HUB_ISSUER": f"http://127.0.0.1:{port}",
         "HUB_TOKEN_TTL_SECONDS": "86400",
         "HUB_RATE_LIMITS": json.dumps(RATE_LIMITS),
-        "HUB_AUDIT": "true" if audit else "false",
+        "HUB_AUDIT_ENABLED": "true" if audit else "false",
     }
     with log_path.open("w") as log:
         process = subprocess.Popen(

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
+from audit.settings import AuditSettings
 from bench.dataset import AUDIT_HASH_KEY, BENCH_CLIENT, BENCH_PURPOSE, Dataset, targets
 from bench.server import RATE_LIMITS
 from bench.workloads import Call, dashboard_call
@@ -40,7 +41,7 @@ async def count(
     dashboard page at growing page sizes."""
     settings = HubSettings(
         env="production",
-        audit_hash_key=SecretStr(AUDIT_HASH_KEY),
+        audit=AuditSettings(hash_key=SecretStr(AUDIT_HASH_KEY)),
         data_dir=dataset.directory,
         db_urls={t: dataset.database_url(t) for t in targets()},
         rate_limits=RATE_LIMITS,

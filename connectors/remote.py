@@ -52,7 +52,7 @@ MAX_CALLS_PER_REQUEST = 200
 MAX_KEYS_PER_CALL = 10_000
 MAX_ROWS_PER_QUERY = 1_000
 """A served query's `limit`, capped by the agency itself: the hub asks for pages of at
-most HUB_MAX_PAGE_SIZE + 1 and scans in chunks of 500."""
+most HUB_PAGES_MAXIMUM + 1 and scans in chunks of 500."""
 _RETRIED_STATUSES = frozenset({502, 503, 504})
 
 

@@ -52,7 +52,7 @@ from hub.limits import refusal
 from hub.limits.documents import DocumentStore
 from hub.limits.pipeline import observe_error, schema_extensions
 from hub.limits.rates import Buckets, LocalBuckets, RateLimitMiddleware, RedisBuckets, parse_rates
-from hub.limits.requests import RequestLimits, RequestLimitsMiddleware
+from hub.limits.requests import RequestLimitsMiddleware
 from hub.settings import HubSettings
 from hub.wiring import (
     build_audit_store,
@@ -62,7 +62,7 @@ from hub.wiring import (
 )
 from kernel import errors
 from kernel.batching import Waves
-from kernel.context import PageLimits, RequestContext
+from kernel.context import RequestContext
 
 READINESS_TIMEOUT_SECONDS = 3.0
 
@@ -82,13 +82,13 @@ class HubGraphQL(GraphQL[RequestContext, None]):
             graphql_ide="graphiql" if settings.graphiql and settings.env != "production" else None,
             allow_queries_via_get=False,
         )
-        self.limits = PageLimits(default=settings.default_page_size, maximum=settings.max_page_size)
+        self.limits = settings.pages
         self.loader_factories: dict[type, Callable[[Waves, Any], object]] = {
             type(c).loaders: c.create_loaders for c in connectors
         }
         if audit_reader is not None:  # a subgraph serves no audit log
             self.loader_factories[AuditReader] = lambda waves, caller: audit_reader
-        self.timeout = settings.request_timeout_seconds
+        self.timeout = settings.limits.request_timeout_seconds
 
     async def execute_single(
         self,
@@ -195,34 +195,31 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
     http = httpx.AsyncClient(follow_redirects=False)
     connectors = build_connectors(settings, http)
     verifier = token_verifier(settings, auth_store, http)
-    policy = TokenPolicy(settings.issuer, settings.audience, settings.token_ttl_seconds)
+    policy = TokenPolicy(settings.issuer, settings.audience, settings.token.ttl_seconds)
     production = settings.env == "production"
     audit_store = build_audit_store(settings, auth_store)
     hasher = build_subject_hasher(settings)
     extensions = schema_extensions(settings)
-    if settings.audit:
+    if settings.audit.enabled:
         extensions.append(audit_extension(hasher))
     else:
-        log.warning("HUB_AUDIT is off: requests are answered without an audit record")
+        log.warning("HUB_AUDIT_ENABLED is off: requests are answered without an audit record")
     schema = hub_schema(
         extensions,
         hide_suggestions=production,
         error_observer=observe_error,
-        batch_max=settings.batch_max,
+        batch_max=settings.limits.batch_max,
     )
     graphql = HubGraphQL(schema, settings, connectors, AuditReader(audit_store, hasher))
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
     buckets: Buckets = RedisBuckets(redis) if redis else LocalBuckets()
-    request_limits = RequestLimits(
-        max_body_bytes=settings.max_body_bytes,
-        max_document_bytes=settings.max_document_bytes,
-        max_variable_depth=settings.max_variable_depth,
-        max_variable_values=settings.max_variable_values,
-        batch_max=settings.batch_max,
-        require_trusted_documents=settings.trusted_documents == "required",
-    )
     guarded = RateLimitMiddleware(
-        RequestLimitsMiddleware(graphql, request_limits, DocumentStore(settings.documents_dir)),
+        RequestLimitsMiddleware(
+            graphql,
+            settings.limits,
+            DocumentStore(settings.documents_dir),
+            require_trusted_documents=settings.trusted_documents == "required",
+        ),
         parse_rates(settings.rate_limits),
         buckets,
     )
@@ -231,7 +228,7 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
     token_endpoint = TokenEndpoint(auth_store, policy).handle
 
     def audited(app: ASGIApp) -> ASGIApp:
-        return AuditMiddleware(app, audit_store, hasher) if settings.audit else app
+        return AuditMiddleware(app, audit_store, hasher) if settings.audit.enabled else app
 
     if production and os.environ.get("AUTHLIB_INSECURE_TRANSPORT"):
         log.warning("AUTHLIB_INSECURE_TRANSPORT is set: /oauth/token accepts secrets over http")
@@ -261,7 +258,9 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
             ),
             Route(
                 "/oauth/token",
-                audited(request_response(token_endpoint)) if settings.audit else token_endpoint,
+                audited(request_response(token_endpoint))
+                if settings.audit.enabled
+                else token_endpoint,
                 methods=["POST"],
             ),
             Route("/.well-known/jwks.json", JWKSEndpoint(auth_store).handle),

@@ -9,11 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from audit.settings import AuditSettings
 from auth.store import AuthStore
 from auth.tokens import TrustedIssuer
+from hub.limits import Limits
+from kernel.context import PageLimits
 
 
 class ConnectorSettings(BaseSettings):
@@ -40,55 +43,50 @@ class RemoteConnectorSettings(BaseSettings):
     )
 
 
+class DatabasePolicy(BaseModel):
+    """Every database's connections (`HUB_DB_*`)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    echo: bool = Field(default=False, description="Log every SQL statement (development only).")
+    pool_size: int = Field(default=5, ge=1, description="Connections kept per database.")
+    max_overflow: int = Field(
+        default=5, ge=0, description="Extra connections per database under load."
+    )
+
+
+class TokenSettings(BaseModel):
+    """The hub's access tokens (`HUB_TOKEN_*`)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    ttl_seconds: int = Field(default=900, ge=60, le=86_400, description="Their lifetime.")
+
+
 class HubSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="HUB_", extra="ignore")
+    """Nested per concern: `HUB_<BLOCK>_<FIELD>` sets one field of a block
+    (`HUB_LIMITS_MAX_DEPTH=7`, `HUB_AUDIT_CHECKPOINT_SECONDS=5`), and each block is the
+    object its concern runs with."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="HUB_", env_nested_delimiter="_", env_nested_max_split=1, extra="ignore"
+    )
 
     env: Literal["development", "production"] = "development"
     data_dir: Path = Path(".hub")
     host: str = "127.0.0.1"
     port: int = 8000
-    default_page_size: int = Field(default=20, ge=1)
-    max_page_size: int = Field(default=100, ge=1)
     graphiql: bool = True
-    db_echo: bool = False
-    db_pool_size: int = Field(default=5, ge=1, description="connections kept per database")
-    db_max_overflow: int = Field(
-        default=5, ge=0, description="extra connections per database under load"
-    )
 
     issuer: str = Field(
         default="http://127.0.0.1:8000",
         description="`iss` of the hub's access tokens: the URL agencies reach the hub at.",
     )
     audience: str = Field(default="wage-hub", description="`aud` the hub's tokens carry.")
-    token_ttl_seconds: int = Field(default=900, ge=60, le=86_400)
     trusted_issuers: dict[str, TrustedIssuer] = Field(
         default_factory=dict,
         description="Identity providers whose tokens are accepted too, as JSON: "
         '{"<iss>": {"jwks_url": "https://…", "audience": "…"}}.',
-    )
-
-    max_body_bytes: int = Field(
-        default=262_144, ge=1_024, description="A larger /graphql request body is a 413."
-    )
-    max_document_bytes: int = Field(
-        default=20_000, ge=100, description="DOCUMENT_TOO_LARGE above this many UTF-8 bytes."
-    )
-    max_tokens: int = Field(default=2_000, ge=10, description="TOO_MANY_TOKENS above this.")
-    max_depth: int = Field(default=10, ge=1, description="QUERY_TOO_DEEP above this.")
-    max_aliases: int = Field(default=15, ge=0, description="TOO_MANY_ALIASES above this.")
-    max_root_fields: int = Field(default=10, ge=1, description="TOO_MANY_ROOT_FIELDS above.")
-    max_directives: int = Field(default=10, ge=0, description="TOO_MANY_DIRECTIVES above.")
-    max_cost: int = Field(default=200_000, ge=1, description="QUERY_TOO_COSTLY above this.")
-    max_variable_depth: int = Field(default=8, ge=1, description="VARIABLES_TOO_DEEP above.")
-    max_variable_values: int = Field(
-        default=1_000, ge=1, description="VARIABLES_TOO_LARGE above this many JSON values."
-    )
-    batch_max: int = Field(
-        default=0, ge=0, le=20, description="Operations in one JSON-array request; 0 refuses."
-    )
-    request_timeout_seconds: float = Field(
-        default=30.0, gt=0, description="REQUEST_TIMEOUT after this long."
     )
     rate_limits: dict[str, str] = Field(
         default_factory=lambda: {"default": "50/s burst 200"},
@@ -103,23 +101,11 @@ class HubSettings(BaseSettings):
         description="`required` runs only documents registered with `hub documents add`.",
     )
 
-    audit: bool = Field(
-        default=True,
-        description="Record every request before answering it (fail closed). Off only to "
-        "measure what auditing costs: the hub then keeps no record of what it disclosed.",
-    )
-    audit_hash_key: SecretStr | None = Field(
-        default=None,
-        description="Key (at least 16 bytes) of the keyed hashes that stand for ID numbers in "
-        "the audit log; shared by every hub process. Required in production; elsewhere a "
-        "key file is generated in the data directory.",
-    )
-    audit_checkpoint_every: int = Field(
-        default=1_000, ge=1, description="Sign a checkpoint after this many records..."
-    )
-    audit_checkpoint_seconds: float = Field(
-        default=60.0, gt=0, description="...or this long after the last one, if it is older."
-    )
+    db: DatabasePolicy = DatabasePolicy()
+    pages: PageLimits = PageLimits()
+    limits: Limits = Limits()
+    token: TokenSettings = TokenSettings()
+    audit: AuditSettings = AuditSettings()
 
     connector_client_id: str = Field(
         default="hub",

@@ -42,7 +42,7 @@ from graph.subgraph import build_subgraph_schema
 from hub.app import HubGraphQL, readiness, token_verifier
 from hub.limits.documents import DocumentStore
 from hub.limits.pipeline import observe_error, schema_extensions
-from hub.limits.requests import RequestLimits, RequestLimitsMiddleware
+from hub.limits.requests import RequestLimitsMiddleware
 from hub.settings import HubSettings
 from hub.wiring import build_auth_store, build_connectors
 from kernel.caller import Caller
@@ -121,17 +121,9 @@ def create_subgraph_app(
         hide_suggestions=settings.env == "production",
         error_observer=observe_error,
     )
-    request_limits = RequestLimits(
-        max_body_bytes=settings.max_body_bytes,
-        max_document_bytes=settings.max_document_bytes,
-        max_variable_depth=settings.max_variable_depth,
-        max_variable_values=settings.max_variable_values,
-        batch_max=0,
-        require_trusted_documents=False,
-    )
     graphql = RequestLimitsMiddleware(
         HubGraphQL(schema, settings, connectors),
-        request_limits,
+        settings.limits.model_copy(update={"batch_max": 0}),
         DocumentStore(settings.documents_dir),
     )
     checked: list[Connector | AuthStore] = [*([served] if served else connectors), auth_store]
@@ -157,7 +149,7 @@ def create_subgraph_app(
         Route("/readyz", readiness(checked)),
     ]
     if served is not None:
-        loads = ConnectorLoads(served, settings.max_body_bytes)
+        loads = ConnectorLoads(served, settings.limits.max_body_bytes)
         routes.append(
             Route(
                 LOAD_PATH,

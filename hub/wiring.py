@@ -10,7 +10,7 @@ import secrets
 import httpx
 
 from audit.record import SubjectHasher
-from audit.store import AuditStore, CheckpointPolicy
+from audit.store import AuditStore
 from auth.store import AuthStore
 from connectors.base import Connector, discover
 from connectors.remote import ClientCredentials, RemoteAgency, RemotePolicy
@@ -80,15 +80,15 @@ def build_audit_store(settings: HubSettings, auth_store: AuthStore) -> AuditStor
     return AuditStore(
         _database(settings, settings.audit_db_url),
         auth_store.current_signing_key,
-        CheckpointPolicy(settings.audit_checkpoint_every, settings.audit_checkpoint_seconds),
+        settings.audit,
     )
 
 
 def build_subject_hasher(settings: HubSettings) -> SubjectHasher:
     """The configured key; outside production, a random one kept in the data directory
     (0600) so every process on this machine hashes alike."""
-    if settings.audit_hash_key is not None:
-        return SubjectHasher(settings.audit_hash_key.get_secret_value().encode())
+    if settings.audit.hash_key is not None:
+        return SubjectHasher(settings.audit.hash_key.get_secret_value().encode())
     if settings.env == "production":
         raise ValueError("HUB_AUDIT_HASH_KEY must be set in production (at least 16 bytes)")
     path = settings.data_dir / "audit-hash.key"
@@ -114,7 +114,7 @@ def migration_targets(
 def _database(settings: HubSettings, url: str) -> Database:
     return Database(
         url,
-        echo=settings.db_echo,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
+        echo=settings.db.echo,
+        pool_size=settings.db.pool_size,
+        max_overflow=settings.db.max_overflow,
     )

@@ -9,16 +9,20 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import strawberry
+from pydantic import BaseModel, ConfigDict, Field
 
 from kernel.batching import Waves
 
 LoadersT = TypeVar("LoadersT")
 
 
-@dataclass(frozen=True)
-class PageLimits:
-    default: int = 20
-    maximum: int = 100
+class PageLimits(BaseModel):
+    """List pages (`HUB_PAGES_DEFAULT`, `HUB_PAGES_MAXIMUM`)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    default: int = Field(default=20, ge=1, description="Items in a page when `first` is left out.")
+    maximum: int = Field(default=100, ge=1, description="The largest `first` a caller may ask for.")
 
 
 @dataclass

@@ -55,24 +55,45 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+RUN = f"{os.getpid():x}"
+"""Part of every database this test process creates, so that test processes running at
+once (pytest-xdist's workers, two checkouts) never drop each other's databases."""
+_CREATED: list[str] = []
+
+
+def _admin() -> psycopg.Connection[Any]:
+    assert POSTGRES_URL
+    url = make_url(POSTGRES_URL).set(drivername="postgresql")
+    return psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
+
+
 def postgres_urls(prefix: str) -> dict[str, str]:
-    """A fresh PostgreSQL database per agency, named `<prefix>_<agency>`."""
+    """A fresh PostgreSQL database per agency, named `<prefix>_<run>_<agency>`."""
     assert POSTGRES_URL
     admin = make_url(POSTGRES_URL)
     urls = {}
-    with psycopg.connect(
-        admin.set(drivername="postgresql").render_as_string(hide_password=False), autocommit=True
-    ) as connection:
+    with _admin() as connection:
         for target in [
             *(connector.name for connector in discover()),
             AuthStore.name,
             AuditStore.name,
         ]:
-            name = f"{prefix}_{target}"
+            name = f"{prefix}_{RUN}_{target}"
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             connection.execute(f'CREATE DATABASE "{name}"')
+            _CREATED.append(name)
             urls[target] = admin.set(database=name).render_as_string(hide_password=False)
     return urls
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_created_databases() -> Iterator[None]:
+    """The databases this process created are dropped when its session ends."""
+    yield
+    if POSTGRES_URL and _CREATED:
+        with _admin() as connection:
+            for name in _CREATED:
+                connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def backend_settings(backend: str, tmp: Path, prefix: str, **overrides: Any) -> HubSettings:

@@ -10,3 +10,37 @@ requests from reaching the connectors.
     introspection.py  introspection only with the `schema:introspect` scope (production)
     pipeline.py       the schema extensions, built once at start-up
 """
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Limits(BaseModel):
+    """Every limit of one request (`HUB_LIMITS_*`): the request body's, checked by
+    `requests.py`, the operation's, checked by `operation.py`, and the time to answer."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    max_body_bytes: int = Field(
+        default=262_144, ge=1_024, description="A larger /graphql request body is a 413."
+    )
+    max_document_bytes: int = Field(
+        default=20_000, ge=100, description="DOCUMENT_TOO_LARGE above this many UTF-8 bytes."
+    )
+    max_tokens: int = Field(default=2_000, ge=10, description="TOO_MANY_TOKENS above this.")
+    max_depth: int = Field(default=10, ge=1, description="QUERY_TOO_DEEP above this.")
+    max_aliases: int = Field(default=15, ge=0, description="TOO_MANY_ALIASES above this.")
+    max_root_fields: int = Field(default=10, ge=1, description="TOO_MANY_ROOT_FIELDS above.")
+    max_directives: int = Field(default=10, ge=0, description="TOO_MANY_DIRECTIVES above.")
+    max_cost: int = Field(default=200_000, ge=1, description="QUERY_TOO_COSTLY above this.")
+    max_variable_depth: int = Field(default=8, ge=1, description="VARIABLES_TOO_DEEP above.")
+    max_variable_values: int = Field(
+        default=1_000, ge=1, description="VARIABLES_TOO_LARGE above this many JSON values."
+    )
+    batch_max: int = Field(
+        default=0, ge=0, le=20, description="Operations in one JSON-array request; 0 refuses."
+    )
+    request_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="REQUEST_TIMEOUT after this long."
+    )

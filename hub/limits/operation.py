@@ -39,22 +39,12 @@ from graphql import (
     get_nullable_type,
 )
 
-from hub.limits import refusal
+from hub.limits import Limits, refusal
 from kernel import errors
+from kernel.context import PageLimits
 
 PAGE_ARGUMENT = "first"
 CONNECTION_MARKER = "pageInfo"
-
-
-@dataclass(frozen=True)
-class OperationLimits:
-    max_depth: int
-    max_aliases: int
-    max_root_fields: int
-    max_directives: int
-    max_cost: int
-    default_page_size: int
-    max_page_size: int
 
 
 @dataclass(frozen=True)
@@ -83,9 +73,12 @@ EMPTY = Measure()
 class _Walk:
     """Measures one document; fragments are memoised by name."""
 
-    def __init__(self, schema: GraphQLSchema, document: DocumentNode, limits: OperationLimits):
+    def __init__(
+        self, schema: GraphQLSchema, document: DocumentNode, limits: Limits, pages: PageLimits
+    ) -> None:
         self.schema = schema
         self.limits = limits
+        self.pages = pages
         self.fragments = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
@@ -147,16 +140,16 @@ class _Walk:
         if PAGE_ARGUMENT in definition.args:
             given = next((a.value for a in node.arguments or () if a.name.value == "first"), None)
             if isinstance(given, IntValueNode):
-                return max(0, min(int(given.value), self.limits.max_page_size))
+                return max(0, min(int(given.value), self.pages.maximum))
             if isinstance(given, VariableNode):
-                return self.limits.max_page_size
-            return self.limits.default_page_size
+                return self.pages.maximum
+            return self.pages.default
         is_list = isinstance(get_nullable_type(definition.type), GraphQLList)
         in_connection = isinstance(parent, GraphQLObjectType) and CONNECTION_MARKER in parent.fields
-        return self.limits.default_page_size if is_list and not in_connection else 1
+        return self.pages.default if is_list and not in_connection else 1
 
 
-def _checks(limits: OperationLimits, measure: Measure) -> list[tuple[str, int, int, str]]:
+def _checks(limits: Limits, measure: Measure) -> list[tuple[str, int, int, str]]:
     """(code, limit, measured, what) for each limit of one operation."""
     return [
         (errors.QUERY_TOO_DEEP, limits.max_depth, measure.depth, "depth"),
@@ -168,10 +161,10 @@ def _checks(limits: OperationLimits, measure: Measure) -> list[tuple[str, int, i
 
 
 def measure_document(
-    schema: GraphQLSchema, document: DocumentNode, limits: OperationLimits
+    schema: GraphQLSchema, document: DocumentNode, limits: Limits, pages: PageLimits
 ) -> list[tuple[OperationDefinitionNode, Measure]]:
     """Each operation of the document with its measure (also used to size the defaults)."""
-    walk = _Walk(schema, document, limits)
+    walk = _Walk(schema, document, limits, pages)
     return [
         (d, walk.operation(d))
         for d in document.definitions
@@ -179,7 +172,7 @@ def measure_document(
     ]
 
 
-def limits_rule(limits: OperationLimits) -> type[ASTValidationRule]:
+def limits_rule(limits: Limits, pages: PageLimits) -> type[ASTValidationRule]:
     """The validation rule class for these limits; call once, at start-up."""
 
     class OperationLimitsRule(ASTValidationRule):
@@ -188,7 +181,7 @@ def limits_rule(limits: OperationLimits) -> type[ASTValidationRule]:
             self.schema = context.schema
 
         def enter_document(self, node: DocumentNode, *_: object) -> object:
-            for operation, measure in measure_document(self.schema, node, limits):
+            for operation, measure in measure_document(self.schema, node, limits, pages):
                 for code, limit, measured, what in _checks(limits, measure):
                     if measured > limit:
                         message = f"operation {what} {measured} is over the limit of {limit}"

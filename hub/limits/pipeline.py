@@ -22,7 +22,7 @@ from strawberry.types import ExecutionContext
 from graph.schema import ExtensionFactory
 from hub.limits import refusal
 from hub.limits.introspection import IntrospectionGate
-from hub.limits.operation import OperationLimits, limits_rule
+from hub.limits.operation import limits_rule
 from hub.settings import HubSettings
 from kernel.caller import Caller
 
@@ -30,22 +30,10 @@ CACHE_SIZE = 1_000
 """Distinct documents kept parsed and validated (each a few kB)."""
 
 
-def operation_limits(settings: HubSettings) -> OperationLimits:
-    return OperationLimits(
-        max_depth=settings.max_depth,
-        max_aliases=settings.max_aliases,
-        max_root_fields=settings.max_root_fields,
-        max_directives=settings.max_directives,
-        max_cost=settings.max_cost,
-        default_page_size=settings.default_page_size,
-        max_page_size=settings.max_page_size,
-    )
-
-
 def schema_extensions(settings: HubSettings) -> list[ExtensionFactory]:
-    rules = [limits_rule(operation_limits(settings))]
+    rules = [limits_rule(settings.limits, settings.pages)]
     extensions: list[ExtensionFactory] = [
-        functools.partial(MaxTokensLimiter, max_token_count=settings.max_tokens),
+        functools.partial(MaxTokensLimiter, max_token_count=settings.limits.max_tokens),
         functools.partial(AddValidationRules, rules),
         functools.partial(ParserCache, maxsize=CACHE_SIZE),
         functools.partial(ValidationCache, maxsize=CACHE_SIZE),

@@ -1,11 +1,11 @@
 """The /graphql request body, checked before GraphQL parses anything (ASGI middleware).
 
-    over HUB_MAX_BODY_BYTES                     413 request_too_large
+    over HUB_LIMITS_MAX_BODY_BYTES               413 request_too_large
     a POST that is not application/json         415 unsupported_media_type
     not UTF-8 JSON, or not an operation object  400 invalid_json / invalid_request
     (members of the wrong type, no document)
-    a JSON array (batch) while HUB_BATCH_MAX=0  400 batching_disabled
-    more operations than HUB_BATCH_MAX          400 too_many_operations
+    a JSON array (batch) while HUB_LIMITS_BATCH_MAX=0 400 batching_disabled
+    more operations than HUB_LIMITS_BATCH_MAX       400 too_many_operations
     a refused operation inside a batch          400 operation_refused (index and code)
 
 and, for a single operation, HTTP 200 with a GraphQL error naming the limit:
@@ -18,13 +18,12 @@ GraphQL view only ever sees full documents.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from auth.middleware import Refusal
-from hub.limits import refusal
+from hub.limits import Limits, refusal
 from hub.limits.documents import DocumentStore, document_hash
 from kernel import errors
 
@@ -37,16 +36,6 @@ SHAPE: dict[str, tuple[type, ...]] = {
 }
 """The JSON type of each member of an operation (GraphQL over HTTP): refused here as
 JSON, where the GraphQL view would answer in plain text."""
-
-
-@dataclass(frozen=True)
-class RequestLimits:
-    max_body_bytes: int
-    max_document_bytes: int
-    max_variable_depth: int
-    max_variable_values: int
-    batch_max: int
-    require_trusted_documents: bool
 
 
 class OperationRefused(Exception):
@@ -80,9 +69,17 @@ def _variables_shape(variables: object) -> tuple[int, int]:
 
 
 class RequestLimitsMiddleware:
-    def __init__(self, app: ASGIApp, limits: RequestLimits, documents: DocumentStore) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        limits: Limits,
+        documents: DocumentStore,
+        *,
+        require_trusted_documents: bool = False,
+    ) -> None:
         self.app = app
         self.limits = limits
+        self.require_trusted_documents = require_trusted_documents
         self.documents = documents
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -220,10 +217,7 @@ class RequestLimitsMiddleware:
                     )
         if not isinstance(query, str):
             return None
-        if (
-            self.limits.require_trusted_documents
-            and self.documents.get(document_hash(query)) is None
-        ):
+        if self.require_trusted_documents and self.documents.get(document_hash(query)) is None:
             raise OperationRefused(
                 errors.TRUSTED_DOCUMENT_REQUIRED,
                 "required",

@@ -14,7 +14,8 @@ from sqlalchemy import Engine
 
 from audit.operations import AuditLog
 from audit.record import SubjectHasher
-from audit.store import AuditStore, CheckpointPolicy, Entry
+from audit.settings import AuditSettings
+from audit.store import AuditStore, Entry
 from auth.store import AuthStore
 from conftest import backend_settings
 from hub.wiring import build_audit_store, build_auth_store
@@ -84,7 +85,7 @@ def fresh_chain(backend: str, tmp: Path, prefix: str, every: int = 5) -> Iterato
     settings = backend_settings(backend, tmp, prefix)
     auth = build_auth_store(settings)
     audit = build_audit_store(settings, auth)
-    audit.policy = CheckpointPolicy(every=every, seconds=3600)
+    audit.policy = AuditSettings(checkpoint_every=every, checkpoint_seconds=3600)
     migrate.upgrade([auth, audit])
     auth.ensure_signing_key()
     yield Chain(audit, auth)

@@ -24,7 +24,8 @@ from audit_support import Chain, fresh_chain
 from sqlalchemy import select, text
 
 from audit.operations import AuditLog, verify_archive
-from audit.store import CheckpointPolicy, record_t
+from audit.settings import AuditSettings
+from audit.store import record_t
 from auth.store import Grant
 from conftest import TEST_PURPOSE, ClientCredentials, _free_port, backend_settings, serving
 from hub.app import create_app
@@ -115,7 +116,7 @@ def test_a_slow_trickle_is_checkpointed_by_time(tmp_path: Path) -> None:
     """Far from `every` records, a checkpoint is still signed once the last is `seconds`
     old (here: at once, so every record)."""
     with fresh_chain("sqlite", tmp_path, "unused", every=1_000) as built:
-        built.audit.policy = CheckpointPolicy(every=1_000, seconds=1e-9)
+        built.audit.policy = AuditSettings(checkpoint_every=1_000, checkpoint_seconds=1e-9)
         built.append(3)
         report = built.log().verify()
     assert report.ok, report.summary()

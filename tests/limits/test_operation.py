@@ -11,11 +11,11 @@ from strawberry.extensions.validation_cache import _get_validate_cache
 
 from graph.schema import HubSchema
 from hub.graph import hub_schema
-from hub.limits.operation import Measure, OperationLimits, measure_document
-from hub.limits.pipeline import CACHE_SIZE, operation_limits, schema_extensions
+from hub.limits.operation import Measure, measure_document
+from hub.limits.pipeline import CACHE_SIZE, schema_extensions
 from hub.settings import HubSettings
 
-LIMITS = operation_limits(HubSettings())
+SETTINGS = HubSettings()
 
 
 @pytest.fixture(scope="module")
@@ -23,8 +23,10 @@ def schema() -> HubSchema:
     return hub_schema()
 
 
-def _measure(schema: HubSchema, document: str, limits: OperationLimits = LIMITS) -> Measure:
-    [(_, measure)] = measure_document(schema._schema, parse(document), limits)
+def _measure(schema: HubSchema, document: str) -> Measure:
+    [(_, measure)] = measure_document(
+        schema._schema, parse(document), SETTINGS.limits, SETTINGS.pages
+    )
     return measure
 
 

@@ -22,7 +22,7 @@ FRAGMENTED_INTROSPECTION = (
 @pytest.fixture(scope="module")
 def production(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LimitedHub]:
     with limited_hub(
-        tmp_path_factory.mktemp("production"), env="production", audit_hash_key="k" * 32
+        tmp_path_factory.mktemp("production"), env="production", audit={"hash_key": "k" * 32}
     ) as running:
         yield running
 

@@ -16,7 +16,7 @@ TYPENAME = {"query": "{ __typename }"}
 
 @pytest.fixture(scope="module")
 def batching(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LimitedHub]:
-    with limited_hub(tmp_path_factory.mktemp("batching"), batch_max=2) as running:
+    with limited_hub(tmp_path_factory.mktemp("batching"), limits={"batch_max": 2}) as running:
         yield running
 
 
@@ -41,7 +41,7 @@ def test_a_batch_with_a_refused_operation_is_refused_whole(batching: LimitedHub)
 
 
 def test_a_slow_request_is_stopped_with_request_timeout(tmp_path: Path) -> None:
-    with limited_hub(tmp_path, request_timeout_seconds=0.000_001) as running:
+    with limited_hub(tmp_path, limits={"request_timeout_seconds": 0.000_001}) as running:
         response = running.client().post(
             "/graphql", json={"query": '{ project(code: "x") { code } }'}
         )
@@ -58,11 +58,12 @@ def test_a_slow_request_is_stopped_with_request_timeout(tmp_path: Path) -> None:
 
 
 def test_limits_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HUB_MAX_DEPTH", "7")
-    monkeypatch.setenv("HUB_BATCH_MAX", "3")
+    monkeypatch.setenv("HUB_LIMITS_MAX_DEPTH", "7")
+    monkeypatch.setenv("HUB_LIMITS_BATCH_MAX", "3")
     monkeypatch.setenv("HUB_RATE_LIMITS", '{"default": "20/s burst 40", "bank": "5/s"}')
     monkeypatch.setenv("HUB_TRUSTED_DOCUMENTS", "required")
     settings = HubSettings()
-    assert (settings.max_depth, settings.batch_max) == (7, 3)
+    assert (settings.limits.max_depth, settings.limits.batch_max) == (7, 3)
+    assert settings.limits.max_cost == 200_000  # the rest of the block keeps its defaults
     assert settings.rate_limits == {"default": "20/s burst 40", "bank": "5/s"}
     assert settings.trusted_documents == "required"
