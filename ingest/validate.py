@@ -360,7 +360,7 @@ class Validator:
                         number,
                         "+".join(self._header(name, plan) for name in table.key),
                         " | ".join(
-                            mask(part, table.columns[table.column_names.index(name)].kind)
+                            _shown(part, table.columns[table.column_names.index(name)])
                             for name, part in zip(table.key, key, strict=True)
                         ),
                         f"the same key ({', '.join(table.key)}) as row {first}; each key may"
@@ -392,6 +392,11 @@ class Validator:
 
 
 _BLANK: Final = object()
+
+
+def _shown(value: object, column: ColumnSpec) -> str:
+    """A typed key part as the file would write it, masked when sensitive."""
+    return "" if value is None else mask(column.kind.text(value), column.kind)
 
 
 def _all_blank(cells: Sequence[object]) -> bool:
