@@ -14,6 +14,7 @@ import io
 import json
 import tempfile
 import time
+import weakref
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import IO, Final, Literal
@@ -37,7 +38,7 @@ class Issue:
     severity: Severity = "error"
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, weakref_slot=True)
 class Report:
     """Counts, the file's SHA-256, timings and the spooled issues of one import."""
 
@@ -54,12 +55,7 @@ class Report:
         default_factory=lambda: datetime.datetime.now(datetime.UTC)
     )
     seconds: dict[str, float] = field(default_factory=dict)
-    _spool: IO[str] = field(
-        default_factory=lambda: tempfile.SpooledTemporaryFile(  # noqa: SIM115 - closed by close()
-            max_size=_SPOOL_IN_MEMORY, mode="w+", encoding="utf-8", newline="\n"
-        ),
-        repr=False,
-    )
+    _spool: IO[str] | None = field(default=None, repr=False)
     _clock: float = field(default_factory=time.perf_counter, repr=False)
 
     def add(self, issue: Issue) -> None:
@@ -67,6 +63,12 @@ class Report:
             self.errors += 1
         else:
             self.warnings += 1
+        if self._spool is None:
+            self._spool = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - closed below
+                max_size=_SPOOL_IN_MEMORY, mode="w+", encoding="utf-8", newline="\n"
+            )
+            # closed when the report is, or when it is collected (no ResourceWarning)
+            weakref.finalize(self, self._spool.close)
         self._spool.write(json.dumps(asdict(issue), ensure_ascii=False) + "\n")
 
     def refuse_file(self, issue: Issue) -> None:
@@ -86,6 +88,8 @@ class Report:
         return self.errors == 0
 
     def issues(self) -> Iterator[Issue]:
+        if self._spool is None:
+            return
         self._spool.flush()
         self._spool.seek(0)
         for line in self._spool:
@@ -135,7 +139,8 @@ class Report:
             )
 
     def close(self) -> None:
-        self._spool.close()
+        if self._spool is not None:
+            self._spool.close()
 
 
 def _issue_json(issue: Issue) -> dict[str, object]:
