@@ -133,7 +133,7 @@ def data_dictionary(table: TableSpec) -> str:
     ]
     for column in table.columns:
         kind = column.kind
-        unit = " / ".join(dict.fromkeys(filter(None, column.unit)))
+        unit = " / ".join(dict.fromkeys(filter(None, reversed(column.unit))))
         accepted = "<br>".join(column.accepted)
         description = " ".join(filter(None, (column.description_zh, column.description_en)))
         sensitive = "（敏感，报告中脱敏 / masked in reports）" if kind.sensitive else ""

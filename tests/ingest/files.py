@@ -14,7 +14,10 @@ from ingest.tables import TableSpec
 from ingest.validate import TypedRow, Validator
 from schemas.identifiers import make_id_number
 
-IDS = [make_id_number("341221", datetime.date(1975 + i, 1 + i % 12, 1 + i), 101 + 2 * i) for i in range(9)]
+IDS = [
+    make_id_number("341221", datetime.date(1975 + i, 1 + i % 12, 1 + i), 101 + 2 * i)
+    for i in range(9)
+]
 PAYROLL_HEADER = "专户账号,项目编码,姓名,身份证号,工资卡号,发放月份,发放日期,实发金额(元),发放状态"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import io
 import json
@@ -9,11 +10,12 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from files import IDS, PAYROLL_HEADER, errors, only, payroll_csv, payroll_line, run
 
 from ingest.errors import IngestError
 from ingest.examples import BANK_PAYROLL, HR_BLACKLIST
 from ingest.writers import write_xlsx
-from files import IDS, PAYROLL_HEADER, errors, only, payroll_csv, payroll_line, run
+from schemas.identifiers import make_uscc
 
 GOOD = payroll_csv(payroll_line(0), payroll_line(1, name="李四"))
 
@@ -21,12 +23,14 @@ GOOD = payroll_csv(payroll_line(0), payroll_line(1, name="李四"))
 def test_a_good_file_in_each_csv_encoding_gives_the_same_rows() -> None:
     results = [run(GOOD.encode(encoding)) for encoding in ("utf-8", "utf-8-sig", "gb18030", "gbk")]
     for rows, report in results:
-        assert report.ok and report.rows_read == 2 and report.rows_valid == 2
+        assert report.ok
+        assert report.rows_read == 2
+        assert report.rows_valid == 2
         assert rows == results[0][0]
     assert results[0][0][0] == (
         2,
         ("6222000011112222333", "P-001", "张三", IDS[0], "6217000011112220",
-         __import__("datetime").date(2026, 9, 1), __import__("datetime").date(2026, 10, 10),
+         datetime.date(2026, 9, 1), datetime.date(2026, 10, 10),
          None, 700000, "paid", None, None, None, None),
     )  # fmt: skip
 
@@ -47,7 +51,9 @@ def test_wrong_explicit_encoding_names_the_row_and_suggests_the_option() -> None
 
 def test_gbk_bytes_after_an_ascii_start_are_caught_at_their_row() -> None:
     header = "account_no,project_code,worker_name,worker_id_number,card_no,period,paid_on,amount_fen,status"
-    ascii_rows = [payroll_line(0, name="Zhang San", project=f"P-{i:03d}", status="paid") for i in range(3000)]
+    ascii_rows = [
+        payroll_line(0, name="Zhang San", project=f"P-{i:03d}", status="paid") for i in range(3000)
+    ]
     data = (header + "\n" + "\n".join(ascii_rows) + "\n" + payroll_line(1) + "\n").encode("gbk")
     with pytest.raises(IngestError) as caught:
         run(data)
@@ -78,8 +84,6 @@ def test_bad_id_checksum_is_masked_in_the_report() -> None:
 
 
 def test_bad_uscc_checksum_in_the_blacklist() -> None:
-    from schemas.identifiers import make_uscc
-
     code = make_uscc("410105", 7)
     broken = code[:9] + ("1" if code[9] != "1" else "2") + code[10:]
     header = "列入决定书文号,统一社会信用代码,企业名称,法定代表人,所在地区代码,列入事由,列入日期"
@@ -90,10 +94,13 @@ def test_bad_uscc_checksum_in_the_blacklist() -> None:
 
 
 def test_duplicate_keys_within_a_file_name_the_first_row() -> None:
-    _, report = run(payroll_csv(payroll_line(0), payroll_line(1), payroll_line(0, amount="1.00")).encode())
+    _, report = run(
+        payroll_csv(payroll_line(0), payroll_line(1), payroll_line(0, amount="1.00")).encode()
+    )
     issue = only(errors(report))
     assert issue.row == 4
-    assert "row 2" in issue.reason_en and "第 2 行" in issue.reason_zh
+    assert "row 2" in issue.reason_en
+    assert "第 2 行" in issue.reason_zh
     assert IDS[0] not in (issue.value or "")
 
 
@@ -101,22 +108,27 @@ def test_missing_required_columns_refuse_the_file_naming_them() -> None:
     header = "专户账号,项目编码,姓名,工资卡号,发放月份,发放日期,发放状态"
     with pytest.raises(IngestError) as caught:
         run(payroll_csv("x", header=header).encode())
-    assert "公民身份号码" in caught.value.reason_zh and "实发金额" in caught.value.reason_zh
+    assert "公民身份号码" in caught.value.reason_zh
+    assert "实发金额" in caught.value.reason_zh
 
 
 def test_unknown_columns_are_a_warning() -> None:
     header = PAYROLL_HEADER + ",备注"
     rows, report = run(payroll_csv(payroll_line(0) + ",月中发放", header=header).encode())
-    assert len(rows) == 1 and report.ok
+    assert len(rows) == 1
+    assert report.ok
     warning = only(list(report.issues()))
     assert (warning.severity, warning.row, warning.column) == ("warning", 1, "备注")
 
 
 def test_formula_injection_cell_is_refused() -> None:
-    _, report = run(payroll_csv(payroll_line(0, name='"=HYPERLINK(""http://evil"",""点我"")"')).encode())
+    _, report = run(
+        payroll_csv(payroll_line(0, name='"=HYPERLINK(""http://evil"",""点我"")"')).encode()
+    )
     issue = only(errors(report))
     assert (issue.row, issue.column) == (2, "姓名")
-    assert issue.value is not None and issue.value.startswith("=HYPERLINK")
+    assert issue.value is not None
+    assert issue.value.startswith("=HYPERLINK")
 
 
 @pytest.mark.parametrize("data", [b"", b"   \n\n", b"\xef\xbb\xbf"])
@@ -127,27 +139,39 @@ def test_an_empty_file_is_refused(data: bytes) -> None:
 
 def test_a_header_only_file_reads_no_rows() -> None:
     rows, report = run(payroll_csv().encode())
-    assert rows == [] and report.rows_read == 0 and report.ok
+    assert rows == []
+    assert report.rows_read == 0
+    assert report.ok
 
 
 def test_ragged_rows_are_reported_and_trailing_empty_cells_tolerated() -> None:
-    lines = (payroll_line(0) + ",,", payroll_line(1).rsplit(",", 2)[0], payroll_line(2) + ",extra", ",,,,")
+    lines = (
+        payroll_line(0) + ",,",
+        payroll_line(1).rsplit(",", 2)[0],
+        payroll_line(2) + ",extra",
+        ",,,,",
+    )
     rows, report = run(payroll_csv(*lines).encode())
     assert [number for number, _ in rows] == [2]
-    assert [(issue.row, "cells" in issue.reason_en) for issue in errors(report)] == [(3, True), (4, True)]
+    assert [(issue.row, "cells" in issue.reason_en) for issue in errors(report)] == [
+        (3, True),
+        (4, True),
+    ]
     assert report.rows_read == 3  # the blank row is not counted
 
 
 def test_title_rows_above_the_header_are_skipped_and_rows_keep_their_numbers() -> None:
     text = "2026年9月代发工资明细表\n单位：元\n" + GOOD
     rows, report = run(text.encode("gb18030"))
-    assert [number for number, _ in rows] == [4, 5] and report.ok
+    assert [number for number, _ in rows] == [4, 5]
+    assert report.ok
 
 
 def test_a_tab_separated_utf16_export_reads() -> None:
     text = GOOD.replace(",", "\t")
     rows, report = run(text.encode("utf-16"))
-    assert len(rows) == 2 and report.ok
+    assert len(rows) == 2
+    assert report.ok
 
 
 def test_jsonl_lines_that_are_not_objects_are_reported_and_the_rest_read() -> None:
@@ -158,9 +182,17 @@ def test_jsonl_lines_that_are_not_objects_are_reported_and_the_rest_read() -> No
              json.dumps({**good, "idCardNumber": IDS[1], "extra": 1}, ensure_ascii=False),
              json.dumps({k: v for k, v in good.items() if k != "status"} | {"idCardNumber": IDS[2]})]  # fmt: skip
     rows, report = run(("\n".join(lines) + "\n").encode())
-    assert [(number, values[8], values[9]) for number, values in rows] == [(1, 700050, "paid"), (5, 700050, "paid")]
+    assert [(number, values[8], values[9]) for number, values in rows] == [
+        (1, 700050, "paid"),
+        (5, 700050, "paid"),
+    ]
     found = [(issue.row, issue.severity, issue.column) for issue in report.issues()]
-    assert found == [(2, "error", None), (3, "error", None), (5, "warning", "extra"), (6, "error", "status")]
+    assert found == [
+        (2, "error", None),
+        (3, "error", None),
+        (5, "warning", "extra"),
+        (6, "error", "status"),
+    ]
 
 
 def test_a_truncated_xlsx_is_a_clear_error(tmp_path: Path) -> None:

@@ -33,7 +33,8 @@ def parse(kind: values.Kind, raw: object, required: bool = True) -> object:
 def refused(kind: values.Kind, raw: object, required: bool = True) -> InvalidValue:
     with pytest.raises(InvalidValue) as caught:
         parse(kind, raw, required)
-    assert caught.value.reason_en and caught.value.reason_zh
+    assert caught.value.reason_en
+    assert caught.value.reason_zh
     return caught.value
 
 
@@ -255,7 +256,8 @@ def test_month_forms(raw: object) -> None:
 
 
 @pytest.mark.parametrize(
-    ("raw", "reason"), [("2026-13", "not a month"), ("2026-09-15", "a day, not a month"), (7, "expected a month")]
+    ("raw", "reason"),
+    [("2026-13", "not a month"), ("2026-09-15", "a day, not a month"), (7, "expected a month")],
 )
 def test_month_refusals(raw: object, reason: str) -> None:
     assert reason in refused(values.month(), raw).reason_en
@@ -330,7 +332,9 @@ STATUS = values.enumeration(
 )
 
 
-@pytest.mark.parametrize("raw", ["已发放", "成功", "PAID", "paid", "Paid", " paid ", "ＰＡＩＤ", "Success"])
+@pytest.mark.parametrize(
+    "raw", ["已发放", "成功", "PAID", "paid", "Paid", " paid ", "ＰＡＩＤ", "Success"]
+)
 def test_enumeration_synonyms_case_and_width(raw: str) -> None:
     assert parse(STATUS, raw) == "paid"
 
