@@ -8,11 +8,10 @@ there when the importer is wired in, keeping the column names equal to the model
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Final
 
 from ingest import values
-from ingest.tables import ColumnSpec, TableSpec
+from ingest.tables import ColumnSpec, Problem, RowRule, TableSpec
 
 DISBURSEMENT_STATUS: Final = {
     "paid": ("已发放", "发放成功", "成功", "已支付", "success", "succeeded"),
@@ -21,15 +20,15 @@ DISBURSEMENT_STATUS: Final = {
 }
 
 
-def _back_pay_month_given(row: Mapping[str, object]) -> tuple[str, str, str] | None:
+def _back_pay_month_given(is_back_pay: object, back_pay_month: object) -> Problem | None:
     """Back pay counts for the month it belongs to, so that month must be named."""
-    if row.get("is_back_pay") and row.get("back_pay_month") is None:
+    if is_back_pay and back_pay_month is None:
         return (
             "back_pay_month",
             "a back-pay row must name the month the pay belongs to",
             "补发工资须填写所属月份（补发月份）",
         )
-    if not row.get("is_back_pay") and row.get("back_pay_month") is not None:
+    if not is_back_pay and back_pay_month is not None:
         return (
             "back_pay_month",
             "a back-pay month is given but the row is not marked as back pay",
@@ -38,8 +37,7 @@ def _back_pay_month_given(row: Mapping[str, object]) -> tuple[str, str, str] | N
     return None
 
 
-def _paid_not_more_than_due(row: Mapping[str, object]) -> tuple[str, str, str] | None:
-    due, paid = row.get("due_fen"), row.get("amount_fen")
+def _paid_not_more_than_due(due: object, paid: object) -> Problem | None:
     if isinstance(due, int) and isinstance(paid, int) and paid > due:
         return (
             "amount_fen",
@@ -57,7 +55,10 @@ BANK_PAYROLL: Final = TableSpec(
     description_zh="银行按月代发农民工工资的逐人明细。",
     description_en="One row per worker and pay period paid through the wage special account.",
     key=("project_code", "worker_id_number", "period", "back_pay_month"),
-    rules=(_back_pay_month_given, _paid_not_more_than_due),
+    rules=(
+        RowRule(("is_back_pay", "back_pay_month"), _back_pay_month_given),
+        RowRule(("due_fen", "amount_fen"), _paid_not_more_than_due),
+    ),
     columns=(
         ColumnSpec(
             "account_no", "专户账号", values.card_number(),
@@ -121,8 +122,7 @@ BANK_PAYROLL: Final = TableSpec(
 )  # fmt: skip
 
 
-def _removed_after_listed(row: Mapping[str, object]) -> tuple[str, str, str] | None:
-    listed, removed = row.get("listed_on"), row.get("removed_on")
+def _removed_after_listed(listed: object, removed: object) -> Problem | None:
     if listed is not None and removed is not None and removed < listed:  # type: ignore[operator]
         return ("removed_on", "removed before it was listed", "移出日期早于列入日期")
     return None
@@ -134,7 +134,7 @@ HR_BLACKLIST: Final = TableSpec(
     title="拖欠农民工工资失信联合惩戒对象名单",
     title_en="wage-arrears blacklist",
     key=("decision_no",),
-    rules=(_removed_after_listed,),
+    rules=(RowRule(("listed_on", "removed_on"), _removed_after_listed),),
     columns=(
         ColumnSpec(
             "decision_no", "列入决定书文号", values.text(40),

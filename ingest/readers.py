@@ -233,6 +233,23 @@ def _canonical_encoding(encoding: str) -> str:
     return "gb18030" if name in ("gbk", "gb2312", "cp936") else name
 
 
+_decode_errors: Final = [0]
+_MARK_ERRORS: Final = "ingest-mark"
+
+
+def _mark_decode_error(error: UnicodeError) -> tuple[str | bytes, int]:
+    """surrogateescape, counting: the CSV reader learns that some bytes did not decode."""
+    _decode_errors[0] += 1
+    return codecs.lookup_error("surrogateescape")(error)
+
+
+codecs.register_error(_MARK_ERRORS, _mark_decode_error)
+
+
+def _has_surrogate(record: list[str]) -> bool:
+    return any(not cell.isascii() and _SURROGATE.search(cell) is not None for cell in record)
+
+
 def _undecodable(row: int, encoding: str) -> IngestError:
     other = "gb18030" if encoding.startswith("utf") else "utf-8"
     return IngestError(
@@ -252,49 +269,39 @@ def _open_csv(
     is_header: HeaderProbe | None,
 ) -> RawTable:
     chosen = _canonical_encoding(encoding) if encoding else _detect_encoding(head)
-    text = io.TextIOWrapper(buffered, encoding=chosen, errors="surrogateescape", newline="")
-    state = [1]  # the row (record) being read, for decode errors
-
-    def lines() -> Iterator[str]:
-        for line in text:
-            if not line.isascii() and _SURROGATE.search(line) is not None:
-                raise _undecodable(state[0], chosen)
-            yield line
-
+    text = io.TextIOWrapper(buffered, encoding=chosen, errors=_MARK_ERRORS, newline="")
     first_line = head.split(b"\n", 1)[0]
     delimiter = "\t" if b"\t" in first_line and b"," not in first_line else ","
-    records = csv.reader(lines(), delimiter=delimiter, strict=False)
+    records = csv.reader(text, delimiter=delimiter, strict=False)
 
-    def read() -> Iterator[list[str]]:
+    def numbered() -> Iterator[tuple[int, list[str]]]:
+        # Text is decoded in chunks ahead of the rows; a bad byte bumps the counter and
+        # becomes a lone surrogate, so from then on rows are scanned to name the first one.
+        clean = _decode_errors[0]
         number = 0
         try:
             for record in records:
                 number += 1
-                state[0] = number + 1
-                yield record
+                if _decode_errors[0] != clean and _has_surrogate(record):
+                    raise _undecodable(number, chosen)
+                yield number, record
         except csv.Error as error:
             raise IngestError(
                 f"the CSV is malformed ({error}); check quotes and delimiters",
                 f"CSV 格式错误（{error}），请检查引号与分隔符",
                 row=number + 1,
             ) from None
-        except UnicodeDecodeError:  # strict codecs such as UTF-16 ignore surrogateescape
+        except UnicodeDecodeError:  # bytes the surrogate escape cannot carry (UTF-16)
             raise _undecodable(number + 1, chosen) from None
 
-    source = read()
-    headers, header_row, pending = _find_header(
-        ((number, record) for number, record in enumerate(source, start=1)), is_header
-    )
+    source = numbered()
+    headers, header_row, pending = _find_header(source, is_header)
     if headers is None:
         raise IngestError("the file has no header row", "文件没有表头行")
 
     def rows() -> Iterator[Row]:
         yield from pending
-        number = pending[-1][0] if pending else header_row
-        for record in source:
-            number += 1
-            if record:
-                yield number, record
+        yield from source  # blank records ([]) are skipped by the validator
 
     table = RawTable("csv", headers, header_row, rows(), chosen, hashing)
     table._closers.append(text.close)

@@ -14,14 +14,24 @@ to its `name` (the hub's field), its Chinese `title` (what exports write), and i
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
 from ingest.values import Kind
 
-RowRule = Callable[[Mapping[str, object]], tuple[str, str, str] | None]
-"""Looks at a typed row; returns (column name, reason_en, reason_zh) when the row is wrong."""
+Problem = tuple[str, str, str]
+"""(column name, reason_en, reason_zh)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RowRule:
+    """A check across columns: `check` gets the typed values of `columns`, in that order,
+    and returns a Problem when the row is wrong (positional, so no dict is built per row)."""
+
+    columns: tuple[str, ...]
+    check: Callable[..., Problem | None]
+
 
 _UNIT_SUFFIXES: Final = ("(元)", "(分)", "(天)", "(小时)", "(yuan)", "(fen)", "(rmb)", "(cny)")
 
@@ -82,9 +92,9 @@ class TableSpec:
         names = [column.name for column in self.columns]
         if len(set(names)) != len(names):
             raise ValueError(f"{self.agency}.{self.name}: duplicate column names")
-        for key in self.key:
+        for key in (*self.key, *(name for rule in self.rules for name in rule.columns)):
             if key not in names:
-                raise ValueError(f"{self.agency}.{self.name}: key column {key!r} not declared")
+                raise ValueError(f"{self.agency}.{self.name}: column {key!r} not declared")
         for position, column in enumerate(self.columns):
             for header in column.headers:
                 normal = normalize_header(header)

@@ -69,6 +69,10 @@ class Validator:
         self._parsers = tuple(column.kind.make(column.required) for column in table.columns)
         self._names = table.column_names
         self._key = _picker(table.key_positions()) if table.key else None
+        self._rules = tuple(
+            (_picker([self._names.index(name) for name in rule.columns]), rule.check)
+            for rule in table.rules
+        )
         self._seen: dict[int, int] = {}
         self._plan: _Plan | None = None
         self._record_plans: dict[tuple[str, ...], _Plan] = {}
@@ -337,11 +341,10 @@ class Validator:
     def _finish(self, number: int, values: TypedRow, plan: _Plan) -> bool:
         """Row rules and the duplicate-key check on a row whose cells are all valid."""
         table = self.table
-        if table.rules:
-            row = dict(zip(self._names, values, strict=True))
+        if self._rules:
             broken = False
-            for rule in table.rules:
-                found = rule(row)
+            for pick, check in self._rules:
+                found = check(*pick(values))
                 if found is not None:
                     name, reason_en, reason_zh = found
                     broken = True

@@ -10,6 +10,7 @@ from ingest.values.kinds import (
     UTC,
     Kind,
     Parser,
+    memoized,
     missing_value,
     number_text,
     refuse,
@@ -141,7 +142,7 @@ def _make_date(required: bool) -> Parser:
             return _excel_serial(raw).date()
         refuse(f"expected a date, got {type_name(raw)}", f"应为日期，实为 {type_name(raw)}")
 
-    return parse
+    return memoized(parse)
 
 
 def _iso_date(value: object) -> str:
@@ -210,7 +211,7 @@ def _make_timestamp(required: bool) -> Parser:
             f"应为日期时间，实为 {type_name(raw)}",
         )
 
-    return parse
+    return memoized(parse)
 
 
 def _local_timestamp(value: object) -> str:
@@ -300,7 +301,7 @@ def _make_month(required: bool) -> Parser:
             return _month_of(value[:4], value[4:], value)
         refuse(f"expected a month, got {raw!r}", f"应为月份，实为 {raw!r}")
 
-    return parse
+    return memoized(parse)
 
 
 def _month_text(value: object) -> str:

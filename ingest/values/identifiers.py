@@ -93,9 +93,21 @@ def _digits_from_number(raw: object, what_en: str, what_zh: str) -> str | None:
 def _make_id_number(required: bool) -> Parser:
     missing = missing_value(required)
     today = datetime.date.today().strftime("%Y%m%d")
+    # birth dates already seen to exist (at most ~40,000 distinct in a working population)
+    _valid_births: set[str] = set()
 
     def parse(raw: object) -> object:
         if type(raw) is str:
+            # fast path: the GB 11643 check of `_id_number_fast`, inlined (hot: every row)
+            if len(raw) == 18 and raw.isascii():
+                first17 = raw[:17]
+                if (
+                    first17.isdigit()
+                    and raw[17] == _ID_CHECK_CHARS[(2 * int(first17, 13)) % 11]
+                    and raw[6:14] <= today
+                    and raw[6:14] in _valid_births
+                ):
+                    return raw
             number = raw.strip()
             if not number:
                 return missing()
@@ -113,6 +125,8 @@ def _make_id_number(required: bool) -> Parser:
             if number[17] == "x":
                 number = number[:17] + "X"
             if _id_number_fast(number, today):
+                if len(_valid_births) < 50_000:
+                    _valid_births.add(number[6:14])
                 return number
         number = to_ascii(number).upper()
         try:
@@ -149,6 +163,8 @@ def _make_card_number(required: bool) -> Parser:
                     f"应为银行卡号，实为 {type_name(raw)}",
                 )
             number = digits
+        if 12 <= len(number) <= 30 and number.isdigit() and number.isascii():
+            return number
         if not number.isdigit() or not number.isascii():
             number = to_ascii(number).replace(" ", "").replace("-", "")
         if not (number.isascii() and number.isdigit()):

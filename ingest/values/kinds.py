@@ -94,6 +94,30 @@ def number_text(raw: float) -> str:
     return text
 
 
+MEMO_LIMIT: Final = 4096
+"""Distinct cell texts a parser remembers the result of: months, dates, statuses, project
+codes repeat on every row of a file, so most cells become one dict look-up."""
+
+
+def memoized(parse: Parser) -> Parser:
+    """`parse` remembering its results for up to MEMO_LIMIT distinct texts (values are
+    immutable, so a shared result is safe; errors are never remembered)."""
+    memo: dict[str, object] = {}
+
+    def remembering(raw: object) -> object:
+        if type(raw) is str:
+            known = memo.get(raw)
+            if known is not None:
+                return known
+            value = parse(raw)
+            if value is not None and len(memo) < MEMO_LIMIT:
+                memo[raw] = value
+            return value
+        return parse(raw)
+
+    return remembering
+
+
 def as_text(value: object) -> str:
     return str(value)
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Final
 
 from ingest.values.kinds import (
+    MEMO_LIMIT,
     Kind,
     Parser,
     as_is,
@@ -18,6 +19,7 @@ from ingest.values.kinds import (
 )
 
 _MAX_FEN: Final = 10**15  # 10 trillion yuan: beyond any wage or contract, within BIGINT
+_FAST_DIGITS: Final = 13  # whole yuan below 10**13 stay under _MAX_FEN
 _CURRENCY_MARKS: Final = ("¥", "￥", "元", "RMB", "CNY")
 
 
@@ -77,6 +79,15 @@ def _make_yuan(allow_negative: bool) -> Callable[[bool], Parser]:
 
         def parse(raw: object) -> object:
             if type(raw) is str:
+                # fast path: "7000.50" / "7000" (other forms take the general path below)
+                dot = raw.find(".")
+                if dot < 0:
+                    if raw.isdigit() and raw.isascii() and len(raw) < _FAST_DIGITS:
+                        return int(raw) * 100
+                elif len(raw) - dot == 3 and 0 < dot < _FAST_DIGITS and raw.isascii():
+                    whole, fraction = raw[:dot], raw[dot + 1 :]
+                    if whole.isdigit() and fraction.isdigit():
+                        return int(whole) * 100 + int(fraction)
                 value = raw.strip()
                 if not value:
                     return missing()
@@ -151,19 +162,32 @@ def _make_integer(
     def make(required: bool) -> Parser:
         missing = missing_value(required)
 
+        memo: dict[str, int] = {}
+
         def parse(raw: object) -> object:
             if type(raw) is str:
-                raw = raw.strip()
-                if not raw:
+                known = memo.get(raw)
+                if known is not None:
+                    return known
+                text = raw.strip()
+                if not text:
                     return missing()
-            elif raw is None:
+                number = _integer_value(text, what_en, what_zh)
+                within_bounds(number)
+                if len(memo) < MEMO_LIMIT:
+                    memo[raw] = number
+                return number
+            if raw is None:
                 return missing()
             number = _integer_value(raw, what_en, what_zh)
+            within_bounds(number)
+            return number
+
+        def within_bounds(number: int) -> None:
             if minimum is not None and number < minimum:
                 refuse(f"{number} is less than {minimum}", f"{number} 小于 {minimum}")
             if maximum is not None and number > maximum:
                 refuse(f"{number} is more than {maximum}", f"{number} 大于 {maximum}")
-            return number
 
         return parse
 

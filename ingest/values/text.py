@@ -6,7 +6,16 @@ import unicodedata
 from collections.abc import Callable
 from typing import Final
 
-from ingest.values.kinds import Kind, Parser, as_text, missing_value, number_text, refuse, type_name
+from ingest.values.kinds import (
+    Kind,
+    Parser,
+    as_text,
+    memoized,
+    missing_value,
+    number_text,
+    refuse,
+    type_name,
+)
 
 _FORMULA_STARTS: Final = frozenset("=@\t\r")
 _SIGN_STARTS: Final = frozenset("+-")
@@ -80,7 +89,7 @@ def _make_text(max_length: int | None) -> Callable[[bool], Parser]:
                 )
             return text
 
-        return parse
+        return memoized(parse)
 
     return make
 
