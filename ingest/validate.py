@@ -177,8 +177,7 @@ class Validator:
         if plan is None:
             raise RuntimeError("bind() the header before reading rows")
         pick, parsers, width, assemble = plan.pick, plan.parsers, plan.width, plan.assemble
-        finish = self._finish
-        check_rest = bool(self.table.rules) or self._key is not None
+        rules, key, remember = self._rules, self._key, self._seen.setdefault
         report = self.report
         read = valid = 0
         try:
@@ -198,8 +197,20 @@ class Validator:
                     values = checked  # type: ignore[assignment]
                 if assemble is not None:
                     values = assemble(values)
-                if check_rest and not finish(number, values, plan):
-                    continue
+                if rules:
+                    for rule_pick, check in rules:
+                        if check(*rule_pick(values)) is not None:
+                            break
+                    else:
+                        check = None
+                    if check is not None:
+                        self._report_rules(number, values, plan)
+                        continue
+                if key is not None:
+                    first = remember(hash(key(values)), number)
+                    if first != number:
+                        self._report_duplicate(number, values, plan, first)
+                        continue
                 valid += 1
                 yield number, values
         finally:
@@ -209,7 +220,6 @@ class Validator:
 
     def records(self, rows: Iterable[Row]) -> Iterator[tuple[int, TypedRow]]:
         """Typed valid rows from JSON objects keyed by any accepted header."""
-        finish = self._finish
         report = self.report
         read = valid = 0
         try:
@@ -233,7 +243,7 @@ class Validator:
                     values = checked  # type: ignore[assignment]
                 if plan.assemble is not None:
                     values = plan.assemble(values)
-                if not finish(number, values, plan):
+                if not self._finish(number, values, plan):
                     continue
                 valid += 1
                 yield number, values
@@ -340,44 +350,47 @@ class Validator:
 
     def _finish(self, number: int, values: TypedRow, plan: _Plan) -> bool:
         """Row rules and the duplicate-key check on a row whose cells are all valid."""
-        table = self.table
-        if self._rules:
-            broken = False
-            for pick, check in self._rules:
-                found = check(*pick(values))
-                if found is not None:
-                    name, reason_en, reason_zh = found
-                    broken = True
-                    self.report.add(
-                        Issue(number, self._header(name, plan), None, reason_en, reason_zh)
-                    )
-            if broken:
-                return False
+        if self._report_rules(number, values, plan):
+            return False
         if self._key is not None:
-            key = tuple(self._key(values))
-            digest = hash(key)
-            first = self._seen.setdefault(digest, number)
+            first = self._seen.setdefault(hash(self._key(values)), number)
             if first != number:
-                self.report.add(
-                    Issue(
-                        number,
-                        "+".join(self._header(name, plan) for name in table.key),
-                        " | ".join(
-                            _shown(part, table.columns[table.column_names.index(name)])
-                            for name, part in zip(table.key, key, strict=True)
-                        ),
-                        f"the same key ({', '.join(table.key)}) as row {first}; each key may"
-                        " appear once in a file",
-                        f"与第 {first} 行的主键（"
-                        + "、".join(
-                            table.columns[table.column_names.index(name)].title
-                            for name in table.key
-                        )
-                        + "）相同；同一文件中每个主键只能出现一次",
-                    )
-                )
+                self._report_duplicate(number, values, plan, first)
                 return False
         return True
+
+    def _report_rules(self, number: int, values: TypedRow, plan: _Plan) -> bool:
+        """Report every broken row rule; whether any was."""
+        broken = False
+        for pick, check in self._rules:
+            found = check(*pick(values))
+            if found is not None:
+                name, reason_en, reason_zh = found
+                broken = True
+                self.report.add(Issue(number, self._header(name, plan), None, reason_en, reason_zh))
+        return broken
+
+    def _report_duplicate(self, number: int, values: TypedRow, plan: _Plan, first: int) -> None:
+        table = self.table
+        assert self._key is not None
+        key = self._key(values)
+        self.report.add(
+            Issue(
+                number,
+                "+".join(self._header(name, plan) for name in table.key),
+                " | ".join(
+                    _shown(part, table.columns[table.column_names.index(name)])
+                    for name, part in zip(table.key, key, strict=True)
+                ),
+                f"the same key ({', '.join(table.key)}) as row {first}; each key may"
+                " appear once in a file",
+                f"与第 {first} 行的主键（"
+                + "、".join(
+                    table.columns[table.column_names.index(name)].title for name in table.key
+                )
+                + "）相同；同一文件中每个主键只能出现一次",
+            )
+        )
 
     def _header(self, name: str, plan: _Plan) -> str:
         """The header as written for a column, or its name when the file lacks it."""

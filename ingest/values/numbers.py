@@ -19,7 +19,7 @@ from ingest.values.kinds import (
 )
 
 _MAX_FEN: Final = 10**15  # 10 trillion yuan: beyond any wage or contract, within BIGINT
-_FAST_DIGITS: Final = 13  # whole yuan below 10**13 stay under _MAX_FEN
+_FAST_DIGITS: Final = 15  # fen below 10**15 (_MAX_FEN)
 _CURRENCY_MARKS: Final = ("¥", "￥", "元", "RMB", "CNY")
 
 
@@ -80,14 +80,12 @@ def _make_yuan(allow_negative: bool) -> Callable[[bool], Parser]:
         def parse(raw: object) -> object:
             if type(raw) is str:
                 # fast path: "7000.50" / "7000" (other forms take the general path below)
-                dot = raw.find(".")
-                if dot < 0:
-                    if raw.isdigit() and raw.isascii() and len(raw) < _FAST_DIGITS:
-                        return int(raw) * 100
-                elif len(raw) - dot == 3 and 0 < dot < _FAST_DIGITS and raw.isascii():
-                    whole, fraction = raw[:dot], raw[dot + 1 :]
-                    if whole.isdigit() and fraction.isdigit():
-                        return int(whole) * 100 + int(fraction)
+                if len(raw) > 3 and raw[-3] == ".":
+                    digits = raw[:-3] + raw[-2:]  # int() alone would accept "_", "+", " "
+                    if digits.isdigit() and digits.isascii() and len(digits) <= _FAST_DIGITS:
+                        return int(digits)
+                elif raw.isdigit() and raw.isascii() and len(raw) <= _FAST_DIGITS - 2:
+                    return int(raw) * 100
                 value = raw.strip()
                 if not value:
                     return missing()
@@ -101,6 +99,10 @@ def _make_yuan(allow_negative: bool) -> Callable[[bool], Parser]:
             if type(raw) is int:
                 return _yuan_text_to_fen(str(raw), allow_negative, str(raw))
             if type(raw) is float:
+                shown = repr(raw)  # what the spreadsheet stored, e.g. '4336.91', '4336.0'
+                whole, _, fraction = shown.partition(".")
+                if len(fraction) <= 2 and whole.isdigit() and len(whole) <= _FAST_DIGITS - 2:
+                    return int(whole) * 100 + int(fraction.ljust(2, "0"))
                 if raw != raw or raw in (float("inf"), float("-inf")):
                     refuse("not a number", "不是数字")
                 shown = number_text(raw)
