@@ -7,7 +7,8 @@ own layer and the layers below it, so no arrow points up and no package cycle ca
     connectors   the connector contract and its transports; one package per agency
     synthetic    the synthetic world the agencies' seed modules turn into rows
     auth         clients, tokens, the token endpoint, the caller middleware
-    storage      databases: engines, the read path, column types
+    ingest       agencies' files read and checked: formats, encodings, values, reports
+    storage      databases: engines, the read path, column types, migrations
     kernel       types, errors, scopes, access, context, batching, composition  (bottom)
 
 Within `connectors`, an agency's
@@ -25,7 +26,7 @@ import pytest
 from connectors.base import discover
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYERS = ("kernel", "storage", "auth", "synthetic", "connectors", "graph", "audit", "hub")
+LAYERS = ("kernel", "storage", "ingest", "auth", "synthetic", "connectors", "graph", "audit", "hub")
 PACKAGES = LAYERS
 LEVEL = {name: level for level, name in enumerate(PACKAGES)}
 AGENCIES = {connector.__module__.split(".")[1] for connector in discover()}

@@ -1,0 +1,159 @@
+"""The import report: every problem with its row, column, value and reason, plus the counts.
+
+Issues are spooled to a temporary file as they come (a million bad rows must not fill
+memory) and read back when the report is rendered: as CSV for people (UTF-8 with a BOM so
+Excel shows the Chinese, every cell that could run as a formula prefixed with `'`) and as
+JSON for machines. Values of sensitive columns arrive here already masked (`values.mask`).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import json
+import tempfile
+import time
+import weakref
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from typing import IO, Final, Literal
+
+Severity = Literal["error", "warning"]
+
+_SPOOL_IN_MEMORY: Final = 1 << 20
+_FORMULA_CHARS: Final = frozenset("=+-@\t\r")
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One problem. `row` is the row number as the user sees it in the file (header = 1 in
+    CSV and XLSX, line number in JSON Lines); `column` is the header as written there."""
+
+    row: int | None
+    column: str | None
+    value: str | None
+    reason_en: str
+    reason_zh: str
+    severity: Severity = "error"
+
+
+@dataclass(slots=True, weakref_slot=True)
+class Report:
+    """Counts, the file's SHA-256, timings and the spooled issues of one import."""
+
+    table: str
+    source: str = ""
+    sha256: str = ""
+    rows_read: int = 0
+    rows_valid: int = 0
+    rows_rejected: int = 0
+    errors: int = 0
+    warnings: int = 0
+    file_error: Issue | None = None
+    started_at: datetime.datetime = field(
+        default_factory=lambda: datetime.datetime.now(datetime.UTC)
+    )
+    seconds: dict[str, float] = field(default_factory=dict)
+    _spool: IO[str] | None = field(default=None, repr=False)
+    _clock: float = field(default_factory=time.perf_counter, repr=False)
+
+    def add(self, issue: Issue) -> None:
+        if issue.severity == "error":
+            self.errors += 1
+        else:
+            self.warnings += 1
+        if self._spool is None:
+            self._spool = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - closed below
+                max_size=_SPOOL_IN_MEMORY, mode="w+", encoding="utf-8", newline="\n"
+            )
+            # closed when the report is, or when it is collected (no ResourceWarning)
+            weakref.finalize(self, self._spool.close)
+        self._spool.write(json.dumps(asdict(issue), ensure_ascii=False) + "\n")
+
+    def refuse_file(self, issue: Issue) -> None:
+        """The whole file is refused: nothing in it counts as valid."""
+        self.file_error = issue
+        self.add(issue)
+
+    def lap(self, phase: str) -> None:
+        """Record the seconds since the previous lap (or the start) under `phase`."""
+        now = time.perf_counter()
+        self.seconds[phase] = self.seconds.get(phase, 0.0) + now - self._clock
+        self._clock = now
+
+    @property
+    def ok(self) -> bool:
+        """Whether the file can be loaded whole (no error at all)."""
+        return self.errors == 0
+
+    def issues(self) -> Iterator[Issue]:
+        if self._spool is None:
+            return
+        self._spool.flush()
+        self._spool.seek(0)
+        for line in self._spool:
+            yield Issue(**json.loads(line))
+        self._spool.seek(0, io.SEEK_END)
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "table": self.table,
+            "source": self.source,
+            "sha256": self.sha256,
+            "rowsRead": self.rows_read,
+            "rowsValid": self.rows_valid,
+            "rowsRejected": self.rows_rejected,
+            "errors": self.errors,
+            "warnings": self.warnings,
+            "fileRefused": self.file_error is not None,
+            "startedAt": self.started_at.isoformat(),
+            "seconds": {phase: round(value, 6) for phase, value in self.seconds.items()},
+        }
+
+    def write_json(self, out: IO[str]) -> None:
+        """The whole report as one JSON object; issues are streamed, not held."""
+        summary = json.dumps(self.summary(), ensure_ascii=False)
+        out.write(summary[:-1] + ', "issues": [')
+        for number, issue in enumerate(self.issues()):
+            out.write(
+                ("," if number else "") + "\n" + json.dumps(_issue_json(issue), ensure_ascii=False)
+            )
+        out.write("\n]}\n")
+
+    def write_csv(self, out: IO[str]) -> None:
+        """The issues as a spreadsheet; `out` should be opened with newline=""."""
+        out.write("\ufeff")
+        writer = csv.writer(out)
+        writer.writerow(["行号 row", "列 column", "值 value", "级别 severity", "原因", "reason"])
+        for issue in self.issues():
+            writer.writerow(
+                [
+                    issue.row if issue.row is not None else "",
+                    csv_safe(issue.column or ""),
+                    csv_safe(issue.value or ""),
+                    "错误 error" if issue.severity == "error" else "警告 warning",
+                    csv_safe(issue.reason_zh),
+                    csv_safe(issue.reason_en),
+                ]
+            )
+
+    def close(self) -> None:
+        if self._spool is not None:
+            self._spool.close()
+
+
+def _issue_json(issue: Issue) -> dict[str, object]:
+    return {
+        "row": issue.row,
+        "column": issue.column,
+        "value": issue.value,
+        "severity": issue.severity,
+        "reasonEn": issue.reason_en,
+        "reasonZh": issue.reason_zh,
+    }
+
+
+def csv_safe(text: str) -> str:
+    """A cell a spreadsheet will show as text, never run (OWASP: prefix with `'`)."""
+    return "'" + text if text and text[0] in _FORMULA_CHARS else text
