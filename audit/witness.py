@@ -34,7 +34,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from audit.keys import private_file
 from audit.merkle import EMPTY_ROOT, HASH_SIZE, verify_consistency
 from audit.note import (
     Checkpoint,
@@ -49,6 +48,7 @@ from audit.note import (
     b64encode,
     open_note,
 )
+from storage.keys import private_file
 
 MAX_PROOF_LINES: Final = 63
 MAX_TREE_SIZE: Final = 2**63 - 1

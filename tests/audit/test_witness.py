@@ -264,14 +264,20 @@ def test_two_requests_from_one_size_never_both_win(tmp_path: Path) -> None:
 def test_the_witness_depends_on_the_log_format_only() -> None:
     """It can run where the hub does not: none of its modules reaches the hub's stores,
     settings or keys, only the formats it checks."""
-    own = {"audit.keys", "audit.merkle", "audit.note", "audit.witness"}
-    root = Path(__file__).resolve().parents[2] / "audit"
-    for name in ("keys", "merkle", "note", "witness", "witness_app", "witness_client"):
-        tree = ast.parse((root / f"{name}.py").read_text(encoding="utf-8"))
+    own = {"storage.keys", "audit.merkle", "audit.note", "audit.witness"}
+    root = Path(__file__).resolve().parents[2]
+    for name in ("merkle", "note", "witness", "witness_app", "witness_client"):
+        tree = ast.parse((root / "audit" / f"{name}.py").read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.module:
                 first_party = node.module.split(".")[0] in FIRST_PARTY
                 assert not first_party or node.module in own, f"audit/{name}.py: {node.module}"
+    keys = ast.parse((root / "storage" / "keys.py").read_text(encoding="utf-8"))
+    assert not [
+        node
+        for node in ast.walk(keys)
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in FIRST_PARTY
+    ], "storage/keys.py stands alone"
 
 
 FIRST_PARTY = {"hub", "graph", "connectors", "synthetic", "auth", "storage", "kernel", "audit"}

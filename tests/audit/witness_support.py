@@ -8,10 +8,10 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from audit.keys import create_key_file, load_key_file
 from audit.merkle import MemoryTree, prove_consistency
 from audit.note import Checkpoint, CosignatureSigner, Ed25519Signer, Note, sign_checkpoint
 from audit.witness import Witness, WitnessedLog, encode_request
+from storage.keys import create_key_file, load_key_file
 
 ORIGIN = "wage-hub.example/audit/test"
 WITNESS_NAME = "witness.agency.example/audit"

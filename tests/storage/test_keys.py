@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from joserfc.jwk import OKPKey
 
-from audit.keys import (
+from storage.keys import (
     KeyFileError,
     KeyFileExposed,
     KeyFileLocked,
