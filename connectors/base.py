@@ -77,14 +77,12 @@ class Connector:
         await self.database.scalar(select(func.count()).select_from(table(self.version_table)))
 
 
-_SHARED_PACKAGES = frozenset({"synthetic"})
-
-
 def discover() -> list[type[Connector]]:
-    """Every `connectors.<agency>` package that exposes a `connector` class, by name."""
+    """Every `connectors.<agency>` package that exposes a `connector` class, by name (the
+    packages beside this module, and those in `HUB_AGENCY_PATH`)."""
     found: list[type[Connector]] = []
-    for module_info in pkgutil.iter_modules([str(Path(__file__).parent)]):
-        if not module_info.ispkg or module_info.name in _SHARED_PACKAGES:
+    for module_info in pkgutil.iter_modules(importlib.import_module("connectors").__path__):
+        if not module_info.ispkg:
             continue
         module = importlib.import_module(f"connectors.{module_info.name}")
         connector = getattr(module, "connector", None)
