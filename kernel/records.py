@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Awaitable, Callable
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any, Optional, TypeVar
+
+from kernel.access import scoped
+from kernel.context import Info
 
 RecordT = TypeVar("RecordT")
 
@@ -21,3 +25,29 @@ def from_row(cls: type[RecordT], row: Any) -> RecordT:
 
 def from_rows(cls: type[RecordT], rows: Any) -> list[RecordT]:
     return [from_row(cls, row) for row in rows]
+
+
+def row_field(
+    scope: str,
+    row: Callable[[Any, Any], Awaitable[Any]],
+    column: str,
+    returns: Any,
+    *,
+    convert: Callable[[Any], Any] | None = None,
+    description: str | None = None,
+) -> Any:
+    """A scoped field that is one column of the entity's own row, as `returns` (`convert`
+    turns the stored value into it: an enum, a region). `row(part, info)` loads the row
+    through the request's batched loader, so every such field of one entity shares one
+    statement. Null when the agency has no row for the entity."""
+
+    async def resolve(self: Any, info: Any) -> Any:
+        found = await row(self, info)
+        if found is None:
+            return None
+        value = getattr(found, column)
+        return convert(value) if convert is not None and value is not None else value
+
+    resolve.__annotations__ = {"info": Info, "return": Optional[returns]}  # noqa: UP045
+    resolve.__name__ = column
+    return scoped(scope, resolver=resolve, description=description)

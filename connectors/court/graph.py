@@ -4,7 +4,7 @@ mediation records and judgments; the disputeCase roots."""
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from datetime import date
 from typing import Any
 
@@ -19,7 +19,7 @@ from kernel.context import Info
 from kernel.errors import Forbidden
 from kernel.limits import REGIONS, bounded_list
 from kernel.pagination import Connection, build_connection, decode_cursor, page_size
-from kernel.records import from_row, from_rows
+from kernel.records import from_row, from_rows, row_field
 from kernel.scalars import (
     USCC,
     CaseNumber,
@@ -101,52 +101,24 @@ def court(info: Info) -> CourtLoaders:
     return info.context.loaders(CourtLoaders)
 
 
+def _case(part: CourtDisputeCase, info: Info) -> Awaitable[Any]:
+    return court(info).case.load(part.case_number)
+
+
 @strawberry.type
 class CourtDisputeCase:
     case_number: strawberry.Private[str]
 
-    async def _row(self, info: Info):
-        return await court(info).case.load(self.case_number)
-
-    @scoped_resolver(CASE_READ)
-    async def court_name(self, info: Info) -> str | None:
-        row = await court(info).case.load(self.case_number)
-        return row.court_name if row else None
-
-    @scoped_resolver(CASE_READ, description="Court code, e.g. 豫0183")
-    async def court_code(self, info: Info) -> str | None:
-        row = await court(info).case.load(self.case_number)
-        return row.court_code if row else None
-
-    @scoped_resolver(CASE_READ)
-    async def kind(self, info: Info) -> CaseKind | None:
-        row = await court(info).case.load(self.case_number)
-        return CaseKind(row.kind) if row else None
-
-    @scoped_resolver(CASE_READ, description="案由, e.g. 追索劳动报酬纠纷")
-    async def cause(self, info: Info) -> str | None:
-        row = await court(info).case.load(self.case_number)
-        return row.cause if row else None
-
-    @scoped_resolver(CASE_READ)
-    async def claim_amount_fen(self, info: Info) -> Fen | None:
-        row = await court(info).case.load(self.case_number)
-        return row.claim_amount_fen if row else None
-
-    @scoped_resolver(CASE_READ)
-    async def status(self, info: Info) -> CaseStatus | None:
-        row = await court(info).case.load(self.case_number)
-        return CaseStatus(row.status) if row else None
-
-    @scoped_resolver(CASE_READ)
-    async def filed_on(self, info: Info) -> date | None:
-        row = await court(info).case.load(self.case_number)
-        return row.filed_on if row else None
-
-    @scoped_resolver(CASE_READ)
-    async def closed_on(self, info: Info) -> date | None:
-        row = await court(info).case.load(self.case_number)
-        return row.closed_on if row else None
+    court_name = row_field(CASE_READ, _case, "court_name", str)
+    court_code = row_field(
+        CASE_READ, _case, "court_code", str, description="Court code, e.g. 豫0183"
+    )
+    kind = row_field(CASE_READ, _case, "kind", CaseKind, convert=CaseKind)
+    cause = row_field(CASE_READ, _case, "cause", str, description="案由, e.g. 追索劳动报酬纠纷")
+    claim_amount_fen = row_field(CASE_READ, _case, "claim_amount_fen", Fen)
+    status = row_field(CASE_READ, _case, "status", CaseStatus, convert=CaseStatus)
+    filed_on = row_field(CASE_READ, _case, "filed_on", date)
+    closed_on = row_field(CASE_READ, _case, "closed_on", date)
 
     @scoped_resolver(CASE_READ, description="The months whose wages are in dispute")
     async def disputed_months(self, info: Info) -> list[YearMonth] | None:

@@ -4,8 +4,9 @@ attendance, e-contracts, certificates; and the worker / project / enterprise roo
 from __future__ import annotations
 
 import enum
+from collections.abc import Awaitable
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 
@@ -22,7 +23,7 @@ from kernel.context import Info
 from kernel.identifiers import id_number_birth_date, id_number_is_male
 from kernel.limits import REGIONS, bounded_list
 from kernel.pagination import Connection, build_connection, decode_cursor, page_size
-from kernel.records import from_row, from_rows
+from kernel.records import from_row, from_rows, row_field
 from kernel.regions import region as find_region
 from kernel.scalars import USCC, Fen, IdNumber, RegionCodePrefix, YearMonth, in_months
 from kernel.scopes import (
@@ -162,14 +163,29 @@ def housing(info: Info) -> HousingLoaders:
     return info.context.loaders(HousingLoaders)
 
 
+def _worker(part: HousingWorker, info: Info) -> Awaitable[Any]:
+    return housing(info).worker.load(part.id_number)
+
+
+def _project(part: HousingProject, info: Info) -> Awaitable[Any]:
+    return housing(info).project.load(part.code)
+
+
+def _enterprise(part: HousingEnterprise, info: Info) -> Awaitable[Any]:
+    return housing(info).enterprise.load(part.uscc)
+
+
 @strawberry.type
 class HousingWorker:
     id_number: strawberry.Private[str]
 
-    @scoped_resolver(WORKER_IDENTITY, description="姓名 as registered on the real-name platform")
-    async def name(self, info: Info) -> str | None:
-        row = await housing(info).worker.load(self.id_number)
-        return row.name if row else None
+    name = row_field(
+        WORKER_IDENTITY,
+        _worker,
+        "name",
+        str,
+        description="姓名 as registered on the real-name platform",
+    )
 
     @scoped_resolver(WORKER_IDENTITY, description="Derived from the ID number")
     def gender(self) -> Gender | None:
@@ -222,15 +238,16 @@ class HousingWorker:
 class HousingProject:
     code: strawberry.Private[str]
 
-    @scoped_resolver(PROJECT_READ)
-    async def name(self, info: Info) -> str | None:
-        row = await housing(info).project.load(self.code)
-        return row.name if row else None
+    name = row_field(PROJECT_READ, _project, "name", str)
 
-    @scoped_resolver(PROJECT_READ, description="Where the site is")
-    async def region(self, info: Info) -> Region | None:
-        row = await housing(info).project.load(self.code)
-        return region_of(row.region_code) if row else None
+    region = row_field(
+        PROJECT_READ,
+        _project,
+        "region_code",
+        Region,
+        convert=region_of,
+        description="Where the site is",
+    )
 
     @scoped_resolver(PROJECT_READ, description="建设单位")
     async def builder(self, info: Info) -> refs.EnterpriseRef | None:
@@ -242,35 +259,31 @@ class HousingProject:
         row = await housing(info).project.load(self.code)
         return refs.EnterpriseKey(uscc=row.contractor_uscc) if row else None
 
-    @scoped_resolver(PROJECT_READ, description="合同价款 in fen")
-    async def contract_price_fen(self, info: Info) -> Fen | None:
-        row = await housing(info).project.load(self.code)
-        return row.contract_price_fen if row else None
+    contract_price_fen = row_field(
+        PROJECT_READ, _project, "contract_price_fen", Fen, description="合同价款 in fen"
+    )
 
-    @scoped_resolver(PROJECT_READ)
-    async def start_date(self, info: Info) -> date | None:
-        row = await housing(info).project.load(self.code)
-        return row.start_date if row else None
+    start_date = row_field(PROJECT_READ, _project, "start_date", date)
 
-    @scoped_resolver(PROJECT_READ)
-    async def planned_end_date(self, info: Info) -> date | None:
-        row = await housing(info).project.load(self.code)
-        return row.planned_end_date if row else None
+    planned_end_date = row_field(PROJECT_READ, _project, "planned_end_date", date)
 
-    @scoped_resolver(PROJECT_READ)
-    async def status(self, info: Info) -> ProjectStatus | None:
-        row = await housing(info).project.load(self.code)
-        return ProjectStatus(row.status) if row else None
+    status = row_field(PROJECT_READ, _project, "status", ProjectStatus, convert=ProjectStatus)
 
-    @scoped_resolver(PROJECT_READ, description="维权信息告示牌 posted on site")
-    async def rights_notice_board(self, info: Info) -> bool | None:
-        row = await housing(info).project.load(self.code)
-        return row.rights_notice_board if row else None
+    rights_notice_board = row_field(
+        PROJECT_READ,
+        _project,
+        "rights_notice_board",
+        bool,
+        description="维权信息告示牌 posted on site",
+    )
 
-    @scoped_resolver(PROJECT_READ, description="工程款支付担保 provided by the builder")
-    async def payment_guarantee(self, info: Info) -> bool | None:
-        row = await housing(info).project.load(self.code)
-        return row.payment_guarantee if row else None
+    payment_guarantee = row_field(
+        PROJECT_READ,
+        _project,
+        "payment_guarantee",
+        bool,
+        description="工程款支付担保 provided by the builder",
+    )
 
     @scoped_resolver(WORKER_EMPLOYMENT, description="Real-name registrations on this site")
     async def registrations(
@@ -293,37 +306,34 @@ class HousingProject:
 class HousingEnterprise:
     uscc: strawberry.Private[str]
 
-    @scoped_resolver(ENTERPRISE_READ)
-    async def name(self, info: Info) -> str | None:
-        row = await housing(info).enterprise.load(self.uscc)
-        return row.name if row else None
+    name = row_field(ENTERPRISE_READ, _enterprise, "name", str)
 
-    @scoped_resolver(ENTERPRISE_READ)
-    async def kind(self, info: Info) -> EnterpriseKind | None:
-        row = await housing(info).enterprise.load(self.uscc)
-        return EnterpriseKind(row.kind) if row else None
+    kind = row_field(ENTERPRISE_READ, _enterprise, "kind", EnterpriseKind, convert=EnterpriseKind)
 
-    @scoped_resolver(ENTERPRISE_READ, description="Where the enterprise is registered")
-    async def region(self, info: Info) -> Region | None:
-        row = await housing(info).enterprise.load(self.uscc)
-        return region_of(row.region_code) if row else None
-
-    @scoped_resolver(ENTERPRISE_READ, description="资质")
-    async def qualification(self, info: Info) -> str | None:
-        row = await housing(info).enterprise.load(self.uscc)
-        return row.qualification if row else None
-
-    @scoped_resolver(
-        ENTERPRISE_CREDIT, description="建筑市场信用分 (0-100) kept by the housing bureau"
+    region = row_field(
+        ENTERPRISE_READ,
+        _enterprise,
+        "region_code",
+        Region,
+        convert=region_of,
+        description="Where the enterprise is registered",
     )
-    async def market_credit_score(self, info: Info) -> int | None:
-        row = await housing(info).enterprise.load(self.uscc)
-        return row.credit_score if row else None
 
-    @scoped_resolver(ENTERPRISE_READ, description="法定代表人")
-    async def legal_representative(self, info: Info) -> str | None:
-        row = await housing(info).enterprise.load(self.uscc)
-        return row.legal_representative if row else None
+    qualification = row_field(
+        ENTERPRISE_READ, _enterprise, "qualification", str, description="资质"
+    )
+
+    market_credit_score = row_field(
+        ENTERPRISE_CREDIT,
+        _enterprise,
+        "credit_score",
+        int,
+        description="建筑市场信用分 (0-100) kept by the housing bureau",
+    )
+
+    legal_representative = row_field(
+        ENTERPRISE_READ, _enterprise, "legal_representative", str, description="法定代表人"
+    )
 
     @scoped_resolver(PROJECT_READ, description="Projects where it is the general contractor")
     async def contracted_projects(self, info: Info) -> list[refs.ProjectRef] | None:
