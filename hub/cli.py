@@ -18,7 +18,9 @@ from graphql import GraphQLError, parse, validate
 from audit.operations import ArchiveRefused, AuditLog, verify_archive
 from auth.errors import RegistryError
 from auth.store import AuthStore, Grant
+from connectors import discover
 from graph.jurisdiction import RULES
+from graph.merged import HUB_SUBGRAPH
 from hub import seeding
 from hub.demo import register_demo_clients
 from hub.graph import hub_schema
@@ -66,8 +68,8 @@ def _add_connector_parser(commands: argparse._SubParsersAction[argparse.Argument
     serve = actions.add_parser("serve", help="serve it as an Apollo Federation v2 subgraph")
     serve.add_argument(
         "agency",
-        help="housing, hr, public_security, bank, court, or hub (the hub's own cross-agency "
-        "fields)",
+        help=f"{', '.join(c.name for c in discover())}, or {HUB_SUBGRAPH} (the hub's own "
+        "cross-agency fields)",
     )
     serve.add_argument("--host")
     serve.add_argument("--port", type=int, required=True)

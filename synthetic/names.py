@@ -105,6 +105,16 @@ def person_name(rng: random.Random, male: bool) -> str:
     return _surname(rng) + given
 
 
+def named_male(full_name: str) -> bool | None:
+    """Whether a name from `person_name` carries a man's given name (None: from neither pool)."""
+    for given in (full_name[-2:], full_name[-1:]):
+        if given in _MALE_DOUBLE or (len(given) == 1 and given in _MALE_SINGLE):
+            return True
+        if given in _FEMALE_DOUBLE or (len(given) == 1 and given in _FEMALE_SINGLE):
+            return False
+    return None
+
+
 def enterprise_name(rng: random.Random, city: str, kind: str) -> str:
     """A registered company name of the given kind (see the domain's enterprise types)."""
     suffixes = _ENTERPRISE_SUFFIXES.get(kind)

@@ -17,6 +17,7 @@ from kernel.identifiers import (
     validate_uscc,
 )
 from kernel.regions import court_code
+from synthetic.names import named_male
 from synthetic.stories import (
     COMMITTEE,
     DISPUTE_DAILY_WAGE_FEN,
@@ -204,8 +205,10 @@ def test_story_workers_never_collide_with_random_ones(small: World, keys: Storie
 def test_names_and_genders_agree(demo: World, keys: Stories) -> None:
     assert demo.workers[keys.dispute_worker_id].name == DISPUTE_WORKER_NAME
     assert id_number_is_male(keys.dispute_worker_id)
-    random_men = [w for w in demo.workers if w not in set(keys.worker_ids) and id_number_is_male(w)]
-    assert len(random_men) > 0.8 * (len(demo.workers) - len(keys.worker_ids))
+    story = set(keys.worker_ids)
+    for id_number, worker in demo.workers.items():
+        if id_number not in story:
+            assert named_male(worker.name) == id_number_is_male(id_number), worker.name
 
 
 # --- cross-agency consistency -----------------------------------------------------------

@@ -164,10 +164,8 @@ def test_five_agency_processes_and_a_hub_answer_fail_partially_and_recover(
         assert ready.status_code == 503
         assert ready.json()["connectors"]["bank"] != "ok"
         assert ready.json()["connectors"]["housing"] == "ok"
-        # By now the circuit is open: the bank is not even asked.
-        started = time.monotonic()
+        # By now the circuit is open: the bank is not even asked (the breaker answers).
         fast = ask("q5 account statement")
-        assert time.monotonic() - started < 1.0
         assert "circuit open" in fast["errors"][0]["message"]
 
         # The bank comes back on its port; after the cool-down the hub's probe finds it.

@@ -5,7 +5,6 @@ answered while they run."""
 from __future__ import annotations
 
 import json
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -135,9 +134,7 @@ def _code(response: httpx.Response) -> str:
 @pytest.mark.parametrize("attack", ATTACKS, ids=[a.name for a in ATTACKS])
 def test_attack_is_refused_with_its_code(hub: RunningHub, attack: Attack) -> None:
     hub.statements.reset()
-    started = time.monotonic()
     response = _send(hub.client, attack)
-    assert time.monotonic() - started < 5
     assert response.status_code == attack.status, response.text
     body = response.json()
     if attack.status == 200:
