@@ -28,7 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 from starlette.types import Receive, Scope, Send
 
 from auth.caller import Caller
@@ -47,6 +47,7 @@ from hub.wiring import build_auth_store, build_connectors
 from schemas import derived
 from schemas.graph import HUB_SUBGRAPH
 from schemas.subgraph import build_subgraph_schema
+from web.static import static_files
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +156,7 @@ def create_subgraph_app(
         ),
         Route("/healthz", healthz),
         Route("/readyz", readiness(checked)),
+        Mount("/static", static_files(), name="static"),  # GraphiQL's files
     ]
     if served is not None:
         loads = ConnectorLoads(served, settings.max_body_bytes)
