@@ -4,6 +4,8 @@ HUB_TEST_POSTGRES_URL is set), served by a real uvicorn on a free port.
 Its default client calls as `test-all-access` (every scope, no region, court or bank
 limit, purpose `testing`); `hub.as_client(client_id)` calls as one of the demo agencies.
 Beside it runs a tiny identity provider whose tokens the hub trusts (HUB_TRUSTED_ISSUERS).
+Pages are tested in Debian's Chromium through `chromium` and `browser_page`
+(`tests/browser_harness.py`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import pytest
 import uvicorn
 from joserfc import jwt
 from joserfc.jwk import ECKey
+from playwright.sync_api import Browser
 from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -37,6 +40,7 @@ from auth.demo import register_demo_clients
 from auth.scopes import ALL_SCOPES, DEMO_GRANTS
 from auth.store import AuthStore, Grant
 from auth.tokens import TrustedIssuer
+from browser_harness import BrowserPage, launch_chromium, open_page
 from connectors.base import Connector, discover
 from hub import migrate, seeding
 from hub.app import create_app
@@ -295,3 +299,17 @@ def anonymous(hub: RunningHub) -> Iterator[httpx.Client]:
     """A client of the running hub that sends no credentials and no purpose."""
     with httpx.Client(base_url=hub.url, timeout=30) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Browser]:
+    """Headless Chromium for the session; skipped without it (see `browser_harness`)."""
+    with launch_chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def browser_page(chromium: Browser) -> Iterator[BrowserPage]:
+    """A page in a fresh browser context that records its requests and console."""
+    with open_page(chromium) as page:
+        yield page

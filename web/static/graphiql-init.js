@@ -14,12 +14,21 @@
   var PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
   var DEFAULT_QUERY = [
     "# 在上方填入访问令牌和用途，点“应用”，再运行查询（Ctrl-Enter）。",
-    "# Fill in the token and purpose above, press 应用 (apply), then run (Ctrl-Enter).",
+    "# Token and purpose above, then 应用 (apply) and run.",
     "{",
     "  __typename",
     "}",
     "",
   ].join("\n");
+
+  // GraphiQL 3.9 leaves CodeMirror's input fields without a name, and its scroll areas
+  // out of the keyboard's reach (axe-core: label, scrollable-region-focusable).
+  var EDITOR_NAMES = [
+    [".graphiql-query-editor", "GraphQL 查询 (query)"],
+    [".graphiql-editor-tool .graphiql-editor:nth-of-type(1)", "变量 (variables, JSON)"],
+    [".graphiql-editor-tool .graphiql-editor:nth-of-type(2)", "请求头 (headers, JSON)"],
+    [".result-window", "查询结果 (response)"],
+  ];
 
   var form = document.getElementById("hub-credentials");
   var status = document.getElementById("hub-status");
@@ -55,6 +64,22 @@
     else delete status.dataset.state;
   }
 
+  function nameEditors() {
+    EDITOR_NAMES.forEach(function (entry) {
+      var editor = document.querySelector(entry[0] + " .CodeMirror");
+      if (!editor) return;
+      var input = editor.querySelector("textarea");
+      if (input && input.getAttribute("aria-label") !== entry[1]) {
+        input.setAttribute("aria-label", entry[1]);
+      }
+      var scroller = editor.querySelector(".CodeMirror-scroll");
+      if (scroller && scroller.getAttribute("tabindex") !== "0") {
+        scroller.setAttribute("tabindex", "0");
+        scroller.setAttribute("aria-label", entry[1]);
+      }
+    });
+  }
+
   function mount(values) {
     var fetcher = GraphiQL.createFetcher({
       url: form.dataset.endpoint,
@@ -65,6 +90,7 @@
         fetcher: fetcher,
         defaultQuery: DEFAULT_QUERY,
         shouldPersistHeaders: false,
+        defaultTheme: "light",
       })
     );
   }
@@ -88,6 +114,11 @@
         : "还缺访问令牌或用途：查询会被拒绝。",
       values.token && values.purpose ? "" : "error"
     );
+  });
+
+  new MutationObserver(nameEditors).observe(document.getElementById("graphiql"), {
+    childList: true,
+    subtree: true,
   });
 
   var initial = stored();
