@@ -169,8 +169,9 @@ def describe(violations: list[dict[str, Any]]) -> str:
     )
 
 
-def pdf_text(path: Path) -> str:
-    """A PDF's text by poppler's pdftotext, in reading layout.
+def pdf_text(path: Path, *, layout: bool = True) -> str:
+    """A PDF's text by poppler's pdftotext: with `layout`, each printed line as one line
+    (a table row stays together, padded with spaces); without, in reading order.
 
     Not pypdf: on Chromium's PDFs with Noto CJK it returns radicals for some ideographs
     (民 as U+2EA0 ⺠, 欠 as U+2F4B ⽋), which neither match the planted text nor normalise
@@ -178,7 +179,7 @@ def pdf_text(path: Path) -> str:
     if shutil.which("pdftotext") is None:
         _needed("PDF text needs poppler's pdftotext: apt-get install poppler-utils")
     result = subprocess.run(
-        ["pdftotext", "-layout", "-enc", "UTF-8", str(path), "-"],
+        ["pdftotext", *(["-layout"] if layout else []), "-enc", "UTF-8", str(path), "-"],
         capture_output=True,
         check=True,
         timeout=60,

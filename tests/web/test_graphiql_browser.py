@@ -112,6 +112,7 @@ def test_the_printed_page_keeps_its_chinese_text(
     _open(browser_page, hub)
     _run(browser_page, hub)
     text = pdf_text(browser_page.pdf(tmp_path / "graphiql.pdf"))
-    assert CASE in text
-    assert "追索劳动报酬纠纷" in text  # the result pane
+    # On A4 GraphiQL's panes are narrow and wrap the case number: short values only.
+    for planted in ("追索劳动报酬纠纷", "新密市人民法院", "张建国", "郑州豫通建设集团有限"):
+        assert planted in text  # the result pane
     assert "访问令牌" in text  # the page's own label

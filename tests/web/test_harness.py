@@ -8,11 +8,24 @@ from pathlib import Path
 
 import pytest
 
+import browser_harness
 from browser_harness import ON_SQLITE, BrowserPage, is_loopback, pdf_text
 from conftest import RunningHub
 
 # .invalid never resolves (RFC 6761), and the harness aborts the request before any lookup.
 ELSEWHERE = "http://cdn.example.invalid/react.production.min.js"
+
+
+@pytest.mark.parametrize(
+    ("required", "outcome"), [(False, pytest.skip.Exception), (True, pytest.fail.Exception)]
+)
+def test_without_chromium_the_tests_skip_unless_it_is_required(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, required: bool, outcome: type[Exception]
+) -> None:
+    monkeypatch.setattr(browser_harness, "CHROMIUM", str(tmp_path / "chromium"))
+    monkeypatch.setattr(browser_harness, "REQUIRE_BROWSER", required)
+    with pytest.raises(outcome, match="apt-get install chromium"):
+        browser_harness.require_browser()
 
 
 @pytest.mark.parametrize(
