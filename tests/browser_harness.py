@@ -147,11 +147,16 @@ class BrowserPage:
         )
         return [v for v in violations if v["impact"] in impacts]
 
-    def screenshot(self, name: str) -> Path:
-        """The viewport (1366×768) as docs/screenshots/<name>.png."""
+    def screenshot(self, name: str, *, settle: bool = True) -> Path:
+        """The viewport (1366×768) as docs/screenshots/<name>.png, committed and shown in
+        the README. `settle`: no focus and the mouse in a corner first, so neither a
+        blinking cursor nor a hover state makes the picture differ from run to run."""
+        if settle:
+            self.page.mouse.move(0, 0)
+            self.page.evaluate("document.activeElement && document.activeElement.blur()")
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{name}.png"
-        self.page.screenshot(path=path, full_page=False)
+        self.page.screenshot(path=path, full_page=False, animations="disabled", caret="hide")
         return path
 
     def pdf(self, path: Path) -> Path:
