@@ -17,6 +17,7 @@ from starlette.types import Scope
 
 from web.vendor import STATIC_DIR, VENDOR_DIR
 
+VENDOR_ROOT = VENDOR_DIR.resolve()
 VENDOR_CACHE = "public, max-age=31536000, immutable"
 OWN_CACHE = "no-cache"
 
@@ -30,7 +31,7 @@ class HubStaticFiles(StaticFiles):
         status_code: int = 200,
     ) -> Response:
         response = super().file_response(full_path, stat_result, scope, status_code)
-        vendored = Path(full_path).resolve().is_relative_to(VENDOR_DIR.resolve())
+        vendored = Path(full_path).resolve().is_relative_to(VENDOR_ROOT)
         response.headers["Cache-Control"] = VENDOR_CACHE if vendored else OWN_CACHE
         response.headers["X-Content-Type-Options"] = "nosniff"
         return response
