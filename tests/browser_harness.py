@@ -6,12 +6,12 @@ or without Chinese fonts (`fonts-noto-cjk`) or poppler's `pdftotext`, the browse
 skipped, unless HUB_TEST_REQUIRE_BROWSER=1 (CI), which makes them fail.
 
 Each test gets a `BrowserPage` in a fresh browser context (its own cookies and storage) of
-one Chromium per session, which Playwright starts with a new empty profile directory.
+one Chromium per test module, which Playwright starts with a new empty profile directory.
 Every request the page makes is recorded; one that would leave the loopback address is
 recorded and aborted, so a test can assert that nothing left 127.0.0.1. Content-Security-
 Policy violations are collected from the page's `securitypolicyviolation` events.
 
-Fixtures (tests/conftest.py): `chromium` (session: a Playwright `Browser`) and
+Fixtures (tests/conftest.py): `chromium` (per module: a Playwright `Browser`) and
 `browser_page` (a `BrowserPage`).
 """
 

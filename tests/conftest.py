@@ -301,9 +301,12 @@ def anonymous(hub: RunningHub) -> Iterator[httpx.Client]:
         yield client
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
-    """Headless Chromium for the session; skipped without it (see `browser_harness`)."""
+    """Headless Chromium for one test module; skipped without it (see `browser_harness`).
+
+    Not for the session: while Playwright's sync API is open, its event loop counts as
+    running in the main thread, and other tests' `asyncio.run` would fail."""
     with launch_chromium() as browser:
         yield browser
 
