@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SCALE ?= small
 export AUTHLIB_INSECURE_TRANSPORT ?= 1
 
-.PHONY: install run test lint schema bench clean
+.PHONY: install run test lint schema bench clean assets
 
 $(BIN)/hub: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ lint: install
 
 schema: install
 	$(BIN)/python -m hub.graph > schema.graphql
+
+# Rebuild web/static/vendor/ from web/assets/package-lock.json (needs Node.js and npm).
+assets: install
+	$(BIN)/python -m web.assets.build
 
 bench: install
 	$(BIN)/python -m bench --scale $(SCALE)

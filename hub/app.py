@@ -1,6 +1,7 @@
-"""The Starlette application: GraphQL at /graphql, the OAuth2 token endpoint at
-/oauth/token and the hub's public keys at /.well-known/jwks.json, liveness at /healthz,
-readiness at /readyz.
+"""The Starlette application: GraphQL at /graphql (GraphiQL there for a browser, outside
+production), the OAuth2 token endpoint at /oauth/token and the hub's public keys at
+/.well-known/jwks.json, liveness at /healthz, readiness at /readyz, the web desk's static
+files at /static.
 
 A request flows: audit middleware (holds the response until its record is committed:
 `audit/middleware.py`) → caller middleware (bearer token, purpose: `auth/middleware.py`) →
@@ -28,7 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, request_response
+from starlette.routing import Mount, Route, request_response
 from starlette.types import ASGIApp
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -63,6 +64,8 @@ from hub.wiring import (
 from kernel import errors
 from kernel.batching import Waves
 from kernel.context import RequestContext
+from web.graphiql import graphiql_page
+from web.static import static_files
 
 READINESS_TIMEOUT_SECONDS = 3.0
 
@@ -89,6 +92,10 @@ class HubGraphQL(GraphQL[RequestContext, None]):
         if audit_reader is not None:  # a subgraph serves no audit log
             self.loader_factories[AuditReader] = lambda waves, caller: audit_reader
         self.timeout = settings.limits.request_timeout_seconds
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """GraphiQL from the hub's own static files (strawberry's page loads it from a CDN)."""
+        return graphiql_page()
 
     async def execute_single(
         self,
@@ -266,6 +273,7 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
             Route("/.well-known/jwks.json", JWKSEndpoint(auth_store).handle),
             Route("/healthz", healthz),
             Route("/readyz", readiness(checked)),
+            Mount("/static", static_files(), name="static"),
         ],
         lifespan=lifespan,
     )

@@ -28,7 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 from starlette.types import Receive, Scope, Send
 
 from auth.delegation import DelegatingCallerMiddleware
@@ -47,6 +47,7 @@ from hub.settings import HubSettings
 from hub.wiring import build_auth_store, build_connectors
 from kernel.caller import Caller
 from kernel.scopes import CONNECTOR_LOAD
+from web.static import static_files
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +148,7 @@ def create_subgraph_app(
         ),
         Route("/healthz", healthz),
         Route("/readyz", readiness(checked)),
+        Mount("/static", static_files(), name="static"),  # GraphiQL's files
     ]
     if served is not None:
         loads = ConnectorLoads(served, settings.limits.max_body_bytes)

@@ -4,6 +4,8 @@ HUB_TEST_POSTGRES_URL is set), served by a real uvicorn on a free port.
 Its default client calls as `test-all-access` (every scope, no region, court or bank
 limit, purpose `testing`); `hub.as_client(client_id)` calls as one of the demo agencies.
 Beside it runs a tiny identity provider whose tokens the hub trusts (HUB_TRUSTED_ISSUERS).
+Pages are tested in Debian's Chromium through `chromium` and `browser_page`
+(`tests/browser_harness.py`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import pytest
 import uvicorn
 from joserfc import jwt
 from joserfc.jwk import ECKey
+from playwright.sync_api import Browser
 from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -35,6 +38,7 @@ from starlette.routing import Route
 from audit.store import AuditStore
 from auth.store import AuthStore, Grant
 from auth.tokens import TrustedIssuer
+from browser_harness import BrowserPage, launch_chromium, open_page
 from connectors.base import Connector, discover
 from hub import seeding
 from hub.app import create_app
@@ -317,3 +321,20 @@ def anonymous(hub: RunningHub) -> Iterator[httpx.Client]:
     """A client of the running hub that sends no credentials and no purpose."""
     with httpx.Client(base_url=hub.url, timeout=30) as client:
         yield client
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    """Headless Chromium for one test module; skipped without it (see `browser_harness`).
+
+    Not for the session: while Playwright's sync API is open, its event loop counts as
+    running in the main thread, and other tests' `asyncio.run` would fail."""
+    with launch_chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def browser_page(chromium: Browser) -> Iterator[BrowserPage]:
+    """A page in a fresh browser context that records its requests and console."""
+    with open_page(chromium) as page:
+        yield page

@@ -2,6 +2,7 @@
 own layer and the layers below it, so no arrow points up and no package cycle can form.
 
     hub          the applications, wiring, command line               (top)
+    web          the web desk: pages, static assets, their security headers
     audit        the audit log: store, chain, middleware, its readers
     graph        the composed graph: schema, subgraph, jurisdiction, derived fields
     connectors   the connector contract and its transports; one package per agency
@@ -26,7 +27,18 @@ import pytest
 from connectors.base import discover
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYERS = ("kernel", "storage", "ingest", "auth", "synthetic", "connectors", "graph", "audit", "hub")
+LAYERS = (
+    "kernel",
+    "storage",
+    "ingest",
+    "auth",
+    "synthetic",
+    "connectors",
+    "graph",
+    "audit",
+    "web",
+    "hub",
+)
 PACKAGES = LAYERS
 LEVEL = {name: level for level, name in enumerate(PACKAGES)}
 AGENCIES = {connector.__module__.split(".")[1] for connector in discover()}
