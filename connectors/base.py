@@ -3,8 +3,10 @@
 A connector has a name, owns the tables in its own metadata (its own database, since
 in real life each agency runs its own system), contributes fields to the merged graph
 (root fields and fields on the shared entities), builds per-request batched loaders,
-and can say whether its source is healthy. Its `seed` module (if any) turns the
-synthetic world into its rows; the connector itself knows nothing of the generator.
+and can say whether its source is healthy. Where its records are is its transport's
+business (`connectors.transport`): its database in process, or its service over HTTP.
+Its `seed` module (if any) turns the synthetic world into its rows; the connector itself
+knows nothing of the generator.
 """
 
 from __future__ import annotations
@@ -14,14 +16,20 @@ import pkgutil
 from pathlib import Path
 from typing import ClassVar
 
-from sqlalchemy import MetaData, func, select, table
+from sqlalchemy import MetaData
 
 from connectors.loading import AgencyLoaders
-from connectors.remote import RemoteAgency, Requester
+from connectors.transport import Requester, Transport
 from kernel.batching import Waves
 from kernel.composition import GraphContribution
 from kernel.limits import RowLimits
 from storage.database import Database
+
+
+def alembic_version_table(agency: str) -> str:
+    """Alembic's bookkeeping table for one agency (distinct, so agencies may share a
+    database server or even one database); its presence says the database is migrated."""
+    return f"alembic_version_{agency}"
 
 
 class Connector:
@@ -32,7 +40,10 @@ class Connector:
     contribution     -- its fields on the root Query and on the shared entities
     row_limits       -- the kinds of row limit it declares, and what its records decide
                         about them (`kernel.limits`)
-    loaders          -- builds its per-request batched loaders from its database
+    loaders          -- its declared look-ups and list queries (`connectors.loading`)
+
+    An instance is one agency as this process reaches it: through `transport`, built by
+    the hub's wiring from its settings.
     """
 
     name: ClassVar[str]
@@ -42,21 +53,11 @@ class Connector:
     loaders: ClassVar[type[AgencyLoaders]]
     row_limits: ClassVar[RowLimits] = RowLimits()
 
-    def __init__(self, database: Database, remote: RemoteAgency | None = None) -> None:
-        """`remote`: the agency runs as its own service (`hub connector serve`) and is
-        reached there; `database` is then the service's business, not this process's."""
-        self.database = database
-        self.remote = remote
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
 
     def __repr__(self) -> str:
-        where = self.remote if self.remote is not None else self.database
-        return f"<{type(self).__name__} {self.name} {where!r}>"
-
-    def create_loaders(self, waves: Waves, requester: Requester | None = None) -> AgencyLoaders:
-        """A fresh set of batched loaders for one request (never shared between callers);
-        a remote agency is told whom the request is for."""
-        remote = self.remote.session(requester) if self.remote is not None else None
-        return type(self).loaders(self.database, waves, remote)
+        return f"<{type(self).__name__} {self.name} {self.transport.describe()}>"
 
     @property
     def migrations(self) -> Path:
@@ -65,16 +66,26 @@ class Connector:
 
     @property
     def version_table(self) -> str:
-        """Alembic's bookkeeping table for this agency (distinct, so agencies may share a
-        database server or even one database)."""
-        return f"alembic_version_{self.name}"
+        return alembic_version_table(self.name)
+
+    @property
+    def database(self) -> Database:
+        """The agency's database, when this process reaches it in process: what `hub
+        migrate` and `hub seed` work on (`hub.wiring.local_connectors`)."""
+        return self.transport.database
+
+    def create_loaders(self, waves: Waves, requester: Requester | None = None) -> AgencyLoaders:
+        """A fresh set of batched loaders for one request (never shared between callers);
+        `requester`: whom the request is for, which a remote agency is told."""
+        return type(self).loaders(self.transport.session(requester), waves)
 
     async def check_health(self) -> None:
-        """Raise unless the agency's database answers and has been migrated (a remote
-        agency: unless its service says so)."""
-        if self.remote is not None:
-            return await self.remote.check_health()
-        await self.database.scalar(select(func.count()).select_from(table(self.version_table)))
+        """Raise unless the agency's records can be reached: its database answers and has
+        been migrated, or its service says so."""
+        await self.transport.check_health()
+
+    async def dispose(self) -> None:
+        await self.transport.dispose()
 
 
 def discover() -> list[type[Connector]]:

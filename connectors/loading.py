@@ -1,9 +1,11 @@
 """Batched loaders shared by every connector: one statement per batch of keys, never one per key.
 
-An agency's loaders are also its catalogue of look-ups for the network: when the agency
-runs as its own service (`connectors.remote`), the same named loaders and `@served` list
-queries are answered there, and the hub asks for them by name. The agency decides which
-statements exist; the hub never ships SQL.
+An agency declares its look-ups (`one_by`, `many_by`) and its list queries (`@served`)
+on an `AgencyLoaders` class; a request's loaders fetch through that request's session
+with the agency's transport (`connectors.transport`): its database in process, or its
+service over the network, where the same declarations are answered by name. Batching,
+caching and the rows' shape are the same either way. The agency decides which statements
+exist; the hub never ships SQL.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import functools
 import inspect
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Sequence
-from typing import Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar, overload
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 
 from sqlalchemy import (
     BindParameter,
@@ -27,15 +29,12 @@ from sqlalchemy import (
     tuple_,
 )
 
+from connectors.transport import Session
 from kernel.batching import Loader, Waves
 from storage.database import Database
 
-# Well under SQLite's and asyncpg's bound-parameter limits, even for composite keys.
-MAX_KEYS_PER_STATEMENT = 2000
-
 ValueT = TypeVar("ValueT")
 ResultT = TypeVar("ResultT")
-LoadersT = TypeVar("LoadersT", bound="AgencyLoaders")
 ArgsP = ParamSpec("ArgsP")
 KeyColumns = ColumnElement[Any] | tuple[ColumnElement[Any], ...]
 
@@ -48,52 +47,41 @@ def _key_of(columns: KeyColumns) -> Callable[[Row[Any]], Hashable]:
     return lambda row: getattr(row, name)
 
 
-class RemoteSource(Protocol):
-    """Where a remote agency's loaders get their rows: by loader name and keys, or by list
-    query name and arguments (`connectors.remote.RemoteSession`)."""
-
-    async def load(self, loader: str, keys: list[Hashable]) -> list[Any]: ...
-    async def query(self, name: str, args: tuple[Any, ...]) -> Any: ...
-
-
 class AgencyLoaders:
     """Base of each connector's per-request loaders. Subclasses declare their loaders as
     class attributes (`worker = one_by(worker_t.c.id_number)`): each query is built once,
-    and a request creates only the loaders it uses, all dispatching in its waves.
+    and a request creates only the loaders it uses, all dispatching in its waves."""
 
-    With a `remote` source the same loaders fetch from the agency's service instead of its
-    database; batching, caching and the rows' shape are unchanged."""
-
-    def __init__(self, database: Database, waves: Waves, remote: RemoteSource | None = None):
-        self.database = database
+    def __init__(self, session: Session, waves: Waves) -> None:
+        self.session = session
         self.waves = waves
-        self.remote = remote
 
     @classmethod
     @functools.cache
-    def loader_specs(cls) -> dict[str, _LoaderSpec[Any]]:
+    def loader_specs(cls) -> dict[str, LoaderSpec[Any]]:
         """The keyed look-ups this agency answers, by name."""
-        return _members(cls, lambda value: isinstance(value, _LoaderSpec))
+        return _members(cls, LoaderSpec)
 
     @classmethod
     @functools.cache
-    def served_queries(cls) -> dict[str, Callable[..., Awaitable[Any]]]:
-        """The list queries this agency answers, by name (methods marked `@served`)."""
-        return _members(cls, lambda value: getattr(value, "served", False))
+    def served_queries(cls) -> dict[str, ServedQuery[..., Any]]:
+        """The list queries this agency answers, by name (marked `@served`)."""
+        return _members(cls, ServedQuery)
 
 
-def _members(cls: type, wanted: Callable[[object], bool]) -> dict[str, Any]:
+def _members(cls: type, kind: type) -> dict[str, Any]:
     return {
         name: value
         for klass in reversed(cls.__mro__)
         for name, value in vars(klass).items()
-        if wanted(value)
+        if isinstance(value, kind)
     }
 
 
-class _LoaderSpec(Generic[ValueT]):
+class LoaderSpec(Generic[ValueT]):
     """A loader declared on an AgencyLoaders class: the prepared query, shared by every
-    request; the Loader itself, created per request on first access."""
+    request; the Loader itself, created per request on first access. A transport runs
+    the query (in process) or asks for the look-up by name (over the network)."""
 
     def __init__(self, columns: KeyColumns, statement: Select[Any]) -> None:
         self.columns = columns
@@ -107,44 +95,34 @@ class _LoaderSpec(Generic[ValueT]):
         self.name = name
 
     @overload
-    def __get__(self, instance: None, owner: type) -> _LoaderSpec[ValueT]: ...
+    def __get__(self, instance: None, owner: type) -> LoaderSpec[ValueT]: ...
     @overload
     def __get__(self, instance: AgencyLoaders, owner: type) -> Loader[Any, ValueT]: ...
     def __get__(
         self, instance: AgencyLoaders | None, owner: type
-    ) -> _LoaderSpec[ValueT] | Loader[Any, ValueT]:
+    ) -> LoaderSpec[ValueT] | Loader[Any, ValueT]:
         if instance is None:
             return self
-        database, remote = instance.database, instance.remote
+        load, arrange = instance.session.load, self.arrange
 
         async def fetch(keys: list[Hashable]) -> list[ValueT]:
-            if remote is not None:
-                return self.arrange(keys, await remote.load(self.name, keys))
-            return self.arrange(keys, await self.rows(database, keys))
+            return arrange(keys, await load(self, keys))
 
         loader: Loader[Any, ValueT] = Loader(fetch, instance.waves)
         instance.__dict__[self.name] = loader  # later accesses skip the descriptor
         return loader
 
-    async def rows(self, database: Database, keys: list[Hashable]) -> list[Row[Any]]:
-        """Every row matching the keys, in chunks the drivers accept."""
-        rows: list[Row[Any]] = []
-        for start in range(0, len(keys), MAX_KEYS_PER_STATEMENT):
-            chunk = keys[start : start + MAX_KEYS_PER_STATEMENT]
-            rows.extend(await database.fetch(self.query, {"keys": chunk}, reused=True))
-        return rows
-
     def arrange(self, keys: list[Hashable], rows: Sequence[Any]) -> list[ValueT]:
         raise NotImplementedError
 
 
-class _OneBy(_LoaderSpec["Row[Any] | None"]):
+class _OneBy(LoaderSpec["Row[Any] | None"]):
     def arrange(self, keys: list[Hashable], rows: Sequence[Any]) -> list[Row[Any] | None]:
         found = {self.key_of(row): row for row in rows}
         return [found.get(key) for key in keys]
 
 
-class _ManyBy(_LoaderSpec["list[Row[Any]]"]):
+class _ManyBy(LoaderSpec["list[Row[Any]]"]):
     def arrange(self, keys: list[Hashable], rows: Sequence[Any]) -> list[list[Row[Any]]]:
         grouped: defaultdict[Hashable, list[Row[Any]]] = defaultdict(list)
         for row in rows:
@@ -180,36 +158,75 @@ def many_by(
     return _ManyBy(columns, query.order_by(*leading, *order_by, *tiebreak))
 
 
-def served(
-    primes: str | None = None,
-) -> Callable[
-    [Callable[Concatenate[LoadersT, ArgsP], Awaitable[ResultT]]],
-    Callable[Concatenate[LoadersT, ArgsP], Awaitable[ResultT]],
-]:
-    """Marks a list query the agency answers by name, in process or over the network.
-    `primes` names the loader its rows warm, so a page's entities are not fetched twice."""
+class ServedQuery(Generic[ArgsP, ResultT]):
+    """A list query declared on an AgencyLoaders class (`@served`). Its body is given the
+    agency's database, not the request's loaders: it runs wherever that database is, in
+    this process or at the agency's service, and its arguments travel by position."""
 
-    def mark(
-        method: Callable[Concatenate[LoadersT, ArgsP], Awaitable[ResultT]],
-    ) -> Callable[Concatenate[LoadersT, ArgsP], Awaitable[ResultT]]:
-        signature = inspect.signature(method)
+    def __init__(
+        self,
+        body: Callable[Concatenate[Database, ArgsP], Awaitable[ResultT]],
+        primes: str | None,
+    ) -> None:
+        self.body = body
+        self.name = body.__name__
+        self.primes = primes
+        signature = inspect.signature(body)
+        self.signature = signature.replace(parameters=list(signature.parameters.values())[1:])
 
-        @functools.wraps(method)
-        async def answer(self: LoadersT, *args: ArgsP.args, **kwargs: ArgsP.kwargs) -> ResultT:
-            if self.remote is not None:  # arguments travel by position, however passed
-                positional = signature.bind(self, *args, **kwargs).args[1:]
-                result: ResultT = await self.remote.query(method.__name__, positional)
-            else:
-                result = await method(self, *args, **kwargs)
-            if primes is not None:
-                spec: _LoaderSpec[Any] = getattr(type(self), primes)
-                loader: Loader[Any, Any] = getattr(self, primes)
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def positional(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+        """The arguments by position, however they were passed."""
+        if not kwargs:
+            return args
+        bound = self.signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        return bound.args
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> ServedQuery[ArgsP, ResultT]: ...
+    @overload
+    def __get__(
+        self, instance: AgencyLoaders, owner: type
+    ) -> Callable[ArgsP, Awaitable[ResultT]]: ...
+    def __get__(
+        self, instance: AgencyLoaders | None, owner: type
+    ) -> ServedQuery[ArgsP, ResultT] | Callable[ArgsP, Awaitable[ResultT]]:
+        if instance is None:
+            return self
+
+        async def answer(*args: ArgsP.args, **kwargs: ArgsP.kwargs) -> ResultT:
+            result: ResultT = await instance.session.query(self, self.positional(args, kwargs))
+            if self.primes is not None:
+                spec: LoaderSpec[Any] = getattr(owner, self.primes)
+                loader: Loader[Any, Any] = getattr(instance, self.primes)
                 for row in result:  # type: ignore[attr-defined]
                     loader.prime(spec.key_of(row), row)
             return result
 
-        answer.served = True  # type: ignore[attr-defined]
         return answer
+
+
+def served(
+    primes: str | None = None,
+) -> Callable[
+    [Callable[Concatenate[Database, ArgsP], Awaitable[ResultT]]], ServedQuery[ArgsP, ResultT]
+]:
+    """Marks a list query the agency answers by name, in process or over the network:
+
+        @served(primes="worker")
+        async def workers_page(database: Database, criteria: WorkerFilter, ...) -> ...:
+
+    The body takes the agency's database first (no `self`: it may not use the request's
+    loaders, which do not travel). `primes` names the loader its rows warm, so a page's
+    entities are not fetched twice."""
+
+    def mark(
+        body: Callable[Concatenate[Database, ArgsP], Awaitable[ResultT]],
+    ) -> ServedQuery[ArgsP, ResultT]:
+        return ServedQuery(body, primes)
 
     return mark
 

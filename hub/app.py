@@ -8,9 +8,10 @@ A request flows: audit middleware (holds the response until its record is commit
 rate limit (`hub/limits/rates.py`) → request body limits and trusted documents
 (`hub/limits/requests.py`) → GraphQL view, under the request timeout → the schema's
 parse and validation limits (`hub/limits/pipeline.py`) → per-request context with the
-caller and each connector's batched loaders → resolvers → connectors' databases. The
-field guard and the entity gate note what is disclosed, the audit extension notes the
-operation (`audit/extension.py`), and the audit middleware commits the record.
+caller and each connector's batched loaders → resolvers → connectors' transports (their
+databases, or their services: `connectors.transport`). The field guard and the entity
+gate note what is disclosed, the audit extension notes the operation
+(`audit/extension.py`), and the audit middleware commits the record.
 """
 
 from __future__ import annotations
@@ -255,8 +256,10 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
         if redis:
             await redis.aclose()
         await audit_store.close()
-        for target in checked:
-            await target.database.dispose()
+        for connector in connectors:
+            await connector.dispose()
+        for store in (auth_store, audit_store):
+            await store.database.dispose()
 
     app = Starlette(
         routes=[

@@ -12,30 +12,27 @@ Jurisdiction is decided from housing's, the bank's and the courts' records, as a
 hub, so the process is given every agency's loaders; it serves only its own agency's
 fields. Those other agencies may themselves be remote (`HUB_CONNECTOR_<AGENCY>_URL`).
 
-`POST /connector/load` answers the hub's connector calls (`connectors.remote`): a token
+`POST /connector/load` answers the hub's connector calls (`connectors.serving`): a token
 holding `connector:load`, from a client trusted as a delegate, naming its caller.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
-import logging
 from collections.abc import AsyncIterator, Collection
 
 import httpx
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
-from starlette.types import Receive, Scope, Send
 
 from auth.delegation import DelegatingCallerMiddleware
 from auth.store import AuthStore
-from auth.tokens import VerifiedToken
 from connectors.base import Connector
-from connectors.remote import LOAD_PATH, answer_calls
+from connectors.local import LocalTransport
+from connectors.serving import ConnectorLoads
+from connectors.wire import LOAD_PATH
 from graph import derived
 from graph.merged import HUB_SUBGRAPH
 from graph.subgraph import build_subgraph_schema
@@ -45,54 +42,7 @@ from hub.limits.pipeline import observe_error, schema_extensions
 from hub.limits.requests import RequestLimitsMiddleware
 from hub.settings import HubSettings
 from hub.wiring import build_auth_store, build_connectors
-from kernel.caller import Caller
-from kernel.scopes import CONNECTOR_LOAD
 from web.static import static_files
-
-log = logging.getLogger(__name__)
-
-
-class ConnectorLoads:
-    """The agency's end of `connectors.remote`: the hub's batched look-ups, answered from
-    this agency's database and logged with the caller they are for."""
-
-    def __init__(self, connector: Connector, max_body_bytes: int) -> None:
-        self.connector = connector
-        self.max_body_bytes = max_body_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
-        response = await self.answer(request, scope["caller"], scope["presenter"])
-        await response(scope, receive, send)
-
-    async def answer(self, request: Request, caller: Caller, presenter: VerifiedToken) -> Response:
-        if CONNECTOR_LOAD not in presenter.scopes:
-            return _refused(403, "insufficient_scope", f"connector calls need {CONNECTOR_LOAD}")
-        body = await request.body()
-        if len(body) > self.max_body_bytes:
-            return _refused(413, "request_too_large", f"at most {self.max_body_bytes} bytes")
-        try:
-            results = await answer_calls(
-                self.connector.loaders, self.connector.database, json.loads(body)
-            )
-        except ValueError as error:  # malformed JSON, or a WireError
-            return _refused(400, "invalid_request", str(error))
-        except (SQLAlchemyError, OSError) as error:
-            log.warning("connector calls failed: %s", type(error).__name__)
-            return _refused(503, "unavailable", f"{self.connector.name}'s database did not answer")
-        log.info(
-            "%d connector calls for %s via %s, purpose %s, reference %s",
-            len(results),
-            caller.client_id,
-            presenter.client.client_id,
-            caller.purpose,
-            caller.purpose_reference or "-",
-        )
-        return JSONResponse({"results": results})
-
-
-def _refused(status: int, error: str, description: str) -> JSONResponse:
-    return JSONResponse({"error": error, "error_description": description}, status_code=status)
 
 
 class UnknownAgency(ValueError):
@@ -109,7 +59,7 @@ def create_subgraph_app(
     http = httpx.AsyncClient(follow_redirects=False)
     connectors = build_connectors(settings, http)
     served = next((c for c in connectors if c.name == agency), None)
-    if served is not None and served.remote is not None:
+    if served is not None and not isinstance(served.transport, LocalTransport):
         raise UnknownAgency(f"{agency} is configured as remote here: unset HUB_CONNECTOR_*_URL")
     if served is None and agency != HUB_SUBGRAPH:
         names = ", ".join([*(c.name for c in connectors), HUB_SUBGRAPH])
@@ -137,7 +87,7 @@ def create_subgraph_app(
         yield
         await http.aclose()
         for connector in connectors:
-            await connector.database.dispose()
+            await connector.dispose()
         await auth_store.database.dispose()
 
     routes = [

@@ -12,8 +12,12 @@ import httpx
 from audit.record import SubjectHasher
 from audit.store import AuditStore
 from auth.store import AuthStore
-from connectors.base import Connector, discover
-from connectors.remote import ClientCredentials, RemoteAgency, RemotePolicy
+from connectors.base import Connector, alembic_version_table, discover
+from connectors.credentials import ClientCredentials
+from connectors.local import LocalTransport
+from connectors.remote import RemoteTransport
+from connectors.resilience import RemotePolicy
+from connectors.transport import Transport
 from graph.jurisdiction import RULES
 from hub.settings import HubSettings
 from kernel.scopes import CONNECTOR_LOAD
@@ -37,14 +41,17 @@ def build_connectors(
     connectors = []
     for connector_class in discover():
         name = connector_class.name
-        remote: RemoteAgency | None = None
+        transport: Transport
         url = settings.connector_url(name)
         if url:
             http = http or httpx.AsyncClient()
             if tokens is None:
                 tokens = _client_credentials(settings, http)
-            remote = RemoteAgency(name, url, http, tokens, policy)
-        connectors.append(connector_class(_database(settings, settings.database_url(name)), remote))
+            transport = RemoteTransport(name, url, http, tokens, policy)
+        else:
+            database = _database(settings, settings.database_url(name))
+            transport = LocalTransport(database, alembic_version_table(name))
+        connectors.append(connector_class(transport))
     return connectors
 
 
@@ -66,7 +73,7 @@ def _client_credentials(settings: HubSettings, http: httpx.AsyncClient) -> Clien
 
 def local_connectors(connectors: list[Connector]) -> list[Connector]:
     """The agencies whose databases this process migrates and seeds."""
-    return [connector for connector in connectors if connector.remote is None]
+    return [c for c in connectors if isinstance(c.transport, LocalTransport)]
 
 
 def build_auth_store(settings: HubSettings) -> AuthStore:

@@ -19,6 +19,7 @@ from connectors.loading import (
     served,
     starts_with,
 )
+from storage.database import Database
 
 case_t = DisputeCase.__table__  # type: ignore[attr-defined]
 party_t = CaseParty.__table__  # type: ignore[attr-defined]
@@ -100,10 +101,10 @@ class CourtLoaders(AgencyLoaders):
 
     @served(primes="case")
     async def cases_page(
-        self, criteria: CaseFilter, after: str | None, limit: int
+        database: Database, criteria: CaseFilter, after: str | None, limit: int
     ) -> list[Row[Any]]:
         return await fetch_page(
-            self.database,
+            database,
             select(case_t),
             case_t.c.case_number,
             _case_conditions(criteria),
@@ -112,5 +113,5 @@ class CourtLoaders(AgencyLoaders):
         )
 
     @served()
-    async def count_cases(self, criteria: CaseFilter) -> int:
-        return await count_rows(self.database, case_t, _case_conditions(criteria))
+    async def count_cases(database: Database, criteria: CaseFilter) -> int:
+        return await count_rows(database, case_t, _case_conditions(criteria))

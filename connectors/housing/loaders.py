@@ -27,6 +27,7 @@ from connectors.loading import (
     served,
     starts_with,
 )
+from storage.database import Database
 
 worker_t = Worker.__table__  # type: ignore[attr-defined]
 project_t = Project.__table__  # type: ignore[attr-defined]
@@ -171,10 +172,10 @@ class HousingLoaders(AgencyLoaders):
 
     @served(primes="worker")
     async def workers_page(
-        self, criteria: WorkerFilter, after: str | None, limit: int
+        database: Database, criteria: WorkerFilter, after: str | None, limit: int
     ) -> list[Row[Any]]:
         return await fetch_page(
-            self.database,
+            database,
             select(worker_t),
             worker_t.c.id_number,
             _worker_conditions(criteria),
@@ -183,15 +184,15 @@ class HousingLoaders(AgencyLoaders):
         )
 
     @served()
-    async def count_workers(self, criteria: WorkerFilter) -> int:
-        return await count_rows(self.database, worker_t, _worker_conditions(criteria))
+    async def count_workers(database: Database, criteria: WorkerFilter) -> int:
+        return await count_rows(database, worker_t, _worker_conditions(criteria))
 
     @served(primes="project")
     async def projects_page(
-        self, criteria: ProjectFilter, after: str | None, limit: int
+        database: Database, criteria: ProjectFilter, after: str | None, limit: int
     ) -> list[Row[Any]]:
         return await fetch_page(
-            self.database,
+            database,
             select(project_t),
             project_t.c.code,
             _project_conditions(criteria),
@@ -200,15 +201,15 @@ class HousingLoaders(AgencyLoaders):
         )
 
     @served()
-    async def count_projects(self, criteria: ProjectFilter) -> int:
-        return await count_rows(self.database, project_t, _project_conditions(criteria))
+    async def count_projects(database: Database, criteria: ProjectFilter) -> int:
+        return await count_rows(database, project_t, _project_conditions(criteria))
 
     @served(primes="enterprise")
     async def enterprises_page(
-        self, criteria: EnterpriseFilter, after: str | None, limit: int
+        database: Database, criteria: EnterpriseFilter, after: str | None, limit: int
     ) -> list[Row[Any]]:
         return await fetch_page(
-            self.database,
+            database,
             select(enterprise_t),
             enterprise_t.c.uscc,
             _enterprise_conditions(criteria),
@@ -217,12 +218,12 @@ class HousingLoaders(AgencyLoaders):
         )
 
     @served()
-    async def count_enterprises(self, criteria: EnterpriseFilter) -> int:
-        return await count_rows(self.database, enterprise_t, _enterprise_conditions(criteria))
+    async def count_enterprises(database: Database, criteria: EnterpriseFilter) -> int:
+        return await count_rows(database, enterprise_t, _enterprise_conditions(criteria))
 
     @served()
     async def active_workers_in_region(
-        self, region_prefix: str, after: str | None, limit: int
+        database: Database, region_prefix: str, after: str | None, limit: int
     ) -> list[str]:
         """ID numbers of workers with an open registration on a site in the region, in order."""
         statement = (
@@ -235,6 +236,6 @@ class HousingLoaders(AgencyLoaders):
             .distinct()
         )
         rows = await fetch_page(
-            self.database, statement, registration_t.c.worker_id_number, [], after, limit
+            database, statement, registration_t.c.worker_id_number, [], after, limit
         )
         return [row.worker_id_number for row in rows]

@@ -13,12 +13,12 @@ from sqlalchemy.dialects import sqlite
 
 from conftest import RunningHub
 from connectors.base import Connector
-from connectors.loading import _LoaderSpec, _table_of
+from connectors.loading import LoaderSpec, _table_of
 
 ON_THE_SQLITE_HUB = pytest.mark.parametrize("hub", ["sqlite"], indirect=True)
 
 
-def _specs(hub: RunningHub) -> list[tuple[Connector, str, _LoaderSpec[Any]]]:
+def _specs(hub: RunningHub) -> list[tuple[Connector, str, LoaderSpec[Any]]]:
     return [
         (connector, name, spec)
         for connector in hub.connectors
@@ -26,7 +26,7 @@ def _specs(hub: RunningHub) -> list[tuple[Connector, str, _LoaderSpec[Any]]]:
     ]
 
 
-def _key_columns(spec: _LoaderSpec[Any]) -> tuple[Any, ...]:
+def _key_columns(spec: LoaderSpec[Any]) -> tuple[Any, ...]:
     return spec.columns if isinstance(spec.columns, tuple) else (spec.columns,)
 
 

@@ -31,7 +31,8 @@ from conftest import (
 )
 from connectors.base import discover
 from connectors.housing.loaders import ProjectFilter
-from connectors.remote import encode
+from connectors.remote import RemoteTransport
+from connectors.wire import encode
 from hub.app import create_app
 from hub.settings import HubSettings
 from hub.subgraph_app import create_subgraph_app
@@ -88,7 +89,11 @@ def running_remote_hub(
         if request.url.path == "/connector/load":
             calls[agency_at[request.url.netloc.decode()]] += 1
 
-    [http] = {connector.remote.http for connector in app.state.connectors if connector.remote}
+    [http] = {
+        connector.transport.http
+        for connector in app.state.connectors
+        if isinstance(connector.transport, RemoteTransport)
+    }
     http.event_hooks["request"].append(count)
     with (
         serving(app) as url,

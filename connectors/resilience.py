@@ -1,0 +1,157 @@
+"""How a call to an agency's service fails without hanging the request: a deadline over
+the whole call, retries of transient failures with jittered backoff inside it, and a
+circuit breaker that answers at once while the agency keeps failing. Kept apart from the
+HTTP client (`connectors.remote`) so the policy reads, and is tested, on its own.
+
+    call ─▶ breaker open? ── yes ─▶ CONNECTOR_UNAVAILABLE at once
+              │ no (or the one probe after the cool-down)
+              ▼
+            deadline ─▶ attempt ─▶ Transient? ─▶ back off, attempt again (bounded)
+              │ expired                   └─▶ retries spent ─▶ CONNECTOR_UNAVAILABLE
+              ▼
+            CONNECTOR_TIMEOUT
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from kernel.errors import ConnectorTimeout, ConnectorUnavailable
+
+ResultT = TypeVar("ResultT")
+
+
+@dataclass(frozen=True)
+class RemotePolicy:
+    timeout_seconds: float = 2.0
+    """Deadline of one call, retries included: CONNECTOR_TIMEOUT after it."""
+    retries: int = 2
+    backoff_seconds: float = 0.05
+    """First retry's mean delay; doubled for each further retry, jittered."""
+    breaker_failures: int = 5
+    """Consecutive failed calls that open the circuit."""
+    breaker_seconds: float = 10.0
+    """How long an open circuit answers at once before one probe goes through."""
+
+
+class Transient(Exception):
+    """A failure the next attempt may not meet (a connection error, 502/503/504, a token
+    the service refused and the client has since renewed)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class CircuitBreaker:
+    """Closed: calls go through. Open (after `failures` consecutive failures): calls fail
+    at once. After `reset_seconds`, one probe goes through; its success closes the
+    circuit, its failure opens it again for another `reset_seconds`."""
+
+    def __init__(
+        self,
+        failures: int,
+        reset_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.threshold = failures
+        self.reset_seconds = reset_seconds
+        self.clock = clock
+        self.failures = 0
+        self.opened_at: float | None = None
+        self.probing = False
+
+    @property
+    def state(self) -> str:
+        if self.opened_at is None:
+            return "closed"
+        return "half-open" if self.probing else "open"
+
+    def admit(self) -> bool:
+        if self.opened_at is None:
+            return True
+        if not self.probing and self.clock() - self.opened_at >= self.reset_seconds:
+            self.probing = True
+            return True
+        return False
+
+    def retry_after(self) -> float:
+        if self.opened_at is None:
+            return 0.0
+        return max(0.0, self.reset_seconds - (self.clock() - self.opened_at))
+
+    def succeeded(self) -> None:
+        self.failures, self.opened_at, self.probing = 0, None, False
+
+    def failed(self) -> None:
+        self.failures += 1
+        if self.probing or self.failures >= self.threshold:
+            self.opened_at = self.clock()
+        self.probing = False
+
+
+def unavailable(connector: str, reason: str) -> ConnectorUnavailable:
+    return ConnectorUnavailable(
+        f"connector {connector} is unavailable: {reason}", connector=connector
+    )
+
+
+async def retrying(
+    attempt: Callable[[], Awaitable[ResultT]], retries: int, backoff_seconds: float
+) -> ResultT:
+    """`attempt()`'s result, attempting again after each Transient failure, at most
+    `retries` more times; the last Transient is raised when they are spent."""
+    done = 0
+    while True:
+        try:
+            return await attempt()
+        except Transient:
+            if done >= retries:
+                raise
+            delay = backoff_seconds * 2**done
+            await asyncio.sleep(random.uniform(0.5 * delay, 1.5 * delay))
+            done += 1
+
+
+class Guard:
+    """One agency's calls under its policy: the deadline, the retries and the breaker,
+    shared by every request of the process (the breaker's memory is the point)."""
+
+    def __init__(
+        self, connector: str, policy: RemotePolicy, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.connector = connector
+        self.policy = policy
+        self.breaker = CircuitBreaker(policy.breaker_failures, policy.breaker_seconds, clock)
+
+    async def call(self, attempt: Callable[[], Awaitable[ResultT]]) -> ResultT:
+        """`attempt()`'s result, or ConnectorUnavailable / ConnectorTimeout."""
+        if not self.breaker.admit():
+            raise unavailable(
+                self.connector,
+                f"it has been failing; the hub tries again in"
+                f" {self.breaker.retry_after():.0f} s (circuit open)",
+            )
+        policy = self.policy
+        try:
+            async with asyncio.timeout(policy.timeout_seconds):
+                result = await retrying(attempt, policy.retries, policy.backoff_seconds)
+        except TimeoutError:
+            self.breaker.failed()
+            raise ConnectorTimeout(
+                f"connector {self.connector} did not answer within {policy.timeout_seconds:g} s",
+                connector=self.connector,
+            ) from None
+        except Transient as transient:
+            self.breaker.failed()
+            raise unavailable(self.connector, transient.reason) from None
+        except ConnectorUnavailable:
+            self.breaker.failed()
+            raise
+        self.breaker.succeeded()
+        return result

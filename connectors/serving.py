@@ -1,0 +1,157 @@
+"""The agency's end of the connector wire (`connectors.wire`): `POST /connector/load`
+answered from the agency's own database, through the same `LocalTransport` that serves
+its requests in process. The agency runs only the look-ups and list queries it declared,
+within its own limits, whatever the caller asks; bad messages are refused with 400
+before any database is touched.
+
+The endpoint is an ASGI app behind the delegating caller middleware (`auth.delegation`),
+which puts the caller and the presenting client on the scope; `hub.subgraph_app` mounts
+it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import functools
+import inspect
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import date
+from typing import Any, get_type_hints
+
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
+
+from auth.tokens import VerifiedToken
+from connectors.base import Connector
+from connectors.loading import AgencyLoaders
+from connectors.local import LocalTransport
+from connectors.transport import NotInProcess
+from connectors.wire import WireError, as_list, as_object, as_text, calls_of, decode, response_body
+from kernel.caller import Caller
+from kernel.scopes import CONNECTOR_LOAD
+
+log = logging.getLogger(__name__)
+
+MAX_CALLS_PER_REQUEST = 200
+MAX_KEYS_PER_CALL = 10_000
+MAX_ROWS_PER_QUERY = 1_000
+"""A served query's `limit`, capped by the agency itself: the hub asks for pages of at
+most HUB_PAGES_MAXIMUM + 1 and scans in chunks of 500."""
+_KEY_TYPES = (str, int, date, tuple)
+
+
+async def answer_calls(
+    loaders: type[AgencyLoaders], transport: LocalTransport, body: Any
+) -> list[Any]:
+    """Every call of one request (a parsed body), answered concurrently from the agency's
+    database. Raises WireError for a call the agency does not offer or a malformed
+    message."""
+    calls = calls_of(body)
+    if not calls or len(calls) > MAX_CALLS_PER_REQUEST:
+        raise WireError(f"send 1 to {MAX_CALLS_PER_REQUEST} calls")
+    specs = loaders.loader_specs()
+    queries = loaders.served_queries()
+    pending: list[Callable[[], Awaitable[Any]]] = []  # started once every call is valid
+    for call in calls:
+        call = as_object(call)
+        if "loader" in call:
+            spec = specs.get(as_text(call["loader"]))
+            if spec is None:
+                raise WireError(f"no loader {call['loader']!r}")
+            keys = decode(as_list(call.get("keys")))
+            if len(keys) > MAX_KEYS_PER_CALL:
+                raise WireError(f"at most {MAX_KEYS_PER_CALL} keys a call")
+            if not all(isinstance(key, _KEY_TYPES) for key in keys):
+                raise WireError("a key is a string, number, date or tuple of them")
+            pending.append(functools.partial(transport.load, spec, keys))
+        elif "query" in call:
+            query = queries.get(as_text(call["query"]))
+            if query is None:
+                raise WireError(f"no query {call['query']!r}")
+            args = _arguments(query.body, decode(as_list(call.get("args"))))
+            pending.append(functools.partial(transport.query, query, args))
+        else:
+            raise WireError("a call names a loader or a query")
+    return await asyncio.gather(*(start() for start in pending))
+
+
+@functools.cache
+def _parameters(body: Callable[..., Any]) -> list[tuple[str, Any]]:
+    """A served query's parameters after the database, with their declared types."""
+    hints = get_type_hints(body)
+    return [(name, hints.get(name)) for name in list(inspect.signature(body).parameters)[1:]]
+
+
+def _arguments(body: Callable[..., Any], args: list[Any]) -> tuple[Any, ...]:
+    """Positional arguments rebuilt as the query declares them (records → dataclasses)."""
+    parameters = _parameters(body)
+    if len(args) != len(parameters):
+        raise WireError(f"{body.__name__} takes {len(parameters)} arguments")
+    rebuilt = []
+    for (name, hint), value in zip(parameters, args, strict=True):
+        if name == "limit" and (
+            not isinstance(value, int)
+            or isinstance(value, bool)
+            or not 1 <= value <= MAX_ROWS_PER_QUERY
+        ):
+            raise WireError(f"limit is a whole number from 1 to {MAX_ROWS_PER_QUERY}")
+        if isinstance(value, dict):
+            if not (isinstance(hint, type) and dataclasses.is_dataclass(hint)):
+                raise WireError(f"argument {name} is not a record")
+            try:
+                value = hint(**value)
+            except TypeError as error:
+                raise WireError(f"argument {name}: {error}") from error
+        rebuilt.append(value)
+    return tuple(rebuilt)
+
+
+class ConnectorLoads:
+    """`POST /connector/load` for one agency: the hub's batched look-ups, answered from
+    this agency's database and logged with the caller they are for. Expects `caller` and
+    `presenter` on the scope (the delegating caller middleware's)."""
+
+    def __init__(self, connector: Connector, max_body_bytes: int) -> None:
+        if not isinstance(connector.transport, LocalTransport):
+            raise NotInProcess(f"{connector.name} answers from its own database only")
+        self.name = connector.name
+        self.loaders = connector.loaders
+        self.transport = connector.transport
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        response = await self.answer(request, scope["caller"], scope["presenter"])
+        await response(scope, receive, send)
+
+    async def answer(self, request: Request, caller: Caller, presenter: VerifiedToken) -> Response:
+        if CONNECTOR_LOAD not in presenter.scopes:
+            return _refused(403, "insufficient_scope", f"connector calls need {CONNECTOR_LOAD}")
+        body = await request.body()
+        if len(body) > self.max_body_bytes:
+            return _refused(413, "request_too_large", f"at most {self.max_body_bytes} bytes")
+        try:
+            results = await answer_calls(self.loaders, self.transport, json.loads(body))
+        except ValueError as error:  # malformed JSON, or a WireError
+            return _refused(400, "invalid_request", str(error))
+        except (SQLAlchemyError, OSError) as error:
+            log.warning("connector calls failed: %s", type(error).__name__)
+            return _refused(503, "unavailable", f"{self.name}'s database did not answer")
+        log.info(
+            "%d connector calls for %s via %s, purpose %s, reference %s",
+            len(results),
+            caller.client_id,
+            presenter.client.client_id,
+            caller.purpose,
+            caller.purpose_reference or "-",
+        )
+        return JSONResponse(response_body(results))
+
+
+def _refused(status: int, error: str, description: str) -> JSONResponse:
+    return JSONResponse({"error": error, "error_description": description}, status_code=status)
