@@ -15,9 +15,11 @@ from typing import Any
 import httpx
 import pytest
 
+from connectors.base import discover
 from connectors.credentials import ClientCredentials
 from connectors.remote import RemoteTransport
 from connectors.resilience import RemotePolicy
+from connectors.transport import NotInProcess
 from kernel.caller import Caller
 from kernel.errors import ConnectorTimeout, ConnectorUnavailable
 from kernel.scopes import CONNECTOR_LOAD
@@ -301,3 +303,12 @@ def test_readiness_is_the_services_own(answer: Behaviour, is_ready: bool) -> Non
     else:
         with pytest.raises(ConnectorUnavailable, match="readyz answered HTTP 503"):
             asyncio.run(run())
+
+
+def test_a_remote_agencys_database_is_not_this_processs() -> None:
+    """`hub migrate` and `hub seed` work on local agencies only; asking a remote one for
+    its database is a clear error, not a default SQLite file."""
+    connector = discover()[0](_transport(Service()))
+    assert repr(connector).endswith("at http://housing>")
+    with pytest.raises(NotInProcess, match="at http://housing"):
+        _ = connector.database

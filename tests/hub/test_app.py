@@ -24,7 +24,7 @@ def _readyz(app: Starlette) -> httpx.Response:
                 return await client.get("/readyz")
         finally:
             for connector in app.state.connectors:
-                await connector.database.dispose()
+                await connector.dispose()
             await app.state.auth_store.database.dispose()
             await app.state.audit_store.database.dispose()
 
