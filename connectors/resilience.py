@@ -18,25 +18,42 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from kernel.errors import ConnectorTimeout, ConnectorUnavailable
 
 ResultT = TypeVar("ResultT")
 
 
-@dataclass(frozen=True)
-class RemotePolicy:
-    timeout_seconds: float = 2.0
-    """Deadline of one call, retries included: CONNECTOR_TIMEOUT after it."""
-    retries: int = 2
-    backoff_seconds: float = 0.05
-    """First retry's mean delay; doubled for each further retry, jittered."""
-    breaker_failures: int = 5
-    """Consecutive failed calls that open the circuit."""
-    breaker_seconds: float = 10.0
-    """How long an open circuit answers at once before one probe goes through."""
+class RemotePolicy(BaseModel):
+    """How the hub treats an agency it reaches over the network (`HUB_CONNECTOR_*`)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    timeout_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="Deadline of one call, retries included: CONNECTOR_TIMEOUT after it.",
+    )
+    retries: int = Field(
+        default=2,
+        ge=0,
+        description="Retries of a read that failed in passing (connection error, "
+        "502/503/504), with jittered exponential backoff.",
+    )
+    backoff_seconds: float = Field(
+        default=0.05, ge=0, description="First retry's mean delay; doubled for each further one."
+    )
+    breaker_failures: int = Field(
+        default=5, ge=1, description="Consecutive failed calls that open a connector's circuit."
+    )
+    breaker_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="How long an open circuit fails calls at once before one probe goes through.",
+    )
 
 
 class Transient(Exception):

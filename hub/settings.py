@@ -15,11 +15,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from audit.settings import AuditSettings
 from auth.store import AuthStore
 from auth.tokens import TrustedIssuer
+from connectors.resilience import RemotePolicy
 from hub.limits import Limits
 from kernel.context import PageLimits
 
 
-class ConnectorSettings(BaseSettings):
+class AgencySettings(BaseSettings):
     """One agency's block; read with the prefix `HUB_<AGENCY>_`."""
 
     model_config = SettingsConfigDict(extra="ignore")
@@ -31,16 +32,37 @@ class ConnectorSettings(BaseSettings):
     )
 
 
-class RemoteConnectorSettings(BaseSettings):
-    """Where an agency runs as its own service; read with the prefix `HUB_CONNECTOR_<AGENCY>_`."""
+class ConnectorSettings(RemotePolicy):
+    """Agencies reached as their own services (`HUB_CONNECTOR_*`): the policy every remote
+    call runs with, the hub's own client, and where each agency is
+    (`HUB_CONNECTOR_<AGENCY>_URL`, kept as an extra field of this block)."""
 
-    model_config = SettingsConfigDict(extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="allow")
 
-    url: str | None = Field(
-        default=None,
-        description="The agency's service (`hub connector serve`), e.g. "
-        "http://127.0.0.1:9104/graphql; its connector calls go there instead of to a database.",
+    client_id: str = Field(
+        default="hub",
+        description="The hub's own OAuth client, whose token (scope connector:load) it "
+        "presents to remote connectors.",
     )
+    client_secret: SecretStr | None = Field(
+        default=None, description="Its secret; required when any connector is remote."
+    )
+    token_url: str | None = Field(
+        default=None,
+        description="Where the hub gets that token (client credentials); the hub's own "
+        "/oauth/token at HUB_ISSUER when unset.",
+    )
+    urls: dict[str, str] = Field(
+        default_factory=dict,
+        description="Per-agency service URLs by connector name (tests, embedders); "
+        "HUB_CONNECTOR_<AGENCY>_URL otherwise.",
+    )
+
+    def url_of(self, agency: str) -> str | None:
+        """The agency's service (`http://127.0.0.1:9104/graphql`) when it runs remote."""
+        extra = self.model_extra or {}
+        found = self.urls.get(agency) or extra.get(f"{agency}_url")
+        return str(found) if found else None
 
 
 class DatabasePolicy(BaseModel):
@@ -107,45 +129,7 @@ class HubSettings(BaseSettings):
     token: TokenSettings = TokenSettings()
     audit: AuditSettings = AuditSettings()
 
-    connector_client_id: str = Field(
-        default="hub",
-        description="The hub's own OAuth client, whose token (scope connector:load) it "
-        "presents to remote connectors.",
-    )
-    connector_client_secret: SecretStr | None = Field(
-        default=None, description="Its secret; required when any connector is remote."
-    )
-    connector_token_url: str | None = Field(
-        default=None,
-        description="Where the hub gets that token (client credentials); the hub's own "
-        "/oauth/token at HUB_ISSUER when unset.",
-    )
-    connector_timeout_seconds: float = Field(
-        default=2.0,
-        gt=0,
-        description="Deadline of one call to a remote connector, retries "
-        "included: CONNECTOR_TIMEOUT after it.",
-    )
-    connector_retries: int = Field(
-        default=2,
-        ge=0,
-        description="Retries of a read that failed in passing (connection "
-        "error, 502/503/504), with jittered exponential backoff from 50 ms.",
-    )
-    connector_breaker_failures: int = Field(
-        default=5, ge=1, description="Consecutive failed calls that open a connector's circuit."
-    )
-    connector_breaker_seconds: float = Field(
-        default=10.0,
-        gt=0,
-        description="How long an open circuit fails calls at once before "
-        "one probe call goes through.",
-    )
-    connector_urls: dict[str, str] = Field(
-        default_factory=dict,
-        description="Per-agency service URL overrides by connector name (tests, embedders); "
-        "the environment's HUB_CONNECTOR_<AGENCY>_URL is read otherwise.",
-    )
+    connector: ConnectorSettings = ConnectorSettings()
 
     db_urls: dict[str, str] = Field(
         default_factory=dict,
@@ -153,8 +137,8 @@ class HubSettings(BaseSettings):
         "the environment's HUB_<AGENCY>_DB_URL is read otherwise.",
     )
 
-    def for_connector(self, name: str) -> ConnectorSettings:
-        return ConnectorSettings(_env_prefix=f"HUB_{name.upper()}_")  # type: ignore[call-arg]
+    def for_connector(self, name: str) -> AgencySettings:
+        return AgencySettings(_env_prefix=f"HUB_{name.upper()}_")  # type: ignore[call-arg]
 
     def database_url(self, name: str) -> str:
         """The agency's configured URL, or its SQLite file under `data_dir`."""
@@ -163,15 +147,9 @@ class HubSettings(BaseSettings):
             return configured
         return f"sqlite:///{(self.data_dir / f'{name}.db').resolve()}"
 
-    def connector_url(self, name: str) -> str | None:
-        """The agency's service URL when it runs remote, else None (its database is local)."""
-        prefix = f"HUB_CONNECTOR_{name.upper()}_"
-        configured = self.connector_urls.get(name)
-        return configured or RemoteConnectorSettings(_env_prefix=prefix).url  # type: ignore[call-arg]
-
     @property
     def token_url(self) -> str:
-        return self.connector_token_url or f"{self.issuer.rstrip('/')}/oauth/token"
+        return self.connector.token_url or f"{self.issuer.rstrip('/')}/oauth/token"
 
     @property
     def auth_db_url(self) -> str:

@@ -16,7 +16,6 @@ from connectors.base import Connector, alembic_version_table, discover
 from connectors.credentials import ClientCredentials
 from connectors.local import LocalTransport
 from connectors.remote import RemoteTransport
-from connectors.resilience import RemotePolicy
 from connectors.transport import Transport
 from graph.jurisdiction import RULES
 from hub.settings import HubSettings
@@ -31,23 +30,17 @@ def build_connectors(
     """Each installed agency, reached in its database or, when `HUB_CONNECTOR_<AGENCY>_URL`
     is set, at its own service with the hub's client-credentials token (over `http`, the
     serving process's client)."""
-    policy = RemotePolicy(
-        timeout_seconds=settings.connector_timeout_seconds,
-        retries=settings.connector_retries,
-        breaker_failures=settings.connector_breaker_failures,
-        breaker_seconds=settings.connector_breaker_seconds,
-    )
     tokens: ClientCredentials | None = None
     connectors = []
     for connector_class in discover():
         name = connector_class.name
         transport: Transport
-        url = settings.connector_url(name)
+        url = settings.connector.url_of(name)
         if url:
             http = http or httpx.AsyncClient()
             if tokens is None:
                 tokens = _client_credentials(settings, http)
-            transport = RemoteTransport(name, url, http, tokens, policy)
+            transport = RemoteTransport(name, url, http, tokens, settings.connector)
         else:
             database = _database(settings, settings.database_url(name))
             transport = LocalTransport(database, alembic_version_table(name))
@@ -56,16 +49,16 @@ def build_connectors(
 
 
 def _client_credentials(settings: HubSettings, http: httpx.AsyncClient) -> ClientCredentials:
-    secret = settings.connector_client_secret
+    secret = settings.connector.client_secret
     if secret is None:
         raise ValueError(
             "a connector is remote (HUB_CONNECTOR_<AGENCY>_URL): set HUB_CONNECTOR_CLIENT_SECRET"
-            f" for the hub's client {settings.connector_client_id!r}"
+            f" for the hub's client {settings.connector.client_id!r}"
         )
     return ClientCredentials(
         http,
         settings.token_url,
-        settings.connector_client_id,
+        settings.connector.client_id,
         secret.get_secret_value(),
         scope=CONNECTOR_LOAD,
     )

@@ -5,7 +5,6 @@ deadline. No HTTP here: `test_remote_client.py` drives the same policy through t
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 
 import pytest
 
@@ -90,7 +89,7 @@ QUICK = RemotePolicy(retries=0, backoff_seconds=0, breaker_failures=2, breaker_s
 
 
 def _guard(clock: Clock, **changes: float) -> Guard:
-    return Guard("bank", dataclasses.replace(QUICK, **changes), clock)
+    return Guard("bank", QUICK.model_copy(update=changes), clock)
 
 
 def test_the_guard_opens_the_circuit_and_fails_fast_without_attempting() -> None:

@@ -67,14 +67,15 @@ class RemoteHub:
 
 
 def remote_settings(hub: RunningHub, urls: dict[str, str], **overrides: Any) -> HubSettings:
-    return hub.settings.model_copy(
+    connector = hub.settings.connector.model_copy(
         update={
-            "connector_urls": urls,
-            "connector_client_secret": SecretStr(hub.secrets[HUB_CLIENT]),
-            "connector_token_url": f"{hub.url}/oauth/token",
+            "urls": urls,
+            "client_secret": SecretStr(hub.secrets[HUB_CLIENT]),
+            "token_url": f"{hub.url}/oauth/token",
             **overrides,
         }
     )
+    return hub.settings.model_copy(update={"connector": connector})
 
 
 @contextmanager
@@ -290,7 +291,7 @@ def test_a_connector_that_is_down_costs_only_its_own_fields(
     and errors naming the bank; /readyz says which connector fails; the audit record
     says the answer was partial."""
     dead = f"http://127.0.0.1:{_free_port()}/graphql"
-    with running_remote_hub(hub, {**services, "bank": dead}, connector_retries=1) as remote:
+    with running_remote_hub(hub, {**services, "bank": dead}, retries=1) as remote:
         document, variables = five_questions(story)["q5 account statement"]
         response = remote.client.post("/graphql", json={"query": document, "variables": variables})
         body = response.json()
@@ -324,7 +325,7 @@ def test_jurisdiction_fails_closed_when_the_agency_deciding_it_is_down(
     party to its court's cases: with the courts' service down, the worker is withheld
     with the court's error, not shown unchecked."""
     dead = f"http://127.0.0.1:{_free_port()}/graphql"
-    with running_remote_hub(hub, {**services, "court": dead}, connector_retries=0) as remote:
+    with running_remote_hub(hub, {**services, "court": dead}, retries=0) as remote:
         client_id = "mediation-xinmi"
         with httpx.Client(
             base_url=remote.url,
