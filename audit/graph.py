@@ -97,6 +97,9 @@ class AuditEvent:
     endpoint: str
     client_id: str | None
     agency: str | None
+    user: str | None = strawberry.field(
+        description="the person acting through the client (a web desk account), if any"
+    )
     purpose: str | None
     purpose_reference: str | None
     outcome: AuditOutcome
@@ -121,6 +124,7 @@ class AuditEvent:
             endpoint=content["endpoint"],
             client_id=content["client_id"],
             agency=content["agency"],
+            user=content.get("user"),
             purpose=content["purpose"],
             purpose_reference=content["purpose_reference"],
             outcome=AuditOutcome(content["outcome"]),

@@ -51,12 +51,20 @@ def _codes_in(body: bytes) -> set[str]:
     return codes
 
 
-def _who(scope: Scope) -> tuple[str | None, str | None, str | None, str | None]:
+def _who(scope: Scope) -> tuple[str | None, str | None, str | None, str | None, str | None]:
+    """Client, agency, person, purpose and reference: of the caller, or of whoever a sign-in
+    or the token endpoint says is trying (`claimed_client`, `claimed_user`)."""
     caller = scope.get("caller")
     if isinstance(caller, Caller):
-        return caller.client_id, caller.agency, caller.purpose, caller.purpose_reference
+        return (
+            caller.client_id,
+            caller.agency,
+            caller.user,
+            caller.purpose,
+            caller.purpose_reference,
+        )
     client_id, agency = scope.get("claimed_client", (None, None))
-    return client_id, agency, None, None
+    return client_id, agency, scope.get("claimed_user"), None, None
 
 
 class AuditMiddleware:
@@ -100,11 +108,12 @@ class AuditMiddleware:
             trail.codes.update(_codes_in(body))
         disclosed = trail.disclosures.any
         outcome = outcome_of(trail.codes, disclosed) if status == 200 else outcome_of_status(status)
-        client_id, agency, purpose, reference = _who(scope)
+        client_id, agency, user, purpose, reference = _who(scope)
         content, entities = trail.payload(
             hasher=self.hasher,
             client_id=client_id,
             agency=agency,
+            user=user,
             purpose=purpose,
             purpose_reference=reference,
             outcome=outcome,

@@ -35,6 +35,8 @@ from kernel.errors import SIZE_LIMIT_CODES
 RECORD_VERSION: Final = 1
 KEYED: Final = "hmac:"
 """Prefix of a keyed hash in a record, so a reader never mistakes one for a value."""
+DOCUMENT_ENTITY: Final = "PDF"
+"""The entity kind under which a produced file's SHA-256 is indexed."""
 HASHED_ENTITIES: Final = frozenset({"Worker"})
 """Entities whose key is personal (the ID number): recorded as keyed hashes."""
 CLEAR_SCALARS: Final = frozenset(
@@ -171,6 +173,10 @@ class AuditTrail:
     disclosures: Disclosures = field(default_factory=Disclosures)
     operations: list[Operation] = field(default_factory=list)
     codes: set[str] = field(default_factory=set)
+    documents: list[dict[str, str]] = field(default_factory=list)
+    """Files the request produced (a dossier PDF): kind, SHA-256 of the file and of the
+    content it renders; each file's hash is indexed as an entity `PDF`, so `hub desk
+    verify-pdf` finds its record."""
     graphql_done: bool = False
     """Set once the GraphQL layer has classified every operation (else the middleware
     reads the error codes from the response body, e.g. after a timeout)."""
@@ -181,6 +187,7 @@ class AuditTrail:
         hasher: SubjectHasher,
         client_id: str | None,
         agency: str | None,
+        user: str | None = None,
         purpose: str | None,
         purpose_reference: str | None,
         outcome: str,
@@ -192,6 +199,7 @@ class AuditTrail:
         disclosures = self.disclosures
         entities = sorted(
             {(kind, hasher.entity_key(kind, key)) for kind, key in disclosures.entities}
+            | {(DOCUMENT_ENTITY, document["sha256"]) for document in self.documents}
         )
         scopes = sorted({scope for needed in disclosures.fields.values() for scope in needed})
         content = {
@@ -201,6 +209,7 @@ class AuditTrail:
             "endpoint": self.endpoint,
             "client_id": client_id,
             "agency": agency,
+            **({"user": user} if user is not None else {}),
             "purpose": purpose,
             "purpose_reference": purpose_reference,
             "operations": [operation.as_json() for operation in self.operations],
@@ -213,6 +222,7 @@ class AuditTrail:
             "codes": sorted(self.codes),
             "status": status,
             "response_bytes": response_bytes,
+            **({"documents": self.documents} if self.documents else {}),
             "latency_ms": round((time.perf_counter() - self.started) * 1000, 3),
         }
         return content, entities

@@ -5,6 +5,7 @@ for itself:
     no Authorization: Bearer     401  WWW-Authenticate: Bearer realm="wage-hub"
     a token the hub refuses      401  WWW-Authenticate: Bearer realm=…, error="invalid_token", …
     no X-Purpose                 400  naming the header and the client's purposes
+    X-Purpose-Reference          raw UTF-8, or RFC 8187 `UTF-8''<percent-encoded>`
     a purpose not granted        403  naming the purpose and the granted ones
 
 A GET asking for the GraphiQL page (Accept: text/html) passes without a token: the page
@@ -14,7 +15,9 @@ carries no data, and queries never run over GET.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
+from urllib.parse import unquote_to_bytes
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -26,6 +29,10 @@ REALM = "wage-hub"
 PURPOSE_HEADER = "x-purpose"
 REFERENCE_HEADER = "x-purpose-reference"
 MAX_REFERENCE_LENGTH = 100
+# RFC 8187 ext-value: UTF-8 '[language]' value, the value percent-encoded outside attr-char.
+EXT_VALUE = re.compile(
+    r"(?i:utf-8)'[A-Za-z0-9-]*'((?:%[0-9A-Fa-f]{2}|[A-Za-z0-9!#$&+\-.^_`|~])*)", re.ASCII
+)
 
 
 class Refusal(Exception):
@@ -73,6 +80,15 @@ def _text(raw: bytes, name: str) -> str:
     return value
 
 
+def reference_text(raw: bytes) -> str:
+    """X-Purpose-Reference as sent: RFC 8187's `UTF-8''%E6%96%B0...` (what a browser or
+    Python's http.client can send, since header values must be ISO-8859-1), or raw UTF-8."""
+    extended = EXT_VALUE.fullmatch(raw.strip().decode("latin-1"))
+    if extended is None:
+        return _text(raw, "X-Purpose-Reference")
+    return _text(unquote_to_bytes(extended.group(1)), "X-Purpose-Reference")
+
+
 def _bearer(headers: Mapping[str, bytes]) -> str:
     scheme, _, token = headers.get("authorization", b"").decode("latin-1").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -103,7 +119,7 @@ def _caller(verified: VerifiedToken, headers: Mapping[str, bytes]) -> Caller:
             f" granted: {', '.join(client.purposes)}",
             granted_purposes=list(client.purposes),
         )
-    reference = _text(headers.get(REFERENCE_HEADER, b""), "X-Purpose-Reference")
+    reference = reference_text(headers.get(REFERENCE_HEADER, b""))
     if len(reference) > MAX_REFERENCE_LENGTH:
         raise Refusal(
             400,
@@ -117,6 +133,7 @@ def _caller(verified: VerifiedToken, headers: Mapping[str, bytes]) -> Caller:
         limits=client.limits,
         purpose=purpose,
         purpose_reference=reference or None,
+        user=verified.user,
     )
 
 

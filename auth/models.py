@@ -50,3 +50,39 @@ class SigningKey(AuthRecord, table=True):
     public_jwk: str = Field(sa_type=Text)
     created_at: datetime = Field(sa_type=UTCDateTime, index=True)
     retired_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class StaffUser(AuthRecord, table=True):
+    """A person who signs in to the web desk: staff of the agency whose client they act
+    through. Their rights are the role's scopes within that client's grant (`auth.roles`);
+    the password is kept only as an argon2id hash."""
+
+    __tablename__ = "auth_staff_user"
+
+    username: str = Field(primary_key=True, max_length=64)
+    client_id: str = Field(max_length=64, index=True)
+    role: str = Field(max_length=32)
+    display_name: str = Field(max_length=100)
+    password_hash: str = Field(max_length=200)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    password_set_at: datetime = Field(sa_type=UTCDateTime)
+    disabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    failed_attempts: int = Field(default=0, description="bad passwords since the last success")
+    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class StaffSession(AuthRecord, table=True):
+    """A signed-in person's session, server-side so it can be revoked (sign-out, a
+    disabled account, a reset password). The cookie holds a random token; the table only
+    its SHA-256, so a copy of the table opens no session."""
+
+    __tablename__ = "auth_staff_session"
+
+    token_sha256: str = Field(primary_key=True, max_length=64)
+    username: str = Field(max_length=64, index=True)
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    seen_at: datetime = Field(sa_type=UTCDateTime)
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    purpose: str | None = Field(default=None, max_length=64)
+    purpose_reference: str | None = Field(default=None, max_length=100)

@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 OWN_ALGORITHMS = (SIGNING_ALGORITHM,)
 TRUSTED_ALGORITHMS = ("RS256", "ES256", SIGNING_ALGORITHM)
 ACCESS_TOKEN_TYPE = "at+jwt"
+USER_CLAIM = "hub_user"
+"""The claim naming the person a desk-issued token acts for (X-Road's user id)."""
 LEEWAY_SECONDS = 30
 VERIFIED_TOKENS = 10_000
 """Tokens remembered as verified, per process (a few MiB at most)."""
@@ -95,6 +97,9 @@ class VerifiedToken:
     client: RegisteredClient
     scopes: frozenset[str]
     """The token's scopes that the client's grant still holds."""
+    user: str | None = None
+    """The person the hub issued the token to (`hub_user`, from the web desk's GraphiQL
+    sign-in); only the hub's own tokens may name one."""
 
 
 class KeyCache:
@@ -206,6 +211,7 @@ class TokenVerifier:
             for name, trusted_issuer in trusted.items()
         }
         self._issuers[issuer] = own
+        self._own = own
         self._verified: dict[str, _Verified] = {}
 
     async def verify(self, token: str) -> VerifiedToken:
@@ -218,7 +224,7 @@ class TokenVerifier:
         known = self._verified.get(token)
         if known is not None and await known.issuer.keys.key(known.kid) is known.key:
             self._check_claims(known.claims, known.issuer)
-            return await self._grant(known.claims)
+            return await self._grant(known.claims, known.issuer)
         header, unverified = _unverified(token)
         claimed_issuer = unverified.get("iss")
         issuer = self._issuers.get(claimed_issuer) if isinstance(claimed_issuer, str) else None
@@ -241,7 +247,7 @@ class TokenVerifier:
         if issuer.token_type and header.get("typ") != issuer.token_type:
             raise InvalidToken(f"the token is not an access token (typ {issuer.token_type})")
         self._check_claims(claims, issuer)
-        verified = await self._grant(claims)
+        verified = await self._grant(claims, issuer)
         if len(self._verified) >= VERIFIED_TOKENS:
             del self._verified[next(iter(self._verified))]  # the oldest
         self._verified[token] = _Verified(issuer, kid, key, claims)
@@ -266,7 +272,7 @@ class TokenVerifier:
             refusal = _CLAIM_REFUSALS.get(error.claim, "the token has a malformed claim")
             raise InvalidToken(refusal) from error
 
-    async def _grant(self, claims: dict[str, Any]) -> VerifiedToken:
+    async def _grant(self, claims: dict[str, Any], issuer: _Issuer) -> VerifiedToken:
         client_id = claims.get("client_id") or claims.get("sub")
         scope = claims.get("scope", "")
         if not isinstance(client_id, str) or not isinstance(scope, str):
@@ -275,7 +281,8 @@ class TokenVerifier:
         if client is None or client.revoked:
             raise InvalidToken("the token's client is unknown or revoked")
         scopes = frozenset(scope.split()) & frozenset(client.scopes)
-        return VerifiedToken(client, scopes)
+        user = claims.get(USER_CLAIM) if issuer is self._own else None
+        return VerifiedToken(client, scopes, user if isinstance(user, str) else None)
 
 
 @dataclass(frozen=True)

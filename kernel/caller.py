@@ -19,6 +19,9 @@ class Caller:
     """The rows the client may see beyond its scopes; empty means no limit."""
     purpose: str = ""
     purpose_reference: str | None = None
+    user: str | None = None
+    """The person acting through the client (a web desk session, or a token the desk
+    issued to them), as X-Road records a user id beside the member; None for a system."""
 
     def has(self, scope: str) -> bool:
         return scope in self.scopes
