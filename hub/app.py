@@ -21,7 +21,7 @@ import contextlib
 import gc
 import logging
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import httpx
@@ -30,8 +30,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route, request_response
-from starlette.types import ASGIApp
+from starlette.routing import Mount, Route, Router, request_response
+from starlette.types import ASGIApp, Scope
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLRequestData
@@ -44,7 +44,8 @@ from audit.middleware import AuditMiddleware
 from audit.record import AuditTrail
 from audit.store import AuditStore
 from auth.middleware import CallerMiddleware
-from auth.server import JWKSEndpoint, TokenEndpoint, TokenPolicy
+from auth.server import JWKSEndpoint, TokenEndpoint, TokenPolicy, sign_access_token
+from auth.staff import DeskSession, StaffStore
 from auth.store import AuthStore
 from auth.tokens import TokenVerifier
 from connectors.base import Connector
@@ -65,7 +66,11 @@ from hub.wiring import (
 from kernel import errors
 from kernel.batching import Waves
 from kernel.context import RequestContext
+from web import cases, dashboard, developer, service
+from web.desk import Desk, desk_routes
 from web.graphiql import graphiql_page
+from web.runner import Answer, documents
+from web.session import CookiePolicy
 from web.static import static_files
 
 READINESS_TIMEOUT_SECONDS = 3.0
@@ -131,16 +136,54 @@ class HubGraphQL(GraphQL[RequestContext, None]):
         """The caller is there for every request that can run an operation; only the
         GraphiQL page, which runs none, comes without (see `auth.middleware`). The audit
         trail, when auditing is on, collects what the request discloses."""
+        return self._context(request.scope)
+
+    def _context(self, scope: Scope) -> RequestContext:
         context = RequestContext(
             limits=self.limits,
             loader_factories=self.loader_factories,
-            caller=request.scope.get("caller"),
+            caller=scope.get("caller"),
         )
-        trail = request.scope.get("audit")
+        trail = scope.get("audit")
         if isinstance(trail, AuditTrail):
             context.disclosures = trail.disclosures
             context.per_request[AuditTrail] = trail
         return context
+
+    async def run_in_process(
+        self,
+        scope: Scope,
+        document: str,
+        variables: Mapping[str, Any],
+        operation_name: str | None = None,
+    ) -> Answer:
+        """A web desk page's operation, run against this schema as the request's caller,
+        under the request timeout, with the same context (loaders, audit trail) as over
+        HTTP: scopes, masking, jurisdiction, limits and audit apply alike."""
+        context = self._context(scope)
+        try:
+            async with asyncio.timeout(self.timeout):
+                result = await self.schema.execute(
+                    document,
+                    variable_values=dict(variables),
+                    context_value=context,
+                    operation_name=operation_name,
+                )
+        except TimeoutError:
+            result = ExecutionResult(
+                data=None,
+                errors=[
+                    refusal.limit_error(
+                        errors.REQUEST_TIMEOUT,
+                        self.timeout,
+                        f"the request took longer than {self.timeout:g} s and was stopped",
+                    )
+                ],
+            )
+        trail = scope.get("audit")
+        if isinstance(trail, AuditTrail):
+            trail.codes.update(errors.error_code(error) for error in result.errors or ())
+        return Answer.of(result.data, result.errors)
 
 
 async def _check(health: Awaitable[None]) -> str | None:
@@ -232,6 +275,7 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
         buckets,
     )
     checked: list[Connector | AuthStore | AuditStore] = [*connectors, auth_store, audit_store]
+    desk = _desk(settings, auth_store, policy, graphql)
 
     token_endpoint = TokenEndpoint(auth_store, policy).handle
 
@@ -277,6 +321,7 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
             Route("/healthz", healthz),
             Route("/readyz", readiness(checked)),
             Mount("/static", static_files(), name="static"),
+            Route("/desk{rest:path}", audited(Router(desk_routes(_DESK_PAGES))), methods=["GET", "POST"]),
         ],
         lifespan=lifespan,
     )
@@ -284,4 +329,42 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
     app.state.connectors = connectors
     app.state.auth_store = auth_store
     app.state.audit_store = audit_store
+    app.state.desk = desk
     return app
+
+
+_DESK_PAGES = {**cases.ROUTES, **dashboard.ROUTES, **service.ROUTES, **developer.ROUTES}
+
+
+def _desk(
+    settings: HubSettings, auth_store: AuthStore, policy: TokenPolicy, graphql: HubGraphQL
+) -> Desk:
+    """The web desk: people's sessions in the auth store, pages answered by this hub's
+    schema in process; its documents registered as trusted documents, so they run under
+    HUB_TRUSTED_DOCUMENTS=required and can be sent by hash."""
+    store = DocumentStore(settings.documents_dir)
+    for text in documents().values():
+        store.add(text)
+    production = settings.env == "production"
+    secure = settings.desk.secure_cookie
+    staff = StaffStore(auth_store, settings.desk)
+
+    async def issue_token(session: DeskSession) -> str:
+        key = await auth_store.current_signing_key()
+        if key is None:
+            raise RuntimeError("the hub has no signing key yet: run `hub migrate`")
+        return sign_access_token(
+            key,
+            policy,
+            session.client.client_id,
+            " ".join(sorted(session.scopes)),
+            user=session.account.username,
+        )
+
+    return Desk(
+        staff=staff,
+        run=graphql.run_in_process,
+        cookies=CookiePolicy(secure=production if secure is None else secure),
+        issue_token=issue_token,
+        graphiql=settings.graphiql and not production,
+    )

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from audit.settings import AuditSettings
+from auth.staff import SessionPolicy
 from auth.store import AuthStore
 from auth.tokens import TrustedIssuer
 from connectors.resilience import RemotePolicy
@@ -128,6 +129,7 @@ class HubSettings(BaseSettings):
     limits: Limits = Limits()
     token: TokenSettings = TokenSettings()
     audit: AuditSettings = AuditSettings()
+    desk: SessionPolicy = SessionPolicy()
 
     connector: ConnectorSettings = ConnectorSettings()
 

@@ -191,6 +191,9 @@ class DisputeCaseFilterInput:
     filed_to: date | None = None
     party_uscc: USCC | None = None
     party_id_number: IdNumber | None = None
+    party_name: str | None = strawberry.field(
+        default=None, description="a party's full name, as the court recorded it (exact)"
+    )
     project_code: str | None = None
 
 
@@ -227,6 +230,7 @@ class CourtQuery:
             filed_to=given.filed_to,
             party_uscc=given.party_uscc,
             party_id_number=given.party_id_number,
+            party_name=(given.party_name or "").strip() or None,
             project_code=given.project_code,
         )
         size, after_key = page_size(first, info.context.limits), decode_cursor(after)

@@ -39,6 +39,7 @@ class CaseFilter:
     filed_to: date | None = None
     party_uscc: str | None = None
     party_id_number: str | None = None
+    party_name: str | None = None
     project_code: str | None = None
 
 
@@ -73,6 +74,13 @@ def _case_conditions(criteria: CaseFilter) -> list[ColumnElement[bool]]:
             exists().where(
                 party_t.c.case_number == case_t.c.case_number,
                 party_t.c.id_number == criteria.party_id_number,
+            )
+        )
+    if criteria.party_name:
+        conditions.append(
+            exists().where(
+                party_t.c.case_number == case_t.c.case_number,
+                party_t.c.name == criteria.party_name,
             )
         )
     return conditions

@@ -9,9 +9,16 @@
 
   var STORAGE_KEY = "wage-hub.graphiql.credentials";
   var FIELDS = ["token", "purpose", "reference"];
-  // Browsers refuse header values outside ISO-8859-1, and the hub reads them as UTF-8:
-  // only printable ASCII can travel as is.
+  // Browsers refuse header values outside ISO-8859-1: a reference in Chinese travels as
+  // RFC 8187's UTF-8'' followed by the percent-encoded UTF-8 bytes, which the hub decodes.
+  // The token and the purpose are ASCII by construction.
   var PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
+  function extValue(text) {
+    return "UTF-8''" + encodeURIComponent(text).replace(/['()*]/g, function (c) {
+      return "%" + c.charCodeAt(0).toString(16).toUpperCase();
+    });
+  }
   var DEFAULT_QUERY = [
     "# 在上方填入访问令牌和用途，点“应用”，再运行查询（Ctrl-Enter）。",
     "# Token and purpose above, then 应用 (apply) and run.",
@@ -54,7 +61,11 @@
     var result = {};
     if (values.token) result.Authorization = "Bearer " + values.token;
     if (values.purpose) result["X-Purpose"] = values.purpose;
-    if (values.reference) result["X-Purpose-Reference"] = values.reference;
+    if (values.reference) {
+      result["X-Purpose-Reference"] = PRINTABLE_ASCII.test(values.reference)
+        ? values.reference
+        : extValue(values.reference);
+    }
     return result;
   }
 
@@ -98,12 +109,12 @@
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     var values = fromForm();
-    var unsendable = FIELDS.filter(function (name) {
+    var unsendable = ["token", "purpose"].filter(function (name) {
       return !PRINTABLE_ASCII.test(values[name]);
     });
     if (unsendable.length) {
       form.elements[unsendable[0]].focus();
-      say("请求头只能含 ASCII 字符：含中文或全角符号的文号暂不能从浏览器发送。", "error");
+      say("访问令牌和用途只能含 ASCII 字符。", "error");
       return;
     }
     window.sessionStorage.setItem(STORAGE_KEY, JSON.stringify(values));
