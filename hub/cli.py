@@ -23,6 +23,7 @@ from graph.jurisdiction import RULES
 from graph.merged import HUB_SUBGRAPH
 from hub import seeding
 from hub.demo import register_demo_clients
+from hub.desk_cli import add_desk_parser, add_users_parser
 from hub.graph import hub_schema
 from hub.limits.documents import DocumentStore
 from hub.settings import HubSettings
@@ -385,6 +386,8 @@ def parser() -> argparse.ArgumentParser:
     _add_keys_parser(commands)
     _add_documents_parser(commands)
     _add_audit_parser(commands)
+    add_users_parser(commands)
+    add_desk_parser(commands)
     return top
 
 

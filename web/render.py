@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 from typing import Any, Final
 
 import jinja2
@@ -78,6 +79,17 @@ def month(value: str | date | None) -> str:
     return text[:7]
 
 
+BEIJING: Final = ZoneInfo("Asia/Shanghai")
+
+
+def beijing(value: str | datetime | None) -> str:
+    """A UTC timestamp as Beijing time (the desk's readers are in China), to the second."""
+    if value is None:
+        return "—"
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def json_block(value: Any) -> Markup:
     """JSON for a `<script type="application/json">` block: `<`, `>` and `&` escaped as
     \\u003c etc., so no value can close the element (the browser never runs it: the CSP
@@ -95,7 +107,9 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    environment.filters.update(label=label, yuan=yuan, month=month, json_block=json_block)
+    environment.filters.update(
+        label=label, yuan=yuan, month=month, json_block=json_block, beijing=beijing
+    )
     vendored = manifest()
     environment.globals.update(
         static=STATIC_URL,

@@ -259,7 +259,8 @@ class RegionWarnings:
 
     @scoped_resolver(STATS_READ)
     def region_name(self) -> str | None:
-        return region_name(self.region_code)
+        """A roll-up's province or city prefix (`41`, `4101`) names its region too."""
+        return region_name(self.region_code.ljust(6, "0"))
 
     @scoped_resolver(STATS_READ)
     def total(self) -> int:
