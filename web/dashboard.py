@@ -48,7 +48,11 @@ def _region(request: Request, session: DeskSession) -> str | None:
 def _crumbs(prefix: str | None) -> list[tuple[str, str]]:
     if not prefix:
         return []
-    return [(prefix[:n], region_name(prefix[:n]) or prefix[:n]) for n in (2, 4, 6) if n <= len(prefix)]
+    return [
+        (prefix[:n], region_name(prefix[:n].ljust(6, "0")) or prefix[:n])
+        for n in (2, 4, 6)
+        if n <= len(prefix)
+    ]
 
 
 @guarded(roles=(SUPERVISOR.name,))

@@ -34,7 +34,11 @@ async def access_report(request: Request, desk: Desk, session: DeskSession) -> R
         answer = await desk.run(
             request.scope, document("access_report"), {"id": id_number, "first": DISCLOSURES}, "DeskAccessReport"
         )
-        context["report"] = (answer.data or {}).get("accessReport")
+        report = (answer.data or {}).get("accessReport")
+        for node in ((report or {}).get("disclosures") or {}).get("nodes") or []:
+            client = await desk.staff.auth.client(node["clientId"]) if node.get("clientId") else None
+            node["title"] = client.title if client else None
+        context["report"] = report
         withheld = answer.withheld("accessReport")
         if withheld:
             context["message"] = f"无权查询（需要权限 {'、'.join(withheld)}）。"
