@@ -78,7 +78,9 @@ def measure(backend: str, scale: str, seed: int, rounds: int, seconds: float) ->
     story = stories(seed)
     months = (f"{story.disputed_months[0]:%Y-%m}", f"{story.disputed_months[-1]:%Y-%m}")
     variables = {"case": story.dispute_case_number, "from": months[0], "to": months[1]}
-    path = f"/desk/cases/{quote(story.dispute_case_number, safe='')}?from={months[0]}&to={months[1]}"
+    path = (
+        f"/desk/cases/{quote(story.dispute_case_number, safe='')}?from={months[0]}&to={months[1]}"
+    )
     _clerk(dataset)
     os.environ["HUB_DESK_SECURE_COOKIE"] = "false"  # plain http on loopback
     query = {"query": document("dossier"), "variables": variables, "operationName": "DeskDossier"}
@@ -121,7 +123,15 @@ def _clerk(dataset: Dataset) -> None:
     listed = _hub(dataset, "users", "list", "--client", BENCH_CLIENT)
     if CLERK not in listed:
         _hub_stdin(
-            dataset, PASSWORD, "users", "add", CLERK, "--client", BENCH_CLIENT, "--role", "clerk",
+            dataset,
+            PASSWORD,
+            "users",
+            "add",
+            CLERK,
+            "--client",
+            BENCH_CLIENT,
+            "--role",
+            "clerk",
             "--password-stdin",
         )
     else:

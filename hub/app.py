@@ -321,7 +321,11 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
             Route("/healthz", healthz),
             Route("/readyz", readiness(checked)),
             Mount("/static", static_files(), name="static"),
-            Route("/desk{rest:path}", audited(Router(desk_routes(_DESK_PAGES))), methods=["GET", "POST"]),
+            Route(
+                "/desk{rest:path}",
+                audited(Router(desk_routes(_DESK_PAGES))),
+                methods=["GET", "POST"],
+            ),
         ],
         lifespan=lifespan,
     )

@@ -13,7 +13,7 @@ from hub.settings import HubSettings
 from hub.wiring import build_audit_store, build_auth_store
 from web.verify import check_pdf
 
-Commands = argparse._SubParsersAction  # type: ignore[type-arg]
+Commands = argparse._SubParsersAction
 
 
 def _staff(settings: HubSettings) -> StaffStore:
@@ -27,7 +27,11 @@ def _password(args: argparse.Namespace) -> str | None:
 
 def _users_add(settings: HubSettings, args: argparse.Namespace) -> int:
     password = _staff(settings).add_user(
-        args.username, args.client, args.role, display_name=args.name or "", password=_password(args)
+        args.username,
+        args.client,
+        args.role,
+        display_name=args.name or "",
+        password=_password(args),
     )
     _print_password(args.username, password, shown=not args.password_stdin)
     return 0
@@ -45,9 +49,8 @@ def _users_list(settings: HubSettings, args: argparse.Namespace) -> int:
         state = "disabled" if account.disabled_at else "active"
         if account.locked_until:
             state += f", locked until {account.locked_until:%Y-%m-%d %H:%M} UTC"
-        print(
-            f"{account.username}  {account.client_id}  {account.role}  {state}  {account.display_name}"
-        )
+        print(f"{account.username}  {account.client_id}  {account.role}  {state}")
+        print(f"    {account.display_name}")
     return 0
 
 
@@ -115,9 +118,7 @@ def _verify_pdf(settings: HubSettings, args: argparse.Namespace) -> int:
     if check.genuine and check.record is not None:
         record = check.record
         print(f"OK: {path} was produced by this hub, unchanged (SHA-256 {check.sha256})")
-        print(
-            f"    audit record {record['seq']}, request {record['request_id']}, {record['at']}"
-        )
+        print(f"    audit record {record['seq']}, request {record['request_id']}, {record['at']}")
         print(
             f"    client {record['client_id']} ({record['agency']}), user {record.get('user')},"
             f" purpose {record['purpose']} {record['purpose_reference'] or ''}"
@@ -125,7 +126,7 @@ def _verify_pdf(settings: HubSettings, args: argparse.Namespace) -> int:
         return 0
     print(f"NOT VERIFIED: no audit record names a PDF with SHA-256 {check.sha256}")
     if check.record is not None:
-        print("    a record names it, but that record no longer matches the chain: run hub audit verify")
+        print("    a record names it, but it no longer matches the chain: run hub audit verify")
     elif check.claimed_request_id:
         print(
             f"    the file says it comes from request {check.claimed_request_id}:"

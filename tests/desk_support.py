@@ -39,7 +39,11 @@ def browser(hub: RunningHub) -> httpx.Client:
 
 
 def sign_in(
-    client: httpx.Client, username: str, password: str = PASSWORD, *, purpose: str | None = None,
+    client: httpx.Client,
+    username: str,
+    password: str = PASSWORD,
+    *,
+    purpose: str | None = None,
     reference: str = "（2026）豫0183民初1024号",
 ) -> httpx.Response:
     """Signs in through the form; with `purpose`, chooses it too. Returns the last answer."""

@@ -38,6 +38,7 @@ def case_url(case_number: str, months: list[Any]) -> str:
 async def search(request: Request, desk: Desk, session: DeskSession) -> Response:
     text = request.query_params.get("q", "").strip()[: MAX_QUERY_CHARS + 1]
     context: dict[str, Any] = {"q": text, "rows": None, "message": "", "total": None}
+    total: int | None
     if not text:
         return page(request, "cases.html", desk.context(request, session, **context))
     if len(text) > MAX_QUERY_CHARS:

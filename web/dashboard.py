@@ -60,8 +60,18 @@ async def dashboard(request: Request, desk: Desk, session: DeskSession) -> Respo
     month = _month(request)
     if isinstance(month, str):
         return problem(request, desk, session, 400, "月份有误", month)
-    if request.query_params.get("region") and _region(request, session) != request.query_params["region"]:
-        return problem(request, desk, session, 400, "地区代码有误", "地区代码应为 2、4 或 6 位数字（GB/T 2260）。")
+    if (
+        request.query_params.get("region")
+        and _region(request, session) != request.query_params["region"]
+    ):
+        return problem(
+            request,
+            desk,
+            session,
+            400,
+            "地区代码有误",
+            "地区代码应为 2、4 或 6 位数字（GB/T 2260）。",
+        )
     prefix = _region(request, session)
     level = LEVELS[len(prefix or "")]
     variables = {
@@ -113,12 +123,21 @@ async def project_page(request: Request, desk: Desk, session: DeskSession) -> Re
         return problem(request, desk, session, 400, "月份有误", month)
     code = request.path_params["code"]
     if not (0 < len(code) <= 32 and code.isascii() and code.isalnum()):
-        return problem(request, desk, session, 400, "项目编号有误", "项目编号应为字母和数字，至多 32 位。")
+        return problem(
+            request, desk, session, 400, "项目编号有误", "项目编号应为字母和数字，至多 32 位。"
+        )
     variables = {"code": code, "month": f"{month:%Y-%m}", "from": f"{add_months(month, -5):%Y-%m}"}
     answer = await desk.run(request.scope, document("project"), variables, "DeskProject")
     project = (answer.data or {}).get("project")
     if not project:
-        return problem(request, desk, session, 404, "未找到项目", f"{code}：没有此项目，或不在本机构的管辖范围内。")
+        return problem(
+            request,
+            desk,
+            session,
+            404,
+            "未找到项目",
+            f"{code}：没有此项目，或不在本机构的管辖范围内。",
+        )
     return page(
         request,
         "project.html",
@@ -128,7 +147,13 @@ async def project_page(request: Request, desk: Desk, session: DeskSession) -> Re
             p=project,
             month=f"{month:%Y-%m}",
             withheld=answer.withheld(
-                "registrations", "wagePositions", "wageAccount", "accountStatement", "idNumber", "name", "accountNo"
+                "registrations",
+                "wagePositions",
+                "wageAccount",
+                "accountStatement",
+                "idNumber",
+                "name",
+                "accountNo",
             ),
             problems=[p.message for p in answer.failures()],
         ),

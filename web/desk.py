@@ -137,9 +137,13 @@ def parse_month(text: str) -> date | str:
 
 def safe_next(target: str | None, fallback: str) -> str:
     """Only a path of the desk itself: never another host (`//evil`, `https:`)."""
-    if target and target.startswith(f"{PREFIX}/") and not target.startswith("//"):
-        if "\\" not in target and not CONTROL.search(target):
-            return target
+    if (
+        target
+        and target.startswith(f"{PREFIX}/")
+        and "\\" not in target
+        and not CONTROL.search(target)
+    ):
+        return target
     return fallback
 
 
@@ -163,6 +167,7 @@ def guarded(
             desk: Desk = request.app.state.desk
             session = await desk.staff.session(desk.cookies.session_token(request))
             if session is None:
+                response: Response
                 if request.method == "GET":
                     wanted = request.url.path + (
                         f"?{request.url.query}" if request.url.query else ""

@@ -67,6 +67,10 @@ def trail_of(request: Request) -> AuditTrail | None:
     return trail if isinstance(trail, AuditTrail) else None
 
 
+def _shown(value: Any) -> str:
+    return "—" if value is None else str(value)
+
+
 def _p(text: Any, style: ParagraphStyle = _BODY) -> Paragraph:
     """A paragraph of plain text: every value escaped, so none is read as markup."""
     return Paragraph(escape("—" if text is None else str(text)), style)
@@ -90,7 +94,8 @@ def _story(d: Dossier, session: DeskSession) -> list[Any]:
         _p(f"调解卷宗 {case['caseNumber']}", _TITLE),
         _p(
             f"{case.get('courtName') or '—'} · 案由 {case.get('cause') or '—'} · "
-            f"状态 {label(case.get('status'), 'case_status')} · 诉请金额 {yuan(case.get('claimAmountFen'))} · "
+            f"状态 {label(case.get('status'), 'case_status')} · "
+            f"诉请金额 {yuan(case.get('claimAmountFen'))} · "
             f"立案 {case.get('filedOn') or '—'} · 争议月份 {'、'.join(d.months) or '—'}"
         ),
         _p(
@@ -130,7 +135,7 @@ def _story(d: Dossier, session: DeskSession) -> list[Any]:
             present = "、".join(str(day) for day in sorted(month.present)) or "无"
             story.append(
                 _p(
-                    f"{month.month}：出勤 {month.days_present if month.days_present is not None else '—'} 天（{present} 日）",
+                    f"{month.month}：出勤 {_shown(month.days_present)} 天（{present} 日）",
                     _SMALL,
                 )
             )
@@ -172,8 +177,9 @@ def _story(d: Dossier, session: DeskSession) -> list[Any]:
         story += [
             _p(f"{enterprise.role} {enterprise.name}（{enterprise.uscc or '—'}）", _HEADING),
             _p(
-                f"类型 {label(data.get('kind'), 'enterprise_kind')} · 黑名单 {'是' if data.get('blacklisted') else '否'} · "
-                f"人社信用等级 {grade or '—'} · 住建信用分 {data.get('marketCreditScore') if data.get('marketCreditScore') is not None else '—'}"
+                f"类型 {label(data.get('kind'), 'enterprise_kind')} · "
+                f"黑名单 {'是' if data.get('blacklisted') else '否'} · "
+                f"人社信用等级 {grade or '—'} · 住建信用分 {_shown(data.get('marketCreditScore'))}"
             ),
         ]
         entries = data.get("blacklistEntries") or []
@@ -275,7 +281,9 @@ def render_dossier(request: Request, d: Dossier, session: DeskSession) -> Respon
         content,
         media_type="application/pdf",
         headers={
-            "Content-Disposition": f"attachment; filename=\"dossier.pdf\"; filename*=UTF-8''{filename}",
+            "Content-Disposition": (
+                f"attachment; filename=\"dossier.pdf\"; filename*=UTF-8''{filename}"
+            ),
             "Cache-Control": "no-store",
             "X-Content-Type-Options": "nosniff",
             "X-Document-SHA256": digest,

@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 import jinja2
 from markupsafe import Markup

@@ -30,13 +30,20 @@ async def access_report(request: Request, desk: Desk, session: DeskSession) -> R
             id_number = validate_id_number(given.upper())
         except InvalidIdentifier as error:
             context["message"] = f"身份证号有误：{error}"
-            return page(request, "service.html", desk.context(request, session, **context), status=400)
+            return page(
+                request, "service.html", desk.context(request, session, **context), status=400
+            )
         answer = await desk.run(
-            request.scope, document("access_report"), {"id": id_number, "first": DISCLOSURES}, "DeskAccessReport"
+            request.scope,
+            document("access_report"),
+            {"id": id_number, "first": DISCLOSURES},
+            "DeskAccessReport",
         )
         report = (answer.data or {}).get("accessReport")
         for node in ((report or {}).get("disclosures") or {}).get("nodes") or []:
-            client = await desk.staff.auth.client(node["clientId"]) if node.get("clientId") else None
+            client = (
+                await desk.staff.auth.client(node["clientId"]) if node.get("clientId") else None
+            )
             node["title"] = client.title if client else None
         context["report"] = report
         withheld = answer.withheld("accessReport")

@@ -77,7 +77,7 @@ class CookiePolicy:
 
     def signin_token_matches(self, request: Request, given: str | None) -> bool:
         cookie = request.cookies.get(self.signin_name)
-        return bool(cookie and given) and same(cookie, given or "")
+        return bool(cookie and given) and same(cookie or "", given or "")
 
 
 def same(a: str, b: str) -> bool:

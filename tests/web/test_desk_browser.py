@@ -11,12 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from desk_support import PASSWORD, person
 from playwright.sync_api import Page, expect
 
 from auth.store import Grant
 from browser_harness import ON_SQLITE, BrowserPage, describe, pdf_text
 from conftest import RunningHub
-from desk_support import PASSWORD, person
 from hub.demo import CASE_HOLDER_SCOPES
 from hub.wiring import build_audit_store
 from kernel.scopes import WORKER_IDENTITY
@@ -178,8 +178,10 @@ def test_the_service_desk_prints_the_report_listing_the_clerks_disclosure(
     assert_clean(browser_page, hub)
     browser_page.screenshot("desk-service")
     text = "".join(pdf_text(browser_page.pdf(tmp_path / "report.pdf"), layout=False).split())
-    assert REFERENCE in text and "dispute-mediation" in text
-    assert "打印告知单" not in text and "退出登录" not in text  # the print stylesheet
+    assert REFERENCE in text
+    assert "dispute-mediation" in text
+    assert "打印告知单" not in text  # the print stylesheet hides the page's controls
+    assert "退出登录" not in text
 
 
 def test_a_developer_opens_graphiql_signed_in(browser_page: BrowserPage, hub: RunningHub) -> None:
@@ -196,7 +198,9 @@ def test_a_developer_opens_graphiql_signed_in(browser_page: BrowserPage, hub: Ru
     page.keyboard.insert_text(
         '{ warningRollup(month: "2026-10", regionCodePrefix: "4101", level: CITY) { regionName red } }'
     )
-    with page.expect_response(lambda r: r.url == f"{hub.url}/graphql" and r.request.method == "POST") as answered:
+    with page.expect_response(
+        lambda r: r.url == f"{hub.url}/graphql" and r.request.method == "POST"
+    ) as answered:
         page.locator(".graphiql-execute-button").click()
     assert answered.value.status == 200
     assert answered.value.request.headers["x-purpose-reference"].startswith("UTF-8''%E9%83%91")
@@ -227,7 +231,9 @@ def test_the_main_controls_are_reached_by_keyboard(
     reached: list[str] = []
     for _ in range(15):
         page.keyboard.press("Tab")
-        reached.append(page.evaluate("document.activeElement.id || document.activeElement.textContent.trim()"))
+        reached.append(
+            page.evaluate("document.activeElement.id || document.activeElement.textContent.trim()")
+        )
     for control in controls:
         assert control in reached, reached
     button = "登录" if path == "/desk/signin" else "检索"
@@ -242,6 +248,8 @@ def test_a_script_typed_into_the_search_is_shown_as_text(
     sign_in(page, hub, "clerk-script")
     page.get_by_label("案号、当事人姓名或身份证号").fill("<script>window.owned=1</script>")
     page.get_by_role("button", name="检索").click()
-    expect(page.get_by_label("案号、当事人姓名或身份证号")).to_have_value("<script>window.owned=1</script>")
+    expect(page.get_by_label("案号、当事人姓名或身份证号")).to_have_value(
+        "<script>window.owned=1</script>"
+    )
     assert page.evaluate("window.owned === undefined")
     assert browser_page.csp_violations() == []

@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from desk_support import PASSWORD, browser, csrf_of, person, sign_in
 from sqlalchemy import update
 
 from auth.models import StaffSession
 from browser_harness import ON_SQLITE
 from conftest import RunningHub
-from desk_support import PASSWORD, browser, csrf_of, person, sign_in
 
 pytestmark = ON_SQLITE
 CASE = "（2026）豫0183民初1024号"
@@ -47,7 +47,8 @@ def test_a_clerk_signs_in_chooses_a_purpose_and_finds_the_case(hub: RunningHub) 
         assert cookie.has_nonstandard_attr("HttpOnly")
         page = client.get("/desk/cases", params={"q": "(2026)豫0183民初1024号"})
         assert page.status_code == 200
-        assert "张建国" in page.text and CASE in page.text
+        assert "张建国" in page.text
+        assert CASE in page.text
         assert "Content-Security-Policy" in page.headers
         assert page.headers["X-Frame-Options"] == "DENY"
         assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
@@ -63,14 +64,17 @@ def test_the_session_cookie_is_strict_and_http_only(hub: RunningHub) -> None:
             data={"csrf": csrf_of(form.text), "username": "clerk-cookie", "password": PASSWORD},
         )
         header = answer.headers["set-cookie"].lower()
-        assert "httponly" in header and "samesite=strict" in header and "path=/" in header
+        for attribute in ("httponly", "samesite=strict", "path=/"):
+            assert attribute in header
 
 
 def test_a_post_without_csrf_or_from_another_site_is_refused(hub: RunningHub) -> None:
     person(hub, "clerk-csrf", "mediation-xinmi", "clerk")
     with browser(hub) as client:
         sign_in(client, "clerk-csrf")
-        missing = client.post("/desk/purpose", data={"purpose": "dispute-mediation", "reference": "x"})
+        missing = client.post(
+            "/desk/purpose", data={"purpose": "dispute-mediation", "reference": "x"}
+        )
         assert missing.status_code == 403
         assert "CSRF" in missing.text
         token = csrf_of(client.get("/desk/purpose").text)
@@ -90,7 +94,9 @@ def test_a_post_without_csrf_or_from_another_site_is_refused(hub: RunningHub) ->
 
 def httpx_post_without_origin(client, token: str):  # type: ignore[no-untyped-def]
     request = client.build_request(
-        "POST", "/desk/purpose", data={"csrf": token, "purpose": "dispute-mediation", "reference": "x"}
+        "POST",
+        "/desk/purpose",
+        data={"csrf": token, "purpose": "dispute-mediation", "reference": "x"},
     )
     del request.headers["Origin"]
     return client.send(request)
