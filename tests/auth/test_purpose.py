@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import asdict
 from datetime import UTC, datetime
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -13,7 +14,7 @@ from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
 from auth.errors import InvalidToken
-from auth.middleware import CallerMiddleware
+from auth.middleware import CallerMiddleware, Refusal, reference_text
 from auth.store import RegisteredClient
 from auth.tokens import VerifiedToken
 from conftest import RunningHub
@@ -160,6 +161,7 @@ def test_the_caller_carries_the_grant_and_the_purpose() -> None:
         "limits": [["courts", ["豫0183"]]],
         "purpose": "case-evidence",
         "purpose_reference": "（2026）豫0183民初1024号",
+        "user": None,
     }
 
 
@@ -194,3 +196,24 @@ def test_a_refused_token_names_the_reason() -> None:
         'Bearer realm="wage-hub", error="invalid_token", '
         'error_description="the token\'s signature does not verify"'
     )
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        "UTF-8''" + quote("新公(治)查字〔2026〕118号", safe=""),
+        "utf-8''" + quote("新公(治)查字〔2026〕118号", safe=""),
+        "UTF-8'zh'" + quote("新公(治)查字〔2026〕118号", safe=""),
+    ],
+)
+def test_a_reference_in_rfc_8187_form_is_decoded(sent: str) -> None:
+    assert reference_text(sent.encode("ascii")) == "新公(治)查字〔2026〕118号"
+
+
+def test_a_raw_utf8_reference_still_works_and_bad_encodings_are_refused() -> None:
+    assert reference_text("新公(治)查字〔2026〕118号".encode()) == "新公(治)查字〔2026〕118号"
+    assert reference_text(b"XM-2026-118") == "XM-2026-118"
+    with pytest.raises(Refusal):
+        reference_text(b"UTF-8''%FF%FE")
+    with pytest.raises(Refusal):
+        reference_text(b"UTF-8''a%00b")

@@ -5,6 +5,7 @@ the purpose headers from its form, and passes axe-core's automated checks."""
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
 from playwright.sync_api import expect
 
@@ -89,21 +90,27 @@ def test_axe_finds_no_serious_violation(browser_page: BrowserPage, hub: RunningH
     assert violations == [], describe(violations)
 
 
-def test_a_reference_a_browser_cannot_send_is_refused_on_the_page(
+def test_a_chinese_reference_travels_rfc_8187_encoded(
     browser_page: BrowserPage, hub: RunningHub
 ) -> None:
-    """Browsers refuse header values outside ISO-8859-1: the form says so instead of
-    leaving GraphiQL with a TypeError."""
+    """Browsers refuse header values outside ISO-8859-1: the page sends a Chinese 文号 as
+    `UTF-8''` + percent-encoded UTF-8, and the hub records it decoded."""
     _open(browser_page, hub)
     page = browser_page.page
-    page.get_by_label("访问令牌").fill("token")
+    page.get_by_label("访问令牌").fill(hub.token(CLIENT))
     page.get_by_label("用途").fill(PURPOSE)
     page.get_by_label("文号").fill(CASE)
     page.get_by_role("button", name="应用").click()
-    status = page.locator("#hub-status")
-    expect(status).to_contain_text("请求头只能含 ASCII 字符")
-    expect(status).to_have_attribute("data-state", "error")
-    expect(page.get_by_label("文号")).to_be_focused()
+    expect(page.locator("#hub-status")).to_contain_text(f"已应用：用途 {PURPOSE}")
+    page.locator(".graphiql-query-editor .CodeMirror").click()
+    page.keyboard.press("Control+A")
+    page.keyboard.insert_text("{ __typename }")
+    with page.expect_response(lambda r: r.url == f"{hub.url}/graphql") as answered:
+        page.locator(".graphiql-execute-button").click()
+    sent = answered.value.request.headers["x-purpose-reference"]
+    assert sent == "UTF-8''" + quote(CASE, safe="")
+    assert answered.value.status == 200
+    assert browser_page.errors == []
 
 
 def test_the_printed_page_keeps_its_chinese_text(
