@@ -25,7 +25,7 @@ from kernel.identifiers import (
     validate_id_number,
     validate_uscc,
 )
-from kernel.pagination import Connection, build_connection, decode_cursor, page_size
+from kernel.pagination import Connection, open_page
 from kernel.scalars import IdNumber
 from kernel.scopes import AUDIT_READ, AUDIT_SUBJECT, scope_label
 
@@ -208,17 +208,13 @@ async def _page(
     info: Info, where: EventFilter, first: int | None, after: str | None, node: Any
 ) -> Connection[Any]:
     reader = reader_of(info)
-    size = page_size(first, info.context.limits)
-    cursor = decode_cursor(after)
-    before = int(cursor) if cursor and cursor.isdigit() else None
-    if cursor and before is None:
-        raise BadUserInput(f"cursor {after!r} is not an audit cursor")
-    rows = await reader.store.events(where, before, size + 1)
-    return build_connection(
-        [(str(row.seq), node(row)) for row in rows],
-        size,
-        after,
-        lambda: reader.store.count(where),
+    page = open_page(info, first, after)
+    before = int(page.after) if page.after and page.after.isdigit() else None
+    if page.after and before is None:
+        raise BadUserInput("this cursor is not an audit cursor")
+    rows = await reader.store.events(where, before, page.size + 1)
+    return page.connection(
+        [(str(row.seq), node(row)) for row in rows], lambda: reader.store.count(where)
     )
 
 

@@ -61,6 +61,7 @@ from hub.wiring import (
     build_audit_store,
     build_auth_store,
     build_connectors,
+    build_cursors,
     build_subject_hasher,
 )
 from kernel import errors
@@ -92,6 +93,7 @@ class HubGraphQL(GraphQL[RequestContext, None]):
             allow_queries_via_get=False,
         )
         self.limits = settings.pages
+        self.cursors = build_cursors(settings)
         self.loader_factories: dict[type, Callable[[Waves, Any], object]] = {
             type(c).loaders: c.create_loaders for c in connectors
         }
@@ -142,6 +144,7 @@ class HubGraphQL(GraphQL[RequestContext, None]):
         context = RequestContext(
             limits=self.limits,
             loader_factories=self.loader_factories,
+            cursors=self.cursors,
             caller=scope.get("caller"),
         )
         trail = scope.get("audit")

@@ -19,8 +19,10 @@ from connectors.remote import RemoteTransport
 from connectors.transport import Transport
 from graph.jurisdiction import RULES
 from hub.settings import HubSettings
+from kernel.cursors import Cursors
 from kernel.scopes import CONNECTOR_LOAD
 from storage.database import Database
+from storage.keys import secret_file
 from storage.migrate import MigrationTarget
 
 
@@ -101,6 +103,16 @@ def build_subject_hasher(settings: HubSettings) -> SubjectHasher:
             os.link(draft, path)  # atomic: nobody reads a half-written key
         draft.unlink()
     return SubjectHasher(path.read_text().strip().encode())
+
+
+def build_cursors(settings: HubSettings) -> Cursors:
+    """Page cursors sealed under `HUB_PAGES_CURSOR_SECRET`, which every replica behind one
+    address must share so that each opens the others' cursors; unset, under a random key
+    kept 0600 in the data directory (`cursor.key`), shared by the processes using it."""
+    secret = settings.pages.cursor_secret
+    if secret is not None:
+        return Cursors(secret.get_secret_value().encode())
+    return Cursors(secret_file(settings.data_dir / "cursor.key", what="cursor key file"))
 
 
 def migration_targets(

@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import strawberry
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from kernel.batching import Waves
+from kernel.cursors import Cursors
 
 LoadersT = TypeVar("LoadersT")
 
@@ -23,6 +24,11 @@ class PageLimits(BaseModel):
 
     default: int = Field(default=20, ge=1, description="Items in a page when `first` is left out.")
     maximum: int = Field(default=100, ge=1, description="The largest `first` a caller may ask for.")
+    cursor_secret: SecretStr | None = Field(
+        default=None,
+        description="The secret page cursors are sealed with (16 bytes or more); give every "
+        "replica the same one. Unset: a random key in the data directory (`cursor.key`).",
+    )
 
 
 @dataclass
@@ -47,6 +53,8 @@ class RequestContext:
     limits: PageLimits
     loader_factories: Mapping[type, Callable[[Waves, Any], object]]
     """Per connector: (waves, caller) → that request's loaders."""
+    cursors: Cursors
+    """Seals and opens this hub's page cursors (`kernel.cursors`)."""
     caller: object | None = None
     waves: Waves = field(default_factory=Waves)
     disclosures: Disclosures = field(default_factory=Disclosures)

@@ -1,37 +1,26 @@
 """Relay-style connections with keyset cursors: a page costs the same at row 10 and row
-10 million, and a cursor stays valid while rows are added."""
+10 million, and a cursor stays valid while rows are added. A cursor is the seek key
+sealed by the hub (`kernel.cursors`): opaque to the caller, and refused if altered.
+
+    page = open_page(info, first, after)       # page.size, page.after (the seek key)
+    rows = await loaders.workers_page(criteria, page.after, page.size + 1)
+    return page.connection([(row.id_number, node(row)) for row in rows], count_all)
+"""
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Generic, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 import strawberry
 
 from kernel.access import public_type
-from kernel.context import PageLimits
+from kernel.context import PageLimits, RequestContext
+from kernel.cursors import Cursors
 from kernel.errors import BadUserInput
 
 NodeT = TypeVar("NodeT")
-_CURSOR_PREFIX = "k:"
-
-
-def encode_cursor(key: str) -> str:
-    return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{key}".encode()).decode()
-
-
-def decode_cursor(cursor: str | None) -> str | None:
-    if cursor is None:
-        return None
-    try:
-        decoded = base64.urlsafe_b64decode(cursor.encode()).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        decoded = ""
-    if not decoded.startswith(_CURSOR_PREFIX):
-        raise BadUserInput(f"cursor {cursor!r} is not one this hub issued; pass an endCursor back")
-    return decoded[len(_CURSOR_PREFIX) :]
 
 
 def page_size(first: int | None, limits: PageLimits) -> int:
@@ -76,23 +65,64 @@ class Connection(Generic[NodeT]):
         return [edge.node for edge in self.edges]
 
 
-def build_connection(
-    keyed_nodes: Sequence[tuple[str, NodeT]],
-    size: int,
-    after: str | None,
-    count_all: Callable[[], Awaitable[int]],
-) -> Connection[NodeT]:
-    """`keyed_nodes` is up to size + 1 (key, node) pairs in key order; the extra one only
-    says whether another page follows."""
-    page = keyed_nodes[:size]
-    edges = [Edge(cursor=encode_cursor(key), node=node) for key, node in page]
+async def _none() -> int:
+    return 0
+
+
+def empty_connection() -> Connection[Any]:
+    """What a list answers when nothing can match (a filter naming what the caller cannot
+    see): no page, no count."""
     return Connection(
-        edges=edges,
+        edges=[],
         page_info=PageInfo(
-            has_next_page=len(keyed_nodes) > size,
-            has_previous_page=after is not None,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
+            has_next_page=False, has_previous_page=False, start_cursor=None, end_cursor=None
         ),
-        count_all=count_all,
+        count_all=_none,
+    )
+
+
+@dataclass(frozen=True)
+class Page:
+    """One requested page of one list: its size, the key it starts after, and the cursors
+    of that list."""
+
+    size: int
+    after: str | None
+    cursors: Cursors
+    where: str
+
+    def connection(
+        self, keyed_nodes: Sequence[tuple[str, NodeT]], count_all: Callable[[], Awaitable[int]]
+    ) -> Connection[NodeT]:
+        """`keyed_nodes` is up to size + 1 (key, node) pairs in key order; the extra one
+        only says whether another page follows."""
+        page = keyed_nodes[: self.size]
+        edges = [Edge(cursor=self.cursors.seal(key, self.where), node=node) for key, node in page]
+        return Connection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=len(keyed_nodes) > self.size,
+                has_previous_page=self.after is not None,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+            count_all=count_all,
+        )
+
+
+def list_coordinate(info: Any) -> str:
+    """The list a cursor belongs to: the field that returns the page (`Query.workers`)."""
+    return f"{info.path.typename}.{info.field_name}"
+
+
+def open_page(info: Any, first: int | None, after: str | None) -> Page:
+    """The page a list field was asked for: `first` checked against the page limits,
+    `after` opened (BadUserInput unless this hub issued it for this list)."""
+    context: RequestContext = info.context
+    where = list_coordinate(info)
+    return Page(
+        size=page_size(first, context.limits),
+        after=None if after is None else context.cursors.open(after, where),
+        cursors=context.cursors,
+        where=where,
     )

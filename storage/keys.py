@@ -281,3 +281,30 @@ def ensure_distinct(key: Ed25519PublicKey, token_jwks: Iterable[Mapping[str, Any
                 f"the checkpoint key is the token-signing key {jwk.get('kid')}: give the"
                 " audit log a key of its own"
             )
+
+
+# -- random secrets ------------------------------------------------------------------------
+
+
+def secret_file(path: Path, size: int = 32, what: str = "secret file") -> bytes:
+    """A random secret of `size` bytes kept in `path` (0600, in a 0700 directory): made
+    once, whole, by whichever process gets there first, then read by all — so the
+    processes sharing a data directory share it."""
+    if not path.exists():
+        private_directory(path.parent)
+        draft = path.with_name(f".{path.name}.{os.getpid()}.draft")
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(os.urandom(size))
+                handle.flush()
+                os.fsync(handle.fileno())
+            with contextlib.suppress(FileExistsError):  # another process made it first
+                os.link(draft, path)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(draft)
+    data = read_private(path, what)
+    if len(data) < size:
+        raise KeyFileError(f"{what} {path} holds {len(data)} bytes, fewer than {size}")
+    return data

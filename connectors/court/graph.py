@@ -18,7 +18,7 @@ from kernel.composition import Entity
 from kernel.context import Info
 from kernel.errors import Forbidden
 from kernel.limits import REGIONS, bounded_list
-from kernel.pagination import Connection, build_connection, decode_cursor, page_size
+from kernel.pagination import Connection, open_page
 from kernel.records import from_row, from_rows, row_field
 from kernel.scalars import (
     USCC,
@@ -233,12 +233,10 @@ class CourtQuery:
             party_name=(given.party_name or "").strip() or None,
             project_code=given.project_code,
         )
-        size, after_key = page_size(first, info.context.limits), decode_cursor(after)
+        page = open_page(info, first, after)
         loaders = court(info)
-        rows = await loaders.cases_page(criteria, after_key, size + 1)
-        return build_connection(
+        rows = await loaders.cases_page(criteria, page.after, page.size + 1)
+        return page.connection(
             [(r.case_number, refs.DisputeCaseKey(case_number=r.case_number)) for r in rows],
-            size,
-            after_key,
             lambda: loaders.count_cases(criteria),
         )

@@ -22,7 +22,7 @@ from kernel.composition import Entity
 from kernel.context import Info
 from kernel.identifiers import id_number_birth_date, id_number_is_male
 from kernel.limits import REGIONS, bounded_list
-from kernel.pagination import Connection, build_connection, decode_cursor, page_size
+from kernel.pagination import Connection, open_page
 from kernel.records import from_row, from_rows, row_field
 from kernel.regions import region as find_region
 from kernel.scalars import USCC, Fen, IdNumber, RegionCodePrefix, YearMonth, in_months
@@ -406,13 +406,11 @@ class HousingQuery:
             registered_from=given.registered_from,
             registered_to=given.registered_to,
         )
-        size, after_key = page_size(first, info.context.limits), decode_cursor(after)
+        page = open_page(info, first, after)
         loaders = housing(info)
-        rows = await loaders.workers_page(criteria, after_key, size + 1)
-        return build_connection(
+        rows = await loaders.workers_page(criteria, page.after, page.size + 1)
+        return page.connection(
             [(r.id_number, refs.WorkerKey(id_number=r.id_number)) for r in rows],
-            size,
-            after_key,
             lambda: loaders.count_workers(criteria),
         )
 
@@ -440,13 +438,11 @@ class HousingQuery:
             contractor_uscc=given.general_contractor,
             builder_uscc=given.builder,
         )
-        size, after_key = page_size(first, info.context.limits), decode_cursor(after)
+        page = open_page(info, first, after)
         loaders = housing(info)
-        rows = await loaders.projects_page(criteria, after_key, size + 1)
-        return build_connection(
+        rows = await loaders.projects_page(criteria, page.after, page.size + 1)
+        return page.connection(
             [(r.code, refs.ProjectKey(code=r.code)) for r in rows],
-            size,
-            after_key,
             lambda: loaders.count_projects(criteria),
         )
 
@@ -471,12 +467,10 @@ class HousingQuery:
             kinds=tuple(k.value for k in given.kind or ()),
             name_contains=given.name_contains,
         )
-        size, after_key = page_size(first, info.context.limits), decode_cursor(after)
+        page = open_page(info, first, after)
         loaders = housing(info)
-        rows = await loaders.enterprises_page(criteria, after_key, size + 1)
-        return build_connection(
+        rows = await loaders.enterprises_page(criteria, page.after, page.size + 1)
+        return page.connection(
             [(r.uscc, refs.EnterpriseKey(uscc=r.uscc)) for r in rows],
-            size,
-            after_key,
             lambda: loaders.count_enterprises(criteria),
         )

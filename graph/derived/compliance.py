@@ -35,7 +35,7 @@ from kernel.access import scoped_resolver, scoped_type
 from kernel.composition import Entity
 from kernel.context import Info
 from kernel.limits import REGIONS, bounded_list
-from kernel.pagination import Connection, build_connection, decode_cursor, page_size
+from kernel.pagination import Connection, Page, open_page
 from kernel.regions import region_name
 from kernel.scalars import Fen, RegionCodePrefix, YearMonth
 from kernel.scopes import STATS_READ
@@ -292,8 +292,7 @@ async def _by_severity(
     criteria: ProjectFilter,
     month: date,
     wanted: set[WarningLevel],
-    size: int,
-    after: str | None,
+    page: Page,
 ) -> Connection[Compliance]:
     """The project list most severe first. A colour is known only once a project is
     assessed, so every page assesses the whole filtered list (as totalCount does): quick
@@ -306,12 +305,12 @@ async def _by_severity(
         ],
         key=lambda keyed: keyed[0],
     )
-    following = [(key, c) for key, c in found if after is None or key > after]
+    following = [(key, c) for key, c in found if page.after is None or key > page.after]
 
     async def count_all() -> int:
         return len(found)
 
-    return build_connection(following[: size + 1], size, after, count_all)
+    return page.connection(following[: page.size + 1], count_all)
 
 
 @strawberry.type
@@ -331,7 +330,7 @@ class ComplianceQuery:
         after: str | None = None,
         order_by: WarningOrder = WarningOrder.CODE,
     ) -> Connection[Compliance] | None:
-        size, after_key = page_size(first, info.context.limits), decode_cursor(after)
+        page = open_page(info, first, after)
         criteria = ProjectFilter(
             region_prefix=region_code_prefix,
             statuses=(UNDER_CONSTRUCTION,),
@@ -339,19 +338,20 @@ class ComplianceQuery:
         )
         wanted = set(level or WarningLevel)
         if order_by is WarningOrder.SEVERITY:
-            return await _by_severity(info, criteria, month, wanted, size, after_key)
-        page: list[tuple[str, Compliance]] = []
+            return await _by_severity(info, criteria, month, wanted, page)
+        found: list[tuple[str, Compliance]] = []
         # Assess about a page at a time: a district has hundreds of projects at scale.
-        async for compliance in _scan(info, criteria, month, after_key, min(SCAN_CHUNK, size + 1)):
+        chunk = min(SCAN_CHUNK, page.size + 1)
+        async for compliance in _scan(info, criteria, month, page.after, chunk):
             if compliance.level in wanted:
-                page.append((compliance.project_code, compliance))
-                if len(page) > size:
+                found.append((compliance.project_code, compliance))
+                if len(found) > page.size:
                     break
 
         async def count_all() -> int:
             return sum([1 async for c in _scan(info, criteria, month, None) if c.level in wanted])
 
-        return build_connection(page, size, after_key, count_all)
+        return page.connection(found, count_all)
 
     @scoped_resolver(
         STATS_READ,

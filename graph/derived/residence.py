@@ -16,7 +16,7 @@ from kernel.composition import Entity
 from kernel.context import Info
 from kernel.errors import Forbidden
 from kernel.limits import REGIONS, bounded_list
-from kernel.pagination import Connection, build_connection, decode_cursor, page_size
+from kernel.pagination import Connection, open_page
 from kernel.records import from_row
 from kernel.scalars import RegionCodePrefix
 from kernel.scopes import WORKER_RESIDENCE
@@ -54,7 +54,7 @@ class ResidenceQuery:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[refs.WorkerRef] | None:
-        size, after_key = page_size(first, info.context.limits), decode_cursor(after)
+        page = open_page(info, first, after)
         regions = bounded_list(info, Entity.WORKER, [REGIONS.name]).limit(REGIONS.name)
         if regions and not any(site_region_code_prefix.startswith(r) for r in regions):
             raise Forbidden(
@@ -62,13 +62,13 @@ class ResidenceQuery:
                 f"({', '.join(regions)})"
             )
         day = on or today()
-        page: list[tuple[str, refs.WorkerKey]] = []
-        async for worker in _unregistered(info, site_region_code_prefix, day, after_key):
-            page.append((worker, refs.WorkerKey(id_number=worker)))
-            if len(page) > size:
+        found: list[tuple[str, refs.WorkerKey]] = []
+        async for worker in _unregistered(info, site_region_code_prefix, day, page.after):
+            found.append((worker, refs.WorkerKey(id_number=worker)))
+            if len(found) > page.size:
                 break
 
         async def count_all() -> int:
             return sum([1 async for _ in _unregistered(info, site_region_code_prefix, day, None)])
 
-        return build_connection(page, size, after_key, count_all)
+        return page.connection(found, count_all)

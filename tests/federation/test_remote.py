@@ -36,8 +36,7 @@ from connectors.wire import encode
 from hub.app import create_app
 from hub.settings import HubSettings
 from hub.subgraph_app import create_subgraph_app
-from hub.wiring import build_audit_store
-from kernel.pagination import encode_cursor
+from hub.wiring import build_audit_store, build_cursors
 from questions import DOSSIER, NESTED, five_questions
 from synthetic.stories import Stories, stories
 
@@ -139,7 +138,9 @@ def test_the_remote_hub_answers_the_questions_as_the_in_process_hub(
 
 
 def _calls_for(remote: RemoteHub, first: int) -> dict[str, int]:
-    start = encode_cursor(stories(SEED).dispute_worker_id[:-1])
+    start = build_cursors(remote.app.state.settings).seal(
+        stories(SEED).dispute_worker_id[:-1], "Query.workers"
+    )
     remote.calls.clear()
     body = remote.query(NESTED, {"first": first, "after": start})
     assert "errors" not in body, body["errors"]

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from conftest import SEED, RunningHub
 from connectors import discover
-from kernel.pagination import encode_cursor
+from hub.wiring import build_cursors
 from questions import NESTED
 from synthetic.stories import stories
 
 
 def _statements(hub: RunningHub, first: int) -> dict[str, int]:
     """Both pages start at a worker who is party to a case, so every nested loader runs."""
-    start = encode_cursor(stories(SEED).dispute_worker_id[:-1])
+    start = build_cursors(hub.settings).seal(stories(SEED).dispute_worker_id[:-1], "Query.workers")
     hub.statements.reset()
     data = hub.data(NESTED, {"first": first, "after": start})
     assert len(data["workers"]["nodes"]) == first
