@@ -14,10 +14,10 @@ from strawberry.scalars import JSON
 
 from audit.record import DENIED, ERROR, INVALID, OK, PARTIAL, SubjectHasher
 from audit.store import AuditStore, EventFilter
-from kernel.access import scoped, scoped_resolver, scoped_type
+from kernel.access import caller_of, scoped, scoped_resolver, scoped_type
 from kernel.composition import GraphContribution
 from kernel.context import Info
-from kernel.errors import BadUserInput
+from kernel.errors import BadUserInput, Forbidden
 from kernel.identifiers import (
     InvalidIdentifier,
     mask_id_number,
@@ -27,7 +27,7 @@ from kernel.identifiers import (
 )
 from kernel.pagination import Connection, open_page
 from kernel.scalars import IdNumber
-from kernel.scopes import AUDIT_READ, AUDIT_SUBJECT, scope_label
+from kernel.scopes import AUDIT_READ, AUDIT_SUBJECT, WORKER_IDENTITY, scope_label
 
 
 @strawberry.enum(
@@ -229,10 +229,20 @@ class AuditQuery:
         after: str | None = None,
     ) -> Connection[AuditEvent] | None:
         where = _filter(reader_of(info), filter)
+        if (
+            where.entity
+            and where.entity[0] == "Worker"
+            and not caller_of(info).has(WORKER_IDENTITY)
+        ):
+            raise Forbidden(
+                f"filtering by a worker's ID number needs scope {WORKER_IDENTITY}",
+                missingScopes=[WORKER_IDENTITY],
+            )
         return await _page(info, where, first, after, AuditEvent.from_row)
 
     @scoped_resolver(
         AUDIT_SUBJECT,
+        WORKER_IDENTITY,
         description="查询记录: which agencies disclosed this worker's records, when and why.",
     )
     async def access_report(

@@ -22,14 +22,6 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from strawberry.extensions.field_extension import (
-    AsyncExtensionResolver,
-    FieldExtension,
-    SyncExtensionResolver,
-)
-from strawberry.types.base import StrawberryList, StrawberryOptional, get_object_definition
-from strawberry.types.lazy_type import LazyType
-
 from connectors.base import discover
 from kernel.access import caller_of
 from kernel.caller import Caller
@@ -154,74 +146,3 @@ def jurisdiction_of(info: Any) -> Jurisdiction:
 
 def unlimited(caller: Caller) -> bool:
     return not caller.limits
-
-
-class EntityGate(FieldExtension):
-    """Applied to every field that returns Worker, Project, Enterprise or DisputeCase: a
-    caller without limits passes straight through; what passes is noted, by key, as
-    disclosed (the audit log's entity keys)."""
-
-    def __init__(self, entity: str) -> None:
-        self.entity = entity
-        self.attribute = ENTITY_KEYS[entity]
-
-    def _disclosed(self, info: Any, value: Any) -> Any:
-        if value is not None:
-            entities = info.context.disclosures.entities
-            for item in value if isinstance(value, list) else (value,):
-                entities.add((self.entity, getattr(item, self.attribute)))
-        return value
-
-    def resolve(self, next_: SyncExtensionResolver, source: Any, info: Any, **kwargs: Any) -> Any:
-        """For a limited caller a sync field answers with an awaitable: the decision
-        loads in batches."""
-        value = next_(source, info, **kwargs)
-        if unlimited(caller_of(info)):
-            return self._disclosed(info, value)
-        return self._kept(info, value)
-
-    async def _kept(self, info: Any, value: Any) -> Any:
-        return self._disclosed(info, await jurisdiction_of(info).keep(self.entity, value))
-
-    async def resolve_async(
-        self, next_: AsyncExtensionResolver, source: Any, info: Any, **kwargs: Any
-    ) -> Any:
-        value = await next_(source, info, **kwargs)
-        if unlimited(caller_of(info)):
-            return self._disclosed(info, value)
-        return self._disclosed(info, await jurisdiction_of(info).keep(self.entity, value))
-
-
-def _entity_of(field_type: Any) -> str | None:
-    inner = field_type
-    while isinstance(inner, StrawberryOptional | StrawberryList):
-        inner = inner.of_type
-    if isinstance(inner, LazyType) and inner.type_name in ENTITY_KEYS:
-        return inner.type_name
-    return None
-
-
-def gate_entity_fields(types: Sequence[type]) -> None:
-    """Puts an EntityGate on every field of these types (and of the record types they
-    reach) that returns an entity reference; idempotent."""
-    seen: set[type] = set()
-    pending = list(types)
-    while pending:
-        cls = pending.pop()
-        if cls in seen:
-            continue
-        seen.add(cls)
-        definition = get_object_definition(cls)
-        if definition is None:
-            continue
-        for field in definition.fields:
-            entity = _entity_of(field.type)
-            if entity and not any(isinstance(e, EntityGate) for e in field.extensions):
-                field.extensions = [*field.extensions, EntityGate(entity)]
-            inner = field.type
-            while isinstance(inner, StrawberryOptional | StrawberryList):
-                inner = inner.of_type
-            if isinstance(inner, type) and get_object_definition(inner) is not None:
-                pending.append(inner)
-            elif isinstance(inner, LazyType):
-                pending.append(inner.resolve_type())

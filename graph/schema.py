@@ -23,7 +23,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import BatchingConfig, StrawberryConfig
 from strawberry.types import ExecutionContext
 
-from graph.jurisdiction import gate_entity_fields
+from graph.gates import gate_fields
 from graph.merged import compose_query
 from kernel import errors
 from kernel.composition import GraphContribution
@@ -83,7 +83,7 @@ def build_schema(
     wrap execution. `batch_max` > 0 lets a request hold that many operations as a JSON
     array."""
     query = compose_query(extra)
-    gate_entity_fields([query])
+    gate_fields([query])
     schema = HubSchema(
         query=query,
         config=StrawberryConfig(

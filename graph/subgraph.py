@@ -12,7 +12,10 @@ What holds in the hub holds here, on the same field objects:
   `RequiresScopes` would be a foreign directive of the same name);
 - jurisdiction: `_entities` skips root fields, so `resolve_reference` applies the entity
   gate (an invisible entity is `null`, like an unknown one), and entity-valued fields
-  carry the gate as in the hub;
+  carry the gates as in the hub (`graph.gates`);
+- enumeration: a Worker representation is a look-up by ID number, so it needs
+  `worker:identity` (FORBIDDEN whether or not the worker exists), and one request holds
+  at most `HUB_PAGES_MAXIMUM` representations;
 - errors: `HubSchema`'s codes (`FORBIDDEN`, `BAD_USER_INPUT`, …) and logging.
 """
 
@@ -24,6 +27,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLDirective
+from strawberry.federation.schema import FederationAny
 from strawberry.federation.schema_directives import Key, Shareable
 from strawberry.federation.schema_directives import RequiresScopes as ApolloRequiresScopes
 from strawberry.federation.types import FieldSet
@@ -32,14 +36,16 @@ from strawberry.types.base import StrawberryObjectDefinition, get_object_definit
 from strawberry.types.field import StrawberryField
 
 from graph import merged
-from graph.jurisdiction import gate_entity_fields, jurisdiction_of, unlimited
+from graph.gates import gate_fields
+from graph.jurisdiction import jurisdiction_of, unlimited
 from graph.schema import ErrorObserver, ExtensionFactory, HubSchema
 from kernel import refs
 from kernel.access import RequiresScopes, caller_of
 from kernel.composition import Entity, GraphContribution, compose_type
 from kernel.context import Info
-from kernel.errors import BadUserInput
+from kernel.errors import BadUserInput, Forbidden
 from kernel.scalars import SCALAR_MAP
+from kernel.scopes import WORKER_IDENTITY
 
 KEY_TYPES: dict[Entity, type] = {
     Entity.WORKER: refs.WorkerKey,
@@ -82,6 +88,12 @@ def _reference_resolver(entity: Entity) -> classmethod[Any, ..., Any]:
 
     async def resolve_reference(cls: type, info: Info, **representation: Any) -> Any:
         found = cls(**{python_name: parse(representation.get(graphql_name))})
+        if entity is Entity.WORKER and not caller_of(info).has(WORKER_IDENTITY):
+            raise Forbidden(
+                f"a Worker representation names a worker by ID number, which needs scope "
+                f"{WORKER_IDENTITY}",
+                missingScopes=[WORKER_IDENTITY],
+            )
         if unlimited(caller_of(info)):
             return found
         return await jurisdiction_of(info).keep(entity.value, found)
@@ -147,6 +159,19 @@ class SubgraphSchema(strawberry.federation.Schema, HubSchema):
         kept = [t for t in schema_directive_types if t is not RequiresScopes]
         return super()._collect_graphql_directives(kept)
 
+    def entities_resolver(
+        self, info: Info, representations: list[FederationAny]
+    ) -> list[FederationAny]:
+        """`_entities`, with as many representations as a page may hold at most: each
+        one is a look-up, and a list of hundreds is a probe, not a page."""
+        maximum = info.context.limits.maximum
+        if len(representations) > maximum:
+            raise BadUserInput(
+                f"_entities takes at most {maximum} representations (HUB_PAGES_MAXIMUM), "
+                f"got {len(representations)}"
+            )
+        return super().entities_resolver(info, representations)
+
     def get_fields(self, type_definition: StrawberryObjectDefinition) -> list[StrawberryField]:
         shared = _is_shared_value_type(type_definition)
         fields = []
@@ -188,7 +213,7 @@ def build_subgraph_schema(
     query = roots[0] if len(roots) == 1 else None
     if len(roots) > 1:
         query = compose_type("Query", "The subgraph's entry points.", None, roots)
-    gate_entity_fields([*([query] if query else []), *entities])
+    gate_fields([*([query] if query else []), *entities])
     schema = SubgraphSchema(
         query=query,
         types=entities,

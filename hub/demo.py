@@ -108,14 +108,14 @@ DEMO_GRANTS: Final = (
         "audit-office-henan",
         "audit",
         "河南省大数据管理局 数据安全审计",
-        (AUDIT_READ,),
+        (AUDIT_READ, WORKER_IDENTITY),
         ("disclosure-audit",),
     ),
     DemoGrant(
         "service-desk-xinmi",
         "service",
         "新密市人力资源和社会保障局 政务服务窗口 (for workers asking who saw their records)",
-        (AUDIT_SUBJECT,),
+        (AUDIT_SUBJECT, WORKER_IDENTITY),
         ("subject-access",),
     ),
     DemoGrant(

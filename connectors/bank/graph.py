@@ -13,8 +13,10 @@ from connectors.bank.limits import kept_by
 from connectors.bank.loaders import BankLoaders
 from kernel import refs
 from kernel.access import caller_of, scoped, scoped_resolver, scoped_type
+from kernel.composition import Entity
 from kernel.context import Info
 from kernel.identifiers import mask_account_number
+from kernel.ownership import belongs_to, discloses
 from kernel.records import from_row, from_rows
 from kernel.scalars import Fen, YearMonth, in_months
 from kernel.scopes import BANK_ACCOUNT, WAGE_READ
@@ -34,9 +36,11 @@ class AccountStatus(enum.Enum):
     CLOSED = "closed"
 
 
+@belongs_to(Entity.PROJECT, "project_code")
 @scoped_type(WAGE_READ)
 @strawberry.type(name="Allocation", description="人工费用拨付 into the special account")
 class AllocationRecord:
+    project_code: strawberry.Private[str]
     payer_uscc: strawberry.Private[str]
     period: YearMonth = strawberry.field(description="The pay period the labour cost is for")
     transferred_on: date
@@ -47,6 +51,8 @@ class AllocationRecord:
         return refs.EnterpriseKey(uscc=self.payer_uscc)
 
 
+@belongs_to(Entity.PROJECT, "project_code")
+@discloses(Entity.WORKER, "worker_id_number")
 @scoped_type(WAGE_READ)
 @strawberry.type(name="Disbursement", description="代发工资: one worker's pay for one period")
 class DisbursementRecord:
@@ -69,6 +75,7 @@ class DisbursementRecord:
         return refs.ProjectKey(code=self.project_code)
 
 
+@belongs_to(Entity.PROJECT, "project_code")
 @scoped_type(WAGE_READ)
 @strawberry.type(name="WageAccount", description="农民工工资专用账户")
 class AccountRecord:
@@ -107,9 +114,11 @@ class AccountRecord:
         return from_rows(DisbursementRecord, rows)
 
 
+@discloses(Entity.WORKER, "worker_id_number")
 @scoped_type(WAGE_READ)
 @strawberry.type(name="PayrollCard", description="工资卡")
 class CardRecord:
+    worker_id_number: strawberry.Private[str]
     card_no: str = scoped(BANK_ACCOUNT, mask=mask_account_number)
     bank_name: str
     opened_on: date

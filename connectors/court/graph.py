@@ -16,8 +16,8 @@ from kernel import refs
 from kernel.access import scoped_resolver, scoped_type
 from kernel.composition import Entity
 from kernel.context import Info
-from kernel.errors import Forbidden
 from kernel.limits import REGIONS, bounded_list
+from kernel.ownership import discloses, names
 from kernel.pagination import Connection, open_page
 from kernel.records import from_row, from_rows, row_field
 from kernel.scalars import (
@@ -29,7 +29,7 @@ from kernel.scalars import (
     YearMonth,
     months_between,
 )
-from kernel.scopes import CASE_READ, WORKER_IDENTITY
+from kernel.scopes import CASE_READ
 
 
 @strawberry.enum(description="案件状态")
@@ -61,6 +61,7 @@ class MediationOutcome(enum.Enum):
     PENDING = "pending"
 
 
+@discloses(Entity.WORKER, "id_number")
 @scoped_type(CASE_READ)
 @strawberry.type(name="CaseParty", description="当事人: a worker or an enterprise")
 class PartyRecord:
@@ -194,7 +195,7 @@ class DisputeCaseFilterInput:
     party_name: str | None = strawberry.field(
         default=None, description="a party's full name, as the court recorded it (exact)"
     )
-    project_code: str | None = None
+    project_code: str | None = names(Entity.PROJECT, default=None)
 
 
 @strawberry.type
@@ -214,11 +215,6 @@ class CourtQuery:
     ) -> Connection[refs.DisputeCaseRef] | None:
         given = filter or DisputeCaseFilterInput()
         caller = bounded_list(info, Entity.DISPUTE_CASE, [REGIONS.name, COURTS.name])
-        if given.party_id_number and not caller.has(WORKER_IDENTITY):
-            raise Forbidden(
-                "filtering by partyIdNumber needs scope worker:identity",
-                missingScopes=[WORKER_IDENTITY],
-            )
         criteria = CaseFilter(
             within_regions=caller.limit(REGIONS.name),
             within_courts=caller.limit(COURTS.name),

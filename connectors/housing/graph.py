@@ -22,6 +22,7 @@ from kernel.composition import Entity
 from kernel.context import Info
 from kernel.identifiers import id_number_birth_date, id_number_is_male
 from kernel.limits import REGIONS, bounded_list
+from kernel.ownership import belongs_to, discloses, names, naming
 from kernel.pagination import Connection, open_page
 from kernel.records import from_row, from_rows, row_field
 from kernel.regions import region as find_region
@@ -74,6 +75,8 @@ def region_of(code: str) -> Region:
     return Region(code=code, name=found.name, city=found.city, province=found.province)
 
 
+@belongs_to(Entity.PROJECT, "project_code")
+@discloses(Entity.WORKER, "worker_id_number")
 @scoped_type(WORKER_EMPLOYMENT)
 @strawberry.type(
     name="Registration",
@@ -107,11 +110,14 @@ class RegistrationRecord:
         return refs.EnterpriseKey(uscc=self.employer_uscc)
 
 
+@belongs_to(Entity.PROJECT, "project_code")
+@discloses(Entity.WORKER, "worker_id_number")
 @scoped_type(WORKER_EMPLOYMENT)
 @strawberry.type(
     name="AttendanceMonth", description="实名制考勤: one worker, one project, one month."
 )
 class AttendanceRecord:
+    worker_id_number: strawberry.Private[str]
     project_code: strawberry.Private[str]
     day_mask: strawberry.Private[int]
     month: YearMonth
@@ -123,14 +129,21 @@ class AttendanceRecord:
             self.month.replace(day=day) for day in range(1, 32) if self.day_mask >> (day - 1) & 1
         ]
 
+    @scoped_resolver(WORKER_EMPLOYMENT, description="Whose attendance it is")
+    def worker(self) -> refs.WorkerRef | None:
+        return refs.WorkerKey(id_number=self.worker_id_number)
+
     @scoped_resolver(WORKER_EMPLOYMENT)
     def project(self) -> refs.ProjectRef | None:
         return refs.ProjectKey(code=self.project_code)
 
 
+@belongs_to(Entity.PROJECT, "project_code")
+@discloses(Entity.WORKER, "worker_id_number")
 @scoped_type(WORKER_EMPLOYMENT)
 @strawberry.type(name="LabourContract", description="电子劳动合同")
 class ContractRecord:
+    worker_id_number: strawberry.Private[str]
     project_code: strawberry.Private[str]
     employer_uscc: strawberry.Private[str]
     contract_no: str
@@ -149,9 +162,11 @@ class ContractRecord:
         return refs.EnterpriseKey(uscc=self.employer_uscc)
 
 
+@discloses(Entity.WORKER, "worker_id_number")
 @scoped_type(WORKER_EMPLOYMENT)
 @strawberry.type(name="SkillCertificate", description="职业技能等级证书")
 class CertificateRecord:
+    worker_id_number: strawberry.Private[str]
     certificate_no: str
     trade: str
     level: str
@@ -213,7 +228,7 @@ class HousingWorker:
         info: Info,
         since: Annotated[YearMonth | None, strawberry.argument(name="from")] = None,
         until: Annotated[YearMonth | None, strawberry.argument(name="to")] = None,
-        project_code: str | None = None,
+        project_code: Annotated[str | None, naming(Entity.PROJECT)] = None,
     ) -> list[AttendanceRecord] | None:
         rows = await housing(info).attendance_by_worker.load(self.id_number)
         return [
@@ -351,7 +366,7 @@ class WorkerFilterInput:
     site_region_code_prefix: RegionCodePrefix | None = strawberry.field(
         default=None, description="Registered on a project in this region"
     )
-    project_code: str | None = None
+    project_code: str | None = names(Entity.PROJECT, default=None)
     trade: str | None = None
     active_only: bool = strawberry.field(default=False, description="Only open registrations count")
     registered_from: date | None = None
@@ -379,7 +394,10 @@ class EnterpriseFilterInput:
 class HousingQuery:
     @scoped_resolver(
         WORKER_EMPLOYMENT,
-        description="One worker by ID number; null when no agency has registered it",
+        WORKER_IDENTITY,
+        description="One worker by ID number; null when no agency has registered it (a "
+        "look-up by ID number needs worker:identity: it would tell whether a guessed number "
+        "exists)",
     )
     async def worker(self, info: Info, id_number: IdNumber) -> refs.WorkerRef | None:
         row = await housing(info).worker.load(id_number)

@@ -11,7 +11,9 @@ import strawberry
 from connectors.hr.loaders import HrLoaders
 from kernel import refs
 from kernel.access import scoped_resolver, scoped_type
+from kernel.composition import Entity
 from kernel.context import Info
+from kernel.ownership import belongs_to, discloses
 from kernel.records import from_row, from_rows
 from kernel.scalars import Fen
 from kernel.scopes import ENTERPRISE_CREDIT, PROJECT_READ
@@ -38,6 +40,8 @@ class DepositRecord:
         return refs.EnterpriseKey(uscc=self.enterprise_uscc)
 
 
+@belongs_to(Entity.PROJECT, "project_code")
+@discloses(Entity.WORKER, "worker_id_number")
 @scoped_type(ENTERPRISE_CREDIT)
 @strawberry.type(name="Complaint", description="欠薪投诉 or 劳动保障监察案件")
 class ComplaintRecord:

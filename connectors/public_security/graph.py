@@ -9,7 +9,9 @@ import strawberry
 
 from connectors.public_security.loaders import PoliceLoaders
 from kernel.access import scoped_resolver, scoped_type
+from kernel.composition import Entity
 from kernel.context import Info
+from kernel.ownership import discloses
 from kernel.records import from_row, from_rows
 from kernel.regions import region_name
 from kernel.scopes import WORKER_IDENTITY, WORKER_RESIDENCE
@@ -22,9 +24,11 @@ class ResidenceStatus(enum.Enum):
     CANCELLED = "cancelled"
 
 
+@discloses(Entity.WORKER, "id_number")
 @scoped_type(WORKER_IDENTITY)
 @strawberry.type(name="Identity", description="户籍 identity of record held by the police")
 class IdentityRecord:
+    id_number: strawberry.Private[str]
     household_region_code: str
     name: str = strawberry.field(description="姓名 on the household register")
     household_address: str
@@ -34,9 +38,11 @@ class IdentityRecord:
         return region_name(self.household_region_code)
 
 
+@discloses(Entity.WORKER, "id_number")
 @scoped_type(WORKER_RESIDENCE)
 @strawberry.type(name="Residence", description="临时居住登记")
 class ResidenceRecord:
+    id_number: strawberry.Private[str]
     registration_no: str
     region_code: str
     address: str

@@ -35,6 +35,7 @@ from kernel.access import scoped_resolver, scoped_type
 from kernel.composition import Entity
 from kernel.context import Info
 from kernel.limits import REGIONS, bounded_list
+from kernel.ownership import belongs_to
 from kernel.pagination import Connection, Page, open_page
 from kernel.regions import region_name
 from kernel.scalars import Fen, RegionCodePrefix, YearMonth
@@ -102,6 +103,7 @@ class MeasureResult:
         return self.measure.value
 
 
+@belongs_to(Entity.PROJECT, "project_code")
 @scoped_type(STATS_READ)
 @strawberry.type(description="A project's compliance in one month and its three-colour warning")
 class Compliance:

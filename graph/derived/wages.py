@@ -18,7 +18,9 @@ from connectors.bank.loaders import BankLoaders
 from connectors.housing.loaders import HousingLoaders
 from kernel import refs
 from kernel.access import scoped_resolver, scoped_type
+from kernel.composition import Entity
 from kernel.context import Info
+from kernel.ownership import belongs_to, discloses
 from kernel.scalars import Fen, YearMonth, in_months, month_end
 from kernel.scopes import WAGE_READ
 
@@ -33,6 +35,8 @@ class PaymentStatus(enum.Enum):
     NOT_DUE = "not_due"
 
 
+@belongs_to(Entity.PROJECT, "project_code")
+@discloses(Entity.WORKER, "worker_id_number")
 @scoped_type(WAGE_READ)
 @strawberry.type(description="工资支付情况: one worker, one project, one month.")
 class WagePosition:

@@ -109,7 +109,7 @@ EXPECTED = {
     "housing-bureau-xinmi": (D, D, D, F, F, F, D, F, F, N, F, D),
     "hr-bureau-xinmi": (D, D, D, F, D, M, D, D, M, N, D, D),
     "police-xinmi": (D, D, D, D, F, F, D, F, F, N, F, F),
-    "bank-ccb-xinmi": (M, F, D, F, D, D, D, D, D, N, F, F),
+    "bank-ccb-xinmi": (F, F, F, F, F, F, D, D, D, N, F, F),  # no ID-number look-ups
     "court-xinmi": (D, D, D, F, D, M, D, D, M, N, D, F),
     "mediation-xinmi": (D, D, D, F, D, M, D, D, M, N, D, F),
     "dashboard-zhengzhou": (F, F, F, F, F, F, D, F, F, N, F, D),
