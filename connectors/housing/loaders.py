@@ -89,6 +89,13 @@ def _worker_conditions(criteria: WorkerFilter) -> list[Any]:
             )
         )
     if len(on_site) > 1:
+        if criteria.within_regions:  # registrations on projects the caller cannot see do not count
+            on_site.append(
+                exists().where(
+                    project_t.c.code == registration_t.c.project_code,
+                    any_prefix(project_t.c.region_code, criteria.within_regions),
+                )
+            )
         conditions.append(exists().where(and_(*on_site)))
     if criteria.within_regions:
         conditions.append(
