@@ -98,6 +98,19 @@ def test_the_worker_root_does_not_confirm_a_guess(
     assert error["extensions"]["missingScopes"] == [WORKER_IDENTITY]
 
 
+def test_a_filter_does_not_confirm_a_guess(
+    hub: RunningHub, subgraphs: dict[str, str], known: str
+) -> None:
+    """A caller holding case:read but not worker:identity, filtering cases by party."""
+    document = "query($id: IdNumber!) { disputeCases(filter: {partyIdNumber: $id}) { totalCount } }"
+    answers = [
+        _post(hub, hub.url, UNBOUND, document, {"id": guess})
+        for guess in (known, _unknown_like(known))
+    ]
+    _same_answer(answers)
+    assert answers[0]["errors"][0]["extensions"]["missingScopes"] == [WORKER_IDENTITY]
+
+
 @pytest.mark.parametrize("subgraph", ["housing", "bank", "hub"])
 @pytest.mark.parametrize("client_id", [BANK, UNBOUND])
 def test_entities_do_not_confirm_a_guess(
