@@ -18,12 +18,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections import defaultdict
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from connectors.base import discover
 from kernel.access import caller_of
+from kernel.batching import Loader
 from kernel.caller import Caller
 from kernel.composition import Entity
 from kernel.context import RequestContext
@@ -82,6 +83,56 @@ RULES = Rules.of([KERNEL_LIMITS, *(connector.row_limits for connector in discove
 """The installed packages' row limits: every agency's, and the kernel's."""
 
 
+class _Stepped:
+    """A loader whose every load takes exactly one wave: it waits for the wave it would
+    join, even when what it asks for is cached."""
+
+    def __init__(self, loader: Loader[Hashable, Any], step: Loader[object, None]) -> None:
+        self._loader = loader
+        self._step = step
+
+    async def load(self, key: Hashable) -> Any:
+        found, _ = await asyncio.gather(self._loader.load(key), self._step.load(object()))
+        return found
+
+    async def load_many(self, keys: Iterable[Hashable]) -> list[Any]:
+        found, _ = await asyncio.gather(self._loader.load_many(keys), self._step.load(object()))
+        return found
+
+
+class _SteppedLoaders:
+    def __init__(self, loaders: object, step: Loader[object, None]) -> None:
+        self._loaders = loaders
+        self._step = step
+
+    def __getattr__(self, name: str) -> Any:
+        found = getattr(self._loaders, name)
+        return _Stepped(found, self._step) if isinstance(found, Loader) else found
+
+
+async def _nothing(keys: list[object]) -> list[None]:
+    return [None] * len(keys)
+
+
+class InStep:
+    """The request context as deciders and links see it: every load they make takes one
+    wave, cached or not. So every decision about one kind of entity under one limit takes
+    the same number of waves, whatever this request happened to load before, and the
+    decisions a page's entities need finish together, their fields load together — the
+    statements a page costs depend on the query's shape, not on which rows were cached."""
+
+    def __init__(self, context: RequestContext) -> None:
+        self._context = context
+        self._step: Loader[object, None] = Loader(_nothing, context.waves)
+        self._wrapped: dict[type, _SteppedLoaders] = {}
+
+    def loaders(self, kind: type) -> Any:
+        found = self._wrapped.get(kind)
+        if found is None:
+            found = self._wrapped[kind] = _SteppedLoaders(self._context.loaders(kind), self._step)
+        return found
+
+
 class Jurisdiction:
     """One request's visibility decisions, loaded in batches through the agencies' loaders."""
 
@@ -89,6 +140,7 @@ class Jurisdiction:
         self.caller = caller
         self.context = context
         self.rules = rules
+        self.steps = InStep(context)
 
     async def visible(self, entity: Entity, keys: list[Hashable]) -> list[bool]:
         verdicts = await asyncio.gather(
@@ -104,18 +156,18 @@ class Jurisdiction:
         self, name: str, values: tuple[str, ...], entity: Entity, keys: list[Hashable]
     ) -> list[bool]:
         kind = self.rules.kinds.get(name)
-        if kind is None or not keys:
+        if kind is None:
             return [False] * len(keys)
         deciders = self.rules.deciders.get((name, entity))
         if deciders:
             verdicts = await asyncio.gather(
-                *(d.decide(self.context, values, keys) for d in deciders)
+                *(d.decide(self.steps, values, keys) for d in deciders)
             )
             return [all(passed) for passed in zip(*verdicts, strict=True)]
         links = self.rules.links.get((entity, kind.home))
         if entity is kind.home or not links:
             return [False] * len(keys)
-        followed = await asyncio.gather(*(link.follow(self.context, keys) for link in links))
+        followed = await asyncio.gather(*(link.follow(self.steps, keys) for link in links))
         targets = [
             [t for per_link in per_key for t in per_link] for per_key in zip(*followed, strict=True)
         ]

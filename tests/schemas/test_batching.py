@@ -5,16 +5,29 @@ from __future__ import annotations
 
 from conftest import SEED, RunningHub
 from connectors import discover
+from grants import register_client
 from hub.wiring import build_cursors
+from kernel.scopes import vocabulary
 from questions import NESTED
 from synthetic.stories import stories
 
+REGION_BOUND = "test-batching-henan"
+"""Every scope, bound to Henan: each entity and record it is shown is decided by region."""
 
-def _statements(hub: RunningHub, first: int) -> dict[str, int]:
+
+def _statements(hub: RunningHub, first: int, client_id: str | None = None) -> dict[str, int]:
     """Both pages start at a worker who is party to a case, so every nested loader runs."""
     start = build_cursors(hub.settings).seal(stories(SEED).dispute_worker_id[:-1], "Query.workers")
     hub.statements.reset()
-    data = hub.data(NESTED, {"first": first, "after": start})
+    variables = {"first": first, "after": start}
+    if client_id is None:
+        data = hub.data(NESTED, variables)
+    else:
+        body = hub.as_client(client_id).post(
+            "/graphql", json={"query": NESTED, "variables": variables}
+        )
+        assert "errors" not in body.json(), body.json()
+        data = body.json()["data"]
     assert len(data["workers"]["nodes"]) == first
     return dict(hub.statements.counts)
 
@@ -22,6 +35,16 @@ def _statements(hub: RunningHub, first: int) -> dict[str, int]:
 def test_statements_per_connector_do_not_grow_with_workers(hub: RunningHub) -> None:
     five = _statements(hub, 5)
     fifty = _statements(hub, 50)
+    assert set(five) == {connector.name for connector in discover()}
+    assert five == fifty
+
+
+def test_jurisdiction_decisions_do_not_grow_with_workers(hub: RunningHub) -> None:
+    """A region-bound client: every worker, project, enterprise, case and record shown is
+    decided from loaders, in the same waves, whatever the page's size."""
+    register_client(hub, REGION_BOUND, vocabulary(), {"regions": ("41",)})
+    five = _statements(hub, 5, REGION_BOUND)
+    fifty = _statements(hub, 50, REGION_BOUND)
     assert set(five) == {connector.name for connector in discover()}
     assert five == fifty
 
