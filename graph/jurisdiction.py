@@ -160,9 +160,7 @@ class Jurisdiction:
             return [False] * len(keys)
         deciders = self.rules.deciders.get((name, entity))
         if deciders:
-            verdicts = await asyncio.gather(
-                *(d.decide(self.steps, values, keys) for d in deciders)
-            )
+            verdicts = await asyncio.gather(*(d.decide(self.steps, values, keys) for d in deciders))
             return [all(passed) for passed in zip(*verdicts, strict=True)]
         links = self.rules.links.get((entity, kind.home))
         if entity is kind.home or not links:
