@@ -108,11 +108,12 @@ def build_subject_hasher(settings: HubSettings) -> SubjectHasher:
 def build_cursors(settings: HubSettings) -> Cursors:
     """Page cursors sealed under `HUB_PAGES_CURSOR_SECRET`, which every replica behind one
     address must share so that each opens the others' cursors; unset, under a random key
-    kept 0600 in the data directory (`cursor.key`), shared by the processes using it."""
+    kept 0600 in the data directory (`keys/cursor.key`, its directory 0700), shared by
+    the processes using that directory."""
     secret = settings.pages.cursor_secret
     if secret is not None:
         return Cursors(secret.get_secret_value().encode())
-    return Cursors(secret_file(settings.data_dir / "cursor.key", what="cursor key file"))
+    return Cursors(secret_file(settings.data_dir / "keys" / "cursor.key", what="cursor key file"))
 
 
 def migration_targets(

@@ -27,7 +27,7 @@ class PageLimits(BaseModel):
     cursor_secret: SecretStr | None = Field(
         default=None,
         description="The secret page cursors are sealed with (16 bytes or more); give every "
-        "replica the same one. Unset: a random key in the data directory (`cursor.key`).",
+        "replica the same one. Unset: a random key in the data directory (`keys/cursor.key`).",
     )
 
 

@@ -134,4 +134,5 @@ def test_without_a_secret_the_key_is_a_private_file(tmp_path: Any) -> None:
     """Processes sharing a data directory share the key; nobody else can read it."""
     cursor = build_cursors(_settings(tmp_path, None)).seal("k", "Query.projects")
     assert build_cursors(_settings(tmp_path, None)).open(cursor, "Query.projects") == "k"
-    assert (tmp_path / "cursor.key").stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "keys" / "cursor.key").stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "keys").stat().st_mode & 0o777 == 0o700
