@@ -63,7 +63,11 @@ SUPERVISOR: Final = Role(
     ),
     "dashboard",
 )
-SERVICE_DESK: Final = Role("service-desk", "窗口人员 (service desk)", (AUDIT_SUBJECT,), "service")
+SERVICE_DESK: Final = Role(
+    "service-desk", "窗口人员 (service desk)", (AUDIT_SUBJECT, WORKER_IDENTITY), "service"
+)
+"""The worker in front of the desk shows an ID card: a look-up by ID number needs
+worker:identity (a caller without it could test guessed numbers)."""
 DEVELOPER: Final = Role(
     "developer",
     "开发人员 (developer)",
