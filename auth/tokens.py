@@ -4,9 +4,13 @@ A token names its issuer (`iss`), which selects the keys and the algorithm allow
 the hub's own keys (Ed25519 only) from the auth database, or a trusted issuer's JWKS
 (RS256, ES256, Ed25519) fetched over HTTP. The key is chosen by `kid`; an unknown kid
 refreshes the key set once, at most once per cool-down, and is then refused. After the
-signature, `iss`, `aud`, `exp`, `nbf` and `iat` are checked with a small leeway, and the
-client named by `client_id` (or `sub`) must be registered and not revoked. Its scopes are
-the token's `scope` claim narrowed to its current grant.
+signature, every issuer's token obeys the same rules: `typ: at+jwt` (RFC 9068), `iss`,
+`aud`, `exp`, `nbf` and `iat` present and valid with a small leeway, a lifetime of at
+most a day, `client_id` and `sub` naming one client. That client must be registered and
+not revoked, and a trusted issuer must be one that may vouch for it: only the clients or
+the agency configured for that issuer, never the hub's own clients (its connector
+client, or any client holding `connector:load`). Its scopes are the token's `scope` claim
+narrowed to its current grant.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -34,10 +38,11 @@ from joserfc.errors import (
 )
 from joserfc.jwk import Key, KeySet
 from joserfc.jws import extract_compact
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from auth.errors import InvalidToken
 from auth.store import SIGNING_ALGORITHM, AuthStore, RegisteredClient
+from kernel.scopes import CONNECTOR_LOAD
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +51,11 @@ TRUSTED_ALGORITHMS = ("RS256", "ES256", SIGNING_ALGORITHM)
 ACCESS_TOKEN_TYPE = "at+jwt"
 USER_CLAIM = "hub_user"
 """The claim naming the person a desk-issued token acts for (X-Road's user id)."""
+_ACCESS_TOKEN_TYPES = frozenset({ACCESS_TOKEN_TYPE, f"application/{ACCESS_TOKEN_TYPE}"})
+"""`typ` compares case-insensitively, with or without `application/` (RFC 7515 §4.1.9)."""
 LEEWAY_SECONDS = 30
+MAX_LIFETIME_SECONDS = 86_400
+"""The longest-lived token accepted from any issuer (the hub's own live at most this)."""
 VERIFIED_TOKENS = 10_000
 """Tokens remembered as verified, per process (a few MiB at most)."""
 # The hub's own keys come from its database: cheap to reread, and a rotation must be seen
@@ -74,13 +83,32 @@ def _is_loopback(host: str | None) -> bool:
 
 
 class TrustedIssuer(BaseModel):
-    """An identity provider run by an agency, whose tokens the hub accepts
-    (`HUB_TRUSTED_ISSUERS='{"https://idp.example": {"jwks_url": ..., "audience": ...}}'`)."""
+    """An identity provider run by an agency, whose tokens the hub accepts for the clients
+    it vouches for: `HUB_TRUSTED_ISSUERS='{"https://idp.example": {"jwks_url": ...,
+    "audience": ..., "agency": "public_security"}}'` (or `"clients": ["police-xinmi"]`).
+
+    Why a list per issuer: a provider's key is a credential for every client it may
+    name; without the list, whoever holds that key could be any client of the hub."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     jwks_url: str
     audience: str
+    clients: tuple[str, ...] = ()
+    """Client ids the provider may vouch for."""
+    agency: str | None = None
+    """Or: every client registered with this agency."""
+
+    @model_validator(mode="after")
+    def _vouches_for_someone(self) -> TrustedIssuer:
+        if not self.clients and not self.agency:
+            raise ValueError("say whom the issuer vouches for: `clients`, `agency` or both")
+        return self
+
+    def vouches_for(self, client: RegisteredClient) -> bool:
+        return client.client_id in self.clients or (
+            self.agency is not None and client.agency == self.agency
+        )
 
     @field_validator("jwks_url")
     @classmethod
@@ -164,10 +192,8 @@ class _Issuer:
     audience: str
     algorithms: tuple[str, ...]
     keys: KeyCache
-    token_type: str | None
-    """The `typ` header required, if any (RFC 9068's `at+jwt` for the hub's own tokens)."""
-    requires_nbf: bool
-    """Whether `nbf` must be there (it is checked whenever it is)."""
+    trusted: TrustedIssuer | None
+    """None for the hub itself, which may name any of its clients."""
 
 
 class TokenVerifier:
@@ -179,9 +205,19 @@ class TokenVerifier:
         audience: str,
         trusted: Mapping[str, TrustedIssuer],
         http: httpx.AsyncClient,
+        reserved: Collection[str] = (),
         leeway: int = LEEWAY_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """`reserved`: the hub's own client ids (its connector client), which no trusted
+        issuer may name; one configured to is refused here, at start-up."""
+        self._reserved = frozenset(reserved)
+        for name, trusted_issuer in trusted.items():
+            if named := self._reserved & set(trusted_issuer.clients):
+                raise ValueError(
+                    f"trusted issuer {name} may not vouch for the hub's own client "
+                    f"{', '.join(sorted(named))}"
+                )
         self._store = store
         self._leeway = leeway
         own = _Issuer(
@@ -191,8 +227,7 @@ class TokenVerifier:
             KeyCache(
                 store.public_keys, max_age=OWN_KEYS_MAX_AGE, cooldown=OWN_KEYS_COOLDOWN, clock=clock
             ),
-            ACCESS_TOKEN_TYPE,
-            requires_nbf=True,
+            None,
         )
         self._issuers = {
             name: _Issuer(
@@ -205,8 +240,7 @@ class TokenVerifier:
                     cooldown=TRUSTED_KEYS_COOLDOWN,
                     clock=clock,
                 ),
-                None,
-                requires_nbf=False,  # common identity providers issue none
+                trusted_issuer,
             )
             for name, trusted_issuer in trusted.items()
         }
@@ -244,8 +278,9 @@ class TokenVerifier:
             raise InvalidToken("the token's signature does not verify") from error
         except JoseError as error:
             raise InvalidToken("the token is malformed") from error
-        if issuer.token_type and header.get("typ") != issuer.token_type:
-            raise InvalidToken(f"the token is not an access token (typ {issuer.token_type})")
+        token_type = header.get("typ")
+        if not isinstance(token_type, str) or token_type.lower() not in _ACCESS_TOKEN_TYPES:
+            raise InvalidToken(f"the token is not an access token (typ {ACCESS_TOKEN_TYPE})")
         self._check_claims(claims, issuer)
         verified = await self._grant(claims, issuer)
         if len(self._verified) >= VERIFIED_TOKENS:
@@ -259,7 +294,7 @@ class TokenVerifier:
             iss={"essential": True, "value": issuer.name},
             aud={"essential": True, "value": issuer.audience},
             exp={"essential": True},
-            nbf={"essential": issuer.requires_nbf},
+            nbf={"essential": True},
             iat={"essential": True},
         )
         try:
@@ -271,18 +306,30 @@ class TokenVerifier:
         except ClaimError as error:
             refusal = _CLAIM_REFUSALS.get(error.claim, "the token has a malformed claim")
             raise InvalidToken(refusal) from error
+        if claims["exp"] - claims["iat"] > MAX_LIFETIME_SECONDS:
+            raise InvalidToken(f"the token lives longer than {MAX_LIFETIME_SECONDS} s")
 
     async def _grant(self, claims: dict[str, Any], issuer: _Issuer) -> VerifiedToken:
         client_id = claims.get("client_id") or claims.get("sub")
         scope = claims.get("scope", "")
         if not isinstance(client_id, str) or not isinstance(scope, str):
             raise InvalidToken("the token's client_id and scope must be strings")
+        if claims.get("sub", client_id) != client_id:
+            raise InvalidToken("the token's client_id and sub differ")
         client = await self._store.client(client_id)
         if client is None or client.revoked:
             raise InvalidToken("the token's client is unknown or revoked")
+        if issuer.trusted is not None and not self._vouchable(issuer.trusted, client):
+            raise InvalidToken("the token's issuer may not vouch for this client")
         scopes = frozenset(scope.split()) & frozenset(client.scopes)
         user = claims.get(USER_CLAIM) if issuer is self._own else None
         return VerifiedToken(client, scopes, user if isinstance(user, str) else None)
+
+    def _vouchable(self, trusted: TrustedIssuer, client: RegisteredClient) -> bool:
+        """Only its own clients, and never the hub's: its connector client, or any client
+        holding the hub's credential scope."""
+        hubs_own = client.client_id in self._reserved or CONNECTOR_LOAD in client.scopes
+        return not hubs_own and trusted.vouches_for(client)
 
 
 @dataclass(frozen=True)

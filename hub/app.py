@@ -221,13 +221,15 @@ def readiness(checked: Sequence[HealthChecked]) -> Callable[[Request], Awaitable
 def token_verifier(
     settings: HubSettings, auth_store: AuthStore, http: httpx.AsyncClient
 ) -> TokenVerifier:
-    """The hub's own tokens and the trusted issuers', as settings name them."""
+    """The hub's own tokens and the trusted issuers', as settings name them; no trusted
+    issuer may vouch for the hub's own connector client."""
     return TokenVerifier(
         auth_store,
         issuer=settings.issuer,
         audience=settings.audience,
         trusted=settings.trusted_issuers,
         http=http,
+        reserved={settings.connector_client_id},
     )
 
 

@@ -108,8 +108,9 @@ class HubSettings(BaseSettings):
     audience: str = Field(default="wage-hub", description="`aud` the hub's tokens carry.")
     trusted_issuers: dict[str, TrustedIssuer] = Field(
         default_factory=dict,
-        description="Identity providers whose tokens are accepted too, as JSON: "
-        '{"<iss>": {"jwks_url": "https://…", "audience": "…"}}.',
+        description="Identity providers whose tokens are accepted too, each for the clients "
+        'or the agency it vouches for, as JSON: {"<iss>": {"jwks_url": "https://…", '
+        '"audience": "…", "agency": "…", "clients": ["…"]}}.',
     )
     rate_limits: dict[str, str] = Field(
         default_factory=lambda: {"default": "50/s burst 200"},

@@ -159,6 +159,9 @@ class ClientCredentials(httpx.Auth):
         yield request
 
 
+IDP_AGENCY = "idp-agency"
+"""The agency whose clients the test identity provider vouches for."""
+
 TEST_CLIENT = "test-all-access"
 TEST_PURPOSE = "testing"
 
@@ -178,13 +181,13 @@ class IdentityProvider:
 
     @property
     def trusted(self) -> TrustedIssuer:
-        return TrustedIssuer(jwks_url=f"{self.url}/jwks", audience="wage-hub")
+        return TrustedIssuer(jwks_url=f"{self.url}/jwks", audience="wage-hub", agency=IDP_AGENCY)
 
-    def token(self, *, kid: str | None = None, **claims: Any) -> str:
-        """Claims given as None are left out."""
+    def token(self, *, kid: str | None = None, typ: str | None = "at+jwt", **claims: Any) -> str:
+        """Claims (and `typ`) given as None are left out."""
         now = int(time.time())
         body = {"iss": self.issuer, "aud": "wage-hub", "iat": now, "nbf": now, "exp": now + 300}
-        header = {"alg": "ES256", "kid": kid or self.key.kid}
+        header = {"alg": "ES256", "kid": kid or self.key.kid, **({"typ": typ} if typ else {})}
         merged = {name: value for name, value in {**body, **claims}.items() if value is not None}
         return jwt.encode(header, merged, self.key, algorithms=["ES256"])
 

@@ -24,10 +24,12 @@ def test_the_auth_database_url_comes_from_the_environment(
 def test_trusted_issuers_are_read_as_json(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(
         "HUB_TRUSTED_ISSUERS",
-        '{"https://idp.example": {"jwks_url": "https://idp.example/jwks", "audience": "hub"}}',
+        '{"https://idp.example": {"jwks_url": "https://idp.example/jwks", "audience": "hub",'
+        ' "agency": "public_security", "clients": ["court-xinmi"]}}',
     )
     trusted = HubSettings().trusted_issuers["https://idp.example"]
     assert (trusted.jwks_url, trusted.audience) == ("https://idp.example/jwks", "hub")
+    assert (trusted.agency, trusted.clients) == ("public_security", ("court-xinmi",))
 
 
 @pytest.mark.parametrize(
@@ -37,7 +39,8 @@ def test_a_jwks_fetched_in_clear_text_from_afar_is_refused(
     monkeypatch: pytest.MonkeyPatch, jwks_url: str
 ) -> None:
     monkeypatch.setenv(
-        "HUB_TRUSTED_ISSUERS", f'{{"https://idp": {{"jwks_url": "{jwks_url}", "audience": "a"}}}}'
+        "HUB_TRUSTED_ISSUERS",
+        f'{{"https://idp": {{"jwks_url": "{jwks_url}", "audience": "a", "agency": "x"}}}}',
     )
     with pytest.raises(ValidationError, match="jwks_url must be https"):
         HubSettings()
