@@ -39,6 +39,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from auth import hashing
 from auth.store import SIGNING_ALGORITHM, AuthStore, RegisteredClient
 from auth.tokens import ACCESS_TOKEN_TYPE, USER_CLAIM
 from kernel.scopes import vocabulary
@@ -85,6 +86,24 @@ class _Client(ClientMixin):
 
     def check_grant_type(self, grant_type: str) -> bool:
         return grant_type == GRANT_TYPE
+
+
+class _NoClient(_Client):
+    """Who an unknown or revoked client id gets: its secret is checked like a registered
+    client's (one scrypt derivation) and never matches, so the refusal cannot be told
+    from a wrong secret by its timing."""
+
+    def __init__(self, client_id: str) -> None:
+        self.client_id = client_id
+
+    def get_client_id(self) -> str:
+        return self.client_id
+
+    def get_allowed_scope(self, scope: str | None) -> str | None:
+        return None
+
+    def check_client_secret(self, client_secret: str) -> bool:
+        return hashing.refuse_secret(client_secret)
 
 
 class _ClientCredentialsGrant(ClientCredentialsGrant):
@@ -159,10 +178,10 @@ class _Server(AuthorizationServer):
         self.register_grant(_ClientCredentialsGrant)
         self.register_token_generator("default", _AccessTokens(key, policy))
 
-    def query_client(self, client_id: str) -> _Client | None:
+    def query_client(self, client_id: str) -> _Client:
         client = self._client
         if client is None or client.client_id != client_id or client.revoked:
-            return None
+            return _NoClient(client_id)
         return _Client(client)
 
     def create_oauth2_request(self, request: _Request) -> _Request:
