@@ -75,6 +75,8 @@ class AuditMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         trail = AuditTrail(endpoint=scope["path"])
+        if isinstance(scope.get("request_id"), str):  # the edge's (`hub.edge`): one id a request
+            trail.request_id = scope["request_id"]
         scope["audit"] = trail
         held: list[Message] = []
 

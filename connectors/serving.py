@@ -15,24 +15,27 @@ import asyncio
 import dataclasses
 import functools
 import inspect
-import json
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import date
 from typing import Any, get_type_hints
 
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
+from auth.bodies import read_body
+from auth.middleware import Refusal
 from auth.tokens import VerifiedToken
 from connectors.base import Connector
 from connectors.loading import AgencyLoaders
 from connectors.local import LocalTransport
 from connectors.transport import NotInProcess
 from connectors.wire import WireError, as_list, as_object, as_text, calls_of, decode, response_body
+from kernel import errors
 from kernel.caller import Caller
+from kernel.conformity import conforms
+from kernel.errors import BadUserInput
+from kernel.inputs import parse_json
 from kernel.scopes import CONNECTOR_LOAD
 
 log = logging.getLogger(__name__)
@@ -42,7 +45,9 @@ MAX_KEYS_PER_CALL = 10_000
 MAX_ROWS_PER_QUERY = 1_000
 """A served query's `limit`, capped by the agency itself: the hub asks for pages of at
 most HUB_PAGES_MAXIMUM + 1 and scans in chunks of 500."""
-_KEY_TYPES = (str, int, date, tuple)
+WIRE_MAX_DEPTH = 16
+"""Nesting of a request: calls, a call, its arguments, a record, a tuple in it
+(`kernel.inputs` refuses deeper bodies, huge numbers, NUL and lone surrogates)."""
 
 
 async def answer_calls(
@@ -66,8 +71,8 @@ async def answer_calls(
             keys = decode(as_list(call.get("keys")))
             if len(keys) > MAX_KEYS_PER_CALL:
                 raise WireError(f"at most {MAX_KEYS_PER_CALL} keys a call")
-            if not all(isinstance(key, _KEY_TYPES) for key in keys):
-                raise WireError("a key is a string, number, date or tuple of them")
+            if not all(conforms(key, _key_type(spec)) for key in keys):
+                raise WireError(f"a key of {spec.name} is not of its columns' types")
             pending.append(functools.partial(transport.load, spec, keys))
         elif "query" in call:
             query = queries.get(as_text(call["query"]))
@@ -107,8 +112,24 @@ def _arguments(body: Callable[..., Any], args: list[Any]) -> tuple[Any, ...]:
                 value = hint(**value)
             except TypeError as error:
                 raise WireError(f"argument {name}: {error}") from error
+        if hint is not None and not conforms(value, hint):
+            raise WireError(f"argument {name} is not of its declared type")
         rebuilt.append(value)
     return tuple(rebuilt)
+
+
+@functools.cache
+def _key_type(spec: Any) -> Any:
+    """The Python type of a loader's key: its column's, or a tuple of its columns'."""
+    columns = spec.columns if isinstance(spec.columns, tuple) else (spec.columns,)
+    types = tuple(_python_type(column.type) for column in columns)
+    return types[0] if len(types) == 1 else tuple[types]  # type: ignore[valid-type]
+
+
+def _python_type(column_type: Any) -> Any:
+    """A decorated type (sqlmodel's AutoString) answers `object`: ask what it decorates."""
+    found = getattr(column_type, "impl_instance", column_type).python_type
+    return Any if found is object else found
 
 
 class ConnectorLoads:
@@ -116,39 +137,47 @@ class ConnectorLoads:
     this agency's database and logged with the caller they are for. Expects `caller` and
     `presenter` on the scope (the delegating caller middleware's)."""
 
-    def __init__(self, connector: Connector, max_body_bytes: int) -> None:
+    def __init__(
+        self, connector: Connector, max_body_bytes: int, *, body_timeout_seconds: float = 15.0
+    ) -> None:
         if not isinstance(connector.transport, LocalTransport):
             raise NotInProcess(f"{connector.name} answers from its own database only")
         self.name = connector.name
         self.loaders = connector.loaders
         self.transport = connector.transport
         self.max_body_bytes = max_body_bytes
+        self.body_timeout = body_timeout_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
-        response = await self.answer(request, scope["caller"], scope["presenter"])
+        try:
+            response = await self.answer(scope, receive, scope["caller"], scope["presenter"])
+        except Refusal as refused:  # a body too large or too slow
+            await refused.send(send)
+            return
         await response(scope, receive, send)
 
-    async def answer(self, request: Request, caller: Caller, presenter: VerifiedToken) -> Response:
+    async def answer(
+        self, scope: Scope, receive: Receive, caller: Caller, presenter: VerifiedToken
+    ) -> Response:
         if CONNECTOR_LOAD not in presenter.scopes:
             return _refused(403, "insufficient_scope", f"connector calls need {CONNECTOR_LOAD}")
-        body = await request.body()
-        if len(body) > self.max_body_bytes:
-            return _refused(413, "request_too_large", f"at most {self.max_body_bytes} bytes")
+        body = await read_body(
+            scope, receive, max_bytes=self.max_body_bytes, timeout_seconds=self.body_timeout
+        )
         try:
-            results = await answer_calls(self.loaders, self.transport, json.loads(body))
-        except ValueError as error:  # malformed JSON, or a WireError
-            return _refused(400, "invalid_request", str(error))
+            calls = parse_json(body, max_depth=WIRE_MAX_DEPTH)
+            results = await answer_calls(self.loaders, self.transport, calls)
+        except (ValueError, BadUserInput) as error:  # a WireError, or a body refused unread
+            return _refused(400, errors.INVALID_REQUEST, str(error))
         except (SQLAlchemyError, OSError) as error:
             log.warning("connector calls failed: %s", type(error).__name__)
             return _refused(503, "unavailable", f"{self.name}'s database did not answer")
-        log.info(
-            "%d connector calls for %s via %s, purpose %s, reference %s",
+        log.info(  # never the purpose reference: the caller's free text (the audit has it)
+            "%d connector calls for %s via %s, purpose %s",
             len(results),
             caller.client_id,
             presenter.client.client_id,
             caller.purpose,
-            caller.purpose_reference or "-",
         )
         return JSONResponse(response_body(results))
 

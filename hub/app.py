@@ -25,13 +25,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from typing import Any, Protocol
 
 import httpx
+from cross_web import HTTPException  # strawberry's view raises it (strawberry depends on it)
 from redis.asyncio import Redis
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route, Router, request_response
-from starlette.types import ASGIApp, Scope
+from starlette.routing import BaseRoute, Mount, Route, Router, request_response
+from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLRequestData
@@ -43,13 +45,14 @@ from audit.graph import AuditReader
 from audit.middleware import AuditMiddleware
 from audit.record import AuditTrail
 from audit.store import AuditStore
-from auth.middleware import CallerMiddleware
+from auth.middleware import CallerMiddleware, Refusal
 from auth.server import JWKSEndpoint, TokenEndpoint, TokenPolicy, sign_access_token
 from auth.staff import DeskSession, StaffStore
 from auth.store import AuthStore
 from auth.tokens import TokenVerifier
 from connectors.base import Connector
 from graph.schema import HubSchema
+from hub.edge import Edge
 from hub.graph import hub_schema
 from hub.limits import refusal
 from hub.limits.documents import DocumentStore
@@ -78,6 +81,16 @@ READINESS_TIMEOUT_SECONDS = 3.0
 
 log = logging.getLogger(__name__)
 
+_VIEW_REFUSALS = {
+    400: errors.INVALID_REQUEST,
+    404: errors.NOT_FOUND,
+    405: errors.METHOD_NOT_ALLOWED,
+    413: errors.REQUEST_TOO_LARGE,
+    415: "unsupported_media_type",
+}
+"""What strawberry's view refuses (an unknown operation name, a body it cannot read),
+as the JSON refusals every other layer answers with; strawberry writes plain text."""
+
 
 class HubGraphQL(GraphQL[RequestContext, None]):
     def __init__(
@@ -104,6 +117,22 @@ class HubGraphQL(GraphQL[RequestContext, None]):
     async def render_graphql_ide(self, request: Request) -> Response:
         """GraphiQL from the hub's own static files (strawberry's page loads it from a CDN)."""
         return graphiql_page()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Queries run over POST only: a GET names a query (or asks for anything but the
+        GraphiQL page) is a 405. Whatever strawberry's view refuses is answered in JSON."""
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        try:
+            if request.method != "POST" and "query" in request.query_params:
+                raise HTTPException(405, "queries run over POST, as application/json")
+            response = await self.run(request)
+        except HTTPException as error:
+            await _view_refusal(error).send(send)
+            return
+        await response(scope, receive, send)
 
     async def execute_single(
         self,
@@ -189,6 +218,12 @@ class HubGraphQL(GraphQL[RequestContext, None]):
         return Answer.of(result.data, result.errors)
 
 
+def _view_refusal(error: HTTPException) -> Refusal:
+    code = _VIEW_REFUSALS.get(error.status_code, errors.INVALID_REQUEST)
+    headers = {"Allow": "POST"} if error.status_code == 405 else {}
+    return Refusal(error.status_code, code, error.reason, headers=headers)
+
+
 async def _check(health: Awaitable[None]) -> str | None:
     try:
         await asyncio.wait_for(health, READINESS_TIMEOUT_SECONDS)
@@ -218,6 +253,12 @@ def readiness(checked: Sequence[HealthChecked]) -> Callable[[Request], Awaitable
     return readyz
 
 
+def edge(routes: Sequence[BaseRoute]) -> Middleware:
+    """The outermost layer (`hub.edge`): request ids, the access log, JSON for the
+    unexpected; it logs a request's path as the route that serves it is written."""
+    return Middleware(Edge, routes=routes)
+
+
 def token_verifier(
     settings: HubSettings, auth_store: AuthStore, http: httpx.AsyncClient
 ) -> TokenVerifier:
@@ -229,7 +270,7 @@ def token_verifier(
         audience=settings.audience,
         trusted=settings.trusted_issuers,
         http=http,
-        reserved={settings.connector_client_id},
+        reserved={settings.connector.client_id},
     )
 
 
@@ -310,30 +351,24 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
         for store in (auth_store, audit_store):
             await store.database.dispose()
 
-    app = Starlette(
-        routes=[
-            Route(
-                "/graphql", audited(CallerMiddleware(guarded, verifier)), methods=["GET", "POST"]
-            ),
-            Route(
-                "/oauth/token",
-                audited(request_response(token_endpoint))
-                if settings.audit.enabled
-                else token_endpoint,
-                methods=["POST"],
-            ),
-            Route("/.well-known/jwks.json", JWKSEndpoint(auth_store).handle),
-            Route("/healthz", healthz),
-            Route("/readyz", readiness(checked)),
-            Mount("/static", static_files(), name="static"),
-            Route(
-                "/desk{rest:path}",
-                audited(Router(desk_routes(_DESK_PAGES))),
-                methods=["GET", "POST"],
-            ),
-        ],
-        lifespan=lifespan,
-    )
+    routes = [
+        Route("/graphql", audited(CallerMiddleware(guarded, verifier)), methods=["GET", "POST"]),
+        Route(
+            "/oauth/token",
+            audited(request_response(token_endpoint)) if settings.audit.enabled else token_endpoint,
+            methods=["POST"],
+        ),
+        Route("/.well-known/jwks.json", JWKSEndpoint(auth_store).handle),
+        Route("/healthz", healthz),
+        Route("/readyz", readiness(checked)),
+        Mount("/static", static_files(), name="static"),
+        Route(
+            "/desk{rest:path}",
+            audited(Router(desk_routes(_DESK_PAGES))),
+            methods=["GET", "POST"],
+        ),
+    ]
+    app = Starlette(routes=routes, middleware=[edge(routes)], lifespan=lifespan)
     app.state.settings = settings
     app.state.connectors = connectors
     app.state.auth_store = auth_store

@@ -36,7 +36,7 @@ from connectors.wire import LOAD_PATH
 from graph import derived
 from graph.merged import HUB_SUBGRAPH
 from graph.subgraph import build_subgraph_schema
-from hub.app import HubGraphQL, readiness, token_verifier
+from hub.app import HubGraphQL, edge, readiness, token_verifier
 from hub.limits.documents import DocumentStore
 from hub.limits.pipeline import observe_error, schema_extensions
 from hub.limits.requests import RequestLimitsMiddleware
@@ -101,7 +101,11 @@ def create_subgraph_app(
         Mount("/static", static_files(), name="static"),  # GraphiQL's files
     ]
     if served is not None:
-        loads = ConnectorLoads(served, settings.limits.max_body_bytes)
+        loads = ConnectorLoads(
+            served,
+            settings.limits.max_body_bytes,
+            body_timeout_seconds=settings.limits.body_timeout_seconds,
+        )
         routes.append(
             Route(
                 LOAD_PATH,
@@ -109,7 +113,7 @@ def create_subgraph_app(
                 methods=["POST"],
             )
         )
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, middleware=[edge(routes)], lifespan=lifespan)
     app.state.settings = settings
     app.state.connectors = connectors
     app.state.auth_store = auth_store

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, NewType, TypeAlias
+from typing import TYPE_CHECKING, NewType, TypeAlias, TypeVar
 
 import strawberry
 from strawberry.types.scalar import ScalarDefinition
@@ -35,12 +35,33 @@ else:
     Fen = NewType("Fen", int)
 
 _YEAR_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+FIRST_MONTH = date(1900, 1, 1)
+LAST_MONTH = date(2199, 12, 1)
+"""The months the hub takes: wider than any record it holds, narrow enough that no month
+arithmetic (a range, the month after, its last day) runs off the calendar."""
+T = TypeVar("T")
 _REGION_PREFIX = re.compile(r"^\d{1,6}$")
 # JavaScript clients read JSON numbers as doubles: amounts stay exact up to 2**53 fen.
 _MAX_SAFE_INTEGER = 2**53 - 1
 
 
+def _refusing(parse: Callable[[object], T]) -> Callable[[object], T]:
+    """A scalar's parser that refuses only with BadUserInput: a ValueError from deep in
+    a conversion would otherwise read as the hub's own fault (INTERNAL_SERVER_ERROR)."""
+
+    def refusing(value: object) -> T:
+        try:
+            return parse(value)
+        except BadUserInput:
+            raise
+        except (ValueError, TypeError, OverflowError) as error:
+            raise BadUserInput(f"{value!r}: {error}") from error
+
+    return refusing
+
+
 def _checked(validate: Callable[[str], str]) -> Callable[[object], str]:
+    @_refusing
     def parse(value: object) -> str:
         if not isinstance(value, str):
             raise BadUserInput(f"expected a string, got {type(value).__name__}")
@@ -71,11 +92,17 @@ _CASENUMBER_SCALAR = strawberry.scalar(
 )
 
 
+@_refusing
 def parse_year_month(value: object) -> date:
     match = _YEAR_MONTH.match(value) if isinstance(value, str) else None
     if match is None or not 1 <= int(match.group(2)) <= 12:
         raise BadUserInput(f"month {value!r}: expected YYYY-MM, e.g. 2026-10")
-    return date(int(match.group(1)), int(match.group(2)), 1)
+    year = int(match.group(1))
+    if not FIRST_MONTH.year <= year <= LAST_MONTH.year:
+        raise BadUserInput(
+            f"month {value!r}: expected a month from {FIRST_MONTH:%Y-%m} to {LAST_MONTH:%Y-%m}"
+        )
+    return date(year, int(match.group(2)), 1)
 
 
 def in_months(month: date, since: date | None, until: date | None) -> bool:
@@ -102,12 +129,13 @@ def months_between(first: date, last: date) -> list[date]:
 
 _YEARMONTH_SCALAR = strawberry.scalar(
     name="YearMonth",
-    description="A calendar month, written YYYY-MM.",
+    description="A calendar month, written YYYY-MM, from 1900-01 to 2199-12.",
     serialize=lambda value: value.strftime("%Y-%m"),
     parse_value=parse_year_month,
 )
 
 
+@_refusing
 def parse_region_prefix(value: object) -> str:
     if not isinstance(value, str) or not _REGION_PREFIX.match(value):
         raise BadUserInput(
@@ -131,6 +159,7 @@ def _serialize_fen(value: int) -> int:
     return value
 
 
+@_refusing
 def _parse_fen(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or abs(value) > _MAX_SAFE_INTEGER:
         raise BadUserInput(f"amount {value!r}: expected an integer number of fen (分)")

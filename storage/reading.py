@@ -28,6 +28,9 @@ from sqlalchemy.engine.result import result_tuple
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from kernel.errors import BadUserInput
+from kernel.inputs import NUL
+
 log = logging.getLogger("hub.sql")
 
 StatementListener = Callable[[str], None]
@@ -64,6 +67,10 @@ class Compiled:
 
         def processed(name: str) -> Any:
             value = values[name]
+            if type(value) is str and NUL in value:
+                # PostgreSQL refuses NUL in text, and no record holds one: on every
+                # backend a caller's text with one is bad input, never a driver's error.
+                raise BadUserInput("a text argument holds a NUL character")
             process = processors.get(name)
             return process(value) if process is not None and value is not None else value
 

@@ -18,7 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 class Limits(BaseModel):
     """Every limit of one request (`HUB_LIMITS_*`): the request body's, checked by
-    `requests.py`, the operation's, checked by `operation.py`, and the time to answer."""
+    `requests.py`, the operation's, checked by `operation.py`, the time to answer, and
+    the time a client may take to send its request (`hub/serving.py`, `auth/bodies.py`)."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
@@ -43,4 +44,20 @@ class Limits(BaseModel):
     )
     request_timeout_seconds: float = Field(
         default=30.0, gt=0, description="REQUEST_TIMEOUT after this long."
+    )
+    header_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="A request's head (line and headers) must arrive within this long of "
+        "the connection opening or the previous response: else 408 and the connection "
+        "closes (`hub serve`, `hub connector serve`).",
+    )
+    body_timeout_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        description="A request's body must arrive within this long of its first read: "
+        "else 408 request_timeout.",
+    )
+    keep_alive_seconds: int = Field(
+        default=5, ge=1, description="An idle kept-alive connection closes after this long."
     )

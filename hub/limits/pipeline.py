@@ -22,6 +22,7 @@ from strawberry.types import ExecutionContext
 from graph.schema import ExtensionFactory
 from hub.limits import refusal
 from hub.limits.introspection import IntrospectionGate
+from hub.limits.literals import SoundLiterals
 from hub.limits.operation import limits_rule
 from hub.settings import HubSettings
 from kernel.caller import Caller
@@ -31,7 +32,7 @@ CACHE_SIZE = 1_000
 
 
 def schema_extensions(settings: HubSettings) -> list[ExtensionFactory]:
-    rules = [limits_rule(settings.limits, settings.pages)]
+    rules = [limits_rule(settings.limits, settings.pages), SoundLiterals]
     extensions: list[ExtensionFactory] = [
         functools.partial(MaxTokensLimiter, max_token_count=settings.limits.max_tokens),
         functools.partial(AddValidationRules, rules),

@@ -3,7 +3,10 @@
     over HUB_LIMITS_MAX_BODY_BYTES               413 request_too_large
     a POST that is not application/json         415 unsupported_media_type
     not UTF-8 JSON, or not an operation object  400 invalid_json / invalid_request
-    (members of the wrong type, no document)
+    (members of the wrong type, no document, a
+    string with NUL or a lone surrogate, a number
+    past 64 bits: `kernel.inputs`)
+    not all there within the body timeout       408 request_timeout
     a JSON array (batch) while HUB_LIMITS_BATCH_MAX=0 400 batching_disabled
     more operations than HUB_LIMITS_BATCH_MAX       400 too_many_operations
     a refused operation inside a batch          400 operation_refused (index and code)
@@ -18,14 +21,18 @@ GraphQL view only ever sees full documents.
 from __future__ import annotations
 
 import json
+from typing import Final
 
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from auth.bodies import read_body
 from auth.middleware import Refusal
 from hub.limits import Limits, refusal
 from hub.limits.documents import DocumentStore, document_hash
 from kernel import errors
+from kernel.errors import MalformedInput
+from kernel.inputs import parse_json
 
 JSON_CONTENT_TYPE = "application/json"
 SHAPE: dict[str, tuple[type, ...]] = {
@@ -36,6 +43,8 @@ SHAPE: dict[str, tuple[type, ...]] = {
 }
 """The JSON type of each member of an operation (GraphQL over HTTP): refused here as
 JSON, where the GraphQL view would answer in plain text."""
+BODY_MAX_DEPTH: Final = 64
+"""Nesting of the whole body; the variables' own, smaller limit answers in GraphQL."""
 
 
 class OperationRefused(Exception):
@@ -106,34 +115,23 @@ class RequestLimitsMiddleware:
         content_type = headers.get(b"content-type", b"").decode("latin-1")
         if content_type.partition(";")[0].strip().lower() != JSON_CONTENT_TYPE:
             raise Refusal(415, "unsupported_media_type", "send the operation as application/json")
-        declared = headers.get(b"content-length", b"0").decode("latin-1")
-        if declared.isdigit() and int(declared) > self.limits.max_body_bytes:
-            raise self._too_large()
-        data = self._parse(await self._read(receive))
+        body = await read_body(
+            scope,
+            receive,
+            max_bytes=self.limits.max_body_bytes,
+            timeout_seconds=self.limits.body_timeout_seconds,
+        )
+        data = self._parse(body)
         if isinstance(data, list):
             return json.dumps(self._batch(data), ensure_ascii=False).encode()
         return json.dumps(self._operation(data), ensure_ascii=False).encode()
 
-    def _too_large(self) -> Refusal:
-        limit = self.limits.max_body_bytes
-        return Refusal(413, "request_too_large", f"the body is over {limit} bytes", limit=limit)
-
-    async def _read(self, receive: Receive) -> bytes:
-        body = bytearray()
-        while True:
-            message = await receive()
-            body.extend(message.get("body", b""))
-            if len(body) > self.limits.max_body_bytes:
-                raise self._too_large()
-            if not message.get("more_body", False):
-                return bytes(body)
-
     @staticmethod
     def _parse(body: bytes) -> object:
         try:
-            return json.loads(body)
-        except (ValueError, RecursionError) as error:  # UnicodeDecodeError is a ValueError
-            raise Refusal(400, "invalid_json", "the body is not UTF-8 JSON") from error
+            return parse_json(body, max_depth=BODY_MAX_DEPTH)
+        except MalformedInput as error:
+            raise malformed(error) from error
 
     def _batch(self, operations: list[object]) -> list[dict[str, object]]:
         if self.limits.batch_max == 0:
@@ -224,6 +222,13 @@ class RequestLimitsMiddleware:
                 "this hub runs only registered documents (hub documents add)",
             )
         return query
+
+
+def malformed(error: MalformedInput) -> Refusal:
+    """A body the hub will not read, as its 400: `invalid_json` when it is not UTF-8 JSON
+    at all, `invalid_request` when its content breaks a rule."""
+    code = errors.INVALID_JSON if error.details.get("syntax") else errors.INVALID_REQUEST
+    return Refusal(400, code, error.message)
 
 
 def _with_length(scope: Scope, length: int) -> Scope:

@@ -112,5 +112,5 @@ def test_an_issuer_configured_for_the_hubs_own_client_stops_the_start(
             audience=settings.audience,
             trusted=settings.trusted_issuers,
             http=None,  # type: ignore[arg-type]
-            reserved={settings.connector_client_id},
+            reserved={settings.connector.client_id},
         )
