@@ -19,6 +19,7 @@ import re
 from collections.abc import Mapping
 from urllib.parse import unquote_to_bytes
 
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from auth.errors import InvalidToken
@@ -51,6 +52,11 @@ class Refusal(Exception):
         self.status = status
         self.body = {"error": error, "error_description": description, **extra}
         self.headers = dict(headers or {})
+
+    def response(self) -> Response:
+        """The same answer as a Starlette response, for endpoints that return one."""
+        headers = {"cache-control": "no-store", **self.headers}
+        return JSONResponse(self.body, self.status, headers=headers)
 
     async def send(self, send: Send) -> None:
         content = json.dumps(self.body, ensure_ascii=False).encode()

@@ -40,8 +40,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from auth import hashing
+from auth.bodies import read_body
+from auth.middleware import Refusal
 from auth.store import SIGNING_ALGORITHM, AuthStore, RegisteredClient
 from auth.tokens import ACCESS_TOKEN_TYPE, USER_CLAIM
+from kernel.inputs import text_fault
 from kernel.scopes import vocabulary
 
 log = logging.getLogger(__name__)
@@ -215,14 +218,15 @@ def _error(error: OAuth2Error) -> Response:
     return JSONResponse(body, status, headers=dict(headers))
 
 
-async def _form(request: Request) -> dict[str, str]:
-    """The form-encoded body, each parameter once (RFC 6749 §3.2)."""
+async def _form(request: Request, timeout_seconds: float) -> dict[str, str]:
+    """The form-encoded body, each parameter once (RFC 6749 §3.2); read within its size
+    and time limits (a Refusal: 413, 408)."""
     media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     if media_type != "application/x-www-form-urlencoded":
         raise InvalidRequestError("the body must be application/x-www-form-urlencoded")
-    body = await request.body()
-    if len(body) > _MAX_FORM_BYTES:
-        raise InvalidRequestError("the body is too large")
+    body = await read_body(
+        request.scope, request.receive, max_bytes=_MAX_FORM_BYTES, timeout_seconds=timeout_seconds
+    )
     try:
         pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True)
     except UnicodeDecodeError as error:
@@ -230,6 +234,8 @@ async def _form(request: Request) -> dict[str, str]:
     form = dict(pairs)
     if len(form) != len(pairs):
         raise InvalidRequestError("a parameter is repeated")
+    if any(text_fault(text) for pair in pairs for text in pair):
+        raise InvalidRequestError("a parameter holds a NUL character or a lone surrogate")
     return form
 
 
@@ -237,9 +243,11 @@ def _claimed_client_id(request: _Request) -> str | None:
     """Who the request says it is: HTTP Basic, else the form. Basic credentials that are
     not UTF-8 are refused here, where authlib would raise a UnicodeDecodeError (a 500)."""
     try:
-        basic_id = extract_basic_authorization(request.headers)[0]
+        basic_id, basic_secret = extract_basic_authorization(request.headers)
     except UnicodeDecodeError as error:
         raise InvalidClientError(status_code=401, description=_CLIENT_AUTH_FAILED) from error
+    if any(text_fault(text) for text in (basic_id or "", basic_secret or "")):
+        raise InvalidClientError(status_code=401, description=_CLIENT_AUTH_FAILED)
     return basic_id or request.form.get("client_id")
 
 
@@ -247,16 +255,21 @@ class TokenEndpoint:
     """`POST /oauth/token`: the client-credentials grant, form-encoded, the client
     authenticated by HTTP Basic or by `client_id`/`client_secret` in the form."""
 
-    def __init__(self, store: AuthStore, policy: TokenPolicy) -> None:
+    def __init__(
+        self, store: AuthStore, policy: TokenPolicy, *, body_timeout_seconds: float = 15.0
+    ) -> None:
         self._store = store
         self._policy = policy
+        self._body_timeout = body_timeout_seconds
 
     async def handle(self, request: Request) -> Response:
         try:
-            oauth_request = _Request(request, await _form(request))
+            oauth_request = _Request(request, await _form(request, self._body_timeout))
             claimed_id = _claimed_client_id(oauth_request)
         except OAuth2Error as error:
             return _error(error)
+        except Refusal as refused:
+            return refused.response()
         # Fresh, not cached: a rotated secret or a revocation must bite at once here.
         client = await self._store.client(claimed_id, fresh=True) if claimed_id else None
         # Who asked, for the audit record (the audit middleware reads the ASGI scope).

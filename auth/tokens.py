@@ -42,6 +42,7 @@ from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from auth.errors import InvalidToken
 from auth.store import SIGNING_ALGORITHM, AuthStore, RegisteredClient
+from kernel.inputs import text_fault
 from kernel.scopes import CONNECTOR_LOAD
 
 log = logging.getLogger(__name__)
@@ -312,7 +313,7 @@ class TokenVerifier:
     async def _grant(self, claims: dict[str, Any], issuer: _Issuer) -> VerifiedToken:
         client_id = claims.get("client_id") or claims.get("sub")
         scope = claims.get("scope", "")
-        if not isinstance(client_id, str) or not isinstance(scope, str):
+        if not isinstance(client_id, str) or not isinstance(scope, str) or text_fault(client_id):
             raise InvalidToken("the token's client_id and scope must be strings")
         if claims.get("sub", client_id) != client_id:
             raise InvalidToken("the token's client_id and sub differ")

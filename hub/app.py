@@ -323,7 +323,9 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
     checked: list[Connector | AuthStore | AuditStore] = [*connectors, auth_store, audit_store]
     desk = _desk(settings, auth_store, policy, graphql)
 
-    token_endpoint = TokenEndpoint(auth_store, policy).handle
+    token_endpoint = TokenEndpoint(
+        auth_store, policy, body_timeout_seconds=settings.limits.body_timeout_seconds
+    ).handle
 
     def audited(app: ASGIApp) -> ASGIApp:
         return AuditMiddleware(app, audit_store, hasher) if settings.audit.enabled else app

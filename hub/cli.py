@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-import uvicorn
 from graphql import GraphQLError, parse, validate
 
 from audit.operations import ArchiveRefused, AuditLog, verify_archive
@@ -21,7 +20,7 @@ from auth.store import AuthStore, Grant
 from connectors import discover
 from graph.jurisdiction import RULES
 from graph.merged import HUB_SUBGRAPH
-from hub import seeding
+from hub import seeding, serving
 from hub.demo import register_demo_clients
 from hub.desk_cli import add_desk_parser, add_users_parser
 from hub.graph import hub_schema
@@ -42,14 +41,15 @@ DEMO_CLIENTS_FILE = "demo-clients.json"
 
 
 def _serve(settings: HubSettings, args: argparse.Namespace) -> int:
-    uvicorn.run(
+    config = serving.server_config(
         "hub.app:create_app",
+        settings.limits,
         factory=True,
         host=args.host or settings.host,
         port=args.port or settings.port,
         workers=args.workers,
-        log_level="info",
     )
+    serving.run(config)
     return 0
 
 
@@ -59,7 +59,9 @@ def _connector_serve(settings: HubSettings, args: argparse.Namespace) -> int:
     except UnknownAgency as error:
         print(f"hub: {error}", file=sys.stderr)
         return 1
-    uvicorn.run(app, host=args.host or settings.host, port=args.port, log_level="info")
+    serving.run(
+        serving.server_config(app, settings.limits, host=args.host or settings.host, port=args.port)
+    )
     return 0
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, NewType, TypeAlias, TypeVar
 
 import strawberry
@@ -174,7 +174,30 @@ _FEN_SCALAR = strawberry.scalar(
 )
 
 
+@_refusing
+def parse_date_time(value: object) -> datetime:
+    """An ISO 8601 time with its UTC offset, as UTC: the hub stores every time in UTC,
+    and a time without an offset names no moment."""
+    if not isinstance(value, str):
+        raise BadUserInput(f"expected an ISO 8601 date and time, got {type(value).__name__}")
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise BadUserInput(
+            f"time {value!r} has no UTC offset: write e.g. 2026-10-31T08:00:00+08:00 or …Z"
+        )
+    return moment.astimezone(UTC)
+
+
+_DATETIME_SCALAR = strawberry.scalar(
+    name="DateTime",
+    description="Date with time (isoformat), with its UTC offset.",
+    serialize=lambda value: value.isoformat(),
+    parse_value=parse_date_time,
+)
+
+
 SCALAR_MAP: dict[object, ScalarDefinition] = {
+    datetime: _DATETIME_SCALAR,
     IdNumber: _IDNUMBER_SCALAR,
     USCC: _USCC_SCALAR,
     CaseNumber: _CASENUMBER_SCALAR,

@@ -43,6 +43,8 @@ from connectors.base import Connector, discover
 from hub import seeding
 from hub.app import create_app
 from hub.demo import DEMO_GRANTS, register_demo_clients
+from hub.limits import Limits
+from hub.serving import server_config
 from hub.settings import HubSettings
 from hub.wiring import migration_targets
 from kernel.scopes import vocabulary
@@ -193,10 +195,14 @@ class IdentityProvider:
 
 
 @contextmanager
-def serving(app: Any) -> Iterator[str]:
-    """A real uvicorn on a free loopback port, in a thread; yields its base URL."""
+def serving(app: Any, limits: Limits | None = None) -> Iterator[str]:
+    """A real uvicorn on a free loopback port, in a thread, configured as `hub serve`
+    configures it; yields its base URL."""
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    config = server_config(
+        app, limits or Limits(), host="127.0.0.1", port=port, log_level="warning"
+    )
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

@@ -198,3 +198,21 @@ def test_a_malformed_connector_load_is_a_400(
     response = httpx.post(url, content=body.encode(), headers=headers, timeout=30)
     refused = _refused_as_json(response, 400)
     assert refused["error"] == "invalid_request"
+
+
+@pytest.mark.parametrize(
+    ("form", "basic"),
+    [
+        ({"grant_type": "client_credentials", "client_id": "a\x00", "client_secret": "x"}, None),
+        ({"grant_type": "client_credentials\x00"}, ("hub", "x")),
+        ({"grant_type": "client_credentials"}, ("a\x00b", "x")),
+    ],
+    ids=["form client_id", "form grant_type", "basic client_id"],
+)
+def test_a_nul_at_the_token_endpoint_is_refused(
+    anonymous: httpx.Client, form: dict[str, str], basic: tuple[str, str] | None
+) -> None:
+    response = anonymous.post("/oauth/token", data=form, auth=basic)
+    assert response.status_code in (400, 401), response.text
+    assert response.json()["error"] in ("invalid_request", "invalid_client")
+    assert response.headers.get("x-request-id")
