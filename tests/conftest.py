@@ -195,12 +195,12 @@ class IdentityProvider:
 
 
 @contextmanager
-def serving(app: Any, limits: Limits | None = None) -> Iterator[str]:
+def serving(app: Any, limits: Limits | None = None, http: str = "httptools") -> Iterator[str]:
     """A real uvicorn on a free loopback port, in a thread, configured as `hub serve`
-    configures it; yields its base URL."""
+    configures it (`http`: its HTTP parser, httptools or h11); yields its base URL."""
     port = _free_port()
     config = server_config(
-        app, limits or Limits(), host="127.0.0.1", port=port, log_level="warning"
+        app, limits or Limits(), host="127.0.0.1", port=port, log_level="warning", http=http
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -312,7 +312,7 @@ def hub(
     statements = StatementCounter()
     statements.attach(connectors)
     with (
-        serving(app) as base,
+        serving(app, settings.limits) as base,
         httpx.Client(
             base_url=base,
             timeout=30,

@@ -54,7 +54,7 @@ def limited_hub(data_dir: Path, **overrides: Any) -> Iterator[LimitedHub]:
         PLAIN: auth.add_client(PLAIN, Grant("test", plain, (TEST_PURPOSE,))),
         INTROSPECTOR: auth.add_client(INTROSPECTOR, Grant("test", vocabulary(), (TEST_PURPOSE,))),
     }
-    with serving(app) as url:
+    with serving(app, settings.limits) as url:
         running = LimitedHub(url, settings, secrets)
         yield running
         for client in running._clients:
