@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 import uuid
 from collections.abc import Iterable
@@ -78,6 +79,13 @@ _ERROR_CODES: Final = frozenset(
 )
 
 
+ID_NUMBER_SHAPED: Final = re.compile(r"(?<![0-9])[0-9](?:[ -]?[0-9]){14,}[Xx]?(?![0-9])")
+"""Fifteen digits or more in a run, perhaps grouped by spaces or hyphens, perhaps ending
+in X: an ID number of either generation as people write one, or a longer number one
+could hide in (replaced whole). Over-eager by design: a project code in a reference is
+hashed too, and an auditor who knows it can still find it by its hash."""
+
+
 class SubjectHasher:
     """Keyed hashes of personal values; the same value always gives the same hash, so the
     "who looked at me" report finds a worker's records without the log holding the ID."""
@@ -90,6 +98,14 @@ class SubjectHasher:
     def __call__(self, value: str) -> str:
         digest = hmac.new(self._key, value.encode(), hashlib.sha256).hexdigest()
         return f"{KEYED}{digest}"
+
+    def reference(self, text: str | None) -> str | None:
+        """A purpose reference as the audit log keeps it: the caller's words, each ID
+        number in them (anything shaped like one) replaced by its keyed hash, so an
+        access report finds it but the log does not hold it."""
+        if text is None:
+            return None
+        return ID_NUMBER_SHAPED.sub(lambda found: self(re.sub(r"[ -]", "", found[0]).upper()), text)
 
     def entity_key(self, kind: str, key: str) -> str:
         return self(key) if kind in HASHED_ENTITIES else key
@@ -211,7 +227,7 @@ class AuditTrail:
             "agency": agency,
             **({"user": user} if user is not None else {}),
             "purpose": purpose,
-            "purpose_reference": purpose_reference,
+            "purpose_reference": hasher.reference(purpose_reference),
             "operations": [operation.as_json() for operation in self.operations],
             "fields": sorted(f"{t}.{f}" for t, f in disclosures.fields),
             "scopes": scopes,

@@ -55,12 +55,11 @@ class DelegatingCallerMiddleware(CallerMiddleware):
             caller = await super().caller(verified, headers)
         else:
             caller = await self._delegated(named, verified, headers)
-        log.info(
-            "caller %s via %s, purpose %s, reference %s",
+        log.info(  # never the purpose reference: the caller's free text (the audit has it)
+            "caller %s via %s, purpose %s",
             caller.client_id,
             verified.client.client_id if named else "-",
             caller.purpose,
-            caller.purpose_reference or "-",
         )
         return caller
 

@@ -195,12 +195,14 @@ class IdentityProvider:
 
 
 @contextmanager
-def serving(app: Any, limits: Limits | None = None, http: str = "httptools") -> Iterator[str]:
+def serving(
+    app: Any, limits: Limits | None = None, http: str = "httptools", log_level: str = "warning"
+) -> Iterator[str]:
     """A real uvicorn on a free loopback port, in a thread, configured as `hub serve`
     configures it (`http`: its HTTP parser, httptools or h11); yields its base URL."""
     port = _free_port()
     config = server_config(
-        app, limits or Limits(), host="127.0.0.1", port=port, log_level="warning", http=http
+        app, limits or Limits(), host="127.0.0.1", port=port, log_level=log_level, http=http
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
