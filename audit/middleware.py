@@ -2,9 +2,10 @@
 cannot be written the caller gets a 503 `audit_unavailable` and none of the data.
 
 Wraps each audited endpoint, outside everything else, so refusals by the caller check,
-the rate limit and the body limits are recorded too. Who asked comes from the ASGI scope:
-`caller` (set by `auth.middleware` for /graphql) or `claimed_client` (set by the token
-endpoint). Each response carries `X-Request-Id`, the record's request id.
+the rate limit and the body limits are recorded too; a refusal of a request nobody
+authenticated is counted in its source's tally instead (`audit.tally`). Who asked comes
+from the ASGI scope: `caller` (set by `auth.middleware` for /graphql) or `claimed_client`
+(set by the token endpoint). Each response carries `X-Request-Id`, the record's request id.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from audit.record import AuditTrail, SubjectHasher, outcome_of, outcome_of_status
 from audit.store import AuditStore, Entry
+from audit.tally import RefusalTally, tallied
+from auth.tokens import VerifiedToken
 from kernel.caller import Caller
 
 log = logging.getLogger(__name__)
@@ -51,9 +54,13 @@ def _codes_in(body: bytes) -> set[str]:
     return codes
 
 
-def _who(scope: Scope) -> tuple[str | None, str | None, str | None, str | None, str | None]:
-    """Client, agency, person, purpose and reference: of the caller, or of whoever a sign-in
-    or the token endpoint says is trying (`claimed_client`, `claimed_user`)."""
+def _who(
+    scope: Scope, hasher: SubjectHasher
+) -> tuple[str | None, str | None, str | None, str | None, str | None]:
+    """Client, agency, person, purpose and reference: of the caller; of whoever presented
+    a valid token and was then refused (no purpose, say); or of whoever a sign-in or the
+    token endpoint says is trying (`claimed_client`, `claimed_user`), an unregistered
+    client id as its keyed hash (it is the caller's own text)."""
     caller = scope.get("caller")
     if isinstance(caller, Caller):
         return (
@@ -63,15 +70,29 @@ def _who(scope: Scope) -> tuple[str | None, str | None, str | None, str | None, 
             caller.purpose,
             caller.purpose_reference,
         )
+    presenter = scope.get("presenter")
+    if isinstance(presenter, VerifiedToken):
+        return presenter.client.client_id, presenter.client.agency, presenter.user, None, None
     client_id, agency = scope.get("claimed_client", (None, None))
+    if client_id is not None and agency is None:
+        client_id = hasher(client_id)
     return client_id, agency, scope.get("claimed_user"), None, None
 
 
 class AuditMiddleware:
-    def __init__(self, app: ASGIApp, store: AuditStore, hasher: SubjectHasher) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        store: AuditStore,
+        hasher: SubjectHasher,
+        tally: RefusalTally | None = None,
+    ) -> None:
+        """`tally`: where refusals of requests nobody authenticated are counted instead
+        of recorded one by one (`audit.tally`)."""
         self.app = app
         self.store = store
         self.hasher = hasher
+        self.tally = tally
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         trail = AuditTrail(endpoint=scope["path"])
@@ -91,27 +112,32 @@ class AuditMiddleware:
         start = next((m for m in held if m["type"] == "http.response.start"), None)
         status = start["status"] if start else 500
         body = b"".join(m.get("body", b"") for m in held if m["type"] == "http.response.body")
-        if not await self._record(scope, trail, status, body):
+        request_id = trail.request_id
+        if self.tally is not None and tallied(scope, status):
+            trail.codes.update(_codes_in(body))
+            request_id = self.tally.add(
+                scope, status, trail.codes, lambda: self._content(scope, trail, status, body)
+            )
+        elif not await self._record(scope, trail, status, body):
             await _send_unavailable(send, trail.request_id)
             return
         for message in held:
             if message is start:
                 message = {
                     **message,
-                    "headers": [
-                        *message["headers"],
-                        (REQUEST_ID_HEADER, trail.request_id.encode()),
-                    ],
+                    "headers": [*message["headers"], (REQUEST_ID_HEADER, request_id.encode())],
                 }
             await send(message)
 
-    async def _record(self, scope: Scope, trail: AuditTrail, status: int, body: bytes) -> bool:
+    def _content(
+        self, scope: Scope, trail: AuditTrail, status: int, body: bytes
+    ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         if not trail.graphql_done or status != 200:
             trail.codes.update(_codes_in(body))
         disclosed = trail.disclosures.any
         outcome = outcome_of(trail.codes, disclosed) if status == 200 else outcome_of_status(status)
-        client_id, agency, user, purpose, reference = _who(scope)
-        content, entities = trail.payload(
+        client_id, agency, user, purpose, reference = _who(scope, self.hasher)
+        return trail.payload(
             hasher=self.hasher,
             client_id=client_id,
             agency=agency,
@@ -122,6 +148,9 @@ class AuditMiddleware:
             status=status,
             response_bytes=len(body),
         )
+
+    async def _record(self, scope: Scope, trail: AuditTrail, status: int, body: bytes) -> bool:
+        content, entities = self._content(scope, trail, status, body)
         try:
             await self.store.append(Entry(content, entities))
         except Exception as error:  # whatever went wrong, nothing leaves without a record

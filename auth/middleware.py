@@ -27,6 +27,9 @@ from auth.tokens import TokenVerifier, VerifiedToken
 from kernel.caller import Caller
 
 REALM = "wage-hub"
+AUTHENTICATED = "authenticated"
+"""Set to True in the ASGI scope once a token or a client secret has been verified: the
+audit log records such a request on its own, refused or not (`audit.tally`)."""
 PURPOSE_HEADER = "x-purpose"
 REFERENCE_HEADER = "x-purpose-reference"
 MAX_REFERENCE_LENGTH = 100
@@ -165,6 +168,8 @@ class CallerMiddleware:
         try:
             try:
                 verified = await self.verifier.verify(_bearer(headers))
+                scope[AUTHENTICATED] = True
+                scope["presenter"] = verified  # whose token it was (a delegate's, or the caller's)
             except InvalidToken as error:
                 raise Refusal(
                     401,
@@ -176,7 +181,6 @@ class CallerMiddleware:
                     },
                 ) from error
             scope["caller"] = await self.caller(verified, headers)
-            scope["presenter"] = verified  # whose token it was (a delegate's, or the caller's)
         except Refusal as refusal:
             await refusal.send(send)
             return

@@ -41,7 +41,7 @@ from starlette.responses import JSONResponse, Response
 
 from auth import hashing
 from auth.bodies import read_body
-from auth.middleware import Refusal
+from auth.middleware import AUTHENTICATED, Refusal
 from auth.store import SIGNING_ALGORITHM, AuthStore, RegisteredClient
 from auth.tokens import ACCESS_TOKEN_TYPE, USER_CLAIM
 from kernel.inputs import text_fault
@@ -178,6 +178,8 @@ class _Server(AuthorizationServer):
     def __init__(self, client: RegisteredClient | None, key: OKPKey, policy: TokenPolicy):
         super().__init__(scopes_supported=list(vocabulary()))
         self._client = client
+        self.authenticated = False
+        """Whether the client proved its secret (for the audit log, `AUTHENTICATED`)."""
         self.register_grant(_ClientCredentialsGrant)
         self.register_token_generator("default", _AccessTokens(key, policy))
 
@@ -186,6 +188,11 @@ class _Server(AuthorizationServer):
         if client is None or client.client_id != client_id or client.revoked:
             return _NoClient(client_id)
         return _Client(client)
+
+    def authenticate_client(self, request: _Request, methods: Any, endpoint: str = "token") -> Any:
+        client = super().authenticate_client(request, methods, endpoint)
+        self.authenticated = True  # authlib raises rather than return a client it refused
+        return client
 
     def create_oauth2_request(self, request: _Request) -> _Request:
         return request
@@ -285,6 +292,8 @@ class TokenEndpoint:
             )
         server = _Server(client, key, self._policy)
         response: Response = await run_in_threadpool(server.create_token_response, oauth_request)
+        if server.authenticated:
+            request.scope[AUTHENTICATED] = True
         return response
 
 

@@ -249,6 +249,10 @@ class TokenVerifier:
         self._own = own
         self._verified: dict[str, _Verified] = {}
 
+    def remembers(self, token: str) -> bool:
+        """Whether this token's signature has verified here before (a dict look-up)."""
+        return token in self._verified
+
     async def verify(self, token: str) -> VerifiedToken:
         """The token's client and scopes, or InvalidToken saying why not.
 

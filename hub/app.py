@@ -39,12 +39,14 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLRequestData
 from strawberry.http.async_base_view import AsyncHTTPRequestAdapter
 from strawberry.types import ExecutionResult
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from audit.extension import audit_extension
 from audit.graph import AuditReader
 from audit.middleware import AuditMiddleware
 from audit.record import AuditTrail
 from audit.store import AuditStore
+from audit.tally import RefusalTally
 from auth.middleware import CallerMiddleware, Refusal
 from auth.server import JWKSEndpoint, TokenEndpoint, TokenPolicy, sign_access_token
 from auth.staff import DeskSession, StaffStore
@@ -59,6 +61,7 @@ from hub.limits.documents import DocumentStore
 from hub.limits.pipeline import observe_error, schema_extensions
 from hub.limits.rates import Buckets, LocalBuckets, RateLimitMiddleware, RedisBuckets, parse_rates
 from hub.limits.requests import RequestLimitsMiddleware
+from hub.limits.sources import FailuresBySource, SourceGuard
 from hub.settings import HubSettings
 from hub.wiring import (
     build_audit_store,
@@ -326,9 +329,15 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
     token_endpoint = TokenEndpoint(
         auth_store, policy, body_timeout_seconds=settings.limits.body_timeout_seconds
     ).handle
+    failures = FailuresBySource(settings.sources.failure_rate(), buckets, verifier)
+    tally = RefusalTally(audit_store, settings.sources.tally_seconds)
 
     def audited(app: ASGIApp) -> ASGIApp:
-        return AuditMiddleware(app, audit_store, hasher) if settings.audit.enabled else app
+        """The audit record (or tally) outside, then the source's limit on failures."""
+        limited = SourceGuard(app, failures)
+        if not settings.audit.enabled:
+            return limited
+        return AuditMiddleware(limited, audit_store, hasher, tally)
 
     if production and os.environ.get("AUTHLIB_INSECURE_TRANSPORT"):
         log.warning("AUTHLIB_INSECURE_TRANSPORT is set: /oauth/token accepts secrets over http")
@@ -343,7 +352,11 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
         # full collections stay short (they set the tail latency, measured in bench/).
         gc.collect()
         gc.freeze()
+        tallying = asyncio.create_task(tally.run())
         yield
+        tallying.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await tallying
         await http.aclose()
         if redis:
             await redis.aclose()
@@ -370,8 +383,13 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
             methods=["GET", "POST"],
         ),
     ]
-    app = Starlette(routes=routes, middleware=[edge(routes)], lifespan=lifespan)
+    middleware = [edge(routes)]
+    if settings.sources.trusted_proxies:  # the source is who they say (else the peer)
+        proxies = settings.sources.trusted_proxies
+        middleware.insert(0, Middleware(ProxyHeadersMiddleware, trusted_hosts=proxies))
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.settings = settings
+    app.state.tally = tally
     app.state.connectors = connectors
     app.state.auth_store = auth_store
     app.state.audit_store = audit_store

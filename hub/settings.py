@@ -18,6 +18,7 @@ from auth.store import AuthStore
 from auth.tokens import TrustedIssuer
 from connectors.resilience import RemotePolicy
 from hub.limits import Limits
+from hub.limits.sources import SourceLimits
 from kernel.context import PageLimits
 
 
@@ -128,6 +129,7 @@ class HubSettings(BaseSettings):
     db: DatabasePolicy = DatabasePolicy()
     pages: PageLimits = PageLimits()
     limits: Limits = Limits()
+    sources: SourceLimits = SourceLimits()
     token: TokenSettings = TokenSettings()
     audit: AuditSettings = AuditSettings()
     desk: SessionPolicy = SessionPolicy()

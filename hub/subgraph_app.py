@@ -39,7 +39,9 @@ from graph.subgraph import build_subgraph_schema
 from hub.app import HubGraphQL, edge, readiness, token_verifier
 from hub.limits.documents import DocumentStore
 from hub.limits.pipeline import observe_error, schema_extensions
+from hub.limits.rates import LocalBuckets
 from hub.limits.requests import RequestLimitsMiddleware
+from hub.limits.sources import FailuresBySource, SourceGuard
 from hub.settings import HubSettings
 from hub.wiring import build_auth_store, build_connectors
 from web.static import static_files
@@ -90,10 +92,15 @@ def create_subgraph_app(
             await connector.dispose()
         await auth_store.database.dispose()
 
+    # A source that keeps failing to authenticate is refused before verification, as at
+    # the hub (`hub.limits.sources`).
+    failures = FailuresBySource(settings.sources.failure_rate(), LocalBuckets(), verifier)
     routes = [
         Route(
             "/graphql",
-            DelegatingCallerMiddleware(graphql, verifier, auth_store, delegates),
+            SourceGuard(
+                DelegatingCallerMiddleware(graphql, verifier, auth_store, delegates), failures
+            ),
             methods=["GET", "POST"],
         ),
         Route("/healthz", healthz),
@@ -109,7 +116,9 @@ def create_subgraph_app(
         routes.append(
             Route(
                 LOAD_PATH,
-                DelegatingCallerMiddleware(loads, verifier, auth_store, delegates),
+                SourceGuard(
+                    DelegatingCallerMiddleware(loads, verifier, auth_store, delegates), failures
+                ),
                 methods=["POST"],
             )
         )

@@ -44,6 +44,7 @@ from hub import seeding
 from hub.app import create_app
 from hub.demo import DEMO_GRANTS, register_demo_clients
 from hub.limits import Limits
+from hub.limits.sources import SourceLimits
 from hub.serving import server_config
 from hub.settings import HubSettings
 from hub.wiring import migration_targets
@@ -299,6 +300,9 @@ def hub(
         tmp_path_factory.mktemp(backend),
         "hub_test",
         trusted_issuers={identity_provider.issuer: identity_provider.trusted},
+        # Many tests fail to authenticate on purpose, all from 127.0.0.1: no source limit
+        # here (tests/limits/test_sources.py has its own hubs); tallies written promptly.
+        sources=SourceLimits(failures="off", tally_seconds=0.2),
     )
     app = create_app(settings)
     connectors = app.state.connectors

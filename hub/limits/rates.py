@@ -16,6 +16,7 @@ import logging
 import math
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
@@ -66,20 +67,28 @@ class Buckets(Protocol):
 
 
 class LocalBuckets:
-    """Buckets in this process: (tokens, at) per key."""
+    """Buckets in this process: (tokens, at) per key, at most `max_keys` of them (a key
+    per source address could otherwise grow without bound); past that the buckets least
+    recently used are forgotten, and come back full."""
 
-    def __init__(self) -> None:
-        self._state: dict[str, tuple[float, float]] = {}
+    def __init__(self, max_keys: int = 100_000) -> None:
+        self._state: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        self._max_keys = max_keys
 
     async def take(self, key: str, rate: Rate) -> float:
         now = time.monotonic()
         tokens, at = self._state.get(key, (float(rate.burst), now))
         tokens = min(float(rate.burst), tokens + (now - at) * rate.per_second)
+        wait = 0.0
         if tokens >= 1:
-            self._state[key] = (tokens - 1, now)
-            return 0.0
+            tokens -= 1
+        else:
+            wait = (1 - tokens) / rate.per_second
         self._state[key] = (tokens, now)
-        return (1 - tokens) / rate.per_second
+        self._state.move_to_end(key)
+        while len(self._state) > self._max_keys:
+            self._state.popitem(last=False)
+        return wait
 
 
 TAKE_SCRIPT = """

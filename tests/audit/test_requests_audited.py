@@ -4,6 +4,7 @@ which entities were disclosed — ID numbers only as keyed hashes."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
@@ -41,6 +42,18 @@ def _event(hub: RunningHub, request_id: str) -> dict[str, Any]:
     )
     [found] = [event for event in rows if event["requestId"] == request_id]
     return found
+
+
+def _tallied(hub: RunningHub, request_id: str) -> dict[str, Any]:
+    """The tally record that counts a refusal nobody authenticated (`audit.tally`):
+    written when its interval ends, and named by the request id the response carried."""
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            return _event(hub, request_id)
+        except ValueError:  # not written yet
+            assert time.monotonic() < deadline, f"no tally record {request_id}"
+            time.sleep(0.1)
 
 
 def _ask(
@@ -128,7 +141,7 @@ def test_refusals_before_graphql_are_recorded(
 ) -> None:
     response = httpx.post(f"{hub.url}/graphql", json=body, headers=headers)
     assert response.status_code == status
-    event = _event(hub, response.headers["x-request-id"])
+    event = _tallied(hub, response.headers["x-request-id"])
     assert (event["httpStatus"], event["outcome"], event["codes"]) == (status, outcome, [code])
     assert event["clientId"] is None
 
@@ -155,7 +168,7 @@ def test_token_requests_are_recorded(hub: RunningHub) -> None:
         auth=(POLICE, "wrong secret"),
     )
     assert response.status_code == 401
-    event = _event(hub, response.headers["x-request-id"])
+    event = _tallied(hub, response.headers["x-request-id"])
     assert (event["endpoint"], event["clientId"], event["outcome"]) == (
         "/oauth/token",
         POLICE,

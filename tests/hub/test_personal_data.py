@@ -2,21 +2,24 @@
 a name in query strings, paths, headers, purpose references, client ids and variables,
 sent to the hub and to an agency service served as `hub serve` serves them (INFO
 logging), leave no log line holding them; the audit record keeps the reference with the
-ID number replaced by its keyed hash."""
+ID number replaced by its keyed hash, and no record holds the ID number in clear (not
+even as the client id a refused token request claimed)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from audit.record import KEYED
-from audit.store import EventFilter
+from audit.store import EventFilter, record_t
 from conftest import TEST_CLIENT, TEST_PURPOSE, RunningHub, serving
 from hub.app import create_app
 from hub.subgraph_app import create_subgraph_app
@@ -59,6 +62,17 @@ def captured() -> Iterator[Captured]:
 def _client_logs(line: str) -> bool:
     """The test's own HTTP client logs what it sends; the servers are what is examined."""
     return line.startswith(("httpx ", "httpcore"))
+
+
+def _payloads(hub: RunningHub) -> dict[str, str]:
+    """Every audit record as stored, by request id."""
+    engine = build_audit_store(hub.settings, hub.auth).database.sync_engine()
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(select(record_t.c.payload)).scalars().all()
+    finally:
+        engine.dispose()
+    return {json.loads(payload)["request_id"]: payload for payload in rows}
 
 
 def _audited(hub: RunningHub, request_id: str) -> dict[str, Any]:
@@ -133,6 +147,13 @@ def test_no_log_line_and_no_reference_holds_personal_data(
     assert any(line.startswith("hub.access ") for line in lines)  # the access log is there
     leaks = [line for line in lines if any(secret in line for secret in SECRETS)]
     assert not leaks, leaks
+
+    token_refusal = refused[5].headers["x-request-id"]  # a tally, written within a second
+    deadline = time.monotonic() + 10
+    while token_refusal not in (payloads := _payloads(hub)):
+        assert time.monotonic() < deadline, "the token endpoint's refusal was not recorded"
+        time.sleep(0.1)
+    assert not [p for p in payloads.values() if ID_NUMBER in p or "341226 19660313" in p]
 
     record = _audited(hub, answered.headers["x-request-id"])
     stored = record["purpose_reference"]

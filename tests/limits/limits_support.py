@@ -16,6 +16,7 @@ import httpx
 from auth.store import Grant
 from conftest import TEST_PURPOSE, ClientCredentials, serving
 from hub.app import create_app
+from hub.limits.sources import SourceLimits
 from hub.settings import HubSettings
 from hub.wiring import migration_targets
 from kernel.scopes import SCHEMA_INTROSPECT, vocabulary
@@ -45,6 +46,7 @@ class LimitedHub:
 
 @contextmanager
 def limited_hub(data_dir: Path, **overrides: Any) -> Iterator[LimitedHub]:
+    overrides.setdefault("sources", SourceLimits(failures="off"))  # unless a test sets them
     settings = HubSettings(data_dir=data_dir, **overrides)
     app = create_app(settings)
     auth = app.state.auth_store
