@@ -22,22 +22,25 @@ MAX_INTEGER: Final = 2**63 - 1
 _MAX_INTEGER_DIGITS: Final = len(str(MAX_INTEGER))
 
 
+_SURROGATE: Final = "a lone surrogate (\\ud800-\\udfff) that no UTF-8 can encode"
+_NUL_CHARACTER: Final = "a NUL character"
+
+
 def text_fault(text: str) -> str | None:
     """What is wrong with the text for the hub, or None."""
-    if NUL in text:
-        return "a NUL character"
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        return "a lone surrogate (\\ud800-\\udfff) that no UTF-8 can encode"
-    return None
+        return _SURROGATE
+    return _NUL_CHARACTER if NUL in text else None
 
 
 def check_text(text: str, what: str) -> str:
-    """The text, or MalformedInput naming `what` holds."""
+    """The text, or MalformedInput naming what `what` holds (`details["nul"]` when it is
+    only a NUL: text that can still be echoed, so a caller may answer it in GraphQL)."""
     fault = text_fault(text)
     if fault is not None:
-        raise MalformedInput(f"{what} holds {fault}")
+        raise MalformedInput(f"{what} holds {fault}", nul=fault == _NUL_CHARACTER)
     return text
 
 

@@ -4,15 +4,16 @@
     a POST that is not application/json         415 unsupported_media_type
     not UTF-8 JSON, or not an operation object  400 invalid_json / invalid_request
     (members of the wrong type, no document, a
-    string with NUL or a lone surrogate, a number
-    past 64 bits: `kernel.inputs`)
+    string with a lone surrogate, a number past
+    64 bits: `kernel.inputs`)
     not all there within the body timeout       408 request_timeout
     a JSON array (batch) while HUB_LIMITS_BATCH_MAX=0 400 batching_disabled
     more operations than HUB_LIMITS_BATCH_MAX       400 too_many_operations
     a refused operation inside a batch          400 operation_refused (index and code)
 
 and, for a single operation, HTTP 200 with a GraphQL error naming the limit:
-DOCUMENT_TOO_LARGE, VARIABLES_TOO_DEEP, VARIABLES_TOO_LARGE, and for trusted documents
+DOCUMENT_TOO_LARGE, VARIABLES_TOO_DEEP, VARIABLES_TOO_LARGE, BAD_USER_INPUT for a NUL
+character in any string of the body, and for trusted documents
 PERSISTED_QUERY_NOT_FOUND, PERSISTED_QUERY_HASH_MISMATCH, TRUSTED_DOCUMENT_REQUIRED.
 A persisted query sent by hash alone is replaced by its registered text here, so the
 GraphQL view only ever sees full documents.
@@ -131,6 +132,8 @@ class RequestLimitsMiddleware:
         try:
             return parse_json(body, max_depth=BODY_MAX_DEPTH)
         except MalformedInput as error:
+            if error.details.get("nul"):  # a value GraphQL can name: BAD_USER_INPUT
+                raise OperationRefused(errors.BAD_USER_INPUT, None, error.message) from error
             raise malformed(error) from error
 
     def _batch(self, operations: list[object]) -> list[dict[str, object]]:
