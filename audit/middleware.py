@@ -54,13 +54,10 @@ def _codes_in(body: bytes) -> set[str]:
     return codes
 
 
-def _who(
-    scope: Scope, hasher: SubjectHasher
-) -> tuple[str | None, str | None, str | None, str | None, str | None]:
+def _who(scope: Scope) -> tuple[str | None, str | None, str | None, str | None, str | None]:
     """Client, agency, person, purpose and reference: of the caller; of whoever presented
     a valid token and was then refused (no purpose, say); or of whoever a sign-in or the
-    token endpoint says is trying (`claimed_client`, `claimed_user`), an unregistered
-    client id as its keyed hash (it is the caller's own text)."""
+    token endpoint says is trying (`claimed_client` when registered, `claimed_user`)."""
     caller = scope.get("caller")
     if isinstance(caller, Caller):
         return (
@@ -74,9 +71,17 @@ def _who(
     if isinstance(presenter, VerifiedToken):
         return presenter.client.client_id, presenter.client.agency, presenter.user, None, None
     client_id, agency = scope.get("claimed_client", (None, None))
-    if client_id is not None and agency is None:
-        client_id = hasher(client_id)
-    return client_id, agency, scope.get("claimed_user"), None, None
+    registered = client_id if agency is not None else None
+    return registered, agency, scope.get("claimed_user"), None, None
+
+
+def _unregistered_claim(scope: Scope) -> str | None:
+    """A client id the token endpoint was given that names no client: the caller's own
+    text (it could be anything, an ID number too), so recorded only as its keyed hash."""
+    if isinstance(scope.get("caller"), Caller) or "presenter" in scope:
+        return None
+    client_id, agency = scope.get("claimed_client", (None, None))
+    return client_id if client_id is not None and agency is None else None
 
 
 class AuditMiddleware:
@@ -136,8 +141,8 @@ class AuditMiddleware:
             trail.codes.update(_codes_in(body))
         disclosed = trail.disclosures.any
         outcome = outcome_of(trail.codes, disclosed) if status == 200 else outcome_of_status(status)
-        client_id, agency, user, purpose, reference = _who(scope, self.hasher)
-        return trail.payload(
+        client_id, agency, user, purpose, reference = _who(scope)
+        content, entities = trail.payload(
             hasher=self.hasher,
             client_id=client_id,
             agency=agency,
@@ -148,6 +153,9 @@ class AuditMiddleware:
             status=status,
             response_bytes=len(body),
         )
+        if (claimed := _unregistered_claim(scope)) is not None:
+            content["claimed_client"] = self.hasher(claimed)
+        return content, entities
 
     async def _record(self, scope: Scope, trail: AuditTrail, status: int, body: bytes) -> bool:
         content, entities = self._content(scope, trail, status, body)

@@ -34,6 +34,9 @@ from auth.sources import source_of
 
 MAX_OPEN: Final = 10_000
 """Open tallies (distinct sources and kinds of refusal) before an early flush."""
+MAX_ATTEMPTS: Final = 3
+"""Writes of one tally before it is given up (logged): a record the store keeps refusing
+must not fail, flush after flush, the requests whose records share its transaction."""
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +57,7 @@ class _Tally:
     content: dict[str, Any]
     entities: list[tuple[str, str]]
     count: int = 0
+    attempts: int = 0
     first_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     last_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
@@ -102,11 +106,21 @@ class RefusalTally:
         self._open, self._unwritten = {}, []
         try:
             for source, tally in batch:
+                tally.attempts += 1
                 try:
                     await self.store.append(tally.entry(source))
-                except Exception as error:  # retried at the next flush
-                    log.error("tally %s not written (%r)", tally.request_id, error)
-                    self._unwritten.append((source, tally))
+                except Exception as error:  # retried at the next flush, a few times
+                    given_up = tally.attempts >= MAX_ATTEMPTS
+                    log.error(
+                        "tally %s of %d refusals from %s not written%s (%r)",
+                        tally.request_id,
+                        tally.count,
+                        source,
+                        ", given up" if given_up else "",
+                        error,
+                    )
+                    if not given_up:
+                        self._unwritten.append((source, tally))
         finally:
             self._flushing = None
 

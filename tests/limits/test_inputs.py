@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -216,3 +217,22 @@ def test_a_nul_at_the_token_endpoint_is_refused(
     assert response.status_code in (400, 401), response.text
     assert response.json()["error"] in ("invalid_request", "invalid_client")
     assert response.headers.get("x-request-id")
+
+
+def test_a_long_unknown_client_id_does_not_poison_the_audit_log(
+    hub: RunningHub, anonymous: httpx.Client
+) -> None:
+    """The client id a token request claims is the caller's text: recorded as its keyed
+    hash when no such client exists, so it never overflows the record's client column
+    (on PostgreSQL that failed the record, and every record written with it)."""
+    for _ in range(3):
+        refused = anonymous.post(
+            "/oauth/token",
+            data={"grant_type": "client_credentials", "client_id": "x" * 300, "client_secret": "y"},
+        )
+        assert refused.status_code == 401, refused.text
+    time.sleep(0.5)  # the tally's interval in the test hub: its record is written
+    for _ in range(3):
+        answered = hub.client.post("/graphql", json={"query": "{ __typename }"})
+        assert answered.status_code == 200, answered.text
+        time.sleep(0.3)
