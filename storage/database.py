@@ -1,10 +1,19 @@
 """An agency's database: one URL; reads served on the driver through `storage.reading`
 (with SQLAlchemy's dialect and types), an async engine for the rare write while serving,
 a sync engine for migrations and bulk seeding. SQLite is the embedded default, PostgreSQL
-production."""
+production.
+
+A SQLite database is a file anyone who can read it can copy, audit log and signing keys
+included, so its directory is created 0700 and the file 0600 before SQLite first opens
+it; SQLite gives its `-wal`, `-shm` and `-journal` files the database file's mode, and
+files left wider by an older version are narrowed on open.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import stat
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -14,6 +23,7 @@ from sqlalchemy.engine import URL, Row, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.sql import Executable
 
+from storage.keys import private_directory
 from storage.reading import (
     CompiledCache,
     PostgresReaders,
@@ -31,6 +41,23 @@ def _with_driver(url: URL, drivers: dict[str, str]) -> URL:
     if backend not in drivers:
         raise ValueError(f"unsupported database {backend!r}: use sqlite or postgresql")
     return url.set(drivername=drivers[backend])
+
+
+SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
+
+
+def private_sqlite_file(path: Path) -> None:
+    """Creates the database file 0600 (and missing directories 0700) before SQLite does,
+    and narrows an existing file of ours, and its companions, to 0600."""
+    if not path.parent.exists():
+        private_directory(path.parent)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    for file in (path, *(path.with_name(path.name + suffix) for suffix in SQLITE_COMPANIONS)):
+        with contextlib.suppress(FileNotFoundError):
+            status = file.stat()
+            if status.st_uid == os.geteuid() and stat.S_IMODE(status.st_mode) & 0o077:
+                file.chmod(0o600)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -57,14 +84,25 @@ class Database:
         self._compiled: CompiledCache | None = None
         self.listeners: list[StatementListener] = []
         """Told the SQL of every read sent (the tests and the bench count statements)."""
+        self._file_ready = False
 
     def __repr__(self) -> str:
         return f"Database({self.url.render_as_string(hide_password=True)!r})"
+
+    def _prepare_file(self) -> None:
+        """A SQLite file database's file, private, before anything opens it."""
+        if self._file_ready or not self.is_sqlite:
+            return
+        name = self.url.database
+        if name and name != ":memory:" and not name.startswith("file:"):
+            private_sqlite_file(Path(name))
+        self._file_ready = True
 
     @property
     def engine(self) -> AsyncEngine:
         """Created on first use, so building an app touches no database."""
         if self._async_engine is None:
+            self._prepare_file()
             self._async_engine = create_async_engine(
                 _with_driver(self.url, _ASYNC_DRIVERS), echo=self._echo, **self._pool
             )
@@ -74,8 +112,7 @@ class Database:
 
     def sync_engine(self) -> Engine:
         """A fresh engine for one-off work (migrations, seeding); the caller disposes it."""
-        if self.is_sqlite and self.url.database:
-            Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
+        self._prepare_file()
         engine = create_engine(_with_driver(self.url, _SYNC_DRIVERS), echo=self._echo)
         if self.is_sqlite:
             event.listen(engine, "connect", _sqlite_pragmas)
@@ -84,6 +121,7 @@ class Database:
     @property
     def readers(self) -> SqliteReaders | PostgresReaders:
         if self._readers is None:
+            self._prepare_file()
             keep = self._pool["pool_size"]
             size = keep + self._pool["max_overflow"]
             if self.is_sqlite:
