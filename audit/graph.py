@@ -112,7 +112,9 @@ class AuditEvent:
     fields_masked: list[str]
     fields_denied: list[str]
     entities: list[AuditEntityKey]
-    hash: str = strawberry.field(description="the record's link in the hash chain")
+    hash: str = strawberry.field(
+        description="the record's leaf hash in the log's Merkle tree, SHA-256(0x00 || record)"
+    )
 
     @classmethod
     def from_row(cls, row: Any) -> AuditEvent:
@@ -137,7 +139,7 @@ class AuditEvent:
             fields_masked=content["masked"],
             fields_denied=content["denied"],
             entities=[AuditEntityKey(kind=kind, key=key) for kind, key in content["entities"]],
-            hash=row.hash,
+            hash=bytes(row.tree_hashes[:32]).hex(),
         )
 
 

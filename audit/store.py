@@ -1,12 +1,16 @@
-"""The audit database: appending records (group commit, one chain across processes) and
+"""The audit database: appending records (group commit, one log across processes) and
 reading them back for auditors and data subjects.
 
 Appending: requests hand their record to one writer task per process and wait for it.
 The writer takes whatever has queued up, opens a transaction, and claims the next
 sequence numbers by updating the single head row first — the row lock (PostgreSQL) or the
-write lock (SQLite) serialises every writer of every process, so the chain has no gaps or
-forks — then links the records to the head's hash, inserts them, moves the head, and
-signs a checkpoint when one is due. A request is answered only after that commit.
+write lock (SQLite) serialises every writer of every process, so the log has no gaps or
+forks — then extends the head's Merkle frontier with the records' leaves, inserts them
+with the tree hashes each completed, moves the head, and signs a checkpoint (a C2SP
+signed note) when the last is `checkpoint_seconds` old or `checkpoint_every` records
+behind. A request is answered only after that commit. When quiet, the writer signs what
+the last checkpoint missed; a cosigner (`audit.cosigner`) takes each new checkpoint to
+the witnesses.
 """
 
 from __future__ import annotations
@@ -14,30 +18,40 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Awaitable, Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
-from joserfc.jwk import OKPKey
 from sqlalchemy import Connection, Engine, Select, bindparam, func, insert, select, update
 
-from audit.chain import Checkpoint, canonical, link, sign_checkpoint
-from audit.models import AuditCheckpoint, AuditEntity, AuditHead, AuditRecord, AuditTable
+from audit.format import canonical, record_leaf, sign_tree_head
+from audit.merkle import HASH_SIZE, Frontier, Node, stored_at
+from audit.models import (
+    AuditCheckpoint,
+    AuditCosignature,
+    AuditEntity,
+    AuditHead,
+    AuditRecord,
+    AuditTable,
+    AuditWitness,
+)
+from audit.note import Ed25519Signer, Note
 from audit.settings import AuditSettings
 from storage.database import Database
+from storage.keys import KeyFileError, ensure_distinct
 from storage.reading import Compiled, CompiledCache
 
 record_t = AuditRecord.__table__  # type: ignore[attr-defined]
 entity_t = AuditEntity.__table__  # type: ignore[attr-defined]
 checkpoint_t = AuditCheckpoint.__table__  # type: ignore[attr-defined]
+cosignature_t = AuditCosignature.__table__  # type: ignore[attr-defined]
+witness_t = AuditWitness.__table__  # type: ignore[attr-defined]
 head_t = AuditHead.__table__  # type: ignore[attr-defined]
 
 HEAD_ID: Final = 1
 MAX_BATCH: Final = 500
-KEY_TTL_SECONDS: Final = 60.0
 
 # The writer's statements, built once: building and keying them per batch was a fifth of
 # a record's cost (bench: audit on vs off).
@@ -45,12 +59,17 @@ _CLAIM = (
     update(head_t)
     .where(head_t.c.id == HEAD_ID)
     .values(seq=head_t.c.seq + bindparam("claimed"))
-    .returning(head_t.c.seq, head_t.c.hash, head_t.c.checkpoint_seq, head_t.c.checkpoint_at)
+    .returning(head_t.c.seq, head_t.c.frontier, head_t.c.checkpoint_seq, head_t.c.checkpoint_at)
+)
+_UNSIGNED = select((head_t.c.seq - head_t.c.checkpoint_seq).label("unsigned")).where(
+    head_t.c.id == HEAD_ID
 )
 _INSERT_RECORDS = insert(record_t)
 _INSERT_ENTITIES = insert(entity_t)
 _INSERT_CHECKPOINT = insert(checkpoint_t)
-_MOVE_HEAD = update(head_t).where(head_t.c.id == HEAD_ID).values(hash=bindparam("moved_hash"))
+_MOVE_HEAD = (
+    update(head_t).where(head_t.c.id == HEAD_ID).values(frontier=bindparam("moved_frontier"))
+)
 _MOVE_HEAD_SIGNED = _MOVE_HEAD.values(
     checkpoint_seq=bindparam("moved_checkpoint_seq"),
     checkpoint_at=bindparam("moved_checkpoint_at"),
@@ -58,8 +77,9 @@ _MOVE_HEAD_SIGNED = _MOVE_HEAD.values(
 
 log = logging.getLogger(__name__)
 
-KeySource = Callable[[], Awaitable[OKPKey | None]]
 DEFAULT_POLICY: Final = AuditSettings()
+TokenKeys = Callable[[], Awaitable[Iterable[Mapping[str, Any]]]]
+"""Every token-signing public key (JWKs, retired ones too), to keep the checkpoint key apart."""
 
 
 @dataclass(frozen=True)
@@ -70,20 +90,15 @@ class Entry:
     entities: Sequence[tuple[str, str]]
 
 
-class _Signer:
-    """The hub's current signing key, reloaded now and then (a rotation takes effect
-    within a minute)."""
+class Cosigning(Protocol):
+    """What the store runs beside its writer to have checkpoints cosigned
+    (`audit.cosigner.Cosigner`)."""
 
-    def __init__(self, source: KeySource) -> None:
-        self._source = source
-        self._key: OKPKey | None = None
-        self._loaded = float("-inf")
+    async def run_forever(self, signed: asyncio.Event) -> None: ...
 
-    async def key(self) -> OKPKey | None:
-        if time.monotonic() - self._loaded > KEY_TTL_SECONDS:
-            self._key = await self._source()
-            self._loaded = time.monotonic()
-        return self._key
+    async def run_once(self) -> object: ...
+
+    async def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -131,14 +146,25 @@ class AuditStore:
     def __init__(
         self,
         database: Database,
-        key_source: KeySource,
+        signer: Ed25519Signer,
         policy: AuditSettings = DEFAULT_POLICY,
+        cosigner: Cosigning | None = None,
+        token_keys: TokenKeys | None = None,
     ) -> None:
+        if signer.name != policy.origin:
+            raise ValueError(
+                f"the checkpoint key is named {signer.name!r}, the log {policy.origin!r}:"
+                " a log's key carries its origin"
+            )
         self.database = database
         self.policy = policy
-        self._signer = _Signer(key_source)
+        self.signer = signer
+        self.cosigner = cosigner
+        self._token_keys = token_keys
         self._queue: asyncio.Queue[tuple[Entry, asyncio.Future[int]]] | None = None
         self._writer: asyncio.Task[None] | None = None
+        self._cosigning: asyncio.Task[None] | None = None
+        self._signed: asyncio.Event | None = None
         self._writer_sql: _WriterStatements | None = None
 
     def __repr__(self) -> str:
@@ -151,40 +177,79 @@ class AuditStore:
         not be written (the caller then must not answer with data)."""
         if self._writer is None or self._writer.done():
             self._queue = asyncio.Queue()
+            self._signed = asyncio.Event()
             self._writer = asyncio.create_task(self._write_forever(self._queue))
+            if self.cosigner is not None:
+                self._cosigning = asyncio.create_task(self.cosigner.run_forever(self._signed))
         assert self._queue is not None
         done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         await self._queue.put((entry, done))
         return await done
 
     async def close(self) -> None:
-        """Stops the writer after what has queued is written (shutdown)."""
+        """Stops the writer after what has queued is written, signs what is unsigned and
+        offers it to the witnesses once (shutdown)."""
         if self._queue is not None and self._writer is not None:
             await self._queue.join()
             self._writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._writer
-        self._writer = self._queue = None
+            try:
+                await self._write([], force=True)
+            except Exception as error:
+                log.warning("final audit checkpoint failed: %r", error)
+        if self._cosigning is not None:
+            self._cosigning.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._cosigning
+            self._cosigning = None
+        if self.cosigner is not None:
+            try:
+                await self.cosigner.run_once()
+            except Exception as error:
+                log.warning("final cosigning round failed: %r", error)
+            await self.cosigner.close()
+        self._writer = self._queue = self._signed = None
         if self._writer_sql is not None:
             self._writer_sql.engine.dispose()
             self._writer_sql = None
         await self.database.dispose()
 
+    async def _check_distinct(self) -> None:
+        """Refuses to sign with a token-signing key: whoever steals that one (it signs
+        every access token, on every hub host) must not also rewrite the audit log."""
+        if self._token_keys is None:
+            return
+        try:
+            jwks = list(await self._token_keys())
+        except Exception as error:  # checked again by the next process start
+            log.warning("token keys unavailable, checkpoint key not compared: %r", error)
+            return
+        ensure_distinct(self.signer.private_key.public_key(), jwks)
+
     async def _write_forever(self, queue: asyncio.Queue[tuple[Entry, asyncio.Future[int]]]) -> None:
+        try:
+            await self._check_distinct()
+        except KeyFileError as error:
+            log.error("audit log refuses to write: %s", error)
+            while True:  # fail closed: every request hears why
+                _, done = await queue.get()
+                if not done.done():
+                    done.set_exception(AuditUnavailable(str(error)))
+                queue.task_done()
         while True:
             try:
                 batch = [await asyncio.wait_for(queue.get(), self.policy.checkpoint_seconds)]
             except TimeoutError:  # quiet for a while: sign what the last checkpoint missed
                 try:
-                    await self._write([], await self._signer.key())
+                    await self._write([])
                 except Exception as error:  # the next batch signs it instead: not fatal
                     log.warning("idle audit checkpoint failed: %r", error)
                 continue
             while not queue.empty() and len(batch) < MAX_BATCH:
                 batch.append(queue.get_nowait())
             try:
-                key = await self._signer.key()
-                first = await self._write(batch, key)
+                first = await self._write(batch)
             except Exception as error:  # every waiting request must hear of it: fail closed
                 log.error("audit write failed for %d records: %r", len(batch), error)
                 for _, done in batch:
@@ -199,31 +264,42 @@ class AuditStore:
                     queue.task_done()
 
     async def _write(
-        self, batch: list[tuple[Entry, asyncio.Future[int]]], key: OKPKey | None
+        self, batch: list[tuple[Entry, asyncio.Future[int]]], *, force: bool = False
     ) -> int:
         """One transaction in a worker thread, on the plain driver (sqlite3, psycopg):
         through the async drivers each statement would cost a thread hop (3.4 ms a record
         on SQLite), and through SQLAlchemy's execution 0.53 ms (SQLite) and 1.27 ms
-        (PostgreSQL) a record, most of a small request's cost."""
+        (PostgreSQL) a record, most of a small request's cost. An empty batch signs the
+        unsigned tail, when it is due (or `force`d)."""
         if self._writer_sql is None:
             self._writer_sql = _WriterStatements(self.database.sync_engine())
-        return await asyncio.to_thread(
-            self._write_in_thread, self._writer_sql, [e for e, _ in batch], key
+        first, signed = await asyncio.to_thread(
+            self._write_in_thread, self._writer_sql, [e for e, _ in batch], force
         )
+        if signed and self._signed is not None:
+            self._signed.set()
+        return first
 
     def _write_in_thread(
-        self, sql: _WriterStatements, batch: list[Entry], key: OKPKey | None
-    ) -> int:
+        self, sql: _WriterStatements, batch: list[Entry], force: bool
+    ) -> tuple[int, bool]:
+        """(the first record's seq, whether a checkpoint was signed)."""
         with sql.transaction() as run:
+            if not batch and not run.returning(_UNSIGNED, {})[0]:
+                return 0, False  # nothing to sign: no write, no lock
             head = run.returning(_CLAIM, {"claimed": len(batch)})
             first = head.seq - len(batch) + 1
-            prev = head.hash
+            payloads = [
+                canonical({**entry.content, "seq": first + offset})
+                for offset, entry in enumerate(batch)
+            ]
+            frontier, completed = Frontier.deserialize(first - 1, head.frontier).extend(
+                record_leaf(payload) for payload in payloads
+            )
             records: list[dict[str, Any]] = []
             entities: list[dict[str, Any]] = []
             for offset, entry in enumerate(batch):
                 seq = first + offset
-                payload = canonical({**entry.content, "seq": seq})
-                digest = link(prev, payload)
                 content = entry.content
                 records.append(
                     {
@@ -235,43 +311,44 @@ class AuditStore:
                         "agency": content["agency"],
                         "purpose": content["purpose"],
                         "outcome": content["outcome"],
-                        "payload": payload,
-                        "prev_hash": prev,
-                        "hash": digest,
+                        "payload": payloads[offset],
+                        "tree_hashes": b"".join(completed[offset]),
                     }
                 )
                 entities.extend({"kind": k, "key": v, "seq": seq} for k, v in entry.entities)
-                prev = digest
             run.many(_INSERT_RECORDS, records)
             run.many(_INSERT_ENTITIES, entities)
             now = datetime.now(UTC)
             unsigned = head.seq - head.checkpoint_seq
             waited = (now - head.checkpoint_at).total_seconds()
-            due = unsigned >= self.policy.checkpoint_every or (
-                unsigned > 0 and waited >= self.policy.checkpoint_seconds
+            due = unsigned > 0 and (
+                force
+                or unsigned >= self.policy.checkpoint_every
+                or waited >= self.policy.checkpoint_seconds
             )
-            if due and key is not None:
-                checkpoint = sign_checkpoint(key, head.seq, prev, now)
-                run.many(_INSERT_CHECKPOINT, [asdict(checkpoint)])
+            moved = frontier.serialize()
+            if due:
+                note = sign_tree_head(self.signer, self.policy.origin, frontier)
+                run.many(_INSERT_CHECKPOINT, [_checkpoint_row(frontier, note, now)])
                 run.many(
                     _MOVE_HEAD_SIGNED,
                     [
                         {
-                            "moved_hash": prev,
+                            "moved_frontier": moved,
                             "moved_checkpoint_seq": head.seq,
                             "moved_checkpoint_at": now,
                         }
                     ],
                 )
             else:
-                run.many(_MOVE_HEAD, [{"moved_hash": prev}])
-        return int(first)
+                run.many(_MOVE_HEAD, [{"moved_frontier": moved}])
+        return int(first), due
 
     # -- reading -----------------------------------------------------------------------------
 
     async def events(self, where: EventFilter, before: int | None, limit: int) -> Sequence[Any]:
         """Newest first, `limit` records with seq below `before`."""
-        statement = where.apply(select(record_t.c.seq, record_t.c.payload, record_t.c.hash))
+        statement = where.apply(select(record_t.c.seq, record_t.c.payload, record_t.c.tree_hashes))
         if before is not None:
             statement = statement.where(record_t.c.seq < before)
         return await self.database.fetch(statement.order_by(record_t.c.seq.desc()).limit(limit))
@@ -339,11 +416,67 @@ class _Transaction:
         self._cursor.executemany(bound[0][0], [arguments for _, arguments in bound])
 
 
+def _checkpoint_row(frontier: Frontier, note: Note, at: datetime) -> dict[str, Any]:
+    return {
+        "size": frontier.size,
+        "root": frontier.root(),
+        "note": note.serialize().decode(),
+        "signed_at": at,
+    }
+
+
 def insert_checkpoint(
-    connection: Connection, key: OKPKey, seq: int, head_hash: str, at: datetime
-) -> Checkpoint:
-    """Signs the chain head at `seq` and stores the checkpoint (the writer's and the
-    operator's, in their own transactions)."""
-    checkpoint = sign_checkpoint(key, seq, head_hash, at)
-    connection.execute(insert(checkpoint_t).values(**asdict(checkpoint)))
-    return checkpoint
+    connection: Connection, signer: Ed25519Signer, origin: str, frontier: Frontier
+) -> Note:
+    """Signs the tree head and stores the checkpoint (the operator's, in its own
+    transaction, holding the head row)."""
+    now = datetime.now(UTC)
+    note = sign_tree_head(signer, origin, frontier)
+    connection.execute(insert(checkpoint_t).values(**_checkpoint_row(frontier, note, now)))
+    connection.execute(
+        update(head_t)
+        .where(head_t.c.id == HEAD_ID)
+        .values(checkpoint_seq=frontier.size, checkpoint_at=now)
+    )
+    return note
+
+
+class StoredTree:
+    """The log's Merkle nodes as stored: each in the row of the record whose append
+    completed it, and, below an archive cut, in the anchor frontier (`audit.merkle`)."""
+
+    def __init__(self, connection: Connection, anchor: Frontier) -> None:
+        self._connection = connection
+        self._anchor = dict(zip(anchor.nodes(), anchor.hashes, strict=True))
+        self._cut = anchor.size
+
+    @classmethod
+    def of(cls, connection: Connection) -> StoredTree:
+        row = connection.execute(
+            select(head_t.c.anchor_seq, head_t.c.anchor_frontier).where(head_t.c.id == HEAD_ID)
+        ).one()
+        return cls(connection, Frontier.deserialize(row.anchor_seq, row.anchor_frontier))
+
+    def read_nodes(self, nodes: Collection[Node]) -> Mapping[Node, bytes]:
+        found: dict[Node, bytes] = {}
+        wanted: dict[int, list[tuple[Node, int]]] = {}
+        for node in nodes:
+            if node in self._anchor:
+                found[node] = self._anchor[node]
+                continue
+            leaf, position = stored_at(node)
+            if leaf >= self._cut:
+                wanted.setdefault(leaf + 1, []).append((node, position))
+        if wanted:
+            rows = self._connection.execute(
+                select(record_t.c.seq, record_t.c.tree_hashes).where(
+                    record_t.c.seq.in_(sorted(wanted))
+                )
+            )
+            for row in rows:
+                blob = bytes(row.tree_hashes)
+                for node, position in wanted[row.seq]:
+                    digest = blob[position * HASH_SIZE : (position + 1) * HASH_SIZE]
+                    if len(digest) == HASH_SIZE:
+                        found[node] = digest
+        return found

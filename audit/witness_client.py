@@ -11,6 +11,7 @@ configured key before it is believed.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -28,6 +29,7 @@ from audit.note import (
     open_note,
     parse_vkey,
 )
+from audit.verify import WitnessSaw
 from audit.witness import SIZE_MEDIA_TYPE, encode_request
 
 MAX_RESPONSE_BYTES: Final = 64 * 1024
@@ -148,3 +150,23 @@ async def latest_view(
     cosignature = opened.verified_by(witness.name)
     assert cosignature is not None
     return WitnessView(checkpoint, cosignature, opened.note)
+
+
+async def witness_views(
+    witnesses: Sequence[WitnessEndpoint], origin: str, timeout_seconds: float
+) -> dict[str, WitnessSaw]:
+    """Every witness's latest view of the log, asked at once (for `hub audit verify`,
+    before it reads the database): what it cosigned, or why it could not say."""
+    async with httpx.AsyncClient(timeout=timeout_seconds, follow_redirects=False) as http:
+
+        async def ask(witness: WitnessEndpoint) -> WitnessSaw:
+            try:
+                view = await latest_view(http, witness, origin)
+            except WitnessError as error:
+                return WitnessSaw(witness.name, error=str(error))
+            if view is None:
+                return WitnessSaw(witness.name)
+            return WitnessSaw(witness.name, view.checkpoint.size, view.checkpoint.root_hash)
+
+        seen = await asyncio.gather(*(ask(witness) for witness in witnesses))
+    return {view.name: view for view in seen}

@@ -350,6 +350,11 @@ class AuthStore:
         rows = await self.database.fetch(_ACTIVE_KEYS)
         return [json.loads(row.public_jwk) for row in rows]
 
+    async def all_public_keys(self) -> list[dict[str, Any]]:
+        """Every public key the hub has signed tokens with, retired ones too."""
+        rows = await self.database.fetch(select(key_t.c.public_jwk))
+        return [json.loads(row.public_jwk) for row in rows]
+
     async def check_health(self) -> None:
         """Raise unless the auth database answers and has its tables."""
         await self.database.fetch(select(client_t.c.client_id).limit(1))

@@ -1,9 +1,11 @@
 """The `hub` command: serve, migrate, seed, manage agency clients and signing keys,
-register trusted documents, and verify, export and archive the audit log."""
+register trusted documents; verify, export and archive the audit log and manage its
+key; run a witness for another party's log."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
 import os
@@ -14,7 +16,10 @@ from pathlib import Path
 
 from graphql import GraphQLError, parse, validate
 
+from audit.cosigner import Cosigner
 from audit.operations import ArchiveRefused, AuditLog, verify_archive
+from audit.witness_app import create_witness_app
+from audit.witness_client import witness_views
 from auth.errors import RegistryError
 from auth.store import AuthStore, Grant
 from connectors import discover
@@ -28,14 +33,21 @@ from hub.limits.documents import DocumentStore
 from hub.settings import HubSettings
 from hub.subgraph_app import UnknownAgency, create_subgraph_app
 from hub.wiring import (
+    audit_database,
+    audit_trust,
     build_audit_store,
     build_auth_store,
     build_connectors,
+    build_witness,
+    checkpoint_key_path,
+    load_checkpoint_signer,
     local_connectors,
     migration_targets,
+    witness_endpoints,
 )
 from kernel.errors import MigrationRefused
 from storage import migrate
+from storage.keys import KeyFileError, create_key_file, load_key_file, write_key_file
 
 DEMO_CLIENTS_FILE = "demo-clients.json"
 
@@ -286,29 +298,69 @@ def _add_keys_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
     retire.set_defaults(run=_keys_retire)
 
 
-def _audit_log(settings: HubSettings) -> tuple[AuditLog, AuthStore]:
-    auth_store = build_auth_store(settings)
-    return AuditLog(
-        build_audit_store(settings, auth_store).database, auth_store.verification_keys()
-    ), auth_store
+def _audit_log(settings: HubSettings) -> AuditLog:
+    return AuditLog(audit_database(settings), audit_trust(settings))
 
 
 def _audit_verify(settings: HubSettings, args: argparse.Namespace) -> int:
-    log, _ = _audit_log(settings)
-    report = verify_archive(args.archive, log.keys) if args.archive else log.verify()
+    log = _audit_log(settings)
+    if args.archive:
+        report = verify_archive(args.archive, log.trust)
+    else:
+        views = None
+        if not args.offline:  # asked first: an honest log then holds all they saw
+            views = asyncio.run(
+                witness_views(
+                    witness_endpoints(settings),
+                    settings.audit.origin,
+                    settings.audit.witness_timeout_seconds,
+                )
+            )
+        report = log.verify(views)
     print(report.summary())
-    return 0 if report.ok else 2
+    return report.exit_code
 
 
 def _audit_checkpoint(settings: HubSettings, args: argparse.Namespace) -> int:
-    log, auth_store = _audit_log(settings)
-    checkpoint = log.checkpoint(auth_store.newest_signing_key())
-    print(f"signed checkpoint {checkpoint.seq}" if checkpoint else "nothing new to sign")
+    note = _audit_log(settings).checkpoint(load_checkpoint_signer(settings, create=False))
+    print(f"signed checkpoint {note.text.split(chr(10))[1]}" if note else "nothing new to sign")
+    return 0
+
+
+def _audit_cosign(settings: HubSettings, args: argparse.Namespace) -> int:
+    """One cosigning round now (the hub runs them by itself; this is for after an outage)."""
+    endpoints = witness_endpoints(settings)
+    if not endpoints:
+        print("hub: no witnesses are configured (HUB_AUDIT_WITNESSES)", file=sys.stderr)
+        return 2
+    cosigner = Cosigner(
+        audit_database(settings), endpoints, timeout_seconds=settings.audit.witness_timeout_seconds
+    )
+
+    async def round_() -> dict[str, str]:
+        try:
+            return await cosigner.run_once()
+        finally:
+            await cosigner.close()
+
+    outcomes = asyncio.run(round_())
+    for name, outcome in outcomes.items():
+        print(f"{name}: {outcome}")
+    return 0 if all(not o.startswith("failed") for o in outcomes.values()) else 2
+
+
+def _audit_witnesses(settings: HubSettings, args: argparse.Namespace) -> int:
+    for state in _audit_log(settings).witness_states():
+        size = "not yet" if state.size is None else state.size
+        print(f"{state.name}  {state.url}  cosigned {size}")
+        if state.last_error:
+            print(f"    last error  {state.last_error}")
+            print(f"    retry at    {state.retry_at:%Y-%m-%d %H:%M:%S} UTC")
     return 0
 
 
 def _audit_export(settings: HubSettings, args: argparse.Namespace) -> int:
-    log, _ = _audit_log(settings)
+    log = _audit_log(settings)
     since, until = _day(args.since), _day(args.until)
     if args.out:
         with args.out.open("w", encoding="utf-8") as out:
@@ -320,15 +372,57 @@ def _audit_export(settings: HubSettings, args: argparse.Namespace) -> int:
 
 
 def _audit_archive(settings: HubSettings, args: argparse.Namespace) -> int:
-    log, auth_store = _audit_log(settings)
     before = _day(args.before)
     assert before is not None
     try:
-        report = log.archive(before, args.out, auth_store.newest_signing_key())
+        report = _audit_log(settings).archive(before, args.out)
     except ArchiveRefused as error:
         print(f"hub: {error}", file=sys.stderr)
         return 2
     print(f"archived {report.records} records ({report.first_seq}–{report.last_seq}) to {args.out}")
+    return 0
+
+
+def _audit_keys_create(settings: HubSettings, args: argparse.Namespace) -> int:
+    path = checkpoint_key_path(settings)
+    create_key_file(path, settings.audit.passphrase())
+    signer = load_checkpoint_signer(settings, create=False)
+    print(f"created {path}; give witnesses and verifiers its key:\n{signer.verifier().vkey()}")
+    return 0
+
+
+def _audit_keys_vkey(settings: HubSettings, args: argparse.Namespace) -> int:
+    print(load_checkpoint_signer(settings, create=False).verifier().vkey())
+    return 0
+
+
+def _audit_keys_encrypt(settings: HubSettings, args: argparse.Namespace) -> int:
+    """Re-writes the key file encrypted with the configured passphrase (it was plain)."""
+    passphrase = settings.audit.passphrase()
+    if passphrase is None:
+        print("hub: set HUB_AUDIT_KEY_PASSPHRASE or HUB_AUDIT_KEY_PASSPHRASE_FILE", file=sys.stderr)
+        return 1
+    path = checkpoint_key_path(settings)
+    write_key_file(path, load_key_file(path), passphrase, replace=True)
+    print(f"{path} is encrypted now; every hub process needs the passphrase to start")
+    return 0
+
+
+def _witness_serve(settings: HubSettings, args: argparse.Namespace) -> int:
+    witness = build_witness(settings)
+    print(f"witness {witness.signer.verifier().vkey()}", flush=True)
+    uvicorn.run(
+        create_witness_app(witness),
+        host=args.host or settings.host,
+        port=args.port,
+        log_level="info",
+        access_log=False,
+    )
+    return 0
+
+
+def _witness_vkey(settings: HubSettings, args: argparse.Namespace) -> int:
+    print(build_witness(settings).signer.verifier().vkey())
     return 0
 
 
@@ -343,11 +437,26 @@ def _day(text: str | None) -> datetime | None:
 def _add_audit_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     audit = commands.add_parser("audit", help="the tamper-evident audit log")
     actions = audit.add_subparsers(dest="action", required=True)
-    verify = actions.add_parser("verify", help="check the chain and checkpoints; exit 2 if broken")
+    verify = actions.add_parser(
+        "verify",
+        help="check the log against its checkpoints and witnesses: exit 0 OK, "
+        "1 tampered, 2 incomplete",
+    )
     verify.add_argument("--archive", type=Path, help="verify an archive file instead")
+    verify.add_argument(
+        "--offline",
+        action="store_true",
+        help="do not ask the witnesses (records removed at the end cannot be ruled out)",
+    )
     verify.set_defaults(run=_audit_verify)
-    actions.add_parser("checkpoint", help="sign the chain head now").set_defaults(
+    actions.add_parser("checkpoint", help="sign the tree head now").set_defaults(
         run=_audit_checkpoint
+    )
+    actions.add_parser(
+        "cosign", help="offer the newest checkpoint to the witnesses now"
+    ).set_defaults(run=_audit_cosign)
+    actions.add_parser("witnesses", help="how far each witness has cosigned").set_defaults(
+        run=_audit_witnesses
     )
     export = actions.add_parser("export", help="records as JSON Lines")
     export.add_argument("--from", dest="since", metavar="DATE")
@@ -360,6 +469,28 @@ def _add_audit_parser(commands: argparse._SubParsersAction[argparse.ArgumentPars
     archive.add_argument("--before", required=True, metavar="DATE")
     archive.add_argument("--out", required=True, type=Path)
     archive.set_defaults(run=_audit_archive)
+    keys = actions.add_parser("keys", help="the log's checkpoint key")
+    key_actions = keys.add_subparsers(dest="key_action", required=True)
+    for name, run, text in (
+        ("create", _audit_keys_create, "create the key file (encrypted if a passphrase is set)"),
+        ("vkey", _audit_keys_vkey, "print its verifier key, for witnesses and verifiers"),
+        ("encrypt", _audit_keys_encrypt, "re-write the key file encrypted with the passphrase"),
+    ):
+        key_actions.add_parser(name, help=text).set_defaults(run=run)
+
+
+def _add_witness_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    witness = commands.add_parser(
+        "witness", help="a witness for another party's audit log (HUB_WITNESS_*)"
+    )
+    actions = witness.add_subparsers(dest="action", required=True)
+    serve = actions.add_parser("serve", help="serve c2sp.org/tlog-witness over HTTP")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int, required=True)
+    serve.set_defaults(run=_witness_serve)
+    actions.add_parser("vkey", help="print its cosigning verifier key").set_defaults(
+        run=_witness_vkey
+    )
 
 
 def parser() -> argparse.ArgumentParser:
@@ -388,6 +519,7 @@ def parser() -> argparse.ArgumentParser:
     _add_keys_parser(commands)
     _add_documents_parser(commands)
     _add_audit_parser(commands)
+    _add_witness_parser(commands)
     add_users_parser(commands)
     add_desk_parser(commands)
     return top
@@ -398,7 +530,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return int(args.run(HubSettings(), args))
-    except RegistryError as error:
+    except (RegistryError, KeyFileError) as error:
         print(f"hub: {error}", file=sys.stderr)
         return 1
 

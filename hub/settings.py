@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from audit.settings import AuditSettings
+from audit.settings import AuditSettings, WitnessSettings
 from auth.staff import SessionPolicy
 from auth.store import AuthStore
 from auth.tokens import TrustedIssuer
@@ -85,6 +85,12 @@ class TokenSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     ttl_seconds: int = Field(default=900, ge=60, le=86_400, description="Their lifetime.")
+    kek_file: Path | None = Field(
+        default=None,
+        description="Key-encryption key (a 0600 file, `hub keys new-kek`) that the signing "
+        "keys are sealed with in the auth database; the same file on every hub process. "
+        "Required in production; elsewhere `<data_dir>/keys/token.kek` is created.",
+    )
 
 
 class HubSettings(BaseSettings):
@@ -133,6 +139,7 @@ class HubSettings(BaseSettings):
     token: TokenSettings = TokenSettings()
     audit: AuditSettings = AuditSettings()
     desk: SessionPolicy = SessionPolicy()
+    witness: WitnessSettings = WitnessSettings()
 
     connector: ConnectorSettings = ConnectorSettings()
 

@@ -1,16 +1,24 @@
 """Which connectors this hub runs, each bound to its configured database, and the auth
-and audit stores beside them; together they are what `hub migrate` migrates."""
+and audit stores beside them (with their keys); together they are what `hub migrate`
+migrates. Also the witness that `hub witness serve` runs for another party."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import secrets
+from pathlib import Path
 
 import httpx
 
+from audit.cosigner import Cosigner
+from audit.format import DEFAULT_ORIGIN, log_verifier
+from audit.note import CosignatureSigner, Ed25519Signer
 from audit.record import SubjectHasher
 from audit.store import AuditStore
+from audit.verify import Trust
+from audit.witness import Witness, WitnessedLog
+from audit.witness_client import WitnessEndpoint
 from auth.store import AuthStore
 from connectors.base import Connector, alembic_version_table, discover
 from connectors.credentials import ClientCredentials
@@ -22,7 +30,7 @@ from hub.settings import HubSettings
 from kernel.cursors import Cursors
 from kernel.scopes import CONNECTOR_LOAD
 from storage.database import Database
-from storage.keys import secret_file
+from storage.keys import KeyFileError, create_key_file, load_key_file, secret_file
 from storage.migrate import MigrationTarget
 
 
@@ -76,13 +84,87 @@ def build_auth_store(settings: HubSettings) -> AuthStore:
     return AuthStore(_database(settings, settings.auth_db_url), check_limits=RULES.check)
 
 
-def build_audit_store(settings: HubSettings, auth_store: AuthStore) -> AuditStore:
-    """Checkpoints are signed with the hub's token-signing key, so verifiers need one set
-    of public keys (the auth store's, retired ones included)."""
+def checkpoint_key_path(settings: HubSettings) -> Path:
+    return settings.audit.checkpoint_key_file or settings.data_dir / "keys" / "audit-checkpoint.key"
+
+
+def load_checkpoint_signer(settings: HubSettings, *, create: bool | None = None) -> Ed25519Signer:
+    """The log's checkpoint key, from its 0600 file (decrypted with the configured
+    passphrase); outside production a missing file is created, in production it must
+    have been (`hub audit keys create`, copied to every hub host)."""
+    production = settings.env == "production"
+    if production and settings.audit.origin == DEFAULT_ORIGIN:
+        raise KeyFileError("HUB_AUDIT_ORIGIN must name the audit log in production")
+    path = checkpoint_key_path(settings)
+    passphrase = settings.audit.passphrase()
+    if not path.exists() and (create if create is not None else not production):
+        create_key_file(path, passphrase)
+    return Ed25519Signer(settings.audit.origin, load_key_file(path, passphrase))
+
+
+def witness_endpoints(settings: HubSettings) -> list[WitnessEndpoint]:
+    endpoints = [WitnessEndpoint.parse(w.url, w.vkey) for w in settings.audit.witnesses]
+    if len({endpoint.name for endpoint in endpoints}) != len(endpoints):
+        raise ValueError("HUB_AUDIT_WITNESSES names a witness twice")
+    return endpoints
+
+
+def audit_trust(settings: HubSettings, signer: Ed25519Signer | None = None) -> Trust:
+    """What `hub audit verify` believes besides the database: every log key the log ever
+    used (`HUB_AUDIT_LOG_VKEYS`, or the current one's) and the witnesses' keys."""
+    if settings.audit.log_vkeys:
+        keys = tuple(log_verifier(vkey) for vkey in settings.audit.log_vkeys)
+    else:
+        keys = ((signer or load_checkpoint_signer(settings, create=False)).verifier(),)
+    return Trust(
+        origin=settings.audit.origin,
+        log_keys=keys,
+        witnesses=tuple(endpoint.verifier for endpoint in witness_endpoints(settings)),
+        quorum=settings.audit.quorum(),
+        grace_seconds=settings.audit.witness_grace_seconds,
+    )
+
+
+def audit_database(settings: HubSettings) -> Database:
+    return _database(settings, settings.audit_db_url)
+
+
+def build_audit_store(settings: HubSettings, auth_store: AuthStore | None = None) -> AuditStore:
+    """The audit store with its own checkpoint key — never one of the auth store's token
+    keys (its writer checks before the first record) — and a cosigner when witnesses are
+    configured."""
+    database = audit_database(settings)
+    endpoints = witness_endpoints(settings)
+    cosigner = (
+        Cosigner(database, endpoints, timeout_seconds=settings.audit.witness_timeout_seconds)
+        if endpoints
+        else None
+    )
     return AuditStore(
-        _database(settings, settings.audit_db_url),
-        auth_store.current_signing_key,
+        database,
+        load_checkpoint_signer(settings),
         settings.audit,
+        cosigner,
+        token_keys=auth_store.all_public_keys if auth_store is not None else None,
+    )
+
+
+def build_witness(settings: HubSettings) -> Witness:
+    """`hub witness serve`: its own key (created on first use) and state, and the logs it
+    vouches for with their keys."""
+    config = settings.witness
+    key_path = config.key_file or settings.data_dir / "keys" / "witness.key"
+    passphrase = config.passphrase()
+    if not key_path.exists():
+        create_key_file(key_path, passphrase)
+    logs = [
+        WitnessedLog(log.origin, tuple(log_verifier(vkey) for vkey in log.vkeys))
+        for log in config.logs
+    ]
+    return Witness(
+        config.state_file or settings.data_dir / "witness" / "state.sqlite",
+        CosignatureSigner(config.name, load_key_file(key_path, passphrase)),
+        logs,
     )
 
 
@@ -95,7 +177,7 @@ def build_subject_hasher(settings: HubSettings) -> SubjectHasher:
         raise ValueError("HUB_AUDIT_HASH_KEY must be set in production (at least 16 bytes)")
     path = settings.data_dir / "audit-hash.key"
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         draft = path.with_name(f"{path.name}.{os.getpid()}")
         draft.touch(mode=0o600)
         draft.write_text(secrets.token_hex(32))

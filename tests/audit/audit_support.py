@@ -1,57 +1,41 @@
-"""A real audit store on a fresh database (SQLite file or PostgreSQL database), with the
-auth store beside it for the signing key, filled through the real writer."""
+"""A real audit store on a fresh database (SQLite file or PostgreSQL database) with its own
+checkpoint key, filled through the real writer; witnesses served over real HTTP; and the
+insider's tools: rewriting records and their tree with plain SQL."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, text
 
+from audit.cosigner import Cosigner
+from audit.format import canonical, log_verifier, record_leaf, sign_tree_head
+from audit.merkle import Frontier
+from audit.note import CosignatureSigner
 from audit.operations import AuditLog
 from audit.record import SubjectHasher
-from audit.settings import AuditSettings
+from audit.settings import AuditSettings, WitnessSetting
 from audit.store import AuditStore, Entry
-from auth.store import AuthStore
-from conftest import backend_settings
-from hub.wiring import build_audit_store, build_auth_store
+from audit.verify import Report
+from audit.witness import Witness, WitnessedLog
+from audit.witness_app import create_witness_app
+from audit.witness_client import witness_views
+from conftest import backend_settings, serving
+from hub.settings import HubSettings
+from hub.wiring import audit_trust, build_audit_store, load_checkpoint_signer, witness_endpoints
 from storage import migrate
+from storage.keys import create_key_file
 
 HASHER = SubjectHasher(b"audit-tests-key-0123456789abcdef")
 WORKER = "410183199003150011"
-
-
-@dataclass
-class Chain:
-    audit: AuditStore
-    auth: AuthStore
-
-    def log(self) -> AuditLog:
-        return AuditLog(self.audit.database, self.auth.verification_keys())
-
-    def engine(self) -> Engine:
-        return self.audit.database.sync_engine()
-
-    def append(self, count: int, *, start: datetime | None = None) -> list[int]:
-        """`count` records, a minute apart from `start`, each disclosing one worker and one
-        project, one after another (so checkpoints fall every `every` records)."""
-        start = start or datetime(2026, 11, 1, tzinfo=UTC)
-
-        async def run() -> list[int]:
-            try:
-                return [
-                    await self.audit.append(entry(start + timedelta(minutes=i), i))
-                    for i in range(count)
-                ]
-            finally:
-                await self.audit.close()
-                await self.auth.database.dispose()
-
-        return asyncio.run(run())
+ORIGIN = "audit.hub.test/henan"
 
 
 def entry(at: datetime, number: int) -> Entry:
@@ -80,12 +64,190 @@ def entry(at: datetime, number: int) -> Entry:
     return Entry(content, entities)
 
 
+@dataclass
+class ServedWitness:
+    """A witness of another party: its own directory, key, state and HTTP server."""
+
+    witness: Witness
+    url: str
+
+    @property
+    def name(self) -> str:
+        return self.witness.signer.name
+
+    @property
+    def setting(self) -> WitnessSetting:
+        return WitnessSetting(url=self.url, vkey=self.witness.signer.verifier().vkey())
+
+
 @contextmanager
-def fresh_chain(backend: str, tmp: Path, prefix: str, every: int = 5) -> Iterator[Chain]:
+def served_witness(directory: Path, name: str, log_vkey: str) -> Iterator[ServedWitness]:
+    key = create_key_file(directory / "witness.key")
+    witness = Witness(
+        directory / "state.sqlite",
+        CosignatureSigner(name, key),
+        [WitnessedLog(ORIGIN, (log_verifier(log_vkey),))],
+    )
+    with serving(create_witness_app(witness)) as url:
+        yield ServedWitness(witness, url)
+
+
+@dataclass
+class Chain:
+    audit: AuditStore
+    settings: HubSettings
+    witnesses: list[ServedWitness] = field(default_factory=list)
+
+    def log(self) -> AuditLog:
+        return AuditLog(self.audit.database, audit_trust(self.settings, self.audit.signer))
+
+    def engine(self) -> Engine:
+        return self.audit.database.sync_engine()
+
+    def append(
+        self, count: int, *, start: datetime | None = None, cosign_every: int | None = None
+    ) -> list[int]:
+        """`count` records, a minute apart from `start`, one after another (so checkpoints
+        fall every `every` records); with `cosign_every`, a cosigning round after every so
+        many records (deterministic: the store's own cosigner is not running)."""
+        start = start or datetime(2026, 11, 1, tzinfo=UTC)
+
+        async def run() -> list[int]:
+            cosigner = self.cosigner()
+            try:
+                appended = []
+                for i in range(count):
+                    appended.append(await self.audit.append(entry(start + timedelta(minutes=i), i)))
+                    if cosign_every and cosigner and len(appended) % cosign_every == 0:
+                        await cosigner.run_once()
+                return appended
+            finally:
+                await self.audit.close()
+                if cosigner:
+                    await cosigner.close()
+
+        return asyncio.run(run())
+
+    def cosigner(self) -> Cosigner | None:
+        endpoints = witness_endpoints(self.settings)
+        return Cosigner(self.audit.database, endpoints, timeout_seconds=2) if endpoints else None
+
+    def cosign(self) -> dict[str, str]:
+        cosigner = self.cosigner()
+        assert cosigner is not None
+
+        async def run() -> dict[str, str]:
+            try:
+                return await cosigner.run_once()
+            finally:
+                await cosigner.close()
+
+        return asyncio.run(run())
+
+    def verify(self, *, offline: bool = False) -> Report:
+        """As `hub audit verify` does: the witnesses asked first, then the database."""
+        views = None
+        if not offline:
+            views = asyncio.run(witness_views(witness_endpoints(self.settings), ORIGIN, 2))
+        return self.log().verify(views)
+
+
+def chain_settings(
+    backend: str, tmp: Path, prefix: str, every: int = 5, **audit: Any
+) -> HubSettings:
     settings = backend_settings(backend, tmp, prefix)
-    auth = build_auth_store(settings)
-    audit = build_audit_store(settings, auth)
-    audit.policy = AuditSettings(checkpoint_every=every, checkpoint_seconds=3600)
-    migrate.upgrade([auth, audit])
-    auth.ensure_signing_key()
-    yield Chain(audit, auth)
+    policy = AuditSettings(
+        origin=ORIGIN, checkpoint_every=every, checkpoint_seconds=3600, **audit
+    )
+    return settings.model_copy(update={"audit": policy})
+
+
+@contextmanager
+def fresh_chain(
+    backend: str,
+    tmp: Path,
+    prefix: str,
+    every: int = 5,
+    *,
+    witnesses: int = 0,
+    cosigning: bool = False,
+) -> Iterator[Chain]:
+    """A migrated, empty log; with `witnesses`, that many served and configured. The
+    store's own background cosigner runs only when `cosigning`."""
+    settings = chain_settings(backend, tmp, prefix, every)
+    log_vkey = load_checkpoint_signer(settings).verifier().vkey()
+    with ExitStack() as stack:
+        served = [
+            stack.enter_context(
+                served_witness(tmp / f"witness-{i}", f"witness-{i}.agency.test/audit", log_vkey)
+            )
+            for i in range(witnesses)
+        ]
+        if served:
+            policy = settings.audit.model_copy(
+                update={"witnesses": tuple(w.setting for w in served)}
+            )
+            settings = settings.model_copy(update={"audit": policy})
+        audit = build_audit_store(settings)
+        if not cosigning:
+            audit.cosigner = None
+        migrate.upgrade([audit])
+        yield Chain(audit, settings, served)
+
+
+# -- the insider's tools: plain SQL, and the log's own key where it was stolen ------------
+
+
+def payload(connection: Connection, seq: int) -> dict[str, Any]:
+    raw = connection.execute(text("SELECT payload FROM audit_record WHERE seq = :s"), {"s": seq})
+    return dict(json.loads(raw.scalar_one()))
+
+
+def set_payload(connection: Connection, seq: int, content: dict[str, Any]) -> None:
+    connection.execute(
+        text("UPDATE audit_record SET payload = :p WHERE seq = :s"),
+        {"p": canonical(content), "s": seq},
+    )
+
+
+def retree(connection: Connection) -> Frontier:
+    """Recomputes every record's tree hashes from the payloads as they now are, and moves
+    the head to the result: what an insider does after changing records."""
+    frontier = Frontier()
+    rows = connection.execute(text("SELECT seq, payload FROM audit_record ORDER BY seq")).all()
+    for row in rows:
+        frontier, completed = frontier.append(record_leaf(row.payload))
+        connection.execute(
+            text("UPDATE audit_record SET tree_hashes = :h WHERE seq = :s"),
+            {"h": b"".join(completed), "s": row.seq},
+        )
+    connection.execute(
+        text("UPDATE audit_head SET seq = :n, frontier = :f"),
+        {"n": frontier.size, "f": frontier.serialize()},
+    )
+    return frontier
+
+
+def resign_checkpoints(connection: Connection, chain: Chain) -> None:
+    """With the stolen checkpoint key: every checkpoint signed again over the tree as it
+    now is."""
+    frontier = Frontier()
+    sizes = set(connection.execute(text("SELECT size FROM audit_checkpoint")).scalars())
+    rows = connection.execute(text("SELECT seq, payload FROM audit_record ORDER BY seq")).all()
+    for row in rows:
+        frontier, _ = frontier.append(record_leaf(row.payload))
+        if row.seq in sizes:
+            note = sign_tree_head(chain.audit.signer, ORIGIN, frontier)
+            connection.execute(
+                text("UPDATE audit_checkpoint SET root = :r, note = :n WHERE size = :s"),
+                {"r": frontier.root(), "n": note.serialize().decode(), "s": row.seq},
+            )
+
+
+def tamper(chain: Chain, change: Any) -> None:
+    engine = chain.engine()
+    try:
+        with engine.begin() as connection:
+            change(connection)
+    finally:
+        engine.dispose()
