@@ -156,9 +156,7 @@ def chain_settings(
     backend: str, tmp: Path, prefix: str, every: int = 5, **audit: Any
 ) -> HubSettings:
     settings = backend_settings(backend, tmp, prefix)
-    policy = AuditSettings(
-        origin=ORIGIN, checkpoint_every=every, checkpoint_seconds=3600, **audit
-    )
+    policy = AuditSettings(origin=ORIGIN, checkpoint_every=every, checkpoint_seconds=3600, **audit)
     return settings.model_copy(update={"audit": policy})
 
 

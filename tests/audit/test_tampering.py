@@ -125,9 +125,7 @@ def _forge_checkpoint_note(connection: Connection) -> None:
     text_, _, signature = note.scalar_one().partition("\n\n")
     origin, size, _root = text_.split("\n")[:3]
     forged = f"{origin}\n{size}\n{'A' * 43}=\n\n{signature}"
-    connection.execute(
-        text("UPDATE audit_checkpoint SET note = :n WHERE size = 10"), {"n": forged}
-    )
+    connection.execute(text("UPDATE audit_checkpoint SET note = :n WHERE size = 10"), {"n": forged})
 
 
 def _unindex_worker(connection: Connection) -> None:
