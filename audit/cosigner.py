@@ -109,11 +109,12 @@ class Cosigner:
             except Exception as error:  # the next round tries again; the log keeps writing
                 log.warning("audit cosigning round failed: %r", error)
 
-    async def run_once(self) -> dict[str, str]:
-        """One round: each witness offered the newest checkpoint; what came of it."""
+    async def run_once(self, *, now: bool = False) -> dict[str, str]:
+        """One round: each witness offered the newest checkpoint; what came of it. `now`
+        skips the backoff of witnesses that failed (an operator's retry)."""
         if self._http is None:
             self._http = httpx.AsyncClient(timeout=self.timeout_seconds, follow_redirects=False)
-        outcomes = await asyncio.gather(*(self._cosign(w) for w in self.witnesses))
+        outcomes = await asyncio.gather(*(self._cosign(w, now) for w in self.witnesses))
         return {w.name: outcome for w, outcome in zip(self.witnesses, outcomes, strict=True)}
 
     async def close(self) -> None:
@@ -129,10 +130,10 @@ class Cosigner:
             self._engine = self.database.sync_engine()
         return self._engine
 
-    async def _cosign(self, witness: WitnessEndpoint) -> str:
+    async def _cosign(self, witness: WitnessEndpoint, now: bool) -> str:
         assert self._http is not None
         for _ in range(ATTEMPTS):
-            task = await asyncio.to_thread(self._claim, witness)
+            task = await asyncio.to_thread(self._claim, witness, now)
             if isinstance(task, Alarm):
                 return await self._failed(witness, task)
             if isinstance(task, str):
@@ -169,7 +170,7 @@ class Cosigner:
 
     # -- in a worker thread, each its own short transaction ----------------------------------
 
-    def _claim(self, witness: WitnessEndpoint) -> _Task | Alarm | str:
+    def _claim(self, witness: WitnessEndpoint, skip_backoff: bool) -> _Task | Alarm | str:
         """Takes the witness's lease and reads what to send it, or says why not."""
         now = datetime.now(UTC)
         with self._sql().begin() as connection:
@@ -190,7 +191,7 @@ class Cosigner:
             if not taken:
                 return BUSY
             state = connection.execute(select(witness_t).where(mine)).one()
-            if state.retry_at is not None and state.retry_at > now:
+            if state.retry_at is not None and state.retry_at > now and not skip_backoff:
                 self._release(connection, witness)
                 return WAITING
             newest = connection.execute(

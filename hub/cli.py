@@ -339,7 +339,7 @@ def _audit_cosign(settings: HubSettings, args: argparse.Namespace) -> int:
 
     async def round_() -> dict[str, str]:
         try:
-            return await cosigner.run_once()
+            return await cosigner.run_once(now=True)
         finally:
             await cosigner.close()
 

@@ -30,7 +30,13 @@ from hub.settings import HubSettings
 from kernel.cursors import Cursors
 from kernel.scopes import CONNECTOR_LOAD
 from storage.database import Database
-from storage.keys import KeyFileError, create_key_file, load_key_file, secret_file
+from storage.keys import (
+    KeyFileError,
+    KeyFileExists,
+    create_key_file,
+    load_key_file,
+    secret_file,
+)
 from storage.migrate import MigrationTarget
 
 
@@ -98,7 +104,8 @@ def load_checkpoint_signer(settings: HubSettings, *, create: bool | None = None)
     path = checkpoint_key_path(settings)
     passphrase = settings.audit.passphrase()
     if not path.exists() and (create if create is not None else not production):
-        create_key_file(path, passphrase)
+        with contextlib.suppress(KeyFileExists):  # another process made it first: use theirs
+            create_key_file(path, passphrase)
     return Ed25519Signer(settings.audit.origin, load_key_file(path, passphrase))
 
 
@@ -156,7 +163,8 @@ def build_witness(settings: HubSettings) -> Witness:
     key_path = config.key_file or settings.data_dir / "keys" / "witness.key"
     passphrase = config.passphrase()
     if not key_path.exists():
-        create_key_file(key_path, passphrase)
+        with contextlib.suppress(KeyFileExists):
+            create_key_file(key_path, passphrase)
     logs = [
         WitnessedLog(log.origin, tuple(log_verifier(vkey) for vkey in log.vkeys))
         for log in config.logs

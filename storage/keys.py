@@ -64,7 +64,8 @@ class KeyFileError(Exception):
 
     KeyFileError
     ├── KeyFileExposed    others could read it, or it is not ours
-    └── KeyFileLocked     wrong passphrase, no passphrase, or an altered file
+    ├── KeyFileLocked     wrong passphrase, no passphrase, or an altered file
+    └── KeyFileExists     not replaced (another process may just have created it)
     """
 
 
@@ -73,6 +74,10 @@ class KeyFileExposed(KeyFileError):
 
 
 class KeyFileLocked(KeyFileError):
+    pass
+
+
+class KeyFileExists(KeyFileError):
     pass
 
 
@@ -218,7 +223,7 @@ def write_key_file(
             try:
                 os.link(draft, path)  # atomic, and fails rather than overwrite
             except FileExistsError:
-                raise KeyFileError(f"key file {path} already exists: not replaced") from None
+                raise KeyFileExists(f"key file {path} already exists: not replaced") from None
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(draft)

@@ -197,11 +197,16 @@ class IdentityProvider:
 
 @contextmanager
 def serving(
-    app: Any, limits: Limits | None = None, http: str = "httptools", log_level: str = "warning"
+    app: Any,
+    limits: Limits | None = None,
+    http: str = "httptools",
+    log_level: str = "warning",
+    port: int | None = None,
 ) -> Iterator[str]:
-    """A real uvicorn on a free loopback port, in a thread, configured as `hub serve`
-    configures it (`http`: its HTTP parser, httptools or h11); yields its base URL."""
-    port = _free_port()
+    """A real uvicorn on a loopback port (a free one unless given), in a thread,
+    configured as `hub serve` configures it (`http`: its HTTP parser, httptools or h11);
+    yields its base URL."""
+    port = port or _free_port()
     config = server_config(
         app, limits or Limits(), host="127.0.0.1", port=port, log_level=log_level, http=http
     )

@@ -138,7 +138,7 @@ class Chain:
 
         async def run() -> dict[str, str]:
             try:
-                return await cosigner.run_once()
+                return await cosigner.run_once(now=True)
             finally:
                 await cosigner.close()
 

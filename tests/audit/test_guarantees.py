@@ -1,7 +1,7 @@
 """The audit log's guarantees end to end: nothing is answered without a record (fail
-closed); archives verify on their own and the live chain stays verifiable across the
-cut; several hub processes write one gap-free chain to one PostgreSQL database; a hub
-killed mid-load leaves a chain that verifies and a record for every answered request."""
+closed); archives verify on their own and the live log stays verifiable across the
+cut; several hub processes write one gap-free log to one PostgreSQL database; a hub
+killed mid-load leaves a log that verifies and a record for every answered request."""
 
 from __future__ import annotations
 
@@ -20,18 +20,23 @@ from pathlib import Path
 
 import httpx
 import pytest
-from audit_support import Chain, fresh_chain
+from audit_support import ORIGIN, Chain, fresh_chain
 from sqlalchemy import select, text
 
-from audit.operations import AuditLog, verify_archive
-from audit.settings import AuditSettings
+from audit.operations import ArchiveRefused, AuditLog, verify_archive
 from audit.store import record_t
 from auth.store import Grant
 from conftest import TEST_PURPOSE, ClientCredentials, _free_port, backend_settings, serving
 from hub.app import create_app
 from hub.cli import main as hub_main
 from hub.settings import HubSettings
-from hub.wiring import build_audit_store, build_auth_store, build_connectors, migration_targets
+from hub.wiring import (
+    audit_trust,
+    build_audit_store,
+    build_auth_store,
+    build_connectors,
+    migration_targets,
+)
 from kernel.scopes import vocabulary
 from storage import migrate
 
@@ -63,27 +68,31 @@ def test_no_record_no_answer(tmp_path: Path) -> None:
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def chain(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Chain]:
-    with fresh_chain(request.param, tmp_path, "hub_archive") as built:
-        built.append(20)  # 2026-11-01 00:00 … 00:19, one a minute
+    """20 records (2026-11-01 00:00 … 00:19, one a minute), each checkpoint (every 5)
+    cosigned by a witness over HTTP."""
+    with fresh_chain(request.param, tmp_path, "hub_archive", witnesses=1) as built:
+        built.append(20, cosign_every=5)
         yield built
 
 
-def test_an_archive_verifies_on_its_own_and_the_live_chain_across_the_cut(
+def test_an_archive_verifies_on_its_own_and_the_live_log_across_the_cut(
     chain: Chain, tmp_path: Path
 ) -> None:
     archive = tmp_path / "2026-11-01.jsonl"
-    written = chain.log().archive(
-        datetime(2026, 11, 1, 0, 10, tzinfo=UTC), archive, chain.auth.newest_signing_key()
-    )
+    written = chain.log().archive(datetime(2026, 11, 1, 0, 10, tzinfo=UTC), archive)
     assert (written.first_seq, written.last_seq) == (1, 10)
     assert verify_archive(archive, None).ok
-    assert verify_archive(archive, chain.auth.verification_keys()).ok
+    assert verify_archive(archive, chain.log().trust).ok
 
-    live = chain.log().verify()
+    live = chain.verify()
     assert live.ok, live.summary()
     assert (live.first_seq, live.last_seq) == (11, 20)
-    chain.append(5, start=datetime(2026, 11, 2, tzinfo=UTC))
-    assert chain.log().verify().ok
+    chain.append(5, start=datetime(2026, 11, 2, tzinfo=UTC), cosign_every=5)
+    assert chain.verify().ok
+    second = tmp_path / "2026-11-02.jsonl"
+    assert chain.log().archive(datetime(2026, 11, 3, tzinfo=UTC), second).last_seq == 25
+    assert verify_archive(second, chain.log().trust).ok
+    assert chain.verify().ok
 
     lines = archive.read_text(encoding="utf-8").splitlines()
     record = json.loads(lines[4])
@@ -92,34 +101,50 @@ def test_an_archive_verifies_on_its_own_and_the_live_chain_across_the_cut(
     archive.write_text("\n".join(lines) + "\n", encoding="utf-8")
     tampered = verify_archive(archive, None)
     assert tampered.problem is not None
-    assert (tampered.problem.kind, tampered.problem.seq) == ("edited", 4)
+    assert (tampered.problem.kind, tampered.problem.seq) == ("edited", 1)  # records 1–10
+
+
+def test_an_archive_needs_its_cosignatures(chain: Chain, tmp_path: Path) -> None:
+    archive = tmp_path / "a.jsonl"
+    chain.log().archive(datetime(2026, 11, 1, 0, 10, tzinfo=UTC), archive)
+    header, *records = archive.read_text(encoding="utf-8").splitlines()
+    stripped = json.loads(header)
+    stripped["end_checkpoint"] = stripped["end_checkpoint"].rsplit("— witness", 1)[0]
+    archive.write_text("\n".join([json.dumps(stripped), *records]) + "\n", encoding="utf-8")
+    report = verify_archive(archive, chain.log().trust)
+    assert report.problem is not None
+    assert "cosignature" in report.problem.detail
 
 
 def test_the_cut_needs_its_signed_checkpoint(chain: Chain, tmp_path: Path) -> None:
-    chain.log().archive(
-        datetime(2026, 11, 1, 0, 10, tzinfo=UTC),
-        tmp_path / "a.jsonl",
-        chain.auth.newest_signing_key(),
-    )
+    chain.log().archive(datetime(2026, 11, 1, 0, 10, tzinfo=UTC), tmp_path / "a.jsonl")
     engine = chain.engine()
     try:
         with engine.begin() as connection:
-            connection.execute(text("DELETE FROM audit_checkpoint WHERE seq = 10"))
+            connection.execute(text("DELETE FROM audit_checkpoint WHERE size = 10"))
     finally:
         engine.dispose()
-    report = chain.log().verify()
+    report = chain.verify()
     assert report.problem is not None
     assert report.problem.kind == "checkpoint"
+
+
+def test_the_archive_waits_for_the_witnesses(tmp_path: Path) -> None:
+    """A checkpoint no witness has cosigned is no cut: the records stay."""
+    with fresh_chain("sqlite", tmp_path, "unused", witnesses=1) as built:
+        built.append(20)  # never offered to the witness
+        with pytest.raises(ArchiveRefused, match="cosigned by 1 witness"):
+            built.log().archive(datetime(2026, 11, 2, tzinfo=UTC), tmp_path / "a.jsonl")
 
 
 def test_a_slow_trickle_is_checkpointed_by_time(tmp_path: Path) -> None:
     """Far from `every` records, a checkpoint is still signed once the last is `seconds`
     old (here: at once, so every record)."""
     with fresh_chain("sqlite", tmp_path, "unused", every=1_000) as built:
-        built.audit.policy = AuditSettings(checkpoint_every=1_000, checkpoint_seconds=1e-9)
+        built.audit.policy = built.audit.policy.model_copy(update={"checkpoint_seconds": 1e-9})
         built.append(3)
         report = built.log().verify()
-    assert report.ok, report.summary()
+    assert report.problem is None, report.summary()
     assert report.checkpoints == 3
 
 
@@ -127,15 +152,15 @@ def test_the_command_line_verifies_exports_and_exits_non_zero_when_broken(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("HUB_DATA_DIR", str(tmp_path))
-    with fresh_chain("sqlite", tmp_path, "unused") as built:
-        built.append(12)
-    assert hub_main(["audit", "verify"]) == 0
-    assert capsys.readouterr().out.startswith("OK: 12 records (1–12), 2 checkpoints")
+    monkeypatch.setenv("HUB_AUDIT_ORIGIN", ORIGIN)
+    with fresh_chain("sqlite", tmp_path, "unused", every=1_000) as built:
+        built.append(12)  # signed once, at the close
+    assert hub_main(["audit", "verify", "--offline"]) == 0
+    assert capsys.readouterr().out.startswith("OK: 12 records (1–12), 1 checkpoints")
+    assert hub_main(["audit", "verify"]) == 2  # online, with no witness: incomplete
+    assert "no witnesses are configured" in capsys.readouterr().out
     assert hub_main(["audit", "checkpoint"]) == 0
-    assert hub_main(["audit", "checkpoint"]) == 0
-    assert capsys.readouterr().out == "signed checkpoint 12\nnothing new to sign\n"
-    assert hub_main(["audit", "verify"]) == 0
-    assert capsys.readouterr().out.startswith("OK: 12 records (1–12), 3 checkpoints")
+    assert capsys.readouterr().out == "nothing new to sign\n"
     assert (
         hub_main(
             ["audit", "export", "--from", "2026-11-01T00:05", "--out", str(tmp_path / "x.jsonl")]
@@ -145,7 +170,7 @@ def test_the_command_line_verifies_exports_and_exits_non_zero_when_broken(
     assert len((tmp_path / "x.jsonl").read_text(encoding="utf-8").splitlines()) == 7
     with sqlite3.connect(tmp_path / "audit.db") as audit:
         audit.execute("UPDATE audit_record SET purpose = 'x' WHERE seq = 9")
-    assert hub_main(["audit", "verify"]) == 2
+    assert hub_main(["audit", "verify", "--offline"]) == 1
     assert "record 9" in capsys.readouterr().out
 
 
@@ -221,8 +246,8 @@ def test_several_processes_write_one_chain_and_a_crash_loses_no_answered_record(
         for thread in threads:
             thread.join(timeout=30)
 
-    report = AuditLog(audit.database, auth.verification_keys()).verify()
-    assert report.ok, report.summary()
+    report = AuditLog(audit.database, audit_trust(settings)).verify(views=None)
+    assert report.problem is None, report.summary()
     engine = audit.database.sync_engine()
     try:
         with engine.connect() as connection:
