@@ -46,7 +46,9 @@ class SigningKey(AuthRecord, table=True):
 
     kid: str = Field(primary_key=True, max_length=64, description="RFC 7638 thumbprint")
     algorithm: str = Field(max_length=16)
-    private_jwk: str = Field(sa_type=Text)
+    private_jwk: str = Field(
+        sa_type=Text, description="sealed: a JWE under the key-encryption key (auth.sealing)"
+    )
     public_jwk: str = Field(sa_type=Text)
     created_at: datetime = Field(sa_type=UTCDateTime, index=True)
     retired_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

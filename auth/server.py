@@ -42,6 +42,7 @@ from starlette.responses import JSONResponse, Response
 from auth import hashing
 from auth.bodies import read_body
 from auth.middleware import AUTHENTICATED, Refusal
+from auth.sealing import KeySealingError
 from auth.store import SIGNING_ALGORITHM, AuthStore, RegisteredClient
 from auth.tokens import ACCESS_TOKEN_TYPE, USER_CLAIM
 from kernel.inputs import text_fault
@@ -281,14 +282,15 @@ class TokenEndpoint:
         client = await self._store.client(claimed_id, fresh=True) if claimed_id else None
         # Who asked, for the audit record (the audit middleware reads the ASGI scope).
         request.scope["claimed_client"] = (claimed_id, client.agency if client else None)
-        key = await self._store.current_signing_key()
+        try:
+            key = await self._store.current_signing_key()
+            reason = "the hub has no signing key yet: run `hub migrate`"
+        except KeySealingError as error:  # its key-encryption key is missing or another
+            log.error("no token signed: %s", error)
+            key, reason = None, "the hub cannot open its signing key; its operator is told"
         if key is None:
             return JSONResponse(
-                {
-                    "error": "temporarily_unavailable",
-                    "error_description": "the hub has no signing key yet: run `hub migrate`",
-                },
-                503,
+                {"error": "temporarily_unavailable", "error_description": reason}, 503
             )
         server = _Server(client, key, self._policy)
         response: Response = await run_in_threadpool(server.create_token_response, oauth_request)

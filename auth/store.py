@@ -1,4 +1,5 @@
-"""The registry of agency clients and of the hub's signing keys, in the auth database.
+"""The registry of agency clients and of the hub's signing keys, in the auth database
+(private keys sealed under the key-encryption key: `auth.sealing`).
 
 Migrated like a connector (`name`, `metadata`, `version_table`). Sync methods serve the
 command line; async ones the request path, where a client is cached for a few seconds
@@ -23,6 +24,7 @@ from sqlalchemy import Connection, Row, Select, insert, select, update
 from auth import hashing
 from auth.errors import ClientExists, InvalidGrant, KeyRetirementRefused, UnknownClient
 from auth.models import AuthRecord, Client, SigningKey
+from auth.sealing import KeySealer, KeySealingError, is_sealed
 from kernel.caller import RowLimitValues, row_limit_values
 from kernel.scopes import vocabulary
 from storage.database import Database
@@ -151,21 +153,24 @@ def _limits(check: LimitCheck, limits: Mapping[str, Sequence[str]]) -> dict[str,
     return {name: list(values) for name, values in sorted(checked.items())}
 
 
-def _new_key_row() -> dict[str, Any]:
+def _new_key_row(sealer: KeySealer | None) -> dict[str, Any]:
     """A fresh key whose kid (its RFC 7638 thumbprint, base64url) does not start with '-',
-    so `hub keys retire <kid>` never reads as an option."""
+    so `hub keys retire <kid>` never reads as an option; its private half sealed."""
+    if sealer is None:
+        raise KeySealingError(_NO_KEK)
     key = OKPKey.generate_key("Ed25519", private=True, auto_kid=True)
     while str(key.kid).startswith("-"):
         key = OKPKey.generate_key("Ed25519", private=True, auto_kid=True)
     return {
         "kid": key.kid,
         "algorithm": SIGNING_ALGORITHM,
-        "private_jwk": json.dumps(key.as_dict(private=True)),
+        "private_jwk": sealer.seal(key),
         "public_jwk": json.dumps(key.as_dict(private=False, alg=SIGNING_ALGORITHM, use="sig")),
         "created_at": _now(),
     }
 
 
+_NO_KEK = "this process has no key-encryption key for the signing keys (HUB_TOKEN_KEK_FILE)"
 _ACTIVE_KEYS = (
     select(key_t)
     .where(key_t.c.retired_at.is_(None))
@@ -185,9 +190,11 @@ class AuthStore:
         *,
         client_ttl_seconds: float = 5.0,
         check_limits: LimitCheck = _shape_only,
+        sealer: KeySealer | None = None,
     ) -> None:
         self.database = database
         self.check_limits = check_limits
+        self._sealer = sealer
         self._client_ttl = client_ttl_seconds
         self._clients: dict[str, tuple[float, RegisteredClient | None]] = {}
 
@@ -264,7 +271,7 @@ class AuthStore:
 
     def add_signing_key(self) -> str:
         """A new Ed25519 key, used for new tokens from now on; returns its kid."""
-        row = _new_key_row()
+        row = _new_key_row(self._sealer)
         with self._transaction() as connection:
             connection.execute(insert(key_t).values(**row))
         return str(row["kid"])
@@ -274,7 +281,7 @@ class AuthStore:
         with self._transaction() as connection:
             if connection.execute(_ACTIVE_KEYS.limit(1)).first():
                 return None
-            row = _new_key_row()
+            row = _new_key_row(self._sealer)
             connection.execute(insert(key_t).values(**row))
         return str(row["kid"])
 
@@ -300,7 +307,33 @@ class AuthStore:
             row = connection.execute(_ACTIVE_KEYS.limit(1)).first()
         if row is None:
             raise KeyRetirementRefused("the hub has no signing key yet: run `hub migrate`")
-        return OKPKey.import_key(json.loads(row.private_jwk))
+        return self._private(row)
+
+    def _private(self, row: Row[Any]) -> OKPKey:
+        if self._sealer is None:
+            if is_sealed(row.private_jwk):
+                raise KeySealingError(_NO_KEK)
+            return OKPKey.import_key(json.loads(row.private_jwk))
+        return self._sealer.open(row.kid, row.private_jwk)
+
+    def seal_plain_keys(self) -> list[str]:
+        """Seals every private key still stored in the clear (written before sealing
+        existed); returns their kids. `hub migrate` and each start run it."""
+        if self._sealer is None:
+            raise KeySealingError(_NO_KEK)
+        sealed = []
+        with self._transaction() as connection:
+            for row in connection.execute(select(key_t.c.kid, key_t.c.private_jwk)).all():
+                if is_sealed(row.private_jwk):
+                    continue
+                key = self._sealer.open(row.kid, row.private_jwk)
+                connection.execute(
+                    update(key_t)
+                    .where(key_t.c.kid == row.kid, key_t.c.private_jwk == row.private_jwk)
+                    .values(private_jwk=self._sealer.seal(key))
+                )
+                sealed.append(row.kid)
+        return sealed
 
     def retire_key(self, kid: str) -> None:
         """Withdraws a key from the JWKS: tokens it signed are refused once verifiers reload
@@ -334,13 +367,13 @@ class AuthStore:
     async def current_signing_key(self) -> OKPKey | None:
         """The newest unretired key, which signs new tokens; None before the first."""
         row = await self._first(_ACTIVE_KEYS)
-        return OKPKey.import_key(json.loads(row.private_jwk)) if row else None
+        return self._private(row) if row else None
 
     async def create_first_signing_key(self) -> str | None:
         """As `ensure_signing_key`, at start-up (two workers racing make two keys: harmless)."""
         if await self._first(_ACTIVE_KEYS):
             return None
-        row = _new_key_row()
+        row = _new_key_row(self._sealer)
         async with self.database.engine.begin() as connection:
             await connection.execute(insert(key_t).values(**row))
         return str(row["kid"])

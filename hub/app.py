@@ -30,6 +30,7 @@ from redis.asyncio import Redis
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, Router, request_response
@@ -278,15 +279,19 @@ def token_verifier(
 
 
 async def _first_signing_key(auth_store: AuthStore) -> None:
-    """`hub migrate` creates the first key; this covers a store migrated some other way. An
-    unreachable auth database must not stop the start: /readyz reports it."""
+    """`hub migrate` creates the first key and seals keys stored in the clear; this covers
+    a store migrated some other way. An unreachable auth database must not stop the
+    start: /readyz reports it."""
     try:
         kid = await auth_store.create_first_signing_key()
+        sealed = await run_in_threadpool(auth_store.seal_plain_keys)
     except (SQLAlchemyError, OSError) as error:
         log.warning("auth database unavailable at start-up: %s", type(error).__name__)
         return
     if kid:
         log.info("created the first signing key %s", kid)
+    if sealed:
+        log.info("sealed %d signing key(s) stored in the clear", len(sealed))
 
 
 def create_app(settings: HubSettings | None = None) -> Starlette:

@@ -23,6 +23,8 @@ from audit.witness_client import witness_views
 from auth.errors import RegistryError
 from auth.store import AuthStore, Grant
 from connectors import discover
+from auth.sealing import create_kek_file
+from auth.store import Grant
 from graph.jurisdiction import RULES
 from graph.merged import HUB_SUBGRAPH
 from hub import seeding, serving
@@ -116,6 +118,8 @@ def _migrate(settings: HubSettings, args: argparse.Namespace) -> int:
         print(f"{target.name:16} {target.database.url.render_as_string(hide_password=True)}")
     if kid := auth_store.ensure_signing_key():
         print(f"created the first signing key {kid}")
+    if sealed := auth_store.seal_plain_keys():
+        print(f"sealed {len(sealed)} signing key(s) stored in the clear: {' '.join(sealed)}")
     return 0
 
 
@@ -223,6 +227,14 @@ def _keys_list(settings: HubSettings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _keys_new_kek(settings: HubSettings, args: argparse.Namespace) -> int:
+    if not create_kek_file(args.path):
+        print(f"hub: {args.path} exists: not replaced", file=sys.stderr)
+        return 1
+    print(f"created {args.path} (0600): give every hub process this file as HUB_TOKEN_KEK_FILE")
+    return 0
+
+
 def _keys_retire(settings: HubSettings, args: argparse.Namespace) -> int:
     build_auth_store(settings).retire_key(args.kid)
     print(f"retired {args.kid}: tokens it signed are refused within a minute")
@@ -296,6 +308,11 @@ def _add_keys_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
     retire = actions.add_parser("retire", help="remove a key from the JWKS")
     retire.add_argument("kid")
     retire.set_defaults(run=_keys_retire)
+    kek = actions.add_parser(
+        "new-kek", help="create a key-encryption key file that seals the signing keys"
+    )
+    kek.add_argument("path", type=Path)
+    kek.set_defaults(run=_keys_new_kek)
 
 
 def _audit_log(settings: HubSettings) -> AuditLog:

@@ -19,6 +19,7 @@ from audit.store import AuditStore
 from audit.verify import Trust
 from audit.witness import Witness, WitnessedLog
 from audit.witness_client import WitnessEndpoint
+from auth.sealing import KeySealer, KeySealingError, create_kek_file, read_kek_file
 from auth.store import AuthStore
 from connectors.base import Connector, alembic_version_table, discover
 from connectors.credentials import ClientCredentials
@@ -86,8 +87,28 @@ def local_connectors(connectors: list[Connector]) -> list[Connector]:
 
 
 def build_auth_store(settings: HubSettings) -> AuthStore:
-    """Grants' row limits are checked against the installed packages' kinds."""
-    return AuthStore(_database(settings, settings.auth_db_url), check_limits=RULES.check)
+    """Grants' row limits are checked against the installed packages' kinds; signing keys
+    are sealed under the key-encryption key."""
+    return AuthStore(
+        _database(settings, settings.auth_db_url),
+        check_limits=RULES.check,
+        sealer=KeySealer(read_kek_file(token_kek_path(settings))),
+    )
+
+
+def token_kek_path(settings: HubSettings) -> Path:
+    """`HUB_TOKEN_KEK_FILE`, the same on every hub process; outside production, when
+    unset, one in the data directory, created on first use."""
+    if settings.token.kek_file is not None:
+        return settings.token.kek_file
+    if settings.env == "production":
+        raise KeySealingError(
+            "HUB_TOKEN_KEK_FILE must be set in production: the same file on every hub "
+            "process (`hub keys new-kek PATH`)"
+        )
+    path = settings.data_dir / "keys" / "token.kek"
+    create_kek_file(path)
+    return path
 
 
 def checkpoint_key_path(settings: HubSettings) -> Path:

@@ -1,0 +1,127 @@
+"""Token-signing keys sealed at rest: each private JWK is kept in the auth database as a
+JWE (RFC 7516 compact: `dir` + A256GCM, `cty: jwk+json`, as RFC 7517 §7 encrypts a JWK)
+under a key-encryption key (KEK) read from a 0600 file.
+
+Why this design: several hub replicas on different hosts share one auth database and
+must sign and verify tokens alike; a rotation (`hub keys rotate`) must reach all of them
+at once, as it does today through that database. Keeping the sealed keys there keeps
+that, while a copy of the database — a dump, a backup, a replica, read access through
+SQL — yields no usable key: the KEK is on the replicas' disks only, readable by their
+service account alone. The alternatives: key files the operator distributes (every
+rotation becomes a file roll-out to every host, and a host that misses it signs with a
+stale key or rejects the new one's tokens), or a KMS/HSM (the strongest, when there is
+one; `KeySealer` is the seam where it would go). The KEK's own rotation is not automated
+yet (every replica needs the new file before the keys are re-sealed).
+
+The AEAD binds the ciphertext to the KEK; the JWK inside names its own `kid`, which must
+be its row's, so sealed keys cannot be swapped between rows.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Final
+
+from joserfc import jwe
+from joserfc.errors import JoseError
+from joserfc.jwk import OctKey, OKPKey
+
+from auth.errors import RegistryError
+from storage.keys import private_directory, read_private
+
+KEK_BYTES: Final = 32
+_HEADER: Final = {"alg": "dir", "enc": "A256GCM", "cty": "jwk+json"}
+
+
+class KeySealingError(RegistryError):
+    """A sealed key that cannot be opened (no KEK, another KEK, an altered row), or a KEK
+    file that is not one."""
+
+
+def read_kek_file(path: Path) -> bytes:
+    """The 32-byte KEK, base64 in a file only this service account can read."""
+    text = read_private(path, "key-encryption key file").strip()
+    try:
+        kek = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise KeySealingError(f"{path} does not hold a base64 key-encryption key") from None
+    if len(kek) != KEK_BYTES:
+        raise KeySealingError(f"{path} holds {len(kek)} bytes, a key-encryption key {KEK_BYTES}")
+    return kek
+
+
+def create_kek_file(path: Path) -> bool:
+    """Writes a new random KEK 0600 (its directory 0700); False if the file exists."""
+    private_directory(path.parent)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(base64.b64encode(os.urandom(KEK_BYTES)) + b"\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()  # never leave a half-written key behind
+        raise
+    return True
+
+
+class KeySealer:
+    """Seals and opens private JWKs under one KEK."""
+
+    def __init__(self, kek: bytes) -> None:
+        if len(kek) != KEK_BYTES:
+            raise KeySealingError(f"a key-encryption key is {KEK_BYTES} bytes")
+        self._key = OctKey.import_key(kek)
+        self.kek_id = hashlib.sha256(b"wage-hub kek\n" + kek).hexdigest()[:16]
+        self._opened: dict[str, OKPKey] = {}
+
+    def seal(self, key: OKPKey) -> str:
+        plaintext = json.dumps(key.as_dict(private=True)).encode()
+        return jwe.encrypt_compact({**_HEADER, "kid": self.kek_id}, plaintext, self._key)
+
+    def open(self, kid: str, stored: str) -> OKPKey:
+        """The private key of row `kid`; a plain JSON row (before sealing) is read as is."""
+        cached = self._opened.get(stored)
+        if cached is not None:
+            return cached
+        if stored.startswith("{"):
+            key = OKPKey.import_key(json.loads(stored))
+        else:
+            key = self._unseal(kid, stored)
+        if key.kid != kid:
+            raise KeySealingError(f"the sealed key of row {kid} is another key ({key.kid})")
+        if len(self._opened) > 64:
+            self._opened.clear()
+        self._opened[stored] = key
+        return key
+
+    def _unseal(self, kid: str, stored: str) -> OKPKey:
+        try:
+            header = json.loads(base64.urlsafe_b64decode(stored.split(".")[0] + "=="))
+        except (ValueError, UnicodeDecodeError):
+            raise KeySealingError(f"signing key {kid} is neither a JWK nor a sealed one") from None
+        if header.get("kid") != self.kek_id:
+            raise KeySealingError(
+                f"signing key {kid} is sealed under key-encryption key {header.get('kid')},"
+                f" this process holds {self.kek_id}: give it the same HUB_TOKEN_KEK_FILE as"
+                " the other hub processes"
+            )
+        try:
+            opened = jwe.decrypt_compact(stored, self._key, algorithms=["dir", "A256GCM"])
+            return OKPKey.import_key(json.loads(opened.plaintext or b""))
+        except (JoseError, ValueError):
+            raise KeySealingError(f"signing key {kid} does not open: the row was altered") from None
+
+
+def is_sealed(stored: str) -> bool:
+    return not stored.startswith("{")
