@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import json
 import os
-from collections.abc import Generator, Mapping
+from collections.abc import Generator, Mapping, Sequence
 from contextlib import closing
 from datetime import datetime
 from pathlib import Path
@@ -49,6 +49,7 @@ from audit.verify import (
     merge_entities,
     verify_log,
 )
+from audit.witness_client import WitnessEndpoint, WitnessError, latest_views
 from storage.database import Database
 
 ARCHIVE_FORMAT: Final = "wage-hub-audit-archive/2"
@@ -287,6 +288,22 @@ class AuditLog:
             return written
         finally:
             engine.dispose()
+
+
+async def witness_views(
+    witnesses: Sequence[WitnessEndpoint], origin: str, timeout_seconds: float
+) -> dict[str, WitnessSaw]:
+    """What each witness last cosigned, as `verify` compares it (ask them before reading
+    the database, so that an honest log already holds every record they saw)."""
+    views = await latest_views(witnesses, origin, timeout_seconds)
+    return {
+        name: WitnessSaw(name, error=str(view))
+        if isinstance(view, WitnessError)
+        else WitnessSaw(name, view.checkpoint.size, view.checkpoint.root_hash)
+        if view is not None
+        else WitnessSaw(name)
+        for name, view in views.items()
+    }
 
 
 def _stray_problem(connection: Connection) -> Problem | None:

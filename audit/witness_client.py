@@ -29,7 +29,6 @@ from audit.note import (
     open_note,
     parse_vkey,
 )
-from audit.verify import WitnessSaw
 from audit.witness import SIZE_MEDIA_TYPE, encode_request
 
 MAX_RESPONSE_BYTES: Final = 64 * 1024
@@ -152,21 +151,18 @@ async def latest_view(
     return WitnessView(checkpoint, cosignature, opened.note)
 
 
-async def witness_views(
+async def latest_views(
     witnesses: Sequence[WitnessEndpoint], origin: str, timeout_seconds: float
-) -> dict[str, WitnessSaw]:
-    """Every witness's latest view of the log, asked at once (for `hub audit verify`,
-    before it reads the database): what it cosigned, or why it could not say."""
+) -> dict[str, WitnessView | WitnessError | None]:
+    """Every witness's latest view of the log, asked at once: its view, None when it has
+    cosigned nothing of the log, or why it could not say."""
     async with httpx.AsyncClient(timeout=timeout_seconds, follow_redirects=False) as http:
 
-        async def ask(witness: WitnessEndpoint) -> WitnessSaw:
+        async def ask(witness: WitnessEndpoint) -> WitnessView | WitnessError | None:
             try:
-                view = await latest_view(http, witness, origin)
+                return await latest_view(http, witness, origin)
             except WitnessError as error:
-                return WitnessSaw(witness.name, error=str(error))
-            if view is None:
-                return WitnessSaw(witness.name)
-            return WitnessSaw(witness.name, view.checkpoint.size, view.checkpoint.root_hash)
+                return error
 
         seen = await asyncio.gather(*(ask(witness) for witness in witnesses))
-    return {view.name: view for view in seen}
+    return {witness.name: view for witness, view in zip(witnesses, seen, strict=True)}

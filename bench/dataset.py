@@ -22,9 +22,11 @@ from typing import Any
 import psycopg
 
 from audit.store import AuditStore
+from auth.sealing import create_kek_file
 from auth.store import AuthStore
 from connectors.base import discover
 from kernel.scopes import vocabulary
+from storage.keys import create_key_file
 
 POSTGRES_SERVER = "postgresql://postgres@127.0.0.1:5432"
 BENCH_CLIENT = "bench"
@@ -35,6 +37,8 @@ HUB = Path(sys.executable).with_name("hub")
 
 AUDIT_HASH_KEY = "bench-audit-hash-key-not-a-secret"
 """Production settings need one; the bench's data are synthetic."""
+AUDIT_ORIGIN = "bench.hub.invalid/audit"
+"""Production names its audit log."""
 
 
 def targets() -> list[str]:
@@ -59,9 +63,30 @@ class Dataset:
             return f"{POSTGRES_SERVER}/bench_{self.scale}_{target}"
         return f"sqlite:///{(self.directory / f'{target}.db').resolve()}"
 
+    @property
+    def kek_file(self) -> Path:
+        return (self.directory / "keys" / "token.kek").resolve()
+
+    @property
+    def checkpoint_key_file(self) -> Path:
+        return (self.directory / "keys" / "audit-checkpoint.key").resolve()
+
+    def provision_keys(self) -> None:
+        """What production does not create by itself: the signing keys' key-encryption
+        key and the audit log's checkpoint key (both kept with the data set)."""
+        create_kek_file(self.kek_file)
+        if not self.checkpoint_key_file.exists():
+            create_key_file(self.checkpoint_key_file)
+
     def environment(self) -> dict[str, str]:
         """The `HUB_*` variables that point the hub at this data set."""
-        env = {"HUB_DATA_DIR": str(self.directory.resolve()), "HUB_AUDIT_HASH_KEY": AUDIT_HASH_KEY}
+        env = {
+            "HUB_DATA_DIR": str(self.directory.resolve()),
+            "HUB_AUDIT_HASH_KEY": AUDIT_HASH_KEY,
+            "HUB_AUDIT_ORIGIN": AUDIT_ORIGIN,
+            "HUB_AUDIT_CHECKPOINT_KEY_FILE": str(self.checkpoint_key_file),
+            "HUB_TOKEN_KEK_FILE": str(self.kek_file),
+        }
         for target in targets():
             env[f"HUB_{target.upper()}_DB_URL"] = self.database_url(target)
         return env
@@ -99,6 +124,7 @@ class Dataset:
 
 
 def _hub(dataset: Dataset, *args: str) -> str:
+    dataset.provision_keys()
     environment = {**os.environ, **dataset.environment(), "HUB_ENV": "production"}
     done = subprocess.run(
         [str(HUB), *args], env=environment, capture_output=True, text=True, check=False

@@ -15,11 +15,18 @@ import httpx
 from pydantic import SecretStr
 
 from audit.settings import AuditSettings
-from bench.dataset import AUDIT_HASH_KEY, BENCH_CLIENT, BENCH_PURPOSE, Dataset, targets
+from bench.dataset import (
+    AUDIT_HASH_KEY,
+    AUDIT_ORIGIN,
+    BENCH_CLIENT,
+    BENCH_PURPOSE,
+    Dataset,
+    targets,
+)
 from bench.server import RATE_LIMITS
 from bench.workloads import Call, dashboard_call
 from hub.app import create_app
-from hub.settings import HubSettings
+from hub.settings import HubSettings, TokenSettings
 
 SAMPLED = 20
 PAGE_SIZES = (5, 20, 100)
@@ -39,9 +46,15 @@ async def count(
 ) -> dict[str, Any]:
     """Per workload: statements per request (min, max, by agency) against rows shown, and the
     dashboard page at growing page sizes."""
+    dataset.provision_keys()
     settings = HubSettings(
         env="production",
-        audit=AuditSettings(hash_key=SecretStr(AUDIT_HASH_KEY)),
+        audit=AuditSettings(
+            hash_key=SecretStr(AUDIT_HASH_KEY),
+            origin=AUDIT_ORIGIN,
+            checkpoint_key_file=dataset.checkpoint_key_file,
+        ),
+        token=TokenSettings(kek_file=dataset.kek_file),
         data_dir=dataset.directory,
         db_urls={t: dataset.database_url(t) for t in targets()},
         rate_limits=RATE_LIMITS,

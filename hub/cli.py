@@ -17,9 +17,8 @@ from pathlib import Path
 from graphql import GraphQLError, parse, validate
 
 from audit.cosigner import Cosigner
-from audit.operations import ArchiveRefused, AuditLog, verify_archive
+from audit.operations import ArchiveRefused, AuditLog, verify_archive, witness_views
 from audit.witness_app import create_witness_app
-from audit.witness_client import witness_views
 from auth.errors import RegistryError
 from auth.store import AuthStore, Grant
 from connectors import discover

@@ -36,6 +36,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from audit.store import AuditStore
+from auth.sealing import create_kek_file
 from auth.store import AuthStore, Grant
 from auth.tokens import TrustedIssuer
 from browser_harness import BrowserPage, launch_chromium, open_page
@@ -50,6 +51,7 @@ from hub.settings import HubSettings
 from hub.wiring import migration_targets
 from kernel.scopes import vocabulary
 from storage import migrate
+from storage.keys import create_key_file
 
 POSTGRES_URL = os.environ.get("HUB_TEST_POSTGRES_URL")
 REQUIRE_POSTGRES = os.environ.get("HUB_TEST_REQUIRE_POSTGRES") == "1"
@@ -101,6 +103,22 @@ def _drop_created_databases() -> Iterator[None]:
         with _admin() as connection:
             for name in _CREATED:
                 connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def production_secrets(data_dir: Path) -> dict[str, Any]:
+    """What production will not invent (an operator provisions it, once for every hub
+    process): the key-encryption key, the audit log's name, key and hash key."""
+    keys = data_dir / "provisioned"
+    create_kek_file(keys / "token.kek")
+    create_key_file(keys / "audit-checkpoint.key")
+    return {
+        "token": {"kek_file": keys / "token.kek"},
+        "audit": {
+            "hash_key": "k" * 32,
+            "origin": "audit.hub.test/production",
+            "checkpoint_key_file": keys / "audit-checkpoint.key",
+        },
+    }
 
 
 def backend_settings(backend: str, tmp: Path, prefix: str, **overrides: Any) -> HubSettings:

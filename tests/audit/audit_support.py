@@ -19,14 +19,13 @@ from audit.cosigner import Cosigner
 from audit.format import canonical, log_verifier, record_leaf, sign_tree_head
 from audit.merkle import Frontier
 from audit.note import CosignatureSigner
-from audit.operations import AuditLog
+from audit.operations import AuditLog, witness_views
 from audit.record import SubjectHasher
 from audit.settings import AuditSettings, WitnessSetting
 from audit.store import AuditStore, Entry
 from audit.verify import Report
 from audit.witness import Witness, WitnessedLog
 from audit.witness_app import create_witness_app
-from audit.witness_client import witness_views
 from conftest import backend_settings, serving
 from hub.settings import HubSettings
 from hub.wiring import audit_trust, build_audit_store, load_checkpoint_signer, witness_endpoints

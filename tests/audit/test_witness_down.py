@@ -17,12 +17,11 @@ from sqlalchemy import select
 
 from audit.format import log_verifier
 from audit.note import CosignatureSigner
-from audit.operations import AuditLog
+from audit.operations import AuditLog, witness_views
 from audit.settings import WitnessSetting
 from audit.store import head_t, witness_t
 from audit.witness import Witness, WitnessedLog
 from audit.witness_app import create_witness_app
-from audit.witness_client import witness_views
 from auth.store import Grant
 from conftest import TEST_PURPOSE, ClientCredentials, _free_port, serving
 from hub.app import create_app
@@ -92,7 +91,7 @@ def test_writes_continue_while_the_witness_is_down(backend: str, tmp_path: Path)
         finally:
             await store.close()  # signs the tail, offers it once more: refused connection
 
-    assert asyncio.run(write()) == list(range(1, 13))
+    assert asyncio.run(asyncio.wait_for(write(), 120)) == list(range(1, 13))
     size, error, _ = _witness_state(settings)
     assert size is None
     assert error is not None

@@ -4,36 +4,22 @@ and a GraphQL call with a given token."""
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
 import httpx
 from joserfc import jwt
 from joserfc.jwk import OKPKey
-from sqlalchemy import select
 
-from auth.models import SigningKey
 from conftest import RunningHub
 
 QUERY = {"query": "{ __typename }"}
 
 
 def signing_key(hub: RunningHub) -> OKPKey:
-    """The newest unretired key: the one the token endpoint signs with."""
-    table = SigningKey.__table__  # type: ignore[attr-defined]
-    engine = hub.auth.database.sync_engine()
-    try:
-        with engine.connect() as connection:
-            private = connection.execute(
-                select(table.c.private_jwk)
-                .where(table.c.retired_at.is_(None))
-                .order_by(table.c.created_at.desc())
-                .limit(1)
-            ).scalar_one()
-    finally:
-        engine.dispose()
-    return OKPKey.import_key(json.loads(private))
+    """The newest unretired key: the one the token endpoint signs with (unsealed with the
+    hub's key-encryption key)."""
+    return hub.auth.newest_signing_key()
 
 
 def claims_for(client_id: str, **overrides: Any) -> dict[str, Any]:

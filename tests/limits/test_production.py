@@ -13,6 +13,8 @@ import httpx
 import pytest
 from limits_support import INTROSPECTOR, LimitedHub, limited_hub
 
+from conftest import production_secrets
+
 INTROSPECTION = "{ __schema { queryType { name } } }"
 FRAGMENTED_INTROSPECTION = (
     'query { ...Probe } fragment Probe on Query { __type(name: "Worker") { name } }'
@@ -21,9 +23,8 @@ FRAGMENTED_INTROSPECTION = (
 
 @pytest.fixture(scope="module")
 def production(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LimitedHub]:
-    with limited_hub(
-        tmp_path_factory.mktemp("production"), env="production", audit={"hash_key": "k" * 32}
-    ) as running:
+    data_dir = tmp_path_factory.mktemp("production")
+    with limited_hub(data_dir, env="production", **production_secrets(data_dir)) as running:
         yield running
 
 
