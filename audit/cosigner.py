@@ -101,8 +101,11 @@ class Cosigner:
     async def run_forever(self, signed: asyncio.Event) -> None:
         """Rounds until cancelled: at once when a checkpoint is signed, else each interval."""
         while True:
+            # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancellation that
+            # arrives as the event is set, and the task would never stop
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(signed.wait(), self.interval_seconds)
+                async with asyncio.timeout(self.interval_seconds):
+                    await signed.wait()
             signed.clear()
             try:
                 await self.run_once()

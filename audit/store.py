@@ -238,8 +238,9 @@ class AuditStore:
                     done.set_exception(AuditUnavailable(str(error)))
                 queue.task_done()
         while True:
-            try:
-                batch = [await asyncio.wait_for(queue.get(), self.policy.checkpoint_seconds)]
+            try:  # not wait_for: on 3.11 it can swallow the cancellation of a shutdown
+                async with asyncio.timeout(self.policy.checkpoint_seconds):
+                    batch = [await queue.get()]
             except TimeoutError:  # quiet for a while: sign what the last checkpoint missed
                 try:
                     await self._write([])
