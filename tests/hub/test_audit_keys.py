@@ -5,6 +5,7 @@ rest with the operator's passphrase, and never invented in production."""
 from __future__ import annotations
 
 import asyncio
+import json
 import stat
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from audit.note import CosignatureVerifier, parse_vkey
 from audit.settings import AuditSettings
 from audit.store import AuditUnavailable, Entry
 from hub.cli import main as hub_main
@@ -119,3 +121,28 @@ def test_a_token_key_is_refused_as_checkpoint_key(tmp_path: Path) -> None:
 
     with pytest.raises(AuditUnavailable, match="is the token-signing key"):
         asyncio.run(append())
+
+
+def test_a_witness_runs_from_the_command_line_with_its_own_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Another agency's witness: its own data directory, key and state, told only the
+    log's name and verifier key."""
+    log_vkey = load_checkpoint_signer(HubSettings(data_dir=tmp_path / "hub")).verifier().vkey()
+    monkeypatch.setenv("HUB_DATA_DIR", str(tmp_path / "witness"))
+    monkeypatch.setenv("HUB_WITNESS_NAME", "witness.hrss.test/audit")
+    monkeypatch.setenv(
+        "HUB_WITNESS_LOGS",
+        json.dumps([{"origin": "wage-hub.invalid/audit", "vkeys": [log_vkey]}]),
+    )
+    assert hub_main(["witness", "vkey"]) == 0
+    verifier = parse_vkey(capsys.readouterr().out.strip())
+    assert isinstance(verifier, CosignatureVerifier)
+    assert verifier.name == "witness.hrss.test/audit"
+    assert hub_main(["witness", "vkey"]) == 0  # the same key, loaded
+    assert parse_vkey(capsys.readouterr().out.strip()) == verifier
+    for path in (
+        tmp_path / "witness" / "keys" / "witness.key",
+        tmp_path / "witness" / "witness" / "state.sqlite",
+    ):
+        assert _mode(path) == 0o600
