@@ -20,11 +20,8 @@ be its row's, so sealed keys cannot be swapped between rows.
 from __future__ import annotations
 
 import base64
-import binascii
-import contextlib
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Final
 
@@ -33,9 +30,10 @@ from joserfc.errors import JoseError
 from joserfc.jwk import OctKey, OKPKey
 
 from auth.errors import RegistryError
-from storage.keys import private_directory, read_private
+from storage.keys import read_private, secret_file
 
 KEK_BYTES: Final = 32
+KEK_FILE: Final = "key-encryption key file"
 _HEADER: Final = {"alg": "dir", "enc": "A256GCM", "cty": "jwk+json"}
 
 
@@ -45,33 +43,19 @@ class KeySealingError(RegistryError):
 
 
 def read_kek_file(path: Path) -> bytes:
-    """The 32-byte KEK, base64 in a file only this service account can read."""
-    text = read_private(path, "key-encryption key file").strip()
-    try:
-        kek = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        raise KeySealingError(f"{path} does not hold a base64 key-encryption key") from None
+    """The 32-byte KEK (raw random bytes, as `hub keys new-kek` or
+    `head -c 32 /dev/urandom` writes them), from a file only this service account can read."""
+    kek = read_private(path, KEK_FILE)
     if len(kek) != KEK_BYTES:
-        raise KeySealingError(f"{path} holds {len(kek)} bytes, a key-encryption key {KEK_BYTES}")
+        raise KeySealingError(f"{KEK_FILE} {path} holds {len(kek)} bytes, not {KEK_BYTES}")
     return kek
 
 
 def create_kek_file(path: Path) -> bool:
-    """Writes a new random KEK 0600 (its directory 0700); False if the file exists."""
-    private_directory(path.parent)
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
+    """Writes a new random KEK (0600, in a 0700 directory); False if the file exists."""
+    if path.exists():
         return False
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(base64.b64encode(os.urandom(KEK_BYTES)) + b"\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()  # never leave a half-written key behind
-        raise
+    secret_file(path, KEK_BYTES, what=KEK_FILE)
     return True
 
 

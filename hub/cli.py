@@ -20,10 +20,9 @@ from audit.cosigner import Cosigner
 from audit.operations import ArchiveRefused, AuditLog, verify_archive, witness_views
 from audit.witness_app import create_witness_app
 from auth.errors import RegistryError
-from auth.store import AuthStore, Grant
-from connectors import discover
 from auth.sealing import create_kek_file
 from auth.store import Grant
+from connectors import discover
 from graph.jurisdiction import RULES
 from graph.merged import HUB_SUBGRAPH
 from hub import seeding, serving
