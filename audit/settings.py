@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from audit.format import DEFAULT_ORIGIN
 from audit.note import valid_name
@@ -98,13 +98,22 @@ class AuditSettings(BaseModel):
             raise ValueError("the origin names the log's key: no spaces and no '+'")
         return origin
 
+    @model_validator(mode="after")
+    def _quorum_within_reach(self) -> AuditSettings:
+        if self.witnesses and self.witness_quorum > len(self.witnesses):
+            raise ValueError(
+                f"HUB_AUDIT_WITNESS_QUORUM is {self.witness_quorum}, but only "
+                f"{len(self.witnesses)} witness(es) are configured"
+            )
+        return self
+
     def passphrase(self) -> bytes | None:
         """The checkpoint key file's passphrase, if one is configured."""
         return _passphrase(self.key_passphrase, self.key_passphrase_file)
 
     def quorum(self) -> int:
         """Cosignatures needed: none without witnesses (a development log)."""
-        return min(self.witness_quorum, len(self.witnesses))
+        return self.witness_quorum if self.witnesses else 0
 
 
 class WitnessedLogSetting(BaseModel):

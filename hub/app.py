@@ -303,6 +303,10 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
     policy = TokenPolicy(settings.issuer, settings.audience, settings.token.ttl_seconds)
     production = settings.env == "production"
     audit_store = build_audit_store(settings, auth_store)
+    if production and settings.audit.enabled and not settings.audit.witnesses:
+        log.warning(
+            "HUB_AUDIT_WITNESSES is empty: nothing outside this hub vouches for its audit log"
+        )
     hasher = build_subject_hasher(settings)
     extensions = schema_extensions(settings)
     if settings.audit.enabled:
