@@ -98,9 +98,10 @@ class Cosigner:
     def __repr__(self) -> str:
         return f"<Cosigner {[w.name for w in self.witnesses]}>"
 
-    async def run_forever(self, signed: asyncio.Event) -> None:
-        """Rounds until cancelled: at once when a checkpoint is signed, else each interval."""
-        while True:
+    async def run_forever(self, signed: asyncio.Event, stop: asyncio.Event) -> None:
+        """Rounds at once when a checkpoint is signed, else each interval; after `stop` is
+        set, one last round (it ends rounds, rather than cancel one mid-request)."""
+        while not stop.is_set():
             # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancellation that
             # arrives as the event is set, and the task would never stop
             with contextlib.suppress(TimeoutError):

@@ -1,5 +1,6 @@
-"""Fail closed: the response is held until its audit record is committed. If the record
-cannot be written the caller gets a 503 `audit_unavailable` and none of the data.
+"""Fail closed: the response is held until its audit record is committed — and, in strict
+mode (`HUB_AUDIT_WITNESS_BEFORE_ANSWER`), until a quorum of witnesses has cosigned it if
+it discloses data. If not, the caller gets a 503 `audit_unavailable` and none of the data.
 
 Wraps each audited endpoint, outside everything else, so refusals by the caller check,
 the rate limit and the body limits are recorded too; a refusal of a request nobody
@@ -100,6 +101,9 @@ class AuditMiddleware:
         self.tally = tally
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":  # lifespan: nothing to record, nothing to hold
+            await self.app(scope, receive, send)
+            return
         trail = AuditTrail(endpoint=scope["path"])
         if isinstance(scope.get("request_id"), str):  # the edge's (`hub.edge`): one id a request
             trail.request_id = scope["request_id"]
@@ -160,10 +164,19 @@ class AuditMiddleware:
     async def _record(self, scope: Scope, trail: AuditTrail, status: int, body: bytes) -> bool:
         content, entities = self._content(scope, trail, status, body)
         try:
-            await self.store.append(Entry(content, entities))
+            seq = await self.store.append(Entry(content, entities))
         except Exception as error:  # whatever went wrong, nothing leaves without a record
             log.error("request %s withheld: audit record not written (%r)", trail.request_id, error)
             return False
+        if disclosed and self.store.policy.witness_before_answer:
+            try:
+                witnessed = await self.store.witnessed(seq)
+            except Exception as error:
+                log.error("request %s withheld: witnessing failed (%r)", trail.request_id, error)
+                return False
+            if not witnessed:
+                log.warning("request %s withheld: its record is not witnessed", trail.request_id)
+                return False
         return True
 
 

@@ -90,6 +90,13 @@ class AuditSettings(BaseModel):
     witness_timeout_seconds: float = Field(
         default=5.0, gt=0, description="Deadline of one request to a witness."
     )
+    witness_before_answer: bool = Field(
+        default=False,
+        description="Strict mode: a request that discloses data is answered only once a "
+        "quorum of witnesses has cosigned a checkpoint covering its record (else 503): no "
+        "disclosure is ever in the unwitnessed window, at the cost of a witness round trip "
+        "per such request.",
+    )
 
     @field_validator("origin")
     @classmethod
@@ -100,6 +107,8 @@ class AuditSettings(BaseModel):
 
     @model_validator(mode="after")
     def _quorum_within_reach(self) -> AuditSettings:
+        if self.witness_before_answer and not self.witnesses:
+            raise ValueError("HUB_AUDIT_WITNESS_BEFORE_ANSWER needs HUB_AUDIT_WITNESSES")
         if self.witnesses and self.witness_quorum > len(self.witnesses):
             raise ValueError(
                 f"HUB_AUDIT_WITNESS_QUORUM is {self.witness_quorum}, but only "
@@ -110,6 +119,10 @@ class AuditSettings(BaseModel):
     def passphrase(self) -> bytes | None:
         """The checkpoint key file's passphrase, if one is configured."""
         return _passphrase(self.key_passphrase, self.key_passphrase_file)
+
+    def witness_names(self) -> list[str]:
+        """Each witness's key name, the first field of its vkey."""
+        return [witness.vkey.split("+", 1)[0] for witness in self.witnesses]
 
     def quorum(self) -> int:
         """Cosignatures needed: none without witnesses (a development log)."""

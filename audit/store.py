@@ -52,6 +52,7 @@ head_t = AuditHead.__table__  # type: ignore[attr-defined]
 
 HEAD_ID: Final = 1
 MAX_BATCH: Final = 500
+WITNESS_POLL_SECONDS: Final = 0.02
 
 # The writer's statements, built once: building and keying them per batch was a fifth of
 # a record's cost (bench: audit on vs off).
@@ -94,7 +95,7 @@ class Cosigning(Protocol):
     """What the store runs beside its writer to have checkpoints cosigned
     (`audit.cosigner.Cosigner`)."""
 
-    async def run_forever(self, signed: asyncio.Event) -> None: ...
+    async def run_forever(self, signed: asyncio.Event, stop: asyncio.Event) -> None: ...
 
     async def run_once(self) -> object: ...
 
@@ -165,6 +166,7 @@ class AuditStore:
         self._writer: asyncio.Task[None] | None = None
         self._cosigning: asyncio.Task[None] | None = None
         self._signed: asyncio.Event | None = None
+        self._stop_cosigning: asyncio.Event | None = None
         self._writer_sql: _WriterStatements | None = None
 
     def __repr__(self) -> str:
@@ -180,11 +182,37 @@ class AuditStore:
             self._signed = asyncio.Event()
             self._writer = asyncio.create_task(self._write_forever(self._queue))
             if self.cosigner is not None:
-                self._cosigning = asyncio.create_task(self.cosigner.run_forever(self._signed))
+                self._stop_cosigning = asyncio.Event()
+                self._cosigning = asyncio.create_task(
+                    self.cosigner.run_forever(self._signed, self._stop_cosigning)
+                )
         assert self._queue is not None
         done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         await self._queue.put((entry, done))
         return await done
+
+    async def witnessed(self, seq: int) -> bool:
+        """Strict mode: waits until a quorum of witnesses has cosigned a checkpoint covering
+        record `seq` — signing one now if the last does not, and waking the cosigner — or
+        until the witness deadline passes (False). Polls the database, so a cosignature
+        obtained by another hub process counts too."""
+        names = self.policy.witness_names()
+        quorum = self.policy.quorum()
+        if not quorum:
+            return True
+        deadline = asyncio.get_running_loop().time() + self.policy.witness_timeout_seconds
+        statement = select(func.count(func.distinct(cosignature_t.c.witness))).where(
+            cosignature_t.c.size >= seq, cosignature_t.c.witness.in_(names)
+        )
+        await self._write([], force=True)  # a checkpoint covering it, unless there is one
+        if self._signed is not None:
+            self._signed.set()
+        while True:
+            if int(await self.database.scalar(statement) or 0) >= quorum:
+                return True
+            if asyncio.get_running_loop().time() >= deadline:
+                return False
+            await asyncio.sleep(WITNESS_POLL_SECONDS)
 
     async def close(self) -> None:
         """Stops the writer after what has queued is written, signs what is unsigned and
@@ -198,18 +226,18 @@ class AuditStore:
                 await self._write([], force=True)
             except Exception as error:
                 log.warning("final audit checkpoint failed: %r", error)
-        if self._cosigning is not None:
-            self._cosigning.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._cosigning
+        if self._cosigning is not None and self._stop_cosigning and self._signed:
+            self._stop_cosigning.set()  # one last round for what was just signed
+            self._signed.set()
+            try:
+                async with asyncio.timeout(2 * self.policy.witness_timeout_seconds + 5):
+                    await self._cosigning
+            except TimeoutError:
+                log.warning("final cosigning round did not finish in time")
             self._cosigning = None
         if self.cosigner is not None:
-            try:
-                await self.cosigner.run_once()
-            except Exception as error:
-                log.warning("final cosigning round failed: %r", error)
             await self.cosigner.close()
-        self._writer = self._queue = self._signed = None
+        self._writer = self._queue = self._signed = self._stop_cosigning = None
         if self._writer_sql is not None:
             self._writer_sql.engine.dispose()
             self._writer_sql = None
