@@ -163,6 +163,7 @@ class AuditMiddleware:
 
     async def _record(self, scope: Scope, trail: AuditTrail, status: int, body: bytes) -> bool:
         content, entities = self._content(scope, trail, status, body)
+        disclosed = trail.disclosures.any
         try:
             seq = await self.store.append(Entry(content, entities))
         except Exception as error:  # whatever went wrong, nothing leaves without a record

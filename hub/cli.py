@@ -426,12 +426,13 @@ def _audit_keys_encrypt(settings: HubSettings, args: argparse.Namespace) -> int:
 def _witness_serve(settings: HubSettings, args: argparse.Namespace) -> int:
     witness = build_witness(settings)
     print(f"witness {witness.signer.verifier().vkey()}", flush=True)
-    uvicorn.run(
-        create_witness_app(witness),
-        host=args.host or settings.host,
-        port=args.port,
-        log_level="info",
-        access_log=False,
+    serving.run(
+        serving.server_config(
+            create_witness_app(witness),
+            settings.limits,
+            host=args.host or settings.host,
+            port=args.port,
+        )
     )
     return 0
 
