@@ -102,7 +102,7 @@ def test_writes_continue_while_the_witness_is_down(backend: str, tmp_path: Path)
     assert summary.startswith("INCOMPLETE: 12 records")
     assert f"witness {WITNESS} could not be asked" in summary
 
-    with serving(create_witness_app(witness), port):
+    with serving(create_witness_app(witness), port=port):
         assert Chain(store, settings).cosign() == {WITNESS: "cosigned 12"}
         code, summary = _verify(settings)
     assert code == 0, summary
@@ -139,7 +139,7 @@ def test_the_hub_answers_while_its_witness_is_down_and_catches_up(tmp_path: Path
         assert code == 2, summary
         assert f"witness {WITNESS} could not be asked" in summary
 
-        with serving(create_witness_app(witness), port):
+        with serving(create_witness_app(witness), port=port):
             # the hub's own cosigner retries with backoff (1 s, 2 s, …) and catches up
             deadline = time.monotonic() + 30
             while True:
