@@ -76,6 +76,19 @@ def _who(scope: Scope) -> tuple[str | None, str | None, str | None, str | None, 
     return registered, agency, scope.get("claimed_user"), None, None
 
 
+ENDPOINT_LENGTH = 32
+"""The record's endpoint column."""
+
+
+def endpoint_of(scope: Scope) -> str:
+    """The route that answered (`/desk/case/{number}`), not the path asked for: a path may
+    carry a case number or worse, and is as long as the caller likes."""
+    route = scope.get("route")
+    template = getattr(route, "path", None)
+    endpoint = template if isinstance(template, str) else scope["path"]
+    return endpoint[:ENDPOINT_LENGTH]
+
+
 def _unregistered_claim(scope: Scope) -> str | None:
     """A client id the token endpoint was given that names no client: the caller's own
     text (it could be anything, an ID number too), so recorded only as its keyed hash."""
@@ -104,7 +117,7 @@ class AuditMiddleware:
         if scope["type"] != "http":  # lifespan: nothing to record, nothing to hold
             await self.app(scope, receive, send)
             return
-        trail = AuditTrail(endpoint=scope["path"])
+        trail = AuditTrail(endpoint=endpoint_of(scope))
         if isinstance(scope.get("request_id"), str):  # the edge's (`hub.edge`): one id a request
             trail.request_id = scope["request_id"]
         scope["audit"] = trail
@@ -141,6 +154,7 @@ class AuditMiddleware:
     def _content(
         self, scope: Scope, trail: AuditTrail, status: int, body: bytes
     ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        trail.endpoint = endpoint_of(scope)
         if not trail.graphql_done or status != 200:
             trail.codes.update(_codes_in(body))
         disclosed = trail.disclosures.any

@@ -244,3 +244,16 @@ def test_the_log_verifies_after_the_sessions_traffic(hub: RunningHub) -> None:
     report = log.verify(views=None)
     assert report.ok, report.summary()
     assert report.records > 10
+
+
+def test_the_record_names_the_route_not_the_path(hub: RunningHub) -> None:
+    """A path is as long as the caller likes and may carry a case number: the record keeps
+    the route that answered (on PostgreSQL an over-long endpoint failed every record of
+    its transaction, and unrelated requests were answered 503)."""
+    case = "（2026）豫0183民初1024号"
+    response = httpx.get(f"{hub.url}/desk/case/{case}/{'x' * 300}", follow_redirects=False)
+    assert response.status_code != 503
+    event = _tallied(hub, response.headers["x-request-id"])
+    assert event["endpoint"].startswith("/desk")
+    assert len(event["endpoint"]) <= 32
+    assert case not in event["endpoint"]
