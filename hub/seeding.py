@@ -7,6 +7,10 @@ a quarter slower at scale large). The ORM is bypassed: SQLite gets `executemany`
 INSERTs on the raw connection with `synchronous=OFF` (a crashed load is simply re-run),
 PostgreSQL gets `COPY ... FROM STDIN`. Tables must exist already (migrations create them);
 seeding only deletes and inserts rows.
+
+Provenance: each importable table gets one batch in its agency's registry (outcome
+`seeded`, channel `seed`, as of the last day of the world's last month), and its rows that
+batch's id, as if the agency had sent the world in one file per table.
 """
 
 from __future__ import annotations
@@ -18,18 +22,26 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Engine, Table, inspect, select
 
 from connectors.base import Connector
+from hub.importing import agency_tables
+from ingest.batches import SEEDED
+from ingest.staging import bound_values
+from kernel.scalars import month_end
 from synthetic.world import DEFAULT_THROUGH_MONTH, WorldBatch, generate
 
-__all__ = ["DEFAULT_THROUGH_MONTH", "SeedReport", "is_seeded", "seed"]
+__all__ = ["DEFAULT_THROUGH_MONTH", "SeedReport", "has_data", "is_seeded", "seed"]
 
 _ROWS_PER_TRANSACTION = 1_000_000
+_BATCH_COUNTS = (
+    "rows_read", "rows_valid", "rows_rejected", "rows_inserted", "rows_updated",
+    "rows_unchanged", "errors", "warnings",
+)  # fmt: skip
 TableRows = tuple[Table, list[dict[str, Any]]]
 
 
@@ -69,11 +81,14 @@ def seed(
     """
     started = time.perf_counter()
     rows: Counter[str] = Counter()
+    source = f"synthetic world (scale {scale}, seed {seed}, through {through_month:%Y-%m})"
     with ExitStack() as stack:
         writers = [stack.enter_context(_writer(connector)) for connector in connectors]
         if replace:
             for connector, writer in zip(connectors, writers, strict=True):
                 writer.clear(connector.metadata.sorted_tables)
+        for connector, writer in zip(connectors, writers, strict=True):
+            writer.register_batches(connector, source, month_end(through_month))
         for batch in generate(scale, seed, through_month):
             for connector, writer in zip(connectors, writers, strict=True):
                 for table, table_rows in _seed_rows(connector)(batch):
@@ -82,6 +97,7 @@ def seed(
                         rows[table.name] += len(table_rows)
                 writer.commit(when_over=_ROWS_PER_TRANSACTION)
         for connector, writer in zip(connectors, writers, strict=True):
+            writer.count_batches(rows)
             writer.commit()
             writer.analyze(connector.metadata.sorted_tables)
     return SeedReport(scale, seed, through_month, dict(rows), time.perf_counter() - started)
@@ -92,6 +108,25 @@ def _seed_rows(connector: Connector) -> Callable[[WorldBatch], Iterable[TableRow
     module = importlib.import_module(f"{type(connector).__module__}.seed")
     rows_for: Callable[[WorldBatch], Iterable[TableRows]] = module.rows_for
     return rows_for
+
+
+def has_data(connectors: Sequence[Connector]) -> list[str]:
+    """The tables (of existing ones) that hold at least one row."""
+    found = []
+    for connector in connectors:
+        engine = connector.database.sync_engine()
+        try:
+            with engine.connect() as connection:
+                present = set(inspect(connection).get_table_names())
+                for table in connector.metadata.sorted_tables:
+                    if (
+                        table.name in present
+                        and connection.execute(select(1).select_from(table).limit(1)).first()
+                    ):
+                        found.append(table.name)
+        finally:
+            engine.dispose()
+    return found
 
 
 def is_seeded(connectors: Sequence[Connector]) -> bool:
@@ -124,6 +159,8 @@ class _Writer(ABC):
         self.connection: Any = self.raw.driver_connection
         self.pending = 0  # rows written since the last commit
         self._quote = engine.dialect.identifier_preparer.quote
+        self._batches: Table | None = None
+        self._batch_of: dict[str, int] = {}  # table name → its seed batch
 
     def statement_parts(self, table: Table, columns: Sequence[str]) -> tuple[str, str]:
         """The quoted table name and column list."""
@@ -133,8 +170,53 @@ class _Writer(ABC):
     def clear(self, tables: Sequence[Table]) -> None: ...
 
     def write(self, table: Table, rows: list[dict[str, Any]]) -> None:
+        batch_id = self._batch_of.get(table.name)
+        if batch_id is not None:
+            for row in rows:
+                row["batch_id"] = batch_id
         self.insert(table, rows)
         self.pending += len(rows)
+
+    mark = "?"
+
+    def register_batches(self, connector: Connector, source: str, as_of: date) -> None:
+        """One `seeded` batch per importable table of the agency (none without any)."""
+        declared = agency_tables(connector)
+        if declared is None:
+            return
+        self._batches = declared.batches
+        now = datetime.now(UTC)
+        for importable in declared:
+            values = {
+                "table_name": importable.name, "channel": "seed", "submitted_by": "hub seed",
+                "source": source, "sha256": "", "as_of": as_of, "started_at": now,
+                "finished_at": now, "outcome": SEEDED, "seconds": "{}",
+            }  # fmt: skip
+            for count in _BATCH_COUNTS:
+                values[count] = 0
+            names = ", ".join(self._quote(name) for name in values)
+            marks = ", ".join([self.mark] * len(values))
+            cursor = self.connection.cursor()
+            cursor.execute(
+                f"INSERT INTO {self._quote(declared.batches.name)} ({names}) VALUES ({marks})"
+                " RETURNING id",
+                bound_values(declared.batches, self.engine.dialect, values),
+            )
+            self._batch_of[importable.table.name] = int(cursor.fetchone()[0])
+            cursor.close()
+
+    def count_batches(self, rows: Counter[str]) -> None:
+        """The seed batches' row counts, once every row is in."""
+        if self._batches is None:
+            return
+        table = self._quote(self._batches.name)
+        for name, batch_id in self._batch_of.items():
+            count = rows.get(name, 0)
+            self.connection.execute(
+                f"UPDATE {table} SET rows_read = {self.mark}, rows_valid = {self.mark},"
+                f" rows_inserted = {self.mark} WHERE id = {self.mark}",
+                (count, count, count, batch_id),
+            )
 
     @abstractmethod
     def insert(self, table: Table, rows: list[dict[str, Any]]) -> None: ...
@@ -188,6 +270,8 @@ class _SqliteWriter(_Writer):
 
 
 class _PostgresWriter(_Writer):
+    mark = "%s"
+
     def clear(self, tables: Sequence[Table]) -> None:
         names = ", ".join(self._quote(table.name) for table in tables)
         self.connection.execute(f"TRUNCATE {names} RESTART IDENTITY")

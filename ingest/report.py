@@ -8,16 +8,18 @@ JSON for machines. Values of sensitive columns arrive here already masked (`valu
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime
 import io
 import json
+import os
 import tempfile
 import time
 import weakref
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from typing import IO, Final, Literal
+from typing import IO, Any, Final, Literal
 
 Severity = Literal["error", "warning"]
 
@@ -57,19 +59,60 @@ class Report:
     seconds: dict[str, float] = field(default_factory=dict)
     _spool: IO[str] | None = field(default=None, repr=False)
     _clock: float = field(default_factory=time.perf_counter, repr=False)
+    _closer: weakref.finalize[Any, Any] | None = field(default=None, repr=False)
+    last_row: int | None = field(default=None, repr=False)
+    last_reasons: list[str] = field(default_factory=list, repr=False)
+    """The reasons given for `last_row`, the row most recently reported (rejects files)."""
 
     def add(self, issue: Issue) -> None:
         if issue.severity == "error":
             self.errors += 1
         else:
             self.warnings += 1
+        if issue.row != self.last_row:
+            self.last_row = issue.row
+            self.last_reasons = []
+        if issue.severity == "error":
+            where = f"{issue.column}: " if issue.column else ""
+            self.last_reasons.append(f"{where}{issue.reason_zh} / {issue.reason_en}")
         if self._spool is None:
+            self._open_spool(None)
+        assert self._spool is not None
+        self._spool.write(json.dumps(asdict(issue), ensure_ascii=False) + "\n")
+
+    def _open_spool(self, path: str | None, owned: bool = False) -> None:
+        if path is None:
             self._spool = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - closed below
                 max_size=_SPOOL_IN_MEMORY, mode="w+", encoding="utf-8", newline="\n"
             )
-            # closed when the report is, or when it is collected (no ResourceWarning)
-            weakref.finalize(self, self._spool.close)
-        self._spool.write(json.dumps(asdict(issue), ensure_ascii=False) + "\n")
+        else:
+            self._spool = open(path, "a+", encoding="utf-8", newline="\n")  # noqa: SIM115
+        # closed when the report is, or when it is collected (no ResourceWarning)
+        self._closer = weakref.finalize(self, _close_spool, self._spool, path if owned else None)
+
+    def spool_to(self, path: str) -> None:
+        """Write issues to `path` (a parsing worker's report, read back with `absorb`)."""
+        if self._spool is not None:
+            raise RuntimeError("the report already holds issues")
+        self._open_spool(path)
+
+    def absorb(self, path: str, counts: dict[str, int], *, owned: bool = False) -> None:
+        """Take over the issues a worker's report spooled to `path`, and its counts;
+        issues added later follow them in the same file, deleted on close when `owned`."""
+        if self._spool is not None:
+            raise RuntimeError("the report already holds issues")
+        self._open_spool(path, owned)
+        for name in ("rows_read", "rows_valid", "rows_rejected", "errors", "warnings"):
+            setattr(self, name, getattr(self, name) + counts.get(name, 0))
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "rows_read": self.rows_read,
+            "rows_valid": self.rows_valid,
+            "rows_rejected": self.rows_rejected,
+            "errors": self.errors,
+            "warnings": self.warnings,
+        }
 
     def refuse_file(self, issue: Issue) -> None:
         """The whole file is refused: nothing in it counts as valid."""
@@ -111,9 +154,10 @@ class Report:
             "seconds": {phase: round(value, 6) for phase, value in self.seconds.items()},
         }
 
-    def write_json(self, out: IO[str]) -> None:
-        """The whole report as one JSON object; issues are streamed, not held."""
-        summary = json.dumps(self.summary(), ensure_ascii=False)
+    def write_json(self, out: IO[str], extra: dict[str, object] | None = None) -> None:
+        """The whole report as one JSON object (`extra` members first); issues are
+        streamed, not held."""
+        summary = json.dumps({**(extra or {}), **self.summary()}, ensure_ascii=False)
         out.write(summary[:-1] + ', "issues": [')
         for number, issue in enumerate(self.issues()):
             out.write(
@@ -139,8 +183,15 @@ class Report:
             )
 
     def close(self) -> None:
-        if self._spool is not None:
-            self._spool.close()
+        if self._closer is not None:
+            self._closer()
+
+
+def _close_spool(spool: IO[str], path: str | None) -> None:
+    spool.close()
+    if path is not None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
 
 
 def _issue_json(issue: Issue) -> dict[str, object]:

@@ -58,14 +58,21 @@ class _Plan:
     headers: tuple[str, ...]  # the header as written, per present column
     assemble: Callable[[TypedRow], TypedRow] | None  # adds None for absent columns
     missing_required: tuple[ColumnSpec, ...] = ()
+    where: tuple[int | str, ...] = ()  # each present column's cell position (or record key)
+
+
+Rejected = Callable[[int, list[object]], None]
+"""Told of each rejected row: its number and its cells as written, in the spec's column
+order (None where the file has no such column); `Report.last_reasons` says why."""
 
 
 class Validator:
     """Checks rows of one file against a table declaration, reporting into `report`."""
 
-    def __init__(self, table: TableSpec, report: Report) -> None:
+    def __init__(self, table: TableSpec, report: Report, rejected: Rejected | None = None) -> None:
         self.table = table
         self.report = report
+        self.rejected = rejected
         self._parsers = tuple(column.kind.make(column.required) for column in table.columns)
         self._names = table.column_names
         self._key = _picker(table.key_positions()) if table.key else None
@@ -162,6 +169,7 @@ class Validator:
             headers,
             assemble,
             missing_required,
+            tuple(where),
         )
 
     def _refuse(self, reason_en: str, reason_zh: str, row: int | None) -> None:
@@ -190,6 +198,7 @@ class Validator:
                 except (InvalidValue, CellWarning, _Ragged):
                     checked = self._slow_row(number, cells, plan)
                     if checked is None:
+                        self._reject(number, cells, plan)
                         continue
                     if checked is _BLANK:
                         read -= 1
@@ -205,11 +214,13 @@ class Validator:
                         check = None
                     if check is not None:
                         self._report_rules(number, values, plan)
+                        self._reject(number, cells, plan)
                         continue
                 if key is not None:
                     first = remember(hash(key(values)), number)
                     if first != number:
                         self._report_duplicate(number, values, plan, first)
+                        self._reject(number, cells, plan)
                         continue
                 valid += 1
                 yield number, values
@@ -230,6 +241,7 @@ class Validator:
                         report.add(Issue(number, None, None, record.reason_en, record.reason_zh))
                     else:
                         report.add(Issue(number, None, None, "not an object", "不是 JSON 对象"))
+                    self._reject(number, None, None)
                     continue
                 plan = self._record_plan(number, record)
                 try:
@@ -238,12 +250,15 @@ class Validator:
                     values = tuple(map(_call, plan.parsers, plan.pick(record)))
                 except (InvalidValue, CellWarning, _Ragged):
                     checked = self._slow_row(number, record, plan)
+                    if checked is None:
+                        self._reject(number, record, plan)
                     if checked is None or checked is _BLANK:
                         continue
                     values = checked  # type: ignore[assignment]
                 if plan.assemble is not None:
                     values = plan.assemble(values)
                 if not self._finish(number, values, plan):
+                    self._reject(number, record, plan)
                     continue
                 valid += 1
                 yield number, values
@@ -391,6 +406,24 @@ class Validator:
                 + "）相同；同一文件中每个主键只能出现一次",
             )
         )
+
+    def _reject(self, number: int, cells: object, plan: _Plan | None) -> None:
+        """Hand a rejected row's cells, in spec order, to `rejected`."""
+        if self.rejected is None:
+            return
+        out: list[object] = [None] * len(self.table.columns)
+        if plan is not None:
+            for index, where in zip(plan.present, plan.where, strict=True):
+                if isinstance(cells, dict):
+                    out[index] = cells.get(where)
+                elif isinstance(cells, list) and isinstance(where, int) and where < len(cells):
+                    out[index] = cells[where]
+        self.rejected(number, out)
+
+    def header_of(self, name: str) -> str:
+        """The header the file gives a column (its name when the file has none: JSON)."""
+        plan = self._plan
+        return self._header(name, plan) if plan is not None else name
 
     def _header(self, name: str, plan: _Plan) -> str:
         """The header as written for a column, or its name when the file lacks it."""

@@ -48,10 +48,12 @@ def rows_for(batch: WorldBatch) -> Iterator[tuple[Table, list[dict[str, Any]]]]:
                 "project_code": e.project_code,
                 "worker_id_number": w.id_number,
                 "card_no": w.card.card_no,
+                "pay_month": m.month,
                 "period": m.month,
                 "paid_on": m.payment.paid_on,
                 "amount_fen": m.payment.amount_fen,
                 "status": m.payment.status,
+                "is_back_pay": False,
             }
             for w, e, m in batch.work_months()
             if m.payment is not None

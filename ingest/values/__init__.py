@@ -30,9 +30,9 @@ from __future__ import annotations
 
 from ingest.values.choices import boolean, enumeration
 from ingest.values.dates import date, month, timestamp
-from ingest.values.identifiers import card_number, id_number, region_code, uscc
+from ingest.values.identifiers import card_number, case_number, id_number, region_code, uscc
 from ingest.values.kinds import CHINA_STANDARD_TIME, Kind, Parser, mask
-from ingest.values.numbers import fen, integer, yuan
+from ingest.values.numbers import days_of_month, fen, integer, yuan
 from ingest.values.text import text
 
 __all__ = [
@@ -41,7 +41,9 @@ __all__ = [
     "Parser",
     "boolean",
     "card_number",
+    "case_number",
     "date",
+    "days_of_month",
     "enumeration",
     "fen",
     "id_number",

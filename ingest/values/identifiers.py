@@ -1,4 +1,5 @@
-"""Keys that join agencies' records: ID numbers, card numbers, credit codes, regions."""
+"""Keys that join agencies' records: ID numbers, card numbers, credit codes, regions, case
+numbers."""
 
 from __future__ import annotations
 
@@ -6,11 +7,21 @@ import datetime
 from typing import Final
 
 from ingest.errors import CellWarning
-from ingest.values.kinds import Kind, Parser, as_text, missing_value, refuse, to_ascii, type_name
+from ingest.values.kinds import (
+    Kind,
+    Parser,
+    as_text,
+    memoized,
+    missing_value,
+    refuse,
+    to_ascii,
+    type_name,
+)
 from kernel.identifiers import (
     USCC_ALPHABET,
     InvalidIdentifier,
     uscc_check_char,
+    validate_case_number,
     validate_id_number,
 )
 from kernel.regions import PROVINCE_ABBREVIATIONS, region_name
@@ -311,4 +322,33 @@ def region_code() -> Kind:
     return Kind(
         "region_code", "region code (GB/T 2260, 6 digits)", "行政区划代码（GB/T 2260，6 位）",
         _make_region, as_text,
+    )  # fmt: skip
+
+
+# --- court case numbers ------------------------------------------------------------------
+
+
+def _make_case_number(required: bool) -> Parser:
+    missing = missing_value(required)
+
+    def parse(raw: object) -> object:
+        if raw is None or (type(raw) is str and not raw.strip()):
+            return missing()
+        if type(raw) is not str:
+            refuse(
+                f"expected a case number, got {type_name(raw)}", f"应为案号，实为 {type_name(raw)}"
+            )
+        try:
+            return validate_case_number(to_ascii(raw.strip()))
+        except InvalidIdentifier as error:
+            refuse(str(error), "案号格式不正确，应如（2024）豫0183民初1234号")
+
+    return memoized(parse)
+
+
+def case_number() -> Kind:
+    """案号 such as （2024）豫0183民初1234号; half-width brackets are accepted and folded."""
+    return Kind(
+        "case_number", "case number, e.g. （2024）豫0183民初1234号",
+        "案号，如（2024）豫0183民初1234号", _make_case_number, as_text,
     )  # fmt: skip

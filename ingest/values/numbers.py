@@ -218,3 +218,66 @@ def integer(minimum: int | None = None, maximum: int | None = None, unit: str = 
         _make_integer(minimum, maximum, "a whole number", "整数"), _int_text, cell=as_is,
         json=as_is, unit_en=unit, unit_zh=unit,
     )  # fmt: skip
+
+
+def _days_text(value: object) -> str:
+    """A day mask as the days it holds, runs folded: 1-3,5,7-9."""
+    assert isinstance(value, int)
+    days = [day for day in range(1, 32) if value >> (day - 1) & 1]
+    runs: list[str] = []
+    start = previous = None
+    for day in [*days, None]:
+        if start is not None and day == previous + 1:  # type: ignore[operator]
+            previous = day
+            continue
+        if start is not None:
+            runs.append(str(start) if start == previous else f"{start}-{previous}")
+        start = previous = day
+    return ",".join(runs)
+
+
+def _day_number(part: str, original: str) -> int:
+    if not (part.isdigit() and part.isascii() and 1 <= int(part) <= 31):
+        refuse(
+            f"'{original}' is not a list of days of the month such as 1-3,5,8",
+            f"“{original}”不是当月日期列表（如 1-3,5,8）",
+        )
+    return int(part)
+
+
+def _make_days(required: bool) -> Parser:
+    missing = missing_value(required)
+
+    def parse(raw: object) -> object:
+        if raw is None:
+            return missing()
+        if type(raw) is int or (type(raw) is float and raw.is_integer()):
+            raw = str(int(raw))
+        if type(raw) is list:  # JSON Lines: [1, 2, 3]
+            raw = ",".join(str(item) for item in raw)
+        if type(raw) is not str:
+            refuse(f"expected days of the month, got {type_name(raw)}", "应为当月日期列表")
+        text = to_ascii(raw).replace("，", ",").replace("、", ",").replace(" ", "")
+        if not text:
+            return missing()
+        mask = 0
+        for part in text.split(","):
+            first, dash, last = part.partition("-")
+            low = _day_number(first, raw)
+            high = _day_number(last, raw) if dash else low
+            if high < low:
+                _day_number("", raw)
+            for day in range(low, high + 1):
+                mask |= 1 << (day - 1)
+        return mask
+
+    return parse
+
+
+def days_of_month() -> Kind:
+    """The days of one month something happened on (attendance): `1-3,5,8`, stored as a
+    bit mask (bit d-1 = day d)."""
+    return Kind(
+        "days", "days of the month, e.g. 1-3,5,8", "当月日期，如 1-3,5,8", _make_days, _days_text,
+        json=lambda value: [d for d in range(1, 32) if value >> (d - 1) & 1],  # type: ignore[operator]
+    )  # fmt: skip

@@ -1,0 +1,453 @@
+"""The import engine: stream → validate → stage → check → apply, in one transaction.
+
+    result = run_import(target, database, path, ImportOptions(submitted_by="bank-ccb"),
+                        lookups={"housing": housing_db}, before_commit=audit)
+
+`target` is an agency's `Importable` (`connectors/<agency>/tables.py`), `database` that
+agency's database. What happens:
+
+1. The file is read and every row checked (`ingest.validate`), in this process or, with
+   `workers=1`, in a parsing process beside it; valid rows are staged in a temporary
+   table as they come (`ingest.staging`). Memory stays bounded whatever the file size.
+2. References are checked on the staged rows with set-based queries: within the agency
+   (an error: the row is not loaded) and, through `lookups`, in other agencies' databases
+   (a warning: "worker not known to housing"), a thousand keys per query.
+3. With any error and no `accept_valid`, nothing changes: the result is `refused` (and
+   the batch registry says so). With `accept_valid`, rejected rows go to the rejects
+   file and the rest load. A dry run does everything, applying included, then rolls back.
+4. One transaction registers the batch, upserts the rows by their natural key, calls
+   `before_commit(result, entities)` (the hub writes the audit record there: if it
+   fails, nothing is written), and commits.
+
+The outcome is an `ImportResult`: the report (every problem with row, column, value and
+reasons in English and Chinese, as CSV or JSON), the batch id, rows inserted, updated and
+unchanged, the batch's as-of date and the phase timings. A file that cannot be read at
+all gives a `refused` result whose report names why; only misuse (an unknown table, a
+database that is not migrated) raises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import IO, Any, Final, Literal
+
+from ingest.batches import APPLIED, REFUSED
+from ingest.parsing import Bound, Finished, ParseJob, parse, parse_in_worker
+from ingest.readers import Format
+from ingest.rejects import RejectsWriter
+from ingest.report import Issue, Report
+from ingest.staging import KEYS_PER_LOOKUP, Stage, open_stage, seconds_json
+from ingest.targets import Importable, Reference
+from ingest.values import mask
+from kernel.scalars import month_end
+from storage.database import Database
+
+Outcome = Literal["applied", "refused", "dry-run"]
+DRY_RUN: Final = "dry-run"
+WARNINGS_PER_REFERENCE: Final = 1_000
+"""Missing keys in another agency listed one by one; beyond, one line counts the rest."""
+
+Entities = Callable[[], Iterator[tuple[str, str]]]
+"""(entity kind, key) of every entity the staged rows are about, each once."""
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """How to read the file and what to do with it."""
+
+    format: Format | None = None
+    encoding: str | None = None
+    sheet: str | None = None
+    name: str | None = None
+    """The file's name as the sender knows it (reports, registry); the path's by default."""
+    dry_run: bool = False
+    accept_valid: bool = False
+    rejects: Path | None = None
+    """Where `accept_valid` writes the rows it did not load (CSV); none when unset."""
+    as_of: date | None = None
+    """The day through which the sender says its data is complete."""
+    submitted_by: str = ""
+    channel: str = "cli"
+    workers: int = 0
+    """1: parse in a separate process while this one writes (large files)."""
+
+
+@dataclass
+class ImportResult:
+    target: Importable
+    report: Report
+    outcome: Outcome
+    batch_id: int | None = None
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    as_of: date | None = None
+    rejects: Path | None = None
+    submitted_by: str = ""
+    channel: str = ""
+    finished_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def applied(self) -> bool:
+        return self.outcome == APPLIED
+
+    @property
+    def rejected_rows(self) -> int:
+        """Rows not loaded (all of them when the import was refused)."""
+        return self.report.rows_rejected
+
+    def summary(self) -> dict[str, Any]:
+        """The result for machines (the HTTP answer, `--report x.json`), without issues."""
+        return {
+            "agency": self.target.agency,
+            "table": self.target.name,
+            "outcome": self.outcome,
+            "batchId": self.batch_id,
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "asOf": self.as_of.isoformat() if self.as_of else None,
+            "rejectedRows": self.rejected_rows,
+            **self.report.summary(),
+        }
+
+    def write_json(self, out: IO[str]) -> None:
+        """The summary and every issue as one JSON object (streamed)."""
+        self.report.write_json(out, self.summary())
+
+    def line(self) -> str:
+        """One line for people: what happened, in numbers."""
+        report = self.report
+        where = f"{self.target.agency}.{self.target.name}"
+        if report.file_error is not None:
+            return f"{where}: refused, the file cannot be read: {report.file_error.reason_en}"
+        counts = (
+            f"{report.rows_read} rows read, {report.rows_valid} valid, {report.errors} errors,"
+            f" {report.warnings} warnings"
+        )
+        if self.outcome == REFUSED:
+            return f"{where}: refused, nothing changed ({counts})"
+        changes = f"{self.inserted} inserted, {self.updated} updated, {self.unchanged} unchanged"
+        if self.outcome == DRY_RUN:
+            return f"{where}: dry run, nothing changed; would have: {changes} ({counts})"
+        rejected = f"; {self.rejected_rows} rows rejected" if self.rejected_rows else ""
+        return f"{where}: batch {self.batch_id} applied: {changes} ({counts}){rejected}"
+
+
+def run_import(
+    target: Importable,
+    database: Database,
+    source: Path,
+    options: ImportOptions | None = None,
+    *,
+    batches: Any,
+    lookups: Mapping[str, Database] | None = None,
+    before_commit: Callable[[ImportResult, Entities], None] | None = None,
+) -> ImportResult:
+    """Import one file into one table; see the module docstring. `batches` is the
+    agency's batch registry table."""
+    options = options or ImportOptions()
+    name = options.name or source.name
+    report = Report(table=f"{target.agency}.{target.name}", source=name)
+    result = ImportResult(
+        target, report, REFUSED, submitted_by=options.submitted_by, channel=options.channel
+    )
+    if options.accept_valid and options.rejects is not None:
+        options.rejects.unlink(missing_ok=True)
+        result.rejects = options.rejects
+    job = ParseJob(
+        target,
+        source,
+        name,
+        "sqlite" if database.is_sqlite else "postgresql",
+        options.format,
+        options.encoding,
+        options.sheet,
+        options.rejects if options.accept_valid else None,
+    )
+    stage = open_stage(database, target)
+    try:
+        headers = _stage_rows(stage, job, report, options.workers)
+        if report.file_error is None:
+            stage.staged()
+            rejected = _check(stage, target, report, headers, lookups or {})
+            report.lap("check")
+            _finish(stage, result, options, batches, rejected, before_commit)
+        if result.outcome == REFUSED:
+            stage.rollback()
+            if not options.dry_run:
+                _register_refusal(stage, result, batches)
+    except BaseException:
+        stage.rollback()
+        raise
+    finally:
+        stage.close()
+    return result
+
+
+def _stage_rows(stage: Stage, job: ParseJob, report: Report, workers: int) -> dict[str, str]:
+    stage.create()
+    events = parse_in_worker(job, report) if workers else parse(job, report)
+    headers: dict[str, str] = {}
+    for event in events:
+        if isinstance(event, list):
+            stage.write(event)
+        elif isinstance(event, Bound):
+            headers = event.headers
+        elif isinstance(event, Finished):
+            break
+    report.lap("stage")
+    return headers
+
+
+def _check(
+    stage: Stage,
+    target: Importable,
+    report: Report,
+    headers: Mapping[str, str],
+    lookups: Mapping[str, Database],
+) -> dict[int, list[str]]:
+    """Reference checks on the staged rows; the rows found in error, with the reasons."""
+    rejected: dict[int, list[str]] = {}
+    for reference in target.references:
+        if reference.agency is None or reference.agency == target.agency:
+            _check_within(stage, target, report, headers, reference, rejected)
+        elif reference.agency in lookups:
+            _check_across(stage, target, report, headers, reference, lookups[reference.agency])
+    return rejected
+
+
+def _column_kind(target: Importable, column: str) -> Any:
+    spec = target.spec
+    if column in spec.column_names:
+        return spec.columns[spec.column_names.index(column)].kind
+    return None
+
+
+def _shown(target: Importable, columns: tuple[str, ...], values: tuple[Any, ...]) -> str:
+    parts = []
+    for column, value in zip(columns, values, strict=True):
+        kind = _column_kind(target, column)
+        text = "" if value is None else str(value)
+        parts.append(mask(text, kind) if kind is not None else text)
+    return " | ".join(parts)
+
+
+def _check_within(
+    stage: Stage,
+    target: Importable,
+    report: Report,
+    headers: Mapping[str, str],
+    reference: Reference,
+    rejected: dict[int, list[str]],
+) -> None:
+    column = "+".join(headers.get(name, name) for name in reference.columns)
+    reason_en = f"no such {reference.what_en} in the {target.agency}'s records: load it first"
+    reason_zh = f"本部门数据中没有该{reference.what_zh}，请先导入"
+    for row_no, *values in stage.unresolved(reference):
+        report.add(
+            Issue(
+                row_no, column, _shown(target, reference.columns, tuple(values)),
+                reason_en, reason_zh,
+            )
+        )  # fmt: skip
+        rejected.setdefault(row_no, []).append(f"{column}: {reason_zh} / {reason_en}")
+
+
+def _check_across(
+    stage: Stage,
+    target: Importable,
+    report: Report,
+    headers: Mapping[str, str],
+    reference: Reference,
+    other: Database,
+) -> None:
+    """Keys another agency lacks, found a thousand per query; one warning per key."""
+    if len(reference.columns) != 1:
+        raise ValueError("references to another agency use one column")
+    [column] = reference.columns
+    [key] = reference.keys
+    stage.start_missing()
+    engine = other.sync_engine()
+    try:
+        with engine.connect() as connection:
+            driver = connection.connection.driver_connection
+            assert driver is not None
+            mark = "?" if other.is_sqlite else "%s"
+            quote = engine.dialect.identifier_preparer.quote
+            chunk: list[Any] = []
+
+            def flush() -> None:
+                marks = ", ".join([mark] * len(chunk))
+                cursor = driver.cursor()
+                try:
+                    cursor.execute(
+                        f"SELECT {quote(key)} FROM {quote(reference.table)}"
+                        f" WHERE {quote(key)} IN ({marks})",
+                        chunk,
+                    )
+                    known = {row[0] for row in cursor.fetchall()}
+                finally:
+                    cursor.close()
+                stage.mark_missing([value for value in chunk if value not in known])
+                chunk.clear()
+
+            for value in stage.distinct(column):
+                chunk.append(value)
+                if len(chunk) >= KEYS_PER_LOOKUP:
+                    flush()
+            if chunk:
+                flush()
+            if not other.is_sqlite:
+                driver.rollback()
+    finally:
+        engine.dispose()
+    total, listed = stage.missing_rows(column, WARNINGS_PER_REFERENCE)
+    header = headers.get(column, column)
+    agency = reference.agency
+    for first, rows, value in listed:
+        more_en = f" (and {rows - 1} more rows)" if rows > 1 else ""
+        more_zh = f"（另有 {rows - 1} 行）" if rows > 1 else ""
+        report.add(
+            Issue(
+                first,
+                header,
+                _shown(target, (column,), (value,)),
+                f"{reference.what_en} not known to {agency}{more_en}",
+                f"{agency} 部门数据中没有该{reference.what_zh}{more_zh}",
+                "warning",
+            )
+        )
+    if total > len(listed):
+        report.add(
+            Issue(
+                None,
+                header,
+                None,
+                f"{total - len(listed)} more {reference.what_en}s not known to {agency}",
+                f"另有 {total - len(listed)} 个{reference.what_zh}在 {agency} 部门数据中不存在",
+                "warning",
+            )
+        )
+
+
+def _finish(
+    stage: Stage,
+    result: ImportResult,
+    options: ImportOptions,
+    batches: Any,
+    rejected_after_read: dict[int, list[str]],
+    before_commit: Callable[[ImportResult, Entities], None] | None,
+) -> None:
+    report, target = result.report, result.target
+    if report.errors and not options.accept_valid:
+        result.outcome = REFUSED
+        return
+    if rejected_after_read:
+        dropped = stage.drop_rows(sorted(rejected_after_read))
+        report.rows_valid -= len(dropped)
+        report.rows_rejected += len(dropped)
+        if result.rejects is not None:
+            _write_rejects(result, dropped, rejected_after_read)
+    staged = stage.count()
+    result.as_of = options.as_of
+    if result.as_of is None and target.period is not None and staged:
+        latest = stage.latest(target.period)
+        result.as_of = month_end(latest) if latest is not None else None
+    now = datetime.now(UTC)
+    batch_id = stage.register(batches, _registry(result, report, APPLIED, now))
+    result.batch_id = batch_id
+    result.inserted, result.updated = stage.apply(batch_id)
+    result.unchanged = staged - result.inserted - result.updated
+    report.lap("apply")
+    result.outcome = DRY_RUN if options.dry_run else APPLIED
+    stage.update_batch(batches, batch_id, _registry(result, report, APPLIED, now))
+    if options.dry_run:
+        result.batch_id = None
+        stage.rollback()
+        return
+    if before_commit is not None:
+        before_commit(result, lambda: _entities(stage, target))
+        report.lap("audit")
+    stage.commit()
+    report.lap("commit")
+    result.finished_at = datetime.now(UTC)
+
+
+def _write_rejects(
+    result: ImportResult, dropped: list[tuple[Any, ...]], reasons: Mapping[int, list[str]]
+) -> None:
+    assert result.rejects is not None
+    target = result.target
+    written = target.written
+    typed = target.typed_row()
+    with RejectsWriter(result.rejects, target.spec) as writer:
+        for row_no, *values in dropped:
+            stored = _revive(target, dict(zip(written, values, strict=True)))
+            cells = [
+                None if value is None else column.kind.text(value)
+                for column, value in zip(target.spec.columns, typed(stored), strict=True)
+            ]
+            writer.write(row_no, list(cells), reasons.get(row_no, []))
+
+
+def _revive(target: Importable, stored: dict[str, Any]) -> dict[str, Any]:
+    """Staged values back to Python values (SQLite keeps dates as ISO text)."""
+    for name, value in stored.items():
+        python_type = _python_type(target, name)
+        if isinstance(value, str) and python_type is date:
+            stored[name] = date.fromisoformat(value)
+        elif isinstance(value, int) and python_type is bool:
+            stored[name] = bool(value)
+    for name in target.table.c.keys():  # noqa: SIM118 - a ColumnCollection
+        stored.setdefault(name, None)
+    return stored
+
+
+def _python_type(target: Importable, name: str) -> type | None:
+    try:
+        found: type = target.table.c[name].type.python_type
+    except NotImplementedError:
+        return None
+    return found
+
+
+def _entities(stage: Stage, target: Importable) -> Iterator[tuple[str, str]]:
+    for kind, column in target.entities:
+        for value in stage.distinct(column):
+            yield kind, str(value)
+
+
+def _registry(result: ImportResult, report: Report, outcome: str, now: datetime) -> dict[str, Any]:
+    return {
+        "table_name": result.target.name,
+        "channel": result.channel,
+        "submitted_by": result.submitted_by[:128],
+        "source": report.source[:255],
+        "sha256": report.sha256,
+        "as_of": result.as_of,
+        "rows_read": report.rows_read,
+        "rows_valid": report.rows_valid,
+        "rows_rejected": report.rows_rejected,
+        "rows_inserted": result.inserted,
+        "rows_updated": result.updated,
+        "rows_unchanged": result.unchanged,
+        "errors": report.errors,
+        "warnings": report.warnings,
+        "started_at": report.started_at,
+        "finished_at": now,
+        "seconds": seconds_json(report.seconds),
+        "outcome": outcome,
+    }
+
+
+def _register_refusal(stage: Stage, result: ImportResult, batches: Any) -> None:
+    """A refused import leaves one registry row (in its own transaction) and nothing else."""
+    stage.begin()
+    result.batch_id = stage.register(
+        batches, _registry(result, result.report, REFUSED, datetime.now(UTC))
+    )
+    stage.commit()

@@ -1,0 +1,245 @@
+"""The parsing side of an import: file → validated rows → database rows, in batches.
+
+`parse` runs in the importing process (small files, HTTP pushes); `parse_in_worker` runs
+the same generator in a separate process and hands its batches over a pipe, so reading
+and checking (most of the CPU an import costs) run on one core while the importing
+process writes to the database on the other. Either way the caller receives:
+
+    Bound(headers)     once the header is understood: column name → header as written
+    list[StagedRow]    batches of (row number, *database values), file order
+    Finished(...)      the file's SHA-256 and, from a worker, its report's counts
+
+Database values are prepared for the backend where the rows are parsed: SQLite gets the
+strings SQLAlchemy would store (dates as ISO text), PostgreSQL Python values for COPY.
+A file that cannot be read (`IngestError`) ends the stream after the report has it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import IO, Final
+
+from sqlalchemy.dialects import sqlite
+
+from ingest.errors import IngestError
+from ingest.readers import Format, open_table
+from ingest.rejects import RejectsWriter
+from ingest.report import Issue, Report
+from ingest.targets import DbRow, Importable
+from ingest.validate import Validator
+
+BATCH_ROWS: Final = 5_000
+StagedRow = tuple[object, ...]
+"""(row number, *database values in `Importable.written` order)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ParseJob:
+    """What to read and how; picklable, so a worker process can be given it."""
+
+    target: Importable
+    source: Path
+    name: str
+    backend: str
+    format: Format | None = None
+    encoding: str | None = None
+    sheet: str | None = None
+    rejects: Path | None = None
+    batch_rows: int = BATCH_ROWS
+
+
+@dataclass(frozen=True, slots=True)
+class Bound:
+    headers: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    sha256: str
+    counts: dict[str, int] = field(default_factory=dict)
+    file_error: Issue | None = None
+    seconds: float = 0.0
+
+
+def preparer(target: Importable, backend: str) -> Callable[[DbRow], Sequence[object]]:
+    """Values as the backend's bulk path takes them: SQLite gets what SQLAlchemy would
+    bind (dates as ISO text, booleans as 0/1); psycopg's COPY adapts Python values."""
+    if backend != "sqlite":
+        return lambda values: values
+    dialect = sqlite.dialect()
+    processors = [
+        (position, processor)
+        for position, name in enumerate(target.written)
+        if (processor := target.table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+    ]
+    if not processors:
+        return lambda values: values
+
+    def prepared(values: DbRow) -> Sequence[object]:
+        out = list(values)
+        for position, processor in processors:
+            value = out[position]
+            if value is not None:
+                out[position] = processor(value)
+        return out
+
+    return prepared
+
+
+def parse(job: ParseJob, report: Report) -> Iterator[Bound | list[StagedRow] | Finished]:
+    """The job's rows in batches, problems into `report`; ends with `Finished`."""
+    target = job.target
+    rejects = RejectsWriter(job.rejects, target.spec) if job.rejects is not None else None
+    from_file = target.db_row()
+    prepare = preparer(target, job.backend)
+    started = report.seconds.get("read", 0.0)
+
+    def rejected(number: int, cells: list[object]) -> None:
+        assert rejects is not None
+        reasons = report.last_reasons if report.last_row == number else []
+        rejects.write(number, cells, reasons)
+
+    validator = Validator(target.spec, report, rejected if rejects is not None else None)
+    sha256 = ""
+    try:
+        with open_table(
+            job.source,
+            format=job.format,
+            encoding=job.encoding,
+            sheet=job.sheet,
+            name=job.name,
+            is_header=validator.is_header,
+        ) as raw:
+            rows = validator.read(raw)
+            yield Bound({name: validator.header_of(name) for name in target.spec.column_names})
+            batch: list[StagedRow] = []
+            size = job.batch_rows
+            for number, values in rows:
+                batch.append((number, *prepare(from_file(values))))
+                if len(batch) >= size:
+                    yield batch
+                    batch = []
+            if batch:
+                yield batch
+            sha256 = raw.sha256
+    except IngestError as error:
+        if report.file_error is None:
+            report.refuse_file(Issue(error.row, None, None, error.reason_en, error.reason_zh))
+    finally:
+        if rejects is not None:
+            rejects.close()
+    report.sha256 = sha256
+    report.lap("read")
+    yield Finished(sha256, seconds=report.seconds.get("read", 0.0) - started)
+
+
+# --- in a worker process ----------------------------------------------------------------
+#
+# The worker is `python -m ingest.worker`, started with pipes on its standard input (the
+# job) and output (the events), each a pickled message behind a length (multiprocessing's
+# framing). A fresh interpreter, not multiprocessing's spawn: that would re-run the
+# importing program's main module, which a console script or a test runner is not made for.
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerFailed:
+    reason: str
+
+
+class ParserStopped(Exception):
+    """The parsing worker process ended without finishing (killed, or it failed)."""
+
+
+def _work(job: ParseJob, spool: str, events: Connection) -> None:
+    """The worker's body: parse, send each event, exit (quietly if the importer is gone)."""
+    report = Report(table=f"{job.target.agency}.{job.target.name}", source=job.name)
+    report.spool_to(spool)
+    try:
+        for event in parse(job, report):
+            if isinstance(event, Finished):
+                event = Finished(event.sha256, report.counts(), report.file_error, event.seconds)
+            events.send(event)
+    except (BrokenPipeError, ConnectionResetError):  # the importer stopped: so do we
+        return
+    except Exception as error:  # anything else: tell the importer, which reports it
+        events.send(WorkerFailed(f"{type(error).__name__}: {error}"))
+    finally:
+        report.close()
+
+
+def parse_in_worker(job: ParseJob, report: Report) -> Iterator[Bound | list[StagedRow] | Finished]:
+    """`parse` run in a separate process; its report's issues and counts end up in
+    `report` (which must hold none yet) once it has finished."""
+    descriptor, spool = tempfile.mkstemp(prefix="ingest-report-", suffix=".jsonl")
+    os.close(descriptor)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "ingest.worker"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    assert worker.stdin is not None
+    assert worker.stdout is not None
+    jobs = Connection(os.dup(worker.stdin.fileno()), readable=False)
+    events = Connection(os.dup(worker.stdout.fileno()), writable=False)
+    worker.stdin.close()
+    worker.stdout.close()
+    finished = False
+    try:
+        jobs.send((job, spool))
+        jobs.close()
+        while True:
+            try:
+                event = events.recv()
+            except EOFError:
+                raise ParserStopped("the parsing process ended unexpectedly") from None
+            if isinstance(event, WorkerFailed):
+                raise ParserStopped(f"the parsing process failed: {event.reason}")
+            if isinstance(event, Finished):
+                report.absorb(spool, event.counts, owned=True)
+                report.file_error = event.file_error
+                report.sha256 = event.sha256
+                report.seconds["read"] = report.seconds.get("read", 0.0) + event.seconds
+                finished = True
+                yield event
+                return
+            yield event
+    finally:
+        events.close()
+        if not jobs.closed:
+            jobs.close()
+        if worker.poll() is None:
+            worker.terminate()
+        worker.wait()
+        if not finished:
+            Path(spool).unlink(missing_ok=True)
+
+
+def worker_main() -> None:
+    """Entry point of the worker process: the job from stdin, events to stdout."""
+    events = Connection(os.dup(sys.stdout.fileno()), readable=False)
+    sys.stdout = sys.stderr  # a stray print must not corrupt the event stream
+    jobs = Connection(os.dup(sys.stdin.fileno()), writable=False)
+    job, spool = jobs.recv()
+    jobs.close()
+    try:
+        _work(job, spool, events)
+    finally:
+        with contextlib.suppress(OSError):
+            events.close()
+
+
+def open_source(stream: IO[bytes], directory: Path | None = None) -> Path:
+    """A stream copied to a temporary file (a worker process needs a path)."""
+    descriptor, path = tempfile.mkstemp(prefix="ingest-", dir=directory)
+    with os.fdopen(descriptor, "wb") as out:
+        while chunk := stream.read(1 << 20):
+            out.write(chunk)
+    return Path(path)

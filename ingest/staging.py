@@ -1,0 +1,353 @@
+"""The database side of an import: a temporary staging table, the checks that need the
+database, and the one statement that applies the rows.
+
+Rows go into `ingest_stage`, a temporary table of the importing connection (SQLite:
+`executemany` into a temp table; PostgreSQL: `COPY ... FROM STDIN`), in transactions of
+their own: nothing the agency's tables hold changes while the file is read. Then one
+transaction checks references with set-based queries on the staged rows, registers the
+batch, applies every row with
+
+    INSERT INTO <table> (...) SELECT ... FROM ingest_stage ORDER BY row_no
+    ON CONFLICT (<natural key>) DO UPDATE SET ... WHERE <some value differs>
+
+and commits. A row sent again unchanged is not touched (it keeps the batch that wrote
+it), a changed one takes the new values and the new batch; surrogate ids follow the
+file's order. A process killed at any point leaves the agency's tables as they were: the
+temporary table dies with the connection and the open transaction is rolled back.
+
+SQLite takes the database's write lock for the apply transaction (`BEGIN IMMEDIATE`), so
+concurrent imports to one SQLite database run one after the other; readers are not
+blocked (WAL). PostgreSQL imports run concurrently; rows both change wait on each other.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import date
+from typing import Any, Final
+
+from sqlalchemy import Engine, Table
+from sqlalchemy.engine import Dialect
+
+from ingest.parsing import StagedRow
+from ingest.targets import Importable, Reference
+from storage.database import Database
+
+STAGE: Final = "ingest_stage"
+MISSING: Final = "ingest_missing"
+KEYS_PER_LOOKUP: Final = 1_000
+FETCH_ROWS: Final = 10_000
+
+
+def bound_values(table: Table, dialect: Dialect, values: Mapping[str, Any]) -> list[Any]:
+    """`values` as the driver takes them, through the columns' bind processors."""
+    out = []
+    for name, value in values.items():
+        processor = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        out.append(processor(value) if processor is not None and value is not None else value)
+    return out
+
+
+class Stage(ABC):
+    """One import's connection to the agency's database."""
+
+    mark: str
+
+    def __init__(self, database: Database, target: Importable) -> None:
+        self.target = target
+        self.engine: Engine = database.sync_engine()
+        self.pooled = self.engine.raw_connection()
+        self.connection: Any = self.pooled.driver_connection
+        self.dialect = self.engine.dialect
+        self.quote: Callable[[str], str] = self.dialect.identifier_preparer.quote
+        self.table = self.quote(target.table.name)
+        self.columns = target.written
+        self.quoted = [self.quote(name) for name in self.columns]
+
+    # --- staging ------------------------------------------------------------------------
+
+    def _column_types(self) -> list[str]:
+        return [
+            f"{self.quote(name)} {self.target.table.c[name].type.compile(dialect=self.dialect)}"
+            for name in self.columns
+        ]
+
+    @abstractmethod
+    def create(self) -> None:
+        """The empty staging table."""
+
+    @abstractmethod
+    def write(self, rows: list[StagedRow]) -> None:
+        """Stage rows (row number first)."""
+
+    @abstractmethod
+    def staged(self) -> None:
+        """Every row is staged; what follows runs in the apply transaction."""
+
+    # --- checks ----------------------------------------------------------------------------
+
+    def _one(self, sql: str, parameters: Sequence[Any] = ()) -> Any:
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute(sql, parameters)
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+        return row[0] if row is not None else None
+
+    def count(self) -> int:
+        return int(self._one(f"SELECT count(*) FROM {STAGE}"))
+
+    def latest(self, column: str) -> date | None:
+        """The largest value of a date column among the staged rows."""
+        value = self._one(f"SELECT max({self.quote(column)}) FROM {STAGE}")
+        return date.fromisoformat(value) if isinstance(value, str) else value
+
+    def unresolved(self, reference: Reference) -> Iterator[tuple[Any, ...]]:
+        """(row number, *values) of staged rows whose reference this database lacks."""
+        there = self.quote(reference.table)
+        here = [f"s.{self.quote(column)}" for column in reference.columns]
+        matches = " AND ".join(
+            f"r.{self.quote(key)} = {column}"
+            for key, column in zip(reference.keys, here, strict=True)
+        )
+        given = " OR ".join(f"{column} IS NOT NULL" for column in here)
+        yield from self._stream(
+            f"SELECT s.row_no, {', '.join(here)} FROM {STAGE} s WHERE ({given})"
+            f" AND NOT EXISTS (SELECT 1 FROM {there} r WHERE {matches}) ORDER BY s.row_no"
+        )
+
+    def distinct(self, column: str) -> Iterator[Any]:
+        """Each value of a staged column once (none of the NULLs), in order."""
+        quoted = self.quote(column)
+        for (value,) in self._stream(
+            f"SELECT DISTINCT {quoted} FROM {STAGE} WHERE {quoted} IS NOT NULL ORDER BY 1"
+        ):
+            yield value
+
+    @abstractmethod
+    def _stream(self, sql: str, parameters: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
+        """A query's rows a chunk at a time (never all in memory)."""
+
+    def mark_missing(self, keys: Sequence[Any]) -> None:
+        """Remember keys another agency lacks (`missing_rows` reports them)."""
+        self._many(f"INSERT INTO {MISSING} (k) VALUES ({self.mark})", [(key,) for key in keys])
+
+    def start_missing(self) -> None:
+        self._execute(f"DROP TABLE IF EXISTS {MISSING}")
+        self._execute(f"CREATE TEMPORARY TABLE {MISSING} (k TEXT PRIMARY KEY)")
+
+    def missing_rows(self, column: str, limit: int) -> tuple[int, list[tuple[int, int, Any]]]:
+        """How many keys were marked missing, and (first row, rows, key) for the first
+        `limit` of them in row order."""
+        total = int(self._one(f"SELECT count(*) FROM {MISSING}"))
+        quoted = self.quote(column)
+        found = list(
+            self._stream(
+                f"SELECT min(s.row_no), count(*), s.{quoted} FROM {STAGE} s JOIN {MISSING} m"
+                f" ON s.{quoted} = m.k GROUP BY s.{quoted} ORDER BY 1 LIMIT {int(limit)}"
+            )
+        )
+        return total, found
+
+    def drop_rows(self, row_numbers: Sequence[int]) -> list[tuple[Any, ...]]:
+        """Take rows out of the stage (rejected by a check); returns them as staged."""
+        taken: list[tuple[Any, ...]] = []
+        for start in range(0, len(row_numbers), KEYS_PER_LOOKUP):
+            chunk = list(row_numbers[start : start + KEYS_PER_LOOKUP])
+            marks = ", ".join([self.mark] * len(chunk))
+            names = ", ".join(self.quoted)
+            taken += self._stream(
+                f"SELECT row_no, {names} FROM {STAGE} WHERE row_no IN ({marks}) ORDER BY row_no",
+                chunk,
+            )
+            self._execute(f"DELETE FROM {STAGE} WHERE row_no IN ({marks})", chunk)
+        return taken
+
+    # --- the apply transaction -----------------------------------------------------------
+
+    def register(self, batches: Table, values: Mapping[str, Any]) -> int:
+        """A batch registry row; its id."""
+        names = ", ".join(self.quote(name) for name in values)
+        marks = ", ".join([self.mark] * len(values))
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute(
+                f"INSERT INTO {self.quote(batches.name)} ({names}) VALUES ({marks}) RETURNING id",
+                bound_values(batches, self.dialect, values),
+            )
+            return int(cursor.fetchone()[0])
+        finally:
+            cursor.close()
+
+    def update_batch(self, batches: Table, batch_id: int, values: Mapping[str, Any]) -> None:
+        assignments = ", ".join(f"{self.quote(name)} = {self.mark}" for name in values)
+        self._execute(
+            f"UPDATE {self.quote(batches.name)} SET {assignments} WHERE id = {self.mark}",
+            [*bound_values(batches, self.dialect, values), batch_id],
+        )
+
+    def _upsert(self, batch_mark: str, differs: str) -> str:
+        names = ", ".join(self.quoted)
+        key = ", ".join(self.quote(name) for name in self.target.key)
+        others = [self.quote(name) for name in self.columns if name not in self.target.key]
+        insert = (
+            f"INSERT INTO {self.table} ({names}, batch_id)"
+            f" SELECT {names}, {batch_mark} FROM {STAGE} WHERE true ORDER BY row_no"
+        )
+        if not others:
+            return f"{insert} ON CONFLICT ({key}) DO NOTHING"
+        assignments = ", ".join(f"{name} = excluded.{name}" for name in [*others, "batch_id"])
+        changed = " OR ".join(f"{self.table}.{name} {differs} excluded.{name}" for name in others)
+        return f"{insert} ON CONFLICT ({key}) DO UPDATE SET {assignments} WHERE {changed}"
+
+    @abstractmethod
+    def apply(self, batch_id: int) -> tuple[int, int]:
+        """Upsert every staged row; (inserted, updated)."""
+
+    def begin(self) -> None:  # noqa: B027 - PostgreSQL needs nothing here
+        """A transaction after a rollback (PostgreSQL begins one by itself)."""
+
+    def commit(self) -> None:
+        self.connection.commit()
+
+    def rollback(self) -> None:
+        self.connection.rollback()
+
+    def close(self) -> None:
+        try:
+            self.pooled.close()
+        finally:
+            self.engine.dispose()
+
+    def _execute(self, sql: str, parameters: Sequence[Any] = ()) -> int:
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute(sql, parameters)
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
+
+    def _many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            cursor = self.connection.cursor()
+            try:
+                cursor.executemany(sql, rows)
+            finally:
+                cursor.close()
+
+
+class SqliteStage(Stage):
+    mark = "?"
+
+    def __init__(self, database: Database, target: Importable) -> None:
+        super().__init__(database, target)
+        self.connection.isolation_level = None  # transactions are begun here, explicitly
+        self._execute("PRAGMA cache_size=-65536")  # 64 MiB: the stage and the key's index
+        self._execute("PRAGMA temp_store=FILE")
+        self._insert = (
+            f"INSERT INTO {STAGE} (row_no, {', '.join(self.quoted)})"
+            f" VALUES ({', '.join('?' * (len(self.columns) + 1))})"
+        )
+
+    def create(self) -> None:
+        self._execute(f"DROP TABLE IF EXISTS temp.{STAGE}")
+        self._execute(
+            f"CREATE TEMPORARY TABLE {STAGE}"
+            f" (row_no INTEGER PRIMARY KEY, {', '.join(self._column_types())})"
+        )
+        self._execute("BEGIN")
+
+    def write(self, rows: list[StagedRow]) -> None:
+        self.connection.executemany(self._insert, rows)
+
+    def staged(self) -> None:
+        self._execute("COMMIT")
+        # The write lock from the start: no other writer can slip in between the checks
+        # and the apply (a deferred transaction would fail to upgrade if one did).
+        self._execute("BEGIN IMMEDIATE")
+
+    def _stream(self, sql: str, parameters: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute(sql, parameters)
+            while rows := cursor.fetchmany(FETCH_ROWS):
+                yield from rows
+        finally:
+            cursor.close()
+
+    def apply(self, batch_id: int) -> tuple[int, int]:
+        before = int(self._one(f"SELECT count(*) FROM {self.table}"))
+        changed = self._execute(self._upsert("?", "IS NOT"), [batch_id])
+        inserted = int(self._one(f"SELECT count(*) FROM {self.table}")) - before
+        return inserted, changed - inserted
+
+    def begin(self) -> None:
+        self._execute("BEGIN IMMEDIATE")
+
+    def commit(self) -> None:
+        self._execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self.connection.in_transaction:
+            self._execute("ROLLBACK")
+
+
+class PostgresStage(Stage):
+    mark = "%s"
+
+    def create(self) -> None:
+        self._execute(f"DROP TABLE IF EXISTS pg_temp.{STAGE}")
+        self._execute(
+            f"CREATE TEMPORARY TABLE {STAGE} (row_no integer NOT NULL,"
+            f" {', '.join(self._column_types())})"
+        )
+        self._copy = f"COPY {STAGE} (row_no, {', '.join(self.quoted)}) FROM STDIN"
+
+    def write(self, rows: list[StagedRow]) -> None:
+        with self.connection.cursor() as cursor, cursor.copy(self._copy) as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    def staged(self) -> None:
+        self.connection.commit()
+        self._execute(f"ANALYZE {STAGE}")  # the planner's row count for the checks' joins
+
+    def _stream(self, sql: str, parameters: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
+        with self.connection.cursor(name="ingest_stream") as cursor:
+            cursor.itersize = FETCH_ROWS
+            cursor.execute(sql, parameters or None)
+            yield from cursor
+
+    def apply(self, batch_id: int) -> tuple[int, int]:
+        row = self._one_row(
+            f"WITH up AS ({self._upsert('%s', 'IS DISTINCT FROM')} RETURNING (xmax = 0) AS new)"
+            " SELECT count(*) FILTER (WHERE new), count(*) FILTER (WHERE NOT new) FROM up",
+            [batch_id],
+        )
+        return int(row[0]), int(row[1])
+
+    def _one_row(self, sql: str, parameters: Sequence[Any]) -> tuple[Any, ...]:
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql, parameters)
+            found: tuple[Any, ...] = cursor.fetchone()
+            return found
+
+    def drop_rows(self, row_numbers: Sequence[int]) -> list[tuple[Any, ...]]:
+        names = ", ".join(self.quoted)
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {STAGE} WHERE row_no = ANY(%s) RETURNING row_no, {names}",
+                [list(row_numbers)],
+            )
+            return sorted(cursor.fetchall())
+
+
+def open_stage(database: Database, target: Importable) -> Stage:
+    return SqliteStage(database, target) if database.is_sqlite else PostgresStage(database, target)
+
+
+def seconds_json(seconds: Mapping[str, float]) -> str:
+    return json.dumps({phase: round(value, 3) for phase, value in seconds.items()})
