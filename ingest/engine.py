@@ -212,12 +212,29 @@ def _check(
 ) -> dict[int, list[str]]:
     """Reference checks on the staged rows; the rows found in error, with the reasons."""
     rejected: dict[int, list[str]] = {}
+    if target.to_db is not None:  # the stored key is computed: two rows may still share it
+        _check_duplicates(stage, target, report, headers, rejected)
     for reference in target.references:
         if reference.agency is None or reference.agency == target.agency:
             _check_within(stage, target, report, headers, reference, rejected)
         elif reference.agency in lookups:
             _check_across(stage, target, report, headers, reference, lookups[reference.agency])
     return rejected
+
+
+def _check_duplicates(
+    stage: Stage,
+    target: Importable,
+    report: Report,
+    headers: Mapping[str, str],
+    rejected: dict[int, list[str]],
+) -> None:
+    column = "+".join(headers.get(name, name) for name in target.spec.key)
+    for row_no, first in stage.duplicates():
+        reason_en = f"stored under the same key as row {first}; each key may appear once"
+        reason_zh = f"与第 {first} 行对应同一条记录；同一记录只能出现一次"
+        report.add(Issue(row_no, column, None, reason_en, reason_zh))
+        rejected.setdefault(row_no, []).append(f"{reason_zh} / {reason_en}")
 
 
 def _column_kind(target: Importable, column: str) -> Any:

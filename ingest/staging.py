@@ -119,6 +119,17 @@ class Stage(ABC):
             f" AND NOT EXISTS (SELECT 1 FROM {there} r WHERE {matches}) ORDER BY s.row_no"
         )
 
+    def duplicates(self) -> Iterator[tuple[Any, ...]]:
+        """(row number, first row) of staged rows whose stored key an earlier row has."""
+        key = [self.quote(name) for name in self.target.key]
+        names = ", ".join(key)
+        same = " AND ".join(f"s.{name} = f.{name}" for name in key)
+        yield from self._stream(
+            f"SELECT s.row_no, f.first FROM {STAGE} s JOIN (SELECT {names}, min(row_no) AS first"
+            f" FROM {STAGE} GROUP BY {names} HAVING count(*) > 1) f ON {same}"
+            " WHERE s.row_no <> f.first ORDER BY s.row_no"
+        )
+
     def distinct(self, column: str) -> Iterator[Any]:
         """Each value of a staged column once (none of the NULLs), in order."""
         quoted = self.quote(column)

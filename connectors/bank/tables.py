@@ -18,7 +18,7 @@ from connectors.bank.models import (
     PayrollCard,
     WageAccount,
 )
-from ingest import values
+from ingest import columns, values
 from ingest.tables import ColumnSpec, Problem, RowRule, TableSpec
 from ingest.targets import AgencyTables, DbRow, Importable, Reference
 from ingest.validate import TypedRow
@@ -60,12 +60,6 @@ def _account_no(*synonyms: str) -> ColumnSpec:
     )
 
 
-def _project_code() -> ColumnSpec:
-    return ColumnSpec(
-        "project_code", "项目编码", values.text(32), synonyms=("项目编号", "projectCode")
-    )
-
-
 def _bank_name(title: str, *synonyms: str) -> ColumnSpec:
     return ColumnSpec("bank_name", title, values.text(100), synonyms=("银行名称", *synonyms))
 
@@ -82,12 +76,13 @@ ACCOUNTS: Final = Importable(
         columns=(
             _account_no(),
             _bank_name("开户银行", "开户行", "payBankName"),
-            _project_code(),
-            ColumnSpec(
+            columns.project_code(),
+            columns.uscc(
                 "holder_uscc",
                 "开户单位统一社会信用代码",
-                values.uscc(),
-                synonyms=("开户单位信用代码", "总包单位信用代码", "corpCode"),
+                "开户单位信用代码",
+                "总包单位信用代码",
+                "corpCode",
             ),
             ColumnSpec("opened_on", "开户日期", values.date(), synonyms=("开户时间",)),
             ColumnSpec(
@@ -112,11 +107,8 @@ ALLOCATIONS: Final = Importable(
         key=("account_no", "period", "transferred_on"),
         columns=(
             _account_no("收款账号"),
-            ColumnSpec(
-                "payer_uscc",
-                "拨付单位统一社会信用代码",
-                values.uscc(),
-                synonyms=("建设单位信用代码", "付款单位信用代码"),
+            columns.uscc(
+                "payer_uscc", "拨付单位统一社会信用代码", "建设单位信用代码", "付款单位信用代码"
             ),
             ColumnSpec("period", "所属月份", values.month(), synonyms=("拨付月份", "月份")),
             ColumnSpec(
@@ -175,15 +167,9 @@ PAYROLL_SPEC: Final = TableSpec(
     ),
     columns=(
         _account_no("payBankCardNumber"),
-        _project_code(),
-        ColumnSpec(
-            "worker_name", "姓名", values.text(50), required=False,
-            synonyms=("工人姓名", "收款人姓名", "户名", "workerName", "name"),
-        ),
-        ColumnSpec(
-            "worker_id_number", "公民身份号码", values.id_number(),
-            synonyms=("身份证号", "身份证号码", "证件号码", "idCardNumber", "idNumber"),
-        ),
+        columns.project_code(),
+        columns.worker_name(required=False),
+        columns.id_number(),
         ColumnSpec(
             "card_no", "工资卡号", values.card_number(),
             synonyms=("收款账号", "银行卡号", "收款卡号", "payRollBankCardNumber", "cardNumber"),
@@ -325,12 +311,7 @@ CARDS: Final = Importable(
                 values.card_number(),
                 synonyms=("银行卡号", "卡号", "payRollBankCardNumber", "cardNumber"),
             ),
-            ColumnSpec(
-                "worker_id_number",
-                "公民身份号码",
-                values.id_number(),
-                synonyms=("身份证号", "身份证号码", "证件号码", "idCardNumber"),
-            ),
+            columns.id_number(),
             _bank_name("发卡银行", "payRollBankName"),
             ColumnSpec(
                 "opened_on", "开卡日期", values.date(), synonyms=("发卡日期", "issueCardDate")

@@ -42,6 +42,7 @@ def rows_for(batch: WorldBatch) -> Iterator[tuple[Table, list[dict[str, Any]]]]:
                 "name": p.name,
                 "id_number": p.id_number,
                 "uscc": p.uscc,
+                "party_key": p.id_number or p.uscc or p.name,
             }
             for c in batch.cases
             for p in c.parties

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Index
+from sqlalchemy import Index, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
+from ingest.batches import ImportBatchFields, batch_field
 from storage.columns import money_field
 
 
 class HousingRecord(SQLModel, registry=registry()):
     """Base of this agency's tables: its own metadata, so its own database."""
+
+
+class ImportBatch(HousingRecord, ImportBatchFields, table=True):
+    """Every file the housing bureau sent (`ingest.batches`)."""
+
+    __tablename__ = "housing_import_batch"
 
 
 class Enterprise(HousingRecord, table=True):
@@ -25,6 +32,7 @@ class Enterprise(HousingRecord, table=True):
     qualification: str | None = Field(default=None, max_length=100)
     credit_score: int
     legal_representative: str = Field(max_length=50)
+    batch_id: int | None = batch_field()
 
 
 class Project(HousingRecord, table=True):
@@ -41,6 +49,7 @@ class Project(HousingRecord, table=True):
     status: str = Field(max_length=24, index=True)
     rights_notice_board: bool
     payment_guarantee: bool
+    batch_id: int | None = batch_field()
 
 
 class Worker(HousingRecord, table=True):
@@ -49,12 +58,18 @@ class Worker(HousingRecord, table=True):
     id_number: str = Field(primary_key=True, max_length=18)
     name: str = Field(max_length=50)
     registered_on: date
+    batch_id: int | None = batch_field()
 
 
 class Registration(HousingRecord, table=True):
     """Real-name registration 实名制登记: a worker on a project for an employer, in a team."""
 
     __tablename__ = "housing_registration"
+    __table_args__ = (
+        UniqueConstraint(
+            "project_code", "worker_id_number", "entry_date", name="uq_housing_registration_natural"
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     worker_id_number: str = Field(max_length=18, index=True)
@@ -64,6 +79,7 @@ class Registration(HousingRecord, table=True):
     trade: str = Field(max_length=20)
     entry_date: date
     exit_date: date | None = None
+    batch_id: int | None = batch_field()
 
 
 class AttendanceMonth(HousingRecord, table=True):
@@ -78,6 +94,7 @@ class AttendanceMonth(HousingRecord, table=True):
     month: date = Field(primary_key=True)
     days_present: int
     day_mask: int
+    batch_id: int | None = batch_field()
 
 
 class LabourContract(HousingRecord, table=True):
@@ -94,6 +111,7 @@ class LabourContract(HousingRecord, table=True):
     end_date: date | None = None
     daily_wage_fen: int = money_field("日工资, fen")
     pay_day: int = Field(description="day of the month wages fall due")
+    batch_id: int | None = batch_field()
 
 
 class SkillCertificate(HousingRecord, table=True):
@@ -105,3 +123,4 @@ class SkillCertificate(HousingRecord, table=True):
     level: str = Field(max_length=10)
     issued_on: date
     expires_on: date
+    batch_id: int | None = batch_field()

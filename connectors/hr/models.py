@@ -8,11 +8,18 @@ from datetime import date
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
+from ingest.batches import ImportBatchFields, batch_field
 from storage.columns import money_field
 
 
 class HrRecord(SQLModel, registry=registry()):
     """Base of this agency's tables: its own metadata, so its own database."""
+
+
+class ImportBatch(HrRecord, ImportBatchFields, table=True):
+    """Every file the HR bureau sent (`ingest.batches`)."""
+
+    __tablename__ = "hr_import_batch"
 
 
 class WageDeposit(HrRecord, table=True):
@@ -25,6 +32,7 @@ class WageDeposit(HrRecord, table=True):
     amount_fen: int = money_field("保证金金额, fen")
     status: str = Field(max_length=16)
     paid_on: date | None = None
+    batch_id: int | None = batch_field()
 
 
 class Complaint(HrRecord, table=True):
@@ -41,6 +49,7 @@ class Complaint(HrRecord, table=True):
     amount_fen: int = money_field("涉及金额, fen")
     status: str = Field(max_length=16)
     summary: str = Field(max_length=500)
+    batch_id: int | None = batch_field()
 
 
 class BlacklistEntry(HrRecord, table=True):
@@ -50,10 +59,15 @@ class BlacklistEntry(HrRecord, table=True):
 
     decision_no: str = Field(primary_key=True, max_length=40)
     enterprise_uscc: str = Field(max_length=18, index=True)
+    enterprise_name: str | None = Field(default=None, max_length=100)
     responsible_person: str = Field(max_length=50)
+    responsible_id_number: str | None = Field(default=None, max_length=18)
+    region_code: str | None = Field(default=None, max_length=6)
+    arrears_fen: int | None = money_field("拖欠金额, fen", default=None)
     reason: str = Field(max_length=500)
     listed_on: date
     removed_on: date | None = None
+    batch_id: int | None = batch_field()
 
 
 class CreditGrade(HrRecord, table=True):
@@ -64,6 +78,7 @@ class CreditGrade(HrRecord, table=True):
     enterprise_uscc: str = Field(primary_key=True, max_length=18)
     grade: str = Field(max_length=1)
     assessed_on: date
+    batch_id: int | None = batch_field()
 
 
 class InjuryInsurance(HrRecord, table=True):
@@ -75,3 +90,4 @@ class InjuryInsurance(HrRecord, table=True):
     project_code: str = Field(max_length=32, index=True)
     insured_from: date
     insured_to: date
+    batch_id: int | None = batch_field()

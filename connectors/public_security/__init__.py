@@ -1,7 +1,7 @@
 """Public security (公安): identity and temporary residence registration."""
 
 from connectors.base import Connector
-from connectors.public_security import graph
+from connectors.public_security import graph, tables
 from connectors.public_security.loaders import PoliceLoaders
 from connectors.public_security.models import PoliceRecord
 from kernel.composition import Entity, GraphContribution
@@ -12,6 +12,7 @@ class PublicSecurityConnector(Connector):
     title = "公安"
     metadata = PoliceRecord.metadata
     loaders = PoliceLoaders
+    importable = tables.TABLES  # hub import, POST /ingest (its ingest scope with it)
     contribution = GraphContribution(entities={Entity.WORKER: graph.PoliceWorker})
 
 

@@ -7,9 +7,17 @@ from datetime import date
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
+from ingest.batches import ImportBatchFields, batch_field
+
 
 class PoliceRecord(SQLModel, registry=registry()):
     """Base of this agency's tables: its own metadata, so its own database."""
+
+
+class ImportBatch(PoliceRecord, ImportBatchFields, table=True):
+    """Every file the police sent (`ingest.batches`)."""
+
+    __tablename__ = "ps_import_batch"
 
 
 class Identity(PoliceRecord, table=True):
@@ -21,6 +29,7 @@ class Identity(PoliceRecord, table=True):
     name: str = Field(max_length=50)
     household_region_code: str = Field(max_length=6, index=True)
     household_address: str = Field(max_length=200)
+    batch_id: int | None = batch_field()
 
 
 class Residence(PoliceRecord, table=True):
@@ -35,3 +44,4 @@ class Residence(PoliceRecord, table=True):
     registered_on: date
     valid_until: date
     status: str = Field(max_length=16)
+    batch_id: int | None = batch_field()
