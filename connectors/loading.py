@@ -10,10 +10,12 @@ exist; the hub never ships SQL.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Sequence
+from datetime import date
 from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 
 from sqlalchemy import (
@@ -30,6 +32,7 @@ from sqlalchemy import (
 )
 
 from connectors.transport import Session
+from ingest.batches import as_of_by_table
 from kernel.batching import Loader, Waves
 from storage.database import Database
 
@@ -55,6 +58,20 @@ class AgencyLoaders:
     def __init__(self, session: Session, waves: Waves) -> None:
         self.session = session
         self.waves = waves
+        self._as_of: asyncio.Future[dict[str, date]] | None = None
+
+    async def as_of(self) -> dict[str, date]:
+        """Table name → the day its data is complete through (the agency's `data_as_of`,
+        see `as_of_served`), asked once per request; empty without a batch registry."""
+        if self._as_of is None:
+            self._as_of = asyncio.ensure_future(self._tables_as_of())
+        return await self._as_of
+
+    async def _tables_as_of(self) -> dict[str, date]:
+        query = getattr(self, "data_as_of", None)
+        if query is None:
+            return {}
+        return {row.table_name: row.as_of for row in await query() if row.as_of}
 
     @classmethod
     @functools.cache
@@ -229,6 +246,20 @@ def served(
         return ServedQuery(body, primes)
 
     return mark
+
+
+def as_of_served(batches: Table) -> ServedQuery[[], list[Row[Any]]]:
+    """An agency's `data_as_of`: (table_name, as_of) of each table it has sent (or seeded)
+    data for, from its batch registry (`ingest.batches`):
+
+        data_as_of = as_of_served(ImportBatch.__table__)
+    """
+    statement = as_of_by_table(batches)
+
+    async def data_as_of(database: Database) -> list[Row[Any]]:
+        return list(await database.fetch(statement, reused=True))
+
+    return ServedQuery(data_as_of, None)
 
 
 def _table_of(columns: KeyColumns) -> Table:

@@ -1,7 +1,7 @@
 """The Starlette application: GraphQL at /graphql (GraphiQL there for a browser, outside
-production), the OAuth2 token endpoint at /oauth/token and the hub's public keys at
-/.well-known/jwks.json, liveness at /healthz, readiness at /readyz, the web desk's static
-files at /static.
+production), agencies' pushes at /ingest/<agency>/<table> (`hub/ingest_app.py`), the OAuth2
+token endpoint at /oauth/token and the hub's public keys at /.well-known/jwks.json,
+liveness at /healthz, readiness at /readyz, the web desk's static files at /static.
 
 A request flows: audit middleware (holds the response until its record is committed:
 `audit/middleware.py`) → caller middleware (bearer token, purpose: `auth/middleware.py`) →
@@ -57,6 +57,8 @@ from connectors.base import Connector
 from graph.schema import HubSchema
 from hub.edge import Edge
 from hub.graph import hub_schema
+from hub.importing import Importer
+from hub.ingest_app import IngestEndpoint
 from hub.limits import refusal
 from hub.limits.documents import DocumentStore
 from hub.limits.pipeline import observe_error, schema_extensions
@@ -334,6 +336,10 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
     )
     checked: list[Connector | AuthStore | AuditStore] = [*connectors, auth_store, audit_store]
     desk = _desk(settings, auth_store, policy, graphql)
+    importer = Importer(connectors, audit_store if settings.audit.enabled else None, hasher)
+    ingest = RateLimitMiddleware(
+        IngestEndpoint(importer, settings.ingest), parse_rates(settings.rate_limits), buckets
+    )
 
     token_endpoint = TokenEndpoint(
         auth_store, policy, body_timeout_seconds=settings.limits.body_timeout_seconds
@@ -377,6 +383,11 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
 
     routes = [
         Route("/graphql", audited(CallerMiddleware(guarded, verifier)), methods=["GET", "POST"]),
+        Route(
+            "/ingest/{agency}/{table}",
+            audited(CallerMiddleware(ingest, verifier)),
+            methods=["POST"],
+        ),
         Route(
             "/oauth/token",
             audited(request_response(token_endpoint)) if settings.audit.enabled else token_endpoint,

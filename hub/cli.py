@@ -134,16 +134,42 @@ def _write_private_json(path: Path, content: object) -> None:
 
 
 def _seed(settings: HubSettings, args: argparse.Namespace) -> int:
-    secrets = register_demo_clients(build_auth_store(settings))
-    secrets_file = settings.data_dir / DEMO_CLIENTS_FILE
-    _write_private_json(secrets_file, secrets)
-    print(f"demo clients: {', '.join(secrets)}; their secrets are in {secrets_file}")
+    """Synthetic data, into empty databases only; never in production without --force,
+    and never the demo clients there (`hub clients add` registers real agencies)."""
+    production = settings.env == "production"
+    if production and not args.force:
+        print(
+            "hub: HUB_ENV=production: hub seed loads a synthetic world and demo clients, so it"
+            " is refused here; register the real agencies with `hub clients add` (see the"
+            " README, Production). --force loads the synthetic data anyway, never the demo"
+            " clients",
+            file=sys.stderr,
+        )
+        return 1
     connectors = local_connectors(build_connectors(settings))
-    if args.if_empty and seeding.is_seeded(connectors):
+    occupied = seeding.has_data(connectors)
+    if occupied and not (args.if_empty or args.replace):
+        print(
+            f"hub: the databases hold data ({', '.join(occupied[:3])}"
+            f"{', …' if len(occupied) > 3 else ''}); hub seed fills empty databases only."
+            " --replace deletes every agency's rows first; --if-empty leaves them as they are",
+            file=sys.stderr,
+        )
+        return 1
+    if not production:
+        secrets = register_demo_clients(build_auth_store(settings))
+        secrets_file = settings.data_dir / DEMO_CLIENTS_FILE
+        _write_private_json(secrets_file, secrets)
+        print(f"demo clients: {', '.join(secrets)}; their secrets are in {secrets_file}")
+    if occupied and args.if_empty and not args.replace:
         print("already seeded; leaving the data as it is")
         return 0
     report = seeding.seed(
-        connectors, args.scale, args.seed, through_month=date.fromisoformat(f"{args.through}-01")
+        connectors,
+        args.scale,
+        args.seed,
+        through_month=date.fromisoformat(f"{args.through}-01"),
+        replace=bool(occupied),
     )
     print(report)
     return 0
@@ -528,6 +554,14 @@ def parser() -> argparse.ArgumentParser:
     seed.add_argument("--seed", type=int, default=42)
     seed.add_argument("--through", default="2026-10", help="last month with attendance (YYYY-MM)")
     seed.add_argument("--if-empty", action="store_true", help="do nothing if data is present")
+    seed.add_argument(
+        "--replace", action="store_true", help="delete every agency's rows first (not --if-empty)"
+    )
+    seed.add_argument(
+        "--force",
+        action="store_true",
+        help="with HUB_ENV=production: load the synthetic data anyway (no demo clients)",
+    )
     seed.set_defaults(run=_seed)
 
     data_commands.add_parsers(commands)

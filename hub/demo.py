@@ -1,4 +1,5 @@
-"""The demo agencies (`hub seed`): one registered client per `DEMO_GRANTS` profile."""
+"""The demo agencies (`hub seed`): one registered client per `DEMO_GRANTS` profile. Never
+in production (`HUB_ENV=production`): there `hub clients add` registers real agencies."""
 
 from __future__ import annotations
 
@@ -7,6 +8,12 @@ from typing import Final
 
 from auth.errors import ClientExists
 from auth.store import AuthStore, Grant
+from connectors.bank.tables import INGEST as INGEST_BANK
+from connectors.court.tables import INGEST as INGEST_COURT
+from connectors.housing.tables import INGEST as INGEST_HOUSING
+from connectors.hr.tables import INGEST as INGEST_HR
+from connectors.public_security.tables import INGEST as INGEST_POLICE
+from hub.importing import SUBMISSION_PURPOSE
 from kernel.scopes import (
     AUDIT_READ,
     AUDIT_SUBJECT,
@@ -117,6 +124,43 @@ DEMO_GRANTS: Final = (
         "新密市人力资源和社会保障局 政务服务窗口 (for workers asking who saw their records)",
         (AUDIT_SUBJECT, WORKER_IDENTITY),
         ("subject-access",),
+    ),
+    # The agencies' own systems pushing their records (POST /ingest/<agency>/<table>): a
+    # client of their own, apart from the officials' clients that read.
+    DemoGrant(
+        "housing-platform-xinmi",
+        "housing",
+        "新密市建筑工人实名制管理服务平台 (pushes registrations and attendance)",
+        (INGEST_HOUSING,),
+        (SUBMISSION_PURPOSE,),
+    ),
+    DemoGrant(
+        "hr-system-xinmi",
+        "hr",
+        "新密市人力资源和社会保障局 业务系统 (pushes deposits, complaints, blacklist)",
+        (INGEST_HR,),
+        (SUBMISSION_PURPOSE,),
+    ),
+    DemoGrant(
+        "police-system-xinmi",
+        "public_security",
+        "新密市公安局 流动人口管理系统 (pushes identities and residence registrations)",
+        (INGEST_POLICE,),
+        (SUBMISSION_PURPOSE,),
+    ),
+    DemoGrant(
+        "bank-ccb-payroll",
+        "bank",
+        "中国建设银行新密市支行 代发工资系统 (pushes special accounts and payroll)",
+        (INGEST_BANK,),
+        (SUBMISSION_PURPOSE,),
+    ),
+    DemoGrant(
+        "court-system-xinmi",
+        "court",
+        "新密市人民法院 审判管理系统 (pushes dispute cases)",
+        (INGEST_COURT,),
+        (SUBMISSION_PURPOSE,),
     ),
     DemoGrant(
         "hub",

@@ -9,17 +9,26 @@ from typing import Any
 
 from strawberry.types.base import StrawberryObjectDefinition
 
+from connectors.base import discover
 from graph.schema import HubSchema
 from hub.demo import DEMO_GRANTS
 from hub.graph import hub_schema
+from hub.importing import agency_tables
 from kernel.access import SCOPES_KEY
 from kernel.scopes import CONNECTOR_LOAD, SCHEMA_INTROSPECT, vocabulary
 
 FIELDLESS = {
     SCHEMA_INTROSPECT: "`__schema`, `__type` when `HUB_ENV=production`",
     CONNECTOR_LOAD: "an agency service's `/connector/load` (the hub's own client only)",
+    **{
+        tables.scope: f"`POST /ingest/{tables.agency}/<table>`: load {tables.agency}'s own tables"
+        f" ({', '.join(tables.names)})"
+        for connector in discover()
+        if (tables := agency_tables(connector)) is not None
+    },
 }
-"""What a scope that guards no field of the graph allows."""
+"""What a scope that guards no field of the graph allows (each agency's ingest scope
+comes with its package)."""
 
 
 def scope_table(schema: HubSchema) -> str:

@@ -93,6 +93,23 @@ class TokenSettings(BaseModel):
     )
 
 
+class IngestSettings(BaseModel):
+    """Agencies' pushes to `POST /ingest/<agency>/<table>` (`HUB_INGEST_*`)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    max_bytes: int = Field(
+        default=256 << 20,
+        ge=1024,
+        description="The largest body accepted (413 beyond); larger files go by `hub import`.",
+    )
+    max_issues: int = Field(
+        default=10_000,
+        ge=1,
+        description="Problems listed in an answer; the counts cover them all.",
+    )
+
+
 class HubSettings(BaseSettings):
     """Nested per concern: `HUB_<BLOCK>_<FIELD>` sets one field of a block
     (`HUB_LIMITS_MAX_DEPTH=7`, `HUB_AUDIT_CHECKPOINT_SECONDS=5`), and each block is the
@@ -140,6 +157,7 @@ class HubSettings(BaseSettings):
     audit: AuditSettings = AuditSettings()
     desk: SessionPolicy = SessionPolicy()
     witness: WitnessSettings = WitnessSettings()
+    ingest: IngestSettings = IngestSettings()
 
     connector: ConnectorSettings = ConnectorSettings()
 

@@ -64,6 +64,10 @@ def batch_field() -> Any:
     return Field(default=None, description="the import batch that last wrote this row")
 
 
-def as_of_query(batches: Table) -> Any:
-    """The agency's "as of": the latest day its applied (or seeded) batches vouch for."""
-    return select(func.max(batches.c.as_of)).where(batches.c.outcome.in_((APPLIED, SEEDED)))
+def as_of_by_table(batches: Table) -> Any:
+    """Per table, the latest day the agency's applied (or seeded) batches vouch for."""
+    return (
+        select(batches.c.table_name, func.max(batches.c.as_of).label("as_of"))
+        .where(batches.c.outcome.in_((APPLIED, SEEDED)))
+        .group_by(batches.c.table_name)
+    )

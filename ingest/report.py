@@ -154,12 +154,18 @@ class Report:
             "seconds": {phase: round(value, 6) for phase, value in self.seconds.items()},
         }
 
-    def write_json(self, out: IO[str], extra: dict[str, object] | None = None) -> None:
+    def write_json(
+        self, out: IO[str], extra: dict[str, object] | None = None, limit: int | None = None
+    ) -> None:
         """The whole report as one JSON object (`extra` members first); issues are
-        streamed, not held."""
-        summary = json.dumps({**(extra or {}), **self.summary()}, ensure_ascii=False)
+        streamed, not held; beyond `limit` of them, `issuesOmitted` counts the rest."""
+        total = self.errors + self.warnings
+        omitted = {"issuesOmitted": total - limit} if limit is not None and total > limit else {}
+        summary = json.dumps({**(extra or {}), **self.summary(), **omitted}, ensure_ascii=False)
         out.write(summary[:-1] + ', "issues": [')
         for number, issue in enumerate(self.issues()):
+            if limit is not None and number >= limit:
+                break
             out.write(
                 ("," if number else "") + "\n" + json.dumps(_issue_json(issue), ensure_ascii=False)
             )

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from connectors.bank.models import Allocation, Disbursement, PayrollCard, WageAccount
-from connectors.loading import AgencyLoaders, many_by, one_by
+from connectors.bank.models import (
+    Allocation,
+    Disbursement,
+    ImportBatch,
+    PayrollCard,
+    WageAccount,
+)
+from connectors.loading import AgencyLoaders, as_of_served, many_by, one_by
 
 account_t = WageAccount.__table__  # type: ignore[attr-defined]
 allocation_t = Allocation.__table__  # type: ignore[attr-defined]
@@ -20,6 +26,7 @@ _PAID_FROM = select(disbursement_t, account_t.c.bank_name).join(
 
 
 class BankLoaders(AgencyLoaders):
+    data_as_of = as_of_served(ImportBatch.__table__)  # type: ignore[attr-defined]
     account_by_project = one_by(account_t.c.project_code)
     accounts_by_holder = many_by(account_t.c.holder_uscc, order_by=[account_t.c.opened_on])
     allocations_by_project = many_by(

@@ -8,10 +8,17 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Row, exists, select
 
-from connectors.court.models import CaseParty, DisputeCase, Judgment, Mediation
+from connectors.court.models import (
+    CaseParty,
+    DisputeCase,
+    ImportBatch,
+    Judgment,
+    Mediation,
+)
 from connectors.loading import (
     AgencyLoaders,
     any_prefix,
+    as_of_served,
     count_rows,
     fetch_page,
     many_by,
@@ -87,6 +94,7 @@ def _case_conditions(criteria: CaseFilter) -> list[ColumnElement[bool]]:
 
 
 class CourtLoaders(AgencyLoaders):
+    data_as_of = as_of_served(ImportBatch.__table__)  # type: ignore[attr-defined]
     case = one_by(case_t.c.case_number)
     parties_by_case = many_by(party_t.c.case_number, order_by=[party_t.c.id])
     mediations_by_case = many_by(mediation_t.c.case_number, order_by=[mediation_t.c.held_on])

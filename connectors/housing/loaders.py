@@ -11,6 +11,7 @@ from sqlalchemy import Row, and_, exists, or_, select
 from connectors.housing.models import (
     AttendanceMonth,
     Enterprise,
+    ImportBatch,
     LabourContract,
     Project,
     Registration,
@@ -20,6 +21,7 @@ from connectors.housing.models import (
 from connectors.loading import (
     AgencyLoaders,
     any_prefix,
+    as_of_served,
     count_rows,
     fetch_page,
     many_by,
@@ -157,6 +159,7 @@ def _enterprise_conditions(criteria: EnterpriseFilter) -> list[Any]:
 
 
 class HousingLoaders(AgencyLoaders):
+    data_as_of = as_of_served(ImportBatch.__table__)  # type: ignore[attr-defined]
     worker = one_by(worker_t.c.id_number)
     project = one_by(project_t.c.code)
     enterprise = one_by(enterprise_t.c.uscc)

@@ -6,10 +6,11 @@ from connectors.hr.models import (
     BlacklistEntry,
     Complaint,
     CreditGrade,
+    ImportBatch,
     InjuryInsurance,
     WageDeposit,
 )
-from connectors.loading import AgencyLoaders, many_by, one_by
+from connectors.loading import AgencyLoaders, as_of_served, many_by, one_by
 
 deposit_t = WageDeposit.__table__  # type: ignore[attr-defined]
 complaint_t = Complaint.__table__  # type: ignore[attr-defined]
@@ -19,6 +20,7 @@ insurance_t = InjuryInsurance.__table__  # type: ignore[attr-defined]
 
 
 class HrLoaders(AgencyLoaders):
+    data_as_of = as_of_served(ImportBatch.__table__)  # type: ignore[attr-defined]
     deposit_by_project = one_by(deposit_t.c.project_code)
     grade_by_enterprise = one_by(grade_t.c.enterprise_uscc)
     blacklist_by_enterprise = many_by(

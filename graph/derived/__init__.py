@@ -1,6 +1,6 @@
 """Cross-agency fields the hub computes from several connectors' data (never stored)."""
 
-from graph.derived import compliance, residence, statement, wages, warnings
+from graph.derived import compliance, freshness, residence, statement, wages, warnings
 from kernel.composition import Entity, GraphContribution
 
 CONTRIBUTIONS: tuple[GraphContribution, ...] = (
@@ -13,4 +13,5 @@ CONTRIBUTIONS: tuple[GraphContribution, ...] = (
     GraphContribution(query=residence.ResidenceQuery),
     GraphContribution(entities={Entity.PROJECT: statement.ProjectStatement}),
     GraphContribution(query=warnings.WarningRollupQuery),
+    GraphContribution(query=freshness.FreshnessQuery),
 )

@@ -3,7 +3,10 @@ three-colour warning, after Wuhu's 红黄蓝牌 practice.
 
 The rule (documented in the README): each measure has a fixed severity; the warning is
 the most severe failed measure. Measures the hub cannot see (payroll and funding when no
-special account exists) are reported as not assessable rather than guessed.
+special account exists) are reported as not assessable rather than guessed, and so are
+measures whose agency has sent no data for the month (`graph.derived.freshness`): those
+agencies are named in `noDataFrom`. A project that had not started by the end of the
+month has no compliance for it.
   BLUE   (minor lapse):   rights-notice board, payment guarantee
   YELLOW (serious):       wage special account, real-name registration, labour contracts,
                           wage deposit, allocations into the special account,
@@ -21,7 +24,7 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Final
 
 import strawberry
 
@@ -29,7 +32,14 @@ from connectors.bank.graph import AccountStatus
 from connectors.bank.loaders import BankLoaders
 from connectors.housing.loaders import HousingLoaders, ProjectFilter
 from connectors.hr.loaders import HrLoaders
-from graph.derived.wages import PaymentStatus, ProjectMonth, covers, load_project_month
+from graph.derived.freshness import Freshness, Source, freshness
+from graph.derived.wages import (
+    PAYROLL,
+    PaymentStatus,
+    ProjectMonth,
+    covers,
+    load_project_month,
+)
 from kernel import refs
 from kernel.access import scoped_resolver, scoped_type
 from kernel.composition import Entity
@@ -38,7 +48,7 @@ from kernel.limits import REGIONS, bounded_list
 from kernel.ownership import belongs_to
 from kernel.pagination import Connection, Page, open_page
 from kernel.regions import region_name
-from kernel.scalars import Fen, RegionCodePrefix, YearMonth
+from kernel.scalars import Fen, RegionCodePrefix, YearMonth, month_end
 from kernel.scopes import STATS_READ
 
 SCAN_CHUNK = 200
@@ -86,6 +96,25 @@ SEVERITY: dict[Measure, WarningLevel] = {
     Measure.WAGES_PAID_MONTHLY: WarningLevel.RED,
 }
 
+_PROJECTS: Final[Source] = ("housing", "projects")
+_REGISTRATIONS: Final[Source] = ("housing", "registrations")
+_ATTENDANCE: Final[Source] = ("housing", "attendance")
+_CONTRACTS: Final[Source] = ("housing", "contracts")
+_ACCOUNTS: Final[Source] = ("bank", "accounts")
+SOURCES: Final[dict[Measure, tuple[Source, ...]]] = {
+    Measure.RIGHTS_NOTICE_BOARD: (_PROJECTS,),
+    Measure.PAYMENT_GUARANTEE: (_PROJECTS,),
+    Measure.WAGE_SPECIAL_ACCOUNT: (_ACCOUNTS,),
+    Measure.REAL_NAME_REGISTRATION: (_REGISTRATIONS,),
+    Measure.LABOUR_CONTRACTS: (_REGISTRATIONS, _CONTRACTS),
+    Measure.WAGE_DEPOSIT: (("hr", "deposits"),),
+    Measure.SPECIAL_ACCOUNT_FUNDING: (_ACCOUNTS, ("bank", "allocations"), _ATTENDANCE, _CONTRACTS),
+    Measure.REAL_NAME_ATTENDANCE: (_REGISTRATIONS, _ATTENDANCE),
+    Measure.WAGES_PAID_MONTHLY: (_ACCOUNTS, PAYROLL, _ATTENDANCE, _CONTRACTS),
+}
+"""The tables each measure is judged from: unless all of them cover the month, it is not
+assessed."""
+
 
 @scoped_type(STATS_READ)
 @strawberry.type(description="One measure's result")
@@ -114,6 +143,10 @@ class Compliance:
     wages_due_fen: Fen
     wages_paid_fen: Fen
     allocated_fen: Fen
+    no_data_from: list[str] = strawberry.field(
+        description="agencies that have sent no data for the month, so measures judged from "
+        "their records are not assessed (not counted as lapses)"
+    )
 
     @scoped_resolver(STATS_READ)
     def project(self) -> refs.ProjectRef | None:
@@ -127,6 +160,7 @@ class _Facts:
     allocations: list[Any]
     deposit: Any | None
     month: ProjectMonth
+    fresh: Freshness
 
 
 def _regions(info: Info) -> tuple[str, ...]:
@@ -202,10 +236,16 @@ def _assess(facts: _Facts) -> Compliance:
             else "all paid",
         ),
     ]
-    results = [
-        MeasureResult(measure=m, satisfied=ok, severity=SEVERITY[m], detail=detail)
-        for m, ok, detail in checks
-    ]
+    results = []
+    silent: set[str] = set()
+    for measure, ok, detail in checks:
+        missing = facts.fresh.missing(SOURCES[measure], month.month)
+        if missing:
+            ok, detail = None, facts.fresh.describe(missing)
+            silent.update(agency for agency, _ in missing)
+        results.append(
+            MeasureResult(measure=measure, satisfied=ok, severity=SEVERITY[measure], detail=detail)
+        )
     level = max((r.severity for r in results if r.satisfied is False), default=WarningLevel.NONE)
     return Compliance(
         project_code=month.project_code,
@@ -215,6 +255,7 @@ def _assess(facts: _Facts) -> Compliance:
         wages_due_fen=due,
         wages_paid_fen=paid,
         allocated_fen=allocated,
+        no_data_from=sorted(silent),
     )
 
 
@@ -222,16 +263,17 @@ async def assess(info: Info, project_code: str, month: date) -> Compliance | Non
     housing = info.context.loaders(HousingLoaders)
     bank = info.context.loaders(BankLoaders)
     hr = info.context.loaders(HrLoaders)
-    project, account, allocations, deposit, project_month = await asyncio.gather(
+    project, account, allocations, deposit, project_month, fresh = await asyncio.gather(
         housing.project.load(project_code),
         bank.account_by_project.load(project_code),
         bank.allocations_by_project.load(project_code),
         hr.deposit_by_project.load(project_code),
         load_project_month(info, project_code, month),
+        freshness(info),
     )
-    if project is None:
-        return None
-    return _assess(_Facts(project, account, allocations, deposit, project_month))
+    if project is None or project.start_date > month_end(month):
+        return None  # no such project, or not started yet: nothing to warn about
+    return _assess(_Facts(project, account, allocations, deposit, project_month, fresh))
 
 
 async def _assess_page(info: Info, codes: list[str], month: date) -> list[Compliance]:
@@ -258,6 +300,10 @@ class RegionWarnings:
     blue: int
     yellow: int
     red: int
+    no_data: int = strawberry.field(
+        description="of those, projects with measures not assessed for lack of an agency's "
+        "data for the month"
+    )
 
     @scoped_resolver(STATS_READ)
     def region_name(self) -> str | None:
@@ -368,11 +414,13 @@ class ComplianceQuery:
             within_regions=_regions(info),
         )
         housing = info.context.loaders(HousingLoaders)
-        counts: dict[str, Counter[WarningLevel]] = {}
+        counts: dict[str, Counter[WarningLevel | None]] = {}
         async for compliance in _scan(info, criteria, month, None):
             project = await housing.project.load(compliance.project_code)
             if project is not None:
-                counts.setdefault(project.region_code, Counter())[compliance.level] += 1
+                counted = counts.setdefault(project.region_code, Counter())
+                counted[compliance.level] += 1
+                counted[None] += bool(compliance.no_data_from)
         return [
             RegionWarnings(
                 region_code=code,
@@ -380,6 +428,7 @@ class ComplianceQuery:
                 blue=c[WarningLevel.BLUE],
                 yellow=c[WarningLevel.YELLOW],
                 red=c[WarningLevel.RED],
+                no_data=c[None],
             )
             for code, c in sorted(counts.items())
         ]

@@ -1,5 +1,9 @@
 """A worker's monthly wage position: wages due (housing attendance × e-contract daily
-wage) against payroll the bank actually paid. Computed on request, never stored."""
+wage) against payroll the bank actually paid. Computed on request, never stored.
+
+Pay counts for the month it belongs to (back pay included: `Disbursement.period`). A month
+the bank's payroll data does not reach yet is NO_DATA, not unpaid
+(`graph.derived.freshness`)."""
 
 from __future__ import annotations
 
@@ -9,13 +13,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 import strawberry
 
 from connectors.bank.graph import DisbursementStatus
 from connectors.bank.loaders import BankLoaders
 from connectors.housing.loaders import HousingLoaders
+from graph.derived.freshness import Source, freshness
 from kernel import refs
 from kernel.access import scoped_resolver, scoped_type
 from kernel.composition import Entity
@@ -25,6 +30,7 @@ from kernel.scalars import Fen, YearMonth, in_months, month_end
 from kernel.scopes import WAGE_READ
 
 PAID = DisbursementStatus.PAID.value
+PAYROLL: Final[Source] = ("bank", "disbursements")
 
 
 @strawberry.enum(description="How a month's pay compares with what was due")
@@ -33,6 +39,9 @@ class PaymentStatus(enum.Enum):
     UNDERPAID = "underpaid"
     UNPAID = "unpaid"
     NOT_DUE = "not_due"
+    NO_DATA = strawberry.enum_value(
+        "no_data", description="the bank has sent no payroll for the month yet"
+    )
 
 
 @belongs_to(Entity.PROJECT, "project_code")
@@ -49,7 +58,9 @@ class WagePosition:
     )
     due_fen: Fen | None = strawberry.field(description="days × daily wage; null without a contract")
     paid_fen: Fen = strawberry.field(description="Disbursed by the bank with status paid")
-    arrears_fen: Fen | None = strawberry.field(description="due − paid, never negative")
+    arrears_fen: Fen | None = strawberry.field(
+        description="due − paid, never negative; null without a contract or payroll data"
+    )
     status: PaymentStatus
 
     @scoped_resolver(WAGE_READ)
@@ -81,6 +92,7 @@ def wage_position(
     days_present: int,
     contract: Any | None,
     disbursements: Iterable[Any],
+    payroll_known: bool = True,
 ) -> WagePosition:
     paid = sum(
         d.amount_fen
@@ -89,7 +101,9 @@ def wage_position(
     )
     daily = contract.daily_wage_fen if contract is not None else None
     due = days_present * daily if daily is not None else None
-    if days_present == 0 and paid == 0:
+    if not payroll_known:
+        status = PaymentStatus.NO_DATA
+    elif days_present == 0 and paid == 0:
         status = PaymentStatus.NOT_DUE
     elif paid == 0:
         status = PaymentStatus.UNPAID
@@ -105,7 +119,7 @@ def wage_position(
         daily_wage_fen=daily,
         due_fen=due,
         paid_fen=paid,
-        arrears_fen=max(due - paid, 0) if due is not None else None,
+        arrears_fen=max(due - paid, 0) if due is not None and payroll_known else None,
         status=status,
     )
 
@@ -120,6 +134,8 @@ class ProjectMonth:
     attendance: Sequence[Any]
     contracts: Sequence[Any]
     disbursements: Sequence[Any]
+    payroll_known: bool = True
+    """Whether the bank's payroll data reaches this month."""
 
     @property
     def active_registrations(self) -> list[Any]:
@@ -146,6 +162,7 @@ class ProjectMonth:
                 days.get(worker, 0),
                 contract_in_force(contracts.get(worker, ()), self.project_code, self.month),
                 paid.get(worker, ()),
+                self.payroll_known,
             )
             for worker in workers
         ]
@@ -161,13 +178,17 @@ def _by_worker(rows: Iterable[Any]) -> dict[str, list[Any]]:
 async def load_project_month(info: Info, project_code: str, month: date) -> ProjectMonth:
     housing = info.context.loaders(HousingLoaders)
     bank = info.context.loaders(BankLoaders)
-    registrations, attendance, contracts, disbursements = await asyncio.gather(
+    registrations, attendance, contracts, disbursements, fresh = await asyncio.gather(
         housing.registrations_by_project.load(project_code),
         housing.attendance_by_project_month.load((project_code, month)),
         housing.contracts_by_project.load(project_code),
         bank.disbursements_by_project_period.load((project_code, month)),
+        freshness(info),
     )
-    return ProjectMonth(project_code, month, registrations, attendance, contracts, disbursements)
+    return ProjectMonth(
+        project_code, month, registrations, attendance, contracts, disbursements,
+        fresh.covers(PAYROLL, month),
+    )  # fmt: skip
 
 
 @strawberry.type
@@ -185,10 +206,11 @@ class WorkerWages:
     ) -> list[WagePosition] | None:
         housing = info.context.loaders(HousingLoaders)
         bank = info.context.loaders(BankLoaders)
-        attendance, contracts, disbursements = await asyncio.gather(
+        attendance, contracts, disbursements, fresh = await asyncio.gather(
             housing.attendance_by_worker.load(self.id_number),
             housing.contracts_by_worker.load(self.id_number),
             bank.disbursements_by_worker.load(self.id_number),
+            freshness(info),
         )
         days = {(a.project_code, a.month): a.days_present for a in attendance}
         keys = sorted(
@@ -208,6 +230,7 @@ class WorkerWages:
                 days.get((project_code, month), 0),
                 contract_in_force(contracts, project_code, month),
                 disbursements,
+                fresh.covers(PAYROLL, month),
             )
             for project_code, month in keys
         ]

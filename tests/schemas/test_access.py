@@ -12,7 +12,7 @@ from strawberry.types.base import StrawberryObjectDefinition
 from conftest import SEED, RunningHub
 from graph.schema import HubSchema
 from hub.graph import hub_schema
-from hub.scope_table import scope_table
+from hub.scope_table import FIELDLESS, scope_table
 from kernel.access import PUBLIC_KEY, SCOPES_KEY
 from kernel.scopes import vocabulary
 from synthetic.stories import stories
@@ -52,7 +52,7 @@ def test_only_known_scopes_are_used(schema: HubSchema) -> None:
         for scope in (field.metadata or {}).get(SCOPES_KEY, ())
     }
     assert used <= set(vocabulary())
-    assert used >= set(vocabulary()) - {"audit:read", "schema:introspect", "connector:load"}
+    assert used >= set(vocabulary()) - {"audit:read"} - set(FIELDLESS)
 
 
 def test_refusable_fields_are_nullable(schema: HubSchema) -> None:
