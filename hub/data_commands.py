@@ -18,12 +18,12 @@ import socket
 import sys
 from datetime import date
 from pathlib import Path
-from typing import IO, Final
+from typing import IO, Any, Final
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from audit.store import AuditUnavailable
-from hub.importing import Importer, Sender, UnknownTable, run_closing
+from hub.importing import Importer, Sender, Submit, UnknownTable, run_closing
 from hub.settings import HubSettings
 from hub.wiring import (
     build_audit_store,
@@ -57,21 +57,22 @@ def _fail(message: str) -> int:
     return 1
 
 
-def _importer(settings: HubSettings) -> Importer:
+def _importer(settings: HubSettings) -> tuple[Importer, Submit[Any] | None]:
+    """The importer, and how it runs the audit log's writes (none with auditing off)."""
     connectors = build_connectors(settings)
     if not settings.audit.enabled:
-        return Importer(connectors)
+        return Importer(connectors), None
     auth_store = build_auth_store(settings)
-    return Importer(
-        connectors, build_audit_store(settings, auth_store), build_subject_hasher(settings)
-    )
+    audit_store = build_audit_store(settings, auth_store)
+    importer = Importer(connectors, audit_store, build_subject_hasher(settings))
+    return importer, run_closing(audit_store, auth_store.database)
 
 
 def _import(settings: HubSettings, args: argparse.Namespace) -> int:
     source: Path = args.file
     if not source.is_file():
         return _fail(f"{source}: no such file")
-    importer = _importer(settings)
+    importer, submit = _importer(settings)
     try:
         importer.target(args.agency, args.table)
     except UnknownTable as error:
@@ -91,7 +92,6 @@ def _import(settings: HubSettings, args: argparse.Namespace) -> int:
         workers=1 if source.stat().st_size > WORKER_THRESHOLD_BYTES else 0,
     )
     sender = Sender(submitted_by=operator, client_id=f"cli:{operator}"[:64])
-    submit = run_closing(importer.audit_store) if importer.audit_store is not None else None
     try:
         result = importer.run(args.agency, args.table, source, options, sender, submit)
     except AuditUnavailable as error:

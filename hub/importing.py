@@ -173,9 +173,10 @@ async def append_all(store: AuditStore, entries: Iterable[Entry]) -> None:
         await asyncio.gather(*(store.append(entry) for entry in group))
 
 
-def run_closing(store: AuditStore) -> Submit[Any]:
+def run_closing(store: AuditStore, *others: Database) -> Submit[Any]:
     """`Submit` for a process with no running loop (the command line): each call runs
-    on a fresh loop and stops the store's writer before the loop ends."""
+    on a fresh loop and, before the loop ends, stops the store's writer and closes what it
+    opened on the way (`others`: the auth store's database, which signs checkpoints)."""
 
     def submit(coroutine: Coroutine[Any, Any, T]) -> T:
         async def run() -> T:
@@ -183,6 +184,8 @@ def run_closing(store: AuditStore) -> Submit[Any]:
                 return await coroutine
             finally:
                 await store.close()
+                for database in others:
+                    await database.dispose()
 
         return asyncio.run(run())
 

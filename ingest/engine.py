@@ -41,7 +41,7 @@ from ingest.rejects import RejectsWriter
 from ingest.report import Issue, Report
 from ingest.staging import KEYS_PER_LOOKUP, Stage, open_stage, seconds_json
 from ingest.targets import Importable, Reference
-from ingest.values import mask
+from ingest.values import CHINA_STANDARD_TIME, mask
 from kernel.scalars import month_end
 from storage.database import Database
 
@@ -370,10 +370,7 @@ def _finish(
         if result.rejects is not None:
             _write_rejects(result, dropped, rejected_after_read)
     staged = stage.count()
-    result.as_of = options.as_of
-    if result.as_of is None and target.period is not None and staged:
-        latest = stage.latest(target.period)
-        result.as_of = month_end(latest) if latest is not None else None
+    result.as_of = options.as_of or _default_as_of(stage, target, staged)
     now = datetime.now(UTC)
     batch_id = stage.register(batches, _registry(result, report, APPLIED, now))
     result.batch_id = batch_id
@@ -392,6 +389,15 @@ def _finish(
     stage.commit()
     report.lap("commit")
     result.finished_at = datetime.now(UTC)
+
+
+def _default_as_of(stage: Stage, target: Importable, staged: int) -> date | None:
+    """A monthly table is complete through the end of its latest month; any other through
+    the day it is sent (in China)."""
+    if target.period is None:
+        return datetime.now(CHINA_STANDARD_TIME).date()
+    latest = stage.latest(target.period) if staged else None
+    return month_end(latest) if latest is not None else None
 
 
 def _write_rejects(

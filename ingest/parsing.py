@@ -166,6 +166,7 @@ def _work(job: ParseJob, spool: str, events: Connection) -> None:
         for event in parse(job, report):
             if isinstance(event, Finished):
                 event = Finished(event.sha256, report.counts(), report.file_error, event.seconds)
+                report.close()  # every issue on disk before the importer reads the file
             events.send(event)
     except (BrokenPipeError, ConnectionResetError):  # the importer stopped: so do we
         return

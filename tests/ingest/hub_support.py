@@ -1,0 +1,190 @@
+"""Private, migrated stores for import tests (SQLite, and PostgreSQL when configured), the
+rows to load into them, and a way to see every row they hold (to prove nothing changed)."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import delete, select
+
+from audit.record import SubjectHasher
+from audit.settings import AuditSettings
+from audit.store import AuditStore
+from auth.store import AuthStore, Grant
+from conftest import (
+    TEST_CLIENT,
+    TEST_PURPOSE,
+    ClientCredentials,
+    RunningHub,
+    StatementCounter,
+    backend_settings,
+    serving,
+)
+from connectors.base import Connector
+from hub import seeding
+from hub.app import create_app
+from hub.importing import Importer, Sender, run_closing
+from hub.settings import HubSettings
+from hub.wiring import (
+    build_audit_store,
+    build_auth_store,
+    build_connectors,
+    build_subject_hasher,
+    migration_targets,
+)
+from ingest.engine import ImportOptions, ImportResult
+from ingest.tables import TableSpec
+from ingest.validate import TypedRow
+from ingest.writers import write_csv, write_jsonl, write_xlsx
+from kernel.identifiers import make_id_number, make_uscc
+from kernel.scopes import vocabulary
+from storage import migrate
+
+WORKERS = [
+    make_id_number("410183", datetime.date(1985, 1 + i, 1 + i), 11 + 2 * i) for i in range(5)
+]
+USCC = make_uscc("410183", 7)
+PROJECT = "410183202503171901"
+ACCOUNT = "41410183202503171901"
+CARD = "6217000000990000006"
+OPERATOR = Sender(submitted_by="tester@test", client_id="cli:tester@test")
+
+
+@dataclass
+class Stores:
+    backend: str
+    settings: HubSettings
+    connectors: dict[str, Connector]
+    auth: AuthStore
+    audit: AuditStore
+    hasher: SubjectHasher
+
+    @property
+    def importer(self) -> Importer:
+        return Importer(list(self.connectors.values()), self.audit, self.hasher)
+
+    def run(
+        self, agency: str, table: str, path: Path, sender: Sender = OPERATOR, **options: Any
+    ) -> ImportResult:
+        return self.importer.run(
+            agency,
+            table,
+            path,
+            ImportOptions(**options),
+            sender,
+            run_closing(self.audit, self.auth.database),
+        )
+
+    def clear(self) -> None:
+        for connector in self.connectors.values():
+            engine = connector.database.sync_engine()
+            try:
+                with engine.begin() as connection:
+                    for table in reversed(connector.metadata.sorted_tables):
+                        connection.execute(delete(table))
+            finally:
+                engine.dispose()
+
+    def rows(self, agency: str | None = None) -> dict[str, list[tuple[Any, ...]]]:
+        """Every row of every table (batch registries included), sorted: equal before and
+        after means nothing changed."""
+        found = {}
+        for name, connector in self.connectors.items():
+            if agency is not None and name != agency:
+                continue
+            engine = connector.database.sync_engine()
+            try:
+                with engine.connect() as connection:
+                    for table in connector.metadata.sorted_tables:
+                        found[table.name] = sorted(
+                            (tuple(row) for row in connection.execute(select(table))), key=repr
+                        )
+            finally:
+                engine.dispose()
+        return found
+
+    def seed(self, scale: str = "demo") -> None:
+        seeding.seed(list(self.connectors.values()), scale, 42)
+
+
+def make_stores(backend: str, tmp: Path, prefix: str) -> Stores:
+    settings = backend_settings(backend, tmp, prefix, audit=AuditSettings(hash_key="k" * 32))
+    auth = build_auth_store(settings)
+    audit = build_audit_store(settings, auth)
+    connectors = build_connectors(settings)
+    migrate.upgrade(migration_targets(connectors, auth, audit))
+    auth.ensure_signing_key()
+    return Stores(
+        backend, settings, {c.name: c for c in connectors}, auth, audit,
+        build_subject_hasher(settings),
+    )  # fmt: skip
+
+
+def write(
+    path: Path, spec: TableSpec, rows: Iterable[TypedRow], encoding: str = "utf-8-sig"
+) -> Path:
+    """Rows as the agency's file: by the path's suffix, CSV (in `encoding`), XLSX or JSONL."""
+    if path.suffix == ".xlsx":
+        write_xlsx(path, spec, rows)
+    else:
+        with path.open("wb") as out:
+            if path.suffix == ".jsonl":
+                write_jsonl(out, spec, rows)
+            else:
+                write_csv(out, spec, rows, encoding)
+    return path
+
+
+def account_row(account: str = ACCOUNT, project: str = PROJECT) -> TypedRow:
+    return (account, "中国建设银行", project, USCC, datetime.date(2025, 3, 20), "active")
+
+
+def pay_row(
+    worker: str = WORKERS[0],
+    month: datetime.date = datetime.date(2026, 9, 1),
+    amount: int = 700_000,
+    *,
+    back_pay_month: datetime.date | None = None,
+    account: str = ACCOUNT,
+    status: str = "paid",
+) -> TypedRow:
+    return (
+        account, PROJECT, "张三", worker, CARD, month, month.replace(day=28), 800_000, amount,
+        status, 22, back_pay_month is not None, back_pay_month, None,
+    )  # fmt: skip
+
+
+@contextlib.contextmanager
+def running_hub(stores: Stores, name: str) -> Iterator[RunningHub]:
+    """The stores served by a real uvicorn, asked as `test-all-access`."""
+    settings = stores.settings.model_copy(update={"data_dir": stores.settings.data_dir / name})
+    app = create_app(settings)
+    secret = stores.auth.add_client(
+        TEST_CLIENT, Grant(agency="test", scopes=vocabulary(), purposes=(TEST_PURPOSE,))
+    )
+    statements = StatementCounter()
+    with (
+        serving(app) as base,
+        httpx.Client(
+            base_url=base,
+            timeout=30,
+            auth=ClientCredentials(TEST_CLIENT, secret),
+            headers={"X-Purpose": TEST_PURPOSE},
+        ) as client,
+    ):
+        hub = RunningHub(
+            stores.backend, base, app.state.connectors, statements, client, stores.auth,
+            {TEST_CLIENT: secret}, settings,
+        )  # fmt: skip
+        yield hub
+        hub.close()
+
+
+def same_rows(before: dict[str, Sequence[Any]], after: dict[str, Sequence[Any]]) -> bool:
+    return before == after
