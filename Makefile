@@ -31,6 +31,7 @@ lint: install
 
 schema: install
 	$(BIN)/python -m hub.graph > schema.graphql
+	$(BIN)/python -m hub.data_dictionary > docs/data-dictionary.md
 
 # Rebuild web/static/vendor/ from web/assets/package-lock.json (needs Node.js and npm).
 assets: install
