@@ -22,7 +22,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from ingest.examples import BANK_PAYROLL
+from connectors.bank.tables import PAYROLL_SPEC as BANK_PAYROLL
 from ingest.readers import open_table
 from ingest.report import Report
 from ingest.validate import TypedRow, Validator

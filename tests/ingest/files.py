@@ -7,7 +7,7 @@ import io
 from collections.abc import Sequence
 from pathlib import Path
 
-from ingest.examples import BANK_PAYROLL
+from connectors.bank.tables import PAYROLL_SPEC as BANK_PAYROLL
 from ingest.readers import open_table
 from ingest.report import Issue, Report
 from ingest.tables import TableSpec

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from files import IDS, PAYROLL_HEADER, errors, only, payroll_csv, payroll_line, run
 
+from connectors.bank.tables import PAYROLL_SPEC as BANK_PAYROLL
+from connectors.hr.tables import BLACKLIST_SPEC as HR_BLACKLIST
 from ingest.errors import IngestError
-from ingest.examples import BANK_PAYROLL, HR_BLACKLIST
 from ingest.writers import write_xlsx
 from kernel.identifiers import make_uscc
 

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from files import IDS, run
 
+from connectors.bank.tables import PAYROLL_SPEC as BANK_PAYROLL
+from connectors.hr.tables import BLACKLIST_SPEC as HR_BLACKLIST
 from ingest import values
-from ingest.examples import BANK_PAYROLL, HR_BLACKLIST
 from ingest.readers import open_table
 from ingest.report import Issue, Report
 from ingest.tables import ColumnSpec, TableSpec, data_dictionary
