@@ -48,6 +48,9 @@ _SNIFF_BYTES: Final = 64 * 1024
 _HEADER_SEARCH_ROWS: Final = 10
 MAX_JSON_LINE_BYTES: Final = 1 << 20
 MAX_CSV_FIELD_CHARS: Final = 128 * 1024
+MAX_CSV_LINE_CHARS: Final = 4 << 20
+"""A physical line longer than this is refused: without the bound, a file with no line
+break (a 2 GiB file of zeros) would be decoded whole into memory before the first row."""
 MAX_XLSX_SHEET_BYTES: Final = 192 << 20  # ≈1.8× this in memory once calamine has it
 _ZIP_MAGIC: Final = b"PK\x03\x04"
 _OLE_MAGIC: Final = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -273,7 +276,7 @@ def _open_csv(
     text = io.TextIOWrapper(buffered, encoding=chosen, errors=_MARK_ERRORS, newline="")
     first_line = head.split(b"\n", 1)[0]
     delimiter = "\t" if b"\t" in first_line and b"," not in first_line else ","
-    records = csv.reader(text, delimiter=delimiter, strict=False)
+    records = csv.reader(_bounded_lines(text), delimiter=delimiter, strict=False)
 
     def numbered() -> Iterator[tuple[int, list[str]]]:
         # Text is decoded in chunks ahead of the rows; a bad byte bumps the counter and
@@ -292,6 +295,13 @@ def _open_csv(
                 f"CSV 格式错误（{error}），请检查引号与分隔符",
                 row=number + 1,
             ) from None
+        except _LineTooLong:
+            raise IngestError(
+                f"the CSV is malformed: a line longer than {MAX_CSV_LINE_CHARS} characters"
+                " (is it a CSV file?)",
+                f"CSV 格式错误：单行超过 {MAX_CSV_LINE_CHARS} 个字符（是否为 CSV 文件？）",
+                row=number + 1,
+            ) from None
         except UnicodeDecodeError:  # bytes the surrogate escape cannot carry (UTF-16)
             raise _undecodable(number + 1, chosen) from None
 
@@ -307,6 +317,18 @@ def _open_csv(
     table = RawTable("csv", headers, header_row, rows(), chosen, hashing)
     table._closers.append(text.close)
     return table
+
+
+class _LineTooLong(Exception):
+    pass
+
+
+def _bounded_lines(text: io.TextIOWrapper) -> Iterator[str]:
+    """The text's lines as the CSV reader takes them, none longer than the limit."""
+    while line := text.readline(MAX_CSV_LINE_CHARS):
+        if len(line) == MAX_CSV_LINE_CHARS and not line.endswith(("\n", "\r")):
+            raise _LineTooLong
+        yield line
 
 
 def _blank(cells: Sequence[object]) -> bool:
