@@ -48,7 +48,8 @@ def _codes_in(body: bytes) -> set[str]:
             continue
         if isinstance(item.get("error"), str):
             codes.add(item["error"])
-        for error in item.get("errors") or ():
+        errors = item.get("errors")
+        for error in errors if isinstance(errors, list) else ():  # an import report counts them
             code = (error.get("extensions") or {}).get("code") if isinstance(error, dict) else None
             if isinstance(code, str):
                 codes.add(code)

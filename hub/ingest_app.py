@@ -255,14 +255,15 @@ class IngestEndpoint:
             raise _Refused(503, "parser_stopped", f"{error}; nothing was imported") from None
 
     def _answer(self, result: ImportResult) -> Response:
+        extra: dict[str, object] = {}
         if result.outcome in ("applied", "dry-run"):
             status = 200
         elif result.report.file_error is not None:
-            status = 400
+            status, extra = 400, {"error": "unreadable_file"}
         else:
-            status = 422
+            status, extra = 422, {"error": "invalid_rows"}
         body = io.StringIO()
-        result.write_json(body, self.settings.max_issues)
+        result.write_json(body, self.settings.max_issues, extra)
         return Response(
             body.getvalue(),
             status_code=status,

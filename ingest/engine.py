@@ -114,9 +114,12 @@ class ImportResult:
             **self.report.summary(),
         }
 
-    def write_json(self, out: IO[str], limit: int | None = None) -> None:
-        """The summary and the issues (the first `limit`) as one JSON object (streamed)."""
-        self.report.write_json(out, self.summary(), limit)
+    def write_json(
+        self, out: IO[str], limit: int | None = None, extra: dict[str, object] | None = None
+    ) -> None:
+        """The summary (after `extra`) and the issues (the first `limit`) as one JSON
+        object, streamed."""
+        self.report.write_json(out, {**(extra or {}), **self.summary()}, limit)
 
     def line(self) -> str:
         """One line for people: what happened, in numbers."""

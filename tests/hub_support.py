@@ -16,6 +16,7 @@ from sqlalchemy import delete, select
 from audit.record import SubjectHasher
 from audit.settings import AuditSettings
 from audit.store import AuditStore
+from auth.errors import ClientExists
 from auth.store import AuthStore, Grant
 from conftest import (
     TEST_CLIENT,
@@ -29,6 +30,7 @@ from conftest import (
 from connectors.base import Connector
 from hub import seeding
 from hub.app import create_app
+from hub.demo import register_demo_clients
 from hub.importing import Importer, Sender, run_closing
 from hub.settings import HubSettings
 from hub.wiring import (
@@ -161,13 +163,18 @@ def pay_row(
 
 
 @contextlib.contextmanager
-def running_hub(stores: Stores, name: str) -> Iterator[RunningHub]:
-    """The stores served by a real uvicorn, asked as `test-all-access`."""
-    settings = stores.settings.model_copy(update={"data_dir": stores.settings.data_dir / name})
+def running_hub(stores: Stores, **overrides: Any) -> Iterator[RunningHub]:
+    """The stores served by a real uvicorn, asked as `test-all-access`; every demo client
+    is registered too (`hub.secrets`)."""
+    settings = stores.settings.model_copy(update=overrides)
     app = create_app(settings)
-    secret = stores.auth.add_client(
-        TEST_CLIENT, Grant(agency="test", scopes=vocabulary(), purposes=(TEST_PURPOSE,))
-    )
+    secrets = register_demo_clients(stores.auth)
+    with contextlib.suppress(ClientExists):
+        secrets[TEST_CLIENT] = stores.auth.add_client(
+            TEST_CLIENT, Grant(agency="test", scopes=vocabulary(), purposes=(TEST_PURPOSE,))
+        )
+    secret = secrets.get(TEST_CLIENT) or stores.auth.rotate_secret(TEST_CLIENT)
+    secrets[TEST_CLIENT] = secret
     statements = StatementCounter()
     with (
         serving(app) as base,
@@ -180,7 +187,7 @@ def running_hub(stores: Stores, name: str) -> Iterator[RunningHub]:
     ):
         hub = RunningHub(
             stores.backend, base, app.state.connectors, statements, client, stores.auth,
-            {TEST_CLIENT: secret}, settings,
+            secrets, settings,
         )  # fmt: skip
         yield hub
         hub.close()
