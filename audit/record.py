@@ -10,7 +10,6 @@ with the hub's audit key). A plain hash would not do: an ID number has so little
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 import time
@@ -96,8 +95,7 @@ class SubjectHasher:
         self._key = key
 
     def __call__(self, value: str) -> str:
-        digest = hmac.new(self._key, value.encode(), hashlib.sha256).hexdigest()
-        return f"{KEYED}{digest}"
+        return KEYED + hmac.digest(self._key, value.encode(), "sha256").hex()
 
     def reference(self, text: str | None) -> str | None:
         """A purpose reference as the audit log keeps it: the caller's words, each ID

@@ -440,9 +440,8 @@ class _Transaction:
         """The statement once per row."""
         if not rows:
             return
-        compiled = self._statements.compiled(statement)
-        bound = [compiled.bind(row) for row in rows]
-        self._cursor.executemany(bound[0][0], [arguments for _, arguments in bound])
+        sql, arguments = self._statements.compiled(statement).bind_many(rows)
+        self._cursor.executemany(sql, arguments)
 
 
 def _checkpoint_row(frontier: Frontier, note: Note, at: datetime) -> dict[str, Any]:

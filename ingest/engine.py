@@ -172,11 +172,17 @@ def run_import(
         options.rejects if options.accept_valid else None,
     )
     stage = open_stage(database, target)
+    lookups = lookups or {}
     try:
+        attached = {
+            agency: schema
+            for agency in {r.agency for r in target.references if r.agency in lookups}
+            if agency is not None and (schema := stage.attach(agency, lookups[agency]))
+        }
         headers = _stage_rows(stage, job, report, options.workers)
         if report.file_error is None:
             stage.staged()
-            rejected = _check(stage, target, report, headers, lookups or {})
+            rejected = _check(stage, target, report, headers, lookups, attached)
             report.lap("check")
             _finish(stage, result, options, batches, rejected, before_commit)
         if result.outcome == REFUSED:
@@ -212,6 +218,7 @@ def _check(
     report: Report,
     headers: Mapping[str, str],
     lookups: Mapping[str, Database],
+    attached: Mapping[str, str],
 ) -> dict[int, list[str]]:
     """Reference checks on the staged rows; the rows found in error, with the reasons."""
     rejected: dict[int, list[str]] = {}
@@ -221,7 +228,10 @@ def _check(
         if reference.agency is None or reference.agency == target.agency:
             _check_within(stage, target, report, headers, reference, rejected)
         elif reference.agency in lookups:
-            _check_across(stage, target, report, headers, reference, lookups[reference.agency])
+            _check_across(
+                stage, target, report, headers, reference, lookups[reference.agency],
+                attached.get(reference.agency),
+            )  # fmt: skip
     return rejected
 
 
@@ -284,13 +294,25 @@ def _check_across(
     headers: Mapping[str, str],
     reference: Reference,
     other: Database,
+    schema: str | None,
 ) -> None:
-    """Keys another agency lacks, found a thousand per query; one warning per key."""
+    """Keys another agency lacks — in one query when its database is attached, else a
+    thousand keys per query — reported once per key."""
     if len(reference.columns) != 1:
         raise ValueError("references to another agency use one column")
     [column] = reference.columns
     [key] = reference.keys
     stage.start_missing()
+    if schema is not None:
+        stage.mark_missing_there(column, schema, reference.table, key)
+    else:
+        _find_missing(stage, reference, column, key, other)
+    _report_missing(stage, target, report, headers, reference, column)
+
+
+def _find_missing(
+    stage: Stage, reference: Reference, column: str, key: str, other: Database
+) -> None:
     engine = other.sync_engine()
     try:
         with engine.connect() as connection:
@@ -325,6 +347,16 @@ def _check_across(
                 driver.rollback()
     finally:
         engine.dispose()
+
+
+def _report_missing(
+    stage: Stage,
+    target: Importable,
+    report: Report,
+    headers: Mapping[str, str],
+    reference: Reference,
+    column: str,
+) -> None:
     total, listed = stage.missing_rows(column, WARNINGS_PER_REFERENCE)
     header = headers.get(column, column)
     agency = reference.agency

