@@ -51,7 +51,8 @@ WARNINGS_PER_REFERENCE: Final = 1_000
 """Missing keys in another agency listed one by one; beyond, one line counts the rest."""
 
 Entities = Callable[[], Iterator[tuple[str, str]]]
-"""(entity kind, key) of every entity the staged rows are about, each once."""
+"""(entity kind, key) of every entity the rows the import inserted or changed are about,
+each once."""
 
 
 @dataclass(frozen=True)
@@ -419,7 +420,7 @@ def _finish(
         stage.rollback()
         return
     if before_commit is not None:
-        before_commit(result, lambda: _entities(stage, target))
+        before_commit(result, lambda: _entities(stage, target, batch_id))
         report.lap("audit")
     stage.commit()
     report.lap("commit")
@@ -473,9 +474,10 @@ def _python_type(target: Importable, name: str) -> type | None:
     return found
 
 
-def _entities(stage: Stage, target: Importable) -> Iterator[tuple[str, str]]:
+def _entities(stage: Stage, target: Importable, batch_id: int) -> Iterator[tuple[str, str]]:
+    """The entities of the rows this import wrote (inserted or changed)."""
     for kind, column in target.entities:
-        for value in stage.distinct(column):
+        for value in stage.written(column, batch_id):
             yield kind, str(value)
 
 

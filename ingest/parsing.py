@@ -69,6 +69,19 @@ class Finished:
     counts: dict[str, int] = field(default_factory=dict)
     file_error: Issue | None = None
     seconds: float = 0.0
+    peak_mib: float = 0.0
+
+
+def peak_mib() -> float:
+    """This process's peak resident memory since it started (or was reset), in MiB."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
 
 
 def preparer(target: Importable, backend: str) -> Callable[[DbRow], Sequence[object]]:
@@ -169,7 +182,9 @@ def _work(job: ParseJob, spool: str, events: Connection) -> None:
     try:
         for event in parse(job, report):
             if isinstance(event, Finished):
-                event = Finished(event.sha256, report.counts(), report.file_error, event.seconds)
+                event = Finished(
+                    event.sha256, report.counts(), report.file_error, event.seconds, peak_mib()
+                )
                 report.close()  # every issue on disk before the importer reads the file
             events.send(event)
     except (BrokenPipeError, ConnectionResetError):  # the importer stopped: so do we
@@ -212,6 +227,7 @@ def parse_in_worker(job: ParseJob, report: Report) -> Iterator[Bound | list[Stag
                 report.file_error = event.file_error
                 report.sha256 = event.sha256
                 report.seconds["read"] = report.seconds.get("read", 0.0) + event.seconds
+                report.peak_mib["parser"] = event.peak_mib
                 finished = True
                 yield event
                 return

@@ -57,6 +57,9 @@ class Report:
         default_factory=lambda: datetime.datetime.now(datetime.UTC)
     )
     seconds: dict[str, float] = field(default_factory=dict)
+    peak_mib: dict[str, float] = field(default_factory=dict)
+    """Peak memory of the processes that read the file (the parsing worker's), for the
+    benchmark; not part of the report agencies see."""
     _spool: IO[str] | None = field(default=None, repr=False)
     _clock: float = field(default_factory=time.perf_counter, repr=False)
     _closer: weakref.finalize[Any, Any] | None = field(default=None, repr=False)

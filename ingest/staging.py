@@ -138,6 +138,20 @@ class Stage(ABC):
         ):
             yield value
 
+    def written(self, column: str, batch_id: int) -> Iterator[Any]:
+        """Each value of a staged column once, among the rows this batch inserted or
+        changed (a row sent again unchanged keeps its earlier batch)."""
+        quoted = self.quote(column)
+        same = " AND ".join(
+            f"t.{self.quote(name)} = s.{self.quote(name)}" for name in self.target.key
+        )
+        for (value,) in self._stream(
+            f"SELECT DISTINCT s.{quoted} FROM {STAGE} s JOIN {self.table} t ON {same}"
+            f" WHERE t.batch_id = {self.mark} AND s.{quoted} IS NOT NULL ORDER BY 1",
+            [batch_id],
+        ):
+            yield value
+
     @abstractmethod
     def _stream(self, sql: str, parameters: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
         """A query's rows a chunk at a time (never all in memory)."""

@@ -260,3 +260,28 @@ def test_the_audit_log_records_what_was_written_about_whom(bank: Stores, tmp_pat
 
 def test_options_default() -> None:
     assert ImportOptions().workers == 0
+
+
+def test_the_audit_log_names_only_the_entities_whose_rows_changed(
+    bank: Stores, tmp_path: Path
+) -> None:
+    rows = [pay_row(w) for w in WORKERS[:3]]
+    path = write(tmp_path / "p.csv", DISBURSEMENTS.spec, rows)
+    bank.run("bank", "disbursements", path)
+    bank.run("bank", "disbursements", path)  # nothing changes
+    rows[2] = pay_row(WORKERS[2], amount=1)
+    bank.run("bank", "disbursements", write(tmp_path / "c.csv", DISBURSEMENTS.spec, rows))
+    engine = bank.audit.database.sync_engine()
+    try:
+        with engine.connect() as connection:
+            written = [
+                (row[0], row[1])
+                for row in connection.exec_driver_sql(
+                    "SELECT r.seq, count(e.key) FROM audit_record r LEFT JOIN audit_entity e"
+                    " ON e.seq = r.seq AND e.kind = 'Worker' WHERE r.endpoint = 'ingest'"
+                    " GROUP BY r.seq ORDER BY r.seq"
+                )
+            ]
+    finally:
+        engine.dispose()
+    assert [count for _, count in written[-3:]] == [3, 0, 1]
