@@ -34,6 +34,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Final
 
+from psycopg.errors import DeadlockDetected, LockNotAvailable
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -242,8 +243,10 @@ class IngestEndpoint:
                 "the audit record could not be written, so nothing was imported; retry later",
                 **{"retry-after": "5"},
             ) from None
-        except sqlite3.OperationalError as error:
-            if "locked" not in str(error) and "busy" not in str(error):
+        except (sqlite3.OperationalError, DeadlockDetected, LockNotAvailable) as error:
+            if isinstance(error, sqlite3.OperationalError) and not (
+                "locked" in str(error) or "busy" in str(error)
+            ):
                 raise
             raise _Refused(
                 409,

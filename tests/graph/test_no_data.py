@@ -67,3 +67,12 @@ def test_every_agency_says_how_current_its_data_is(hub: RunningHub) -> None:
         "disbursements",
         "cards",
     }
+
+
+def test_freshness_is_public_to_every_client(hub: RunningHub) -> None:
+    """It names no person or enterprise: a client with no scope for the data reads it."""
+    dashboard = hub.as_client("audit-office-henan")  # holds audit:read only
+    response = dashboard.post("/graphql", json={"query": "{ dataAsOf { agency asOf } }"})
+    body = response.json()
+    assert "errors" not in body, body
+    assert len(body["data"]["dataAsOf"]) == 5
