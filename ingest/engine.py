@@ -324,13 +324,18 @@ def _find_missing(
             chunk: list[Any] = []
 
             def flush() -> None:
-                marks = ", ".join([mark] * len(chunk))
+                # PostgreSQL: one array parameter (= ANY) plans once, whatever the count
+                where, arguments = (
+                    (f"IN ({', '.join([mark] * len(chunk))})", chunk)
+                    if other.is_sqlite
+                    else ("= ANY(%s)", [chunk])
+                )
                 cursor = driver.cursor()
                 try:
                     cursor.execute(
                         f"SELECT {quote(key)} FROM {quote(reference.table)}"
-                        f" WHERE {quote(key)} IN ({marks})",
-                        chunk,
+                        f" WHERE {quote(key)} {where}",
+                        arguments,
                     )
                     known = {row[0] for row in cursor.fetchall()}
                 finally:
