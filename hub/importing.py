@@ -18,6 +18,7 @@ from audit.record import SubjectHasher
 from audit.store import AuditStore, Entry
 from audit.writes import Write, write_entries
 from connectors.base import Connector
+from connectors.local import LocalTransport
 from ingest.engine import Entities, ImportOptions, ImportResult, run_import
 from ingest.exporting import ExportFormat, export_table
 from ingest.targets import AgencyTables, Importable
@@ -66,7 +67,7 @@ class Importer:
         audit_store: AuditStore | None = None,
         hasher: SubjectHasher | None = None,
     ) -> None:
-        self.connectors = {c.name: c for c in connectors if c.remote is None}
+        self.connectors = {c.name: c for c in connectors if isinstance(c.transport, LocalTransport)}
         self.tables = {
             name: tables
             for name, connector in self.connectors.items()

@@ -47,6 +47,10 @@ class WarningMonth:
     blue: int
     yellow: int
     red: int
+    no_data: int = strawberry.field(
+        description="of those, projects with measures not assessed for lack of an agency's "
+        "data for the month"
+    )
     regions: list[RegionWarnings] = strawberry.field(
         description="the month's counts per region, at the trend's level"
     )
@@ -62,13 +66,15 @@ def _criteria(info: Info, prefix: str | None) -> ProjectFilter:
     )
 
 
-def _region_warnings(code: str, counts: Counter[WarningLevel]) -> RegionWarnings:
+def _region_warnings(code: str, counts: Counter[WarningLevel | None]) -> RegionWarnings:
+    """`counts[None]`: projects with measures not assessed for lack of data."""
     return RegionWarnings(
         region_code=code,
         none=counts[WarningLevel.NONE],
         blue=counts[WarningLevel.BLUE],
         yellow=counts[WarningLevel.YELLOW],
         red=counts[WarningLevel.RED],
+        no_data=counts[None],
     )
 
 
@@ -77,12 +83,13 @@ async def roll_up(
 ) -> list[RegionWarnings]:
     """Projects under construction per warning level, per region at `level`."""
     housing = info.context.loaders(HousingLoaders)
-    counts: dict[str, Counter[WarningLevel]] = {}
+    counts: dict[str, Counter[WarningLevel | None]] = {}
     async for compliance in _scan(info, _criteria(info, prefix), month, None):
         project = await housing.project.load(compliance.project_code)
         if project is not None:
-            region = project.region_code[: level.value]
-            counts.setdefault(region, Counter())[compliance.level] += 1
+            counted = counts.setdefault(project.region_code[: level.value], Counter())
+            counted[compliance.level] += 1
+            counted[None] += bool(compliance.no_data_from)
     return [_region_warnings(code, c) for code, c in sorted(counts.items())]
 
 
@@ -93,6 +100,7 @@ def _month_total(month: date, regions: Sequence[RegionWarnings]) -> WarningMonth
         blue=sum(r.blue for r in regions),
         yellow=sum(r.yellow for r in regions),
         red=sum(r.red for r in regions),
+        no_data=sum(r.no_data for r in regions),
         regions=list(regions),
     )
 
