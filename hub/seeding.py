@@ -153,6 +153,8 @@ def is_seeded(connectors: Sequence[Connector]) -> bool:
 class _Writer(ABC):
     """Bulk writes to one database over its raw DBAPI connection, one transaction a batch."""
 
+    mark = "?"  # the driver's parameter marker (sqlite3; psycopg's below)
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.raw = engine.raw_connection()
@@ -176,8 +178,6 @@ class _Writer(ABC):
                 row["batch_id"] = batch_id
         self.insert(table, rows)
         self.pending += len(rows)
-
-    mark = "?"
 
     def register_batches(self, connector: Connector, source: str, as_of: date) -> None:
         """One `seeded` batch per importable table of the agency (none without any)."""
