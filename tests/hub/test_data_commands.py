@@ -152,6 +152,7 @@ def test_production_is_never_seeded_by_accident_nor_given_demo_clients(
 ) -> None:
     monkeypatch.setenv("HUB_ENV", "production")
     monkeypatch.setenv("HUB_AUDIT_HASH_KEY", "k" * 32)
+    monkeypatch.setenv("HUB_TOKEN_KEK_FILE", str(data_dir / "keys" / "token.kek"))  # migrate's
     code, _, err = _run(capsys, "seed")
     assert code == 1
     assert "HUB_ENV=production" in err
