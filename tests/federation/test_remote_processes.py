@@ -170,7 +170,12 @@ def test_five_agency_processes_and_a_hub_answer_fail_partially_and_recover(
 
         # The bank comes back on its port; after the cool-down the hub's probe finds it.
         bank.enter_context(_agency("bank", ports["bank"], environment))
-        time.sleep(BREAKER_SECONDS)
         document, variables = questions["q5 account statement"]
-        assert ask("q5 account statement") == hub.query(document, variables)
+        expected = hub.query(document, variables)
+        # Each probe after a cool-down may still meet a cold process on a loaded machine (a
+        # failed probe opens the circuit again): the hub recovers within a few cool-downs.
+        deadline = time.monotonic() + 30 * BREAKER_SECONDS
+        while (answer := ask("q5 account statement")) != expected:
+            assert time.monotonic() < deadline, answer
+            time.sleep(BREAKER_SECONDS)
         assert httpx.get(f"{url}/readyz").status_code == 200
