@@ -1,4 +1,6 @@
-"""Introspection in production: only for a caller holding `schema:introspect`.
+"""Introspection in production: only for a caller holding `schema:introspect`. A
+federation subgraph's `_service { sdl }` prints the whole schema too, so it is
+introspection here.
 
 A per-request choice between two fixed rule tuples (with or without the refusing rule),
 so the validation cache still hits for both kinds of caller.
@@ -16,7 +18,8 @@ from kernel import errors
 from kernel.caller import Caller
 from kernel.scopes import SCHEMA_INTROSPECT
 
-INTROSPECTION_FIELDS = frozenset({"__schema", "__type"})
+INTROSPECTION_FIELDS = frozenset({"__schema", "__type", "_service"})
+"""Every field that reads the schema rather than data (`_service`: a subgraph's SDL)."""
 
 
 class IntrospectionRefused(ASTValidationRule):

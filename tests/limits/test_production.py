@@ -11,14 +11,18 @@ from pathlib import Path
 
 import httpx
 import pytest
-from limits_support import INTROSPECTOR, LimitedHub, limited_hub
+from limits_support import INTROSPECTOR, PLAIN, LimitedHub, limited_hub
 
-from conftest import production_secrets
+from conftest import TEST_PURPOSE, production_secrets, serving
+from hub.subgraph_app import create_subgraph_app
 
 INTROSPECTION = "{ __schema { queryType { name } } }"
 FRAGMENTED_INTROSPECTION = (
     'query { ...Probe } fragment Probe on Query { __type(name: "Worker") { name } }'
 )
+
+
+SERVICE_SDL = "{ _service { sdl } }"
 
 
 @pytest.fixture(scope="module")
@@ -85,3 +89,38 @@ def test_internal_errors_are_masked_with_a_reference_in_the_log(
     logged = [r for r in caplog.records if reference in r.getMessage()]
     assert len(logged) == 1
     assert logged[0].exc_info, "the operator finds the traceback by its reference"
+
+
+@pytest.fixture(scope="module")
+def production_subgraph(production: LimitedHub) -> Iterator[str]:
+    """The bank's subgraph beside the production hub, trusting the hub's tokens."""
+    with serving(create_subgraph_app("bank", production.settings)) as url:
+        yield url
+
+
+def _token(production: LimitedHub, client_id: str) -> str:
+    basic = (client_id, production.secrets[client_id])
+    response = httpx.post(
+        f"{production.url}/oauth/token", data={"grant_type": "client_credentials"}, auth=basic
+    )
+    return str(response.json()["access_token"])
+
+
+def test_a_subgraphs_sdl_is_introspection(production: LimitedHub, production_subgraph: str) -> None:
+    """`_service { sdl }` prints the whole schema: in production it needs the scope too."""
+    answers = {}
+    for client_id in (PLAIN, INTROSPECTOR):
+        headers = {
+            "Authorization": f"Bearer {_token(production, client_id)}",
+            "X-Purpose": TEST_PURPOSE,
+        }
+        answers[client_id] = httpx.post(
+            f"{production_subgraph}/graphql", json={"query": SERVICE_SDL}, headers=headers
+        ).json()
+    refused = answers[PLAIN]
+    assert refused["data"] is None
+    assert refused["errors"][0]["extensions"] == {
+        "code": "INTROSPECTION_DISABLED",
+        "limit": "schema:introspect",
+    }
+    assert "type Worker" in answers[INTROSPECTOR]["data"]["_service"]["sdl"]
