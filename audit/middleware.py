@@ -21,13 +21,14 @@ from audit.record import AuditTrail, SubjectHasher, outcome_of, outcome_of_statu
 from audit.store import AuditStore, Entry
 from audit.tally import RefusalTally, tallied
 from auth.tokens import VerifiedToken
+from kernel import errors
 from kernel.caller import Caller
 
 log = logging.getLogger(__name__)
 REQUEST_ID_HEADER = b"x-request-id"
 UNAVAILABLE = json.dumps(
     {
-        "error": "audit_unavailable",
+        "error": errors.AUDIT_UNAVAILABLE,
         "error_description": "the audit record could not be written, so nothing is disclosed;"
         " retry later",
     }

@@ -29,6 +29,7 @@ from starlette.types import ASGIApp
 from auth.middleware import CallerMiddleware, Refusal, _caller, _text
 from auth.store import AuthStore
 from auth.tokens import TokenVerifier, VerifiedToken
+from kernel import errors
 from kernel.caller import Caller
 
 CALLER_HEADER = "x-caller-client-id"
@@ -70,12 +71,12 @@ class DelegatingCallerMiddleware(CallerMiddleware):
         if presenter not in self.delegates:
             raise Refusal(
                 403,
-                "delegation_not_allowed",
+                errors.DELEGATION_NOT_ALLOWED,
                 f"client {presenter!r} may not call on another client's behalf",
             )
         client = await self.store.client(named)
         if client is None or client.revoked:
-            raise Refusal(403, "unknown_caller", "X-Caller-Client-Id names no active client")
+            raise Refusal(403, errors.UNKNOWN_CALLER, "X-Caller-Client-Id names no active client")
         scopes = verified.scopes & frozenset(client.scopes)
         if CALLER_SCOPES_HEADER in headers:
             declared = _text(headers[CALLER_SCOPES_HEADER], "X-Caller-Scopes")

@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from auth.errors import InvalidToken
 from auth.tokens import TokenVerifier, VerifiedToken
+from kernel import errors
 from kernel.caller import Caller
 
 REALM = "wage-hub"
@@ -83,9 +84,9 @@ def _text(raw: bytes, name: str) -> str:
     try:
         value = raw.decode("utf-8").strip()
     except UnicodeDecodeError as error:
-        raise Refusal(400, "invalid_request", f"{name} must be UTF-8") from error
+        raise Refusal(400, errors.INVALID_REQUEST, f"{name} must be UTF-8") from error
     if any(ord(char) < 0x20 or ord(char) == 0x7F for char in value):
-        raise Refusal(400, "invalid_request", f"{name} holds control characters")
+        raise Refusal(400, errors.INVALID_REQUEST, f"{name} holds control characters")
     return value
 
 
@@ -103,7 +104,7 @@ def _bearer(headers: Mapping[str, bytes]) -> str:
     if scheme.lower() != "bearer" or not token.strip():
         raise Refusal(
             401,
-            "missing_authorization",
+            errors.MISSING_AUTHORIZATION,
             "send Authorization: Bearer <token>; POST /oauth/token issues one",
             headers={"WWW-Authenticate": f'Bearer realm="{REALM}"'},
         )
@@ -116,14 +117,14 @@ def _caller(verified: VerifiedToken, headers: Mapping[str, bytes]) -> Caller:
     if not purpose:
         raise Refusal(
             400,
-            "missing_purpose",
+            errors.MISSING_PURPOSE,
             "the X-Purpose header is required: say why you ask (one of your purposes)",
             granted_purposes=list(client.purposes),
         )
     if purpose not in client.purposes:
         raise Refusal(
             403,
-            "purpose_not_granted",
+            errors.PURPOSE_NOT_GRANTED,
             f"purpose {purpose!r} is not granted to client {client.client_id!r};"
             f" granted: {', '.join(client.purposes)}",
             granted_purposes=list(client.purposes),
@@ -132,7 +133,7 @@ def _caller(verified: VerifiedToken, headers: Mapping[str, bytes]) -> Caller:
     if len(reference) > MAX_REFERENCE_LENGTH:
         raise Refusal(
             400,
-            "invalid_request",
+            errors.INVALID_REQUEST,
             f"X-Purpose-Reference is at most {MAX_REFERENCE_LENGTH} characters",
         )
     return Caller(
@@ -173,7 +174,7 @@ class CallerMiddleware:
             except InvalidToken as error:
                 raise Refusal(
                     401,
-                    "invalid_token",
+                    errors.INVALID_TOKEN,
                     error.description,
                     headers={
                         "WWW-Authenticate": f'Bearer realm="{REALM}", error="invalid_token", '

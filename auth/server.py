@@ -45,6 +45,7 @@ from auth.middleware import AUTHENTICATED, Refusal
 from auth.sealing import KeySealingError
 from auth.store import SIGNING_ALGORITHM, AuthStore, RegisteredClient
 from auth.tokens import ACCESS_TOKEN_TYPE, USER_CLAIM
+from kernel import errors
 from kernel.inputs import text_fault
 from kernel.scopes import vocabulary
 
@@ -290,7 +291,7 @@ class TokenEndpoint:
             key, reason = None, "the hub cannot open its signing key; its operator is told"
         if key is None:
             return JSONResponse(
-                {"error": "temporarily_unavailable", "error_description": reason}, 503
+                {"error": errors.TEMPORARILY_UNAVAILABLE, "error_description": reason}, 503
             )
         server = _Server(client, key, self._policy)
         response: Response = await run_in_threadpool(server.create_token_response, oauth_request)

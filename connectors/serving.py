@@ -160,7 +160,9 @@ class ConnectorLoads:
         self, scope: Scope, receive: Receive, caller: Caller, presenter: VerifiedToken
     ) -> Response:
         if CONNECTOR_LOAD not in presenter.scopes:
-            return _refused(403, "insufficient_scope", f"connector calls need {CONNECTOR_LOAD}")
+            return _refused(
+                403, errors.INSUFFICIENT_SCOPE, f"connector calls need {CONNECTOR_LOAD}"
+            )
         body = await read_body(
             scope, receive, max_bytes=self.max_body_bytes, timeout_seconds=self.body_timeout
         )
@@ -171,7 +173,9 @@ class ConnectorLoads:
             return _refused(400, errors.INVALID_REQUEST, str(error))
         except (SQLAlchemyError, OSError) as error:
             log.warning("connector calls failed: %s", type(error).__name__)
-            return _refused(503, "unavailable", f"{self.name}'s database did not answer")
+            return _refused(
+                503, errors.TEMPORARILY_UNAVAILABLE, f"{self.name}'s database did not answer"
+            )
         log.info(  # never the purpose reference: the caller's free text (the audit has it)
             "%d connector calls for %s via %s, purpose %s",
             len(results),

@@ -92,7 +92,7 @@ _VIEW_REFUSALS = {
     404: errors.NOT_FOUND,
     405: errors.METHOD_NOT_ALLOWED,
     413: errors.REQUEST_TOO_LARGE,
-    415: "unsupported_media_type",
+    415: errors.UNSUPPORTED_MEDIA_TYPE,
 }
 """What strawberry's view refuses (an unknown operation name, a body it cannot read),
 as the JSON refusals every other layer answers with; strawberry writes plain text."""

@@ -46,6 +46,7 @@ from hub.settings import IngestSettings
 from ingest.engine import ImportOptions, ImportResult
 from ingest.parsing import ParserStopped
 from ingest.readers import Format
+from kernel import errors
 from kernel.caller import Caller
 
 WORKER_THRESHOLD_BYTES: Final = 32 << 20
@@ -82,7 +83,7 @@ def _flag(request: Request, name: str) -> bool:
         return True
     if value in _FALSE:
         return False
-    raise _Refused(400, "invalid_request", f"{name} is true or false, not {value!r}")
+    raise _Refused(400, errors.INVALID_REQUEST, f"{name} is true or false, not {value!r}")
 
 
 def _as_of(request: Request) -> date | None:
@@ -93,7 +94,7 @@ def _as_of(request: Request) -> date | None:
         return date.fromisoformat(text)
     except ValueError:
         raise _Refused(
-            400, "invalid_request", f"asOf {text!r} is not a date (YYYY-MM-DD)"
+            400, errors.INVALID_REQUEST, f"asOf {text!r} is not a date (YYYY-MM-DD)"
         ) from None
 
 
@@ -105,7 +106,7 @@ def _format(content_type: str | None) -> tuple[Format | None, str | None]:
     if media.lower() not in _MEDIA_TYPES:
         raise _Refused(
             415,
-            "unsupported_media_type",
+            errors.UNSUPPORTED_MEDIA_TYPE,
             f"Content-Type {media!r}: send application/x-ndjson (JSON Lines), text/csv or"
             " an XLSX workbook",
         )
@@ -120,7 +121,7 @@ async def _spool(request: Request, limit: int) -> tuple[Path, int]:
     """The body in a temporary file, and its size; refused beyond `limit` bytes."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _Refused(413, "too_large", _too_large(limit))
+        raise _Refused(413, errors.REQUEST_TOO_LARGE, _too_large(limit))
     descriptor, name = tempfile.mkstemp(prefix="ingest-push-")
     path = Path(name)
     size = 0
@@ -129,14 +130,14 @@ async def _spool(request: Request, limit: int) -> tuple[Path, int]:
             async for chunk in request.stream():
                 size += len(chunk)
                 if size > limit:
-                    raise _Refused(413, "too_large", _too_large(limit))
+                    raise _Refused(413, errors.REQUEST_TOO_LARGE, _too_large(limit))
                 out.write(chunk)
     except BaseException:
         await _remove(path)
         raise
     if size == 0:
         await _remove(path)
-        raise _Refused(400, "empty_body", "the body is empty: send the rows")
+        raise _Refused(400, errors.EMPTY_BODY, "the body is empty: send the rows")
     return path, size
 
 
@@ -175,11 +176,11 @@ class IngestEndpoint:
         try:
             tables, _ = self.importer.target(agency, table)
         except UnknownTable as error:
-            raise _Refused(404, "unknown_table", str(error)) from None
+            raise _Refused(404, errors.UNKNOWN_TABLE, str(error)) from None
         if not caller.has(tables.scope):
             raise _Refused(
                 403,
-                "insufficient_scope",
+                errors.INSUFFICIENT_SCOPE,
                 f"writing {agency}'s tables needs scope {tables.scope}, which client"
                 f" {caller.client_id!r} lacks",
                 **{
@@ -239,7 +240,7 @@ class IngestEndpoint:
         except AuditUnavailable:
             raise _Refused(
                 503,
-                "audit_unavailable",
+                errors.AUDIT_UNAVAILABLE,
                 "the audit record could not be written, so nothing was imported; retry later",
                 **{"retry-after": "5"},
             ) from None
@@ -250,21 +251,21 @@ class IngestEndpoint:
                 raise
             raise _Refused(
                 409,
-                "import_in_progress",
+                errors.IMPORT_IN_PROGRESS,
                 f"another import is writing to {agency}'s database; nothing was imported, retry",
                 **{"retry-after": "5"},
             ) from None
         except ParserStopped as error:
-            raise _Refused(503, "parser_stopped", f"{error}; nothing was imported") from None
+            raise _Refused(503, errors.PARSER_STOPPED, f"{error}; nothing was imported") from None
 
     def _answer(self, result: ImportResult) -> Response:
         extra: dict[str, object] = {}
         if result.outcome in ("applied", "dry-run"):
             status = 200
         elif result.report.file_error is not None:
-            status, extra = 400, {"error": "unreadable_file"}
+            status, extra = 400, {"error": errors.UNREADABLE_FILE}
         else:
-            status, extra = 422, {"error": "invalid_rows"}
+            status, extra = 422, {"error": errors.INVALID_ROWS}
         body = io.StringIO()
         result.write_json(body, self.settings.max_issues, extra)
         return Response(

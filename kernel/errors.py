@@ -21,8 +21,23 @@ GRAPHQL_VALIDATION_FAILED, and INTERNAL_SERVER_ERROR for anything unexpected, wh
 message is replaced so no stack trace, SQL or path leaves the hub.
 
 Refusals before GraphQL runs are HTTP statuses with a JSON body `{"error": <code>,
-"error_description": …}` (`auth.middleware.Refusal`); the codes added for the HTTP edge
-are below (`INVALID_REQUEST` … `INTERNAL_ERROR`).
+"error_description": …}` (`auth.middleware.Refusal`). Every such code is a constant
+below; no module spells one as a bare string (`tests/test_refusal_codes.py`):
+
+    the request itself            400 INVALID_REQUEST, INVALID_JSON, EMPTY_BODY,
+                                      BATCHING_DISABLED, TOO_MANY_OPERATIONS
+                                  404 NOT_FOUND, UNKNOWN_TABLE · 405 METHOD_NOT_ALLOWED
+                                  408 BODY_TIMEOUT · 413 REQUEST_TOO_LARGE
+                                  415 UNSUPPORTED_MEDIA_TYPE
+    who is asking                 401 MISSING_AUTHORIZATION, INVALID_TOKEN (RFC 6750)
+                                  403 INSUFFICIENT_SCOPE, DELEGATION_NOT_ALLOWED,
+                                      UNKNOWN_CALLER, OPERATION_REFUSED
+    why they ask                  400 MISSING_PURPOSE · 403 PURPOSE_NOT_GRANTED
+    how often                     429 RATE_LIMITED, TOO_MANY_FAILURES
+    what they send (imports)      400 UNREADABLE_FILE · 422 INVALID_ROWS
+                                  409 IMPORT_IN_PROGRESS · 503 PARSER_STOPPED
+    the hub cannot answer safely  503 AUDIT_UNAVAILABLE, TEMPORARILY_UNAVAILABLE
+                                  500 INTERNAL_ERROR
 """
 
 from __future__ import annotations
@@ -74,6 +89,46 @@ TOO_MANY_FAILURES: Final = "too_many_failures"
 verified or secret hashed (HUB_SOURCES_FAILURES)."""
 INTERNAL_ERROR: Final = "internal_error"
 """500: anything unexpected outside GraphQL, logged under the request id."""
+EMPTY_BODY: Final = "empty_body"
+"""400: a push with no rows in it."""
+BATCHING_DISABLED: Final = "batching_disabled"
+"""400: a list of operations while batching is off."""
+TOO_MANY_OPERATIONS: Final = "too_many_operations"
+"""400: a batch longer than HUB_LIMITS_BATCH_SIZE."""
+UNKNOWN_TABLE: Final = "unknown_table"
+"""404: a push to a table the agency does not have."""
+UNSUPPORTED_MEDIA_TYPE: Final = "unsupported_media_type"
+"""415: a Content-Type the endpoint does not read."""
+MISSING_AUTHORIZATION: Final = "missing_authorization"
+"""401: no bearer token."""
+INVALID_TOKEN: Final = "invalid_token"
+"""401: a token the hub refuses (signature, expiry, issuer, audience, revoked client)."""
+INSUFFICIENT_SCOPE: Final = "insufficient_scope"
+"""403: the grant lacks the scope the endpoint needs."""
+DELEGATION_NOT_ALLOWED: Final = "delegation_not_allowed"
+"""403: a client that may not act for another named one."""
+UNKNOWN_CALLER: Final = "unknown_caller"
+"""403: the client acted for is not an active client."""
+OPERATION_REFUSED: Final = "operation_refused"
+"""403: an operation the client's grant does not allow (e.g. a mutation)."""
+MISSING_PURPOSE: Final = "missing_purpose"
+"""400: no X-Purpose header."""
+PURPOSE_NOT_GRANTED: Final = "purpose_not_granted"
+"""403: a purpose outside the client's grant."""
+RATE_LIMITED: Final = "rate_limited"
+"""429: over the client's request rate; Retry-After says when to come back."""
+UNREADABLE_FILE: Final = "unreadable_file"
+"""400: an import whose file cannot be read at all (encoding, format, truncation)."""
+INVALID_ROWS: Final = "invalid_rows"
+"""422: an import refused for its rows; the report names each."""
+IMPORT_IN_PROGRESS: Final = "import_in_progress"
+"""409: another import holds the agency's database; nothing was written."""
+PARSER_STOPPED: Final = "parser_stopped"
+"""503: the file reader stopped (killed or out of time); nothing was written."""
+AUDIT_UNAVAILABLE: Final = "audit_unavailable"
+"""503: the audit record could not be written, so nothing is disclosed or imported."""
+TEMPORARILY_UNAVAILABLE: Final = "temporarily_unavailable"
+"""503: a store the answer needs did not answer (RFC 6749's code at the token endpoint)."""
 
 SIZE_LIMIT_CODES: Final = frozenset(
     {

@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from auth.middleware import Refusal
 from hub.limits import refusal
+from kernel import errors
 from kernel.caller import Caller
 
 RATE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*/\s*(s|m|h)\s*(?:burst\s+(\d+))?\s*", re.IGNORECASE)
@@ -147,10 +148,10 @@ class RateLimitMiddleware:
             wait = await self.buckets.take(caller.client_id, rate)
             if wait > 0:
                 retry_after = max(1, math.ceil(wait))
-                refusal.record("rate_limited", f"{rate.per_second:g}/s", caller.client_id)
+                refusal.record(errors.RATE_LIMITED, f"{rate.per_second:g}/s", caller.client_id)
                 await Refusal(
                     429,
-                    "rate_limited",
+                    errors.RATE_LIMITED,
                     f"client {caller.client_id!r} is over its rate; retry in {retry_after} s",
                     headers={"Retry-After": str(retry_after)},
                     retry_after=retry_after,

@@ -115,7 +115,9 @@ class RequestLimitsMiddleware:
         headers = dict(scope["headers"])
         content_type = headers.get(b"content-type", b"").decode("latin-1")
         if content_type.partition(";")[0].strip().lower() != JSON_CONTENT_TYPE:
-            raise Refusal(415, "unsupported_media_type", "send the operation as application/json")
+            raise Refusal(
+                415, errors.UNSUPPORTED_MEDIA_TYPE, "send the operation as application/json"
+            )
         body = await read_body(
             scope,
             receive,
@@ -139,12 +141,12 @@ class RequestLimitsMiddleware:
     def _batch(self, operations: list[object]) -> list[dict[str, object]]:
         if self.limits.batch_max == 0:
             raise Refusal(
-                400, "batching_disabled", "send one operation per request (batching is off)"
+                400, errors.BATCHING_DISABLED, "send one operation per request (batching is off)"
             )
         if not 0 < len(operations) <= self.limits.batch_max:
             raise Refusal(
                 400,
-                "too_many_operations",
+                errors.TOO_MANY_OPERATIONS,
                 f"a batch holds 1 to {self.limits.batch_max} operations",
                 limit=self.limits.batch_max,
             )
@@ -155,7 +157,7 @@ class RequestLimitsMiddleware:
             except OperationRefused as refused:
                 raise Refusal(
                     400,
-                    "operation_refused",
+                    errors.OPERATION_REFUSED,
                     f"operation {index}: {refused.message}",
                     code=refused.code,
                     limit=refused.limit,
@@ -164,13 +166,13 @@ class RequestLimitsMiddleware:
 
     def _operation(self, operation: object) -> dict[str, object]:
         if not isinstance(operation, dict):
-            raise Refusal(400, "invalid_request", "an operation is a JSON object")
+            raise Refusal(400, errors.INVALID_REQUEST, "an operation is a JSON object")
         for member, kinds in SHAPE.items():
             if not isinstance(operation.get(member), kinds):
-                raise Refusal(400, "invalid_request", f"`{member}` has the wrong JSON type")
+                raise Refusal(400, errors.INVALID_REQUEST, f"`{member}` has the wrong JSON type")
         query = self._document(operation)
         if not query:
-            raise Refusal(400, "invalid_request", "the operation has no `query` document")
+            raise Refusal(400, errors.INVALID_REQUEST, "the operation has no `query` document")
         limits = self.limits
         if len(query.encode("utf-8")) > limits.max_document_bytes:
             raise OperationRefused(
