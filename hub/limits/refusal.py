@@ -1,5 +1,5 @@
 """Which codes mean a limit refused, and `record`, through which every refusal passes
-(the codes themselves are in `schemas/errors.py`).
+(the codes themselves are in `kernel/errors.py`).
 
 Refusals come from two layers: the HTTP middleware (`requests.py`, `rates.py`) refuses
 before GraphQL parses anything; the schema (parse options, validation rules, the

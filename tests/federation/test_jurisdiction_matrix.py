@@ -52,7 +52,7 @@ from synthetic.stories import stories
 
 ON_SQLITE = pytest.mark.parametrize("hub", ["sqlite"], indirect=True)
 """The statements below attach SQLite files side by side; the rule does not depend on the
-backend (the lists' SQL on PostgreSQL is covered by tests/schemas/test_access.py)."""
+backend (the lists' SQL on PostgreSQL is covered by tests/graph/test_access.py)."""
 
 STORY = stories(SEED)
 MONTH = STORY.through_month.strftime("%Y-%m")

@@ -1,8 +1,6 @@
-"""The users' questions from DOMAIN.md, each one GraphQL query over HTTP against the
-seeded demo, asserting the stories the generator planted.
-
-Question 6 ("which agencies looked at my records") needs the audit log (issue 4).
-"""
+"""The users' six questions end to end, each one GraphQL query over HTTP against the
+seeded demo, asserting the stories the generator planted; question 6 ("which agencies
+looked at my records") reads what the audit log recorded of the others."""
 
 from __future__ import annotations
 
