@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SCALE ?= small
 export AUTHLIB_INSECURE_TRANSPORT ?= 1
 
-.PHONY: install run test lint schema bench clean assets
+.PHONY: install run test lint schema docs bench clean assets
 
 $(BIN)/hub: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,10 +20,14 @@ run: install
 	$(BIN)/hub seed --scale demo --if-empty
 	$(BIN)/hub serve
 
-test: install
+test: install docs
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
+
+# The documentation site (mkdocs.yml, docs/) into ./site; strict: a broken link or anchor fails.
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 lint: install
 	$(BIN)/ruff check .
@@ -32,6 +36,7 @@ lint: install
 schema: install
 	$(BIN)/python -m hub.graph > schema.graphql
 	$(BIN)/python -m hub.data_dictionary > docs/data-dictionary.md
+	$(BIN)/python -m hub.scope_table > docs/scopes.md
 
 # Rebuild web/static/vendor/ from web/assets/package-lock.json (needs Node.js and npm).
 assets: install
@@ -41,4 +46,4 @@ bench: install
 	$(BIN)/python -m bench --scale $(SCALE)
 
 clean:
-	rm -rf .hub
+	rm -rf .hub site

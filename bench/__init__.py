@@ -1,1 +1,1 @@
-"""`make bench`: the hub over HTTP against the hand-written-SQL floor (issue 7)."""
+"""`make bench`: the hub over HTTP against the hand-written-SQL floor (docs/benchmarks.md)."""

@@ -406,7 +406,7 @@ def main() -> int:
 
     def save(name: str, result: dict[str, Any], table: str, complete: bool) -> None:
         """A quick look (any budget or selection off the defaults) is written as
-        `*-partial.*`, so it never replaces the tables the README shows."""
+        `*-partial.*`, so it never replaces the tables docs/benchmarks.md shows."""
         stem = RESULTS / f"{name}{'' if complete else '-partial'}"
         stem.with_suffix(".json").write_text(json.dumps(result, indent=2, ensure_ascii=False))
         stem.with_suffix(".md").write_text(table)

@@ -1,5 +1,5 @@
-"""One month of payroll for a million workers, imported end to end as `hub import` does it
-(issue 15): the bank's GB18030 CSV read and checked in a parsing worker process while this
+"""One month of payroll for a million workers, imported end to end as `hub import` does it:
+the bank's GB18030 CSV read and checked in a parsing worker process while this
 process stages the rows, every reference checked (the special account within the bank; the
 worker and project against housing, which knows them), the batch applied in one
 transaction, the audit log's write records written before the commit. Beside it, in the

@@ -1,4 +1,5 @@
-"""Parse + validate throughput of the ingest library alone (no database), for issue 15.
+"""Parse + validate throughput of the ingest library alone (no database), beside the import
+benchmark.
 
     python -m bench.ingest_parse make DIR [--rows 1000000] [--xlsx-rows 100000]
     python -m bench.ingest_parse run FILE [--mode bare|read|validate]

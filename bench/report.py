@@ -1,4 +1,4 @@
-"""Results as JSON (everything measured) and as the Markdown tables the README shows."""
+"""Results as JSON (everything measured) and as the Markdown tables docs/benchmarks.md shows."""
 
 from __future__ import annotations
 
@@ -154,7 +154,7 @@ def ratios_markdown(result: dict[str, Any]) -> str:
 
 
 def summary(results: list[dict[str, Any]]) -> str:
-    """One line per backend, scale and workload, for the README: throughput at each
+    """One line per backend, scale and workload, for docs/benchmarks.md: throughput at each
     concurrency, p99 at 8 clients, hub ÷ floor at 1 client, statements per request."""
     lines = [
         "| backend | scale | workload | hub req/s at 1 / 8 / 32 clients | p50 / p99 ms at 8 "
@@ -198,7 +198,7 @@ def seeding(results: list[dict[str, Any]]) -> str:
 
 
 def main() -> int:
-    """Print the summary of every result in bench/results (for the README)."""
+    """Print the summary of every result in bench/results (for docs/benchmarks.md)."""
     order = {"demo": 0, "small": 1, "medium": 2, "large": 3}
     results = [
         json.loads(path.read_text())

@@ -151,7 +151,8 @@ class HubGraphQL(GraphQL[RequestContext, None]):
     ) -> ExecutionResult:
         """Run one operation under the request timeout: a slow chain of resolvers is
         cancelled (its database calls with it) and answers REQUEST_TIMEOUT, so it cannot
-        hold a worker. Per-connector timeouts are issue 6's."""
+        hold a worker. Per-connector deadlines belong to remote connectors
+        (`connectors.resilience`)."""
         try:
             async with asyncio.timeout(self.timeout):
                 return await super().execute_single(

@@ -140,8 +140,8 @@ def _seed(settings: HubSettings, args: argparse.Namespace) -> int:
     if production and not args.force:
         print(
             "hub: HUB_ENV=production: hub seed loads a synthetic world and demo clients, so it"
-            " is refused here; register the real agencies with `hub clients add` (see the"
-            " README, Production). --force loads the synthetic data anyway, never the demo"
+            " is refused here; register the real agencies with `hub clients add` (see"
+            " docs/operations.md). --force loads the synthetic data anyway, never the demo"
             " clients",
             file=sys.stderr,
         )

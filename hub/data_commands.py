@@ -192,7 +192,7 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "import", help="load an agency's file into its tables (all or nothing by default)"
     )
     load.add_argument("agency", help="bank, housing, hr, public_security, court")
-    load.add_argument("table", help="one of the agency's importable tables (see the README)")
+    load.add_argument("table", help="an importable table of the agency's (docs/data-dictionary.md)")
     load.add_argument("file", type=Path)
     load.add_argument("--dry-run", action="store_true", help="check everything, change nothing")
     load.add_argument("--report", type=Path, help="write the report here (.json or .csv)")

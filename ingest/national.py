@@ -1,7 +1,7 @@
 """The national construction-worker platform's interface codec (全国建筑工人管理服务信息平台).
 
-What provincial uploaders send, as public client code implements it (see
-`shared/NATIONAL-INTERFACE.md`; confirmed against several open-source uploaders):
+What provincial uploaders send, as public client code implements it (confirmed against
+several open-source uploaders; docs/national-interface.md):
 
 - one form POST with `appid`, `data` (JSON text), `format=json`, `method`, `nonce`,
   `timestamp` (`yyyyMMddHHmmss`, Beijing time), `version=1.0` and `sign`;

@@ -1,4 +1,4 @@
-"""The planted stories: records at fixed keys that demos, tests and the README rely on.
+"""The planted stories: records at fixed keys that demos, tests and the documentation rely on.
 
 Every generated world, at every scale and for every seed, holds these stories in district
 410183 (新密市, Zhengzhou, Henan; court 豫0183). `stories(seed, through_month)` gives their keys

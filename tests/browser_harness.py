@@ -149,7 +149,7 @@ class BrowserPage:
 
     def screenshot(self, name: str, *, settle: bool = True) -> Path:
         """The viewport (1366×768) as docs/screenshots/<name>.png, committed and shown in
-        the README. `settle`: no focus and the mouse in a corner first, so neither a
+        the documentation. `settle`: no focus and the mouse in a corner first, so neither a
         blinking cursor nor a hover state makes the picture differ from run to run."""
         if settle:
             self.page.mouse.move(0, 0)

@@ -1,5 +1,5 @@
-"""The users' questions of DOMAIN.md as GraphQL documents with the demo's variables, shared
-by the tests that ask them of the hub (`e2e/test_questions.py`) and of the hub with
+"""The users' questions (docs/questions.md) as GraphQL documents with the demo's variables,
+shared by the tests that ask them of the hub (`e2e/test_questions.py`) and of the hub with
 remote connectors (`federation/test_remote*.py`)."""
 
 from __future__ import annotations

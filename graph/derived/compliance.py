@@ -1,7 +1,7 @@
 """A project's compliance with the nine wage-protection measures in one month, and its
 three-colour warning, after Wuhu's 红黄蓝牌 practice.
 
-The rule (documented in the README): each measure has a fixed severity; the warning is
+The rule (documented in docs/warning-rule.md): each measure has a fixed severity; the warning is
 the most severe failed measure. Measures the hub cannot see (payroll and funding when no
 special account exists) are reported as not assessable rather than guessed, and so are
 measures whose agency has sent no data for the month (`graph.derived.freshness`): those

@@ -1,4 +1,4 @@
-"""The three attacks of issue 14 by an insider who holds the audit database AND the log's
+"""The three attacks of the red-team exercise by an insider who holds the audit database AND the log's
 checkpoint key, against a log whose checkpoints a witness — its own process, key and
 state, reached over HTTP — has cosigned. Each used to verify OK; each now fails
 `hub audit verify`, which names the witness that contradicts the log. On SQLite and

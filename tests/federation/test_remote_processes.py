@@ -1,4 +1,4 @@
-"""The deployment of issue 6 as processes: five `hub connector serve` services and a `hub
+"""The remote-connector deployment as processes: five `hub connector serve` services and a `hub
 serve` reaching them (HUB_CONNECTOR_<AGENCY>_URL). The six questions are answered as by
 the in-process hub; the bank's service is killed (SIGKILL) and the answers go partial,
 naming the bank, while /readyz reports it; it is restarted and the hub recovers."""

@@ -22,7 +22,7 @@ HUB_SERVICE = "test-hub-service"
 PAYROLL = '... on Worker { payrollCards { bankName } disbursements(from: "2026-10") { amountFen } }'
 ENTITIES = "query($r: [_Any!]!) { _entities(representations: $r) { %s } }"
 FUNDED_PROJECT = "410183202503171901"
-"""Its wage special account is at 中国建设银行 (README, question 5)."""
+"""Its wage special account is at 中国建设银行 (docs/questions.md, question 5)."""
 PROJECT_WITHOUT_ACCOUNT = "410183202508033001"
 
 

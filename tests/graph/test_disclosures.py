@@ -1,5 +1,5 @@
 """Every field that discloses a worker's data records that worker, even when the request
-selects no Worker (issue 14, item 8): the audit record names the worker, so the worker's
+selects no Worker (a hole a red-team exercise found): the audit record names the worker, so the worker's
 access report lists the request.
 
 A type whose rows carry a worker's ID number declares so (`kernel.ownership.discloses`);

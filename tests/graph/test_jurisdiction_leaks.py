@@ -1,5 +1,5 @@
 """Records follow the entity they belong to, and a filter naming what the caller cannot
-see matches nothing (issue 14, item 7): the three leaks the red team found, each checked
+see matches nothing: the three leaks the red team found, each checked
 over every entity of the demo where it could occur.
 
 (a) a bank's wage positions counted other banks' disbursements; (b) an enterprise's wage

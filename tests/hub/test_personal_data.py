@@ -26,7 +26,7 @@ from hub.subgraph_app import create_subgraph_app
 from hub.wiring import build_audit_store
 
 ID_NUMBER = "341226196603139011"
-"""张建国's, of the demo world (README, question 1)."""
+"""张建国's, of the demo world (docs/questions.md, question 1)."""
 NAME = "张建国"
 MARKER = "qs-marker-7f3a"
 SECRETS = (ID_NUMBER, NAME, MARKER, "341226 19660313 9011")

@@ -155,7 +155,7 @@ def test_limit_value_is_reported(hub: RunningHub) -> None:
 
 
 def test_question_one_is_within_every_limit(hub: RunningHub) -> None:
-    """The heaviest of the README's questions (cost ~7,600) passes the defaults."""
+    """The heaviest of the six questions (cost ~7,600) passes the defaults."""
     document = (
         '{ disputeCase(caseNumber: "（2026）豫0183民初1024号") { parties(role: PLAINTIFF) {'
         ' worker { contracts { contractNo } attendance(from: "2026-07", to: "2026-09") { month }'

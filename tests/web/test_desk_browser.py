@@ -4,7 +4,7 @@ person without worker:identity sees ID numbers masked in both; a supervisor sees
 planted red project with its failing measures; a service-desk officer prints the report
 listing the clerk's disclosure; a developer reaches GraphiQL signed in. Every page loads
 from the hub alone, under its CSP without a violation, passes axe-core, and is reachable
-by keyboard; the four pages are screenshotted for the README."""
+by keyboard; the four pages are screenshotted for the documentation."""
 
 from __future__ import annotations
 
