@@ -61,7 +61,7 @@ def _serve(settings: HubSettings, args: argparse.Namespace) -> int:
         port=args.port or settings.port,
         workers=args.workers,
     )
-    serving.run(config)
+    serving.run(config, worker_start_seconds=settings.limits.worker_start_seconds)
     return 0
 
 

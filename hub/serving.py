@@ -16,6 +16,11 @@ what it lacks for a service on an open network.
                            application honours X-Forwarded-* from HUB_SOURCES_TRUSTED_PROXIES
                            only (`hub.limits.sources`)
     Server header          not sent
+    workers' start-up      `--workers N`: a new worker has HUB_LIMITS_WORKER_START_SECONDS
+                           to import the hub and answer its first health check, and the
+                           wait is logged (uvicorn's 5 s killed workers still importing on a
+                           loaded machine, for ever, saying only "Child process died");
+                           once it has answered, uvicorn's own liveness check applies
 """
 
 from __future__ import annotations
@@ -23,14 +28,17 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 import uuid
 from typing import Any, Final
 
 import h11
 import uvicorn
+from uvicorn.config import STARTUP_FAILURE
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.supervisors import Multiprocess
+from uvicorn.supervisors.multiprocess import Process
 
 from hub.edge import REQUEST_ID_HEADER, access_log
 from hub.limits import Limits
@@ -38,8 +46,12 @@ from kernel import errors
 
 HEADER_TIMEOUT_ATTRIBUTE: Final = "hub_header_timeout_seconds"
 """Where the protocol finds its deadline on uvicorn's Config (pickled to each worker)."""
+START_LOG_EVERY_SECONDS: Final = 5.0
+"""How often a worker still starting is reported."""
 
 log = logging.getLogger(__name__)
+supervisor_log = logging.getLogger("uvicorn.error")
+"""The supervisor's lines go where uvicorn's own do."""
 
 
 def raw_refusal(status: int, reason: str, code: str, description: str) -> bytes:
@@ -178,14 +190,104 @@ def server_config(
     return config
 
 
-def run(config: uvicorn.Config) -> None:
+class _Starting:
+    """A worker that has not yet answered a health check: one ping sent, read without
+    blocking on each round of the supervisor's loop."""
+
+    def __init__(self) -> None:
+        self.since = time.monotonic()
+        self.pinged = False
+        self.reported = 0.0
+
+
+class Workers(Multiprocess):
+    """uvicorn's supervisor with a start-up check: a new worker is given `start_seconds`
+    (not uvicorn's 5) to answer its first ping, is reported while it takes long, and is
+    restarted with a log line naming the setting when it does not answer in time.
+
+    A spawned worker imports the hub before its health-check thread runs; on two cores
+    shared with a loaded database that took longer than 5 s, and uvicorn killed and
+    respawned every worker for ever."""
+
+    def __init__(self, config: uvicorn.Config, sockets: list[Any], start_seconds: float) -> None:
+        super().__init__(config, sockets)
+        self.start_seconds = start_seconds
+        self._starting: dict[int, _Starting] = {}
+
+    def _still_starting(self, process: Process) -> bool:
+        """True while `process` is within its start-up time and has not answered yet."""
+        state = self._starting.setdefault(id(process), _Starting())
+        if state.since < 0:
+            return False  # answered once: uvicorn's liveness check from now on
+        if not process.process.is_alive():
+            return False
+        try:
+            if not state.pinged:
+                process.parent_conn.send(b"ping")
+                state.pinged = True
+            if process.parent_conn.poll(0):
+                process.parent_conn.recv()
+                waited = time.monotonic() - state.since
+                if waited >= START_LOG_EVERY_SECONDS:
+                    supervisor_log.info("worker [%s] started after %.1f s", process.pid, waited)
+                state.since = -1.0
+                return False
+        except (OSError, EOFError):
+            return False
+        waited = time.monotonic() - state.since
+        if waited < self.start_seconds:
+            if waited - state.reported >= START_LOG_EVERY_SECONDS:
+                state.reported = waited
+                supervisor_log.info(
+                    "worker [%s] still starting after %.0f s (waiting up to %g s, "
+                    "HUB_LIMITS_WORKER_START_SECONDS)",
+                    process.pid,
+                    waited,
+                    self.start_seconds,
+                )
+            return True
+        supervisor_log.error(
+            "worker [%s] did not start within %g s (HUB_LIMITS_WORKER_START_SECONDS); "
+            "restarting it",
+            process.pid,
+            self.start_seconds,
+        )
+        return False
+
+    def keep_subprocess_alive(self) -> None:
+        if self.should_exit.is_set():
+            return
+        for idx, process in enumerate(self.processes):
+            if self._still_starting(process):
+                continue
+            started = self._starting[id(process)].since < 0
+            if started and process.is_alive(timeout=self.config.timeout_worker_healthcheck):
+                continue
+            del self._starting[id(process)]
+            process.kill()
+            process.join()
+            if process.exitcode == STARTUP_FAILURE:
+                supervisor_log.error("worker [%s] failed to start; stopping", process.pid)
+                self.should_exit.set()
+                return
+            if self.should_exit.is_set():
+                return
+            supervisor_log.info(
+                "worker [%s] died (exit code %s); starting another", process.pid, process.exitcode
+            )
+            process = Process(self.config, self.sockets)
+            process.start()
+            self.processes[idx] = process
+
+
+def run(config: uvicorn.Config, *, worker_start_seconds: float = 120.0) -> None:
     """What `uvicorn.run` does with a Config of ours: one process, or `workers` of them
-    sharing one socket."""
+    sharing one socket under `Workers`."""
     server = uvicorn.Server(config)
     if config.workers > 1:
         sock = config.bind_socket()
         try:
-            Multiprocess(config, sockets=[sock]).run()
+            Workers(config, [sock], worker_start_seconds).run()
         finally:
             sock.close()
     else:

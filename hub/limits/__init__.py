@@ -61,3 +61,10 @@ class Limits(BaseModel):
     keep_alive_seconds: int = Field(
         default=5, ge=1, description="An idle kept-alive connection closes after this long."
     )
+    worker_start_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="`hub serve --workers N`: how long a new worker may take to import the "
+        "hub and answer its first health check before it is restarted (uvicorn's own 5 s "
+        "killed workers still importing on a loaded machine); the wait is logged.",
+    )

@@ -1,0 +1,106 @@
+"""`hub serve --workers N`: workers that take long to import still come up, and the wait
+is logged. Real processes: a script that serves through `hub.serving.run`, whose import
+is slowed the way importing the hub is on a loaded machine (a spawned worker imports its
+main module before uvicorn's health-check thread runs)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import httpx
+
+from conftest import _free_port
+
+SCRIPT = textwrap.dedent(
+    """
+    import os
+    import time
+
+    if __name__ != "__main__":  # a spawned worker, importing the hub on a loaded machine
+        time.sleep(float(os.environ["SLOW_IMPORT_SECONDS"]))
+
+    from hub import serving
+    from hub.limits import Limits
+
+
+    async def app(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": str(os.getpid()).encode()})
+
+
+    if __name__ == "__main__":
+        limits = Limits()
+        config = serving.server_config(
+            "__main__:app", limits, host="127.0.0.1", port=int(os.environ["PORT"]), workers=2
+        )
+        serving.run(config, worker_start_seconds=float(os.environ["START_SECONDS"]))
+    """
+)
+
+
+def _serve(tmp_path: Path, slow: float, start_seconds: float) -> tuple[subprocess.Popen[str], int]:
+    script = tmp_path / "serve.py"
+    script.write_text(SCRIPT)
+    port = _free_port()
+    env = {
+        **os.environ,
+        "SLOW_IMPORT_SECONDS": str(slow),
+        "START_SECONDS": str(start_seconds),
+        "PORT": str(port),
+    }
+    process = subprocess.Popen(
+        [sys.executable, str(script)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    return process, port
+
+
+def _stop(process: subprocess.Popen[str]) -> str:
+    process.send_signal(signal.SIGTERM)
+    try:
+        output, _ = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        output, _ = process.communicate()
+    return output
+
+
+def test_workers_slower_than_five_seconds_to_import_start_and_serve(tmp_path: Path) -> None:
+    process, port = _serve(tmp_path, slow=7.0, start_seconds=60.0)
+    pids: set[str] = set()
+    try:
+        deadline = time.monotonic() + 60
+        while len(pids) < 2 and time.monotonic() < deadline:
+            try:
+                # A new connection each time: the kernel hands them to either worker.
+                with httpx.Client(timeout=5) as client:
+                    pids.add(client.get(f"http://127.0.0.1:{port}/").text)
+            except httpx.TransportError:
+                time.sleep(0.2)
+    finally:
+        output = _stop(process)
+    assert len(pids) == 2, output
+    assert "still starting after" in output
+    assert "started after" in output
+    assert "died" not in output  # uvicorn's 5 s check killed them: "Child process died"
+
+
+def test_a_worker_that_does_not_start_in_time_is_restarted_with_a_reason(tmp_path: Path) -> None:
+    process, _ = _serve(tmp_path, slow=6.0, start_seconds=1.0)
+    try:
+        time.sleep(4)
+    finally:
+        output = _stop(process)
+    assert "did not start within 1 s (HUB_LIMITS_WORKER_START_SECONDS)" in output
