@@ -4,9 +4,13 @@ its requests in process. The agency runs only the look-ups and list queries it d
 within its own limits, whatever the caller asks; bad messages are refused with 400
 before any database is touched.
 
-The endpoint is an ASGI app behind the delegating caller middleware (`auth.delegation`),
-which puts the caller and the presenting client on the scope; `hub.subgraph_app` mounts
-it.
+The endpoint is an ASGI app behind the hub's guards (`hub.guards`: the audit record, the
+delegating caller middleware of `auth.delegation`, the rate limit), which put the caller,
+the presenting client and the request's audit trail on the scope; `hub.subgraph_app`
+mounts it. What the answer discloses is noted on that trail — each look-up and query by
+name, and every entity whose key a returned row carries (the columns the agency declares
+entity keys: `entity_columns`) — so the audit record names every worker whose rows left
+the agency, and the worker's access report shows it.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import dataclasses
 import functools
 import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, get_type_hints
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -34,6 +38,7 @@ from connectors.wire import WireError, as_list, as_object, as_text, calls_of, de
 from kernel import errors
 from kernel.caller import Caller
 from kernel.conformity import conforms
+from kernel.context import Disclosures
 from kernel.errors import BadUserInput
 from kernel.inputs import parse_json
 from kernel.scopes import CONNECTOR_LOAD
@@ -48,6 +53,29 @@ most HUB_PAGES_MAXIMUM + 1 and scans in chunks of 500."""
 WIRE_MAX_DEPTH = 16
 """Nesting of a request: calls, a call, its arguments, a record, a tuple in it
 (`kernel.inputs` refuses deeper bodies, huge numbers, NUL and lone surrogates)."""
+
+
+def call_names(body: Any) -> list[str]:
+    """`loader:<name>` or `query:<name>` of each call of a checked body."""
+    return [
+        f"loader:{call['loader']}" if "loader" in call else f"query:{call['query']}"
+        for call in calls_of(body)
+    ]
+
+
+def note_rows(disclosures: Disclosures, columns: Mapping[str, str], results: Iterable[Any]) -> None:
+    """Notes, as disclosed, each entity whose key a returned row carries in one of
+    `columns` (column name → entity kind)."""
+    entities = disclosures.entities
+    for result in results:
+        for row in result if isinstance(result, list) else ():
+            mapping = getattr(row, "_mapping", row)
+            if not isinstance(mapping, Mapping):
+                continue
+            for column, kind in columns.items():
+                key = mapping.get(column)
+                if isinstance(key, str) and key:
+                    entities.add((kind, key))
 
 
 async def answer_calls(
@@ -138,11 +166,19 @@ class ConnectorLoads:
     `presenter` on the scope (the delegating caller middleware's)."""
 
     def __init__(
-        self, connector: Connector, max_body_bytes: int, *, body_timeout_seconds: float = 15.0
+        self,
+        connector: Connector,
+        max_body_bytes: int,
+        *,
+        body_timeout_seconds: float = 15.0,
+        entity_columns: Mapping[str, str] | None = None,
     ) -> None:
+        """`entity_columns`: column name → the entity kind whose key it holds
+        (`worker_id_number` → Worker), from the agency's declarations."""
         if not isinstance(connector.transport, LocalTransport):
             raise NotInProcess(f"{connector.name} answers from its own database only")
         self.name = connector.name
+        self.entity_columns = dict(entity_columns or {})
         self.loaders = connector.loaders
         self.transport = connector.transport
         self.max_body_bytes = max_body_bytes
@@ -176,6 +212,12 @@ class ConnectorLoads:
             return _refused(
                 503, errors.TEMPORARILY_UNAVAILABLE, f"{self.name}'s database did not answer"
             )
+        trail = scope.get("audit")
+        disclosures = getattr(trail, "disclosures", None)
+        if isinstance(disclosures, Disclosures):
+            for name in call_names(calls):
+                disclosures.fields[(self.name, name)] = ()
+            note_rows(disclosures, self.entity_columns, results)
         log.info(  # never the purpose reference: the caller's free text (the audit has it)
             "%d connector calls for %s via %s, purpose %s",
             len(results),

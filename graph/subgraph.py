@@ -94,9 +94,11 @@ def _reference_resolver(entity: Entity) -> classmethod[Any, ..., Any]:
                 f"{WORKER_IDENTITY}",
                 missingScopes=[WORKER_IDENTITY],
             )
-        if unlimited(caller_of(info)):
-            return found
-        return await jurisdiction_of(info).keep(entity.value, found)
+        if not unlimited(caller_of(info)):
+            found = await jurisdiction_of(info).keep(entity.value, found)
+        if found is not None:  # disclosed: the audit record and the access report name it
+            info.context.disclosures.entities.add((entity.value, getattr(found, python_name)))
+        return found
 
     return classmethod(resolve_reference)
 
@@ -170,7 +172,10 @@ class SubgraphSchema(strawberry.federation.Schema, HubSchema):
                 f"_entities takes at most {maximum} representations (HUB_PAGES_MAXIMUM), "
                 f"got {len(representations)}"
             )
-        return super().entities_resolver(info, representations)
+        # Strawberry pops `__typename` and puts `info` into each representation: give it
+        # copies, so the request's variables (which the audit record keeps) stay as sent.
+        copies: list[Any] = [dict(r) if isinstance(r, dict) else r for r in representations]
+        return super().entities_resolver(info, copies)
 
     def get_fields(self, type_definition: StrawberryObjectDefinition) -> list[StrawberryField]:
         shared = _is_shared_value_type(type_definition)

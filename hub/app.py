@@ -3,7 +3,8 @@ production), agencies' pushes at /ingest/<agency>/<table> (`hub/ingest_app.py`),
 token endpoint at /oauth/token and the hub's public keys at /.well-known/jwks.json,
 liveness at /healthz, readiness at /readyz, the web desk's static files at /static.
 
-A request flows: audit middleware (holds the response until its record is committed:
+A request flows through the guards every process that answers callers shares
+(`hub/guards.py`): audit middleware (holds the response until its record is committed:
 `audit/middleware.py`) → caller middleware (bearer token, purpose: `auth/middleware.py`) →
 rate limit (`hub/limits/rates.py`) → request body limits and trusted documents
 (`hub/limits/requests.py`) → GraphQL view, under the request timeout → the schema's
@@ -26,7 +27,6 @@ from typing import Any, Protocol
 
 import httpx
 from cross_web import HTTPException  # strawberry's view raises it (strawberry depends on it)
-from redis.asyncio import Redis
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -42,12 +42,9 @@ from strawberry.http.async_base_view import AsyncHTTPRequestAdapter
 from strawberry.types import ExecutionResult
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from audit.extension import audit_extension
 from audit.graph import AuditReader
-from audit.middleware import AuditMiddleware
 from audit.record import AuditTrail
 from audit.store import AuditStore
-from audit.tally import RefusalTally
 from auth.middleware import CallerMiddleware, Refusal
 from auth.server import JWKSEndpoint, TokenEndpoint, TokenPolicy, sign_access_token
 from auth.staff import DeskSession, StaffStore
@@ -57,21 +54,18 @@ from connectors.base import Connector
 from graph.schema import HubSchema
 from hub.edge import Edge
 from hub.graph import hub_schema
+from hub.guards import build_guards
 from hub.importing import Importer
 from hub.ingest_app import IngestEndpoint
 from hub.limits import refusal
 from hub.limits.documents import DocumentStore
-from hub.limits.pipeline import observe_error, schema_extensions
-from hub.limits.rates import Buckets, LocalBuckets, RateLimitMiddleware, RedisBuckets, parse_rates
-from hub.limits.requests import RequestLimitsMiddleware
-from hub.limits.sources import FailuresBySource, SourceGuard
+from hub.limits.pipeline import observe_error
 from hub.settings import HubSettings
 from hub.wiring import (
     build_audit_store,
     build_auth_store,
     build_connectors,
     build_cursors,
-    build_subject_hasher,
 )
 from kernel import errors
 from kernel.batching import Waves
@@ -305,55 +299,25 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
     verifier = token_verifier(settings, auth_store, http)
     policy = TokenPolicy(settings.issuer, settings.audience, settings.token.ttl_seconds)
     production = settings.env == "production"
-    audit_store = build_audit_store(settings, auth_store)
-    if production and settings.audit.enabled and not settings.audit.witnesses:
-        log.warning(
-            "HUB_AUDIT_WITNESSES is empty: nothing outside this hub vouches for its audit log"
-        )
-    hasher = build_subject_hasher(settings)
-    extensions = schema_extensions(settings)
-    if settings.audit.enabled:
-        extensions.append(audit_extension(hasher))
-    else:
-        log.warning("HUB_AUDIT_ENABLED is off: requests are answered without an audit record")
+    guards = build_guards(settings, verifier, build_audit_store(settings, auth_store))
+    audit_store, hasher = guards.audit_store, guards.hasher
     schema = hub_schema(
-        extensions,
+        guards.extensions(),
         hide_suggestions=production,
         error_observer=observe_error,
         batch_max=settings.limits.batch_max,
     )
     graphql = HubGraphQL(schema, settings, connectors, AuditReader(audit_store, hasher))
-    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
-    buckets: Buckets = RedisBuckets(redis) if redis else LocalBuckets()
-    guarded = RateLimitMiddleware(
-        RequestLimitsMiddleware(
-            graphql,
-            settings.limits,
-            DocumentStore(settings.documents_dir),
-            require_trusted_documents=settings.trusted_documents == "required",
-        ),
-        parse_rates(settings.rate_limits),
-        buckets,
-    )
+
+    def callers(app: ASGIApp) -> ASGIApp:
+        return CallerMiddleware(app, verifier)
+
     checked: list[Connector | AuthStore | AuditStore] = [*connectors, auth_store, audit_store]
     desk = _desk(settings, auth_store, policy, graphql)
-    importer = Importer(connectors, audit_store if settings.audit.enabled else None, hasher)
-    ingest = RateLimitMiddleware(
-        IngestEndpoint(importer, settings.ingest), parse_rates(settings.rate_limits), buckets
-    )
-
+    importer = Importer(connectors, audit_store if guards.auditing else None, hasher)
     token_endpoint = TokenEndpoint(
         auth_store, policy, body_timeout_seconds=settings.limits.body_timeout_seconds
     ).handle
-    failures = FailuresBySource(settings.sources.failure_rate(), buckets, verifier)
-    tally = RefusalTally(audit_store, settings.sources.tally_seconds)
-
-    def audited(app: ASGIApp) -> ASGIApp:
-        """The audit record (or tally) outside, then the source's limit on failures."""
-        limited = SourceGuard(app, failures)
-        if not settings.audit.enabled:
-            return limited
-        return AuditMiddleware(limited, audit_store, hasher, tally)
 
     if production and os.environ.get("AUTHLIB_INSECURE_TRANSPORT"):
         log.warning("AUTHLIB_INSECURE_TRANSPORT is set: /oauth/token accepts secrets over http")
@@ -368,30 +332,23 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
         # full collections stay short (they set the tail latency, measured in bench/).
         gc.collect()
         gc.freeze()
-        tallying = asyncio.create_task(tally.run())
-        yield
-        tallying.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await tallying
-        await http.aclose()
-        if redis:
-            await redis.aclose()
-        await audit_store.close()
-        for connector in connectors:
-            await connector.dispose()
-        for store in (auth_store, audit_store):
-            await store.database.dispose()
+        async with guards.running():
+            yield
+            await http.aclose()
+            for connector in connectors:
+                await connector.dispose()
+        await auth_store.database.dispose()
 
     routes = [
-        Route("/graphql", audited(CallerMiddleware(guarded, verifier)), methods=["GET", "POST"]),
+        Route("/graphql", guards.graphql(graphql, callers), methods=["GET", "POST"]),
         Route(
             "/ingest/{agency}/{table}",
-            audited(CallerMiddleware(ingest, verifier)),
+            guards.endpoint(IngestEndpoint(importer, settings.ingest), callers),
             methods=["POST"],
         ),
         Route(
             "/oauth/token",
-            audited(request_response(token_endpoint)) if settings.audit.enabled else token_endpoint,
+            guards.audited(request_response(token_endpoint)) if guards.auditing else token_endpoint,
             methods=["POST"],
         ),
         Route("/.well-known/jwks.json", JWKSEndpoint(auth_store).handle),
@@ -400,7 +357,7 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
         Mount("/static", static_files(), name="static"),
         Route(
             "/desk{rest:path}",
-            audited(Router(desk_routes(_DESK_PAGES))),
+            guards.audited(Router(desk_routes(_DESK_PAGES))),
             methods=["GET", "POST"],
         ),
     ]
@@ -410,7 +367,7 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
         middleware.insert(0, Middleware(ProxyHeadersMiddleware, trusted_hosts=proxies))
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.settings = settings
-    app.state.tally = tally
+    app.state.tally = guards.tally
     app.state.connectors = connectors
     app.state.auth_store = auth_store
     app.state.audit_store = audit_store

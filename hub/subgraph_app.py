@@ -1,12 +1,14 @@
 """One agency's connector served alone, as an Apollo Federation v2 subgraph at /graphql
 (`hub connector serve <agency>`), with /healthz and /readyz.
 
-A request passes the same checks as at the hub: a valid bearer token and a purpose (401,
-400, 403 before any GraphQL runs; a client trusted as a delegate, the hub, may name the
-caller it answers: `auth.delegation`), the body limits, then the operation limits and
-the request timeout. Field scopes and jurisdiction are decided inside the schema
-(`graph.subgraph`), so `_entities` cannot skip them. Rate limits stay with the hub or
-gateway in front.
+A request passes the same guards as at the hub, built in one place (`hub.guards`): the
+audit record (no record, no answer), a valid bearer token and a purpose (401, 400, 403
+before any GraphQL runs; a client trusted as a delegate, the hub, may name the caller it
+answers: `auth.delegation`), the rate limit, the body limits, then the operation limits
+and the request timeout. Field scopes and jurisdiction are decided inside the schema
+(`graph.subgraph`), so `_entities` cannot skip them. The record goes to the audit log
+the settings name (`HUB_AUDIT_*`, the audit database): the hub's, so that a worker's
+access report covers what the agencies' services disclosed.
 
 Jurisdiction is decided from housing's, the bank's and the courts' records, as at the
 hub, so the process is given every agency's loaders; it serves only its own agency's
@@ -26,7 +28,9 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
+from starlette.types import ASGIApp
 
+from audit.store import AuditStore
 from auth.delegation import DelegatingCallerMiddleware
 from auth.store import AuthStore
 from connectors.base import Connector
@@ -37,14 +41,23 @@ from graph import derived
 from graph.merged import HUB_SUBGRAPH
 from graph.subgraph import build_subgraph_schema
 from hub.app import HubGraphQL, edge, readiness, token_verifier
-from hub.limits.documents import DocumentStore
-from hub.limits.pipeline import observe_error, schema_extensions
-from hub.limits.rates import LocalBuckets
-from hub.limits.requests import RequestLimitsMiddleware
-from hub.limits.sources import FailuresBySource, SourceGuard
+from hub.guards import build_guards
+from hub.importing import agency_tables
+from hub.limits.pipeline import observe_error
 from hub.settings import HubSettings
-from hub.wiring import build_auth_store, build_connectors
+from hub.wiring import build_audit_store, build_auth_store, build_connectors
 from web.static import static_files
+
+
+def entity_columns(connector: Connector) -> dict[str, str]:
+    """Column name → the entity kind whose key it holds, as the agency's importable
+    tables declare them (what its served rows disclose)."""
+    tables = agency_tables(connector)
+    return {
+        column: kind
+        for importable in (tables.tables if tables else ())
+        for kind, column in importable.entities
+    }
 
 
 class UnknownAgency(ValueError):
@@ -68,41 +81,37 @@ def create_subgraph_app(
         raise UnknownAgency(f"no connector {agency!r}; installed: {names}")
     auth_store = build_auth_store(settings)
     verifier = token_verifier(settings, auth_store, http)
+    guards = build_guards(settings, verifier, build_audit_store(settings, auth_store))
     schema = build_subgraph_schema(
         [type(served).contribution] if served else derived.CONTRIBUTIONS,
-        schema_extensions(settings),
+        guards.extensions(),
         hide_suggestions=settings.env == "production",
         error_observer=observe_error,
     )
-    graphql = RequestLimitsMiddleware(
-        HubGraphQL(schema, settings, connectors),
-        settings.limits.model_copy(update={"batch_max": 0}),
-        DocumentStore(settings.documents_dir),
-    )
-    checked: list[Connector | AuthStore] = [*([served] if served else connectors), auth_store]
+    checked: list[Connector | AuthStore | AuditStore] = [
+        *([served] if served else connectors),
+        auth_store,
+        guards.audit_store,
+    ]
+
+    def callers(app: ASGIApp) -> ASGIApp:
+        return DelegatingCallerMiddleware(app, verifier, auth_store, delegates)
 
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "agency": agency})
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
-        await http.aclose()
-        for connector in connectors:
-            await connector.dispose()
+        async with guards.running():
+            yield
+            await http.aclose()
+            for connector in connectors:
+                await connector.dispose()
         await auth_store.database.dispose()
 
-    # A source that keeps failing to authenticate is refused before verification, as at
-    # the hub (`hub.limits.sources`).
-    failures = FailuresBySource(settings.sources.failure_rate(), LocalBuckets(), verifier)
+    graphql = HubGraphQL(schema, settings, connectors)
     routes = [
-        Route(
-            "/graphql",
-            SourceGuard(
-                DelegatingCallerMiddleware(graphql, verifier, auth_store, delegates), failures
-            ),
-            methods=["GET", "POST"],
-        ),
+        Route("/graphql", guards.graphql(graphql, callers, subgraph=True), methods=["GET", "POST"]),
         Route("/healthz", healthz),
         Route("/readyz", readiness(checked)),
         Mount("/static", static_files(), name="static"),  # GraphiQL's files
@@ -112,18 +121,12 @@ def create_subgraph_app(
             served,
             settings.limits.max_body_bytes,
             body_timeout_seconds=settings.limits.body_timeout_seconds,
+            entity_columns=entity_columns(served),
         )
-        routes.append(
-            Route(
-                LOAD_PATH,
-                SourceGuard(
-                    DelegatingCallerMiddleware(loads, verifier, auth_store, delegates), failures
-                ),
-                methods=["POST"],
-            )
-        )
+        routes.append(Route(LOAD_PATH, guards.endpoint(loads, callers), methods=["POST"]))
     app = Starlette(routes=routes, middleware=[edge(routes)], lifespan=lifespan)
     app.state.settings = settings
     app.state.connectors = connectors
     app.state.auth_store = auth_store
+    app.state.audit_store = guards.audit_store
     return app

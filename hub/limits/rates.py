@@ -26,6 +26,7 @@ from redis.exceptions import RedisError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from auth.middleware import Refusal
+from auth.tokens import VerifiedToken
 from hub.limits import refusal
 from kernel import errors
 from kernel.caller import Caller
@@ -129,6 +130,22 @@ class RedisBuckets:
         return float(wait)
 
 
+def _charged(scope: Scope) -> Caller | None:
+    """Whose bucket a request takes from: the caller's; but a service calling on a
+    caller's behalf (the hub at an agency's service: `auth.delegation`) is charged
+    itself, since the caller's own request was charged where it arrived."""
+    caller = scope.get("caller")
+    presenter = scope.get("presenter")
+    if (
+        isinstance(caller, Caller)
+        and isinstance(presenter, VerifiedToken)
+        and presenter.client.client_id != caller.client_id
+    ):
+        client = presenter.client
+        return Caller(client_id=client.client_id, agency=client.agency)
+    return caller if isinstance(caller, Caller) else None
+
+
 class RateLimitMiddleware:
     def __init__(self, app: ASGIApp, rates: Mapping[str, Rate | None], buckets: Buckets) -> None:
         self.app = app
@@ -142,7 +159,7 @@ class RateLimitMiddleware:
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        caller = scope.get("caller")
+        caller = _charged(scope)
         rate = self.rate_for(caller) if isinstance(caller, Caller) else None
         if rate is not None and isinstance(caller, Caller):
             wait = await self.buckets.take(caller.client_id, rate)
