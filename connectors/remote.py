@@ -20,8 +20,16 @@ import httpx
 
 from connectors import wire
 from connectors.credentials import AccessTokens, NoToken
-from connectors.resilience import CircuitBreaker, Guard, RemotePolicy, Transient, unavailable
+from connectors.resilience import (
+    CircuitBreaker,
+    Guard,
+    Refused,
+    RemotePolicy,
+    Transient,
+    unavailable,
+)
 from connectors.transport import ListQuery, LookUp, Requester, Session, Transport
+from kernel.errors import BadUserInput
 
 _RETRIED_STATUSES = frozenset({502, 503, 504})
 
@@ -62,9 +70,26 @@ class RemoteTransport(Transport):
         return RemoteSession(self, requester)
 
     async def call(self, calls: list[dict[str, Any]], requester: Requester | None) -> list[Any]:
-        """The results of one batch of calls, or ConnectorUnavailable/ConnectorTimeout."""
-        body = wire.request_body(calls)
-        return await self.guard.call(lambda: self._attempt(body, requester, len(calls)))
+        """The results of one batch of calls, or ConnectorUnavailable/ConnectorTimeout;
+        sent as requests that fit the agency's limits (`wire.split`), concurrently.
+        BadUserInput for a call no request within them can carry."""
+        try:
+            requests = wire.split(calls, self.policy.max_body_bytes)
+        except wire.CallTooLarge as error:
+            raise BadUserInput(
+                f"the request needs {error} from connector {self.name}, larger than "
+                f"{self.name} accepts ({self.policy.max_body_bytes} bytes a request)"
+            ) from None
+
+        async def send(request: list[tuple[int, dict[str, Any]]]) -> list[Any]:
+            body = wire.request_body([call for _, call in request])
+            return await self.guard.call(lambda: self._attempt(body, requester, len(request)))
+
+        if len(requests) == 1:
+            answers = [await send(requests[0])]
+        else:
+            answers = list(await asyncio.gather(*(send(request) for request in requests)))
+        return wire.join(len(calls), requests, answers)
 
     async def _attempt(self, body: bytes, requester: Requester | None, expected: int) -> list[Any]:
         try:
@@ -85,6 +110,8 @@ class RemoteTransport(Transport):
         if response.status_code == 401:
             self.tokens.forget(token)
             raise Transient("it refused the hub's token")
+        if 400 <= response.status_code < 500:
+            raise Refused(f"it refused the call (HTTP {response.status_code})")
         if response.status_code != 200:
             raise unavailable(self.name, f"it refused the call (HTTP {response.status_code})")
         try:

@@ -10,6 +10,11 @@ HTTP client (`connectors.remote`) so the policy reads, and is tested, on its own
               │ expired                   └─▶ retries spent ─▶ CONNECTOR_UNAVAILABLE
               ▼
             CONNECTOR_TIMEOUT
+
+Only the agency's failures count against it: a refusal the request itself caused (400,
+413, 422, 429 — a body over its limit, a message it cannot take, a client over its rate)
+fails that request alone, neither retried nor counted, so one client's oversized query
+cannot open the circuit for everyone.
 """
 
 from __future__ import annotations
@@ -54,11 +59,26 @@ class RemotePolicy(BaseModel):
         gt=0,
         description="How long an open circuit fails calls at once before one probe goes through.",
     )
+    max_body_bytes: int = Field(
+        default=262_144,
+        ge=1_024,
+        description="The agencies' request body limit (their HUB_LIMITS_MAX_BODY_BYTES): a "
+        "wave's calls are split over requests of at most this size.",
+    )
 
 
 class Transient(Exception):
     """A failure the next attempt may not meet (a connection error, 502/503/504, a token
     the service refused and the client has since renewed)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Refused(Exception):
+    """The agency refused the request for what it asked (4xx but 401): the request's
+    fault, not the agency's, so it does not count against the circuit."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -167,6 +187,8 @@ class Guard:
         except Transient as transient:
             self.breaker.failed()
             raise unavailable(self.connector, transient.reason) from None
+        except Refused as refused:  # the agency is up: it answered, about this request
+            raise unavailable(self.connector, refused.reason) from None
         except ConnectorUnavailable:
             self.breaker.failed()
             raise

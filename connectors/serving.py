@@ -34,7 +34,17 @@ from connectors.base import Connector
 from connectors.loading import AgencyLoaders
 from connectors.local import LocalTransport
 from connectors.transport import NotInProcess
-from connectors.wire import WireError, as_list, as_object, as_text, calls_of, decode, response_body
+from connectors.wire import (
+    MAX_CALLS_PER_REQUEST,
+    MAX_KEYS_PER_CALL,
+    WireError,
+    as_list,
+    as_object,
+    as_text,
+    calls_of,
+    decode,
+    response_body,
+)
 from kernel import errors
 from kernel.caller import Caller
 from kernel.conformity import conforms
@@ -45,8 +55,6 @@ from kernel.scopes import CONNECTOR_LOAD
 
 log = logging.getLogger(__name__)
 
-MAX_CALLS_PER_REQUEST = 200
-MAX_KEYS_PER_CALL = 10_000
 MAX_ROWS_PER_QUERY = 1_000
 """A served query's `limit`, capped by the agency itself: the hub asks for pages of at
 most HUB_PAGES_MAXIMUM + 1 and scans in chunks of 500."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections import namedtuple
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
@@ -27,6 +27,10 @@ from typing import Any
 from sqlalchemy import Row
 
 LOAD_PATH = "/connector/load"
+MAX_CALLS_PER_REQUEST = 200
+MAX_KEYS_PER_CALL = 10_000
+"""What an agency answers in one request (`connectors.serving`); a client splits a wave
+to fit (`split`), as it does to fit the agency's body limit."""
 
 
 class WireError(ValueError):
@@ -140,3 +144,74 @@ def results_of(body: Any, expected: int) -> list[Any]:
 
 def response_body(results: Sequence[Any]) -> dict[str, Any]:
     return {"results": [encode(result) for result in results]}
+
+
+# --- fitting a wave into the agency's limits ---------------------------------------------
+
+_ENVELOPE = len(request_body([]))
+
+
+class CallTooLarge(ValueError):
+    """One call that no request within the agency's body limit can carry (a list query
+    whose arguments alone are larger): the caller's request, not the agency, is at fault."""
+
+
+def _size(call: dict[str, Any]) -> int:
+    return len(json.dumps(call, ensure_ascii=False).encode()) + 2  # and its ", "
+
+
+def _parts(index: int, call: dict[str, Any], budget: int) -> Iterator[tuple[int, dict[str, Any]]]:
+    """A call as pieces that each fit: a look-up's keys in chunks of at most
+    MAX_KEYS_PER_CALL, halved again until each chunk fits in `budget` bytes."""
+    keys = call.get("keys")
+    if not isinstance(keys, list):
+        if _size(call) > budget:
+            raise CallTooLarge(f"a call of {_size(call)} bytes")
+        yield index, call
+        return
+    pending = [keys[i : i + MAX_KEYS_PER_CALL] for i in range(0, len(keys), MAX_KEYS_PER_CALL)]
+    while pending:
+        chunk = pending.pop(0)
+        piece = {**call, "keys": chunk}
+        if _size(piece) <= budget:
+            yield index, piece
+        elif len(chunk) > 1:
+            half = len(chunk) // 2
+            pending[:0] = [chunk[:half], chunk[half:]]
+        else:
+            raise CallTooLarge(f"a key of {_size(piece)} bytes")
+
+
+def split(
+    calls: list[dict[str, Any]], max_body_bytes: int
+) -> list[list[tuple[int, dict[str, Any]]]]:
+    """One wave's calls as requests the agency accepts: each at most `max_body_bytes`,
+    MAX_CALLS_PER_REQUEST calls and MAX_KEYS_PER_CALL keys a call, in order; each piece
+    keeps the index of the call it is part of (`join` puts the results back together).
+    Raises CallTooLarge for a call that fits in no request."""
+    budget = max_body_bytes - _ENVELOPE
+    requests: list[list[tuple[int, dict[str, Any]]]] = [[]]
+    used = 0
+    for index, call in enumerate(calls):
+        for part in _parts(index, call, budget):
+            size = _size(part[1])
+            if requests[-1] and (
+                used + size > budget or len(requests[-1]) >= MAX_CALLS_PER_REQUEST
+            ):
+                requests.append([])
+                used = 0
+            requests[-1].append(part)
+            used += size
+    return [request for request in requests if request]
+
+
+def join(
+    count: int, requests: list[list[tuple[int, dict[str, Any]]]], answers: list[list[Any]]
+) -> list[Any]:
+    """The results of `count` calls from the answers to their split requests: a look-up
+    split into pieces gets the rows of every piece, in order."""
+    pieces: list[list[Any]] = [[] for _ in range(count)]
+    for request, answer in zip(requests, answers, strict=True):
+        for (index, _), result in zip(request, answer, strict=True):
+            pieces[index].append(result)
+    return [found[0] if len(found) == 1 else [row for p in found for row in p] for found in pieces]

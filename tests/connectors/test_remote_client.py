@@ -15,13 +15,14 @@ from typing import Any
 import httpx
 import pytest
 
+from connectors import wire
 from connectors.base import discover
 from connectors.credentials import ClientCredentials
 from connectors.remote import RemoteTransport
 from connectors.resilience import RemotePolicy
 from connectors.transport import NotInProcess
 from kernel.caller import Caller
-from kernel.errors import ConnectorTimeout, ConnectorUnavailable
+from kernel.errors import BadUserInput, ConnectorTimeout, ConnectorUnavailable
 from kernel.scopes import CONNECTOR_LOAD
 
 ONE_CALL = [{"loader": "worker", "keys": ["x"]}]
@@ -312,3 +313,92 @@ def test_a_remote_agencys_database_is_not_this_processs() -> None:
     assert repr(connector).endswith("at http://housing>")
     with pytest.raises(NotInProcess, match="at http://housing"):
         _ = connector.database
+
+
+@pytest.mark.parametrize("code", [400, 413, 422, 429])
+def test_a_refusal_caused_by_the_request_does_not_open_the_circuit(code: int) -> None:
+    """One client's oversized or malformed request is refused by the agency: that request
+    fails, but the agency is not marked failing for everyone else."""
+    service = Service(otherwise=status(code))
+    policy = RemotePolicy(retries=0, backoff_seconds=0, breaker_failures=2, breaker_seconds=10)
+
+    async def run() -> None:
+        transport = _transport(service, policy)
+        for _ in range(5):
+            with pytest.raises(ConnectorUnavailable, match=f"HTTP {code}"):
+                await transport.call(ONE_CALL, None)
+        assert transport.breaker.state == "closed"
+        service.otherwise = ok
+        assert await transport.call(ONE_CALL, None)
+        await transport.http.aclose()
+
+    asyncio.run(run())
+
+
+MAX_BODY = 4_096
+
+
+async def strict(request: httpx.Request) -> httpx.Response:
+    """An agency that enforces the wire's limits, as `connectors.serving` does, and
+    echoes each loader's keys (one row each) and each query's argument's length."""
+    if len(request.content) > MAX_BODY:
+        return httpx.Response(413, json={"error": "request_too_large"})
+    calls = json.loads(request.content)["calls"]
+    if len(calls) > wire.MAX_CALLS_PER_REQUEST:
+        return httpx.Response(400, json={"error": "invalid_request"})
+    results = []
+    for call in calls:
+        if "loader" in call:
+            if len(call["keys"]) > wire.MAX_KEYS_PER_CALL:
+                return httpx.Response(400, json={"error": "invalid_request"})
+            results.append([{"$row": {"key": key}} for key in call["keys"]])
+        else:
+            results.append([{"$row": {"length": len(call["args"][0])}}])
+    return httpx.Response(200, json={"results": results})
+
+
+def test_a_wave_is_split_to_fit_the_agencys_limits() -> None:
+    """Three list queries with large arguments, a look-up of more keys than a call may
+    carry and more calls than a request may: split over requests that each fit, and
+    answered as one wave would be."""
+    service = Service(otherwise=strict)
+    policy = RemotePolicy(retries=0, backoff_seconds=0, max_body_bytes=MAX_BODY)
+    many_keys = [f"k{i}" for i in range(wire.MAX_KEYS_PER_CALL + 5)]
+    small = [{"loader": "worker", "keys": [f"s{i}"]} for i in range(wire.MAX_CALLS_PER_REQUEST)]
+    calls = [
+        *({"query": "workers_page", "args": ["x" * 1_500]} for _ in range(3)),
+        {"loader": "worker", "keys": many_keys},
+        *small,
+    ]
+
+    async def run() -> list[Any]:
+        transport = _transport(service, policy)
+        try:
+            return await transport.call(calls, None)
+        finally:
+            await transport.http.aclose()
+
+    results = asyncio.run(run())
+    assert len(results) == len(calls)
+    assert [rows[0].length for rows in results[:3]] == [1_500] * 3
+    assert [row.key for row in results[3]] == many_keys
+    assert [rows[0].key for rows in results[4:]] == [f"s{i}" for i in range(len(small))]
+    assert all(len(request.content) <= MAX_BODY for request in service.loads)
+    assert len(service.loads) > 3
+
+
+def test_a_call_too_large_for_the_agency_alone_is_the_callers_error() -> None:
+    service = Service(otherwise=strict)
+    policy = RemotePolicy(retries=0, backoff_seconds=0, breaker_failures=1, max_body_bytes=MAX_BODY)
+
+    async def run() -> str:
+        transport = _transport(service, policy)
+        try:
+            with pytest.raises(BadUserInput, match="larger than housing accepts"):
+                await transport.call([{"query": "workers_page", "args": ["x" * MAX_BODY]}], None)
+            return transport.breaker.state
+        finally:
+            await transport.http.aclose()
+
+    assert asyncio.run(run()) == "closed"
+    assert service.loads == []

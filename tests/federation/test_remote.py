@@ -351,3 +351,24 @@ def test_jurisdiction_fails_closed_when_the_agency_deciding_it_is_down(
             "variables": {"id": story.dispute_worker_id},
         },
     ).json()["data"]["worker"] == {"idNumber": story.dispute_worker_id}
+
+
+def test_one_clients_oversized_wave_neither_fails_nor_opens_the_circuit(
+    remote: RemoteHub,
+) -> None:
+    """Three aliased list queries with a large variable: one wave's calls to housing are
+    larger together than housing takes in one request. They are split to fit, so the
+    query is answered, and however often it is sent the circuit stays closed."""
+    document = """query($t: String!) {
+      a: workers(filter: {trade: $t}) { totalCount }
+      b: workers(filter: {trade: $t}, first: 2) { totalCount }
+      c: workers(filter: {trade: $t}, first: 3) { totalCount }
+    }"""
+    trade = "木" * 30_000  # 90 KB of UTF-8
+    for _ in range(6):
+        body = remote.query(document, {"t": trade})
+        assert "errors" not in body, body["errors"][0]
+        assert body["data"]["a"]["totalCount"] == 0
+    [housing] = [c for c in remote.app.state.connectors if c.name == "housing"]
+    assert isinstance(housing.transport, RemoteTransport)
+    assert housing.transport.breaker.state == "closed"
