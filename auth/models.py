@@ -88,3 +88,49 @@ class StaffSession(AuthRecord, table=True):
     ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     purpose: str | None = Field(default=None, max_length=64)
     purpose_reference: str | None = Field(default=None, max_length=100)
+
+
+class NationalSubmitter(AuthRecord, table=True):
+    """A province's uploader on the national platform's interface (`hub national`): its
+    `appid` and its appsecret, sealed under the key-encryption key — the secret is also
+    the AES key of the fields it encrypts, so it must be recoverable, never only hashed."""
+
+    __tablename__ = "auth_national_submitter"
+
+    appid: str = Field(primary_key=True, max_length=32)
+    agency: str = Field(max_length=64)
+    title: str = Field(max_length=200)
+    sealed_secret: str = Field(sa_type=Text, description="a JWE under the key-encryption key")
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class NationalNonce(AuthRecord, table=True):
+    """A (nonce, timestamp) an appid has used: a second call with both is a replay. Kept
+    a little longer than the timestamp window, after which a replay is stale anyway."""
+
+    __tablename__ = "auth_national_nonce"
+
+    appid: str = Field(primary_key=True, max_length=32)
+    nonce: str = Field(primary_key=True, max_length=64)
+    timestamp: str = Field(primary_key=True, max_length=14)
+    seen_at: datetime = Field(sa_type=UTCDateTime, index=True)
+
+
+class NationalCall(AuthRecord, table=True):
+    """A write call accepted on the national interface, queued until the hub's worker has
+    run it through the import engine; its answer for `AsyncHandleResult.Query`. `data` is
+    kept as received (ID and card numbers still encrypted)."""
+
+    __tablename__ = "auth_national_call"
+
+    serial: str = Field(primary_key=True, max_length=80)
+    appid: str = Field(max_length=32, index=True)
+    method: str = Field(max_length=64)
+    data: str = Field(sa_type=Text)
+    state: str = Field(max_length=16, index=True, description="pending, running, done, failed")
+    received_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    attempts: int = 0
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    result: str | None = Field(default=None, sa_type=Text, description="the answer, JSON")

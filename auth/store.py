@@ -201,6 +201,11 @@ class AuthStore:
     def __repr__(self) -> str:
         return f"<AuthStore {self.database!r}>"
 
+    @property
+    def sealer(self) -> KeySealer | None:
+        """The key-encryption key's sealer (the national interface's appsecrets use it)."""
+        return self._sealer
+
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:
         engine = self.database.sync_engine()

@@ -46,6 +46,7 @@ from audit.graph import AuditReader
 from audit.record import AuditTrail
 from audit.store import AuditStore
 from auth.middleware import CallerMiddleware, Refusal
+from auth.national import NationalRegistry
 from auth.server import JWKSEndpoint, TokenEndpoint, TokenPolicy, sign_access_token
 from auth.staff import DeskSession, StaffStore
 from auth.store import AuthStore
@@ -60,6 +61,7 @@ from hub.ingest_app import IngestEndpoint
 from hub.limits import refusal
 from hub.limits.documents import DocumentStore
 from hub.limits.pipeline import observe_error
+from hub.national_app import NationalEndpoint, NationalRunner, national_methods
 from hub.settings import HubSettings
 from hub.wiring import (
     build_audit_store,
@@ -315,6 +317,9 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
     checked: list[Connector | AuthStore | AuditStore] = [*connectors, auth_store, audit_store]
     desk = _desk(settings, auth_store, policy, graphql)
     importer = Importer(connectors, audit_store if guards.auditing else None, hasher)
+    registry = NationalRegistry(auth_store.database, auth_store.sealer)
+    methods = national_methods(importer)
+    runner = NationalRunner(registry, importer, methods, settings.national)
     token_endpoint = TokenEndpoint(
         auth_store, policy, body_timeout_seconds=settings.limits.body_timeout_seconds
     ).handle
@@ -333,7 +338,13 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
         gc.collect()
         gc.freeze()
         async with guards.running():
+            running = asyncio.create_task(runner.run()) if settings.national.enabled else None
             yield
+            if running is not None:
+                running.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await running
+            registry.close()
             await http.aclose()
             for connector in connectors:
                 await connector.dispose()
@@ -352,6 +363,17 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
             methods=["POST"],
         ),
         Route("/.well-known/jwks.json", JWKSEndpoint(auth_store).handle),
+        *(
+            [
+                Route(
+                    "/open.api",
+                    NationalEndpoint(registry, methods, settings.national).handle,
+                    methods=["POST"],
+                )
+            ]
+            if settings.national.enabled
+            else []
+        ),
         Route("/healthz", healthz),
         Route("/readyz", readiness(checked)),
         Mount("/static", static_files(), name="static"),

@@ -25,7 +25,7 @@ from auth.store import Grant
 from connectors import discover
 from graph.jurisdiction import RULES
 from graph.merged import HUB_SUBGRAPH
-from hub import data_commands, seeding, serving
+from hub import data_commands, national_commands, seeding, serving
 from hub.demo import register_demo_clients
 from hub.desk_cli import add_desk_parser, add_users_parser
 from hub.graph import hub_schema
@@ -565,6 +565,7 @@ def parser() -> argparse.ArgumentParser:
     seed.set_defaults(run=_seed)
 
     data_commands.add_parsers(commands)
+    national_commands.add_parser(commands)
     _add_connector_parser(commands)
     _add_clients_parser(commands)
     _add_keys_parser(commands)

@@ -6,6 +6,7 @@ Each connector gets its own nested block read with its own prefix
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -110,6 +111,37 @@ class IngestSettings(BaseModel):
     )
 
 
+class NationalSettings(BaseModel):
+    """The national platform interface at `POST /open.api` (`HUB_NATIONAL_*`)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    enabled: bool = Field(
+        default=True, description="Serve `/open.api` and run queued calls in this process."
+    )
+    tolerance_seconds: int = Field(
+        default=600,
+        ge=10,
+        description="How far a call's `timestamp` may be from the hub's clock (replays older "
+        "than this are refused; nonces are kept twice as long).",
+    )
+    lease_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="A running call is renewed every third of this; a call whose process "
+        "died is run again once it lapses.",
+    )
+    poll_seconds: float = Field(default=0.5, gt=0, description="Idle wait between queue looks.")
+    max_attempts: int = Field(
+        default=5, ge=1, description="Runs of a call the hub fails on before it answers 10."
+    )
+    max_bytes: int = Field(default=16 << 20, ge=1024, description="The largest call accepted.")
+    max_items: int = Field(default=5_000, ge=1, description="Rows one call may hold.")
+
+    def tolerance(self) -> timedelta:
+        return timedelta(seconds=self.tolerance_seconds)
+
+
 class HubSettings(BaseSettings):
     """Nested per concern: `HUB_<BLOCK>_<FIELD>` sets one field of a block
     (`HUB_LIMITS_MAX_DEPTH=7`, `HUB_AUDIT_CHECKPOINT_SECONDS=5`), and each block is the
@@ -158,6 +190,7 @@ class HubSettings(BaseSettings):
     desk: SessionPolicy = SessionPolicy()
     witness: WitnessSettings = WitnessSettings()
     ingest: IngestSettings = IngestSettings()
+    national: NationalSettings = NationalSettings()
 
     connector: ConnectorSettings = ConnectorSettings()
 

@@ -16,6 +16,11 @@ several open-source uploaders; docs/national-interface.md):
 - writes are asynchronous: the answer carries `requestSerialCode`; `AsyncHandleResult.Query`
   reports `status` "0" (pending), "10" (failed) or "20" (done) with per-row results.
 
+An agency that takes one of the write methods declares it (`NationalMethod`, in its
+package's `national.py`): which list in `data` holds the rows (`workerList`, …) and how
+one call becomes rows of its importable tables (`Conversion`), which the hub then loads
+through the import engine like any file.
+
 Some provinces add fields (e.g. `corpsign` between appid and data); those are not signed
 here and would need a per-submitter profile.
 """
@@ -27,14 +32,18 @@ import binascii
 import datetime
 import hashlib
 import hmac
-from collections.abc import Mapping
-from typing import Final
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
 
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from sqlalchemy import Connection, select
 
-from ingest.errors import IngestError
+from ingest.errors import IngestError, InvalidValue
+from ingest.targets import Importable
 from ingest.values import CHINA_STANDARD_TIME
+from storage.database import Database
 
 SIGNED_FIELDS: Final = ("appid", "data", "format", "method", "nonce", "timestamp", "version")
 VERSION: Final = "1.0"
@@ -179,3 +188,128 @@ def decrypt(ciphertext: str, appsecret: str) -> str:
         return plain.decode("utf-8")
     except ValueError:  # bad padding or not UTF-8: wrong key or damaged field
         raise refused from None
+
+
+def decrypt_fields(value: Any, appsecret: str) -> Any:
+    """`data` with every encrypted field (by name, at any depth) decrypted; NationalError
+    when one cannot be."""
+    if isinstance(value, dict):
+        return {
+            name: decrypt(item, appsecret)
+            if name in ENCRYPTED_FIELDS and isinstance(item, str) and item.strip()
+            else decrypt_fields(item, appsecret)
+            for name, item in value.items()
+        }
+    if isinstance(value, list):
+        return [decrypt_fields(item, appsecret) for item in value]
+    return value
+
+
+def encrypt_fields(value: Any, appsecret: str) -> Any:
+    """What an uploader sends: every encrypted field (by name, at any depth) encrypted."""
+    if isinstance(value, dict):
+        return {
+            name: encrypt(str(item), appsecret)
+            if name in ENCRYPTED_FIELDS and item not in (None, "")
+            else encrypt_fields(item, appsecret)
+            for name, item in value.items()
+        }
+    if isinstance(value, list):
+        return [encrypt_fields(item, appsecret) for item in value]
+    return value
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why one item of a call cannot be loaded (before the engine sees it)."""
+
+    item: int
+    field: str
+    reason_en: str
+    reason_zh: str
+
+
+@dataclass
+class Part:
+    """Rows for one importable table, keyed by the table's field names; `items[i]` is
+    the call's item (0-based) row i came from."""
+
+    table: str
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    items: list[int] = field(default_factory=list)
+
+    def add(self, item: int, row: dict[str, Any]) -> None:
+        self.rows.append(row)
+        self.items.append(item)
+
+
+@dataclass
+class Conversion:
+    """A call as rows of the agency's tables, loaded in order, or the problems that stop
+    it; `answer` adds fields to each item's result (e.g. a team's `teamSysNo`)."""
+
+    parts: list[Part] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    answer: Callable[[Database], list[dict[str, Any]]] | None = None
+
+
+Convert = Callable[[Sequence[Mapping[str, Any]], Mapping[str, Any], Database], Conversion]
+"""(the call's items, the rest of `data`, the agency's database) → the rows to load."""
+
+
+@dataclass(frozen=True)
+class NationalMethod:
+    """A write method an agency takes on the national interface."""
+
+    name: str
+    agency: str
+    items: str | None
+    """The list in `data` that holds the rows (`workerList`); None: `data` is one row."""
+    convert: Convert
+    tables: tuple[str, ...]
+    """The agency's tables the method writes, in the order it writes them."""
+
+
+def record(target: Importable, stored: Mapping[Any, Any]) -> dict[str, Any]:
+    """A stored row as the JSON record an import reads back unchanged (field names)."""
+    typed = target.typed_row()(stored)
+    return {
+        column.name: None if value is None else column.kind.to_json(value)
+        for column, value in zip(target.spec.columns, typed, strict=True)
+    }
+
+
+def stored_records(
+    connection: Connection, target: Importable, **where: Any
+) -> list[dict[str, Any]]:
+    """The rows of `target` whose database columns equal `where`, as records."""
+    table = target.table
+    statement = select(table).where(*(table.c[name] == value for name, value in where.items()))
+    return [record(target, row._mapping) for row in connection.execute(statement)]
+
+
+def merged(sent: Mapping[str, Any], stored: Mapping[str, Any] | None) -> dict[str, Any]:
+    """What the call sent, completed by what the hub holds for fields it left out (the
+    interface does not carry every column the hub keeps: a resend keeps them)."""
+    result = dict(stored or {})
+    result.update({name: value for name, value in sent.items() if value not in (None, "")})
+    return result
+
+
+def text(item: Mapping[str, Any], name: str) -> str:
+    """A field as text ('' when absent): JSON numbers written as the uploader wrote them."""
+    value = item.get(name)
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value).strip()
+
+
+def parsed(kind: Any, raw: str) -> Any:
+    """`raw` through a column kind's parser (required); None when it does not parse (the
+    import reports why)."""
+    try:
+        return kind.make(True)(raw)
+    except InvalidValue:
+        return None

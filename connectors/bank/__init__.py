@@ -1,6 +1,6 @@
 """Banks (银行): wage special accounts and payroll disbursement."""
 
-from connectors.bank import graph, tables
+from connectors.bank import graph, national, tables
 from connectors.bank.limits import ROW_LIMITS
 from connectors.bank.loaders import BankLoaders
 from connectors.bank.models import BankRecord
@@ -14,6 +14,7 @@ class BankConnector(Connector):
     metadata = BankRecord.metadata
     loaders = BankLoaders
     importable = tables.TABLES  # hub import, POST /ingest (its ingest scope with it)
+    national_methods = national.METHODS  # the national platform interface's Payroll.Add
     row_limits = ROW_LIMITS
     contribution = GraphContribution(
         entities={

@@ -1,7 +1,7 @@
 """Housing and construction bureau (住房城乡建设): the real-name platform."""
 
 from connectors.base import Connector
-from connectors.housing import graph, tables
+from connectors.housing import graph, national, tables
 from connectors.housing.limits import ROW_LIMITS
 from connectors.housing.loaders import HousingLoaders
 from connectors.housing.models import HousingRecord
@@ -14,6 +14,7 @@ class HousingConnector(Connector):
     metadata = HousingRecord.metadata
     loaders = HousingLoaders
     importable = tables.TABLES  # hub import, POST /ingest (its ingest scope with it)
+    national_methods = national.METHODS  # the national platform interface's writes
     row_limits = ROW_LIMITS
     contribution = GraphContribution(
         query=graph.HousingQuery,

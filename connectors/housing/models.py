@@ -124,3 +124,39 @@ class SkillCertificate(HousingRecord, table=True):
     issued_on: date
     expires_on: date
     batch_id: int | None = batch_field()
+
+
+class Team(HousingRecord, table=True):
+    """A team 班组 of an employer on a project, as the national interface's `Team.Add`
+    sends it; its id is the `teamSysNo` the interface answers with."""
+
+    __tablename__ = "housing_team"
+    __table_args__ = (
+        UniqueConstraint("project_code", "employer_uscc", "name", name="uq_housing_team_natural"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_code: str = Field(max_length=32, index=True)
+    employer_uscc: str = Field(max_length=18)
+    name: str = Field(max_length=50)
+    leader_name: str | None = Field(default=None, max_length=50)
+    leader_phone: str | None = Field(default=None, max_length=20)
+    leader_id_number: str | None = Field(default=None, max_length=18)
+    entry_date: date | None = None
+    exit_date: date | None = None
+    batch_id: int | None = batch_field()
+
+
+class ProjectWorker(HousingRecord, table=True):
+    """A worker on a project's roster 项目人员 (`ProjectWorker.Add`): employer, team and
+    trade; the entries and exits (`WorkerEntryExit.Add`) make the registrations."""
+
+    __tablename__ = "housing_project_worker"
+
+    project_code: str = Field(primary_key=True, max_length=32)
+    worker_id_number: str = Field(primary_key=True, max_length=18)
+    employer_uscc: str = Field(max_length=18)
+    team: str = Field(max_length=50)
+    trade: str = Field(max_length=20)
+    is_team_leader: bool | None = None
+    batch_id: int | None = batch_field()

@@ -1,6 +1,7 @@
 """What the housing bureau's real-name platform can load into the hub: enterprises,
 projects, workers, real-name registrations, monthly attendance, labour contracts and
-skill certificates. Load them in that order: a registration must name a worker, project
+skill certificates, and — as the national interface sends them (`national.py`) — teams
+and project rosters. Load them in that order: a registration must name a worker, project
 and employer the bureau has already sent, attendance a registration.
 
 Attendance comes a worker, project and month per row with the days present (`1-3,5,8`),
@@ -18,8 +19,10 @@ from connectors.housing.models import (
     ImportBatch,
     LabourContract,
     Project,
+    ProjectWorker,
     Registration,
     SkillCertificate,
+    Team,
     Worker,
 )
 from ingest import columns, values
@@ -32,7 +35,7 @@ INGEST: Final = Scope(
     "ingest:housing",
     "住建数据报送",
     "Load the housing bureau's own tables: enterprises, projects, workers, registrations, "
-    "attendance, labour contracts, skill certificates.",
+    "attendance, labour contracts, skill certificates, teams, project rosters.",
 )
 
 ENTERPRISE_KINDS: Final = {
@@ -244,6 +247,58 @@ CERTIFICATES_SPEC: Final = TableSpec(
 )  # fmt: skip
 
 
+TEAMS_SPEC: Final = TableSpec(
+    agency="housing", name="teams", title="班组", title_en="teams",
+    description_zh="用工单位在项目上的班组（全国平台 Team.Add），其编号即 teamSysNo。",
+    description_en="An employer's team on a project (the national Team.Add); its id is the"
+    " teamSysNo.",
+    key=("project_code", "employer_uscc", "name"),
+    rules=(_in_order("entry_date", "exit_date", "exit before entry", "退场日期早于进场日期"),),
+    columns=(
+        columns.project_code(),
+        columns.uscc("employer_uscc", "用工单位统一社会信用代码", "用工单位信用代码", "corpCode"),
+        ColumnSpec("name", "班组名称", values.text(50), synonyms=("班组", "teamName")),
+        ColumnSpec(
+            "leader_name", "班组长姓名", values.text(50), required=False,
+            synonyms=("responsiblePersonName",),
+        ),
+        ColumnSpec(
+            "leader_phone", "班组长电话", values.text(20), required=False,
+            synonyms=("responsiblePersonPhone",),
+        ),
+        columns.id_number(
+            "leader_id_number", "班组长身份证号", required=False
+        ),
+        ColumnSpec(
+            "entry_date", "进场日期", values.date(), required=False, synonyms=("entryTime",)
+        ),
+        ColumnSpec(
+            "exit_date", "退场日期", values.date(), required=False, synonyms=("exitTime",)
+        ),
+    ),
+)  # fmt: skip
+
+PROJECT_WORKERS_SPEC: Final = TableSpec(
+    agency="housing", name="project_workers", title="项目人员", title_en="project rosters",
+    description_zh="工人在项目上的用工单位、班组和工种（全国平台 ProjectWorker.Add）；"
+    "进退场（WorkerEntryExit.Add）据此形成实名制登记。",
+    description_en="A worker's employer, team and trade on a project (the national"
+    " ProjectWorker.Add); entries and exits (WorkerEntryExit.Add) make registrations of it.",
+    key=("project_code", "worker_id_number"),
+    columns=(
+        columns.id_number(),
+        columns.project_code(),
+        columns.uscc("employer_uscc", "用工单位统一社会信用代码", "用工单位信用代码", "corpCode"),
+        ColumnSpec("team", "班组", values.text(50), synonyms=("班组名称", "teamName")),
+        ColumnSpec("trade", "工种", values.text(20), synonyms=("workType",)),
+        ColumnSpec(
+            "is_team_leader", "是否班组长", values.boolean(), required=False,
+            synonyms=("isTeamLeader",),
+        ),
+    ),
+)  # fmt: skip
+
+
 def _table(model: Any) -> Any:
     return model.__table__
 
@@ -306,10 +361,35 @@ CERTIFICATES: Final = Importable(
     entities=(("Worker", "worker_id_number"),),
 )
 
+TEAMS: Final = Importable(
+    TEAMS_SPEC,
+    _table(Team),
+    key=("project_code", "employer_uscc", "name"),
+    references=(PROJECT, _employer()),
+    entities=(("Project", "project_code"), ("Enterprise", "employer_uscc")),
+)
+PROJECT_WORKERS: Final = Importable(
+    PROJECT_WORKERS_SPEC,
+    _table(ProjectWorker),
+    key=("project_code", "worker_id_number"),
+    references=(PROJECT, _employer()),  # the worker comes in the same call (ProjectWorker.Add)
+    entities=(("Worker", "worker_id_number"), ("Project", "project_code")),
+)
+
 TABLES: Final = AgencyTables(
     "housing",
     INGEST,
     _table(ImportBatch),
-    (ENTERPRISES, PROJECTS, WORKERS, REGISTRATIONS, ATTENDANCE, CONTRACTS, CERTIFICATES),
+    (
+        ENTERPRISES,
+        PROJECTS,
+        WORKERS,
+        REGISTRATIONS,
+        ATTENDANCE,
+        CONTRACTS,
+        CERTIFICATES,
+        TEAMS,
+        PROJECT_WORKERS,
+    ),
     module=__name__,
 )

@@ -1,0 +1,490 @@
+"""`POST /open.api`: the national construction-worker platform's interface, so a province
+points its existing uploader at the hub (the path is the one provincial uploaders post to).
+
+A call is one form post (`appid`, `data`, `format`, `method`, `nonce`, `timestamp`,
+`version`, `sign`; `ingest.national` for the signature and the AES fields). Every answer
+is the platform's envelope, HTTP 200 unless the hub cannot take calls at all:
+
+    {"code": 0, "message": "成功", "data": {"requestSerialCode": "..."}}
+
+    code  0   accepted (a write: queued; a query: answered)
+         -1   request parameter error: a parameter missing, format/version not json/1.0,
+              `data` not JSON or not the method's shape, an encrypted field that does not
+              decrypt, a method the hub does not take, an unknown requestSerialCode
+         -2   signature error: `sign` does not match, `timestamp` malformed or more than
+              the tolerance from the hub's clock (Beijing time), a nonce already used
+              with that timestamp (a replay)
+         -3   no access: unknown or revoked appid, a method of another agency's tables
+         -5   the hub cannot take calls now (its database): retry later (HTTP 503)
+
+A write is answered at once with its `requestSerialCode` and queued in the auth database
+(`auth.national`); `NationalRunner`, a task in every hub process, runs queued calls
+through the import engine — the agency's tables, the same validation, batch registry and
+audit write records as `hub import` — and stores the answer `AsyncHandleResult.Query`
+gives: `status` "0" waiting, "20" done, "10" refused with each row's problems (nothing
+written). A call whose runner died is run again once its lease lapses; imports are
+upserts, so that completes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+import tempfile
+import uuid
+from collections.abc import Coroutine, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Final
+
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from auth.national import DONE, FAILED, NationalRegistry, QueuedCall
+from auth.sealing import KeySealingError
+from hub.importing import SUBMISSION_PURPOSE, Importer, Sender
+from hub.settings import NationalSettings
+from ingest import national
+from ingest.engine import ImportOptions, ImportResult
+from ingest.national import Conversion, NationalError, NationalMethod, Part
+from ingest.report import Issue
+
+log = logging.getLogger(__name__)
+
+OK: Final = 0
+PARAMETER_ERROR: Final = -1
+SIGN_ERROR: Final = -2
+NO_ACCESS: Final = -3
+UNAVAILABLE: Final = -5
+CHANNEL: Final = "national"
+_STATUS: Final = {"pending": national.ASYNC_PENDING, "running": national.ASYNC_PENDING,
+                  DONE: national.ASYNC_DONE, FAILED: national.ASYNC_FAILED}  # fmt: skip
+
+
+class Refused(Exception):
+    """A call answered with an error code; nothing was queued or written."""
+
+    def __init__(self, code: int, zh: str, en: str) -> None:
+        super().__init__(en)
+        self.code, self.zh, self.en = code, zh, en
+
+
+def envelope(code: int, message: str, data: object = None, message_en: str = "") -> JSONResponse:
+    body: dict[str, object] = {"code": code, "message": message, "data": data}
+    if message_en:
+        body["messageEn"] = message_en
+    return JSONResponse(
+        body,
+        status_code=503 if code == UNAVAILABLE else 200,
+        headers={"cache-control": "no-store"},
+    )
+
+
+def national_methods(importer: Importer) -> dict[str, NationalMethod]:
+    """The write methods the hub's local agencies declare (`national_methods`)."""
+    found: dict[str, NationalMethod] = {}
+    for connector in importer.connectors.values():
+        for method in getattr(connector, "national_methods", ()):
+            if method.name in found:
+                raise ValueError(f"two agencies declare {method.name}")
+            found[method.name] = method
+    return found
+
+
+def _items(method: NationalMethod, data: Mapping[str, Any]) -> tuple[list[Any], dict[str, Any]]:
+    """The call's rows and the rest of `data`."""
+    if method.items is None:
+        return [data], dict(data)
+    listed = data.get(method.items)
+    header = {name: value for name, value in data.items() if name != method.items}
+    return (listed if isinstance(listed, list) else []), header
+
+
+class NationalEndpoint:
+    """The route's handler."""
+
+    def __init__(
+        self,
+        registry: NationalRegistry,
+        methods: Mapping[str, NationalMethod],
+        settings: NationalSettings,
+    ) -> None:
+        self.registry = registry
+        self.methods = methods
+        self.settings = settings
+
+    async def handle(self, request: Request) -> Response:
+        try:
+            return await self._handle(request)
+        except Refused as refusal:
+            return envelope(refusal.code, refusal.zh, message_en=refusal.en)
+        except (SQLAlchemyError, OSError, KeySealingError) as error:
+            log.warning("national interface unavailable: %s", type(error).__name__)
+            return envelope(
+                UNAVAILABLE, "服务暂不可用，请稍后重试",
+                message_en="the hub cannot take calls now; retry later",
+            )  # fmt: skip
+
+    async def _form(self, request: Request) -> dict[str, str]:
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.settings.max_bytes:
+            raise Refused(
+                PARAMETER_ERROR, f"请求超过 {self.settings.max_bytes >> 20} MiB，请分批上传",
+                f"the call is larger than {self.settings.max_bytes >> 20} MiB: send it in parts",
+            )  # fmt: skip
+        try:
+            form = await request.form(max_files=0, max_fields=64)
+        except Exception:  # a body that is no form: the parser's errors vary by content type
+            raise Refused(
+                PARAMETER_ERROR, "请求参数错误：应为表单提交（application/x-www-form-urlencoded）",
+                "the body is not a form (application/x-www-form-urlencoded)",
+            ) from None  # fmt: skip
+        params = {name: value for name, value in form.items() if isinstance(value, str)}
+        await form.close()
+        missing = [name for name in (*national.SIGNED_FIELDS, "sign") if not params.get(name)]
+        if missing:
+            raise Refused(
+                PARAMETER_ERROR, f"请求参数错误：缺少 {', '.join(missing)}",
+                f"missing parameters: {', '.join(missing)}",
+            )  # fmt: skip
+        return params
+
+    async def _handle(self, request: Request) -> Response:
+        params = await self._form(request)
+        if params["format"].lower() != national.FORMAT or params["version"] != national.VERSION:
+            raise Refused(
+                PARAMETER_ERROR, "请求参数错误：format 应为 json，version 应为 1.0",
+                "format must be json and version 1.0",
+            )  # fmt: skip
+        submitter = await self.registry.submitter(params["appid"])
+        if submitter is None or submitter.revoked:
+            raise Refused(
+                NO_ACCESS, "无API访问权限：appid 不存在或已停用",
+                "no access: the appid is unknown or revoked",
+            )  # fmt: skip
+        try:
+            national.verify_sign(params, submitter.secret)
+            national.check_timestamp(
+                params["timestamp"], datetime.now(UTC), self.settings.tolerance()
+            )
+        except NationalError as error:
+            raise Refused(SIGN_ERROR, f"签名校验错误：{error.reason_zh}", error.reason_en) from None
+        fresh = await self.registry.use_nonce(
+            submitter.appid,
+            params["nonce"][:64],
+            params["timestamp"],
+            2 * self.settings.tolerance(),
+        )
+        if not fresh:
+            raise Refused(
+                SIGN_ERROR, "签名校验错误：nonce 已使用（重复请求）",
+                "the nonce was already used with this timestamp (a replayed call)",
+            )  # fmt: skip
+        data = self._data(params["data"])
+        method_name = params["method"]
+        if method_name == national.RESULT_METHOD:
+            return await self._result(submitter.appid, data)
+        method = self.methods.get(method_name)
+        if method is None:
+            raise Refused(
+                PARAMETER_ERROR, f"请求参数错误：本平台不接收 {method_name}",
+                f"the hub does not take {method_name}; it takes"
+                f" {', '.join(sorted(self.methods))} and {national.RESULT_METHOD}",
+            )  # fmt: skip
+        if method.agency != submitter.agency:
+            raise Refused(
+                NO_ACCESS, f"无API访问权限：{method_name} 写入 {method.agency} 的数据，"
+                f"该 appid 属于 {submitter.agency}",
+                f"{method_name} writes {method.agency}'s tables;"
+                f" this appid is {submitter.agency}'s",
+            )  # fmt: skip
+        self._check_shape(method, data, submitter.secret)
+        serial = (
+            f"{method_name.lower().replace('.', '-')}-{params['timestamp']}-{secrets.token_hex(6)}"
+        )
+        await self.registry.enqueue(serial, submitter.appid, method_name, params["data"])
+        return envelope(OK, "成功", {"requestSerialCode": serial})
+
+    def _data(self, text: str) -> dict[str, Any]:
+        try:
+            data = json.loads(text)
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            raise Refused(
+                PARAMETER_ERROR, "请求参数错误：data 应为 JSON 对象", "data must be a JSON object"
+            )
+        return data
+
+    def _check_shape(self, method: NationalMethod, data: dict[str, Any], secret: str) -> None:
+        items, _ = _items(method, data)
+        if method.items is not None and (
+            not items or not all(isinstance(item, dict) for item in items)
+        ):
+            raise Refused(
+                PARAMETER_ERROR, f"请求参数错误：[{method.items}] 应为非空对象列表",
+                f"{method.items} must be a non-empty list of objects",
+            )  # fmt: skip
+        if len(items) > self.settings.max_items:
+            raise Refused(
+                PARAMETER_ERROR,
+                f"请求参数错误：[{method.items}] 超过 {self.settings.max_items} 条",
+                f"{method.items} holds more than {self.settings.max_items} rows:"
+                " send them in parts",
+            )  # fmt: skip
+        try:
+            national.decrypt_fields(data, secret)
+        except NationalError as error:
+            raise Refused(
+                PARAMETER_ERROR, f"请求参数错误：{error.reason_zh}", error.reason_en
+            ) from None
+
+    async def _result(self, appid: str, data: Mapping[str, Any]) -> Response:
+        serial = str(data.get("requestSerialCode") or "")
+        found = await self.registry.answer(serial, appid) if serial else None
+        if found is None:
+            raise Refused(
+                PARAMETER_ERROR, "请求参数错误：requestSerialCode 不存在",
+                "no call of this appid has that requestSerialCode",
+            )  # fmt: skip
+        state, result = found
+        status = _STATUS.get(state, national.ASYNC_PENDING)
+        answer = {"requestSerialCode": serial, "status": status, "result": "处理中"}
+        if result is not None:
+            answer.update(result)
+        return envelope(OK, "成功", answer)
+
+
+# -- the runner ------------------------------------------------------------------------------
+
+
+def _row_results(
+    count: int, problems: dict[int, list[dict[str, str]]], warnings: dict[int, list[dict[str, str]]]
+) -> list[dict[str, Any]]:
+    rows = []
+    for index in range(count):
+        row: dict[str, Any] = {
+            "index": index,
+            "status": national.ASYNC_FAILED if index in problems else national.ASYNC_DONE,
+        }
+        if index in problems:
+            row["errors"] = problems[index]
+        if index in warnings:
+            row["warnings"] = warnings[index]
+        rows.append(row)
+    return rows
+
+
+def _issue(issue: Issue) -> dict[str, str]:
+    return {
+        "field": issue.column or "",
+        "message": issue.reason_zh,
+        "messageEn": issue.reason_en,
+    }
+
+
+class NationalRunner:
+    """Runs queued calls one at a time in this process, each off the event loop."""
+
+    def __init__(
+        self,
+        registry: NationalRegistry,
+        importer: Importer,
+        methods: Mapping[str, NationalMethod],
+        settings: NationalSettings,
+    ) -> None:
+        self.registry = registry
+        self.importer = importer
+        self.methods = methods
+        self.settings = settings
+
+    async def run(self) -> None:
+        """Until cancelled: claim, run, answer; poll when idle, back off on failure."""
+        loop = asyncio.get_running_loop()
+
+        def submit(coroutine: Coroutine[Any, Any, Any]) -> Any:
+            return asyncio.run_coroutine_threadsafe(coroutine, loop).result()
+
+        lease = timedelta(seconds=self.settings.lease_seconds)
+        while True:
+            try:
+                call = await asyncio.to_thread(self.registry.claim, lease)
+            except (SQLAlchemyError, OSError) as error:
+                log.warning("national queue unavailable: %s", type(error).__name__)
+                await asyncio.sleep(self.settings.poll_seconds * 10)
+                continue
+            if call is None:
+                await asyncio.sleep(self.settings.poll_seconds)
+                continue
+            renewing = asyncio.create_task(self._renew(call.serial, lease))
+            try:
+                state, result = await asyncio.to_thread(self.process, call, submit)
+                await asyncio.to_thread(self.registry.finish, call.serial, state, result)
+            except Exception as error:  # the call stays leased and is tried again
+                log.warning(
+                    "national call %s failed on attempt %d: %s",
+                    call.serial, call.attempts, type(error).__name__,
+                )  # fmt: skip
+                if call.attempts >= self.settings.max_attempts:
+                    with contextlib.suppress(SQLAlchemyError, OSError):
+                        await asyncio.to_thread(
+                            self.registry.finish, call.serial, FAILED,
+                            {"result": "处理失败，请重新上传 / the hub could not process the call"},
+                        )  # fmt: skip
+                await asyncio.sleep(self.settings.poll_seconds)
+            finally:
+                renewing.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await renewing
+
+    async def _renew(self, serial: str, lease: timedelta) -> None:
+        while True:
+            await asyncio.sleep(lease.total_seconds() / 3)
+            with contextlib.suppress(SQLAlchemyError, OSError):
+                await asyncio.to_thread(self.registry.renew, serial, lease)
+
+    def process(self, call: QueuedCall, submit: Any) -> tuple[str, dict[str, Any]]:
+        """(state, answer) of one call; raises only when the hub itself failed."""
+        method = self.methods.get(call.method)
+        submitter = self.registry.submitter_now(call.appid)
+        if method is None or submitter is None:
+            return FAILED, {"result": "处理失败：方法或 appid 已不可用 / method or appid gone"}
+        try:
+            data = national.decrypt_fields(json.loads(call.data), submitter.secret)
+        except NationalError as error:
+            return FAILED, {"result": f"{error.reason_zh} / {error.reason_en}"}
+        items, header = _items(method, data)
+        database = self.importer.database(method.agency)
+        conversion = method.convert(items, header, database)
+        if conversion.problems:
+            problems: dict[int, list[dict[str, str]]] = {}
+            for problem in conversion.problems:
+                problems.setdefault(problem.item, []).append(
+                    {
+                        "field": problem.field,
+                        "message": problem.reason_zh,
+                        "messageEn": problem.reason_en,
+                    }
+                )
+            return FAILED, self._answer(len(items), problems, {}, [], refused=True)
+        sender = Sender(
+            submitted_by=f"national:{call.appid}",
+            client_id=f"national:{call.appid}",
+            purpose=SUBMISSION_PURPOSE,
+            channel=CHANNEL,
+            request_id=uuid.uuid5(uuid.NAMESPACE_URL, call.serial).hex,
+        )
+        with tempfile.TemporaryDirectory(prefix="national-") as directory:
+            files = self._write(conversion, Path(directory))
+            return self._load(method, conversion, files, sender, submit, len(items), database)
+
+    def _write(self, conversion: Conversion, directory: Path) -> list[Path]:
+        paths = []
+        for number, part in enumerate(conversion.parts):
+            path = directory / f"{number}-{part.table}.jsonl"
+            with path.open("w", encoding="utf-8") as out:
+                for row in part.rows:
+                    out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            paths.append(path)
+        return paths
+
+    def _load(
+        self,
+        method: NationalMethod,
+        conversion: Conversion,
+        files: Sequence[Path],
+        sender: Sender,
+        submit: Any,
+        count: int,
+        database: Any,
+    ) -> tuple[str, dict[str, Any]]:
+        agency = method.agency
+        parts = [
+            (part, path) for part, path in zip(conversion.parts, files, strict=True) if part.rows
+        ]
+        problems: dict[int, list[dict[str, str]]] = {}
+        warnings: dict[int, list[dict[str, str]]] = {}
+        if len(parts) > 1:  # every part checked before any is written: all or nothing
+            for part, path in parts:
+                result = self._import(agency, part, path, sender, submit, dry_run=True)
+                self._collect(result, part, problems, warnings)
+            if problems:
+                return FAILED, self._answer(count, problems, warnings, [], refused=True)
+            warnings.clear()
+        batches = []
+        for part, path in parts:
+            result = self._import(agency, part, path, sender, submit, dry_run=False)
+            batches.append(result.summary())
+            self._collect(result, part, problems, warnings)
+            if not result.applied:
+                return FAILED, self._answer(count, problems, warnings, batches, refused=True)
+        answer = self._answer(count, problems, warnings, batches, refused=False)
+        if conversion.answer is not None:
+            for row, extra in zip(answer["rows"], conversion.answer(database), strict=False):
+                row.update(extra)
+        return DONE, answer
+
+    def _import(
+        self, agency: str, part: Part, path: Path, sender: Sender, submit: Any, *, dry_run: bool
+    ) -> ImportResult:
+        options = ImportOptions(
+            format="jsonl",
+            name=f"{sender.submitted_by} {part.table}",
+            dry_run=dry_run,
+            submitted_by=sender.submitted_by,
+            channel=CHANNEL,
+        )
+        return self.importer.run(agency, part.table, path, options, sender, submit)
+
+    def _collect(
+        self,
+        result: ImportResult,
+        part: Part,
+        problems: dict[int, list[dict[str, str]]],
+        warnings: dict[int, list[dict[str, str]]],
+    ) -> None:
+        try:
+            for issue in result.report.issues():
+                if issue.row is None or not 1 <= issue.row <= len(part.items):
+                    target = problems if issue.severity == "error" else warnings
+                    target.setdefault(0, []).append(_issue(issue))
+                    continue
+                item = part.items[issue.row - 1]
+                target = problems if issue.severity == "error" else warnings
+                target.setdefault(item, []).append(_issue(issue))
+            if result.report.file_error is not None:
+                problems.setdefault(0, []).append(_issue(result.report.file_error))
+        finally:
+            result.report.close()
+
+    def _answer(
+        self,
+        count: int,
+        problems: dict[int, list[dict[str, str]]],
+        warnings: dict[int, list[dict[str, str]]],
+        batches: list[dict[str, Any]],
+        *,
+        refused: bool,
+    ) -> dict[str, Any]:
+        failed = sum(1 for index in range(count) if index in problems)
+        summary = (
+            f"处理失败：{failed} 行有错误，未写入任何数据 / refused: {failed} rows in error,"
+            " nothing written"
+            if refused
+            else f"处理成功：{count} 行 / done: {count} rows"
+        )
+        return {
+            "result": summary,
+            "rows": _row_results(count, problems, warnings),
+            "batches": [
+                {
+                    key: batch.get(key)
+                    for key in ("table", "batchId", "inserted", "updated", "unchanged", "outcome")
+                }
+                for batch in batches
+            ],
+        }
