@@ -1,0 +1,291 @@
+"""Every runnable example of the documentation, run against the demo so that none drifts.
+
+A page marks an example with an HTML comment (invisible on the site) right before its
+fenced block, and the answer it shows with another before the block that follows:
+
+    <!-- run: as=police-xinmi reference="新公(治)查字〔2026〕118号" variables='{"id": "…"}' -->
+    ```graphql
+    { worker(idNumber: "…") { name } }
+    ```
+    <!-- output -->
+    ```json
+    {"worker": {"name": "…"}}
+    ```
+
+`run:` takes `as` (the demo client that asks; required for GraphQL), `purpose` (default:
+the client's first), `reference` (`X-Purpose-Reference`) and `variables` (JSON). A ```sh
+block marked `<!-- run: sh -->` runs in bash in a directory holding the demo's
+`.hub/demo-clients.json`, with `localhost:8000` meaning the demo hub. The output is
+compared as JSON when it parses: objects by the keys shown (an abridged object omits
+keys), lists element by element, and the string "…" matches any value; a GraphQL answer
+shown without `data`/`errors` at its top is compared with its `data`. Each page gets a
+fresh demo (SQLite, `hub seed --scale demo --seed 42` and the demo clients, served by a
+real uvicorn), and its examples run in the page's order, so an example may read the
+audit records the ones before it left.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import pytest
+
+from conftest import SEED, backend_settings, serving
+from hub import seeding
+from hub.app import create_app
+from hub.demo import DEMO_GRANTS, register_demo_clients
+from hub.limits.sources import SourceLimits
+from hub.wiring import migration_targets
+from storage import migrate
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = ROOT / "docs"
+ANY = "…"
+"""Matches any value in an expected output."""
+
+MARKER = re.compile(r"^<!--\s*(run:.*?|output)\s*-->\s*$")
+FENCE = re.compile(r"^(`{3,})\s*([\w-]*)")
+
+
+@dataclass
+class Example:
+    page: str
+    line: int
+    language: str
+    source: str
+    options: dict[str, str]
+    output: str | None = None
+    output_line: int | None = None
+
+    @property
+    def where(self) -> str:
+        return f"{self.page}:{self.line}"
+
+
+@dataclass
+class PageExamples:
+    page: str
+    examples: list[Example] = field(default_factory=list)
+
+
+def _block(lines: list[str], start: int) -> tuple[str, str, int]:
+    """The fenced block opening at `start`: its language, text and the line after it."""
+    opening = FENCE.match(lines[start])
+    assert opening, f"a marker must be followed by a fenced block (line {start + 1})"
+    fence, language = opening.groups()
+    end = start + 1
+    while not lines[end].startswith(fence):
+        end += 1
+    return language, "\n".join(lines[start + 1 : end]), end + 1
+
+
+def _options(text: str) -> dict[str, str]:
+    options = {}
+    for word in shlex.split(text.removeprefix("run:")):
+        name, _, value = word.partition("=")
+        options[name] = value
+    return options
+
+
+def examples_of(path: Path) -> PageExamples:
+    """The page's marked examples, in order, each with the output shown after it."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    found = PageExamples(str(path.relative_to(ROOT)))
+    index = 0
+    while index < len(lines):
+        marker = MARKER.match(lines[index])
+        if not marker:
+            index += 1
+            continue
+        at = index + 1
+        while not lines[at].strip():
+            at += 1
+        language, text, index = _block(lines, at)
+        if marker.group(1) == "output":
+            assert found.examples, f"{found.page}:{at}: an output marker without an example"
+            found.examples[-1].output, found.examples[-1].output_line = text, at + 1
+        else:
+            found.examples.append(
+                Example(found.page, at + 1, language, text, _options(marker.group(1)))
+            )
+    return found
+
+
+def pages() -> list[PageExamples]:
+    everything = [examples_of(path) for path in sorted(DOCS.rglob("*.md"))]
+    return [page for page in everything if page.examples]
+
+
+def mismatch(expected: Any, actual: Any, path: str = "$") -> str | None:
+    """Where `actual` departs from the documented `expected`, or None."""
+    if expected == ANY:
+        return None
+    if isinstance(expected, dict):
+        if not isinstance(actual, dict):
+            return f"{path}: expected an object, got {actual!r}"
+        for key, value in expected.items():
+            if key not in actual:
+                return f"{path}: no {key!r} in {sorted(actual)}"
+            if (found := mismatch(value, actual[key], f"{path}.{key}")) is not None:
+                return found
+        return None
+    if isinstance(expected, list):
+        if not isinstance(actual, list) or len(actual) != len(expected):
+            return f"{path}: expected {len(expected)} items, got {actual!r}"
+        for number, (want, got) in enumerate(zip(expected, actual, strict=True)):
+            if (found := mismatch(want, got, f"{path}[{number}]")) is not None:
+                return found
+        return None
+    if isinstance(expected, str) and isinstance(actual, str) and matches_text(expected, actual):
+        return None
+    if expected != actual:
+        return f"{path}: expected {expected!r}, got {actual!r}"
+    return None
+
+
+def matches_text(expected: str, actual: str) -> bool:
+    """Equal, where each "…" in `expected` stands for any run of characters."""
+    pattern = ".*?".join(re.escape(part) for part in expected.split(ANY))
+    return re.fullmatch(pattern, actual, re.DOTALL) is not None
+
+
+@dataclass
+class Demo:
+    url: str
+    secrets: dict[str, str]
+    directory: Path
+    _clients: dict[tuple[str, str, str | None], httpx.Client] = field(default_factory=dict)
+
+    def client(self, client_id: str, purpose: str | None, reference: str | None) -> httpx.Client:
+        grant = next((g for g in DEMO_GRANTS if g.client_id == client_id), None)
+        assert grant, f"{client_id} is not a demo client"
+        chosen = purpose or grant.purposes[0]
+        key = (client_id, chosen, reference)
+        if key not in self._clients:
+            token = httpx.post(
+                f"{self.url}/oauth/token",
+                data={"grant_type": "client_credentials"},
+                auth=(client_id, self.secrets[client_id]),
+            ).json()["access_token"]
+            headers = {"Authorization": f"Bearer {token}", "X-Purpose": chosen}
+            if reference:
+                # Header values are ASCII: a Chinese reference travels in RFC 8187's form.
+                headers["X-Purpose-Reference"] = (
+                    reference if reference.isascii() else "UTF-8''" + quote(reference, safe="")
+                )
+            self._clients[key] = httpx.Client(base_url=self.url, headers=headers, timeout=30)
+        return self._clients[key]
+
+    def close(self) -> None:
+        for client in self._clients.values():
+            client.close()
+
+
+@contextmanager
+def demo_hub(directory: Path) -> Iterator[Demo]:
+    """A fresh demo hub in `directory`, as `make run` sets it up there."""
+    settings = backend_settings(
+        "sqlite", directory / ".hub", "docs", sources=SourceLimits(failures="off")
+    )
+    app = create_app(settings)
+    state = app.state
+    migrate.upgrade(migration_targets(state.connectors, state.auth_store, state.audit_store))
+    seeding.seed(state.connectors, "demo", SEED)
+    secrets = register_demo_clients(state.auth_store)
+    (directory / ".hub" / "demo-clients.json").write_text(json.dumps(secrets), encoding="utf-8")
+    with serving(app, settings.limits) as url:
+        running = Demo(url, secrets, directory)
+        try:
+            yield running
+        finally:
+            running.close()
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator[Demo]:
+    with demo_hub(tmp_path) as running:
+        yield running
+
+
+def run(example: Example, demo: Demo) -> Any:
+    """The example's answer: parsed JSON when it is JSON, else its text."""
+    if example.language == "graphql":
+        assert "as" in example.options, f"{example.where}: say which client asks (as=…)"
+        client = demo.client(
+            example.options["as"], example.options.get("purpose"), example.options.get("reference")
+        )
+        variables = json.loads(example.options.get("variables", "{}"))
+        response = client.post("/graphql", json={"query": example.source, "variables": variables})
+        return response.json()
+    if example.language == "sh" and "sh" in example.options:
+        script = example.source.replace("localhost:8000", demo.url.removeprefix("http://"))
+        path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+        done = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", script],
+            cwd=demo.directory, capture_output=True, text=True, timeout=120,
+            env={**os.environ, "PATH": path},
+        )  # fmt: skip
+        assert done.returncode == 0, f"{example.where}: exit {done.returncode}: {done.stderr}"
+        try:
+            return json.loads(done.stdout)
+        except json.JSONDecodeError:
+            return done.stdout
+    raise AssertionError(f"{example.where}: cannot run a {example.language or 'plain'} block")
+
+
+def check(example: Example, answer: Any) -> str | None:
+    """What is wrong with the example's answer, or None."""
+    graphql = isinstance(answer, dict) and example.language == "graphql"
+    shows_errors = example.output is not None and '"errors"' in example.output
+    if graphql and not shows_errors and answer.get("errors"):
+        return f"{example.where}: the example fails: {answer['errors']}"
+    if example.output is None:
+        return None
+    try:
+        expected = json.loads(example.output)
+    except json.JSONDecodeError:
+        if isinstance(answer, str) and matches_text(example.output, answer.rstrip("\n")):
+            return None
+        return f"{example.page}:{example.output_line}: the shown output differs: {answer!r}"
+    whole = isinstance(expected, dict) and {"data", "errors"} & set(expected)
+    if graphql and not whole:
+        answer = answer.get("data")
+    found = mismatch(expected, answer)
+    if found is None:
+        return None
+    return f"{example.page}:{example.output_line}: the shown output differs at {found}"
+
+
+@pytest.mark.parametrize("page", pages(), ids=lambda page: page.page)
+def test_examples_answer_as_shown(page: PageExamples, demo: Demo) -> None:
+    problems = [found for example in page.examples if (found := check(example, run(example, demo)))]
+    assert problems == []
+
+
+def test_the_documentation_has_runnable_examples() -> None:
+    """The six questions at least, each with the answer it shows."""
+    questions = examples_of(DOCS / "questions.md").examples
+    assert len([e for e in questions if e.output is not None]) >= 6
+
+
+def test_mismatch_reads_an_abridged_answer() -> None:
+    actual = {"a": {"b": [1, {"c": "x", "d": 2}], "e": 3}}
+    assert mismatch({"a": {"b": [1, {"c": ANY}]}}, actual) is None
+    assert (
+        mismatch({"a": {"b": [1]}}, actual)
+        == "$.a.b: expected 1 items, got [1, {'c': 'x', 'd': 2}]"
+    )
+    assert mismatch({"a": {"e": 4}}, actual) == "$.a.e: expected 4, got 3"
+    assert mismatch({"f": 1}, actual) == "$: no 'f' in ['a']"
