@@ -42,9 +42,11 @@ from strawberry.http.async_base_view import AsyncHTTPRequestAdapter
 from strawberry.types import ExecutionResult
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from alerts.dispatcher import Dispatcher
+from alerts.evaluation import Evaluations, evaluate
+from alerts.payloads import AsClient
 from audit.graph import AuditReader
 from audit.record import AuditTrail
-from audit.store import AuditStore
 from auth.middleware import CallerMiddleware, Refusal
 from auth.national import NationalRegistry
 from auth.server import JWKSEndpoint, TokenEndpoint, TokenPolicy, sign_access_token
@@ -64,10 +66,12 @@ from hub.limits.pipeline import observe_error
 from hub.national_app import NationalEndpoint, NationalRunner, national_methods
 from hub.settings import HubSettings
 from hub.wiring import (
+    build_alert_store,
     build_audit_store,
     build_auth_store,
     build_connectors,
     build_cursors,
+    build_observer,
 )
 from kernel import errors
 from kernel.batching import Waves
@@ -314,12 +318,25 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
     def callers(app: ASGIApp) -> ASGIApp:
         return CallerMiddleware(app, verifier)
 
-    checked: list[Connector | AuthStore | AuditStore] = [*connectors, auth_store, audit_store]
+    alert_store = build_alert_store(settings)
+    checked: list[HealthChecked] = [*connectors, auth_store, audit_store, alert_store]
     desk = _desk(settings, auth_store, policy, graphql)
     importer = Importer(connectors, audit_store if guards.auditing else None, hasher)
     registry = NationalRegistry(auth_store.database, auth_store.sealer)
     methods = national_methods(importer)
     runner = NationalRunner(registry, importer, methods, settings.national)
+    observer = build_observer(settings, connectors)
+    evaluations = Evaluations(lambda: evaluate(observer, alert_store))
+    after_import = evaluations.request if settings.alerts.evaluate_after_import else None
+    deliveries = AsClient(
+        schema,
+        graphql.loader_factories,
+        graphql.cursors,
+        auth_store.get_client,
+        audit_store if guards.auditing else None,
+        hasher,
+        settings.pages,
+    )
     token_endpoint = TokenEndpoint(
         auth_store, policy, body_timeout_seconds=settings.limits.body_timeout_seconds
     ).handle
@@ -339,22 +356,37 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
         gc.freeze()
         async with guards.running():
             running = asyncio.create_task(runner.run()) if settings.national.enabled else None
+            evaluating = asyncio.create_task(evaluations.run_forever())
+            stop_dispatching = asyncio.Event()
+            dispatching = (
+                asyncio.create_task(
+                    Dispatcher(alert_store, deliveries, settings.alerts).run(stop_dispatching)
+                )
+                if settings.alerts.dispatch
+                else None
+            )
             yield
+            stop_dispatching.set()
+            evaluating.cancel()
             if running is not None:
                 running.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await running
+            for task in (running, evaluating, dispatching):
+                if task is not None:
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             registry.close()
+            alert_store.close()
             await http.aclose()
             for connector in connectors:
                 await connector.dispose()
         await auth_store.database.dispose()
+        await alert_store.database.dispose()
 
     routes = [
         Route("/graphql", guards.graphql(graphql, callers), methods=["GET", "POST"]),
         Route(
             "/ingest/{agency}/{table}",
-            guards.endpoint(IngestEndpoint(importer, settings.ingest), callers),
+            guards.endpoint(IngestEndpoint(importer, settings.ingest, after_import), callers),
             methods=["POST"],
         ),
         Route(
@@ -393,6 +425,8 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
     app.state.connectors = connectors
     app.state.auth_store = auth_store
     app.state.audit_store = audit_store
+    app.state.alert_store = alert_store
+    app.state.evaluations = evaluations
     app.state.desk = desk
     return app
 

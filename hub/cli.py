@@ -25,7 +25,7 @@ from auth.store import Grant
 from connectors import discover
 from graph.jurisdiction import RULES
 from graph.merged import HUB_SUBGRAPH
-from hub import data_commands, national_commands, seeding, serving
+from hub import data_commands, national_commands, seeding, serving, warnings_cli
 from hub.demo import register_demo_clients
 from hub.desk_cli import add_desk_parser, add_users_parser
 from hub.graph import hub_schema
@@ -35,6 +35,7 @@ from hub.subgraph_app import UnknownAgency, create_subgraph_app
 from hub.wiring import (
     audit_database,
     audit_trust,
+    build_alert_store,
     build_audit_store,
     build_auth_store,
     build_connectors,
@@ -101,7 +102,10 @@ def _add_connector_parser(commands: argparse._SubParsersAction[argparse.Argument
 def _migrate(settings: HubSettings, args: argparse.Namespace) -> int:
     auth_store = build_auth_store(settings)
     targets = migration_targets(
-        build_connectors(settings), auth_store, build_audit_store(settings, auth_store)
+        build_connectors(settings),
+        auth_store,
+        build_audit_store(settings, auth_store),
+        build_alert_store(settings),
     )
     try:
         if args.new:
@@ -566,6 +570,7 @@ def parser() -> argparse.ArgumentParser:
 
     data_commands.add_parsers(commands)
     national_commands.add_parser(commands)
+    warnings_cli.add_parsers(commands)
     _add_connector_parser(commands)
     _add_clients_parser(commands)
     _add_keys_parser(commands)

@@ -25,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from audit.store import AuditUnavailable
 from hub.importing import Importer, Sender, Submit, UnknownTable, run_closing
 from hub.settings import HubSettings
+from hub.warnings_cli import evaluated_line, run_evaluation
 from hub.wiring import (
     build_audit_store,
     build_auth_store,
@@ -113,7 +114,21 @@ def _import(settings: HubSettings, args: argparse.Namespace) -> int:
         result.report.close()
     if result.outcome == "refused":
         return 1
+    if result.applied and settings.alerts.evaluate_after_import:
+        _evaluate(settings)
     return 0
+
+
+def _evaluate(settings: HubSettings) -> None:
+    """The warning rules after an applied import; the import stands whatever happens."""
+    try:
+        print(evaluated_line(run_evaluation(settings)))
+    except SQLAlchemyError as error:
+        print(
+            f"hub: warnings not evaluated ({_first_line(error)}); `hub warnings evaluate` "
+            "runs them (is the warnings store migrated: hub migrate?)",
+            file=sys.stderr,
+        )
 
 
 def _first_line(error: BaseException) -> str:

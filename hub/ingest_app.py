@@ -29,7 +29,7 @@ import io
 import os
 import sqlite3
 import tempfile
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from datetime import date
 from pathlib import Path
 from typing import Any, Final
@@ -156,9 +156,16 @@ class IngestEndpoint:
     """The ASGI app behind the route; the caller middleware has put the caller on the
     scope, the audit middleware its trail."""
 
-    def __init__(self, importer: Importer, settings: IngestSettings) -> None:
+    def __init__(
+        self,
+        importer: Importer,
+        settings: IngestSettings,
+        on_applied: Callable[[], None] | None = None,
+    ) -> None:
+        """`on_applied`: told after every applied import (the warning rules run then)."""
         self.importer = importer
         self.settings = settings
+        self.on_applied = on_applied
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -205,6 +212,8 @@ class IngestEndpoint:
             result = await self._run(request, caller, agency, table, path, options)
         finally:
             await _remove(path)
+        if result.applied and self.on_applied is not None:
+            self.on_applied()
         try:
             return self._answer(result)
         finally:

@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from alerts.settings import AlertSettings
 from audit.settings import AuditSettings, WitnessSettings
 from auth.staff import SessionPolicy
 from auth.store import AuthStore
@@ -191,6 +192,7 @@ class HubSettings(BaseSettings):
     witness: WitnessSettings = WitnessSettings()
     ingest: IngestSettings = IngestSettings()
     national: NationalSettings = NationalSettings()
+    alerts: AlertSettings = AlertSettings()
 
     connector: ConnectorSettings = ConnectorSettings()
 
@@ -224,6 +226,11 @@ class HubSettings(BaseSettings):
     def audit_db_url(self) -> str:
         """The audit log's database, `HUB_AUDIT_DB_URL`, resolved like the auth store's."""
         return self.database_url("audit")
+
+    @property
+    def alerts_db_url(self) -> str:
+        """The warnings store's database, `HUB_ALERTS_DB_URL`, resolved like the audit log's."""
+        return self.database_url("alerts")
 
     @property
     def documents_dir(self) -> Path:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 
+from alerts.store import AlertStore
 from audit.cosigner import Cosigner
 from audit.format import DEFAULT_ORIGIN, log_verifier
 from audit.note import CosignatureSigner, Ed25519Signer
@@ -26,6 +27,7 @@ from connectors.credentials import ClientCredentials
 from connectors.local import LocalTransport
 from connectors.remote import RemoteTransport
 from connectors.transport import Transport
+from graph.events import Observer
 from graph.jurisdiction import RULES
 from hub.settings import HubSettings
 from kernel.cursors import Cursors
@@ -227,12 +229,30 @@ def build_cursors(settings: HubSettings) -> Cursors:
     return Cursors(secret_file(settings.data_dir / "keys" / "cursor.key", what="cursor key file"))
 
 
+def build_alert_store(settings: HubSettings) -> AlertStore:
+    """The warnings store: state, events, subscriptions, the delivery queue, work orders."""
+    return AlertStore(_database(settings, settings.alerts_db_url), settings.alerts)
+
+
+def build_observer(settings: HubSettings, connectors: list[Connector]) -> Observer:
+    """The warning rules over these connectors, each read through its own loaders."""
+    return Observer(
+        {type(c).loaders: c.create_loaders for c in connectors}, build_cursors(settings)
+    )
+
+
 def migration_targets(
-    connectors: list[Connector], auth_store: AuthStore, audit_store: AuditStore
+    connectors: list[Connector],
+    auth_store: AuthStore,
+    audit_store: AuditStore,
+    alert_store: AlertStore | None = None,
 ) -> list[MigrationTarget]:
     """Every database this process migrates, each with its own history (a remote agency
     migrates its own)."""
-    return [*local_connectors(connectors), auth_store, audit_store]
+    stores: list[MigrationTarget] = [auth_store, audit_store]
+    if alert_store is not None:
+        stores.append(alert_store)
+    return [*local_connectors(connectors), *stores]
 
 
 def _database(settings: HubSettings, url: str) -> Database:

@@ -35,6 +35,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from alerts.store import AlertStore
 from audit.store import AuditStore
 from auth.sealing import create_kek_file
 from auth.store import AuthStore, Grant
@@ -86,6 +87,7 @@ def postgres_urls(prefix: str) -> dict[str, str]:
             *(connector.name for connector in discover()),
             AuthStore.name,
             AuditStore.name,
+            AlertStore.name,
         ]:
             name = f"{prefix}_{RUN}_{target}"
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -330,7 +332,9 @@ def hub(
     app = create_app(settings)
     connectors = app.state.connectors
     auth: AuthStore = app.state.auth_store
-    migrate.upgrade(migration_targets(connectors, auth, app.state.audit_store))
+    migrate.upgrade(
+        migration_targets(connectors, auth, app.state.audit_store, app.state.alert_store)
+    )
     seeding.seed(connectors, "demo", SEED)
     secrets = register_demo_clients(auth)
     secrets[TEST_CLIENT] = auth.add_client(

@@ -34,6 +34,7 @@ from hub.demo import register_demo_clients
 from hub.importing import Importer, Sender, run_closing
 from hub.settings import HubSettings
 from hub.wiring import (
+    build_alert_store,
     build_audit_store,
     build_auth_store,
     build_connectors,
@@ -120,7 +121,7 @@ def make_stores(backend: str, tmp: Path, prefix: str) -> Stores:
     auth = build_auth_store(settings)
     audit = build_audit_store(settings, auth)
     connectors = build_connectors(settings)
-    migrate.upgrade(migration_targets(connectors, auth, audit))
+    migrate.upgrade(migration_targets(connectors, auth, audit, build_alert_store(settings)))
     auth.ensure_signing_key()
     return Stores(
         backend, settings, {c.name: c for c in connectors}, auth, audit,

@@ -3,6 +3,7 @@ own layer and the layers below it, so no arrow points up and no package cycle ca
 
     hub          the applications, wiring, command line               (top)
     web          the web desk: pages, static assets, their security headers
+    alerts       warnings that reach people: events, subscriptions, webhooks, work orders
     audit        the audit log: store, chain, middleware, its readers
     graph        the composed graph: schema, subgraph, jurisdiction, derived fields
     connectors   the connector contract and its transports; one package per agency
@@ -36,6 +37,7 @@ LAYERS = (
     "connectors",
     "graph",
     "audit",
+    "alerts",
     "web",
     "hub",
 )

@@ -7,7 +7,13 @@ import pytest
 from sqlalchemy import inspect
 
 from conftest import backend_settings
-from hub.wiring import build_audit_store, build_auth_store, build_connectors, migration_targets
+from hub.wiring import (
+    build_alert_store,
+    build_audit_store,
+    build_auth_store,
+    build_connectors,
+    migration_targets,
+)
 from storage import migrate
 
 
@@ -15,8 +21,13 @@ from storage import migrate
 def test_migrations_create_every_table_and_match_the_models(backend: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
     settings = backend_settings(backend, tmp_path, "hub_migrations")
     auth = build_auth_store(settings)
-    targets = migration_targets(build_connectors(settings), auth, build_audit_store(settings, auth))
-    assert [target.name for target in targets][-2:] == ["auth", "audit"]
+    targets = migration_targets(
+        build_connectors(settings),
+        auth,
+        build_audit_store(settings, auth),
+        build_alert_store(settings),
+    )
+    assert [target.name for target in targets][-3:] == ["auth", "audit", "alerts"]
     migrate.upgrade(targets)
     for target in targets:
         engine = target.database.sync_engine()

@@ -26,6 +26,9 @@ class HrLoaders(AgencyLoaders):
     blacklist_by_enterprise = many_by(
         blacklist_t.c.enterprise_uscc, order_by=[blacklist_t.c.listed_on]
     )
+    blacklist_by_responsible_person = many_by(
+        blacklist_t.c.responsible_person, order_by=[blacklist_t.c.listed_on]
+    )
     complaints_by_enterprise = many_by(
         complaint_t.c.enterprise_uscc, order_by=[complaint_t.c.filed_on]
     )

@@ -60,7 +60,7 @@ class BlacklistEntry(HrRecord, table=True):
     decision_no: str = Field(primary_key=True, max_length=40)
     enterprise_uscc: str = Field(max_length=18, index=True)
     enterprise_name: str | None = Field(default=None, max_length=100)
-    responsible_person: str = Field(max_length=50)
+    responsible_person: str = Field(max_length=50, index=True)
     responsible_id_number: str | None = Field(default=None, max_length=18)
     region_code: str | None = Field(default=None, max_length=6)
     arrears_fen: int | None = money_field("拖欠金额, fen", default=None)

@@ -46,7 +46,9 @@ HUB = Path(sys.executable).parent / "hub"
 def test_no_record_no_answer(tmp_path: Path) -> None:
     app = create_app(HubSettings(data_dir=tmp_path))
     auth = app.state.auth_store
-    migrate.upgrade(migration_targets(app.state.connectors, auth, app.state.audit_store))
+    migrate.upgrade(
+        migration_targets(app.state.connectors, auth, app.state.audit_store, app.state.alert_store)
+    )
     secret = auth.add_client("asker", Grant("test", vocabulary(), (TEST_PURPOSE,)))
     with (
         serving(app) as url,

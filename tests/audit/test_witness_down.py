@@ -122,7 +122,9 @@ def test_the_hub_answers_while_its_witness_is_down_and_catches_up(tmp_path: Path
     )
     app = create_app(settings)
     auth = app.state.auth_store
-    migrate.upgrade(migration_targets(app.state.connectors, auth, app.state.audit_store))
+    migrate.upgrade(
+        migration_targets(app.state.connectors, auth, app.state.audit_store, app.state.alert_store)
+    )
     secret = auth.add_client("asker", Grant("test", vocabulary(), (TEST_PURPOSE,)))
     with (
         serving(app) as url,

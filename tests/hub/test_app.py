@@ -40,7 +40,7 @@ def test_readyz_reports_every_connector(hub: RunningHub) -> None:
     assert response.status_code == 200
     assert response.json() == {
         "status": "ready",
-        "connectors": {c: "ok" for c in (*(c.name for c in discover()), "auth", "audit")},
+        "connectors": {c: "ok" for c in (*(c.name for c in discover()), "auth", "audit", "alerts")},
     }
 
 

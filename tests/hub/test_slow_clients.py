@@ -40,7 +40,9 @@ def served(
     settings = HubSettings(data_dir=Path(tmp_path_factory.mktemp("slow")), limits=limits)
     app = create_app(settings)
     migrate.upgrade(
-        migration_targets(app.state.connectors, app.state.auth_store, app.state.audit_store)
+        migration_targets(
+            app.state.connectors, app.state.auth_store, app.state.audit_store, app.state.alert_store
+        )
     )
     secret = app.state.auth_store.add_client(CLIENT, Grant("test", vocabulary(), (TEST_PURPOSE,)))
     with serving(app, limits, http=request.param) as url:

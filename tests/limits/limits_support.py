@@ -50,7 +50,9 @@ def limited_hub(data_dir: Path, **overrides: Any) -> Iterator[LimitedHub]:
     settings = HubSettings(data_dir=data_dir, **overrides)
     app = create_app(settings)
     auth = app.state.auth_store
-    migrate.upgrade(migration_targets(app.state.connectors, auth, app.state.audit_store))
+    migrate.upgrade(
+        migration_targets(app.state.connectors, auth, app.state.audit_store, app.state.alert_store)
+    )
     plain = tuple(scope for scope in vocabulary() if scope != SCHEMA_INTROSPECT)
     secrets = {
         PLAIN: auth.add_client(PLAIN, Grant("test", plain, (TEST_PURPOSE,))),

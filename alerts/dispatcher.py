@@ -1,0 +1,170 @@
+"""Delivers queued webhooks: claims due deliveries under a lease, builds each body once as
+its client (`alerts.payloads`), signs it (`alerts.signing`) and POSTs it with a deadline;
+2xx is delivered, anything else backs off (exponential, with jitter) until the last
+attempt dead-letters it. Several dispatchers — threads of `hub serve`, `hub webhooks
+dispatch` processes, on several hosts — share one queue: a delivery is held by one at a
+time, and one that dies mid-delivery leaves it to the next once its lease expires.
+
+A slow receiver holds at most `per_receiver` of this process's `concurrency` slots, each
+for at most `timeout_seconds`: the other subscriptions' deliveries keep flowing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from collections import Counter
+
+import httpx
+
+from alerts import signing
+from alerts.payloads import AsClient
+from alerts.settings import AlertSettings
+from alerts.store import AlertStore, Claimed
+
+log = logging.getLogger(__name__)
+
+
+def dispatcher_name() -> str:
+    """Who holds a lease: host, process and a random part (two dispatchers in one
+    process are two owners)."""
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        store: AlertStore,
+        builder: AsClient,
+        settings: AlertSettings,
+        http: httpx.AsyncClient | None = None,
+        owner: str | None = None,
+    ) -> None:
+        self.store = store
+        self.builder = builder
+        self.settings = settings
+        self.http = http or httpx.AsyncClient(follow_redirects=False)
+        self._own_http = http is None
+        self.owner = owner or dispatcher_name()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._in_flight: Counter[str] = Counter()
+        self._wake = asyncio.Event()
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._own_http:
+            await self.http.aclose()
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Until `stop` is set: claim what is due whenever a slot is free."""
+        stop = stop or asyncio.Event()
+        failing = False
+        while not stop.is_set():
+            try:
+                claimed = await self._fill()
+                failing = False
+            except Exception as error:  # a database hiccup must not end the dispatcher
+                if not failing:
+                    log.warning("claiming deliveries failed: %s", type(error).__name__)
+                failing = True
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.settings.poll_seconds * 20)
+                continue
+            if claimed == 0:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.settings.poll_seconds)
+        await self.close()
+
+    async def drain(self) -> None:
+        """Deliver everything due now, and wait for it (the command line's `--once`)."""
+        while True:
+            claimed = await self._fill()
+            if not claimed and not self._tasks:
+                return
+            if self._tasks:
+                await asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)
+
+    async def _fill(self) -> int:
+        """Claims up to the free slots, a few at a time so that no subscription gets more
+        than its share (those at their share are excluded from the claim)."""
+        total = 0
+        while (free := self.settings.concurrency - len(self._tasks)) > 0:
+            saturated = [s for s, n in self._in_flight.items() if n >= self.settings.per_receiver]
+            batch = await asyncio.to_thread(
+                self.store.claim, self.owner, min(free, self.settings.per_receiver), saturated
+            )
+            if not batch:
+                break
+            for claimed in batch:
+                self._start(claimed)
+            total += len(batch)
+        return total
+
+    def _start(self, claimed: Claimed) -> None:
+        self._in_flight[claimed.subscription_id] += 1
+        task = asyncio.create_task(self._deliver(claimed))
+        self._tasks.add(task)
+
+        def done(finished: asyncio.Task[None]) -> None:
+            self._tasks.discard(finished)
+            self._in_flight[claimed.subscription_id] -= 1
+            if self._in_flight[claimed.subscription_id] <= 0:
+                del self._in_flight[claimed.subscription_id]
+            self._wake.set()
+
+        task.add_done_callback(done)
+
+    async def _deliver(self, claimed: Claimed) -> None:
+        try:
+            await self._attempt(claimed)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # logged by kind only: no payload, no personal data
+            log.warning("delivery %s failed unexpectedly: %s", claimed.id, type(error).__name__)
+            await asyncio.to_thread(
+                self.store.failed, claimed, self.owner, None, type(error).__name__
+            )
+
+    async def _attempt(self, claimed: Claimed) -> None:
+        store = self.store
+        subscription = await asyncio.to_thread(store.subscription, claimed.subscription_id)
+        if subscription is None or subscription.removed:
+            await asyncio.to_thread(store.withhold, claimed.id, self.owner, "subscription removed")
+            return
+        body = claimed.body
+        if body is None:
+            event = await asyncio.to_thread(store.event, claimed.event_id)
+            built = await self.builder.build(event, subscription, claimed.id)
+            if built.body is None:
+                await asyncio.to_thread(store.withhold, claimed.id, self.owner, built.reason)
+                return
+            body = built.body
+            await asyncio.to_thread(store.keep_body, claimed.id, self.owner, body)
+        content = body.encode()
+        headers = signing.headers(subscription.secret, claimed.id, content)
+        try:
+            response = await self.http.post(
+                subscription.url,
+                content=content,
+                headers=headers,
+                timeout=self.settings.timeout_seconds,
+            )
+        except httpx.HTTPError as error:
+            await asyncio.to_thread(store.failed, claimed, self.owner, None, type(error).__name__)
+            return
+        if 200 <= response.status_code < 300:
+            await asyncio.to_thread(store.delivered, claimed.id, self.owner, response.status_code)
+        else:
+            await asyncio.to_thread(
+                store.failed, claimed, self.owner, response.status_code,
+                f"HTTP {response.status_code}",
+            )  # fmt: skip

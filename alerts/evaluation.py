@@ -1,0 +1,51 @@
+"""One evaluation: observe the data (`graph.events`), record what changed
+(`alerts.store`). `Evaluations` runs them in the background of a serving process, one at a
+time: pushes that arrive during a run ask for one more run, not one each."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime
+
+from alerts.store import AlertStore, Evaluated
+from graph.events import Observer
+
+log = logging.getLogger(__name__)
+
+
+async def evaluate(
+    observer: Observer, store: AlertStore, month: date | None = None, today: date | None = None
+) -> Evaluated:
+    """Evaluates `month` (default: the latest month the bank's payroll covers)."""
+    today = today or datetime.now(UTC).date()
+    month = month or await observer.current_month(today)
+    found = await observer.observe(month, today)
+    return await asyncio.to_thread(store.record, found)
+
+
+class Evaluations:
+    def __init__(self, run: Callable[[], Awaitable[Evaluated]]) -> None:
+        self._run = run
+        self._asked = asyncio.Event()
+        self.runs = 0
+
+    def request(self) -> None:
+        """Ask for an evaluation after the data changed (cheap; never waits)."""
+        self._asked.set()
+
+    async def run_forever(self) -> None:
+        while True:
+            await self._asked.wait()
+            self._asked.clear()
+            try:
+                done = await self._run()
+            except Exception as error:  # the next import asks again; a close re-evaluates
+                log.error("warning evaluation failed: %r", error)
+                continue
+            self.runs += 1
+            log.info(
+                "warnings for %s: %d events, %d deliveries queued",
+                done.month.strftime("%Y-%m"), done.events, done.deliveries,
+            )  # fmt: skip

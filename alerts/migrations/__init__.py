@@ -1,0 +1,1 @@
+"""The warnings store's migration history (Alembic revisions, applied by `hub migrate`)."""

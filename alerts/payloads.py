@@ -1,0 +1,232 @@
+"""A delivery's body, built by running the event kind's query through the graph *as the
+subscribing client*: its current grant's scopes, row limits and masking apply exactly as
+to any query it sends, so a webhook never carries what the client could not ask for.
+Nothing is sent when the client cannot see the event's subject (the query's anchor is
+null: outside its jurisdiction), when its grant no longer holds the kind's scopes, or
+when it is revoked. Each body built leaves an audit record (endpoint `/webhooks`), as a
+request would, before anything is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final, Protocol
+
+from alerts.kinds import Kind
+from alerts.store import Subscription
+from audit.record import AuditTrail, SubjectHasher, outcome_of
+from audit.store import AuditStore, Entry
+from auth.store import RegisteredClient
+from kernel import errors
+from kernel.batching import Waves
+from kernel.caller import Caller
+from kernel.context import PageLimits, RequestContext
+from kernel.cursors import Cursors
+
+ENDPOINT: Final = "/webhooks"
+
+DOCUMENTS: Final[Mapping[Kind, tuple[str, str]]] = {
+    Kind.PROJECT_WARNING: (
+        "project",
+        """query ProjectWarning($code: String!, $month: YearMonth!) {
+  project(code: $code) {
+    code name region { code name }
+    compliance(month: $month) {
+      month level noDataFrom
+      measures { measure label satisfied severity detail }
+    }
+  }
+}""",
+    ),
+    Kind.WORKER_UNPAID: (
+        "worker",
+        """query WorkerUnpaid($idNumber: IdNumber!, $month: YearMonth!) {
+  worker(idNumber: $idNumber) {
+    idNumber name
+    wagePositions(from: $month, to: $month) {
+      month daysPresent dueFen paidFen status project { code name }
+    }
+  }
+}""",
+    ),
+    Kind.RESIDENCE_GAP: (
+        "worker",
+        """query ResidenceGap($idNumber: IdNumber!) {
+  worker(idNumber: $idNumber) {
+    idNumber name
+    identity { householdRegionName }
+    residences { registrationNo regionCode status validUntil }
+    registrations(activeOnly: true) { project { code name region { code name } } }
+  }
+}""",
+    ),
+    Kind.BLACKLISTED_ON_PROJECT: (
+        "project",
+        """query BlacklistedOnProject($code: String!, $uscc: USCC!) {
+  project(code: $code) { code name startDate region { code name } }
+  enterprise(uscc: $uscc) {
+    uscc name blacklisted
+    blacklistEntries { decisionNo responsiblePerson reason listedOn removedOn }
+  }
+}""",
+    ),
+    Kind.COMPLAINT_ON_RED_PROJECT: (
+        "project",
+        """query ComplaintOnRedProject($code: String!, $month: YearMonth!) {
+  project(code: $code) {
+    code name region { code name }
+    compliance(month: $month) { level }
+    complaints { complaintNo kind filedOn amountFen status }
+    disputeCases { caseNumber filedOn status claimAmountFen }
+  }
+}""",
+    ),
+}
+"""Per kind: the root field that must be visible, and the query."""
+
+_VARIABLES: Final[Mapping[Kind, tuple[str, ...]]] = {
+    Kind.PROJECT_WARNING: ("code", "month"),
+    Kind.WORKER_UNPAID: ("idNumber", "month"),
+    Kind.RESIDENCE_GAP: ("idNumber",),
+    Kind.BLACKLISTED_ON_PROJECT: ("code", "uscc"),
+    Kind.COMPLAINT_ON_RED_PROJECT: ("code", "month"),
+}
+
+
+class Executes(Protocol):
+    """The hub's schema (`strawberry.Schema.execute`)."""
+
+    def execute(
+        self, query: str, variable_values: dict[str, Any], context_value: Any
+    ) -> Awaitable[Any]: ...
+
+
+@dataclass(frozen=True)
+class Built:
+    body: str | None
+    reason: str = ""
+    """Why nothing is sent (when `body` is None)."""
+
+
+class AsClient:
+    """Runs the kinds' queries as a subscription's client."""
+
+    def __init__(
+        self,
+        schema: Executes,
+        loader_factories: Mapping[type, Callable[[Waves, Any], object]],
+        cursors: Cursors,
+        clients: Callable[[str], RegisteredClient | None],
+        audit: AuditStore | None,
+        hasher: SubjectHasher | None,
+        limits: PageLimits | None = None,
+    ) -> None:
+        self.schema = schema
+        self.loader_factories = loader_factories
+        self.cursors = cursors
+        self.clients = clients
+        self.audit = audit
+        self.hasher = hasher
+        self.limits = limits or PageLimits()
+
+    async def build(self, event: Any, subscription: Subscription, delivery_id: str) -> Built:
+        client = await asyncio.to_thread(self.clients, subscription.client_id)
+        if client is None or client.revoked:
+            return Built(None, "client unknown or revoked")
+        kind = Kind(event.kind)
+        if not set(kind.scopes) <= set(client.scopes):
+            return Built(None, f"the grant lacks {' '.join(kind.scopes)}")
+        caller = Caller(
+            client_id=client.client_id,
+            agency=client.agency,
+            scopes=frozenset(client.scopes),
+            limits=client.limits,
+            purpose=subscription.purpose,
+            purpose_reference=f"webhook subscription {subscription.id}",
+        )
+        details = json.loads(event.details)
+        anchor, document = DOCUMENTS[kind]
+        variables = {name: details[name] for name in _VARIABLES[kind]}
+        trail = AuditTrail(endpoint=ENDPOINT, request_id=delivery_id.removeprefix("msg_")[:32])
+        context = RequestContext(
+            limits=self.limits,
+            loader_factories=self.loader_factories,
+            cursors=self.cursors,
+            caller=caller,
+        )
+        context.disclosures = trail.disclosures
+        context.per_request[AuditTrail] = trail
+        result = await self.schema.execute(
+            document, variable_values=variables, context_value=context
+        )
+        codes = {errors.error_code(error) for error in result.errors or ()}
+        trail.codes.update(codes)
+        data = result.data or {}
+        visible = data.get(anchor) is not None
+        body = (
+            json.dumps(
+                envelope(event, kind, caller, data, result.errors),
+                ensure_ascii=False,
+                separators=(",", ":"),
+            )
+            if visible
+            else None
+        )
+        await self._record(trail, caller, len(body.encode()) if body else 0)
+        if body is None:
+            return Built(None, "the subject is outside the client's view")
+        return Built(body)
+
+    async def _record(self, trail: AuditTrail, caller: Caller, size: int) -> None:
+        if self.audit is None or self.hasher is None:
+            return
+        content, entities = trail.payload(
+            hasher=self.hasher,
+            client_id=caller.client_id,
+            agency=caller.agency,
+            purpose=caller.purpose,
+            purpose_reference=caller.purpose_reference,
+            outcome=outcome_of(trail.codes, trail.disclosures.any),
+            status=200,
+            response_bytes=size,
+        )
+        await self.audit.append(Entry(content, entities))
+
+
+def envelope(
+    event: Any, kind: Kind, caller: Caller, data: Mapping[str, Any], graph_errors: Any
+) -> dict[str, Any]:
+    """Standard Webhooks' shape (`type`, `timestamp`, `data`): the event's public facts
+    (kind, month, region and project codes, enterprise USCC) and the graph's answer. The
+    facts behind a level change (levels, failed measures) are stats:read data: they are
+    in `graph.project.compliance`, and the previous level only for a client that holds
+    the scope."""
+    facts: dict[str, Any] = {
+        "id": event.id,
+        "kind": kind.value,
+        "label": kind.label,
+        "month": event.month.strftime("%Y-%m") if event.month else None,
+        "regionCode": event.region_code,
+        "projectCode": event.project_code,
+        "enterpriseUscc": event.enterprise_uscc,
+        "raisedAt": _utc(event.raised_at).isoformat(),
+    }
+    if kind is Kind.PROJECT_WARNING and all(caller.has(s) for s in kind.scopes):
+        facts["level"] = event.level
+        facts["previousLevel"] = event.previous
+    body: dict[str, Any] = {"event": facts, "graph": dict(data)}
+    if graph_errors:
+        body["errors"] = [error.formatted for error in graph_errors]
+    return {
+        "type": kind.event_type,
+        "timestamp": _utc(event.raised_at).isoformat(),
+        "data": body,
+    }
+
+
+def _utc(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)

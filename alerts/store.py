@@ -1,0 +1,539 @@
+"""The warnings store: state, events, subscriptions, the delivery queue and work orders,
+in the hub's own database (SQLite by default, PostgreSQL in production) — no new server.
+
+Migrated like the auth and audit stores (`name`, `metadata`, `version_table`,
+`migrations`). Its methods are synchronous, on one engine kept for the store's life;
+async callers run them in a thread (`asyncio.to_thread`).
+
+The queue: a delivery is claimed with one statement that sets a lease (owner and expiry)
+on rows that are due and not leased — `FOR UPDATE SKIP LOCKED` on PostgreSQL, so
+dispatchers never wait for each other's rows; SQLite's single writer serialises the same
+statement. Completing a delivery checks the lease is still its claimer's. A dispatcher
+that dies leaves its leases to expire; the delivery is then claimed again and sent with
+the same `webhook-id`, which the receiver dedupes on (at least once, never more than
+once per id for a receiver that keeps its ids).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any, Final
+
+from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from alerts.kinds import Kind
+from alerts.models import (
+    AlertDelivery,
+    AlertEvent,
+    AlertLock,
+    AlertsTable,
+    AlertState,
+    AlertSubscription,
+    WorkOrder,
+)
+from alerts.rules import Changes, State, changes
+from alerts.settings import AlertSettings
+from alerts.signing import new_secret
+from graph.events import Observations
+from storage.database import Database
+
+state_t = AlertState.__table__  # type: ignore[attr-defined]
+lock_t = AlertLock.__table__  # type: ignore[attr-defined]
+event_t = AlertEvent.__table__  # type: ignore[attr-defined]
+subscription_t = AlertSubscription.__table__  # type: ignore[attr-defined]
+delivery_t = AlertDelivery.__table__  # type: ignore[attr-defined]
+order_t = WorkOrder.__table__  # type: ignore[attr-defined]
+
+PENDING: Final = "pending"
+DELIVERED: Final = "delivered"
+DEAD: Final = "dead"
+WITHHELD: Final = "withheld"
+"""The client may not see the event's subject (outside its jurisdiction, or revoked):
+nothing is sent, not even that an event exists."""
+
+OPEN: Final = "open"
+ACKNOWLEDGED: Final = "acknowledged"
+RESOLVED: Final = "resolved"
+CHUNK: Final = 5_000
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Subscription:
+    id: str
+    client_id: str
+    kinds: tuple[Kind, ...]
+    region_prefix: str | None
+    project_code: str | None
+    enterprise_uscc: str | None
+    url: str
+    secret: str
+    purpose: str
+    created_at: datetime
+    removed_at: datetime | None = None
+
+    @property
+    def removed(self) -> bool:
+        return self.removed_at is not None
+
+    @classmethod
+    def from_row(cls, row: Any) -> Subscription:
+        return cls(
+            id=row.id,
+            client_id=row.client_id,
+            kinds=tuple(Kind(k) for k in row.kinds.split()),
+            region_prefix=row.region_prefix,
+            project_code=row.project_code,
+            enterprise_uscc=row.enterprise_uscc,
+            url=row.url,
+            secret=row.secret,
+            purpose=row.purpose,
+            created_at=row.created_at,
+            removed_at=row.get("removed_at") if isinstance(row, dict) else row.removed_at,
+        )
+
+    def matches(self, event: Any) -> bool:
+        return (
+            Kind(event.kind) in self.kinds
+            and (self.region_prefix is None or event.region_code.startswith(self.region_prefix))
+            and (self.project_code is None or event.project_code == self.project_code)
+            and (self.enterprise_uscc is None or event.enterprise_uscc == self.enterprise_uscc)
+        )
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A delivery a dispatcher holds under its lease."""
+
+    id: str
+    event_id: int
+    subscription_id: str
+    attempts: int
+    body: str | None
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    month: date
+    events: int
+    deliveries: int
+    work_orders: int
+
+
+class AlertStore:
+    name = "alerts"
+    metadata = AlertsTable.metadata
+    version_table = "alembic_version_alerts"
+    migrations = Path(__file__).resolve().parent / "migrations"
+
+    def __init__(self, database: Database, settings: AlertSettings | None = None) -> None:
+        self.database = database
+        self.settings = settings or AlertSettings()
+        self._engine: Engine | None = None
+
+    def __repr__(self) -> str:
+        return f"<AlertStore {self.database!r}>"
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = self.database.sync_engine()
+        return self._engine
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        with self.engine.begin() as connection:
+            yield connection
+
+    async def check_health(self) -> None:
+        await self.database.fetch(select(lock_t.c.id).limit(1))
+
+    # -- evaluation ---------------------------------------------------------------------
+
+    def record(self, found: Observations, at: datetime | None = None) -> Evaluated:
+        """Compares the observations with the last-known state and, in one transaction,
+        keeps the new state, inserts the events that changed (each once: its key), queues
+        a delivery for every subscription that matches, and opens their work orders."""
+        at = at or now_utc()
+        with self._transaction() as connection:
+            latest = connection.execute(
+                update(lock_t)
+                .where(lock_t.c.id == 1)
+                .values(evaluated_at=at)
+                .returning(lock_t.c.month)
+            ).scalar_one()
+            present = latest is None or found.month >= latest
+            if present:
+                connection.execute(update(lock_t).where(lock_t.c.id == 1).values(month=found.month))
+            changed = changes(found, self._state(connection, found.month), present=present)
+            self._keep(connection, changed, at)
+            inserted = self._insert_events(connection, changed, at)
+            deliveries = self._fan_out(connection, inserted, at)
+            orders = self._open_orders(connection, inserted, at)
+        return Evaluated(found.month, len(inserted), deliveries, orders)
+
+    def _state(self, connection: Connection, month: date) -> dict[tuple[str, str], State]:
+        """Every state row but unpaid months other than this one."""
+        rows = connection.execute(
+            select(state_t).where(or_(state_t.c.kind != "unpaid", state_t.c.month == month))
+        )
+        return {
+            (r.kind, r.subject): State(r.kind, r.subject, r.value, r.month, r.version) for r in rows
+        }
+
+    def _keep(self, connection: Connection, changed: Changes, at: datetime) -> None:
+        for kind, subject in changed.deletes:
+            connection.execute(delete(state_t).filter_by(kind=kind, subject=subject))
+        rows = [
+            {
+                "kind": s.kind,
+                "subject": s.subject,
+                "value": s.value,
+                "month": s.month,
+                "version": s.version,
+                "updated_at": at,
+            }
+            for s in changed.upserts
+        ]
+        for chunk in _chunks(rows):
+            statement = self._insert(state_t).values(chunk)
+            connection.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["kind", "subject"],
+                    set_={
+                        "value": statement.excluded.value,
+                        "month": statement.excluded.month,
+                        "version": statement.excluded.version,
+                        "updated_at": statement.excluded.updated_at,
+                    },
+                )
+            )
+
+    def _insert(self, table: Any) -> Any:
+        dialect = postgresql if not self.database.is_sqlite else sqlite
+        return dialect.insert(table)
+
+    def _insert_events(self, connection: Connection, changed: Changes, at: datetime) -> list[Any]:
+        rows = [
+            {
+                "key": e.key,
+                "kind": e.kind.value,
+                "region_code": e.region_code,
+                "project_code": e.project_code,
+                "enterprise_uscc": e.enterprise_uscc,
+                "month": e.month,
+                "level": e.level,
+                "previous": e.previous,
+                "details": json.dumps(e.details, ensure_ascii=False, sort_keys=True),
+                "raised_at": at,
+            }
+            for e in changed.events
+        ]
+        inserted: list[Any] = []
+        for chunk in _chunks(rows):
+            statement = (
+                self._insert(event_t).values(chunk).on_conflict_do_nothing(index_elements=["key"])
+            )
+            inserted += connection.execute(statement.returning(*event_t.c)).all()
+        return inserted
+
+    def _fan_out(self, connection: Connection, events: Sequence[Any], at: datetime) -> int:
+        subscriptions = [
+            Subscription.from_row(row)
+            for row in connection.execute(
+                select(subscription_t).where(subscription_t.c.removed_at.is_(None))
+            )
+        ]
+        rows = [
+            {
+                "id": _message_id(),
+                "event_id": event.id,
+                "subscription_id": s.id,
+                "state": PENDING,
+                "attempts": 0,
+                "due_at": at,
+                "created_at": at,
+            }
+            for event in events
+            for s in subscriptions
+            if s.matches(event)
+        ]
+        for chunk in _chunks(rows):
+            connection.execute(insert(delivery_t), chunk)
+        return len(rows)
+
+    def _open_orders(self, connection: Connection, events: Sequence[Any], at: datetime) -> int:
+        rows = [
+            {
+                "event_id": event.id,
+                "kind": event.kind,
+                "agency": Kind(event.kind).agency,
+                "region_code": event.region_code,
+                "status": OPEN,
+                "deadline": add_working_days(at, self.settings.deadline_days(Kind(event.kind))),
+                "opened_at": at,
+                "escalations": 0,
+            }
+            for event in events
+        ]
+        for chunk in _chunks(rows):
+            connection.execute(insert(order_t), chunk)
+        return len(rows)
+
+    # -- subscriptions ------------------------------------------------------------------
+
+    def subscribe(
+        self,
+        client_id: str,
+        kinds: Iterable[Kind],
+        url: str,
+        purpose: str,
+        *,
+        region_prefix: str | None = None,
+        project_code: str | None = None,
+        enterprise_uscc: str | None = None,
+    ) -> Subscription:
+        """A new subscription with its own secret (returned here, and to its client on
+        request)."""
+        row = {
+            "id": uuid.uuid4().hex,
+            "client_id": client_id,
+            "kinds": " ".join(sorted({Kind(k).value for k in kinds})),
+            "region_prefix": region_prefix or None,
+            "project_code": project_code or None,
+            "enterprise_uscc": enterprise_uscc or None,
+            "url": url,
+            "secret": new_secret(),
+            "purpose": purpose,
+            "created_at": now_utc(),
+        }
+        with self._transaction() as connection:
+            connection.execute(insert(subscription_t).values(row))
+        return Subscription.from_row(_Row(row))
+
+    def subscriptions(self, client_id: str | None = None) -> list[Subscription]:
+        statement = select(subscription_t).where(subscription_t.c.removed_at.is_(None))
+        if client_id is not None:
+            statement = statement.where(subscription_t.c.client_id == client_id)
+        with self._transaction() as connection:
+            rows = connection.execute(statement.order_by(subscription_t.c.created_at)).all()
+        return [Subscription.from_row(row) for row in rows]
+
+    def subscription(self, subscription_id: str) -> Subscription | None:
+        with self._transaction() as connection:
+            row = connection.execute(
+                select(subscription_t).where(subscription_t.c.id == subscription_id)
+            ).first()
+        return Subscription.from_row(row) if row is not None else None
+
+    def unsubscribe(self, subscription_id: str, client_id: str | None = None) -> bool:
+        """Stops it; its pending deliveries are withheld. False if there was none (or it
+        is another client's)."""
+        where = [subscription_t.c.id == subscription_id, subscription_t.c.removed_at.is_(None)]
+        if client_id is not None:
+            where.append(subscription_t.c.client_id == client_id)
+        with self._transaction() as connection:
+            removed = connection.execute(
+                update(subscription_t).where(*where).values(removed_at=now_utc())
+            ).rowcount
+            connection.execute(
+                update(delivery_t)
+                .where(
+                    delivery_t.c.subscription_id == subscription_id, delivery_t.c.state == PENDING
+                )
+                .values(state=WITHHELD, last_error="subscription removed")
+            )
+        return bool(removed)
+
+    # -- the queue ----------------------------------------------------------------------
+
+    def claim(
+        self, owner: str, limit: int, exclude: Iterable[str] = (), at: datetime | None = None
+    ) -> list[Claimed]:
+        """Up to `limit` due deliveries, leased to `owner` (`exclude`: subscriptions this
+        dispatcher has enough of in flight already)."""
+        at = at or now_utc()
+        due = (
+            select(delivery_t.c.id)
+            .where(
+                delivery_t.c.state == PENDING,
+                delivery_t.c.due_at <= at,
+                or_(delivery_t.c.lease_until.is_(None), delivery_t.c.lease_until < at),
+            )
+            .order_by(delivery_t.c.due_at, delivery_t.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        excluded = list(exclude)
+        if excluded:
+            due = due.where(delivery_t.c.subscription_id.not_in(excluded))
+        statement = (
+            update(delivery_t)
+            .where(delivery_t.c.id.in_(due.scalar_subquery()))
+            .values(
+                lease_owner=owner,
+                lease_until=at + timedelta(seconds=self.settings.lease_seconds),
+                attempts=delivery_t.c.attempts + 1,
+            )
+            .returning(
+                delivery_t.c.id,
+                delivery_t.c.event_id,
+                delivery_t.c.subscription_id,
+                delivery_t.c.attempts,
+                delivery_t.c.body,
+            )
+        )
+        with self._transaction() as connection:
+            rows = connection.execute(statement).all()
+        return [Claimed(r.id, r.event_id, r.subscription_id, r.attempts, r.body) for r in rows]
+
+    def _held(self, delivery_id: str, owner: str) -> Any:
+        return and_(
+            delivery_t.c.id == delivery_id,
+            delivery_t.c.lease_owner == owner,
+            delivery_t.c.state == PENDING,
+        )
+
+    def keep_body(self, delivery_id: str, owner: str, body: str) -> bool:
+        """The payload, built once as the client: every retry sends the same bytes."""
+        with self._transaction() as connection:
+            return bool(
+                connection.execute(
+                    update(delivery_t).where(self._held(delivery_id, owner)).values(body=body)
+                ).rowcount
+            )
+
+    def delivered(self, delivery_id: str, owner: str, status: int) -> None:
+        self._finish(
+            delivery_id, owner, state=DELIVERED, last_status=status, delivered_at=now_utc()
+        )
+
+    def withhold(self, delivery_id: str, owner: str, reason: str) -> None:
+        self._finish(delivery_id, owner, state=WITHHELD, last_error=reason[:200])
+
+    def failed(self, delivery: Claimed, owner: str, status: int | None, error: str) -> str:
+        """Back off (exponential, with jitter) or, after the last attempt, dead-letter."""
+        if delivery.attempts >= self.settings.max_attempts:
+            self._finish(delivery.id, owner, state=DEAD, last_status=status, last_error=error[:200])
+            return DEAD
+        self._finish(
+            delivery.id,
+            owner,
+            due_at=now_utc() + timedelta(seconds=self.backoff(delivery.attempts)),
+            last_status=status,
+            last_error=error[:200],
+        )
+        return PENDING
+
+    def backoff(self, attempts: int) -> float:
+        """Seconds before the next attempt: doubling from the base, capped, scaled by a
+        random factor in [0.5, 1) so receivers that failed together do not retry together."""
+        ceiling = min(
+            self.settings.max_backoff_seconds,
+            self.settings.backoff_seconds * 2 ** max(attempts - 1, 0),
+        )
+        return ceiling * (0.5 + secrets.randbelow(1000) / 2000)
+
+    def _finish(self, delivery_id: str, owner: str, **values: Any) -> None:
+        with self._transaction() as connection:
+            connection.execute(
+                update(delivery_t)
+                .where(self._held(delivery_id, owner))
+                .values(lease_owner=None, lease_until=None, **values)
+            )
+
+    def replay(
+        self, since: datetime, subscription_id: str | None = None, *, dead_only: bool = False
+    ) -> int:
+        """Queues again every delivery of events raised since `since` (delivered and dead
+        ones; `dead_only`: only those), with fresh attempts and the same webhook-id."""
+        states = [DEAD] if dead_only else [DEAD, DELIVERED]
+        events = select(event_t.c.id).where(event_t.c.raised_at >= since)
+        where = [delivery_t.c.state.in_(states), delivery_t.c.event_id.in_(events)]
+        if subscription_id is not None:
+            where.append(delivery_t.c.subscription_id == subscription_id)
+        live = select(subscription_t.c.id).where(subscription_t.c.removed_at.is_(None))
+        where.append(delivery_t.c.subscription_id.in_(live))
+        with self._transaction() as connection:
+            return int(
+                connection.execute(
+                    update(delivery_t)
+                    .where(*where)
+                    .values(
+                        state=PENDING,
+                        attempts=0,
+                        due_at=now_utc(),
+                        lease_owner=None,
+                        lease_until=None,
+                        delivered_at=None,
+                    )
+                ).rowcount
+            )
+
+    def counts(self) -> dict[str, int]:
+        with self._transaction() as connection:
+            rows = connection.execute(
+                select(delivery_t.c.state, func.count()).group_by(delivery_t.c.state)
+            ).all()
+        return {state: count for state, count in rows}
+
+    def deliveries(self, subscription_id: str | None = None) -> list[Any]:
+        statement = select(delivery_t).order_by(delivery_t.c.created_at, delivery_t.c.id)
+        if subscription_id is not None:
+            statement = statement.where(delivery_t.c.subscription_id == subscription_id)
+        with self._transaction() as connection:
+            return list(connection.execute(statement).all())
+
+    def event(self, event_id: int) -> Any:
+        with self._transaction() as connection:
+            return connection.execute(select(event_t).where(event_t.c.id == event_id)).first()
+
+    def events(
+        self, since: datetime | None = None, after_id: int = 0, limit: int = 100
+    ) -> list[Any]:
+        statement = select(event_t).where(event_t.c.id > after_id)
+        if since is not None:
+            statement = statement.where(event_t.c.raised_at >= since)
+        with self._transaction() as connection:
+            return list(connection.execute(statement.order_by(event_t.c.id).limit(limit)).all())
+
+
+class _Row(dict[str, Any]):
+    def __getattr__(self, name: str) -> Any:
+        return self[name]
+
+
+def _chunks(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    for start in range(0, len(rows), CHUNK):
+        yield rows[start : start + CHUNK]
+
+
+def _message_id() -> str:
+    return "msg_" + uuid.uuid4().hex
+
+
+def add_working_days(start: datetime, days: int) -> datetime:
+    """`days` working days (Monday to Friday) after `start`, at the same time of day."""
+    current = start
+    left = days
+    while left > 0:
+        current += timedelta(days=1)
+        if current.weekday() < 5:
+            left -= 1
+    return current

@@ -1,0 +1,269 @@
+"""`hub warnings`, `hub subscriptions`, `hub webhooks`: the month's close, agencies'
+webhook subscriptions, the dispatcher and replay.
+
+    hub warnings evaluate [--month 2026-10]      the rules over the data; prints what changed
+    hub subscriptions add CLIENT --kinds K[,K] --url URL [--region P] [--project C]
+                          [--enterprise U] [--purpose P]   prints the id and the secret once
+    hub subscriptions list [--client C] · hub subscriptions remove ID
+    hub webhooks dispatch [--once]               deliver (every process shares the queue)
+    hub webhooks replay --since 2026-10-01T00:00:00Z [--subscription ID] [--dead-only]
+    hub webhooks status                          deliveries per state
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from datetime import UTC, date, datetime
+
+from alerts.dispatcher import Dispatcher
+from alerts.evaluation import evaluate
+from alerts.kinds import Kind
+from alerts.payloads import AsClient
+from alerts.store import AlertStore, Evaluated
+from audit.extension import audit_extension
+from hub.graph import hub_schema
+from hub.limits.pipeline import schema_extensions
+from hub.settings import HubSettings
+from hub.wiring import (
+    build_alert_store,
+    build_audit_store,
+    build_auth_store,
+    build_connectors,
+    build_cursors,
+    build_observer,
+    build_subject_hasher,
+)
+from kernel.scalars import parse_year_month
+
+
+def _fail(message: str) -> int:
+    print(f"hub: {message}", file=sys.stderr)
+    return 1
+
+
+def run_evaluation(settings: HubSettings, month: date | None = None) -> Evaluated:
+    """One evaluation from a process with no loop: the connectors' readers are closed on
+    the loop that opened them."""
+    connectors = build_connectors(settings)
+    store = build_alert_store(settings)
+
+    async def run() -> Evaluated:
+        try:
+            return await evaluate(build_observer(settings, connectors), store, month)
+        finally:
+            for connector in connectors:
+                await connector.dispose()
+
+    try:
+        return asyncio.run(run())
+    finally:
+        store.close()
+
+
+def evaluated_line(done: Evaluated) -> str:
+    return (
+        f"warnings {done.month.strftime('%Y-%m')}: {done.events} new events, "
+        f"{done.deliveries} deliveries queued, {done.work_orders} work orders opened"
+    )
+
+
+def _evaluate(settings: HubSettings, args: argparse.Namespace) -> int:
+    print(evaluated_line(run_evaluation(settings, args.month)))
+    return 0
+
+
+def _kinds(text: str) -> list[Kind]:
+    try:
+        return [Kind(part.strip().upper()) for part in text.replace(" ", ",").split(",") if part]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: kinds are {', '.join(kind.value for kind in Kind)}"
+        ) from None
+
+
+def _subscriptions_add(settings: HubSettings, args: argparse.Namespace) -> int:
+    client = build_auth_store(settings).get_client(args.client)
+    if client is None or client.revoked:
+        return _fail(f"no active client {args.client!r}")
+    lacking = sorted({s for kind in args.kinds for s in kind.scopes} - set(client.scopes))
+    if lacking:
+        return _fail(f"client {args.client!r} lacks {' '.join(lacking)} for these kinds")
+    purpose = args.purpose or (client.purposes[0] if client.purposes else "")
+    if purpose not in client.purposes:
+        return _fail(f"purpose {purpose!r} is not granted to {args.client!r}")
+    store = build_alert_store(settings)
+    try:
+        made = store.subscribe(
+            client.client_id,
+            args.kinds,
+            args.url,
+            purpose,
+            region_prefix=args.region,
+            project_code=args.project,
+            enterprise_uscc=args.enterprise,
+        )
+    finally:
+        store.close()
+    print(f"subscription {made.id}")
+    print(f"secret {made.secret}  (shown once: the receiver checks signatures with it)")
+    return 0
+
+
+def _subscriptions_list(settings: HubSettings, args: argparse.Namespace) -> int:
+    store = build_alert_store(settings)
+    try:
+        for s in store.subscriptions(args.client):
+            filters = " ".join(
+                f"{name}={value}"
+                for name, value in (
+                    ("region", s.region_prefix),
+                    ("project", s.project_code),
+                    ("enterprise", s.enterprise_uscc),
+                )
+                if value
+            )
+            kinds = ",".join(kind.value for kind in s.kinds)
+            print(f"{s.id} {s.client_id} {kinds} {s.url} {filters}".rstrip())
+    finally:
+        store.close()
+    return 0
+
+
+def _subscriptions_remove(settings: HubSettings, args: argparse.Namespace) -> int:
+    store = build_alert_store(settings)
+    try:
+        if not store.unsubscribe(args.id):
+            return _fail(f"no subscription {args.id!r}")
+    finally:
+        store.close()
+    print(f"removed {args.id}; its pending deliveries are withheld")
+    return 0
+
+
+def _dispatch(settings: HubSettings, args: argparse.Namespace) -> int:
+    """A dispatcher process: builds bodies as each client (with the audit log), delivers."""
+    auth_store = build_auth_store(settings)
+    audit_store = build_audit_store(settings, auth_store) if settings.audit.enabled else None
+    hasher = build_subject_hasher(settings)
+    connectors = build_connectors(settings)
+    extensions = schema_extensions(settings)
+    if audit_store is not None:
+        extensions.append(audit_extension(hasher))
+    schema = hub_schema(extensions, hide_suggestions=settings.env == "production")
+    store = build_alert_store(settings)
+    builder = AsClient(
+        schema,
+        {type(c).loaders: c.create_loaders for c in connectors},
+        build_cursors(settings),
+        auth_store.get_client,
+        audit_store,
+        hasher,
+        settings.pages,
+    )
+
+    async def run() -> None:
+        dispatcher = Dispatcher(store, builder, settings.alerts)
+        try:
+            if args.once:
+                await dispatcher.drain()
+                await dispatcher.close()
+            else:
+                await dispatcher.run()
+        finally:
+            if audit_store is not None:
+                await audit_store.close()
+            for connector in connectors:
+                await connector.dispose()
+            await auth_store.database.dispose()
+
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:
+        pass
+    finally:
+        store.close()
+    counts = _counts(store)
+    print(" ".join(f"{state}={count}" for state, count in sorted(counts.items())) or "queue empty")
+    return 0
+
+
+def _counts(store: AlertStore) -> dict[str, int]:
+    try:
+        return store.counts()
+    finally:
+        store.close()
+
+
+def _moment(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a time (2026-10-01 or 2026-10-01T08:00:00Z)"
+        ) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _replay(settings: HubSettings, args: argparse.Namespace) -> int:
+    store = build_alert_store(settings)
+    try:
+        count = store.replay(args.since, args.subscription, dead_only=args.dead_only)
+    finally:
+        store.close()
+    print(f"{count} deliveries queued again (events since {args.since.isoformat()})")
+    return 0
+
+
+def _status(settings: HubSettings, args: argparse.Namespace) -> int:
+    counts = _counts(build_alert_store(settings))
+    print(" ".join(f"{state}={count}" for state, count in sorted(counts.items())) or "queue empty")
+    return 0
+
+
+def _month(text: str) -> date:
+    try:
+        return parse_year_month(text)
+    except Exception:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a month (YYYY-MM)") from None
+
+
+def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    warnings = commands.add_parser("warnings", help="warning events and their work orders")
+    actions = warnings.add_subparsers(dest="action", required=True)
+    evaluate_ = actions.add_parser("evaluate", help="run the rules now (a month's close)")
+    evaluate_.add_argument(
+        "--month", type=_month, help="YYYY-MM (default: the latest month the payroll covers)"
+    )
+    evaluate_.set_defaults(run=_evaluate)
+
+    subscriptions = commands.add_parser("subscriptions", help="agencies' webhook subscriptions")
+    actions = subscriptions.add_subparsers(dest="action", required=True)
+    add = actions.add_parser("add", help="subscribe a client; print the id and secret once")
+    add.add_argument("client")
+    add.add_argument("--kinds", type=_kinds, required=True, help="comma-separated event kinds")
+    add.add_argument("--url", required=True, help="the receiver (https, or http on loopback)")
+    add.add_argument("--region", help="region code prefix, e.g. 410183")
+    add.add_argument("--project", help="one project's code")
+    add.add_argument("--enterprise", help="one enterprise's USCC")
+    add.add_argument("--purpose", help="recorded on each delivery (default: the first granted)")
+    add.set_defaults(run=_subscriptions_add)
+    listing = actions.add_parser("list", help="active subscriptions (no secrets)")
+    listing.add_argument("--client")
+    listing.set_defaults(run=_subscriptions_list)
+    remove = actions.add_parser("remove", help="stop a subscription")
+    remove.add_argument("id")
+    remove.set_defaults(run=_subscriptions_remove)
+
+    webhooks = commands.add_parser("webhooks", help="the delivery queue")
+    actions = webhooks.add_subparsers(dest="action", required=True)
+    dispatch = actions.add_parser("dispatch", help="deliver queued webhooks until stopped")
+    dispatch.add_argument("--once", action="store_true", help="deliver what is due, then exit")
+    dispatch.set_defaults(run=_dispatch)
+    replay = actions.add_parser("replay", help="queue again the deliveries of recent events")
+    replay.add_argument("--since", type=_moment, required=True, help="events raised since then")
+    replay.add_argument("--subscription", help="only this subscription's")
+    replay.add_argument("--dead-only", action="store_true", help="only dead-lettered ones")
+    replay.set_defaults(run=_replay)
+    actions.add_parser("status", help="deliveries per state").set_defaults(run=_status)
