@@ -16,6 +16,9 @@ What holds in the hub holds here, on the same field objects:
 - enumeration: a Worker representation is a look-up by ID number, so it needs
   `worker:identity` (FORBIDDEN whether or not the worker exists), and one request holds
   at most `HUB_PAGES_MAXIMUM` representations;
+- cost: `_entities` costs its selection once per representation (`kernel.costs`; a
+  variable counts as `HUB_PAGES_MAXIMUM`), so the hub's operation limits refuse here
+  what they refuse at the hub;
 - errors: `HubSchema`'s codes (`FORBIDDEN`, `BAD_USER_INPUT`, …) and logging.
 """
 
@@ -43,6 +46,7 @@ from kernel import refs
 from kernel.access import RequiresScopes, caller_of
 from kernel.composition import Entity, GraphContribution, compose_type
 from kernel.context import Info
+from kernel.costs import COST_KEY, Cost
 from kernel.errors import BadUserInput, Forbidden
 from kernel.scalars import SCALAR_MAP
 from kernel.scopes import WORKER_IDENTITY
@@ -226,6 +230,12 @@ def build_subgraph_schema(
         extensions=list(extensions),
         federation_version=FEDERATION_VERSION,
     )
+    entities_field = schema._schema.query_type.fields.get("_entities")  # type: ignore[union-attr]
+    if entities_field is not None:  # one look-up per representation, each its selection
+        entities_field.extensions = {
+            **(entities_field.extensions or {}),
+            COST_KEY: Cost(per="representations"),
+        }
     schema.hide_suggestions = hide_suggestions
     if error_observer is not None:
         schema.error_observer = error_observer

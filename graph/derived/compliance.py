@@ -44,6 +44,7 @@ from kernel import refs
 from kernel.access import scoped_resolver, scoped_type
 from kernel.composition import Entity
 from kernel.context import Info
+from kernel.costs import PROJECT_ASSESSMENT, REGION_ASSESSMENT, costs
 from kernel.limits import REGIONS, bounded_list
 from kernel.ownership import belongs_to
 from kernel.pagination import Connection, Page, open_page
@@ -286,7 +287,9 @@ class ProjectCompliance:
     code: strawberry.Private[str]
 
     @scoped_resolver(
-        STATS_READ, description="Nine measures and the three-colour warning for one month"
+        STATS_READ,
+        description="Nine measures and the three-colour warning for one month",
+        metadata=costs(PROJECT_ASSESSMENT),
     )
     async def compliance(self, info: Info, month: YearMonth) -> Compliance | None:
         return await assess(info, self.code, month)
@@ -367,6 +370,7 @@ class ComplianceQuery:
         STATS_READ,
         description="Projects with their three-colour warning in one month, filtered by "
         "region and level (the dashboard's project list)",
+        metadata=costs(REGION_ASSESSMENT),  # its count and severity order assess them all
     )
     async def project_warnings(
         self,
@@ -404,6 +408,7 @@ class ComplianceQuery:
     @scoped_resolver(
         STATS_READ,
         description="Per district: how many projects under construction carry each warning",
+        metadata=costs(REGION_ASSESSMENT),
     )
     async def warning_summary(
         self, info: Info, month: YearMonth, region_code_prefix: RegionCodePrefix | None = None

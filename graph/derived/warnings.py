@@ -25,6 +25,7 @@ from graph.derived.compliance import (
 )
 from kernel.access import scoped_resolver, scoped_type
 from kernel.context import Info
+from kernel.costs import REGION_ASSESSMENT, costs
 from kernel.errors import BadUserInput
 from kernel.scalars import RegionCodePrefix, YearMonth, months_between
 from kernel.scopes import STATS_READ
@@ -111,6 +112,7 @@ class WarningRollupQuery:
         STATS_READ,
         description="三色预警汇总: projects under construction per colour, per region at the "
         "given level (province, city or district) under the prefix",
+        metadata=costs(REGION_ASSESSMENT),
     )
     async def warning_rollup(
         self,
@@ -125,6 +127,7 @@ class WarningRollupQuery:
         STATS_READ,
         description=f"三色预警趋势: the roll-up for every month from `from` to `to` (at most "
         f"{MAX_TREND_MONTHS} months), in one query",
+        metadata=costs(REGION_ASSESSMENT * MAX_TREND_MONTHS),  # the longest it may span
     )
     async def warning_trend(
         self,

@@ -11,6 +11,8 @@ Cost: every field costs 1, plus its selections times a multiplier. A field with 
 `first` argument multiplies by it (a variable counts as the maximum page size, no
 argument as the default); the lists inside a connection (`nodes`, `edges`) are that
 page, so they multiply by 1; any other list field multiplies by the default page size.
+A field that declares its cost (`kernel.costs`: a derived aggregate, `_entities`) adds
+its weight each time it resolves, and multiplies by the argument it names.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from graphql import (
     GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
+    ListValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
     ValidationContext,
@@ -42,6 +45,7 @@ from graphql import (
 from hub.limits import Limits, refusal
 from kernel import errors
 from kernel.context import PageLimits
+from kernel.costs import COST_KEY, Cost, declared_cost
 
 PAGE_ARGUMENT = "first"
 CONNECTION_MARKER = "pageInfo"
@@ -125,18 +129,37 @@ class _Walk:
         inner = self.selections(
             node.selection_set, get_named_type(definition.type) if definition else None
         )
-        multiplier = self.multiplier(node, definition, parent) if node.selection_set else 1
+        declared = _declared(definition)
+        weight = declared.weight if declared else 0
+        multiplier = (
+            self.multiplier(node, definition, parent, declared) if node.selection_set else 1
+        )
         return Measure(
             depth=inner.depth + 1,
-            cost=1 + multiplier * inner.cost,
+            cost=1 + weight + multiplier * inner.cost,
             aliases=inner.aliases + (1 if node.alias else 0),
             directives=inner.directives,
             fields=1,
         )
 
-    def multiplier(self, node: FieldNode, definition: Any, parent: GraphQLNamedType | None) -> int:
+    def multiplier(
+        self,
+        node: FieldNode,
+        definition: Any,
+        parent: GraphQLNamedType | None,
+        declared: Cost | None = None,
+    ) -> int:
         if definition is None:
             return 1
+        if declared is not None and declared.per is not None:
+            given = next(
+                (a.value for a in node.arguments or () if a.name.value == declared.per), None
+            )
+            if isinstance(given, ListValueNode):
+                return len(given.values)
+            if isinstance(given, IntValueNode):
+                return max(0, int(given.value))
+            return self.pages.maximum if isinstance(given, VariableNode) else 1
         if PAGE_ARGUMENT in definition.args:
             given = next((a.value for a in node.arguments or () if a.name.value == "first"), None)
             if isinstance(given, IntValueNode):
@@ -147,6 +170,16 @@ class _Walk:
         is_list = isinstance(get_nullable_type(definition.type), GraphQLList)
         in_connection = isinstance(parent, GraphQLObjectType) and CONNECTION_MARKER in parent.fields
         return self.pages.default if is_list and not in_connection else 1
+
+
+def _declared(definition: Any) -> Cost | None:
+    """A field's declared cost: on the GraphQL field itself (`_entities`), or in the
+    metadata of the strawberry field it was built from."""
+    extensions = getattr(definition, "extensions", None) or {}
+    found = extensions.get(COST_KEY)
+    if isinstance(found, Cost):
+        return found
+    return declared_cost(getattr(extensions.get("strawberry-definition"), "metadata", None))
 
 
 def _checks(limits: Limits, measure: Measure) -> list[tuple[str, int, int, str]]:
