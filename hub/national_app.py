@@ -100,6 +100,8 @@ def _items(method: NationalMethod, data: Mapping[str, Any]) -> tuple[list[Any], 
     if method.items is None:
         return [data], dict(data)
     listed = data.get(method.items)
+    if listed is None and method.flat:
+        return [data], dict(data)
     header = {name: value for name, value in data.items() if name != method.items}
     return (listed if isinstance(listed, list) else []), header
 

@@ -268,6 +268,9 @@ class NationalMethod:
     convert: Convert
     tables: tuple[str, ...]
     """The agency's tables the method writes, in the order it writes them."""
+    flat: bool = False
+    """`data` without the `items` list is itself the one row (WorkerContract.Add is sent
+    both ways)."""
 
 
 def record(target: Importable, stored: Mapping[Any, Any]) -> dict[str, Any]:

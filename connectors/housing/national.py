@@ -378,9 +378,7 @@ def _contract_number(project: str, worker: str, start: str) -> str:
 def _contract(
     items: Sequence[Mapping[str, Any]], header: Mapping[str, Any], db: Database
 ) -> Conversion:
-    listed = header.get("contractList")
-    if isinstance(listed, list) and not items:
-        items = [{**header, **entry} for entry in listed if isinstance(entry, Mapping)]
+    items = [{**header, **item} for item in items]  # the project named once, or in each
     part = Part("contracts")
     problems = []
     engine = db.sync_engine()
@@ -489,7 +487,9 @@ METHODS: Final = (
     NationalMethod(
         "WorkerEntryExit.Add", "housing", "workerList", _entry_exit, ("registrations",)
     ),
-    NationalMethod("WorkerContract.Add", "housing", None, _contract, ("contracts",)),
+    NationalMethod(
+        "WorkerContract.Add", "housing", "contractList", _contract, ("contracts",), flat=True
+    ),
     NationalMethod("WorkerAttendance.Add", "housing", "dataList", _attendance, ("attendance",)),
 )  # fmt: skip
 
