@@ -43,6 +43,7 @@ import httpx
 import pytest
 
 from conftest import SEED, backend_settings, serving
+from graph.derived.compliance import SEVERITY, Measure
 from hub import seeding
 from hub.app import create_app
 from hub.demo import DEMO_GRANTS, register_demo_clients
@@ -289,3 +290,12 @@ def test_mismatch_reads_an_abridged_answer() -> None:
     )
     assert mismatch({"a": {"e": 4}}, actual) == "$.a.e: expected 4, got 3"
     assert mismatch({"f": 1}, actual) == "$: no 'f' in ['a']"
+
+
+def test_the_user_guide_states_the_rule_the_code_applies() -> None:
+    """The Chinese dashboard guide's table of the nine measures and their colours."""
+    guide = (DOCS / "zh" / "dashboard.md").read_text(encoding="utf-8")
+    colours = {"RED": "红色预警", "YELLOW": "黄色预警", "BLUE": "蓝色预警"}
+    rows = {f"| {measure.value} | {colours[level.name]} |" for measure, level in SEVERITY.items()}
+    assert rows <= set(guide.splitlines())
+    assert len(rows) == len(Measure) == 9
