@@ -14,8 +14,9 @@ from graph.schema import HubSchema
 from hub.demo import DEMO_GRANTS
 from hub.graph import hub_schema
 from hub.importing import agency_tables
+from kernel import scopes as kernel_scopes
 from kernel.access import SCOPES_KEY
-from kernel.scopes import CONNECTOR_LOAD, SCHEMA_INTROSPECT, vocabulary
+from kernel.scopes import CONNECTOR_LOAD, SCHEMA_INTROSPECT, Scope, vocabulary
 
 FIELDLESS = {
     SCHEMA_INTROSPECT: "`__schema`, `__type` when `HUB_ENV=production`",
@@ -31,8 +32,17 @@ FIELDLESS = {
 comes with its package)."""
 
 
+def ordered_scopes() -> list[Scope]:
+    """The kernel's scopes as it declares them, then the agencies' by name: one order,
+    whichever agency's package happened to be imported first."""
+    kernel = {value for value in vars(kernel_scopes).values() if isinstance(value, Scope)}
+    declared = vocabulary()
+    return [s for s in declared if s in kernel] + sorted(s for s in declared if s not in kernel)
+
+
 def scope_table(schema: HubSchema) -> str:
-    fields: dict[str, dict[str, list[str]]] = {scope: defaultdict(list) for scope in vocabulary()}
+    order = ordered_scopes()
+    fields: dict[str, dict[str, list[str]]] = {scope: defaultdict(list) for scope in order}
     type_sizes: dict[str, int] = {}
     for name, concrete in sorted(schema.schema_converter.type_map.items()):
         definition = concrete.definition
@@ -45,7 +55,7 @@ def scope_table(schema: HubSchema) -> str:
                 graphql_name = schema.config.name_converter.get_graphql_name(field)
                 fields[scope][name].append(graphql_name)
     lines = ["| scope | fields | demo agencies holding it |", "|---|---|---|"]
-    for scope in vocabulary():
+    for scope in order:
         by_type = fields[scope]
         described = "; ".join(
             f"`{name}` (all)"
