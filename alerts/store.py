@@ -461,30 +461,62 @@ class AlertStore:
     def replay(
         self, since: datetime, subscription_id: str | None = None, *, dead_only: bool = False
     ) -> int:
-        """Queues again every delivery of events raised since `since` (delivered and dead
-        ones; `dead_only`: only those), with fresh attempts and the same webhook-id."""
+        """Queues again the deliveries of events raised since `since`, with fresh attempts
+        and the same webhook-id: dead and delivered ones (`dead_only`: dead ones only),
+        and — for a subscription made after the events — the ones it never had."""
+        at = now_utc()
+        live = select(subscription_t).where(subscription_t.c.removed_at.is_(None))
+        if subscription_id is not None:
+            live = live.where(subscription_t.c.id == subscription_id)
         states = [DEAD] if dead_only else [DEAD, DELIVERED]
         events = select(event_t.c.id).where(event_t.c.raised_at >= since)
-        where = [delivery_t.c.state.in_(states), delivery_t.c.event_id.in_(events)]
-        if subscription_id is not None:
-            where.append(delivery_t.c.subscription_id == subscription_id)
-        live = select(subscription_t.c.id).where(subscription_t.c.removed_at.is_(None))
-        where.append(delivery_t.c.subscription_id.in_(live))
         with self._transaction() as connection:
-            return int(
+            subscriptions = [Subscription.from_row(row) for row in connection.execute(live)]
+            ids = [s.id for s in subscriptions]
+            count = int(
                 connection.execute(
                     update(delivery_t)
-                    .where(*where)
+                    .where(
+                        delivery_t.c.state.in_(states),
+                        delivery_t.c.event_id.in_(events),
+                        delivery_t.c.subscription_id.in_(ids),
+                    )
                     .values(
                         state=PENDING,
                         attempts=0,
-                        due_at=now_utc(),
+                        due_at=at,
                         lease_owner=None,
                         lease_until=None,
                         delivered_at=None,
                     )
                 ).rowcount
             )
+            if dead_only:
+                return count
+            had = set(
+                connection.execute(
+                    select(delivery_t.c.event_id, delivery_t.c.subscription_id).where(
+                        delivery_t.c.event_id.in_(events), delivery_t.c.subscription_id.in_(ids)
+                    )
+                ).tuples()
+            )
+            rows = [
+                {
+                    "id": _message_id(),
+                    "event_id": event.id,
+                    "subscription_id": s.id,
+                    "state": PENDING,
+                    "attempts": 0,
+                    "due_at": at,
+                    "created_at": at,
+                }
+                for event in connection.execute(select(event_t).where(event_t.c.raised_at >= since))
+                for s in subscriptions
+                if s.matches(event) and (event.id, s.id) not in had
+            ]
+            for chunk in _chunks(rows):
+                connection.execute(insert(delivery_t), chunk)
+        return count + len(rows)
 
     def counts(self) -> dict[str, int]:
         with self._transaction() as connection:
