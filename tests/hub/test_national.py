@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -36,6 +40,7 @@ from kernel.identifiers import make_uscc
 BUILDER = make_uscc("410183", 8)
 LABOUR = make_uscc("410183", 9)
 SETTINGS = NationalSettings(poll_seconds=0.05, lease_seconds=5)
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
@@ -333,3 +338,28 @@ def test_a_body_that_is_no_form_is_a_parameter_error(hub: RunningHub) -> None:
     )
     assert response.status_code == 200
     assert response.json()["code"] == -1
+
+
+def test_the_documented_example_runs(
+    hub: RunningHub, registry: NationalRegistry, stores: Stores
+) -> None:
+    """docs/national-interface.md's example, run as an operator would run it."""
+    page = (ROOT / "docs" / "national-interface.md").read_text(encoding="utf-8")
+    example = page.split("## Example", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    appid, secret = registry.add_submitter("housing", "docs example")
+    done = subprocess.run(
+        [sys.executable, "-c", example],
+        env={
+            **os.environ,
+            "HUB_URL": hub.url,
+            "NATIONAL_APPID": appid,
+            "NATIONAL_APPSECRET": secret,
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("20 "), done.stdout
+    assert any(row["uscc"] == "91410183MAULDDAD7B" for row in _rows(stores, "housing_enterprise"))
