@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import os
+import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 from sqlalchemy import delete, select
+from sqlalchemy.engine import make_url
 
 from audit.record import SubjectHasher
 from audit.settings import AuditSettings
@@ -196,3 +200,57 @@ def running_hub(stores: Stores, **overrides: Any) -> Iterator[RunningHub]:
 
 def same_rows(before: dict[str, Sequence[Any]], after: dict[str, Sequence[Any]]) -> bool:
     return before == after
+
+
+def hub_environment(stores: Stores) -> dict[str, str]:
+    """The environment a `hub` command run in a subprocess needs to find these stores."""
+    settings = stores.settings
+    env = {**os.environ, "HUB_DATA_DIR": str(settings.data_dir), "HUB_AUDIT_HASH_KEY": "k" * 32}
+    for name, url in settings.db_urls.items():
+        env[f"HUB_{name.upper()}_DB_URL"] = url
+    return env
+
+
+def _url(stores: Stores, name: str) -> str:
+    return stores.settings.database_url(name)
+
+
+@contextlib.contextmanager
+def audit_held(stores: Stores) -> Iterator[None]:
+    """The audit log's write lock, held by this test."""
+    url = make_url(_url(stores, "audit"))
+    if stores.backend == "sqlite":
+        connection = sqlite3.connect(url.database or "", isolation_level=None)
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            connection.execute("ROLLBACK")
+            connection.close()
+        return
+    with psycopg.connect(url.set(drivername="postgresql").render_as_string(False)) as held:
+        held.execute("SELECT seq FROM audit_head FOR UPDATE")
+        yield
+        held.rollback()
+
+
+def waiting_to_commit(stores: Stores) -> bool:
+    """An import into the bank waits, its rows upserted, for the audit lock `audit_held`
+    holds (SQLite: the bank database's write lock is taken; PostgreSQL: a backend waits on
+    the audit head's row lock)."""
+    if stores.backend == "sqlite":
+        bank = sqlite3.connect(make_url(_url(stores, "bank")).database or "", timeout=0)
+        try:
+            bank.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError:
+            return True  # the import's apply transaction holds it
+        bank.execute("ROLLBACK")
+        bank.close()
+        return False
+    url = make_url(_url(stores, "audit")).set(drivername="postgresql")
+    with psycopg.connect(url.render_as_string(False)) as connection:
+        found: Any = connection.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND wait_event_type = 'Lock' AND query LIKE 'UPDATE audit_head%'"
+        ).fetchone()
+        return bool(found[0])
