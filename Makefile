@@ -37,6 +37,7 @@ schema: install
 	$(BIN)/python -m hub.graph > schema.graphql
 	$(BIN)/python -m hub.data_dictionary > docs/data-dictionary.md
 	$(BIN)/python -m hub.scope_table > docs/scopes.md
+	$(BIN)/python -m hub.settings_reference > docs/configuration.md
 
 # Rebuild web/static/vendor/ from web/assets/package-lock.json (needs Node.js and npm).
 assets: install

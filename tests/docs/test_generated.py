@@ -1,0 +1,53 @@
+"""The generated pages are current: the configuration reference is what the settings
+declare (`make schema` rewrites it), so no page names a setting the hub does not read."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from hub.settings import HubSettings
+from hub.settings_reference import databases, reference
+
+ROOT = Path(__file__).resolve().parents[2]
+
+EXAMPLES_OWN = {"HUB_URL"}
+"""Variables an example script reads for itself (the national interface's uploader), not
+settings of the hub."""
+
+
+def test_configuration_reference_is_current() -> None:
+    """`python -m hub.settings_reference > docs/configuration.md` (or `make schema`)."""
+    published = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    assert published == reference()
+
+
+def test_every_documented_variable_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The variables the reference lists set the settings they name."""
+    variables = re.findall(r"^\| `(HUB_[A-Z0-9_]+)` \|", reference(), re.MULTILINE)
+    assert "HUB_LIMITS_MAX_DEPTH" in variables
+    assert "HUB_MAX_DEPTH" not in variables
+    monkeypatch.setenv("HUB_LIMITS_MAX_DEPTH", "7")
+    monkeypatch.setenv("HUB_PAGES_MAXIMUM", "50")
+    monkeypatch.setenv("HUB_AUDIT_ENABLED", "false")
+    settings = HubSettings()
+    assert (settings.limits.max_depth, settings.pages.maximum) == (7, 50)
+    assert settings.audit.enabled is False
+
+
+def test_no_page_names_a_setting_the_hub_does_not_read() -> None:
+    """README and docs mention only variables of the reference (or the tests' own)."""
+    known = set(re.findall(r"`(HUB_[A-Z0-9_]+)`", reference()))
+    known |= {f"HUB_CONNECTOR_{name.upper()}_URL" for name in databases()}
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    unknown = set()
+    for page in pages:
+        for name in re.findall(r"\bHUB_[A-Z0-9_]*[A-Z0-9]\b", page.read_text(encoding="utf-8")):
+            if name.startswith(("HUB_TEST_", "HUB_BENCH_")) or name in known | EXAMPLES_OWN:
+                continue
+            if any(other.startswith(name + "_") for other in known):
+                continue  # a prefix: HUB_AUDIT_WITNESS_… or HUB_CONNECTOR_…
+            unknown.add(f"{page.relative_to(ROOT)}: {name}")
+    assert sorted(unknown) == []
