@@ -269,6 +269,8 @@ class NationalRegistry:
             )
 
     def finish(self, serial: str, state: str, result: dict[str, Any]) -> None:
+        """The call's answer; its data (names, encrypted ID and card numbers) is dropped:
+        it lives on in the agency's tables, or was refused, and the queue keeps no copy."""
         with self._transaction() as connection:
             connection.execute(
                 update(call_t)
@@ -277,6 +279,7 @@ class NationalRegistry:
                     state=state,
                     finished_at=_now(),
                     lease_until=None,
+                    data="",
                     result=json.dumps(result, ensure_ascii=False),
                 )
             )

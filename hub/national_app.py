@@ -133,7 +133,12 @@ class NationalEndpoint:
 
     async def _form(self, request: Request) -> dict[str, str]:
         declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.settings.max_bytes:
+        if not declared.isdigit():  # a form without its length could be read without bound
+            raise Refused(
+                PARAMETER_ERROR, "请求参数错误：缺少 Content-Length",
+                "the call must declare its Content-Length",
+            )  # fmt: skip
+        if int(declared) > self.settings.max_bytes:
             raise Refused(
                 PARAMETER_ERROR, f"请求超过 {self.settings.max_bytes >> 20} MiB，请分批上传",
                 f"the call is larger than {self.settings.max_bytes >> 20} MiB: send it in parts",

@@ -363,3 +363,36 @@ def test_the_documented_example_runs(
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("20 "), done.stdout
     assert any(row["uscc"] == "91410183MAULDDAD7B" for row in _rows(stores, "housing_enterprise"))
+
+
+def test_a_call_without_its_length_or_over_the_limit_is_refused(hub: RunningHub) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b"appid=1&data="
+        yield b"x" * 1000
+
+    unbounded = httpx.post(
+        f"{hub.url}/open.api",
+        content=chunks(),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert unbounded.json()["code"] == -1
+    assert "Content-Length" in unbounded.json()["messageEn"]
+    large = httpx.post(f"{hub.url}/open.api", data={"data": "x" * (SETTINGS.max_bytes + 1)})
+    assert large.json()["code"] == -1
+
+
+def test_a_finished_call_keeps_its_answer_but_not_its_data(
+    stores: Stores, housing: Uploader
+) -> None:
+    answer = housing.call("ProjectSubContractor.Add", _corp(LABOUR, "006", "某劳务公司"))
+    assert housing.result(answer["data"]["requestSerialCode"])["status"] == "20"
+    engine = stores.auth.database.sync_engine()
+    try:
+        with engine.connect() as connection:
+            kept = connection.exec_driver_sql(
+                "SELECT data FROM auth_national_call WHERE state IN ('done', 'failed')"
+            ).all()
+    finally:
+        engine.dispose()
+    assert kept
+    assert {row[0] for row in kept} == {""}
