@@ -17,7 +17,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Generator, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -313,16 +313,12 @@ class RunningHub:
         return body["data"]
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgres"])
-def hub(
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-    identity_provider: IdentityProvider,
-) -> Iterator[RunningHub]:
-    backend = request.param
+def _start_hub(
+    backend: str, stack: ExitStack, tmp: Path, identity_provider: IdentityProvider
+) -> RunningHub:
     settings = backend_settings(
         backend,
-        tmp_path_factory.mktemp(backend),
+        tmp,
         "hub_test",
         trusted_issuers={identity_provider.issuer: identity_provider.trusted},
         # Many tests fail to authenticate on purpose, all from 127.0.0.1: no source limit
@@ -344,18 +340,46 @@ def hub(
 
     statements = StatementCounter()
     statements.attach(connectors)
-    with (
-        serving(app, settings.limits) as base,
+    base = stack.enter_context(serving(app, settings.limits))
+    client = stack.enter_context(
         httpx.Client(
             base_url=base,
             timeout=30,
             auth=ClientCredentials(TEST_CLIENT, secrets[TEST_CLIENT]),
             headers={"X-Purpose": TEST_PURPOSE},
-        ) as client,
-    ):
-        running = RunningHub(backend, base, connectors, statements, client, auth, secrets, settings)
-        yield running
-        running.close()
+        )
+    )
+    running = RunningHub(backend, base, connectors, statements, client, auth, secrets, settings)
+    stack.callback(running.close)
+    return running
+
+
+@pytest.fixture(scope="session")
+def _running_hubs() -> Iterator[tuple[ExitStack, dict[str, RunningHub]]]:
+    """The demo hubs this test process started, one per backend, closed at its end.
+
+    pytest tears a parametrized session fixture down whenever the parameter switches,
+    and the modules' order makes `hub` switch between SQLite and PostgreSQL many times:
+    each switch migrated and seeded again (about 30 s on PostgreSQL). Kept here, each
+    backend's hub starts once per process."""
+    with ExitStack() as stack:
+        yield stack, {}
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def hub(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    identity_provider: IdentityProvider,
+    _running_hubs: tuple[ExitStack, dict[str, RunningHub]],
+) -> RunningHub:
+    backend: str = request.param
+    stack, running = _running_hubs
+    if backend not in running:
+        running[backend] = _start_hub(
+            backend, stack, tmp_path_factory.mktemp(backend), identity_provider
+        )
+    return running[backend]
 
 
 @pytest.fixture
