@@ -38,6 +38,7 @@ schema: install
 	$(BIN)/python -m hub.data_dictionary > docs/data-dictionary.md
 	$(BIN)/python -m hub.scope_table > docs/scopes.md
 	$(BIN)/python -m hub.settings_reference > docs/configuration.md
+	$(BIN)/python -m hub.command_reference > docs/command-line.md
 
 # Rebuild web/static/vendor/ from web/assets/package-lock.json (needs Node.js and npm).
 assets: install

@@ -1,5 +1,6 @@
 """The generated pages are current: the configuration reference is what the settings
-declare (`make schema` rewrites it), so no page names a setting the hub does not read."""
+declare and the command-line reference what `hub`'s parser takes (`make schema` rewrites
+both), and no page names a setting the hub does not read."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from hub import command_reference
 from hub.settings import HubSettings
 from hub.settings_reference import databases, reference
 
@@ -22,6 +24,15 @@ def test_configuration_reference_is_current() -> None:
     """`python -m hub.settings_reference > docs/configuration.md` (or `make schema`)."""
     published = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
     assert published == reference()
+
+
+@pytest.mark.parametrize("columns", ["60", "250"])
+def test_command_line_reference_is_current(monkeypatch: pytest.MonkeyPatch, columns: str) -> None:
+    """`python -m hub.command_reference > docs/command-line.md`, whatever the terminal's
+    width (argparse wraps usage lines to it)."""
+    monkeypatch.setenv("COLUMNS", columns)
+    published = (ROOT / "docs" / "command-line.md").read_text(encoding="utf-8")
+    assert published == command_reference.reference()
 
 
 def test_every_documented_variable_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
