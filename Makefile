@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 SCALE ?= small
+# Test processes: one per core (pytest-xdist); a module's tests stay in one process, since
+# they share its servers and databases.
+TEST_WORKERS ?= auto
 export AUTHLIB_INSECURE_TRANSPORT ?= 1
 
 .PHONY: install run test lint schema docs bench clean assets
@@ -23,7 +26,7 @@ run: install
 test: install docs
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # The documentation site (mkdocs.yml, docs/) into ./site; strict: a broken link or anchor fails.
 docs: install
