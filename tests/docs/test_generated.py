@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from hub import command_reference
+from hub.demo import DEMO_GRANTS
 from hub.settings import HubSettings
 from hub.settings_reference import databases, reference
 
@@ -62,3 +63,21 @@ def test_no_page_names_a_setting_the_hub_does_not_read() -> None:
                 continue  # a prefix: HUB_AUDIT_WITNESS_… or HUB_CONNECTOR_…
             unknown.add(f"{page.relative_to(ROOT)}: {name}")
     assert sorted(unknown) == []
+
+
+def test_the_demo_clients_table_is_what_hub_seed_registers() -> None:
+    """Each row of the tokens page's table: the client's agency, purposes and row limits."""
+    page = (ROOT / "docs" / "tokens.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `([\w-]+)` \| (.+?) \| (.+?) \| (.+?) \|$", page, re.MULTILINE)
+    grants = {grant.client_id: grant for grant in DEMO_GRANTS}
+    assert len(rows) >= 7
+    for client, title, purposes, limits in rows:
+        grant = grants[client]
+        assert grant.title.startswith(title), client
+        assert re.findall(r"`([\w-]+)`", purposes) == list(grant.purposes), client
+        if limits == "—":
+            assert not grant.limits, client
+            continue
+        kind, _, values = limits.partition(" ")
+        assert {"court": "courts"}.get(kind, kind) in grant.limits, client
+        assert tuple(values.split()) == grant.limits[{"court": "courts"}.get(kind, kind)], client

@@ -93,3 +93,16 @@ def test_readme_links_resolve() -> None:
     local = [t for t in targets if not re.match(r"[a-z]+:", t)]
     assert local, "the README links into the documentation"
     assert [t for t in local if not (ROOT / t).is_file()] == []
+
+
+def test_paths_named_in_the_documentation_exist() -> None:
+    """A file or folder of the repository named in README or docs (`graph/gates.py`,
+    `tests/e2e/`) is still there: moved code leaves no stale pointer behind."""
+    top = {e.name for e in ROOT.iterdir() if e.is_dir() and e.name[0] != "." and e.name != "site"}
+    named = re.compile(r"`([\w.-]+/[\w./-]*)`")
+    missing = []
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]:
+        for path in named.findall(page.read_text(encoding="utf-8")):
+            if path.split("/")[0] in top and not (ROOT / path).exists():
+                missing.append(f"{page.relative_to(ROOT)}: {path}")
+    assert missing == []
