@@ -55,6 +55,9 @@ class Dispatcher:
         self._wake = asyncio.Event()
 
     async def close(self) -> None:
+        """Lets deliveries in flight finish (each is bounded by its deadline), then stops."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=self.settings.timeout_seconds + 5)
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):

@@ -493,13 +493,14 @@ class AlertStore:
             )
             if dead_only:
                 return count
-            had = set(
-                connection.execute(
+            had = {
+                (row.event_id, row.subscription_id)
+                for row in connection.execute(
                     select(delivery_t.c.event_id, delivery_t.c.subscription_id).where(
                         delivery_t.c.event_id.in_(events), delivery_t.c.subscription_id.in_(ids)
                     )
-                ).tuples()
-            )
+                )
+            }
             rows = [
                 {
                     "id": _message_id(),

@@ -13,7 +13,6 @@ from typing import Any
 
 import httpx
 import pytest
-from receivers import Receiver, receiving
 from sqlalchemy import select, text
 
 from alerts.kinds import Kind
@@ -26,6 +25,7 @@ from hub.wiring import build_alert_store
 from hub_support import Stores, make_stores, running_hub
 from ingest.writers import write_jsonl
 from kernel.scopes import PROJECT_READ, STATS_READ
+from receivers import Receiver, receiving
 from synthetic.stories import Stories, stories
 
 FAST = AlertSettings(

@@ -1,0 +1,227 @@
+"""The queue's guarantees, with real receivers: a dispatcher killed (SIGKILL) mid-delivery
+leaves nothing undelivered and nothing sent twice but under the same webhook-id; a
+receiver that is down gets its events when it is back; one that answers 500 forever ends
+in dead-letter and gets them on replay; a slow receiver does not hold up a fast one; two
+dispatchers on one queue never send one delivery twice. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from alerts.dispatcher import Dispatcher
+from alerts.evaluation import evaluate
+from alerts.kinds import Kind
+from alerts.payloads import AsClient
+from alerts.settings import AlertSettings
+from alerts.store import DEAD, DELIVERED, PENDING, AlertStore, Subscription
+from audit.extension import audit_extension
+from conftest import _free_port
+from hub.demo import register_demo_clients
+from hub.graph import hub_schema
+from hub.wiring import build_alert_store, build_cursors, build_observer
+from hub_support import Stores, make_stores
+from receivers import Receiver, receiving
+
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+FAST = AlertSettings(
+    poll_seconds=0.05,
+    backoff_seconds=0.2,
+    max_backoff_seconds=0.5,
+    timeout_seconds=1.5,
+    lease_seconds=3,
+    max_attempts=3,
+    concurrency=8,
+    per_receiver=2,
+)
+KINDS = [Kind.PROJECT_WARNING, Kind.WORKER_UNPAID, Kind.COMPLAINT_ON_RED_PROJECT]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Stores, AlertStore]]:
+    stores = make_stores(request.param, tmp_path_factory.mktemp(request.param), "alerts_queue")
+    stores.seed("demo")
+    register_demo_clients(stores.auth)
+    stores.settings = stores.settings.model_copy(update={"alerts": FAST})
+    store = build_alert_store(stores.settings)
+
+    async def baseline() -> None:
+        connectors = list(stores.connectors.values())
+        await evaluate(build_observer(stores.settings, connectors), store)
+        for connector in connectors:
+            await connector.dispose()
+
+    asyncio.run(baseline())
+    yield stores, store
+    store.close()
+
+
+def _subscribe(store: AlertStore, url: str) -> tuple[Subscription, int]:
+    """The HR bureau's subscription to its city's events, with every past one queued."""
+    made = store.subscribe("hr-bureau-xinmi", KINDS, url, "supervision", region_prefix="4101")
+    queued = store.replay(EPOCH, made.id)
+    assert queued > 3
+    return made, queued
+
+
+def _states(store: AlertStore, subscription: Subscription) -> Counter[str]:
+    return Counter(d.state for d in store.deliveries(subscription.id))
+
+
+def _dispatch(stores: Stores, store: AlertStore, until: Any, seconds: float = 30) -> None:
+    """Runs an in-process dispatcher until `until()` holds."""
+
+    async def run() -> None:
+        connectors = list(stores.connectors.values())
+        builder = AsClient(
+            hub_schema([audit_extension(stores.hasher)]),
+            {type(c).loaders: c.create_loaders for c in connectors},
+            build_cursors(stores.settings),
+            stores.auth.get_client,
+            stores.audit,
+            stores.hasher,
+        )
+        stop = asyncio.Event()
+        task = asyncio.create_task(Dispatcher(store, builder, FAST).run(stop))
+        deadline = time.monotonic() + seconds
+        try:
+            while not await asyncio.to_thread(until):
+                assert time.monotonic() < deadline, store.counts()
+                await asyncio.sleep(0.1)
+        finally:
+            stop.set()
+            await task
+            await stores.audit.close()
+            for database in (stores.audit.database, stores.auth.database):
+                await database.dispose()
+            for connector in connectors:
+                await connector.dispose()
+
+    asyncio.run(run())
+
+
+def test_a_receiver_that_is_down_gets_its_events_when_it_returns(
+    world: tuple[Stores, AlertStore],
+) -> None:
+    stores, shared = world
+    store = AlertStore(shared.database, FAST.model_copy(update={"max_attempts": 8}))
+    try:
+        port = _free_port()
+        made, queued = _subscribe(store, f"http://127.0.0.1:{port}/hook")
+        _dispatch(stores, store, lambda: all(d.attempts >= 1 for d in store.deliveries(made.id)))
+        assert _states(store, made)[PENDING] == queued  # refused, backing off
+        with receiving(Receiver(), port=port) as receiver:
+            _dispatch(stores, store, lambda: _states(store, made)[DELIVERED] == queued)
+        assert sorted(set(receiver.ids)) == sorted(d.id for d in store.deliveries(made.id))
+        assert len(receiver.ids) == queued
+        for received in receiver.received:
+            received.verified(made.secret)
+    finally:
+        store.close()
+
+
+def test_a_receiver_failing_forever_is_dead_lettered_then_replayed(
+    world: tuple[Stores, AlertStore],
+) -> None:
+    stores, store = world
+    with receiving(Receiver(status=500)) as receiver:
+        made, queued = _subscribe(store, receiver.url)
+        _dispatch(stores, store, lambda: _states(store, made)[DEAD] == queued)
+        assert len(receiver.ids) == queued * FAST.max_attempts
+        assert all(d.last_status == 500 for d in store.deliveries(made.id))
+        first = Counter(receiver.ids)
+        receiver.status = 200
+        assert store.replay(EPOCH, made.id, dead_only=True) == queued
+        _dispatch(stores, store, lambda: _states(store, made)[DELIVERED] == queued)
+    again = Counter(receiver.ids) - first
+    assert set(again) == set(first)  # the same ids: a receiver that kept them dedupes
+    assert all(count == 1 for count in again.values())
+
+
+def test_a_slow_receiver_does_not_hold_up_the_others(world: tuple[Stores, AlertStore]) -> None:
+    stores, store = world
+    with (
+        receiving(Receiver(delay=1.0)) as slow,
+        receiving(Receiver()) as fast,
+    ):
+        slow_sub, slow_count = _subscribe(store, slow.url)
+        fast_sub, fast_count = _subscribe(store, fast.url)
+        started = time.monotonic()
+        _dispatch(stores, store, lambda: _states(store, fast_sub)[DELIVERED] == fast_count)
+        took = time.monotonic() - started
+        slow_done = _states(store, slow_sub)[DELIVERED]
+    # the slow one takes ≥ 1 s a delivery, two at a time: the fast one finished first
+    assert slow_done < slow_count
+    assert took < slow_count / FAST.per_receiver * 1.0
+
+
+def _env(stores: Stores) -> dict[str, str]:
+    env = {**os.environ, "HUB_DATA_DIR": str(stores.settings.data_dir)}
+    for name, url in stores.settings.db_urls.items():
+        env[f"HUB_{name.upper()}_DB_URL"] = url
+    env.update(
+        HUB_AUDIT_HASH_KEY="k" * 32,
+        HUB_ALERTS_POLL_SECONDS="0.05",
+        HUB_ALERTS_BACKOFF_SECONDS="0.2",
+        HUB_ALERTS_TIMEOUT_SECONDS="2",
+        HUB_ALERTS_LEASE_SECONDS="3",
+        HUB_ALERTS_CONCURRENCY="4",
+        HUB_ALERTS_PER_RECEIVER="4",
+    )
+    return env
+
+
+def _dispatcher(stores: Stores, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [str(Path(sys.executable).parent / "hub"), "webhooks", "dispatch"],
+            cwd=ROOT,
+            env=_env(stores),
+            stdout=out,
+            stderr=out,
+        )
+
+
+def test_a_dispatcher_killed_mid_delivery_loses_nothing_and_repeats_only_ids(
+    world: tuple[Stores, AlertStore], tmp_path: Path
+) -> None:
+    log = tmp_path / "dispatch.log"
+    stores, store = world
+    with receiving(Receiver(delay=0.5)) as receiver:
+        made, queued = _subscribe(store, receiver.url)
+        first = _dispatcher(stores, log)
+        try:
+            receiver.wait_for(lambda got: len(got) >= 3, seconds=30)
+        finally:
+            first.send_signal(signal.SIGKILL)
+            first.wait()
+        before = set(receiver.ids)
+        assert _states(store, made)[DELIVERED] < queued  # killed with work left
+        second = _dispatcher(stores, log)
+        try:
+            deadline = time.monotonic() + 30
+            while _states(store, made)[DELIVERED] < queued:
+                assert time.monotonic() < deadline, (_states(store, made), log.read_text())
+                time.sleep(0.1)
+        finally:
+            second.send_signal(signal.SIGINT)
+            assert second.wait(timeout=20) == 0, log.read_text()
+    ids = [d.id for d in store.deliveries(made.id)]
+    assert set(receiver.ids) == set(ids)
+    repeated = {i for i, n in Counter(receiver.ids).items() if n > 1}
+    assert repeated <= before  # only what was in flight when it died, under the same id
+    assert len(repeated) <= 4
