@@ -30,6 +30,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -271,8 +272,16 @@ def check(example: Example, answer: Any) -> str | None:
 
 @pytest.mark.parametrize("page", pages(), ids=lambda page: page.page)
 def test_examples_answer_as_shown(page: PageExamples, demo: Demo) -> None:
-    problems = [found for example in page.examples if (found := check(example, run(example, demo)))]
+    problems, skipped = [], []
+    for example in page.examples:
+        if example.language == "sh" and "curl " in example.source and not shutil.which("curl"):
+            skipped.append(example.where)  # .ci/run installs curl; a bare machine may lack it
+            continue
+        if found := check(example, run(example, demo)):
+            problems.append(found)
     assert problems == []
+    if skipped:
+        pytest.skip(f"curl is not installed: {', '.join(skipped)} not run (the rest passed)")
 
 
 def test_the_documentation_has_runnable_examples() -> None:
