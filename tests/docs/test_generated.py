@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from auth.roles import ROLES
 from hub import command_reference
 from hub.demo import DEMO_GRANTS
 from hub.settings import HubSettings
@@ -81,3 +82,12 @@ def test_the_demo_clients_table_is_what_hub_seed_registers() -> None:
         kind, _, values = limits.partition(" ")
         assert {"court": "courts"}.get(kind, kind) in grant.limits, client
         assert tuple(values.split()) == grant.limits[{"court": "courts"}.get(kind, kind)], client
+
+
+def test_the_desk_roles_table_is_what_the_roles_grant() -> None:
+    """Each role's row on the web desk page lists exactly the role's scopes."""
+    page = (ROOT / "docs" / "web-desk.md").read_text(encoding="utf-8")
+    rows = dict(re.findall(r"^\| `([\w-]+)` [^|]+\|[^|]+\| `([^`]+)`", page, re.MULTILINE))
+    assert set(rows) == set(ROLES)
+    for name, role in ROLES.items():
+        assert rows[name].split() == list(role.scopes), name
