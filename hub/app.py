@@ -63,7 +63,8 @@ from hub.ingest_app import IngestEndpoint
 from hub.limits import refusal
 from hub.limits.documents import DocumentStore
 from hub.limits.pipeline import observe_error
-from hub.national_app import NationalEndpoint, NationalRunner, national_methods
+from hub.limits.rates import parse_rates
+from hub.national_app import NationalEndpoint, NationalRunner, call_limit, national_methods
 from hub.settings import HubSettings
 from hub.wiring import (
     build_alert_store,
@@ -399,7 +400,12 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
             [
                 Route(
                     "/open.api",
-                    NationalEndpoint(registry, methods, settings.national).handle,
+                    NationalEndpoint(
+                        registry,
+                        methods,
+                        settings.national,
+                        call_limit(parse_rates(settings.rate_limits), guards.buckets),
+                    ).handle,
                     methods=["POST"],
                 )
             ]

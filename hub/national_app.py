@@ -15,7 +15,8 @@ is the platform's envelope, HTTP 200 unless the hub cannot take calls at all:
               the tolerance from the hub's clock (Beijing time), a nonce already used
               with that timestamp (a replay)
          -3   no access: unknown or revoked appid, a method of another agency's tables
-         -5   the hub cannot take calls now (its database): retry later (HTTP 503)
+         -5   over the submitter's rate (HTTP 429, `Retry-After`), or the hub cannot take
+              calls now (its database; HTTP 503): retry later
 
 A write is answered at once with its `requestSerialCode` and queued in the auth database
 (`auth.national`); `NationalRunner`, a task in every hub process, runs queued calls
@@ -32,10 +33,11 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import secrets
 import tempfile
 import uuid
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
@@ -47,6 +49,7 @@ from starlette.responses import JSONResponse, Response
 from auth.national import DONE, FAILED, NationalRegistry, QueuedCall
 from auth.sealing import KeySealingError
 from hub.importing import SUBMISSION_PURPOSE, Importer, Sender
+from hub.limits.rates import Buckets, Rate
 from hub.settings import NationalSettings
 from ingest import national
 from ingest.engine import ImportOptions, ImportResult
@@ -68,20 +71,45 @@ _STATUS: Final = {"pending": national.ASYNC_PENDING, "running": national.ASYNC_P
 class Refused(Exception):
     """A call answered with an error code; nothing was queued or written."""
 
-    def __init__(self, code: int, zh: str, en: str) -> None:
+    def __init__(
+        self, code: int, zh: str, en: str, status: int = 200, retry_after: float | None = None
+    ) -> None:
         super().__init__(en)
         self.code, self.zh, self.en = code, zh, en
+        self.status, self.retry_after = status, retry_after
 
 
-def envelope(code: int, message: str, data: object = None, message_en: str = "") -> JSONResponse:
+def envelope(
+    code: int,
+    message: str,
+    data: object = None,
+    message_en: str = "",
+    status: int = 200,
+    retry_after: float | None = None,
+) -> JSONResponse:
     body: dict[str, object] = {"code": code, "message": message, "data": data}
     if message_en:
         body["messageEn"] = message_en
-    return JSONResponse(
-        body,
-        status_code=503 if code == UNAVAILABLE else 200,
-        headers={"cache-control": "no-store"},
-    )
+    headers = {"cache-control": "no-store"}
+    if retry_after is not None:
+        headers["retry-after"] = str(max(1, math.ceil(retry_after)))
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+Limit = Callable[[str, str], Awaitable[float]]
+"""(appid, agency) → 0 when the call may go on, else the seconds until it may."""
+
+
+def call_limit(rates: Mapping[str, Rate | None], buckets: Buckets) -> Limit:
+    """A token bucket per appid at the rate `HUB_RATE_LIMITS` names for
+    `national:<appid>`, else for its agency, else the default ("off": none)."""
+
+    async def wait(appid: str, agency: str) -> float:
+        name = next((n for n in (f"national:{appid}", agency, "default") if n in rates), None)
+        rate = rates[name] if name is not None else None
+        return 0.0 if rate is None else await buckets.take(f"national:{appid}", rate)
+
+    return wait
 
 
 def national_methods(importer: Importer) -> dict[str, NationalMethod]:
@@ -114,21 +142,27 @@ class NationalEndpoint:
         registry: NationalRegistry,
         methods: Mapping[str, NationalMethod],
         settings: NationalSettings,
+        limit: Limit | None = None,
     ) -> None:
         self.registry = registry
         self.methods = methods
         self.settings = settings
+        self.limit = limit
 
     async def handle(self, request: Request) -> Response:
         try:
             return await self._handle(request)
         except Refused as refusal:
-            return envelope(refusal.code, refusal.zh, message_en=refusal.en)
+            return envelope(
+                refusal.code, refusal.zh, message_en=refusal.en, status=refusal.status,
+                retry_after=refusal.retry_after,
+            )  # fmt: skip
         except (SQLAlchemyError, OSError, KeySealingError) as error:
             log.warning("national interface unavailable: %s", type(error).__name__)
             return envelope(
                 UNAVAILABLE, "服务暂不可用，请稍后重试",
-                message_en="the hub cannot take calls now; retry later",
+                message_en="the hub cannot take calls now; retry later", status=503,
+                retry_after=5,
             )  # fmt: skip
 
     async def _form(self, request: Request) -> dict[str, str]:
@@ -180,6 +214,12 @@ class NationalEndpoint:
             )
         except NationalError as error:
             raise Refused(SIGN_ERROR, f"签名校验错误：{error.reason_zh}", error.reason_en) from None
+        wait = await self.limit(submitter.appid, submitter.agency) if self.limit else 0.0
+        if wait > 0:
+            raise Refused(
+                UNAVAILABLE, "访问超过限制，请稍后重试",
+                f"over this appid's rate: retry in {wait:.1f} s", status=429, retry_after=wait,
+            )  # fmt: skip
         fresh = await self.registry.use_nonce(
             submitter.appid,
             params["nonce"][:64],
@@ -286,9 +326,9 @@ def _row_results(
     return rows
 
 
-def _issue(issue: Issue) -> dict[str, str]:
+def _issue(issue: Issue, part: Part) -> dict[str, str]:
     return {
-        "field": issue.column or "",
+        "field": part.sent_as(issue.column or ""),
         "message": issue.reason_zh,
         "messageEn": issue.reason_en,
     }
@@ -458,13 +498,13 @@ class NationalRunner:
             for issue in result.report.issues():
                 if issue.row is None or not 1 <= issue.row <= len(part.items):
                     target = problems if issue.severity == "error" else warnings
-                    target.setdefault(0, []).append(_issue(issue))
+                    target.setdefault(0, []).append(_issue(issue, part))
                     continue
                 item = part.items[issue.row - 1]
                 target = problems if issue.severity == "error" else warnings
-                target.setdefault(item, []).append(_issue(issue))
+                target.setdefault(item, []).append(_issue(issue, part))
             if result.report.file_error is not None:
-                problems.setdefault(0, []).append(_issue(result.report.file_error))
+                problems.setdefault(0, []).append(_issue(result.report.file_error, part))
         finally:
             result.report.close()
 

@@ -237,6 +237,13 @@ class Part:
     table: str
     rows: list[dict[str, Any]] = field(default_factory=list)
     items: list[int] = field(default_factory=list)
+    fields: Mapping[str, str] = field(default_factory=dict)
+    """The table's field → the interface's field it came from, so answers name the field
+    the uploader sent (`workerName`, not `name`)."""
+
+    def sent_as(self, column: str) -> str:
+        """A report's column (or `a+b` of a reference) as the interface names it."""
+        return "+".join(self.fields.get(name, name) for name in column.split("+"))
 
     def add(self, item: int, row: dict[str, Any]) -> None:
         self.rows.append(row)

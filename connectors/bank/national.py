@@ -19,12 +19,20 @@ from ingest.national import Conversion, NationalMethod, Part, Problem, text
 from storage.database import Database
 
 RESIDENT_CARD: Final = "01"
+PAYROLL_FIELDS: Final = {
+    "account_no": "payBankCardNumber", "project_code": "projectCode",
+    "worker_name": "workerName", "worker_id_number": "idCardNumber",
+    "card_no": "payRollBankCardNumber", "period": "payMonth", "paid_on": "balanceDate",
+    "due_fen": "totalPayAmount", "amount_fen": "actualAmount", "status": "status",
+    "days": "days", "is_back_pay": "isBackPay", "back_pay_month": "backPayMonth",
+    "third_pay_roll_code": "thirdPayRollCode",
+}  # fmt: skip
 
 
 def _payroll(
     items: Sequence[Mapping[str, Any]], header: Mapping[str, Any], db: Database
 ) -> Conversion:
-    part = Part("disbursements")
+    part = Part("disbursements", fields=PAYROLL_FIELDS)
     problems = []
     for index, item in enumerate(items):
         kind = text(item, "idCardType")

@@ -80,6 +80,41 @@ ITEMS_PER_CALL: Final = 500
 
 _DATE = values.date()
 _MONTH = values.month()
+_PERSON = {"worker_id_number": "idCardNumber", "project_code": "projectCode"}
+ENTERPRISE_FIELDS: Final = {
+    "uscc": "corpCode", "name": "corpName", "kind": "corpType", "region_code": "areaCode",
+    "qualification": "qualification", "credit_score": "creditScore",
+    "legal_representative": "legalMan",
+}  # fmt: skip
+PROJECT_FIELDS: Final = {
+    "code": "projectCode", "name": "name", "region_code": "areaCode",
+    "builder_uscc": "buildCorpCode", "contractor_uscc": "contractorCorpCode",
+    "contract_price_fen": "contractPrice", "start_date": "startDate",
+    "planned_end_date": "completeDate", "status": "prjStatus",
+    "rights_notice_board": "rightsNoticeBoard", "payment_guarantee": "paymentGuarantee",
+}  # fmt: skip
+TEAM_FIELDS: Final = {
+    "project_code": "projectCode", "employer_uscc": "corpCode", "name": "teamName",
+    "leader_name": "responsiblePersonName", "leader_phone": "responsiblePersonPhone",
+    "leader_id_number": "responsiblePersonIDNumber", "entry_date": "entryTime",
+    "exit_date": "exitTime",
+}  # fmt: skip
+WORKER_FIELDS: Final = {
+    "id_number": "idCardNumber", "name": "workerName", "registered_on": "registeredOn"
+}  # fmt: skip
+ROSTER_FIELDS: Final = {
+    **_PERSON, "employer_uscc": "corpCode", "team": "teamName", "trade": "workType",
+    "is_team_leader": "isTeamLeader",
+}  # fmt: skip
+REGISTRATION_FIELDS: Final = {
+    **_PERSON, "employer_uscc": "corpCode", "entry_date": "date", "exit_date": "date"
+}  # fmt: skip
+CONTRACT_FIELDS: Final = {
+    **_PERSON, "contract_no": "contractCode", "employer_uscc": "corpCode",
+    "signed_on": "signDate", "start_date": "startDate", "end_date": "endDate",
+    "daily_wage_fen": "unitPrice", "pay_day": "payDay",
+}  # fmt: skip
+ATTENDANCE_FIELDS: Final = {**_PERSON, "month": "date", "day_mask": "date"}
 
 
 def _today() -> str:
@@ -102,7 +137,7 @@ def _card(item: Mapping[str, Any], index: int, field: str = "idCardType") -> Pro
 def _enterprise(
     items: Sequence[Mapping[str, Any]], header: Mapping[str, Any], db: Database
 ) -> Conversion:
-    part = Part("enterprises")
+    part = Part("enterprises", fields=ENTERPRISE_FIELDS)
     engine = db.sync_engine()
     try:
         with engine.connect() as connection:
@@ -131,7 +166,7 @@ def _enterprise(
 def _project(
     items: Sequence[Mapping[str, Any]], header: Mapping[str, Any], db: Database
 ) -> Conversion:
-    part = Part("projects")
+    part = Part("projects", fields=PROJECT_FIELDS)
     engine = db.sync_engine()
     try:
         with engine.connect() as connection:
@@ -184,7 +219,7 @@ def _team_numbers(rows: list[dict[str, Any]]) -> Any:
 def _team(
     items: Sequence[Mapping[str, Any]], header: Mapping[str, Any], db: Database
 ) -> Conversion:
-    part = Part("teams")
+    part = Part("teams", fields=TEAM_FIELDS)
     problems = []
     for index, item in enumerate(items):
         if (problem := _card(item, index, "responsiblePersonIDCardType")) is not None:
@@ -221,7 +256,10 @@ def _team_name(connection: Any, header: Mapping[str, Any]) -> str:
 def _project_worker(
     items: Sequence[Mapping[str, Any]], header: Mapping[str, Any], db: Database
 ) -> Conversion:
-    workers, roster = Part("workers"), Part("project_workers")
+    workers, roster = (
+        Part("workers", fields=WORKER_FIELDS),
+        Part("project_workers", fields=ROSTER_FIELDS),
+    )
     problems = []
     project, employer = text(header, "projectCode"), text(header, "corpCode")
     engine = db.sync_engine()
@@ -272,7 +310,7 @@ def _entry_exit(
     items: Sequence[Mapping[str, Any]], header: Mapping[str, Any], db: Database
 ) -> Conversion:
     project = text(header, "projectCode")
-    part = Part("registrations")
+    part = Part("registrations", fields=REGISTRATION_FIELDS)
     problems: list[Problem] = []
     registration = Registration.__table__  # type: ignore[attr-defined]
     roster_t = ProjectWorker.__table__  # type: ignore[attr-defined]
@@ -379,7 +417,7 @@ def _contract(
     items: Sequence[Mapping[str, Any]], header: Mapping[str, Any], db: Database
 ) -> Conversion:
     items = [{**header, **item} for item in items]  # the project named once, or in each
-    part = Part("contracts")
+    part = Part("contracts", fields=CONTRACT_FIELDS)
     problems = []
     engine = db.sync_engine()
     try:
@@ -445,7 +483,7 @@ def _attendance(
         if direction == CLOCK_IN:
             mask |= 1 << (day.day - 1)
         months[key] = (mask, index)
-    part = Part("attendance")
+    part = Part("attendance", fields=ATTENDANCE_FIELDS)
     days_kind = tables.ATTENDANCE_SPEC.columns[3].kind
     attendance = tables.ATTENDANCE.table
     engine = db.sync_engine()

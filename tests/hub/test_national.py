@@ -56,10 +56,19 @@ def registry(stores: Stores) -> Iterator[NationalRegistry]:
 
 
 @pytest.fixture(scope="module")
-def hub(stores: Stores, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningHub]:
+def limited(stores: Stores, registry: NationalRegistry) -> tuple[str, str]:
+    """A submitter whose rate is two calls a minute."""
+    return registry.add_submitter("housing", "limited")
+
+
+@pytest.fixture(scope="module")
+def hub(
+    stores: Stores, tmp_path_factory: pytest.TempPathFactory, limited: tuple[str, str]
+) -> Iterator[RunningHub]:
     path = tmp_path_factory.mktemp("files") / "accounts.csv"
     assert stores.run("bank", "accounts", write(path, ACCOUNTS.spec, [account_row()])).applied
-    with running_hub(stores, national=SETTINGS) as running:
+    rates = {"default": "50/s burst 200", f"national:{limited[0]}": "2/m burst 2"}
+    with running_hub(stores, national=SETTINGS, rate_limits=rates) as running:
         yield running
 
 
@@ -222,7 +231,7 @@ def test_a_row_in_error_is_answered_per_row_and_nothing_is_written(
     )  # fmt: skip
     assert result["status"] == "10", result
     assert [row["status"] for row in result["rows"]] == ["20", "10", "10"]
-    assert result["rows"][1]["errors"][0]["field"] == "name"
+    assert result["rows"][1]["errors"][0]["field"] == "workerName"
     assert "身份" in json.dumps(result["rows"][2]["errors"], ensure_ascii=False)
     assert WORKERS[4] not in json.dumps(result, ensure_ascii=False)
     assert _rows(stores, "housing_worker") == before
@@ -396,3 +405,20 @@ def test_a_finished_call_keeps_its_answer_but_not_its_data(
         engine.dispose()
     assert kept
     assert {row[0] for row in kept} == {""}
+
+
+def test_a_submitter_over_its_rate_is_told_to_come_back(
+    hub: RunningHub, limited: tuple[str, str]
+) -> None:
+    uploader = Uploader(hub.url, *limited)
+    try:
+        for _ in range(2):
+            assert uploader.post(uploader.form("AsyncHandleResult.Query", QUERY))["code"] == -1
+        response = uploader.http.post(
+            uploader.url, data=uploader.form("AsyncHandleResult.Query", QUERY)
+        )
+    finally:
+        uploader.http.close()
+    assert response.status_code == 429
+    assert int(response.headers["retry-after"]) >= 1
+    assert response.json()["code"] == -5
