@@ -148,7 +148,7 @@ class AlertStore:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            self._engine = self.database.sync_engine()
+            self._engine = self.database.sync_engine(kept=True)
         return self._engine
 
     def close(self) -> None:

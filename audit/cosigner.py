@@ -131,7 +131,7 @@ class Cosigner:
 
     def _sql(self) -> Engine:
         if self._engine is None:
-            self._engine = self.database.sync_engine()
+            self._engine = self.database.sync_engine(kept=True)
         return self._engine
 
     async def _cosign(self, witness: WitnessEndpoint, now: bool) -> str:

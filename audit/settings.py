@@ -98,6 +98,13 @@ class AuditSettings(BaseModel):
         "per such request.",
     )
 
+    @field_validator("hash_key")
+    @classmethod
+    def _hash_key_is_long_enough(cls, key: SecretStr | None) -> SecretStr | None:
+        if key is not None and len(key.get_secret_value().encode()) < 16:
+            raise ValueError("the audit hash key needs at least 16 bytes (`hub init` makes one)")
+        return key
+
     @field_validator("origin")
     @classmethod
     def _origin_is_a_key_name(cls, origin: str) -> str:

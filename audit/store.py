@@ -301,7 +301,7 @@ class AuditStore:
         (PostgreSQL) a record, most of a small request's cost. An empty batch signs the
         unsigned tail, when it is due (or `force`d)."""
         if self._writer_sql is None:
-            self._writer_sql = _WriterStatements(self.database.sync_engine())
+            self._writer_sql = _WriterStatements(self.database.sync_engine(kept=True))
         first, signed = await asyncio.to_thread(
             self._write_in_thread, self._writer_sql, [e for e, _ in batch], force
         )

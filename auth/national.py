@@ -90,7 +90,7 @@ class NationalRegistry:
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:
         if self._engine is None:
-            self._engine = self.database.sync_engine()
+            self._engine = self.database.sync_engine(kept=True)
         with self._engine.begin() as connection:
             yield connection
 

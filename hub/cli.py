@@ -15,17 +15,26 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from graphql import GraphQLError, parse, validate
+from sqlalchemy.exc import OperationalError
 
 from audit.cosigner import Cosigner
 from audit.operations import ArchiveRefused, AuditLog, verify_archive, witness_views
 from audit.witness_app import create_witness_app
-from auth.errors import RegistryError
 from auth.sealing import create_kek_file
 from auth.store import Grant
 from connectors import discover
 from graph.jurisdiction import RULES
 from graph.merged import HUB_SUBGRAPH
-from hub import data_commands, national_commands, seeding, serving, warnings_cli
+from hub import (
+    checks,
+    data_commands,
+    national_commands,
+    provision,
+    seeding,
+    serving,
+    warnings_cli,
+)
+from hub.app import create_app
 from hub.demo import register_demo_clients
 from hub.desk_cli import add_desk_parser, add_users_parser
 from hub.graph import hub_schema
@@ -46,23 +55,83 @@ from hub.wiring import (
     migration_targets,
     witness_endpoints,
 )
-from kernel.errors import MigrationRefused
+from kernel.errors import ConfigurationError, MigrationRefused
 from storage import migrate
-from storage.keys import KeyFileError, create_key_file, load_key_file, write_key_file
+from storage.keys import create_key_file, load_key_file, private_directory, write_key_file
 
 DEMO_CLIENTS_FILE = "demo-clients.json"
 
 
 def _serve(settings: HubSettings, args: argparse.Namespace) -> int:
+    """The app is built once here, so a configuration mistake is one line before anything
+    is bound; the address served goes to every worker's settings (and the issuer)."""
+    for name, given in (("HUB_HOST", args.host), ("HUB_PORT", args.port)):
+        if given:
+            os.environ[name] = str(given)
+    settings = HubSettings()
+    workers = args.workers or settings.workers
+    problems = checks.static_problems(settings)
+    for problem in problems:
+        logging.getLogger("hub").warning("%s; fix: %s", problem.what, problem.fix)
+    if errors := [problem for problem in problems if not problem.warning]:
+        raise ConfigurationError(f"{errors[0].what}; fix: {errors[0].fix} (see `hub check`)")
+    try:
+        app = create_app(settings)
+    except (ValueError, OSError) as error:  # a setting create_app could not use
+        raise ConfigurationError(checks.configuration_lines(error)[0]) from error
     config = serving.server_config(
-        "hub.app:create_app",
+        "hub.app:create_app" if workers > 1 else app,
         settings.limits,
-        factory=True,
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-        workers=args.workers,
+        factory=workers > 1,
+        host=settings.host,
+        port=settings.port,
+        workers=workers,
     )
     serving.run(config, worker_start_seconds=settings.limits.worker_start_seconds)
+    return 0
+
+
+def _check(settings: HubSettings, args: argparse.Namespace) -> int:
+    facts, problems = checks.run_check(settings)
+    for fact in facts:
+        print(fact)
+    if not problems:
+        print("ready: no problems found")
+        return 0
+    print(f"{len(problems)} problem(s):")
+    for line in checks.format_problems(problems):
+        print(f"- {line}")
+    return 1
+
+
+def _init(settings: HubSettings, args: argparse.Namespace) -> int:
+    """A production configuration, migrated databases and the first administrative client."""
+    config_dir: Path = args.config_dir
+    env_file = config_dir / provision.ENV_FILE
+    if env_file.exists():
+        print(
+            f"hub: {env_file} exists: `hub init` does not replace a configuration", file=sys.stderr
+        )
+        return 1
+    private_directory(config_dir)
+    values = provision.production_settings(args, config_dir)
+    if args.postgres and args.create_databases:
+        urls = {k: v for k, v in values.items() if k.endswith("_DB_URL")}
+        created = provision.create_databases(urls)
+        print(f"created databases: {', '.join(created) or 'none (all existed)'}")
+    provision.write_env_file(env_file, values)
+    print(f"wrote {env_file} (0600) and the keys in {config_dir / 'keys'} (0600)")
+    os.environ.update(values)
+    settings = HubSettings()
+    if _migrate(settings, argparse.Namespace(new=None)) != 0:
+        return 1
+    secret = build_auth_store(settings).add_client(args.admin_client, provision.admin_grant())
+    print("the first administrative client (audit log, metrics, introspection):")
+    _print_secret(args.admin_client, secret)
+    facts, problems = checks.run_check(settings)
+    for line in [*facts, *checks.format_problems(problems)]:
+        print(line)
+    print(f"serve with the environment of {env_file}: `hub --env-file {env_file} serve`")
     return 0
 
 
@@ -195,12 +264,13 @@ def _limits(given: list[str]) -> dict[str, tuple[str, ...]]:
 
 
 def _clients_add(settings: HubSettings, args: argparse.Namespace) -> int:
+    given = [*args.limit, *(f"regions={codes}" for codes in args.regions)]
     grant = Grant(
         agency=args.agency,
         title=args.title or "",
         scopes=_words(args.scopes),
         purposes=_words(args.purposes),
-        limits=_limits(args.limit),
+        limits=_limits(given),
     )
     secret = build_auth_store(settings).add_client(args.client_id, grant)
     _print_secret(args.client_id, secret)
@@ -310,6 +380,13 @@ def _add_clients_parser(commands: argparse._SubParsersAction[argparse.ArgumentPa
         metavar="KIND=VALUE[,VALUE]",
         help="a row limit, repeatable; none: every row its scopes allow. Kinds: "
         + "; ".join(f"{k.name}: {k.description}" for k in RULES.kinds.values()),
+    )
+    add.add_argument(
+        "--regions",
+        action="append",
+        default=[],
+        metavar="CODE[,CODE]",
+        help="as --limit regions=…: GB/T 2260 code prefixes the hub knows (41, 4101, 410183)",
     )
     add.add_argument("--title", help="the agency's full name")
     add.set_defaults(run=_clients_add)
@@ -543,11 +620,44 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="hub", description=__doc__)
     commands = top.add_subparsers(dest="command", required=True)
 
+    top.add_argument(
+        "--env-file",
+        type=Path,
+        help="read HUB_* settings from this file first (`hub init` writes one); the "
+        "environment's own win",
+    )
     serve = commands.add_parser("serve", help="serve GraphQL (and GraphiQL) over HTTP")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--workers", type=int, help="processes (HUB_WORKERS, default 1)")
     serve.set_defaults(run=_serve)
+
+    check = commands.add_parser(
+        "check", help="validate the configuration before serving; print each problem and its fix"
+    )
+    check.set_defaults(run=_check)
+
+    init = commands.add_parser(
+        "init", help="create a production configuration, keys and the first admin client"
+    )
+    init.add_argument("--config-dir", type=Path, default=Path("/etc/wage-hub"))
+    init.add_argument("--data-dir", type=Path, default=Path("/var/lib/wage-hub"))
+    init.add_argument("--issuer", required=True, help="https URL agencies reach the hub at")
+    init.add_argument("--origin", help="the audit log's name (default: <issuer host>/audit)")
+    init.add_argument(
+        "--postgres", metavar="URL", help="PostgreSQL server URL: one database per store there"
+    )
+    init.add_argument("--database-prefix", default="wagehub")
+    init.add_argument(
+        "--create-databases", action="store_true", help="create missing databases (CREATEDB)"
+    )
+    init.add_argument("--redis-url", help="Redis for the rate-limit buckets of several processes")
+    init.add_argument("--host", default="127.0.0.1", help="address each replica binds")
+    init.add_argument("--port", type=int, default=8000, help="port of the first replica")
+    init.add_argument("--replicas", type=int, default=1)
+    init.add_argument("--workers", type=int, default=1)
+    init.add_argument("--admin-client", default="hub-admin")
+    init.set_defaults(run=_init)
 
     migration = commands.add_parser("migrate", help="apply migrations to every agency database")
     migration.add_argument("--new", metavar="MESSAGE", help="autogenerate a new revision instead")
@@ -586,9 +696,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     args = parser().parse_args(argv)
     try:
+        if args.env_file:
+            provision.load_env_file(args.env_file)
         return int(args.run(HubSettings(), args))
-    except (RegistryError, KeyFileError) as error:
-        print(f"hub: {error}", file=sys.stderr)
+    except checks.CONFIGURATION_ERRORS as error:
+        for line in checks.configuration_lines(error):
+            print(f"hub: {line}", file=sys.stderr)
+        return 1
+    except OperationalError as error:
+        print(f"hub: a database cannot be reached: {checks.short_error(error)}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"hub: {error.strerror or error}: {error.filename or ''}", file=sys.stderr)
         return 1
 
 

@@ -166,6 +166,7 @@ class IngestEndpoint:
         self.importer = importer
         self.settings = settings
         self.on_applied = on_applied
+        self._turns: asyncio.Semaphore | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -242,10 +243,13 @@ class IngestEndpoint:
         def submit(coroutine: Coroutine[Any, Any, Any]) -> Any:
             return asyncio.run_coroutine_threadsafe(coroutine, loop).result()
 
+        if self._turns is None:  # made in the serving loop: one per process
+            self._turns = asyncio.Semaphore(self.settings.concurrent)
         try:
-            return await asyncio.to_thread(
-                self.importer.run, agency, table, path, options, sender, submit
-            )
+            async with self._turns:
+                return await asyncio.to_thread(
+                    self.importer.run, agency, table, path, options, sender, submit
+                )
         except AuditUnavailable:
             raise _Refused(
                 503,

@@ -7,10 +7,11 @@ Each connector gets its own nested block read with its own prefix
 from __future__ import annotations
 
 from datetime import timedelta
+from ipaddress import ip_address
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from alerts.settings import AlertSettings
@@ -75,9 +76,20 @@ class DatabasePolicy(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     echo: bool = Field(default=False, description="Log every SQL statement (development only).")
-    pool_size: int = Field(default=5, ge=1, description="Connections kept per database.")
+    pool_size: int = Field(
+        default=2,
+        ge=1,
+        description="Read connections kept per database and process (each agency's, the "
+        "auth store's, the audit log's); `hub check` adds up what every process may open.",
+    )
     max_overflow: int = Field(
-        default=5, ge=0, description="Extra connections per database under load."
+        default=0, ge=0, description="Extra connections per database and process under load."
+    )
+    write_pool_size: int = Field(
+        default=1,
+        ge=1,
+        description="Write connections per database and process: the auth store's (desk "
+        "sessions, keys, the national registry), the warnings store's, the audit writer's.",
     )
 
 
@@ -109,6 +121,12 @@ class IngestSettings(BaseModel):
         default=10_000,
         ge=1,
         description="Problems listed in an answer; the counts cover them all.",
+    )
+    concurrent: int = Field(
+        default=1,
+        ge=1,
+        description="Pushes one process imports at once (each holds 2 database connections "
+        "while it runs); the others wait their turn.",
     )
 
 
@@ -155,12 +173,23 @@ class HubSettings(BaseSettings):
     env: Literal["development", "production"] = "development"
     data_dir: Path = Path(".hub")
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: int = Field(default=8000, ge=1, le=65_535)
     graphiql: bool = True
+    workers: int = Field(
+        default=1, ge=1, description="Processes `hub serve` starts (`--workers` overrides)."
+    )
+    replicas: int = Field(
+        default=1,
+        ge=1,
+        description="Hub replicas (hosts or units, each with HUB_WORKERS processes) sharing "
+        "these databases: `hub check` budgets their connections against each PostgreSQL "
+        "server's max_connections.",
+    )
 
     issuer: str = Field(
-        default="http://127.0.0.1:8000",
-        description="`iss` of the hub's access tokens: the URL agencies reach the hub at.",
+        default="",
+        description="`iss` of the hub's access tokens: the URL agencies reach the hub at "
+        "(behind a proxy, its https address). Unset: http://HUB_HOST:HUB_PORT as served.",
     )
     audience: str = Field(default="wage-hub", description="`aud` the hub's tokens carry.")
     trusted_issuers: dict[str, TrustedIssuer] = Field(
@@ -202,6 +231,19 @@ class HubSettings(BaseSettings):
         "the environment's HUB_<AGENCY>_DB_URL is read otherwise.",
     )
 
+    @model_validator(mode="after")
+    def _issuer_as_served(self) -> HubSettings:
+        """Unset, the issuer is the address served, port included (it stayed :8000 when
+        serving on another port, and every token was refused by its own hub)."""
+        if not self.issuer:
+            self.issuer = served_url(self.host, self.port)
+        return self
+
+    @property
+    def processes(self) -> int:
+        """Hub processes sharing the databases: replicas × workers."""
+        return self.replicas * self.workers
+
     def for_connector(self, name: str) -> AgencySettings:
         return AgencySettings(_env_prefix=f"HUB_{name.upper()}_")  # type: ignore[call-arg]
 
@@ -236,3 +278,14 @@ class HubSettings(BaseSettings):
     def documents_dir(self) -> Path:
         """Trusted documents, one `<sha256>.graphql` file each (`hub documents add`)."""
         return self.data_dir / "documents"
+
+
+def served_url(host: str, port: int) -> str:
+    """http://host:port as a client reaches it: a wildcard address is reached on loopback."""
+    try:
+        address = ip_address(host)
+    except ValueError:
+        return f"http://{host}:{port}"
+    if address.is_unspecified:
+        return f"http://127.0.0.1:{port}" if address.version == 4 else f"http://[::1]:{port}"
+    return f"http://{host}:{port}" if address.version == 4 else f"http://[{host}]:{port}"

@@ -31,6 +31,7 @@ from graph.events import Observer
 from graph.jurisdiction import RULES
 from hub.settings import HubSettings
 from kernel.cursors import Cursors
+from kernel.errors import ConfigurationError
 from kernel.scopes import CONNECTOR_LOAD
 from storage.database import Database
 from storage.keys import (
@@ -70,7 +71,7 @@ def build_connectors(
 def _client_credentials(settings: HubSettings, http: httpx.AsyncClient) -> ClientCredentials:
     secret = settings.connector.client_secret
     if secret is None:
-        raise ValueError(
+        raise ConfigurationError(
             "a connector is remote (HUB_CONNECTOR_<AGENCY>_URL): set HUB_CONNECTOR_CLIENT_SECRET"
             f" for the hub's client {settings.connector.client_id!r}"
         )
@@ -135,7 +136,7 @@ def load_checkpoint_signer(settings: HubSettings, *, create: bool | None = None)
 def witness_endpoints(settings: HubSettings) -> list[WitnessEndpoint]:
     endpoints = [WitnessEndpoint.parse(w.url, w.vkey) for w in settings.audit.witnesses]
     if len({endpoint.name for endpoint in endpoints}) != len(endpoints):
-        raise ValueError("HUB_AUDIT_WITNESSES names a witness twice")
+        raise ConfigurationError("HUB_AUDIT_WITNESSES names a witness twice")
     return endpoints
 
 
@@ -205,7 +206,10 @@ def build_subject_hasher(settings: HubSettings) -> SubjectHasher:
     if settings.audit.hash_key is not None:
         return SubjectHasher(settings.audit.hash_key.get_secret_value().encode())
     if settings.env == "production":
-        raise ValueError("HUB_AUDIT_HASH_KEY must be set in production (at least 16 bytes)")
+        raise ConfigurationError(
+            "HUB_AUDIT_HASH_KEY must be set in production (at least 16 bytes, the same on "
+            "every hub process): `hub init` writes one"
+        )
     path = settings.data_dir / "audit-hash.key"
     if not path.exists():
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -261,4 +265,5 @@ def _database(settings: HubSettings, url: str) -> Database:
         echo=settings.db.echo,
         pool_size=settings.db.pool_size,
         max_overflow=settings.db.max_overflow,
+        writers=settings.db.write_pool_size,
     )

@@ -175,6 +175,11 @@ class ConnectorTimeout(HubError):
     code = CONNECTOR_TIMEOUT
 
 
+class ConfigurationError(ValueError):
+    """A setting that cannot work as given; the message names the setting and its fix, and
+    the command line prints it as one line (no traceback)."""
+
+
 class MigrationRefused(Exception):
     """A store's database cannot be brought to its models' revision (`hub migrate`)."""
 

@@ -100,6 +100,11 @@ SCHEMA_INTROSPECT: Final = Scope(
     "接口结构",
     "Introspection (`__schema`, `__type`) when the hub runs with HUB_ENV=production.",
 )
+METRICS_READ: Final = Scope(
+    "metrics:read",
+    "运行指标",
+    "The hub's Prometheus metrics at /metrics (counts and latencies; no person's data).",
+)
 CONNECTOR_LOAD: Final = Scope(
     "connector:load",
     "部门数据调用",

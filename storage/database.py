@@ -23,6 +23,7 @@ from sqlalchemy.engine import URL, Row, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.sql import Executable
 
+from kernel.errors import ConfigurationError
 from storage.keys import private_directory
 from storage.reading import (
     CompiledCache,
@@ -39,7 +40,10 @@ _SYNC_DRIVERS = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg"}
 def _with_driver(url: URL, drivers: dict[str, str]) -> URL:
     backend = url.get_backend_name()
     if backend not in drivers:
-        raise ValueError(f"unsupported database {backend!r}: use sqlite or postgresql")
+        raise ConfigurationError(
+            f"unsupported database {backend!r} in {url.render_as_string(hide_password=True)}:"
+            " use sqlite or postgresql"
+        )
     return url.set(drivername=drivers[backend])
 
 
@@ -71,14 +75,23 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 class Database:
     def __init__(
-        self, url: str, *, echo: bool = False, pool_size: int = 5, max_overflow: int = 5
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        pool_size: int = 5,
+        max_overflow: int = 5,
+        writers: int | None = None,
     ) -> None:
+        """`pool_size` + `max_overflow`: read connections; `writers`: the connections of the
+        engines kept for writes (the async engine, `sync_engine(kept=True)`), the pool's
+        size when None. Bounded so that several hub processes stay within PostgreSQL's
+        max_connections (`hub check` adds them up)."""
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         self._echo = echo
-        # Six engines a process (five agencies and auth): bounded so a few hub processes
-        # stay under PostgreSQL's max_connections.
         self._pool = {"pool_size": pool_size, "max_overflow": max_overflow}
+        self._writers = {"pool_size": writers, "max_overflow": 0} if writers else self._pool
         self._async_engine: AsyncEngine | None = None
         self._readers: SqliteReaders | PostgresReaders | None = None
         self._compiled: CompiledCache | None = None
@@ -104,16 +117,18 @@ class Database:
         if self._async_engine is None:
             self._prepare_file()
             self._async_engine = create_async_engine(
-                _with_driver(self.url, _ASYNC_DRIVERS), echo=self._echo, **self._pool
+                _with_driver(self.url, _ASYNC_DRIVERS), echo=self._echo, **self._writers
             )
             if self.is_sqlite:
                 event.listen(self._async_engine.sync_engine, "connect", _sqlite_pragmas)
         return self._async_engine
 
-    def sync_engine(self) -> Engine:
-        """A fresh engine for one-off work (migrations, seeding); the caller disposes it."""
+    def sync_engine(self, *, kept: bool = False) -> Engine:
+        """A fresh engine for one-off work (migrations, seeding); the caller disposes it.
+        `kept`: a store keeps it while serving (its writes), with the writers' pool."""
         self._prepare_file()
-        engine = create_engine(_with_driver(self.url, _SYNC_DRIVERS), echo=self._echo)
+        pool = self._writers if kept else {}
+        engine = create_engine(_with_driver(self.url, _SYNC_DRIVERS), echo=self._echo, **pool)
         if self.is_sqlite:
             event.listen(engine, "connect", _sqlite_pragmas)
         return engine
