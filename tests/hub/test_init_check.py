@@ -38,13 +38,18 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
 
 
 @pytest.fixture
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    """No HUB_* setting from the caller's environment leaks into a test."""
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    """No HUB_* setting from the caller's environment leaks into a test, and none that a
+    command sets (`hub init`, `--env-file`) leaks out of it."""
+    saved = dict(os.environ)
     for name in list(os.environ):
         if name.startswith("HUB_") and not name.startswith("HUB_TEST_"):
             monkeypatch.delenv(name)
     monkeypatch.delenv("AUTHLIB_INSECURE_TRANSPORT", raising=False)
-    return monkeypatch
+    yield monkeypatch
+    monkeypatch.undo()
+    os.environ.clear()
+    os.environ.update(saved)
 
 
 @pytest.fixture
