@@ -14,14 +14,16 @@ fenced block, and the answer it shows with another before the block that follows
 
 `run:` takes `as` (the demo client that asks; required for GraphQL), `purpose` (default:
 the client's first), `reference` (`X-Purpose-Reference`) and `variables` (JSON). A ```sh
-block marked `<!-- run: sh -->` runs in bash in a directory holding the demo's
-`.hub/demo-clients.json`, with `localhost:8000` meaning the demo hub. The output is
-compared as JSON when it parses: objects by the keys shown (an abridged object omits
-keys), lists element by element, and the string "…" matches any value; a GraphQL answer
-shown without `data`/`errors` at its top is compared with its `data`. Each page gets a
-fresh demo (SQLite, `hub seed --scale demo --seed 42` and the demo clients, served by a
-real uvicorn), and its examples run in the page's order, so an example may read the
-audit records the ones before it left.
+block marked `<!-- run: sh -->` (`sh status=1`: it exits 1) runs in bash in a directory
+holding the demo's `.hub`, `localhost:8000` meaning the demo hub. A ```graphql block
+marked `<!-- run: sdl -->` is a piece of the SDL: every line of it is in `schema.graphql`.
+
+The output is compared as JSON when it parses: objects by the keys shown (an abridged
+object omits keys), lists element by element, and the string "…" matches any value (in
+text too); a GraphQL answer shown without `data`/`errors` at its top is compared with its
+`data`. Each page gets a fresh demo (SQLite, `hub seed --scale demo --seed 42` and the
+demo clients, served by a real uvicorn), and its examples run in the page's order, so an
+example may read the audit records the ones before it left.
 """
 
 from __future__ import annotations
@@ -203,7 +205,9 @@ def demo_hub(directory: Path) -> Iterator[Demo]:
     )
     app = create_app(settings)
     state = app.state
-    migrate.upgrade(migration_targets(state.connectors, state.auth_store, state.audit_store))
+    migrate.upgrade(
+        migration_targets(state.connectors, state.auth_store, state.audit_store, state.alert_store)
+    )
     seeding.seed(state.connectors, "demo", SEED)
     secrets = register_demo_clients(state.auth_store)
     (directory / ".hub" / "demo-clients.json").write_text(json.dumps(secrets), encoding="utf-8")
@@ -223,6 +227,12 @@ def demo(tmp_path: Path) -> Iterator[Demo]:
 
 def run(example: Example, demo: Demo) -> Any:
     """The example's answer: parsed JSON when it is JSON, else its text."""
+    if example.language == "graphql" and "sdl" in example.options:
+        schema = (ROOT / "schema.graphql").read_text(encoding="utf-8")
+        lines = [line.strip() for line in example.source.splitlines() if line.strip()]
+        missing = [line for line in lines if line not in schema]
+        assert missing == [], f"{example.where}: not in schema.graphql: {missing}"
+        return None
     if example.language == "graphql":
         assert "as" in example.options, f"{example.where}: say which client asks (as=…)"
         client = demo.client(
@@ -239,7 +249,8 @@ def run(example: Example, demo: Demo) -> Any:
             cwd=demo.directory, capture_output=True, text=True, timeout=120,
             env={**os.environ, "PATH": path},
         )  # fmt: skip
-        assert done.returncode == 0, f"{example.where}: exit {done.returncode}: {done.stderr}"
+        status = int(example.options.get("status", "0"))
+        assert done.returncode == status, f"{example.where}: exit {done.returncode}: {done.stderr}"
         try:
             return json.loads(done.stdout)
         except json.JSONDecodeError:
@@ -308,3 +319,17 @@ def test_the_user_guide_states_the_rule_the_code_applies() -> None:
     rows = {f"| {measure.value} | {colours[level.name]} |" for measure, level in SEVERITY.items()}
     assert rows <= set(guide.splitlines())
     assert len(rows) == len(Measure) == 9
+
+
+def test_every_graphql_example_is_run() -> None:
+    """A GraphQL block in the documentation is an example a reader will paste: each is
+    marked to run (or to be checked against the SDL)."""
+    unmarked = []
+    for path in sorted(DOCS.rglob("*.md")):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for number, line in enumerate(lines):
+            if re.match(r"\s*`{3,}graphql\b", line):
+                before = next((lines[i] for i in range(number - 1, -1, -1) if lines[i].strip()), "")
+                if not re.match(r"\s*<!--\s*run:", before):
+                    unmarked.append(f"{path.relative_to(ROOT)}:{number + 1}")
+    assert unmarked == []
