@@ -85,7 +85,7 @@ export HUB_HOUSING_DB_URL=postgresql://postgres@127.0.0.1:5432/hub_housing   # â
 
 def _default(field: FieldInfo) -> str:
     value = field.get_default(call_default_factory=True)
-    if value is None or value is PydanticUndefined:
+    if value is None or value is PydanticUndefined or value == "":
         return "unset"
     if isinstance(value, SecretStr):
         return "set"
