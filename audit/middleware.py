@@ -23,6 +23,7 @@ from audit.tally import RefusalTally, tallied
 from auth.tokens import VerifiedToken
 from kernel import errors
 from kernel.caller import Caller
+from kernel.tracing import tracer
 
 log = logging.getLogger(__name__)
 REQUEST_ID_HEADER = b"x-request-id"
@@ -181,7 +182,8 @@ class AuditMiddleware:
         content, entities = self._content(scope, trail, status, body)
         disclosed = trail.disclosures.any
         try:
-            seq = await self.store.append(Entry(content, entities))
+            with tracer.start_as_current_span("audit.commit"):
+                seq = await self.store.append(Entry(content, entities))
         except Exception as error:  # whatever went wrong, nothing leaves without a record
             log.error("request %s withheld: audit record not written (%r)", trail.request_id, error)
             return False

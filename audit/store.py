@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,6 +40,7 @@ from audit.models import (
 )
 from audit.note import Ed25519Signer, Note
 from audit.settings import AuditSettings
+from kernel.metrics import AUDIT_COMMIT, AUDIT_QUEUE, AUDIT_RECORDS
 from storage.database import Database
 from storage.keys import KeyFileError, ensure_distinct
 from storage.reading import Compiled, CompiledCache
@@ -189,6 +191,7 @@ class AuditStore:
         assert self._queue is not None
         done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         await self._queue.put((entry, done))
+        AUDIT_QUEUE.set(self._queue.qsize())
         return await done
 
     async def witnessed(self, seq: int) -> bool:
@@ -277,8 +280,12 @@ class AuditStore:
                 continue
             while not queue.empty() and len(batch) < MAX_BATCH:
                 batch.append(queue.get_nowait())
+            AUDIT_QUEUE.set(queue.qsize())
             try:
+                started = time.perf_counter()
                 first = await self._write(batch)
+                AUDIT_COMMIT.observe(time.perf_counter() - started)
+                AUDIT_RECORDS.inc(len(batch))
             except Exception as error:  # every waiting request must hear of it: fail closed
                 log.error("audit write failed for %d records: %r", len(batch), error)
                 for _, done in batch:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
 import httpx
+from opentelemetry import propagate
 
 from connectors import wire
 from connectors.credentials import AccessTokens, NoToken
@@ -99,6 +100,7 @@ class RemoteTransport(Transport):
         headers = {"authorization": f"Bearer {token}", "content-type": "application/json"}
         if requester is not None:
             headers |= _requester_headers(requester)
+        propagate.inject(headers)  # W3C traceparent: the agency's spans join the request's
         try:
             response = await self.http.post(
                 f"{self.base_url}{wire.LOAD_PATH}", content=body, headers=headers

@@ -23,11 +23,20 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Final, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from kernel.errors import ConnectorTimeout, ConnectorUnavailable
+from kernel.metrics import (
+    BREAKER_STATE,
+    CONNECTOR_CALLS,
+    CONNECTOR_DURATION,
+    CONNECTOR_RETRIES,
+)
+from kernel.tracing import tracer
+
+BREAKER_STATES: Final = {"closed": 0, "half-open": 1, "open": 2}
 
 ResultT = TypeVar("ResultT")
 
@@ -139,7 +148,10 @@ def unavailable(connector: str, reason: str) -> ConnectorUnavailable:
 
 
 async def retrying(
-    attempt: Callable[[], Awaitable[ResultT]], retries: int, backoff_seconds: float
+    attempt: Callable[[], Awaitable[ResultT]],
+    retries: int,
+    backoff_seconds: float,
+    on_retry: Callable[[], None] | None = None,
 ) -> ResultT:
     """`attempt()`'s result, attempting again after each Transient failure, at most
     `retries` more times; the last Transient is raised when they are spent."""
@@ -150,6 +162,8 @@ async def retrying(
         except Transient:
             if done >= retries:
                 raise
+            if on_retry is not None:
+                on_retry()
             delay = backoff_seconds * 2**done
             await asyncio.sleep(random.uniform(0.5 * delay, 1.5 * delay))
             done += 1
@@ -167,7 +181,32 @@ class Guard:
         self.breaker = CircuitBreaker(policy.breaker_failures, policy.breaker_seconds, clock)
 
     async def call(self, attempt: Callable[[], Awaitable[ResultT]]) -> ResultT:
-        """`attempt()`'s result, or ConnectorUnavailable / ConnectorTimeout."""
+        """`attempt()`'s result, or ConnectorUnavailable / ConnectorTimeout; counted by
+        outcome (`kernel.metrics`), traced as one span, the breaker's state published."""
+        started = time.perf_counter()
+        outcome = "error"
+        with tracer.start_as_current_span(
+            "connector.call", attributes={"hub.agency": self.connector}
+        ) as span:
+            try:
+                result = await self._call(attempt)
+                outcome = "ok"
+                return result
+            except ConnectorTimeout:
+                outcome = "timeout"
+                raise
+            except ConnectorUnavailable:
+                outcome = "unavailable"
+                raise
+            finally:
+                span.set_attribute("hub.outcome", outcome)
+                CONNECTOR_CALLS.labels(self.connector, "remote", outcome).inc()
+                CONNECTOR_DURATION.labels(self.connector, "remote").observe(
+                    time.perf_counter() - started
+                )
+                BREAKER_STATE.labels(self.connector).set(BREAKER_STATES[self.breaker.state])
+
+    async def _call(self, attempt: Callable[[], Awaitable[ResultT]]) -> ResultT:
         if not self.breaker.admit():
             raise unavailable(
                 self.connector,
@@ -177,7 +216,12 @@ class Guard:
         policy = self.policy
         try:
             async with asyncio.timeout(policy.timeout_seconds):
-                result = await retrying(attempt, policy.retries, policy.backoff_seconds)
+                result = await retrying(
+                    attempt,
+                    policy.retries,
+                    policy.backoff_seconds,
+                    CONNECTOR_RETRIES.labels(self.connector).inc,
+                )
         except TimeoutError:
             self.breaker.failed()
             raise ConnectorTimeout(

@@ -55,6 +55,7 @@ from auth.store import AuthStore
 from auth.tokens import TokenVerifier
 from connectors.base import Connector
 from graph.schema import HubSchema
+from hub import telemetry
 from hub.edge import Edge
 from hub.graph import hub_schema
 from hub.guards import build_guards
@@ -308,8 +309,10 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
     production = settings.env == "production"
     guards = build_guards(settings, verifier, build_audit_store(settings, auth_store))
     audit_store, hasher = guards.audit_store, guards.hasher
+    telemetry.start_tracing(settings.otel.endpoint, settings.otel.service_name)
+    telemetry.quiet_libraries(echo_sql=settings.db.echo)
     schema = hub_schema(
-        guards.extensions(),
+        [telemetry.OperationTelemetry, *guards.extensions()],
         hide_suggestions=production,
         error_observer=observe_error,
         batch_max=settings.limits.batch_max,
@@ -382,6 +385,8 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
                 await connector.dispose()
         await auth_store.database.dispose()
         await alert_store.database.dispose()
+        telemetry.flush_traces()
+        telemetry.process_ended()
 
     routes = [
         Route("/graphql", guards.graphql(graphql, callers), methods=["GET", "POST"]),
@@ -414,6 +419,7 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
         ),
         Route("/healthz", healthz),
         Route("/readyz", readiness(checked)),
+        Route("/metrics", telemetry.metrics_endpoint(verifier)),
         Mount("/static", static_files(), name="static"),
         Route(
             "/desk{rest:path}",

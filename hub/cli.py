@@ -8,6 +8,7 @@ import argparse
 import asyncio
 import json
 import logging
+import logging.config
 import os
 import sys
 from collections.abc import Sequence
@@ -32,6 +33,7 @@ from hub import (
     provision,
     seeding,
     serving,
+    telemetry,
     warnings_cli,
 )
 from hub.app import create_app
@@ -79,6 +81,8 @@ def _serve(settings: HubSettings, args: argparse.Namespace) -> int:
         app = create_app(settings)
     except (ValueError, OSError) as error:  # a setting create_app could not use
         raise ConfigurationError(checks.configuration_lines(error)[0]) from error
+    if workers > 1:  # each worker counts into files there; /metrics adds them up
+        telemetry.prepare_multiprocess(settings.data_dir.resolve() / "metrics")
     config = serving.server_config(
         "hub.app:create_app" if workers > 1 else app,
         settings.limits,
@@ -86,6 +90,7 @@ def _serve(settings: HubSettings, args: argparse.Namespace) -> int:
         host=settings.host,
         port=settings.port,
         workers=workers,
+        log_config=telemetry.log_config(settings.json_logs),
     )
     serving.run(config, worker_start_seconds=settings.limits.worker_start_seconds)
     return 0
@@ -698,7 +703,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.env_file:
             provision.load_env_file(args.env_file)
-        return int(args.run(HubSettings(), args))
+        settings = HubSettings()
+        if settings.json_logs:
+            logging.config.dictConfig(telemetry.log_config(json_lines=True))
+        return int(args.run(settings, args))
     except checks.CONFIGURATION_ERRORS as error:
         for line in checks.configuration_lines(error):
             print(f"hub: {line}", file=sys.stderr)

@@ -19,14 +19,31 @@ import logging
 import time
 import uuid
 from collections.abc import Sequence
+from contextvars import ContextVar
 
+from opentelemetry import propagate
+from opentelemetry.trace import SpanKind
+from opentelemetry.trace import use_span as trace_use_span
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kernel import errors
+from kernel.metrics import HTTP_DURATION, HTTP_REQUESTS
+from kernel.tracing import tracer
 
 REQUEST_ID_HEADER = b"x-request-id"
 OTHER_PATH = "(other)"
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+"""Methods named in metrics; any other is `OTHER` (a method is the caller's text)."""
+_TRACE_HEADERS = (b"traceparent", b"tracestate")
+
+_request_id: ContextVar[str | None] = ContextVar("hub_request_id", default=None)
+
+
+def current_request_id() -> str | None:
+    """The id of the request being answered (log lines carry it)."""
+    return _request_id.get()
+
 
 access_log = logging.getLogger("hub.access")
 log = logging.getLogger("hub.errors")
@@ -44,7 +61,23 @@ class Edge:
         started = time.perf_counter()
         request_id = uuid.uuid4().hex
         scope["request_id"] = request_id
+        token = _request_id.set(request_id)
         status: int | None = None
+        route = self._route(scope)
+        method = scope["method"] if scope["method"] in METHODS else "OTHER"
+        carrier = {
+            name.decode("latin-1"): value.decode("latin-1")
+            for name, value in scope["headers"]
+            if name in _TRACE_HEADERS
+        }
+        span = tracer.start_span(
+            f"{method} {route}",
+            context=propagate.extract(carrier),
+            kind=SpanKind.SERVER,
+            attributes={"http.request.method": method, "http.route": route},
+        )
+        activation = trace_use_span(span)
+        activation.__enter__()
 
         async def send_with_id(message: Message) -> None:
             nonlocal status, request_id
@@ -67,14 +100,22 @@ class Edge:
                 status = 500
                 await _internal_error(send, request_id)
         finally:
+            elapsed = time.perf_counter() - started
             access_log.info(
                 "%s %s %s %.1f ms %s",
-                scope["method"],
-                self._route(scope),
+                method,
+                route,
                 status if status is not None else "-",
-                (time.perf_counter() - started) * 1000,
+                elapsed * 1000,
                 request_id,
+                extra={"request_id": request_id},
             )
+            HTTP_REQUESTS.labels(route, method, str(status or 0)).inc()
+            HTTP_DURATION.labels(route).observe(elapsed)
+            span.set_attribute("http.response.status_code", status or 0)
+            activation.__exit__(None, None, None)
+            span.end()
+            _request_id.reset(token)
 
     def _route(self, scope: Scope) -> str:
         for route in self.routes:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 import uuid
 from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from connectors.local import LocalTransport
 from ingest.engine import Entities, ImportOptions, ImportResult, run_import
 from ingest.exporting import ExportFormat, export_table
 from ingest.targets import AgencyTables, Importable
+from kernel.metrics import IMPORT_DURATION, IMPORT_ROWS, IMPORTS
 from storage.database import Database
 
 SUBMISSION_PURPOSE: Final = "data-submission"
@@ -113,15 +115,24 @@ class Importer:
             if submit is None:
                 raise ValueError("an audited import needs `submit`")
             hook = self._audit_hook(tables, sender, submit)
-        return run_import(
-            target,
-            self.database(agency),
-            source,
-            options,
-            batches=tables.batches,
-            lookups=self.lookups(agency),
-            before_commit=hook,
-        )
+        started = time.perf_counter()
+        outcome = "failed"
+        try:
+            result = run_import(
+                target,
+                self.database(agency),
+                source,
+                options,
+                batches=tables.batches,
+                lookups=self.lookups(agency),
+                before_commit=hook,
+            )
+            outcome = result.outcome
+            IMPORT_ROWS.labels(agency, target.name).inc(result.report.rows_read)
+            return result
+        finally:
+            IMPORTS.labels(agency, target.name, sender.channel, outcome).inc()
+            IMPORT_DURATION.labels(agency, target.name).observe(time.perf_counter() - started)
 
     def _audit_hook(
         self, tables: AgencyTables, sender: Sender, submit: Submit[Any]

@@ -169,6 +169,7 @@ def server_config(
     factory: bool = False,
     log_level: str = "info",
     http: str = "httptools",
+    log_config: dict[str, Any] | None = None,
 ) -> uvicorn.Config:
     """uvicorn's Config for a hub process (`http`: "httptools", or "h11" where httptools
     is not installed)."""
@@ -180,6 +181,7 @@ def server_config(
         workers=workers,
         factory=factory,
         log_level=log_level,
+        log_config=log_config if log_config is not None else uvicorn.config.LOGGING_CONFIG,
         access_log=False,
         proxy_headers=False,
         server_header=False,

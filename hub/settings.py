@@ -161,6 +161,21 @@ class NationalSettings(BaseModel):
         return timedelta(seconds=self.tolerance_seconds)
 
 
+class OtelSettings(BaseModel):
+    """Traces (`HUB_OTEL_*`): exported by OTLP over HTTP when an endpoint is set here or in
+    the standard OTEL_EXPORTER_OTLP_ENDPOINT / OTEL_EXPORTER_OTLP_TRACES_ENDPOINT; off
+    otherwise."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    endpoint: str | None = Field(
+        default=None,
+        description="The collector's OTLP/HTTP URL, e.g. http://127.0.0.1:4318 (`/v1/traces` "
+        "is added).",
+    )
+    service_name: str = Field(default="wage-hub", description="`service.name` of the spans.")
+
+
 class HubSettings(BaseSettings):
     """Nested per concern: `HUB_<BLOCK>_<FIELD>` sets one field of a block
     (`HUB_LIMITS_MAX_DEPTH=7`, `HUB_AUDIT_CHECKPOINT_SECONDS=5`), and each block is the
@@ -177,6 +192,11 @@ class HubSettings(BaseSettings):
     graphiql: bool = True
     workers: int = Field(
         default=1, ge=1, description="Processes `hub serve` starts (`--workers` overrides)."
+    )
+    log_format: Literal["text", "json"] | None = Field(
+        default=None,
+        description="Log lines as text or as JSON objects with the request id; JSON in "
+        "production when unset.",
     )
     replicas: int = Field(
         default=1,
@@ -220,6 +240,7 @@ class HubSettings(BaseSettings):
     desk: SessionPolicy = SessionPolicy()
     witness: WitnessSettings = WitnessSettings()
     ingest: IngestSettings = IngestSettings()
+    otel: OtelSettings = OtelSettings()
     national: NationalSettings = NationalSettings()
     alerts: AlertSettings = AlertSettings()
 
@@ -243,6 +264,10 @@ class HubSettings(BaseSettings):
     def processes(self) -> int:
         """Hub processes sharing the databases: replicas × workers."""
         return self.replicas * self.workers
+
+    @property
+    def json_logs(self) -> bool:
+        return (self.log_format or ("json" if self.env == "production" else "text")) == "json"
 
     def for_connector(self, name: str) -> AgencySettings:
         return AgencySettings(_env_prefix=f"HUB_{name.upper()}_")  # type: ignore[call-arg]

@@ -63,7 +63,7 @@ def build_connectors(
             transport = RemoteTransport(name, url, http, tokens, settings.connector)
         else:
             database = _database(settings, settings.database_url(name))
-            transport = LocalTransport(database, alembic_version_table(name))
+            transport = LocalTransport(database, alembic_version_table(name), name)
         connectors.append(connector_class(transport))
     return connectors
 

@@ -19,6 +19,8 @@ import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from typing import Generic, TypeVar
 
+from kernel.tracing import tracer
+
 KeyT = TypeVar("KeyT", bound=Hashable)
 ValueT = TypeVar("ValueT")
 
@@ -42,11 +44,16 @@ class Waves:
 
     async def _run(self) -> None:
         try:
+            number = 0
             while self._queued:
                 for _ in range(SETTLE_TURNS):
                     await asyncio.sleep(0)
                 wave, self._queued = self._queued, []
-                await asyncio.gather(*(loader.dispatch() for loader in wave))
+                number += 1
+                with tracer.start_as_current_span(
+                    "hub.wave", attributes={"hub.wave": number, "hub.wave.loaders": len(wave)}
+                ):
+                    await asyncio.gather(*(loader.dispatch() for loader in wave))
         finally:
             self._runner = None
 

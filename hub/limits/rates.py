@@ -30,6 +30,7 @@ from auth.tokens import VerifiedToken
 from hub.limits import refusal
 from kernel import errors
 from kernel.caller import Caller
+from kernel.tracing import tracer
 
 RATE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*/\s*(s|m|h)\s*(?:burst\s+(\d+))?\s*", re.IGNORECASE)
 PER_SECOND = {"s": 1.0, "m": 60.0, "h": 3600.0}
@@ -162,7 +163,8 @@ class RateLimitMiddleware:
         caller = _charged(scope)
         rate = self.rate_for(caller) if isinstance(caller, Caller) else None
         if rate is not None and isinstance(caller, Caller):
-            wait = await self.buckets.take(caller.client_id, rate)
+            with tracer.start_as_current_span("hub.limits", attributes={"hub.limit": "rate"}):
+                wait = await self.buckets.take(caller.client_id, rate)
             if wait > 0:
                 retry_after = max(1, math.ceil(wait))
                 refusal.record(errors.RATE_LIMITED, f"{rate.per_second:g}/s", caller.client_id)

@@ -23,6 +23,7 @@ from kernel.errors import (
     SIZE_LIMIT_CODES,
     TRUSTED_DOCUMENT_REQUIRED,
 )
+from kernel.metrics import LIMIT_REFUSALS
 
 LIMIT_CODES: Final = SIZE_LIMIT_CODES | {
     REQUEST_TIMEOUT,
@@ -48,3 +49,4 @@ def record(code: str, limit: object, client_id: str | None) -> None:
     """Every refusal ends here. Logged at INFO: a refusal is expected behaviour, not a
     fault of the hub."""
     log.info("refused %s (limit %s) for client %s", code, limit, client_id or "-")
+    LIMIT_REFUSALS.labels(code).inc()

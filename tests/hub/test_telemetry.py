@@ -1,0 +1,281 @@
+"""What a running hub tells its operators (`hub.telemetry`): /metrics for `metrics:read`
+only, counting the six questions; spans from the request through the limits, parsing,
+validation, execution, each wave and each agency's load, to the audit commit, joined to a
+caller's traceparent and passed on to a remote agency; JSON log lines with the request
+id — and no ID number, card number, case number, query string or header value in any log
+line, metric label or span attribute."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import pytest
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from prometheus_client.parser import text_string_to_metric_families
+
+from auth.store import Grant
+from conftest import SEED, RunningHub
+from connectors.credentials import ClientCredentials
+from connectors.remote import RemoteTransport
+from connectors.resilience import RemotePolicy
+from hub import telemetry
+from kernel.scopes import CONNECTOR_LOAD, METRICS_READ
+from kernel.tracing import tracer
+from questions import ACCESS_REPORT, five_questions
+from synthetic.stories import stories
+
+OPERATOR = "ops-monitor"
+ID_NUMBER = re.compile(r"(?<!\d)\d{6}(?:19|20)\d{2}[01]\d[0-3]\d{3}[\dX](?!\d)")
+LONG_NUMBER = re.compile(r"(?<![\d.])\d{16,19}(?![\d.])")
+TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+REFERENCE = "（2026）豫0183民初1024号 张建国"
+
+_exporter = InMemorySpanExporter()
+
+
+@pytest.fixture(scope="module")
+def spans() -> InMemorySpanExporter:
+    """Spans of this process go here (the provider is installed once per process)."""
+    provider = telemetry.start_tracing(None, "wage-hub-test", exporter=_exporter)
+    assert provider is not None
+    return _exporter
+
+
+def _operator(hub: RunningHub) -> str:
+    if hub.auth.get_client(OPERATOR) is None:
+        hub.secrets[OPERATOR] = hub.auth.add_client(
+            OPERATOR, Grant(agency="hub", scopes=(METRICS_READ,), purposes=("operations",))
+        )
+    return hub.token(OPERATOR)
+
+
+def _metrics(hub: RunningHub) -> str:
+    response = httpx.get(
+        f"{hub.url}/metrics", headers={"Authorization": f"Bearer {_operator(hub)}"}
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/plain")
+    return response.text
+
+
+def _sample(text: str, name: str, **labels: str) -> float:
+    total = 0.0
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                total += sample.value
+    return total
+
+
+def test_metrics_need_the_metrics_scope(hub: RunningHub) -> None:
+    assert httpx.get(f"{hub.url}/metrics").status_code == 401
+    police = hub.token("police-xinmi")
+    refused = httpx.get(f"{hub.url}/metrics", headers={"Authorization": f"Bearer {police}"})
+    assert refused.status_code == 403
+    assert 'scope="metrics:read"' in refused.headers["www-authenticate"]
+    assert "hub_http_requests_total" in _metrics(hub)
+
+
+def _ask_six(hub: RunningHub, client: httpx.Client) -> list[dict[str, Any]]:
+    story = stories(SEED)
+    answers = []
+    for document, variables in five_questions(story).values():
+        response = client.post("/graphql", json={"query": document, "variables": variables})
+        assert response.status_code == 200, response.text
+        answers.append(response.json())
+    worker = story.dispute_worker_id
+    response = client.post("/graphql", json={"query": ACCESS_REPORT, "variables": {"id": worker}})
+    answers.append(response.json())
+    return answers
+
+
+def test_metrics_count_operations_connectors_and_the_audit_log(hub: RunningHub) -> None:
+    before = _metrics(hub)
+    _ask_six(hub, hub.client)
+    after = _metrics(hub)
+
+    def grew(name: str, **labels: str) -> float:
+        return _sample(after, name, **labels) - _sample(before, name, **labels)
+
+    client = "test-all-access"
+    assert (
+        grew("hub_graphql_operations_total", operation="disputeCase", client=client, outcome="ok")
+        == 1
+    )
+    assert (
+        grew("hub_graphql_operations_total", operation="project", client=client, outcome="ok") == 2
+    )
+    assert (
+        grew(
+            "hub_graphql_operations_total",
+            operation="projectWarnings,warningSummary",
+            client=client,
+        )
+        == 1
+    )
+    assert (
+        grew(
+            "hub_graphql_operation_duration_seconds_count", operation="accessReport", client=client
+        )
+        == 1
+    )
+    assert grew("hub_http_requests_total", route="/graphql", method="POST", status="200") == 6
+    for agency in ("court", "housing", "hr", "bank", "public_security"):
+        assert (
+            grew("hub_connector_calls_total", agency=agency, transport="local", outcome="ok") >= 1
+        ), agency
+    assert grew("hub_audit_records_total") >= 6
+    assert grew("hub_audit_commit_duration_seconds_count") >= 1
+    assert "hub_audit_queue_depth" in after
+    assert "hub_limit_refusals_total" in after or "hub_limit_refusals" in after
+
+
+def _span_text(span: ReadableSpan) -> str:
+    return json.dumps(
+        {
+            "name": span.name,
+            "attributes": dict(span.attributes or {}),
+            "events": [(e.name, dict(e.attributes or {})) for e in span.events],
+            "status": span.status.description,
+        },
+        ensure_ascii=False,
+    )
+
+
+def test_the_six_questions_leave_no_personal_data_in_logs_metrics_or_spans(
+    hub: RunningHub, spans: InMemorySpanExporter, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    spans.clear()
+    token = hub.token("test-all-access")
+    secret_values = [token, REFERENCE, hub.secrets["test-all-access"]]
+    with httpx.Client(
+        base_url=hub.url,
+        timeout=30,
+        headers={
+            "Authorization": f"Bearer {token}",
+            "X-Purpose": "testing",
+            "X-Purpose-Reference": "UTF-8''" + quote(REFERENCE),
+        },
+    ) as client:
+        answers = _ask_six(hub, client)
+        story = stories(SEED)
+        # a query string and paths that carry the caller's text
+        client.post(
+            f"/graphql?idNumber={story.dispute_worker_id}", json={"query": "{ __typename }"}
+        )
+        client.get(f"/desk/workers/{story.dispute_worker_id}")
+        client.get(f"/no-such-path/{story.dispute_worker_id}")
+    metrics = _metrics(hub)
+    telemetry.flush_traces()
+    exported = [_span_text(span) for span in spans.get_finished_spans()]
+    assert exported, "no spans were exported"
+
+    answered = json.dumps(answers, ensure_ascii=False)
+    personal = set(ID_NUMBER.findall(answered)) | set(LONG_NUMBER.findall(answered))
+    personal |= {story.dispute_case_number, story.dispute_worker_id}
+    assert len(personal) > 5
+    formatter = telemetry.JsonFormatter()
+    logs = [formatter.format(r) for r in caplog.records]
+    logs += [f"{r.name} {r.getMessage()}" for r in caplog.records]
+    assert any(r.name == "hub.access" for r in caplog.records)
+    for where, texts in (("log", logs), ("metrics", [metrics]), ("span", exported)):
+        for text in texts:
+            for value in personal | set(secret_values):
+                assert value not in text, f"{where} holds {value!r}: {text[:300]}"
+            assert not ID_NUMBER.search(text), f"{where}: {text[:300]}"
+            assert "idNumber=" not in text, f"{where} holds a query string: {text[:300]}"
+
+
+def test_a_request_is_one_trace_from_the_edge_to_the_audit_commit(
+    hub: RunningHub, spans: InMemorySpanExporter
+) -> None:
+    spans.clear()
+    story = stories(SEED)
+    document, variables = five_questions(story)["q1 dossier"]
+    response = hub.client.post(
+        "/graphql",
+        json={"query": document, "variables": variables},
+        headers={"traceparent": f"00-{TRACE_ID}-00f067aa0ba902b7-01"},
+    )
+    assert response.status_code == 200
+    telemetry.flush_traces()
+    mine = [s for s in spans.get_finished_spans() if f"{s.context.trace_id:032x}" == TRACE_ID]
+    names = [span.name for span in mine]
+    for expected in (
+        "POST /graphql",
+        "hub.limits",
+        "graphql.operation",
+        "graphql.parse",
+        "graphql.validate",
+        "graphql.execute",
+        "hub.wave",
+        "connector.load",
+        "audit.commit",
+    ):
+        assert expected in names, (expected, names)
+    agencies = {s.attributes.get("hub.agency") for s in mine if s.name == "connector.load"}
+    assert {"court", "housing", "bank"} <= agencies
+    waves = [s for s in mine if s.name == "hub.wave"]
+    assert len(waves) >= 3  # the case, its parties, their records
+    server = next(s for s in mine if s.name == "POST /graphql")
+    assert server.attributes["http.response.status_code"] == 200
+    assert server.parent is not None
+    assert f"{server.parent.span_id:016x}" == "00f067aa0ba902b7"
+
+
+def test_a_remote_agency_gets_the_traceparent(spans: InMemorySpanExporter) -> None:
+    seen: list[httpx.Request] = []
+
+    async def service(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/oauth/token":
+            return httpx.Response(200, json={"access_token": "t", "expires_in": 300})
+        seen.append(request)
+        return httpx.Response(200, json={"results": [[]]})
+
+    async def run() -> str:
+        http = httpx.AsyncClient(transport=httpx.MockTransport(service))
+        tokens = ClientCredentials(http, "http://hub/oauth/token", "hub", "s", CONNECTOR_LOAD)
+        transport = RemoteTransport(
+            "housing", "http://housing/graphql", http, tokens, RemotePolicy()
+        )
+        try:
+            with tracer.start_as_current_span("test.request") as span:
+                await transport.call([{"loader": "worker", "keys": ["x"]}], None)
+                return f"{span.get_span_context().trace_id:032x}"
+        finally:
+            await http.aclose()
+
+    trace_id = asyncio.run(run())
+    [load] = seen
+    version, sent_trace, parent, flags = load.headers["traceparent"].split("-")
+    assert (version, sent_trace) == ("00", trace_id)
+    assert int(flags, 16) & 1  # sampled
+    telemetry.flush_traces()
+    call = next(s for s in spans.get_finished_spans() if s.name == "connector.call")
+    assert f"{call.context.span_id:016x}" == parent  # the agency's spans join the call's
+    assert call.attributes["hub.agency"] == "housing"
+    assert call.attributes["hub.outcome"] == "ok"
+
+
+def test_log_lines_are_json_with_the_request_id(
+    hub: RunningHub, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="hub.access")
+    response = hub.client.post("/graphql", json={"query": "{ __typename }"})
+    request_id = response.headers["x-request-id"]
+    [record] = [
+        r for r in caplog.records if r.name == "hub.access" and request_id in r.getMessage()
+    ]
+    line = json.loads(telemetry.JsonFormatter().format(record))
+    assert line["logger"] == "hub.access"
+    assert line["request_id"] == request_id
+    assert line["message"].startswith("POST /graphql 200")
+    assert line["time"].endswith("+00:00")
