@@ -163,11 +163,13 @@ class AuditMiddleware:
         disclosed = trail.disclosures.any
         outcome = outcome_of(trail.codes, disclosed) if status == 200 else outcome_of_status(status)
         client_id, agency, user, purpose, reference = _who(scope)
+        caller = scope.get("caller")
         content, entities = trail.payload(
             hasher=self.hasher,
             client_id=client_id,
             agency=agency,
             user=user,
+            actors=caller.actors if isinstance(caller, Caller) else (),
             purpose=purpose,
             purpose_reference=reference,
             outcome=outcome,

@@ -1,22 +1,21 @@
-"""A service calling on a client's behalf: how a subgraph knows for whom the hub asks.
+"""A service calling on a client's behalf: how an agency's service knows for whom it is
+asked, and by whom.
 
-The hub presents its own access token (client credentials, issued by the hub like any
-other) and names the client it is answering in headers:
+The caller's authority travels as a token exchanged for it (`auth.exchange`, RFC 8693):
+the caller's own client, its scopes, a lifetime no longer than the token the caller
+presented, meant for this agency's service only (`aud` `<audience>/<agency>`), with the
+services acting for it in `act`. The service that presents it must be one this service
+trusts as a delegate (`hub connector serve … --delegate hub`); the caller keeps its own
+row limits and purposes, checked against its grant as at the hub. A token without `act`
+is its client's own, exactly as at the hub (an agency's client, a gateway forwarding
+one's token, or the hub reading under its own grant).
 
-    X-Caller-Client-Id   the original caller's client id
-    X-Purpose            that caller's declared purpose, checked against its grant
-    X-Purpose-Reference  optional, as at the hub
-    X-Caller-Scopes      optional, space-separated: the caller's token scopes (narrows)
+Naming a caller in a header beside one's own token is refused: that made the hub's
+secret a master key for every client.
 
-Only a client the subgraph was told to trust as a delegate may name another client.
-The caller it names keeps its own limits (regions, courts, bank) and purposes, and gets
-only the scopes both the presenter's token and its own grant hold: delegation never
-widens what either client may see. Without X-Caller-Client-Id, the token's own client is
-the caller, exactly as at the hub (an agency's client, or a gateway forwarding one's
-token).
-
-    a client that is no delegate names a caller   403 delegation_not_allowed
-    the caller named is unknown or revoked         403 unknown_caller
+    X-Caller-Client-Id (any value)                       403 delegation_not_allowed
+    an exchanged token presented by a service that
+    is no delegate here                                  403 delegation_not_allowed
 """
 
 from __future__ import annotations
@@ -26,59 +25,41 @@ from collections.abc import Collection, Mapping
 
 from starlette.types import ASGIApp
 
-from auth.middleware import CallerMiddleware, Refusal, _caller, _text
-from auth.store import AuthStore
+from auth.middleware import CallerMiddleware, Refusal
 from auth.tokens import TokenVerifier, VerifiedToken
 from kernel import errors
 from kernel.caller import Caller
 
 CALLER_HEADER = "x-caller-client-id"
-CALLER_SCOPES_HEADER = "x-caller-scopes"
+"""What the hub once named its caller with; now refused."""
 
 log = logging.getLogger(__name__)
 
 
 class DelegatingCallerMiddleware(CallerMiddleware):
-    def __init__(
-        self,
-        app: ASGIApp,
-        verifier: TokenVerifier,
-        store: AuthStore,
-        delegates: Collection[str],
-    ) -> None:
+    def __init__(self, app: ASGIApp, verifier: TokenVerifier, delegates: Collection[str]) -> None:
         super().__init__(app, verifier)
-        self.store = store
         self.delegates = frozenset(delegates)
 
     async def caller(self, verified: VerifiedToken, headers: Mapping[str, bytes]) -> Caller:
-        named = _text(headers.get(CALLER_HEADER, b""), "X-Caller-Client-Id")
-        if not named:
-            caller = await super().caller(verified, headers)
-        else:
-            caller = await self._delegated(named, verified, headers)
-        log.info(  # never the purpose reference: the caller's free text (the audit has it)
-            "caller %s via %s, purpose %s",
-            caller.client_id,
-            verified.client.client_id if named else "-",
-            caller.purpose,
-        )
-        return caller
-
-    async def _delegated(
-        self, named: str, verified: VerifiedToken, headers: Mapping[str, bytes]
-    ) -> Caller:
-        presenter = verified.client.client_id
-        if presenter not in self.delegates:
+        if CALLER_HEADER in headers:
             raise Refusal(
                 403,
                 errors.DELEGATION_NOT_ALLOWED,
-                f"client {presenter!r} may not call on another client's behalf",
+                "X-Caller-Client-Id is not accepted: present a token exchanged for the "
+                "caller's at /oauth/token (RFC 8693)",
             )
-        client = await self.store.client(named)
-        if client is None or client.revoked:
-            raise Refusal(403, errors.UNKNOWN_CALLER, "X-Caller-Client-Id names no active client")
-        scopes = verified.scopes & frozenset(client.scopes)
-        if CALLER_SCOPES_HEADER in headers:
-            declared = _text(headers[CALLER_SCOPES_HEADER], "X-Caller-Scopes")
-            scopes &= frozenset(declared.split())
-        return _caller(VerifiedToken(client, scopes), headers)
+        if verified.actors and verified.actors[0] not in self.delegates:
+            raise Refusal(
+                403,
+                errors.DELEGATION_NOT_ALLOWED,
+                f"client {verified.actors[0]!r} may not act for another client here",
+            )
+        caller = await super().caller(verified, headers)
+        log.info(  # never the purpose reference: the caller's free text (the audit has it)
+            "caller %s via %s, purpose %s",
+            caller.client_id,
+            " < ".join(caller.actors) or "-",
+            caller.purpose,
+        )
+        return caller

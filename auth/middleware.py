@@ -144,6 +144,8 @@ def _caller(verified: VerifiedToken, headers: Mapping[str, bytes]) -> Caller:
         purpose=purpose,
         purpose_reference=reference or None,
         user=verified.user,
+        credential=verified.token or None,
+        actors=verified.actors,
     )
 
 

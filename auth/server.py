@@ -1,4 +1,5 @@
-"""The hub as an OAuth2 authorization server: `POST /oauth/token` (client credentials) and
+"""The hub as an OAuth2 authorization server: `POST /oauth/token` (client credentials, and
+token exchange for services acting for a caller: `auth.exchange`) and
 `GET /.well-known/jwks.json`, with authlib's framework-neutral `AuthorizationServer`
 adapted to Starlette.
 
@@ -28,9 +29,10 @@ from authlib.oauth2.rfc6749.errors import (
     InvalidClientError,
     InvalidRequestError,
     InvalidScopeError,
+    UnauthorizedClientError,
     UnsupportedGrantTypeError,
 )
-from authlib.oauth2.rfc6749.grants import ClientCredentialsGrant
+from authlib.oauth2.rfc6749.grants import BaseGrant, ClientCredentialsGrant, TokenEndpointMixin
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from authlib.oauth2.rfc6750 import BearerTokenGenerator
 from joserfc import jwt
@@ -39,15 +41,16 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from auth import hashing
+from auth import exchange, hashing
 from auth.bodies import read_body
+from auth.errors import InvalidToken
 from auth.middleware import AUTHENTICATED, Refusal
 from auth.sealing import KeySealingError
 from auth.store import SIGNING_ALGORITHM, AuthStore, RegisteredClient
-from auth.tokens import ACCESS_TOKEN_TYPE, USER_CLAIM
+from auth.tokens import ACCESS_TOKEN_TYPE, ACTOR_CLAIM, USER_CLAIM, TokenVerifier, act_claim
 from kernel import errors
 from kernel.inputs import text_fault
-from kernel.scopes import vocabulary
+from kernel.scopes import TOKEN_EXCHANGE, vocabulary
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +93,8 @@ class _Client(ClientMixin):
         return endpoint == "token" and method in AUTH_METHODS
 
     def check_grant_type(self, grant_type: str) -> bool:
+        if grant_type == exchange.GRANT_TYPE:
+            return TOKEN_EXCHANGE in self.registered.scopes
         return grant_type == GRANT_TYPE
 
 
@@ -113,6 +118,54 @@ class _NoClient(_Client):
 
 class _ClientCredentialsGrant(ClientCredentialsGrant):
     TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = list(AUTH_METHODS)
+
+
+class _TokenExchangeGrant(BaseGrant, TokenEndpointMixin):
+    """RFC 8693 for a client holding `token:exchange` (`auth.exchange`)."""
+
+    GRANT_TYPE = exchange.GRANT_TYPE
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = list(AUTH_METHODS)
+
+    def validate_token_request(self) -> None:
+        client = self.authenticate_token_endpoint_client()
+        if not client.check_grant_type(exchange.GRANT_TYPE):
+            raise UnauthorizedClientError(f"token exchange needs the scope {TOKEN_EXCHANGE}")
+        self.request.client = client
+        server: _Server = self.server
+        self.exchanged = exchange.exchange(
+            server.subject,
+            client.get_client_id(),
+            self.request.form,
+            audience=server.policy.audience,
+            agencies=server.agencies,
+        )
+
+    def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
+        issued = self.exchanged
+        server: _Server = self.server
+        token = {
+            "access_token": sign_access_token(
+                server.key,
+                server.policy,
+                issued.client_id,
+                issued.scope,
+                user=issued.user,
+                audience=issued.audience,
+                expires_at=issued.expires_at,
+                actors=issued.actors,
+            ),
+            "issued_token_type": exchange.ACCESS_TOKEN,
+            "token_type": "Bearer",
+            "expires_in": max(0, issued.expires_at - int(time.time())),
+            "scope": issued.scope,
+        }
+        log.info(
+            "exchanged a token of %s for %s, acting: %s",
+            issued.client_id,
+            issued.audience,
+            " < ".join(issued.actors),
+        )
+        return 200, token, self.TOKEN_RESPONSE_HEADER
 
 
 class _Payload(OAuth2Payload):
@@ -154,35 +207,58 @@ class _AccessTokens(BearerTokenGenerator):
 
 
 def sign_access_token(
-    key: OKPKey, policy: TokenPolicy, client_id: str, scope: str, *, user: str | None = None
+    key: OKPKey,
+    policy: TokenPolicy,
+    client_id: str,
+    scope: str,
+    *,
+    user: str | None = None,
+    audience: str | None = None,
+    expires_at: int | None = None,
+    actors: tuple[str, ...] = (),
 ) -> str:
     """An access token for the client; `user` names the person it is issued to (the web
-    desk's GraphiQL sign-in), recorded in the audit log with every request it makes."""
+    desk's GraphiQL sign-in), recorded in the audit log with every request it makes.
+    An exchanged token (`auth.exchange`) has its own audience, expiry and actors."""
     now = int(time.time())
     claims: dict[str, Any] = {
         "iss": policy.issuer,
-        "aud": policy.audience,
+        "aud": audience or policy.audience,
         "sub": client_id,
         "client_id": client_id,
         "scope": scope,
         "iat": now,
         "nbf": now,
-        "exp": now + policy.ttl_seconds,
+        "exp": expires_at or now + policy.ttl_seconds,
         "jti": secrets.token_urlsafe(16),
     }
     if user is not None:
         claims[USER_CLAIM] = user
+    if actors:
+        claims[ACTOR_CLAIM] = act_claim(actors)
     header = {"alg": SIGNING_ALGORITHM, "typ": ACCESS_TOKEN_TYPE, "kid": key.kid}
     return jwt.encode(header, claims, key, algorithms=[SIGNING_ALGORITHM])
 
 
 class _Server(AuthorizationServer):
-    def __init__(self, client: RegisteredClient | None, key: OKPKey, policy: TokenPolicy):
+    def __init__(
+        self,
+        client: RegisteredClient | None,
+        key: OKPKey,
+        policy: TokenPolicy,
+        subject: exchange.Subject | None = None,
+        agencies: tuple[str, ...] = (),
+    ):
         super().__init__(scopes_supported=list(vocabulary()))
         self._client = client
+        self.key = key
+        self.policy = policy
+        self.subject = subject
+        self.agencies = agencies
         self.authenticated = False
         """Whether the client proved its secret (for the audit log, `AUTHENTICATED`)."""
         self.register_grant(_ClientCredentialsGrant)
+        self.register_grant(_TokenExchangeGrant)
         self.register_token_generator("default", _AccessTokens(key, policy))
 
     def query_client(self, client_id: str) -> _Client:
@@ -215,7 +291,10 @@ class _Server(AuthorizationServer):
         if isinstance(error, InvalidClientError):
             error = InvalidClientError(status_code=401, description=_CLIENT_AUTH_FAILED)
         elif isinstance(error, UnsupportedGrantTypeError):
-            error.description = f"only grant_type={GRANT_TYPE} is supported"
+            error.description = (
+                f"grant_type is {GRANT_TYPE}, or {exchange.GRANT_TYPE} for a client acting "
+                "for a caller"
+            )
         elif isinstance(error, InvalidScopeError) and self._client:
             granted = " ".join(self._client.scopes)
             error = InvalidScopeError(f"scope must be a subset of the client's: {granted}")
@@ -261,15 +340,33 @@ def _claimed_client_id(request: _Request) -> str | None:
 
 
 class TokenEndpoint:
-    """`POST /oauth/token`: the client-credentials grant, form-encoded, the client
-    authenticated by HTTP Basic or by `client_id`/`client_secret` in the form."""
+    """`POST /oauth/token`: the client-credentials grant and token exchange, form-encoded,
+    the client authenticated by HTTP Basic or by `client_id`/`client_secret` in the form.
+    `verifier` checks the subject tokens of exchanges, for the `agencies` named."""
 
     def __init__(
-        self, store: AuthStore, policy: TokenPolicy, *, body_timeout_seconds: float = 15.0
+        self,
+        store: AuthStore,
+        policy: TokenPolicy,
+        *,
+        body_timeout_seconds: float = 15.0,
+        verifier: TokenVerifier | None = None,
+        agencies: tuple[str, ...] = (),
     ) -> None:
         self._store = store
         self._policy = policy
         self._body_timeout = body_timeout_seconds
+        self._verifier = verifier
+        self._agencies = agencies
+
+    async def _subject(self, form: dict[str, str]) -> exchange.Subject | None:
+        """An exchange's subject token, verified (None for any other grant)."""
+        if form.get("grant_type") != exchange.GRANT_TYPE or self._verifier is None:
+            return None
+        try:
+            return exchange.Subject(await self._verifier.verify(form.get("subject_token", "")))
+        except InvalidToken as error:
+            return exchange.Subject(None, error.description)
 
     async def handle(self, request: Request) -> Response:
         try:
@@ -293,7 +390,8 @@ class TokenEndpoint:
             return JSONResponse(
                 {"error": errors.TEMPORARILY_UNAVAILABLE, "error_description": reason}, 503
             )
-        server = _Server(client, key, self._policy)
+        subject = await self._subject(oauth_request.form)
+        server = _Server(client, key, self._policy, subject, self._agencies)
         response: Response = await run_in_threadpool(server.create_token_response, oauth_request)
         if server.authenticated:
             request.scope[AUTHENTICATED] = True

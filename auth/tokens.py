@@ -11,6 +11,11 @@ not revoked, and a trusted issuer must be one that may vouch for it: only the cl
 the agency configured for that issuer, never the hub's own clients (its connector
 client, or any client holding `connector:load`). Its scopes are the token's `scope` claim
 narrowed to its current grant.
+
+A token the hub issued by token exchange (`auth.exchange`) names the caller as its
+client and the services acting for it in `act`; it is meant for one agency's service
+(`aud` `<audience>/<agency>`), which accepts that audience besides its own
+(`extra_audiences`), so it is good nowhere else — not at the hub, not at another agency.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable, Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
@@ -50,6 +55,10 @@ log = logging.getLogger(__name__)
 OWN_ALGORITHMS = (SIGNING_ALGORITHM,)
 TRUSTED_ALGORITHMS = ("RS256", "ES256", SIGNING_ALGORITHM)
 ACCESS_TOKEN_TYPE = "at+jwt"
+ACTOR_CLAIM = "act"
+"""RFC 8693 §4.1: who acts for the token's subject, `{"sub": …, "act": {…}}` nearest first."""
+MAX_ACTORS = 4
+"""The longest chain of services acting for one caller (the hub, an agency's service, …)."""
 USER_CLAIM = "hub_user"
 """The claim naming the person a desk-issued token acts for (X-Road's user id)."""
 _ACCESS_TOKEN_TYPES = frozenset({ACCESS_TOKEN_TYPE, f"application/{ACCESS_TOKEN_TYPE}"})
@@ -129,6 +138,13 @@ class VerifiedToken:
     user: str | None = None
     """The person the hub issued the token to (`hub_user`, from the web desk's GraphiQL
     sign-in); only the hub's own tokens may name one."""
+    actors: tuple[str, ...] = ()
+    """The clients acting for this one, nearest first (`act`; only the hub's own tokens
+    carry them): an exchanged token's."""
+    expires_at: int | None = None
+    """`exp`: an exchanged token never outlives the one it was exchanged for."""
+    token: str = field(default="", repr=False, compare=False)
+    """The token itself, which the hub may exchange on the caller's behalf."""
 
 
 class KeyCache:
@@ -190,7 +206,7 @@ async def fetch_jwks(http: httpx.AsyncClient, url: str) -> list[dict[str, Any]]:
 @dataclass(frozen=True)
 class _Issuer:
     name: str
-    audience: str
+    audiences: tuple[str, ...]
     algorithms: tuple[str, ...]
     keys: KeyCache
     trusted: TrustedIssuer | None
@@ -207,11 +223,14 @@ class TokenVerifier:
         trusted: Mapping[str, TrustedIssuer],
         http: httpx.AsyncClient,
         reserved: Collection[str] = (),
+        extra_audiences: Collection[str] = (),
         leeway: int = LEEWAY_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """`reserved`: the hub's own client ids (its connector client), which no trusted
-        issuer may name; one configured to is refused here, at start-up."""
+        issuer may name; one configured to is refused here, at start-up.
+        `extra_audiences`: audiences of the hub's own tokens accepted besides `audience`
+        (an agency's service: tokens exchanged for it)."""
         self._reserved = frozenset(reserved)
         for name, trusted_issuer in trusted.items():
             if named := self._reserved & set(trusted_issuer.clients):
@@ -223,7 +242,7 @@ class TokenVerifier:
         self._leeway = leeway
         own = _Issuer(
             issuer,
-            audience,
+            (audience, *extra_audiences),
             OWN_ALGORITHMS,
             KeyCache(
                 store.public_keys, max_age=OWN_KEYS_MAX_AGE, cooldown=OWN_KEYS_COOLDOWN, clock=clock
@@ -233,7 +252,7 @@ class TokenVerifier:
         self._issuers = {
             name: _Issuer(
                 name,
-                trusted_issuer.audience,
+                (trusted_issuer.audience,),
                 TRUSTED_ALGORITHMS,
                 KeyCache(
                     partial(fetch_jwks, http, trusted_issuer.jwks_url),
@@ -263,7 +282,7 @@ class TokenVerifier:
         known = self._verified.get(token)
         if known is not None and await known.issuer.keys.key(known.kid) is known.key:
             self._check_claims(known.claims, known.issuer)
-            return await self._grant(known.claims, known.issuer)
+            return replace(await self._grant(known.claims, known.issuer), token=token)
         header, unverified = _unverified(token)
         claimed_issuer = unverified.get("iss")
         issuer = self._issuers.get(claimed_issuer) if isinstance(claimed_issuer, str) else None
@@ -291,13 +310,13 @@ class TokenVerifier:
         if len(self._verified) >= VERIFIED_TOKENS:
             del self._verified[next(iter(self._verified))]  # the oldest
         self._verified[token] = _Verified(issuer, kid, key, claims)
-        return verified
+        return replace(verified, token=token)
 
     def _check_claims(self, claims: dict[str, Any], issuer: _Issuer) -> None:
         registry = jwt.JWTClaimsRegistry(
             leeway=self._leeway,
             iss={"essential": True, "value": issuer.name},
-            aud={"essential": True, "value": issuer.audience},
+            aud={"essential": True, "values": list(issuer.audiences)},
             exp={"essential": True},
             nbf={"essential": True},
             iat={"essential": True},
@@ -327,14 +346,43 @@ class TokenVerifier:
         if issuer.trusted is not None and not self._vouchable(issuer.trusted, client):
             raise InvalidToken("the token's issuer may not vouch for this client")
         scopes = frozenset(scope.split()) & frozenset(client.scopes)
-        user = claims.get(USER_CLAIM) if issuer is self._own else None
-        return VerifiedToken(client, scopes, user if isinstance(user, str) else None)
+        own = issuer is self._own
+        user = claims.get(USER_CLAIM) if own else None
+        return VerifiedToken(
+            client,
+            scopes,
+            user if isinstance(user, str) else None,
+            actors=actors_of(claims.get(ACTOR_CLAIM)) if own else (),
+            expires_at=int(claims["exp"]),
+        )
 
     def _vouchable(self, trusted: TrustedIssuer, client: RegisteredClient) -> bool:
         """Only its own clients, and never the hub's: its connector client, or any client
         holding the hub's credential scope."""
         hubs_own = client.client_id in self._reserved or CONNECTOR_LOAD in client.scopes
         return not hubs_own and trusted.vouches_for(client)
+
+
+def actors_of(act: Any) -> tuple[str, ...]:
+    """The client ids of an `act` chain, nearest first; InvalidToken if malformed."""
+    actors: list[str] = []
+    while act is not None:
+        actor = act.get("sub") if isinstance(act, dict) else None
+        if not isinstance(actor, str) or not actor or text_fault(actor):
+            raise InvalidToken("the token's act claim is malformed")
+        actors.append(actor)
+        if len(actors) > MAX_ACTORS:
+            raise InvalidToken(f"the token names more than {MAX_ACTORS} actors")
+        act = act.get(ACTOR_CLAIM)
+    return tuple(actors)
+
+
+def act_claim(actors: tuple[str, ...]) -> dict[str, Any] | None:
+    """`actors_of`'s inverse: the `act` claim naming them, nearest outermost."""
+    claim: dict[str, Any] | None = None
+    for actor in reversed(actors):
+        claim = {"sub": actor, **({ACTOR_CLAIM: claim} if claim else {})}
+    return claim
 
 
 @dataclass(frozen=True)

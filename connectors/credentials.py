@@ -1,33 +1,49 @@
-"""The token the hub presents to agencies' services: its own OAuth2 client-credentials
-token, fetched from its issuer and kept until shortly before it expires. Apart from the
-client (`connectors.remote`) because it is shared by every remote agency of a process and
-has its own failure (the issuer gives no token)."""
+"""The tokens a process presents to agencies' services: for a caller, the caller's own
+token exchanged by this process's client for one meant for that agency (RFC 8693,
+`auth.exchange`); for a read of its own (no caller token: warnings), its own OAuth2
+client-credentials token. Each is kept until shortly before it expires. The client is
+this process's own (`HUB_CONNECTOR_CLIENT_ID`): the hub's, or an agency service's own
+least-privilege client (`token:exchange` only), never another's secret. Apart from the
+HTTP client (`connectors.remote`) because it is shared by every remote agency of a
+process and has its own failure (the issuer gives no token)."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import OrderedDict
 from collections.abc import Callable
-from typing import Protocol
+from typing import Final, Protocol
 
 import httpx
 
+TOKEN_EXCHANGE_GRANT: Final = "urn:ietf:params:oauth:grant-type:token-exchange"
+ACCESS_TOKEN_TYPE: Final = "urn:ietf:params:oauth:token-type:access_token"
+EXCHANGED_KEPT: Final = 10_000
+"""Exchanged tokens kept per process (callers' tokens × agencies), oldest dropped first."""
+
 
 class NoToken(Exception):
-    """The hub's issuer did not give it a token for connector calls."""
+    """The issuer did not give this process a token for connector calls; `refused` when
+    it answered that it will not (a caller's token it no longer accepts, say)."""
+
+    def __init__(self, message: str, *, refused: bool = False) -> None:
+        super().__init__(message)
+        self.refused = refused
 
 
 class AccessTokens(Protocol):
-    """What the client needs of a token source: the current token, and a way to drop one
-    a service refused."""
+    """What the client needs of a token source: the token to present to one agency for
+    one caller token (None: this process's own), and a way to drop one a service refused."""
 
-    async def token(self) -> str: ...
+    async def token_for(self, credential: str | None, agency: str) -> str: ...
     def forget(self, token: str) -> None: ...
 
 
 class ClientCredentials:
-    """The hub's own access token for connector calls (OAuth2 client credentials), kept
-    until shortly before it expires and fetched by one request at a time."""
+    """This process's client at its issuer: its own access token (OAuth2 client
+    credentials), fetched by one request at a time, and callers' tokens exchanged for an
+    agency's; each kept until shortly before it expires."""
 
     def __init__(
         self,
@@ -46,31 +62,61 @@ class ClientCredentials:
         self.clock = clock
         self._token: str | None = None
         self._renew_at = 0.0
+        self._exchanged: OrderedDict[tuple[str, str], tuple[str, float]] = OrderedDict()
         self._lock = asyncio.Lock()
 
     async def token(self) -> str:
         async with self._lock:
             if self._token is None or self.clock() >= self._renew_at:
-                self._token, lifetime = await self._fetch()
-                self._renew_at = self.clock() + max(lifetime - 60.0, lifetime / 2)
+                self._token, lifetime = await self._fetch(
+                    {"grant_type": "client_credentials", "scope": self.scope}
+                )
+                self._renew_at = self._renewal(lifetime)
             return self._token
+
+    async def token_for(self, credential: str | None, agency: str) -> str:
+        """The caller's token exchanged for one `agency` accepts, naming this client as
+        the actor; this process's own token when there is no caller token."""
+        if credential is None:
+            return await self.token()
+        key = (credential, agency)
+        kept = self._exchanged.get(key)
+        if kept is not None and self.clock() < kept[1]:
+            return kept[0]
+        token, lifetime = await self._fetch(
+            {
+                "grant_type": TOKEN_EXCHANGE_GRANT,
+                "subject_token": credential,
+                "subject_token_type": ACCESS_TOKEN_TYPE,
+                "audience": agency,
+            }
+        )
+        self._exchanged[key] = (token, self._renewal(lifetime))
+        while len(self._exchanged) > EXCHANGED_KEPT:
+            self._exchanged.popitem(last=False)
+        return token
+
+    def _renewal(self, lifetime: float) -> float:
+        return self.clock() + max(lifetime - 60.0, lifetime / 2)
 
     def forget(self, token: str) -> None:
         """A service refused the token (revoked, rotated key): fetch a new one next time."""
         if self._token == token:
             self._token = None
+        for key in [k for k, (kept, _) in self._exchanged.items() if kept == token]:
+            del self._exchanged[key]
 
-    async def _fetch(self) -> tuple[str, float]:
+    async def _fetch(self, form: dict[str, str]) -> tuple[str, float]:
         try:
             response = await self.http.post(
-                self.token_url,
-                data={"grant_type": "client_credentials", "scope": self.scope},
-                auth=(self.client_id, self.client_secret),
+                self.token_url, data=form, auth=(self.client_id, self.client_secret)
             )
             response.raise_for_status()
             issued = response.json()
             return str(issued["access_token"]), float(issued.get("expires_in", 300))
         except (httpx.HTTPError, ValueError, KeyError, TypeError) as error:
+            refused = isinstance(error, httpx.HTTPStatusError) and error.response.is_client_error
             raise NoToken(
-                f"the hub got no token for its calls ({type(error).__name__} from its issuer)"
+                f"the hub got no token for its calls ({type(error).__name__} from its issuer)",
+                refused=refused,
             ) from error

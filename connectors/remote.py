@@ -5,8 +5,8 @@ The hub asks a remote agency for exactly what it would ask its database in proce
 agency's named look-ups with a batch of keys, and its `@served` list queries with their
 arguments. One HTTP request carries every call of one batching wave, so a query costs as
 many round trips as it has waves, whatever the number of rows. Each call runs under the
-agency's deadline, retries and circuit breaker (`connectors.resilience`), with the hub's
-own token (`connectors.credentials`).
+agency's deadline, retries and circuit breaker (`connectors.resilience`), with the
+caller's token exchanged for one the agency accepts (`connectors.credentials`).
 """
 
 from __future__ import annotations
@@ -93,9 +93,12 @@ class RemoteTransport(Transport):
         return wire.join(len(calls), requests, answers)
 
     async def _attempt(self, body: bytes, requester: Requester | None, expected: int) -> list[Any]:
+        credential = requester.credential if requester is not None else None
         try:
-            token = await self.tokens.token()
+            token = await self.tokens.token_for(credential, self.name)
         except NoToken as error:
+            if error.refused and credential is not None:  # the caller's token, not the agency
+                raise Refused(f"the caller's token was not exchanged: {error}") from error
             raise unavailable(self.name, str(error)) from error
         headers = {"authorization": f"Bearer {token}", "content-type": "application/json"}
         if requester is not None:
@@ -138,11 +141,9 @@ class RemoteTransport(Transport):
 
 
 def _requester_headers(requester: Requester) -> Mapping[str, Any]:
-    """UTF-8 bytes: purposes and references are often Chinese."""
-    headers = {
-        "x-caller-client-id": requester.client_id.encode(),
-        "x-purpose": requester.purpose.encode(),
-    }
+    """The caller's purpose and reference, which the agency checks against the grant of
+    the caller its token names; UTF-8 bytes: purposes and references are often Chinese."""
+    headers = {"x-purpose": requester.purpose.encode()}
     if requester.purpose_reference:
         headers["x-purpose-reference"] = requester.purpose_reference.encode()
     return headers

@@ -20,8 +20,8 @@ import dataclasses
 import functools
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Any, get_type_hints
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
+from typing import Any, Protocol, get_type_hints
 
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.responses import JSONResponse, Response
@@ -31,7 +31,7 @@ from auth.bodies import read_body
 from auth.middleware import Refusal
 from auth.tokens import VerifiedToken
 from connectors.base import Connector
-from connectors.loading import AgencyLoaders
+from connectors.loading import AgencyLoaders, LoaderSpec
 from connectors.local import LocalTransport
 from connectors.transport import NotInProcess
 from connectors.wire import (
@@ -49,7 +49,7 @@ from kernel import errors
 from kernel.caller import Caller
 from kernel.conformity import conforms
 from kernel.context import Disclosures
-from kernel.errors import BadUserInput
+from kernel.errors import BadUserInput, ConnectorTimeout, ConnectorUnavailable
 from kernel.inputs import parse_json
 from kernel.scopes import CONNECTOR_LOAD
 
@@ -86,12 +86,30 @@ def note_rows(disclosures: Disclosures, columns: Mapping[str, str], results: Ite
                     entities.add((kind, key))
 
 
+class CallerView(Protocol):
+    """What the agency re-applies for one request's caller (`graph.served.CallerRows`)."""
+
+    async def visible(self, spec: LoaderSpec[Any], keys: Sequence[Hashable]) -> list[bool]: ...
+    def criteria(self, args: tuple[Any, ...]) -> tuple[Any, ...]: ...
+    def masked(self, body: Any) -> Any: ...
+
+
+class ServingPolicy(Protocol):
+    """The agency's policy on what it serves (`graph.served.ServedRows`)."""
+
+    def for_caller(self, caller: Caller) -> CallerView: ...
+
+
 async def answer_calls(
-    loaders: type[AgencyLoaders], transport: LocalTransport, body: Any
+    loaders: type[AgencyLoaders],
+    transport: LocalTransport,
+    body: Any,
+    view: CallerView | None = None,
 ) -> list[Any]:
     """Every call of one request (a parsed body), answered concurrently from the agency's
-    database. Raises WireError for a call the agency does not offer or a malformed
-    message."""
+    database, for the caller `view` stands for: a look-up answers nothing for the keys of
+    entities the caller may not see, a list query runs within the caller's limits.
+    Raises WireError for a call the agency does not offer or a malformed message."""
     calls = calls_of(body)
     if not calls or len(calls) > MAX_CALLS_PER_REQUEST:
         raise WireError(f"send 1 to {MAX_CALLS_PER_REQUEST} calls")
@@ -109,16 +127,26 @@ async def answer_calls(
                 raise WireError(f"at most {MAX_KEYS_PER_CALL} keys a call")
             if not all(conforms(key, _key_type(spec)) for key in keys):
                 raise WireError(f"a key of {spec.name} is not of its columns' types")
-            pending.append(functools.partial(transport.load, spec, keys))
+            pending.append(functools.partial(_look_up, transport, spec, keys, view))
         elif "query" in call:
             query = queries.get(as_text(call["query"]))
             if query is None:
                 raise WireError(f"no query {call['query']!r}")
             args = _arguments(query.body, decode(as_list(call.get("args"))))
+            if view is not None:
+                args = view.criteria(args)
             pending.append(functools.partial(transport.query, query, args))
         else:
             raise WireError("a call names a loader or a query")
     return await asyncio.gather(*(start() for start in pending))
+
+
+async def _look_up(
+    transport: LocalTransport, spec: LoaderSpec[Any], keys: list[Any], view: CallerView | None
+) -> list[Any]:
+    if view is not None:
+        keys = [key for key, ok in zip(keys, await view.visible(spec, keys), strict=True) if ok]
+    return await transport.load(spec, keys) if keys else []
 
 
 @functools.cache
@@ -180,13 +208,16 @@ class ConnectorLoads:
         *,
         body_timeout_seconds: float = 15.0,
         entity_columns: Mapping[str, str] | None = None,
+        policy: ServingPolicy | None = None,
     ) -> None:
         """`entity_columns`: column name → the entity kind whose key it holds
-        (`worker_id_number` → Worker), from the agency's declarations."""
+        (`worker_id_number` → Worker), from the agency's declarations; `policy`: what
+        the agency re-applies for the caller (`graph.served`)."""
         if not isinstance(connector.transport, LocalTransport):
             raise NotInProcess(f"{connector.name} answers from its own database only")
         self.name = connector.name
         self.entity_columns = dict(entity_columns or {})
+        self.policy = policy
         self.loaders = connector.loaders
         self.transport = connector.transport
         self.max_body_bytes = max_body_bytes
@@ -203,19 +234,23 @@ class ConnectorLoads:
     async def answer(
         self, scope: Scope, receive: Receive, caller: Caller, presenter: VerifiedToken
     ) -> Response:
-        if CONNECTOR_LOAD not in presenter.scopes:
+        if not caller.actors and CONNECTOR_LOAD not in presenter.scopes:
             return _refused(
-                403, errors.INSUFFICIENT_SCOPE, f"connector calls need {CONNECTOR_LOAD}"
+                403,
+                errors.INSUFFICIENT_SCOPE,
+                f"connector calls are made for a caller (a token exchanged for the caller's) "
+                f"or under a grant holding {CONNECTOR_LOAD}",
             )
         body = await read_body(
             scope, receive, max_bytes=self.max_body_bytes, timeout_seconds=self.body_timeout
         )
         try:
             calls = parse_json(body, max_depth=WIRE_MAX_DEPTH)
-            results = await answer_calls(self.loaders, self.transport, calls)
+            view = self.policy.for_caller(caller) if self.policy is not None else None
+            results = await answer_calls(self.loaders, self.transport, calls, view)
         except (ValueError, BadUserInput) as error:  # a WireError, or a body refused unread
             return _refused(400, errors.INVALID_REQUEST, str(error))
-        except (SQLAlchemyError, OSError) as error:
+        except (SQLAlchemyError, OSError, ConnectorUnavailable, ConnectorTimeout) as error:
             log.warning("connector calls failed: %s", type(error).__name__)
             return _refused(
                 503, errors.TEMPORARILY_UNAVAILABLE, f"{self.name}'s database did not answer"
@@ -230,10 +265,11 @@ class ConnectorLoads:
             "%d connector calls for %s via %s, purpose %s",
             len(results),
             caller.client_id,
-            presenter.client.client_id,
+            " < ".join(caller.actors) or "-",
             caller.purpose,
         )
-        return JSONResponse(response_body(results))
+        encoded = response_body(results)
+        return JSONResponse(view.masked(encoded) if view is not None else encoded)
 
 
 def _refused(status: int, error: str, description: str) -> JSONResponse:

@@ -34,6 +34,10 @@ class Requester(Protocol):
     def purpose(self) -> str: ...
     @property
     def purpose_reference(self) -> str | None: ...
+    @property
+    def credential(self) -> str | None:
+        """The caller's token, exchanged for one the agency accepts (None: a read of the
+        process's own, under its own client's grant)."""
 
 
 class LookUp(Protocol):

@@ -47,6 +47,7 @@ from alerts.evaluation import Evaluations, evaluate
 from alerts.payloads import AsClient
 from audit.graph import AuditReader
 from audit.record import AuditTrail
+from auth.exchange import agency_audience
 from auth.middleware import CallerMiddleware, Refusal
 from auth.national import NationalRegistry
 from auth.server import JWKSEndpoint, TokenEndpoint, TokenPolicy, sign_access_token
@@ -54,6 +55,7 @@ from auth.staff import DeskSession, StaffStore
 from auth.store import AuthStore
 from auth.tokens import TokenVerifier
 from connectors.base import Connector
+from graph.merged import HUB_SUBGRAPH
 from graph.schema import HubSchema
 from hub import telemetry
 from hub.edge import Edge
@@ -269,10 +271,14 @@ def edge(routes: Sequence[BaseRoute]) -> Middleware:
 
 
 def token_verifier(
-    settings: HubSettings, auth_store: AuthStore, http: httpx.AsyncClient
+    settings: HubSettings,
+    auth_store: AuthStore,
+    http: httpx.AsyncClient,
+    agencies: Sequence[str] = (),
 ) -> TokenVerifier:
     """The hub's own tokens and the trusted issuers', as settings name them; no trusted
-    issuer may vouch for the hub's own connector client."""
+    issuer may vouch for the hub's own connector client. `agencies`: those whose
+    exchanged tokens (`auth.exchange`) are accepted too — an agency's service its own."""
     return TokenVerifier(
         auth_store,
         issuer=settings.issuer,
@@ -280,7 +286,14 @@ def token_verifier(
         trusted=settings.trusted_issuers,
         http=http,
         reserved={settings.connector.client_id},
+        extra_audiences=[agency_audience(settings.audience, agency) for agency in agencies],
     )
+
+
+def audiences(connectors: Sequence[Connector]) -> tuple[str, ...]:
+    """The agencies' services a token may be exchanged for: each connector's, and the
+    hub's own cross-agency subgraph."""
+    return (*(c.name for c in connectors), HUB_SUBGRAPH)
 
 
 async def _first_signing_key(auth_store: AuthStore) -> None:
@@ -341,8 +354,13 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
         hasher,
         settings.pages,
     )
+    agencies = audiences(connectors)
     token_endpoint = TokenEndpoint(
-        auth_store, policy, body_timeout_seconds=settings.limits.body_timeout_seconds
+        auth_store,
+        policy,
+        body_timeout_seconds=settings.limits.body_timeout_seconds,
+        verifier=token_verifier(settings, auth_store, http, agencies),
+        agencies=agencies,
     ).handle
 
     if production and os.environ.get("AUTHLIB_INSECURE_TRANSPORT"):

@@ -168,7 +168,8 @@ def _add_connector_parser(commands: argparse._SubParsersAction[argparse.Argument
         action="append",
         default=[],
         metavar="CLIENT_ID",
-        help="a client (the hub's) that may call on another client's behalf; repeatable",
+        help="a client (the hub's, another agency service's) that may act for a caller here "
+        "with a token exchanged for the caller's; repeatable",
     )
     serve.set_defaults(run=_connector_serve)
 

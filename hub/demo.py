@@ -24,6 +24,7 @@ from kernel.scopes import (
     ENTERPRISE_READ,
     PROJECT_READ,
     STATS_READ,
+    TOKEN_EXCHANGE,
     WAGE_READ,
     WORKER_EMPLOYMENT,
     WORKER_IDENTITY,
@@ -166,7 +167,7 @@ DEMO_GRANTS: Final = (
         "hub",
         "hub",
         "根治欠薪信息共享平台 (the hub itself, calling agencies that run as their own services)",
-        (CONNECTOR_LOAD,),
+        (CONNECTOR_LOAD, TOKEN_EXCHANGE),
         ("connector-calls",),
     ),
 )

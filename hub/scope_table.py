@@ -16,11 +16,22 @@ from hub.graph import hub_schema
 from hub.importing import agency_tables
 from kernel import scopes as kernel_scopes
 from kernel.access import SCOPES_KEY
-from kernel.scopes import CONNECTOR_LOAD, METRICS_READ, SCHEMA_INTROSPECT, Scope, vocabulary
+from kernel.scopes import (
+    CONNECTOR_LOAD,
+    METRICS_READ,
+    SCHEMA_INTROSPECT,
+    TOKEN_EXCHANGE,
+    Scope,
+    vocabulary,
+)
 
 FIELDLESS = {
-    SCHEMA_INTROSPECT: "`__schema`, `__type` when `HUB_ENV=production`",
-    CONNECTOR_LOAD: "an agency service's `/connector/load` (the hub's own client only)",
+    SCHEMA_INTROSPECT: "`__schema`, `__type` and a subgraph's `_service` when "
+    "`HUB_ENV=production`",
+    CONNECTOR_LOAD: "an agency service's `/connector/load` under the client's own grant "
+    "(the hub's own reads, e.g. warnings)",
+    TOKEN_EXCHANGE: "`/oauth/token` token exchange: a caller's token for one an agency's "
+    "service accepts, this client as the actor (the hub, agencies' services)",
     METRICS_READ: "`GET /metrics`: the hub's Prometheus metrics (operators)",
     **{
         tables.scope: f"`POST /ingest/{tables.agency}/<table>`: load {tables.agency}'s own tables"

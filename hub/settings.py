@@ -46,8 +46,10 @@ class ConnectorSettings(RemotePolicy):
 
     client_id: str = Field(
         default="hub",
-        description="The hub's own OAuth client, whose token (scope connector:load) it "
-        "presents to remote connectors.",
+        description="This process's own OAuth client toward remote connectors: it exchanges "
+        "callers' tokens for the agencies' (scope token:exchange) and reads under its own "
+        "grant (connector:load) when no caller asks. An agency's service has its own, "
+        "with token:exchange only.",
     )
     client_secret: SecretStr | None = Field(
         default=None, description="Its secret; required when any connector is remote."

@@ -3,19 +3,20 @@
 
 A request passes the same guards as at the hub, built in one place (`hub.guards`): the
 audit record (no record, no answer), a valid bearer token and a purpose (401, 400, 403
-before any GraphQL runs; a client trusted as a delegate, the hub, may name the caller it
-answers: `auth.delegation`), the rate limit, the body limits, then the operation limits
-and the request timeout. Field scopes and jurisdiction are decided inside the schema
-(`graph.subgraph`), so `_entities` cannot skip them. The record goes to the audit log
-the settings name (`HUB_AUDIT_*`, the audit database): the hub's, so that a worker's
-access report covers what the agencies' services disclosed.
+before any GraphQL runs; the hub, or another trusted delegate, presents a token
+exchanged for its caller's: `auth.delegation`), the rate limit, the body limits, then
+the operation limits and the request timeout. Field scopes and jurisdiction are decided
+inside the schema (`graph.subgraph`), so `_entities` cannot skip them. The record goes to
+the audit log the settings name (`HUB_AUDIT_*`, the audit database): the hub's, so that
+a worker's access report covers what the agencies' services disclosed.
 
 Jurisdiction is decided from housing's, the bank's and the courts' records, as at the
 hub, so the process is given every agency's loaders; it serves only its own agency's
 fields. Those other agencies may themselves be remote (`HUB_CONNECTOR_<AGENCY>_URL`).
 
-`POST /connector/load` answers the hub's connector calls (`connectors.serving`): a token
-holding `connector:load`, from a client trusted as a delegate, naming its caller.
+`POST /connector/load` answers the hub's connector calls (`connectors.serving`) for the
+caller an exchanged token names, or for a client holding `connector:load` itself, and
+re-applies that caller's row limits and masking to the rows (`graph.served`).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from connectors.serving import ConnectorLoads
 from connectors.wire import LOAD_PATH
 from graph import derived
 from graph.merged import HUB_SUBGRAPH
+from graph.served import ServedRows, masked_columns
 from graph.subgraph import build_subgraph_schema
 from hub.app import HubGraphQL, edge, readiness, token_verifier
 from hub.guards import build_guards
@@ -69,7 +71,8 @@ def create_subgraph_app(
 ) -> Starlette:
     """`agency`: a connector's name, or `hub` for the hub's own cross-agency fields (wage
     positions, compliance, statements), computed from every agency's records.
-    `delegates`: client ids that may call on another client's behalf (the hub's)."""
+    `delegates`: client ids that may act for another client here, with a token exchanged
+    for the caller's (the hub's client, other agencies' service clients)."""
     settings = settings or HubSettings()
     http = httpx.AsyncClient(follow_redirects=False)
     connectors = build_connectors(settings, http)
@@ -80,7 +83,7 @@ def create_subgraph_app(
         names = ", ".join([*(c.name for c in connectors), HUB_SUBGRAPH])
         raise UnknownAgency(f"no connector {agency!r}; installed: {names}")
     auth_store = build_auth_store(settings)
-    verifier = token_verifier(settings, auth_store, http)
+    verifier = token_verifier(settings, auth_store, http, [agency])
     guards = build_guards(settings, verifier, build_audit_store(settings, auth_store))
     schema = build_subgraph_schema(
         [type(served).contribution] if served else derived.CONTRIBUTIONS,
@@ -95,7 +98,7 @@ def create_subgraph_app(
     ]
 
     def callers(app: ASGIApp) -> ASGIApp:
-        return DelegatingCallerMiddleware(app, verifier, auth_store, delegates)
+        return DelegatingCallerMiddleware(app, verifier, delegates)
 
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "agency": agency})
@@ -117,11 +120,20 @@ def create_subgraph_app(
         Mount("/static", static_files(), name="static"),  # GraphiQL's files
     ]
     if served is not None:
+        keys = entity_columns(served)
+        policy = ServedRows(
+            graphql.loader_factories,
+            settings.pages,
+            graphql.cursors,
+            keys,
+            masked_columns(schema._schema, keys),
+        )
         loads = ConnectorLoads(
             served,
             settings.limits.max_body_bytes,
             body_timeout_seconds=settings.limits.body_timeout_seconds,
-            entity_columns=entity_columns(served),
+            entity_columns=keys,
+            policy=policy,
         )
         routes.append(Route(LOAD_PATH, guards.endpoint(loads, callers), methods=["POST"]))
     app = Starlette(routes=routes, middleware=[edge(routes)], lifespan=lifespan)

@@ -3,7 +3,7 @@ authentication backend, read by resolvers through the request context."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 RowLimitValues = tuple[tuple[str, tuple[str, ...]], ...]
 """A grant's row limits by kind (`(("regions", ("4101",)),)`), sorted by kind: hashable,
@@ -22,6 +22,12 @@ class Caller:
     user: str | None = None
     """The person acting through the client (a web desk session, or a token the desk
     issued to them), as X-Road records a user id beside the member; None for a system."""
+    credential: str | None = field(default=None, repr=False, compare=False)
+    """The bearer token the caller presented: what the hub exchanges for a token an
+    agency's service accepts on the caller's behalf (`auth.exchange`). Never logged."""
+    actors: tuple[str, ...] = ()
+    """Who acts for the caller here, nearest first (an exchanged token's `act` chain:
+    the hub, an agency's service): empty when the caller asked in person."""
 
     def has(self, scope: str) -> bool:
         return scope in self.scopes

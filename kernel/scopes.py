@@ -111,3 +111,10 @@ CONNECTOR_LOAD: Final = Scope(
     "An agency's records in bulk, for the hub to answer its callers (remote connectors): "
     "only the hub's own client holds it.",
 )
+TOKEN_EXCHANGE: Final = Scope(
+    "token:exchange",
+    "代为调用",
+    "Exchange a caller's access token at /oauth/token (RFC 8693) for one an agency's "
+    "service accepts, naming this client as the actor: the hub's client and agencies' "
+    "service clients.",
+)

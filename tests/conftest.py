@@ -296,6 +296,22 @@ class RunningHub:
         assert response.status_code == 200, response.text
         return str(response.json()["access_token"])
 
+    def exchanged(self, actor: str, caller: str, agency: str) -> str:
+        """The caller's token exchanged by `actor` for one `agency`'s service accepts
+        (RFC 8693): what the hub presents when it asks an agency for a caller."""
+        response = httpx.post(
+            f"{self.url}/oauth/token",
+            data={
+                "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+                "subject_token": self.token(caller),
+                "subject_token_type": "urn:ietf:params:oauth:token-type:access_token",
+                "audience": agency,
+            },
+            auth=(actor, self.secrets[actor]),
+        )
+        assert response.status_code == 200, response.text
+        return str(response.json()["access_token"])
+
     def close(self) -> None:
         for client in self._clients.values():
             client.close()

@@ -26,7 +26,6 @@ from redis.exceptions import RedisError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from auth.middleware import Refusal
-from auth.tokens import VerifiedToken
 from hub.limits import refusal
 from kernel import errors
 from kernel.caller import Caller
@@ -132,19 +131,13 @@ class RedisBuckets:
 
 
 def _charged(scope: Scope) -> Caller | None:
-    """Whose bucket a request takes from: the caller's; but a service calling on a
-    caller's behalf (the hub at an agency's service: `auth.delegation`) is charged
-    itself, since the caller's own request was charged where it arrived."""
+    """Whose bucket a request takes from: the caller's; but a service acting for a caller
+    (the hub at an agency's service, with an exchanged token: `auth.delegation`) is
+    charged itself, since the caller's own request was charged where it arrived."""
     caller = scope.get("caller")
-    presenter = scope.get("presenter")
-    if (
-        isinstance(caller, Caller)
-        and isinstance(presenter, VerifiedToken)
-        and presenter.client.client_id != caller.client_id
-    ):
-        client = presenter.client
-        return Caller(client_id=client.client_id, agency=client.agency)
-    return caller if isinstance(caller, Caller) else None
+    if not isinstance(caller, Caller):
+        return None
+    return Caller(client_id=caller.actors[0]) if caller.actors else caller
 
 
 class RateLimitMiddleware:

@@ -162,6 +162,8 @@ def test_the_caller_carries_the_grant_and_the_purpose() -> None:
         "purpose": "case-evidence",
         "purpose_reference": "（2026）豫0183民初1024号",
         "user": None,
+        "credential": None,  # the test's verifier keeps no token
+        "actors": [],
     }
 
 

@@ -107,7 +107,8 @@ def test_an_unknown_grant_type_is_refused(
     assert response.status_code == 400
     assert response.json() == {
         "error": "unsupported_grant_type",
-        "error_description": "only grant_type=client_credentials is supported",
+        "error_description": "grant_type is client_credentials, or "
+        "urn:ietf:params:oauth:grant-type:token-exchange for a client acting for a caller",
     }
 
 

@@ -11,6 +11,7 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 import httpx
 import pytest
@@ -78,11 +79,13 @@ class Service:
     readyz: Behaviour = ready
     loads: list[httpx.Request] = field(default_factory=list)
     tokens_issued: int = 0
+    token_forms: list[dict[str, str]] = field(default_factory=list)
 
     async def __call__(self, request: httpx.Request) -> httpx.Response:
         if request.url.path == "/oauth/token":
             if self.issuer is not None:
                 return await self.issuer(request)
+            self.token_forms.append(dict(parse_qsl(request.content.decode())))
             self.tokens_issued += 1
             return httpx.Response(
                 200, json={"access_token": f"token-{self.tokens_issued}", "expires_in": 300}
@@ -238,10 +241,15 @@ def test_the_circuit_opens_fails_fast_and_a_probe_closes_it() -> None:
 
 def test_one_waves_calls_travel_in_one_request_for_the_caller() -> None:
     """A session gathers the calls of one batching wave into one HTTP request, and tells
-    the agency whom the request is for (in UTF-8: purposes are often Chinese)."""
+    the agency whom the request is for: with the caller's token exchanged for one the
+    agency accepts (kept for the next request), and the caller's purpose (in UTF-8:
+    purposes are often Chinese)."""
     service = Service()
     caller = Caller(
-        "mediation-xinmi", purpose="劳动争议调解", purpose_reference="（2026）豫0183民初1号"
+        "mediation-xinmi",
+        purpose="劳动争议调解",
+        purpose_reference="（2026）豫0183民初1号",
+        credential="the-callers-token",
     )
 
     async def run() -> list[Any]:
@@ -252,18 +260,27 @@ def test_one_waves_calls_travel_in_one_request_for_the_caller() -> None:
             session.load(Named("contracts_by_worker"), ["x", "y"]),
             session.query(Named("active_workers_in_region"), ("4101", None, 20)),
         )
+        await transport.session(caller).load(Named("worker"), ["z"])
         await transport.http.aclose()
         return answers
 
     answers = asyncio.run(run())
     assert len(answers) == 3
-    [request] = service.loads
+    [exchange] = service.token_forms  # once for both requests
+    assert exchange == {
+        "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+        "subject_token": "the-callers-token",
+        "subject_token_type": "urn:ietf:params:oauth:token-type:access_token",
+        "audience": "housing",
+    }
+    assert service.bearers == ["Bearer token-1", "Bearer token-1"]
+    request = service.loads[0]
     assert json.loads(request.content)["calls"] == [
         {"loader": "worker", "keys": ["x"]},
         {"loader": "contracts_by_worker", "keys": ["x", "y"]},
         {"query": "active_workers_in_region", "args": ["4101", None, 20]},
     ]
-    assert request.headers["x-caller-client-id"] == "mediation-xinmi"
+    assert "x-caller-client-id" not in request.headers
     assert dict(request.headers.raw)[b"x-purpose"].decode() == "劳动争议调解"
     assert dict(request.headers.raw)[b"x-purpose-reference"].decode() == "（2026）豫0183民初1号"
 

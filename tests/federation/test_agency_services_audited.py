@@ -113,7 +113,10 @@ def test_entities_at_an_agency_service_are_recorded_and_reported(
 def test_connector_loads_are_recorded_for_the_caller_named(hub: RunningHub, bank: str) -> None:
     reference = f"load-probe-{uuid.uuid4().hex[:8]}"
     worker = _worker()
-    headers = {**_headers(hub, DELEGATE, reference), "X-Caller-Client-Id": TEST_CLIENT}
+    headers = {
+        **_headers(hub, TEST_CLIENT, reference),
+        "Authorization": f"Bearer {hub.exchanged(DELEGATE, TEST_CLIENT, 'bank')}",
+    }
     call = {"calls": [{"loader": "disbursements_by_worker", "keys": [worker]}]}
     response = httpx.post(f"{bank}/connector/load", json=call, headers=headers)
     assert response.status_code == 200, response.text
@@ -121,6 +124,7 @@ def test_connector_loads_are_recorded_for_the_caller_named(hub: RunningHub, bank
     [record] = _records(hub, reference)
     assert record["endpoint"] == "/connector/load"
     assert record["client_id"] == TEST_CLIENT
+    assert record["via"] == [DELEGATE]  # who carried the caller's request
     assert any(kind == "Worker" for kind, _ in record["entities"])
     assert any(n["purposeReference"] == reference for n in _access_report(hub, worker))
 

@@ -20,6 +20,7 @@ from pydantic import SecretStr
 from starlette.applications import Starlette
 
 from audit.store import EventFilter
+from auth.store import Grant
 from conftest import (
     SEED,
     TEST_CLIENT,
@@ -37,6 +38,7 @@ from hub.app import create_app
 from hub.settings import HubSettings
 from hub.subgraph_app import create_subgraph_app
 from hub.wiring import build_audit_store, build_cursors
+from kernel.scopes import TOKEN_EXCHANGE
 from questions import DOSSIER, NESTED, five_questions
 from synthetic.stories import Stories, stories
 
@@ -223,9 +225,8 @@ def test_scopes_masking_jurisdiction_and_audit_are_the_same_remote(
 
 def test_the_load_endpoint_refuses_what_it_must(hub: RunningHub, services: dict[str, str]) -> None:
     load = services["bank"].removesuffix("/graphql") + "/connector/load"
-    as_hub = {
-        "Authorization": f"Bearer {hub.token(HUB_CLIENT)}",
-        "X-Caller-Client-Id": "bank-ccb-xinmi",
+    for_the_bank = {
+        "Authorization": f"Bearer {hub.exchanged(HUB_CLIENT, 'bank-ccb-xinmi', 'bank')}",
         "X-Purpose": "payroll-reconciliation",
     }
     one_call = {"calls": [{"loader": "account_by_project", "keys": ["410183202503171901"]}]}
@@ -238,13 +239,20 @@ def test_the_load_endpoint_refuses_what_it_must(hub: RunningHub, services: dict[
     refused = httpx.post(load, json=one_call, headers=not_the_hub)
     assert refused.status_code == 403
     assert refused.json()["error"] == "insufficient_scope"
-    naming = httpx.post(
-        load, json=one_call, headers={**not_the_hub, "X-Caller-Client-Id": "court-xinmi"}
-    )
-    assert naming.status_code == 403
-    assert naming.json()["error"] == "delegation_not_allowed"
+    for presenter in ("bank-ccb-xinmi", HUB_CLIENT):  # nobody names a caller in a header
+        naming = httpx.post(
+            load,
+            json=one_call,
+            headers={
+                "Authorization": f"Bearer {hub.token(presenter)}",
+                "X-Caller-Client-Id": "court-xinmi",
+                "X-Purpose": "payroll-reconciliation",
+            },
+        )
+        assert naming.status_code == 403
+        assert naming.json()["error"] == "delegation_not_allowed"
 
-    answered = httpx.post(load, json=one_call, headers=as_hub)
+    answered = httpx.post(load, json=one_call, headers=for_the_bank)
     assert answered.status_code == 200, answered.text
     [rows] = answered.json()["results"]
     assert rows
@@ -261,7 +269,7 @@ def test_the_load_endpoint_refuses_what_it_must(hub: RunningHub, services: dict[
         json.dumps({"calls": [{"loader": "account_by_project", "keys": ["k"] * 10_001}]}).encode(),
         json.dumps({"calls": [{"loader": "account_by_project", "keys": ["k"]}] * 201}).encode(),
     ):
-        bad = httpx.post(load, content=body, headers=as_hub)
+        bad = httpx.post(load, content=body, headers=for_the_bank)
         assert bad.status_code == 400, body
         assert bad.json()["error"] == "invalid_request"
 
@@ -372,3 +380,120 @@ def test_one_clients_oversized_wave_neither_fails_nor_opens_the_circuit(
     [housing] = [c for c in remote.app.state.connectors if c.name == "housing"]
     assert isinstance(housing.transport, RemoteTransport)
     assert housing.transport.breaker.state == "closed"
+
+
+def _load(url: str, token: str, purpose: str, loader: str, keys: list[str]) -> list[Any]:
+    response = httpx.post(
+        url.removesuffix("/graphql") + "/connector/load",
+        json={"calls": [{"loader": loader, "keys": keys}]},
+        headers={"Authorization": f"Bearer {token}", "X-Purpose": purpose},
+    )
+    assert response.status_code == 200, response.text
+    [rows] = response.json()["results"]
+    return [row["$row"] for row in rows]
+
+
+def test_the_agency_reapplies_the_callers_limits_and_masking(
+    hub: RunningHub, services: dict[str, str]
+) -> None:
+    """The rows an agency serves for a caller are the caller's: a bank-bound caller gets
+    no other bank's account, a caller without `bank:account` gets card numbers masked —
+    whoever carries the request, the hub included."""
+    nodes = hub.data("{ projects(first: 100) { nodes { code wageAccount { bankName } } } }")
+    accounts = {
+        p["code"]: p["wageAccount"]["bankName"]
+        for p in nodes["projects"]["nodes"]
+        if p["wageAccount"]
+    }
+    ccb = next(code for code, bank in accounts.items() if bank.startswith("中国建设银行"))
+    other = next(code for code, bank in accounts.items() if not bank.startswith("中国建设银行"))
+    token = hub.exchanged(HUB_CLIENT, "bank-ccb-xinmi", "bank")
+    rows = _load(
+        services["bank"], token, "payroll-reconciliation", "account_by_project", [ccb, other]
+    )
+    assert [row["project_code"] for row in rows] == [ccb]
+
+    [worker] = hub.data(
+        '{ workers(first: 1, filter: {siteRegionCodePrefix: "410183"}) { nodes { idNumber } } }'
+    )["workers"]["nodes"]
+    police = hub.exchanged(HUB_CLIENT, "police-xinmi", "bank")
+    everyone = hub.exchanged(HUB_CLIENT, TEST_CLIENT, "bank")
+    masked = _load(
+        services["bank"], police, "residence-management", "cards_by_worker", [worker["idNumber"]]
+    )
+    clear = _load(services["bank"], everyone, TEST_PURPOSE, "cards_by_worker", [worker["idNumber"]])
+    assert clear
+    assert len(masked) == len(clear)
+    assert all("*" not in row["card_no"] for row in clear)
+    assert all("*" in row["card_no"] for row in masked)
+    assert all(row["worker_id_number"] == worker["idNumber"] for row in masked)  # keys stay
+    own = _load(
+        services["bank"],
+        hub.token(HUB_CLIENT),
+        "connector-calls",
+        "cards_by_worker",
+        [worker["idNumber"]],
+    )
+    assert all("*" in row["card_no"] for row in own)  # the hub's own grant: no bank:account
+
+
+SERVICE_CLIENT = "svc-bank"
+"""The bank service's own client: it may exchange its callers' tokens, nothing more."""
+
+
+def test_an_agency_service_reaches_another_with_its_own_least_privilege_client(
+    hub: RunningHub,
+) -> None:
+    """The bank's service, with housing remote, decides a region-bound caller's projects
+    from housing's records: it exchanges the caller's token with its own client (scope
+    `token:exchange` only, no secret of the hub's), and that client alone reads nothing."""
+    if SERVICE_CLIENT not in hub.secrets:
+        grant = Grant(agency="bank", scopes=(TOKEN_EXCHANGE,), purposes=("connector-calls",))
+        hub.secrets[SERVICE_CLIENT] = hub.auth.add_client(SERVICE_CLIENT, grant)
+    housing_app = create_subgraph_app(
+        "housing", hub.settings, delegates=[HUB_CLIENT, SERVICE_CLIENT]
+    )
+    with serving(housing_app) as housing:
+        connector = hub.settings.connector.model_copy(
+            update={
+                "urls": {"housing": f"{housing}/graphql"},
+                "client_id": SERVICE_CLIENT,
+                "client_secret": SecretStr(hub.secrets[SERVICE_CLIENT]),
+                "token_url": f"{hub.url}/oauth/token",
+            }
+        )
+        bank_settings = hub.settings.model_copy(update={"connector": connector})
+        with serving(create_subgraph_app("bank", bank_settings, delegates=[HUB_CLIENT])) as bank:
+            nodes = hub.data("{ projects(first: 100) { nodes { code region { code } } } }")
+            codes = {p["code"]: p["region"]["code"] for p in nodes["projects"]["nodes"]}
+            inside = next(code for code, region in codes.items() if region.startswith("410183"))
+            outside = next(
+                code for code, region in codes.items() if not region.startswith("410183")
+            )
+            headers = {
+                "Authorization": f"Bearer {hub.token('police-xinmi')}",
+                "X-Purpose": "residence-management",
+            }
+            body = httpx.post(
+                f"{bank}/graphql",
+                json={
+                    "query": "query($r: [_Any!]!) { _entities(representations: $r) "
+                    "{ ... on Project { code } } }",
+                    "variables": {
+                        "r": [{"__typename": "Project", "code": c} for c in (inside, outside)]
+                    },
+                },
+                headers=headers,
+                timeout=30,
+            ).json()
+            assert body["data"]["_entities"] == [{"code": inside}, None], body
+        own = httpx.post(
+            f"{housing}/connector/load",
+            json={"calls": [{"loader": "project", "keys": [inside]}]},
+            headers={
+                "Authorization": f"Bearer {hub.token(SERVICE_CLIENT)}",
+                "X-Purpose": "connector-calls",
+            },
+        )
+        assert own.status_code == 403
+        assert own.json()["error"] == "insufficient_scope"

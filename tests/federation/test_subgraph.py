@@ -54,8 +54,7 @@ class Subgraph:
         self, caller: str, purpose: str, document: str, variables: dict[str, Any]
     ) -> httpx.Response:
         headers = {
-            "Authorization": f"Bearer {self.hub.token(HUB_SERVICE)}",
-            "X-Caller-Client-Id": caller,
+            "Authorization": f"Bearer {self.hub.exchanged(HUB_SERVICE, caller, 'bank')}",
             "X-Purpose": purpose,
             "X-Purpose-Reference": "dossier 1024",
         }
@@ -141,16 +140,35 @@ def test_delegation_keeps_the_callers_purposes_and_needs_a_trusted_delegate(
     wrong_purpose = bank.on_behalf_of("police-xinmi", "payroll-reconciliation", document, {})
     assert wrong_purpose.status_code == 403
     assert wrong_purpose.json()["error"] == "purpose_not_granted"
-    unknown = bank.on_behalf_of("nobody", "testing", document, {})
-    assert (unknown.status_code, unknown.json()["error"]) == (403, "unknown_caller")
+    not_a_delegate = bank.hub.exchanged("test-all-access", "police-xinmi", "bank")
+    headers = {"Authorization": f"Bearer {not_a_delegate}", "X-Purpose": "residence-management"}
+    refused = bank.post(document, {}, headers)
+    assert (refused.status_code, refused.json()["error"]) == (403, "delegation_not_allowed")
+
+
+@pytest.mark.parametrize("presenter", ["police-xinmi", HUB_SERVICE])
+def test_no_token_names_another_caller_in_a_header(bank: Subgraph, presenter: str) -> None:
+    """Not a client's, not even the hub's: naming a caller beside one's own token made
+    the hub's secret a master key."""
     headers = {
-        "Authorization": f"Bearer {bank.hub.token('police-xinmi')}",
+        "Authorization": f"Bearer {bank.hub.token(presenter)}",
         "X-Caller-Client-Id": "hr-bureau-xinmi",
         "X-Purpose": "supervision",
     }
-    impersonation = bank.post(document, {}, headers)
+    impersonation = bank.post("{ _service { sdl } }", {}, headers)
     assert impersonation.status_code == 403
     assert impersonation.json()["error"] == "delegation_not_allowed"
+
+
+def test_an_exchanged_token_is_good_at_its_agency_only(bank: Subgraph) -> None:
+    token = bank.hub.exchanged(HUB_SERVICE, "police-xinmi", "bank")
+    headers = {"Authorization": f"Bearer {token}", "X-Purpose": "residence-management"}
+    assert bank.post("{ __typename }", {}, headers).status_code == 200
+    at_the_hub = httpx.post(
+        f"{bank.hub.url}/graphql", json={"query": "{ __typename }"}, headers=headers
+    )
+    assert at_the_hub.status_code == 401
+    assert "audience" in at_the_hub.json()["error_description"]
 
 
 def test_jurisdiction_holds_through_entities(bank: Subgraph) -> None:

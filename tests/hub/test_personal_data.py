@@ -96,6 +96,7 @@ def test_no_log_line_and_no_reference_holds_personal_data(
 ) -> None:
     token = hub.token(TEST_CLIENT)
     hub_token = hub.token("hub")
+    exchanged = hub.exchanged("hub", "housing-bureau-xinmi", "housing")
     ours = {"Authorization": f"Bearer {token}", "X-Purpose": TEST_PURPOSE}
     personal = {  # header values travel as UTF-8, as agencies send Chinese references
         "X-Purpose-Reference": REFERENCE.encode(),
@@ -135,8 +136,7 @@ def test_no_log_line_and_no_reference_holds_personal_data(
                 if path == "/graphql"
                 else {"calls": [{"loader": "worker", "keys": [ID_NUMBER]}]},
                 headers={
-                    "Authorization": f"Bearer {hub_token}",
-                    "X-Caller-Client-Id": "housing-bureau-xinmi",
+                    "Authorization": f"Bearer {exchanged}",
                     "X-Purpose": "supervision",
                     **personal,
                 },

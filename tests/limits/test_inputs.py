@@ -138,8 +138,7 @@ def housing_load(hub: RunningHub) -> Iterator[tuple[str, dict[str, str]]]:
     """Housing served alone, and the headers the hub's connector calls carry."""
     with serving(create_subgraph_app("housing", hub.settings, delegates=["hub"])) as url:
         headers = {
-            "Authorization": f"Bearer {hub.token('hub')}",
-            "X-Caller-Client-Id": "housing-bureau-xinmi",
+            "Authorization": f"Bearer {hub.exchanged('hub', 'housing-bureau-xinmi', 'housing')}",
             "X-Purpose": "supervision",
             **JSON,
         }

@@ -379,8 +379,7 @@ def test_the_token_endpoint_never_fails_inside(
 def housing_load(hub: RunningHub) -> Iterator[tuple[str, dict[str, str]]]:
     with serving(create_subgraph_app("housing", hub.settings, delegates=["hub"])) as url:
         headers = {
-            "Authorization": f"Bearer {hub.token('hub')}",
-            "X-Caller-Client-Id": "housing-bureau-xinmi",
+            "Authorization": f"Bearer {hub.exchanged('hub', 'housing-bureau-xinmi', 'housing')}",
             "X-Purpose": "supervision",
             "content-type": "application/json",
         }
