@@ -26,8 +26,7 @@ from kernel.scopes import (
 )
 
 FIELDLESS = {
-    SCHEMA_INTROSPECT: "`__schema`, `__type` and a subgraph's `_service` when "
-    "`HUB_ENV=production`",
+    SCHEMA_INTROSPECT: "`__schema`, `__type` and a subgraph's `_service` when `HUB_ENV=production`",
     CONNECTOR_LOAD: "an agency service's `/connector/load` under the client's own grant "
     "(the hub's own reads, e.g. warnings)",
     TOKEN_EXCHANGE: "`/oauth/token` token exchange: a caller's token for one an agency's "
