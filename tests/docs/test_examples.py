@@ -333,3 +333,18 @@ def test_every_graphql_example_is_run() -> None:
                 if not re.match(r"\s*<!--\s*run:", before):
                     unmarked.append(f"{path.relative_to(ROOT)}:{number + 1}")
     assert unmarked == []
+
+
+def test_the_user_guide_quotes_the_desk_as_it_is() -> None:
+    """Every label the Chinese guide quotes (“…”) is one the desk shows: a button, a
+    heading, a message or a measure renamed in the code fails here, not at the counter."""
+    sources = [*sorted((ROOT / "web").rglob("*.html")), *sorted((ROOT / "web").rglob("*.py"))]
+    sources += [ROOT / "graph" / "derived" / "compliance.py", ROOT / "kernel" / "scopes.py"]
+    shown = "\n".join(path.read_text(encoding="utf-8") for path in sources)
+    quoted = {
+        f"{path.name}: {label}"
+        for path in sorted((DOCS / "zh").glob("*.md"))
+        for label in re.findall(r"“([^”]+)”", path.read_text(encoding="utf-8"))
+        if label not in shown
+    }
+    assert sorted(quoted) == []
