@@ -10,7 +10,7 @@ A declaration adds what resolving the field once does besides — a derived aggr
 assesses every project of a region — and can name the argument whose length multiplies
 its selections (`_entities`: one entity per representation). The weights are measured,
 not guessed: a region's assessment costs what resolving that many fields costs
-(`tests/limits/test_costs.py` checks them against each other on the demo).
+(`tests/hub/limits/test_costs.py` checks them against each other on the demo).
 """
 
 from __future__ import annotations

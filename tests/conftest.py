@@ -338,7 +338,7 @@ def _start_hub(
         "hub_test",
         trusted_issuers={identity_provider.issuer: identity_provider.trusted},
         # Many tests fail to authenticate on purpose, all from 127.0.0.1: no source limit
-        # here (tests/limits/test_sources.py has its own hubs); tallies written promptly.
+        # here (tests/hub/limits/test_sources.py has its own hubs); tallies written promptly.
         sources=SourceLimits(failures="off", tally_seconds=0.2),
     )
     app = create_app(settings)
