@@ -52,6 +52,7 @@ class Dispatcher:
         self.owner = owner or dispatcher_name()
         self._tasks: set[asyncio.Task[None]] = set()
         self._in_flight: Counter[str] = Counter()
+        self._sending: set[str] = set()
         self._wake = asyncio.Event()
 
     async def close(self) -> None:
@@ -103,7 +104,12 @@ class Dispatcher:
         while (free := self.settings.concurrency - len(self._tasks)) > 0:
             saturated = [s for s, n in self._in_flight.items() if n >= self.settings.per_receiver]
             batch = await asyncio.to_thread(
-                self.store.claim, self.owner, min(free, self.settings.per_receiver), saturated
+                self.store.claim,
+                self.owner,
+                min(free, self.settings.per_receiver),
+                saturated,
+                None,
+                list(self._sending),
             )
             if not batch:
                 break
@@ -114,11 +120,13 @@ class Dispatcher:
 
     def _start(self, claimed: Claimed) -> None:
         self._in_flight[claimed.subscription_id] += 1
+        self._sending.add(claimed.id)
         task = asyncio.create_task(self._deliver(claimed))
         self._tasks.add(task)
 
         def done(finished: asyncio.Task[None]) -> None:
             self._tasks.discard(finished)
+            self._sending.discard(claimed.id)
             self._in_flight[claimed.subscription_id] -= 1
             if self._in_flight[claimed.subscription_id] <= 0:
                 del self._in_flight[claimed.subscription_id]

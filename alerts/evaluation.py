@@ -49,3 +49,17 @@ class Evaluations:
                 "warnings for %s: %d events, %d deliveries queued",
                 done.month.strftime("%Y-%m"), done.events, done.deliveries,
             )  # fmt: skip
+
+
+async def escalate_forever(store: AlertStore, every_seconds: float = 60.0) -> None:
+    """Moves overdue work orders up a level, once a minute, in every serving process (the
+    store's lock makes concurrent runs take turns; an order moves once per deadline)."""
+    while True:
+        try:
+            moved = await asyncio.to_thread(store.escalate_overdue)
+        except Exception as error:  # the next round tries again
+            log.warning("escalating overdue work orders failed: %s", type(error).__name__)
+        else:
+            if moved:
+                log.info("%d overdue work orders escalated", moved)
+        await asyncio.sleep(every_seconds)

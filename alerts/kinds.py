@@ -13,6 +13,7 @@ class Kind(enum.StrEnum):
     RESIDENCE_GAP = "RESIDENCE_GAP"
     BLACKLISTED_ON_PROJECT = "BLACKLISTED_ON_PROJECT"
     COMPLAINT_ON_RED_PROJECT = "COMPLAINT_ON_RED_PROJECT"
+    WORK_ORDER_ESCALATED = "WORK_ORDER_ESCALATED"
 
     @property
     def label(self) -> str:
@@ -45,6 +46,7 @@ _LABELS = {
     Kind.RESIDENCE_GAP: "在岗无有效居住登记",
     Kind.BLACKLISTED_ON_PROJECT: "失信企业承接新项目",
     Kind.COMPLAINT_ON_RED_PROJECT: "红色预警项目新增投诉或案件",
+    Kind.WORK_ORDER_ESCALATED: "工单逾期升级",
 }
 _SCOPES = {
     Kind.PROJECT_WARNING: (STATS_READ,),
@@ -52,6 +54,7 @@ _SCOPES = {
     Kind.RESIDENCE_GAP: (WORKER_RESIDENCE,),
     Kind.BLACKLISTED_ON_PROJECT: (ENTERPRISE_CREDIT,),
     Kind.COMPLAINT_ON_RED_PROJECT: (STATS_READ,),
+    Kind.WORK_ORDER_ESCALATED: (),
 }
 _AGENCY = {
     Kind.PROJECT_WARNING: "hr",
@@ -59,6 +62,7 @@ _AGENCY = {
     Kind.RESIDENCE_GAP: "public_security",
     Kind.BLACKLISTED_ON_PROJECT: "housing",
     Kind.COMPLAINT_ON_RED_PROJECT: "hr",
+    Kind.WORK_ORDER_ESCALATED: "",
 }
 _TYPES = {
     Kind.PROJECT_WARNING: "project.warning.changed",
@@ -66,4 +70,5 @@ _TYPES = {
     Kind.RESIDENCE_GAP: "worker.residence.missing",
     Kind.BLACKLISTED_ON_PROJECT: "enterprise.blacklisted.on_project",
     Kind.COMPLAINT_ON_RED_PROJECT: "project.red.complaint_filed",
+    Kind.WORK_ORDER_ESCALATED: "work_order.escalated",
 }

@@ -279,6 +279,8 @@ class AlertStore:
         return len(rows)
 
     def _open_orders(self, connection: Connection, events: Sequence[Any], at: datetime) -> int:
+        """A work order for each warning that asks for action: not for a level that got
+        better, nor for an escalation (it moves its order instead)."""
         rows = [
             {
                 "event_id": event.id,
@@ -291,6 +293,7 @@ class AlertStore:
                 "escalations": 0,
             }
             for event in events
+            if _asks_for_action(event)
         ]
         for chunk in _chunks(rows):
             connection.execute(insert(order_t), chunk)
@@ -361,13 +364,147 @@ class AlertStore:
             )
         return bool(removed)
 
+    # -- work orders --------------------------------------------------------------------
+
+    def orders(
+        self, where: OrderFilter, after: int | None, limit: int, at: datetime | None = None
+    ) -> list[Any]:
+        statement = self._orders(where, at or now_utc())
+        if after is not None:
+            statement = statement.where(order_t.c.id > after)
+        with self._transaction() as connection:
+            return list(connection.execute(statement.order_by(order_t.c.id).limit(limit)).all())
+
+    def count_orders(self, where: OrderFilter, at: datetime | None = None) -> int:
+        statement = self._orders(where, at or now_utc())
+        with self._transaction() as connection:
+            return int(
+                connection.execute(
+                    select(func.count()).select_from(statement.subquery())
+                ).scalar_one()
+            )
+
+    def _orders(self, where: OrderFilter, at: datetime) -> Any:
+        statement = select(order_t, event_t.c.project_code, event_t.c.month).join(
+            event_t, event_t.c.id == order_t.c.event_id
+        )
+        if where.agency is not None:
+            statement = statement.where(order_t.c.agency == where.agency)
+        if where.regions:
+            statement = statement.where(
+                or_(*(order_t.c.region_code.startswith(r, autoescape=True) for r in where.regions))
+            )
+        if where.region_prefix:
+            statement = statement.where(
+                order_t.c.region_code.startswith(where.region_prefix, autoescape=True)
+            )
+        if where.statuses:
+            statement = statement.where(order_t.c.status.in_(where.statuses))
+        if where.kinds:
+            statement = statement.where(order_t.c.kind.in_(where.kinds))
+        if where.overdue is not None:
+            late = and_(order_t.c.status != RESOLVED, order_t.c.deadline < at)
+            statement = statement.where(late if where.overdue else ~late)
+        return statement
+
+    def order(self, order_id: int) -> Any:
+        with self._transaction() as connection:
+            return connection.execute(select(order_t).where(order_t.c.id == order_id)).first()
+
+    def handle(self, order_id: int, status: str, who: str, note: str | None) -> Any:
+        """Acknowledges or resolves an order; a resolved one stays resolved."""
+        at = now_utc()
+        values: dict[str, Any] = {"status": status}
+        if status == ACKNOWLEDGED:
+            values.update(acknowledged_at=at, acknowledged_by=who)
+        else:
+            values.update(resolved_at=at, resolved_by=who)
+        if note is not None:
+            values["note"] = note
+        with self._transaction() as connection:
+            connection.execute(
+                update(order_t)
+                .where(order_t.c.id == order_id, order_t.c.status != RESOLVED)
+                .values(**values)
+            )
+            return connection.execute(select(order_t).where(order_t.c.id == order_id)).first()
+
+    def escalate_overdue(self, at: datetime | None = None) -> int:
+        """Every unresolved order past its deadline moves to the next level up, with a new
+        deadline, and raises a WORK_ORDER_ESCALATED event there (queued to the
+        subscriptions that match it, like any event)."""
+        at = at or now_utc()
+        with self._transaction() as connection:
+            connection.execute(update(lock_t).where(lock_t.c.id == 1).values(evaluated_at=at))
+            late = connection.execute(
+                select(order_t).where(order_t.c.status != RESOLVED, order_t.c.deadline < at)
+            ).all()
+            raised = []
+            for order in late:
+                parent = parent_region(order.region_code)
+                if parent is None:
+                    continue
+                kind = Kind(order.kind)
+                connection.execute(
+                    update(order_t)
+                    .where(order_t.c.id == order.id)
+                    .values(
+                        region_code=parent,
+                        escalations=order.escalations + 1,
+                        deadline=add_working_days(at, self.settings.deadline_days(kind)),
+                    )
+                )
+                source = connection.execute(
+                    select(event_t).where(event_t.c.id == order.event_id)
+                ).first()
+                raised.append(
+                    {
+                        "key": f"escalated:{order.id}:{order.escalations + 1}",
+                        "kind": Kind.WORK_ORDER_ESCALATED.value,
+                        "region_code": parent,
+                        "project_code": source.project_code if source else None,
+                        "enterprise_uscc": source.enterprise_uscc if source else None,
+                        "month": source.month if source else None,
+                        "level": None,
+                        "previous": order.region_code,
+                        "details": json.dumps(
+                            {
+                                "workOrder": order.id,
+                                "kind": order.kind,
+                                "agency": order.agency,
+                                "from": order.region_code,
+                                "deadline": order.deadline.isoformat(),
+                            },
+                            sort_keys=True,
+                        ),
+                        "raised_at": at,
+                    }
+                )
+            inserted: list[Any] = []
+            for chunk in _chunks(raised):
+                statement = (
+                    self._insert(event_t)
+                    .values(chunk)
+                    .on_conflict_do_nothing(index_elements=["key"])
+                    .returning(*event_t.c)
+                )
+                inserted += connection.execute(statement).all()
+            self._fan_out(connection, inserted, at)
+        return len(inserted)
+
     # -- the queue ----------------------------------------------------------------------
 
     def claim(
-        self, owner: str, limit: int, exclude: Iterable[str] = (), at: datetime | None = None
+        self,
+        owner: str,
+        limit: int,
+        exclude: Iterable[str] = (),
+        at: datetime | None = None,
+        busy: Iterable[str] = (),
     ) -> list[Claimed]:
         """Up to `limit` due deliveries, leased to `owner` (`exclude`: subscriptions this
-        dispatcher has enough of in flight already)."""
+        dispatcher has enough of in flight already; `busy`: deliveries it is still sending,
+        whose lease may have run out under load)."""
         at = at or now_utc()
         due = (
             select(delivery_t.c.id)
@@ -383,6 +520,9 @@ class AlertStore:
         excluded = list(exclude)
         if excluded:
             due = due.where(delivery_t.c.subscription_id.not_in(excluded))
+        sending = list(busy)
+        if sending:
+            due = due.where(delivery_t.c.id.not_in(sending))
         statement = (
             update(delivery_t)
             .where(delivery_t.c.id.in_(due.scalar_subquery()))
@@ -547,6 +687,27 @@ class AlertStore:
             return list(connection.execute(statement.order_by(event_t.c.id).limit(limit)).all())
 
 
+_RANK: Final = {"NONE": 0, "BLUE": 1, "YELLOW": 2, "RED": 3}
+
+
+def _asks_for_action(event: Any) -> bool:
+    if event.kind == Kind.WORK_ORDER_ESCALATED.value:
+        return False
+    if event.kind == Kind.PROJECT_WARNING.value:
+        return _RANK.get(event.level or "", 0) > _RANK.get(event.previous or "NONE", 0)
+    return True
+
+
+def parent_region(code: str) -> str | None:
+    """The next level up: a district's city (`410183` → `410100`), a city's province
+    (`410100` → `410000`); None above a province."""
+    if code[4:] != "00":
+        return code[:4] + "00"
+    if code[2:4] != "00":
+        return code[:2] + "0000"
+    return None
+
+
 class _Row(dict[str, Any]):
     def __getattr__(self, name: str) -> Any:
         return self[name]
@@ -570,3 +731,15 @@ def add_working_days(start: datetime, days: int) -> datetime:
         if current.weekday() < 5:
             left -= 1
     return current
+
+
+@dataclass(frozen=True)
+class OrderFilter:
+    """Which work orders a caller lists: its own agency's, in its regions."""
+
+    agency: str | None = None
+    regions: tuple[str, ...] = ()
+    region_prefix: str | None = None
+    statuses: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    overdue: bool | None = None

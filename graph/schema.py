@@ -74,11 +74,13 @@ def build_schema(
     extensions: Sequence[ExtensionFactory] = (),
     *,
     extra: Sequence[GraphContribution] = (),
+    mutation: type | None = None,
     hide_suggestions: bool = False,
     error_observer: ErrorObserver = _observe_nothing,
     batch_max: int = 0,
 ) -> HubSchema:
-    """The merged graph, with `extra` root fields; `extensions` are the hub's
+    """The merged graph, with `extra` root fields (and the hub's `mutation` type, when
+    given); `extensions` are the hub's
     per-operation steps (limits, audit), passed as classes or factories, in the order they
     wrap execution. `batch_max` > 0 lets a request hold that many operations as a JSON
     array."""
@@ -86,6 +88,7 @@ def build_schema(
     gate_fields([query])
     schema = HubSchema(
         query=query,
+        mutation=mutation,
         config=StrawberryConfig(
             scalar_map=SCALAR_MAP,
             batching_config=BatchingConfig(max_operations=batch_max) if batch_max else None,

@@ -43,8 +43,9 @@ from strawberry.types import ExecutionResult
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from alerts.dispatcher import Dispatcher
-from alerts.evaluation import Evaluations, evaluate
+from alerts.evaluation import Evaluations, escalate_forever, evaluate
 from alerts.payloads import AsClient
+from alerts.store import AlertStore
 from audit.graph import AuditReader
 from audit.record import AuditTrail
 from auth.exchange import agency_audience
@@ -109,6 +110,7 @@ class HubGraphQL(GraphQL[RequestContext, None]):
         settings: HubSettings,
         connectors: Sequence[Connector],
         audit_reader: AuditReader | None = None,
+        alert_store: AlertStore | None = None,
     ):
         super().__init__(
             schema,
@@ -122,6 +124,8 @@ class HubGraphQL(GraphQL[RequestContext, None]):
         }
         if audit_reader is not None:  # a subgraph serves no audit log
             self.loader_factories[AuditReader] = lambda waves, caller: audit_reader
+        if alert_store is not None:
+            self.loader_factories[AlertStore] = lambda waves, caller: alert_store
         self.timeout = settings.limits.request_timeout_seconds
 
     async def render_graphql_ide(self, request: Request) -> Response:
@@ -330,12 +334,14 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
         error_observer=observe_error,
         batch_max=settings.limits.batch_max,
     )
-    graphql = HubGraphQL(schema, settings, connectors, AuditReader(audit_store, hasher))
+    alert_store = build_alert_store(settings)
+    graphql = HubGraphQL(
+        schema, settings, connectors, AuditReader(audit_store, hasher), alert_store
+    )
 
     def callers(app: ASGIApp) -> ASGIApp:
         return CallerMiddleware(app, verifier)
 
-    alert_store = build_alert_store(settings)
     checked: list[HealthChecked] = [*connectors, auth_store, audit_store, alert_store]
     desk = _desk(settings, auth_store, policy, graphql)
     importer = Importer(connectors, audit_store if guards.auditing else None, hasher)
@@ -379,6 +385,7 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
         async with guards.running():
             running = asyncio.create_task(runner.run()) if settings.national.enabled else None
             evaluating = asyncio.create_task(evaluations.run_forever())
+            escalating = asyncio.create_task(escalate_forever(alert_store))
             stop_dispatching = asyncio.Event()
             dispatching = (
                 asyncio.create_task(
@@ -390,9 +397,10 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
             yield
             stop_dispatching.set()
             evaluating.cancel()
+            escalating.cancel()
             if running is not None:
                 running.cancel()
-            for task in (running, evaluating, dispatching):
+            for task in (running, evaluating, escalating, dispatching):
                 if task is not None:
                     with contextlib.suppress(asyncio.CancelledError):
                         await task

@@ -1,5 +1,6 @@
-"""The hub's whole graph: every agency's fields, the cross-agency fields (`graph.derived`)
-and the audit log's readers. `python -m hub.graph` prints its SDL (`make schema`
+"""The hub's whole graph: every agency's fields, the cross-agency fields (`graph.derived`),
+the audit log's readers, and the warnings' subscriptions and work orders (`alerts.graph`,
+with the only mutations). `python -m hub.graph` prints its SDL (`make schema`
 refreshes the committed schema.graphql)."""
 
 from __future__ import annotations
@@ -7,12 +8,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from alerts import graph as alerts_graph
 from audit import graph as audit_graph
 from graph.schema import ExtensionFactory, HubSchema, build_schema
 
 
 def hub_schema(extensions: Sequence[ExtensionFactory] = (), **options: Any) -> HubSchema:
-    return build_schema(extensions, extra=(audit_graph.CONTRIBUTION,), **options)
+    return build_schema(
+        extensions,
+        extra=(audit_graph.CONTRIBUTION, alerts_graph.CONTRIBUTION),
+        mutation=alerts_graph.MUTATION,
+        **options,
+    )
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 webhook subscriptions, the dispatcher and replay.
 
     hub warnings evaluate [--month 2026-10]      the rules over the data; prints what changed
+    hub warnings escalate                        overdue work orders up a level (district → city)
     hub subscriptions add CLIENT --kinds K[,K] --url URL [--region P] [--project C]
                           [--enterprise U] [--purpose P]   prints the id and the secret once
     hub subscriptions list [--client C] · hub subscriptions remove ID
@@ -71,6 +72,16 @@ def evaluated_line(done: Evaluated) -> str:
 
 def _evaluate(settings: HubSettings, args: argparse.Namespace) -> int:
     print(evaluated_line(run_evaluation(settings, args.month)))
+    return 0
+
+
+def _escalate(settings: HubSettings, args: argparse.Namespace) -> int:
+    store = build_alert_store(settings)
+    try:
+        moved = store.escalate_overdue()
+    finally:
+        store.close()
+    print(f"{moved} overdue work orders escalated")
     return 0
 
 
@@ -237,6 +248,9 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "--month", type=_month, help="YYYY-MM (default: the latest month the payroll covers)"
     )
     evaluate_.set_defaults(run=_evaluate)
+    actions.add_parser(
+        "escalate", help="move overdue work orders up a level now (hub serve does it each minute)"
+    ).set_defaults(run=_escalate)
 
     subscriptions = commands.add_parser("subscriptions", help="agencies' webhook subscriptions")
     actions = subscriptions.add_subparsers(dest="action", required=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import os
+import secrets
 import socket
 import threading
 import time
@@ -65,9 +66,10 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-RUN = f"{os.getpid():x}"
+RUN = f"{os.getpid():x}{secrets.token_hex(2)}"
 """Part of every database this test process creates, so that test processes running at
-once (pytest-xdist's workers, two checkouts) never drop each other's databases."""
+once (pytest-xdist's workers, two checkouts, sandboxes whose process ids repeat) never
+drop each other's databases."""
 _CREATED: list[str] = []
 
 

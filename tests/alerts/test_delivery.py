@@ -118,7 +118,9 @@ def test_a_receiver_that_is_down_gets_its_events_when_it_returns(
     world: tuple[Stores, AlertStore],
 ) -> None:
     stores, shared = world
-    store = AlertStore(shared.database, FAST.model_copy(update={"max_attempts": 8}))
+    store = AlertStore(
+        shared.database, FAST.model_copy(update={"max_attempts": 8, "max_backoff_seconds": 2})
+    )
     try:
         port = _free_port()
         made, queued = _subscribe(store, f"http://127.0.0.1:{port}/hook")
