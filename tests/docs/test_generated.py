@@ -4,13 +4,19 @@ both), and no page names a setting the hub does not read."""
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import io
 import re
+import shlex
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from auth.roles import ROLES
 from hub import command_reference
+from hub.cli import parser
 from hub.demo import DEMO_GRANTS
 from hub.settings import HubSettings
 from hub.settings_reference import databases, reference
@@ -91,3 +97,74 @@ def test_the_desk_roles_table_is_what_the_roles_grant() -> None:
     assert set(rows) == set(ROLES)
     for name, role in ROLES.items():
         assert rows[name].split() == list(role.scopes), name
+
+
+PLACEHOLDER = re.compile(r"[…<>$\[\]]|\b[A-Z]+\b")
+"""A command written with a placeholder (`<kid>`, `FILE`, `[--out FILE]`, `$a`) is a
+pattern, not a command line."""
+
+
+def _commands(text: str) -> Iterator[tuple[int, bool, str]]:
+    """(line, in a shell block, command) for each `hub …` a page writes: each command of a
+    ```sh block (continuations joined, comments dropped, split at `&&`, `;`, `|`) and each
+    inline code span."""
+    fence: str | None = None
+    pending = ""
+    for number, line in enumerate(text.splitlines(), 1):
+        if opening := re.match(r"\s*`{3,}(\w*)", line):
+            fence = None if fence is not None else opening.group(1)
+            continue
+        if fence == "sh":
+            line = pending + line.strip()
+            if line.endswith("\\"):
+                pending = line[:-1] + " "
+                continue
+            pending = ""
+            for part in re.split(r"&&|\|\||;|\|", re.sub(r"\s+#.*$", "", line)):
+                yield number, True, part.strip()
+        elif fence is None:
+            for span in re.findall(r"`([^`]+)`", line):
+                yield number, False, span.strip()
+
+
+def _options_of(cli: argparse.ArgumentParser, words: list[str]) -> set[str] | None:
+    """The options of the (sub)command `words` name, or None when they name none."""
+    node = cli
+    for word in words:
+        commands = [a for a in node._actions if isinstance(a, argparse._SubParsersAction)]
+        if not commands:
+            break
+        if word not in commands[0].choices:
+            return None
+        node = commands[0].choices[word]
+    return {option for action in node._actions for option in action.option_strings}
+
+
+def test_every_hub_command_in_the_docs_parses() -> None:
+    """A `hub` command line in README or docs is one `hub` accepts: a renamed option or
+    command fails here. A shell block's must parse whole; an inline mention may leave out
+    required arguments, but each command word and option it names must exist."""
+    cli = parser()
+    wrong = []
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]:
+        for number, in_block, command in _commands(page.read_text(encoding="utf-8")):
+            found = re.match(r"(?:[A-Z_]+=\S+\s+)*(?:\S*/)?hub\s+(\S.*)$", command)
+            if not found or PLACEHOLDER.search(found.group(1)):
+                continue
+            words = shlex.split(found.group(1))
+            where = f"{page.relative_to(ROOT)}:{number}: {command}"
+            if not in_block:
+                leading = [w for w in words[:3] if not w.startswith("-")]
+                options = _options_of(cli, leading[:2])
+                unknown = [w.split("=")[0] for w in words if w.startswith("--")]
+                if options is None or not set(unknown) <= options:
+                    wrong.append(f"{where}: no such command or option")
+                continue
+            errors = io.StringIO()
+            try:
+                with contextlib.redirect_stderr(errors):
+                    cli.parse_args(words)
+            except SystemExit as exit:
+                if exit.code:
+                    wrong.append(f"{where}: {errors.getvalue().strip().splitlines()[-1]}")
+    assert wrong == []
