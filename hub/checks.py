@@ -21,6 +21,7 @@ What is checked:
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
 from collections.abc import Iterable, Sequence
@@ -207,7 +208,9 @@ def issuer_problems(settings: HubSettings, served_port: int | None = None) -> li
                 "set HUB_ISSUER to the https address the reverse proxy serves",
             )
         )
-    if _loopback(parts.hostname) and (parts.port or 80) != port:
+    # https is a proxy's address (the hub serves http): only a plain http issuer on
+    # loopback is the hub itself, and must name the port it serves
+    if parts.scheme == "http" and _loopback(parts.hostname) and (parts.port or 80) != port:
         problems.append(
             Problem(
                 f"HUB_ISSUER {settings.issuer} names port {parts.port or 80} but the hub "
@@ -372,6 +375,7 @@ def short_error(error: BaseException) -> str:
 def migration_problems(targets: Iterable[MigrationTarget]) -> list[Problem]:
     """Each database reachable, and at its newest revision."""
     problems = []
+    logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)  # not migrating
     for target in targets:
         where = target.database.url.render_as_string(hide_password=True)
         heads = set(ScriptDirectory.from_config(alembic_config(target)).get_heads())
