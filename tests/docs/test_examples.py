@@ -17,6 +17,7 @@ the client's first), `reference` (`X-Purpose-Reference`) and `variables` (JSON).
 block marked `<!-- run: sh -->` (`sh status=1`: it exits 1) runs in bash in a directory
 holding the demo's `.hub`, `localhost:8000` meaning the demo hub. A ```graphql block
 marked `<!-- run: sdl -->` is a piece of the SDL: every line of it is in `schema.graphql`.
+A variable written `"$previous.data.…"` takes its value from the answer before.
 
 The output is compared as JSON when it parses: objects by the keys shown (an abridged
 object omits keys), lists element by element, and the string "…" matches any value (in
@@ -225,7 +226,22 @@ def demo(tmp_path: Path) -> Iterator[Demo]:
         yield running
 
 
-def run(example: Example, demo: Demo) -> Any:
+PREVIOUS = "$previous."
+"""A variable's value `"$previous.data.projects.pageInfo.endCursor"` is taken from the answer
+of the page's example before (a cursor to page on, say)."""
+
+
+def _from_previous(value: Any, previous: Any) -> Any:
+    if isinstance(value, str) and value.startswith(PREVIOUS):
+        for key in value.removeprefix(PREVIOUS).split("."):
+            previous = previous[int(key)] if isinstance(previous, list) else previous[key]
+        return previous
+    if isinstance(value, dict):
+        return {key: _from_previous(item, previous) for key, item in value.items()}
+    return value
+
+
+def run(example: Example, demo: Demo, previous: Any = None) -> Any:
     """The example's answer: parsed JSON when it is JSON, else its text."""
     if example.language == "graphql" and "sdl" in example.options:
         schema = (ROOT / "schema.graphql").read_text(encoding="utf-8")
@@ -238,7 +254,7 @@ def run(example: Example, demo: Demo) -> Any:
         client = demo.client(
             example.options["as"], example.options.get("purpose"), example.options.get("reference")
         )
-        variables = json.loads(example.options.get("variables", "{}"))
+        variables = _from_previous(json.loads(example.options.get("variables", "{}")), previous)
         response = client.post("/graphql", json={"query": example.source, "variables": variables})
         return response.json()
     if example.language == "sh" and "sh" in example.options:
@@ -284,11 +300,13 @@ def check(example: Example, answer: Any) -> str | None:
 @pytest.mark.parametrize("page", pages(), ids=lambda page: page.page)
 def test_examples_answer_as_shown(page: PageExamples, demo: Demo) -> None:
     problems, skipped = [], []
+    answer = None
     for example in page.examples:
         if example.language == "sh" and "curl " in example.source and not shutil.which("curl"):
             skipped.append(example.where)  # .ci/run installs curl; a bare machine may lack it
             continue
-        if found := check(example, run(example, demo)):
+        answer = run(example, demo, answer)
+        if found := check(example, answer):
             problems.append(found)
     assert problems == []
     if skipped:
