@@ -8,6 +8,7 @@ import argparse
 import asyncio
 import json
 import signal
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from statistics import median
@@ -20,9 +21,9 @@ from bench import statements
 from bench.dataset import POSTGRES_SERVER, Dataset, prepare
 from bench.floor import Floor
 from bench.load import Budget, Stats, drive
-from bench.report import audit_markdown, machine, markdown, ratios_markdown
+from bench.report import audit_markdown, machine, markdown, ratios_markdown, workers_markdown
 from bench.server import Server, serving, serving_floor
-from bench.workloads import WORKLOADS, Call, sample_calls
+from bench.workloads import WORKLOADS, Call, sample_calls, summary_call
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_ROOT = ROOT / ".hub" / "bench"
@@ -139,6 +140,31 @@ async def _drive_hub(server: Server, calls: list[Call], clients: int, budget: Bu
             return response.status_code == 200 and "errors" not in response.json()
 
         return await drive(calls, over_http, clients, budget)
+
+
+SUMMARY_REQUESTS = 10
+
+
+async def _summary_latency(server: Server, call: Call) -> dict[str, float]:
+    """A province's warningSummary, one request after another (its target is latency)."""
+    elapsed = []
+    async with httpx.AsyncClient(base_url=server.url, timeout=120) as client:
+        for _ in range(SUMMARY_REQUESTS):
+            started = time.perf_counter()
+            response = await client.post(
+                "/graphql",
+                json={"query": call.document, "variables": call.variables},
+                headers=server.headers(),
+            )
+            elapsed.append((time.perf_counter() - started) * 1000)
+            if response.status_code != 200 or "errors" in response.json():
+                raise RuntimeError(f"summary failed: {response.text[:500]}")
+    elapsed.sort()
+    return {
+        "p50_ms": round(median(elapsed), 1),
+        "max_ms": round(elapsed[-1], 1),
+        "requests": len(elapsed),
+    }
 
 
 async def _time(
@@ -277,6 +303,7 @@ async def run(
                 checked = await _check_answers(client, server, floor, calls)
             _log(f"answers equal to the floor's: {checked}")
             timed = await _time(server, floor, floor_url, calls, concurrency, budget)
+            summary_ms = await _summary_latency(server, summary_call(region[:2], last_month))
         audit_cost = {}
         if audit_rounds:
             _log("audit on vs off ...")
@@ -291,6 +318,7 @@ async def run(
         "statements": counted,
         "floor_statements": floor_counted,
         "workloads": timed,
+        "summary_ms": summary_ms,
         "audit_cost": audit_cost,
     }
 
@@ -310,6 +338,35 @@ async def run_audit_only(
 
 
 RATIO_WORKLOADS = ("worker", "dossier", "project", "dashboard")
+WORKERS_CLIENTS = 8
+WORKERS_WORKLOADS = ("worker", "dossier", "dashboard", "mixed")
+
+
+async def run_workers_only(
+    backend: str, scale: str, seed: int, budget: Budget, rounds: int
+) -> dict[str, Any]:
+    """Requests/s at 8 clients of `hub serve --workers 1` and `--workers 2`, alternating
+    servers over `rounds` rounds so drift hits both alike."""
+    about = _about(backend, scale)
+    dataset, manifest, calls = await _prepared(backend, scale, seed)
+    measured: dict[str, dict[str, list[float]]] = {
+        name: {"1": [], "2": []} for name in WORKERS_WORKLOADS
+    }
+    for round_number in range(rounds):
+        for workers in (1, 2):
+            log_path = dataset.directory / f"server-workers-{workers}.log"
+            with serving(dataset, manifest["secret"], log_path, workers=workers) as server:
+                for name in WORKERS_WORKLOADS:
+                    rate = (await _drive_hub(server, calls[name], WORKERS_CLIENTS, budget)).rps
+                    measured[name][str(workers)].append(rate)
+                    _log(f"round {round_number + 1} {name:9} x{workers} {rate:8.1f} req/s")
+    return {
+        **about,
+        "rounds": rounds,
+        "clients": WORKERS_CLIENTS,
+        "seconds_per_run": budget.seconds,
+        "workers": measured,
+    }
 
 
 async def run_ratios_only(
@@ -391,6 +448,12 @@ def main() -> int:
         help="measure only hub ÷ floor at one client, over this many alternating rounds",
     )
     parser.add_argument(
+        "--workers-only",
+        type=int,
+        metavar="ROUNDS",
+        help="measure only hub serve --workers 1 against --workers 2 at 8 clients",
+    )
+    parser.add_argument(
         "--audit-only",
         type=int,
         metavar="ROUNDS",
@@ -422,6 +485,11 @@ def main() -> int:
             ratios = run_ratios_only(backend, args.scale, args.seed, budget, args.ratios_only)
             result = asyncio.run(ratios)
             save(f"ratios-{name}", result, ratios_markdown(result), full_budget)
+            continue
+        if args.workers_only:
+            served = run_workers_only(backend, args.scale, args.seed, budget, args.workers_only)
+            result = asyncio.run(served)
+            save(f"workers-{name}", result, workers_markdown(result), full_budget)
             continue
         if args.audit_only:
             audited = run_audit_only(backend, args.scale, args.seed, budget, args.audit_only)

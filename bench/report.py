@@ -26,6 +26,7 @@ def machine() -> dict[str, Any]:
         "cpu": cpu,
         "ram_gib": round(memory_kib / 2**20, 1),
         "python": platform.python_version(),
+        "load_average": [round(load, 2) for load in os.getloadavg()],
     }
 
 
@@ -74,17 +75,22 @@ def markdown(result: dict[str, Any]) -> str:
             )
     lines += [
         "",
-        "| workload | hub SQL statements per request | rows shown | by agency (mean) "
-        "| floor statements |",
-        "|---|---:|---:|---|---:|",
+        "| workload | hub SQL statements per request | rows shown | rows read "
+        "| by database (mean) | floor statements |",
+        "|---|---:|---:|---:|---|---:|",
     ]
     for name, counted in result["statements"].items():
-        if name == "dashboard_page_sizes":
+        if name in ("dashboard_page_sizes", "summary_province"):
             continue
         agencies = ", ".join(f"{k} {v}" for k, v in counted["by_agency_mean"].items())
+        read = (
+            f"{counted['rows_read_min']}–{counted['rows_read_max']}"
+            if "rows_read_min" in counted
+            else "–"
+        )
         lines.append(
             f"| {name} | {counted['statements_min']}–{counted['statements_max']} "
-            f"| {counted['rows_min']}–{counted['rows_max']} | {agencies} "
+            f"| {counted['rows_min']}–{counted['rows_max']} | {read} | {agencies} "
             f"| {result['floor_statements'].get(name, '–')} |"
         )
     pages = ", ".join(
@@ -92,6 +98,15 @@ def markdown(result: dict[str, Any]) -> str:
         for size, counted in result["statements"]["dashboard_page_sizes"].items()
     )
     lines += ["", f"Dashboard page size vs statements (busiest district): {pages}.", ""]
+    if summary := result["statements"].get("summary_province"):
+        latency = result.get("summary_ms", {})
+        lines += [
+            f"warningSummary of the province: {summary['statements']} statements, "
+            f"{summary['rows_read']} rows read, {summary['rows_shown']} rows shown; over HTTP "
+            f"at one client p50 {latency.get('p50_ms', '–')} ms, max {latency.get('max_ms', '–')} "
+            f"ms ({latency.get('requests', 0)} requests).",
+            "",
+        ]
     if cost := result.get("audit_cost"):
         lines += audit_lines(cost)
     return "\n".join(lines)
@@ -126,6 +141,29 @@ def audit_markdown(result: dict[str, Any]) -> str:
             *audit_lines(result["audit_cost"]),
         ]
     )
+
+
+def workers_markdown(result: dict[str, Any]) -> str:
+    """`--workers-only`: `hub serve --workers 2` against one worker at the same load."""
+    box = result["machine"]
+    lines = [
+        f"### hub serve --workers 1 and 2, {result['backend']}, scale `{result['scale']}`, "
+        f"{result['clients']} clients, {result['rounds']} rounds of {result['seconds_per_run']} s",
+        "",
+        f"Machine: {box['nproc']} cores ({box['cpu']}), {box['ram_gib']} GiB RAM, "
+        f"Python {box['python']}, load average {box.get('load_average')}; measured "
+        f"{result['measured_at']} (the bench client shares the cores).",
+        "",
+        "| workload | 1 worker req/s | 2 workers req/s | 2 ÷ 1: median (range) |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, measured in result["workers"].items():
+        ratios = sorted(two / one for one, two in zip(measured["1"], measured["2"], strict=True))
+        lines.append(
+            f"| {name} | {median(measured['1']):.1f} | {median(measured['2']):.1f} "
+            f"| {median(ratios):.2f} ({ratios[0]:.2f}–{ratios[-1]:.2f}) |"
+        )
+    return "\n".join([*lines, ""])
 
 
 def ratios_markdown(result: dict[str, Any]) -> str:

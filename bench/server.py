@@ -58,7 +58,7 @@ class Server:
 
 @contextmanager
 def serving(
-    dataset: Dataset, secret: str, log_path: Path, *, audit: bool = True
+    dataset: Dataset, secret: str, log_path: Path, *, audit: bool = True, workers: int = 1
 ) -> Iterator[Server]:
     port = _free_port()
     environment = {
@@ -73,7 +73,10 @@ def serving(
     }
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [str(HUB), "serve"], env=environment, stdout=log, stderr=subprocess.STDOUT
+            [str(HUB), "serve", "--workers", str(workers)],
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
     try:

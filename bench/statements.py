@@ -1,6 +1,7 @@
-"""SQL statements per request, counted as sent to the driver (`Database.listeners`)
-in a separate in-process run of the same app over the same data set: the served process
-cannot be instrumented from outside, and counting must not slow the timed runs.
+"""SQL statements per request, counted as sent to the driver (`Database.listeners`),
+and the rows those statements returned, in a separate in-process run of the same app
+over the same data set: the served process cannot be instrumented from outside, and
+counting must not slow the timed runs.
 
 Besides the count per workload, each is checked against the number of list items the
 answer shows: the count must not grow with it (no N+1)."""
@@ -24,9 +25,10 @@ from bench.dataset import (
     targets,
 )
 from bench.server import RATE_LIMITS
-from bench.workloads import Call, dashboard_call
+from bench.workloads import Call, dashboard_call, summary_call
 from hub.app import create_app
 from hub.settings import HubSettings, TokenSettings
+from storage.database import Database
 
 SAMPLED = 20
 PAGE_SIZES = (5, 20, 100)
@@ -61,13 +63,15 @@ async def count(
     )
     app = create_app(settings)
     counts: Counter[str] = Counter()
-    engines = [*app.state.connectors, app.state.auth_store]
+    rows_read: Counter[str] = Counter()
+    engines = [*app.state.connectors, app.state.auth_store, app.state.facts_store]
     for target in engines:
 
         def tally(_sql: str, name: str = target.name) -> None:
             counts[name] += 1
 
         target.database.listeners.append(tally)
+        _count_rows(target.database, target.name, rows_read)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
         token = (
@@ -79,13 +83,14 @@ async def count(
         ).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}", "X-Purpose": BENCH_PURPOSE}
 
-        async def measure(call: Call) -> tuple[int, int, dict[str, int]]:
+        async def measure(call: Call) -> tuple[int, int, dict[str, int], int]:
             await client.post(
                 "/graphql",
                 json={"query": call.document, "variables": call.variables},
                 headers=headers,
             )  # warms per-process caches (token verification) out of the count
             counts.clear()
+            rows_read.clear()
             response = await client.post(
                 "/graphql",
                 json={"query": call.document, "variables": call.variables},
@@ -95,7 +100,8 @@ async def count(
             if body.get("errors"):
                 raise RuntimeError(f"{call.workload} failed: {body['errors']}")
             agencies = {k: v for k, v in counts.items() if k != "auth"}
-            return sum(agencies.values()), shown(body["data"]), agencies
+            read = sum(v for k, v in rows_read.items() if k != "auth")
+            return sum(agencies.values()), shown(body["data"]), agencies, read
 
         report: dict[str, Any] = {}
         for name, sampled in calls.items():
@@ -104,21 +110,42 @@ async def count(
             size: (await measure(dashboard_call(region, last_month, size)))[:2]
             for size in PAGE_SIZES
         }
+        statements, shown_rows, _, read = await measure(summary_call(region[:2], last_month))
+        report["summary_province"] = {
+            "statements": statements,
+            "rows_shown": shown_rows,
+            "rows_read": read,
+        }
     for target in [*engines, app.state.audit_store]:
         await target.database.dispose()
     return report
 
 
-def _summary(measured: Sequence[tuple[int, int, dict[str, int]]]) -> dict[str, Any]:
+def _count_rows(database: Database, name: str, rows_read: Counter[str]) -> None:
+    """The rows each read returns, tallied by database (wrapping this app's instance)."""
+    fetch = database.fetch
+
+    async def counted(*args: Any, **kwargs: Any) -> Sequence[Any]:
+        rows = await fetch(*args, **kwargs)
+        rows_read[name] += len(rows)
+        return rows
+
+    database.fetch = counted  # type: ignore[method-assign]
+
+
+def _summary(measured: Sequence[tuple[int, int, dict[str, int], int]]) -> dict[str, Any]:
     statements = [m[0] for m in measured]
     rows = [m[1] for m in measured]
+    read = [m[3] for m in measured]
     by_agency: Counter[str] = Counter()
-    for _, _, agencies in measured:
+    for _, _, agencies, _ in measured:
         by_agency.update(agencies)
     return {
         "statements_min": min(statements),
         "statements_max": max(statements),
         "rows_min": min(rows),
         "rows_max": max(rows),
+        "rows_read_min": min(read),
+        "rows_read_max": max(read),
         "by_agency_mean": {k: round(v / len(measured), 1) for k, v in sorted(by_agency.items())},
     }

@@ -68,6 +68,14 @@ DASHBOARD = """query Dashboard($month: YearMonth!, $region: RegionCodePrefix!, $
   }
 }"""
 
+SUMMARY = """query Summary($month: YearMonth!, $region: RegionCodePrefix!) {
+  warningSummary(month: $month, regionCodePrefix: $region) {
+    regionCode none blue yellow red noData total
+  }
+}"""
+"""A province's roll-up per district (not a workload: the floor has no counterpart; its
+statements, rows read and latency are reported beside the dashboard's)."""
+
 DASHBOARD_PAGE = 20
 KEYS_PER_WORKLOAD = 200
 WORKLOADS = ("worker", "dossier", "project", "dashboard", "mixed")
@@ -106,6 +114,10 @@ def _dossier(case_number: str, since: str, until: str) -> Call:
 
 def _project(code: str, last_month: str) -> Call:
     return Call("project", PROJECT, {"code": code, "month": last_month})
+
+
+def summary_call(province: str, last_month: str) -> Call:
+    return Call("summary", SUMMARY, {"month": last_month, "region": province})
 
 
 def dashboard_call(region: str, last_month: str, size: int = DASHBOARD_PAGE) -> Call:

@@ -56,10 +56,12 @@ from auth.staff import DeskSession, StaffStore
 from auth.store import AuthStore
 from auth.tokens import TokenVerifier
 from connectors.base import Connector
+from graph.facts.store import FactsStore
 from graph.merged import HUB_SUBGRAPH
 from graph.schema import HubSchema
 from hub import telemetry
 from hub.edge import Edge
+from hub.facts import refresh_after_import
 from hub.graph import hub_schema
 from hub.guards import build_guards
 from hub.importing import Importer
@@ -76,6 +78,7 @@ from hub.wiring import (
     build_auth_store,
     build_connectors,
     build_cursors,
+    build_facts_store,
     build_observer,
 )
 from kernel import errors
@@ -111,6 +114,7 @@ class HubGraphQL(GraphQL[RequestContext, None]):
         connectors: Sequence[Connector],
         audit_reader: AuditReader | None = None,
         alert_store: AlertStore | None = None,
+        facts_store: FactsStore | None = None,
     ):
         super().__init__(
             schema,
@@ -126,6 +130,8 @@ class HubGraphQL(GraphQL[RequestContext, None]):
             self.loader_factories[AuditReader] = lambda waves, caller: audit_reader
         if alert_store is not None:
             self.loader_factories[AlertStore] = lambda waves, caller: alert_store
+        if facts_store is not None:  # the dashboard reads its lists and counts there
+            self.loader_factories[FactsStore] = lambda waves, caller: facts_store
         self.timeout = settings.limits.request_timeout_seconds
 
     async def render_graphql_ide(self, request: Request) -> Response:
@@ -335,8 +341,14 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
         batch_max=settings.limits.batch_max,
     )
     alert_store = build_alert_store(settings)
+    facts_store = build_facts_store(settings)
     graphql = HubGraphQL(
-        schema, settings, connectors, AuditReader(audit_store, hasher), alert_store
+        schema,
+        settings,
+        connectors,
+        AuditReader(audit_store, hasher),
+        alert_store,
+        facts_store,
     )
 
     def callers(app: ASGIApp) -> ASGIApp:
@@ -344,7 +356,12 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
 
     checked: list[HealthChecked] = [*connectors, auth_store, audit_store, alert_store]
     desk = _desk(settings, auth_store, policy, graphql)
-    importer = Importer(connectors, audit_store if guards.auditing else None, hasher)
+    importer = Importer(
+        connectors,
+        audit_store if guards.auditing else None,
+        hasher,
+        refresh_facts=lambda: refresh_after_import(facts_store, graphql.loader_factories),
+    )
     registry = NationalRegistry(auth_store.database, auth_store.sealer)
     methods = national_methods(importer)
     runner = NationalRunner(registry, importer, methods, settings.national)
@@ -411,6 +428,7 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
                 await connector.dispose()
         await auth_store.database.dispose()
         await alert_store.database.dispose()
+        await facts_store.database.dispose()
         telemetry.flush_traces()
         telemetry.process_ended()
 
@@ -464,6 +482,7 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
     app.state.auth_store = auth_store
     app.state.audit_store = audit_store
     app.state.alert_store = alert_store
+    app.state.facts_store = facts_store
     app.state.evaluations = evaluations
     app.state.desk = desk
     return app

@@ -11,6 +11,7 @@ import logging
 import logging.config
 import os
 import sys
+import time
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -29,6 +30,7 @@ from graph.merged import HUB_SUBGRAPH
 from hub import (
     checks,
     data_commands,
+    facts,
     national_commands,
     provision,
     seeding,
@@ -50,6 +52,7 @@ from hub.wiring import (
     build_audit_store,
     build_auth_store,
     build_connectors,
+    build_facts_store,
     build_witness,
     checkpoint_key_path,
     load_checkpoint_signer,
@@ -181,6 +184,7 @@ def _migrate(settings: HubSettings, args: argparse.Namespace) -> int:
         auth_store,
         build_audit_store(settings, auth_store),
         build_alert_store(settings),
+        build_facts_store(settings),
     )
     try:
         if args.new:
@@ -251,6 +255,9 @@ def _seed(settings: HubSettings, args: argparse.Namespace) -> int:
         replace=bool(occupied),
     )
     print(report)
+    started = time.perf_counter()
+    changes = facts.refresh_now(build_facts_store(settings), connectors, months=None)
+    print(f"warning facts: {len(changes)} levels in {time.perf_counter() - started:.1f} s")
     return 0
 
 
@@ -687,6 +694,7 @@ def parser() -> argparse.ArgumentParser:
     data_commands.add_parsers(commands)
     national_commands.add_parser(commands)
     warnings_cli.add_parsers(commands)
+    facts.add_parsers(commands)
     _add_connector_parser(commands)
     _add_clients_parser(commands)
     _add_keys_parser(commands)

@@ -16,6 +16,7 @@ import argparse
 import getpass
 import socket
 import sys
+from collections.abc import Coroutine
 from datetime import date
 from pathlib import Path
 from typing import IO, Any, Final
@@ -23,6 +24,7 @@ from typing import IO, Any, Final
 from sqlalchemy.exc import SQLAlchemyError
 
 from audit.store import AuditUnavailable
+from hub.facts import loader_factories, refresh_after_import
 from hub.importing import Importer, Sender, Submit, UnknownTable, run_closing
 from hub.settings import HubSettings
 from hub.warnings_cli import evaluated_line, run_evaluation
@@ -30,6 +32,7 @@ from hub.wiring import (
     build_audit_store,
     build_auth_store,
     build_connectors,
+    build_facts_store,
     build_subject_hasher,
 )
 from ingest.engine import ImportOptions, ImportResult
@@ -61,11 +64,18 @@ def _fail(message: str) -> int:
 def _importer(settings: HubSettings) -> tuple[Importer, Submit[Any] | None]:
     """The importer, and how it runs the audit log's writes (none with auditing off)."""
     connectors = build_connectors(settings)
+    facts_store = build_facts_store(settings)
+
+    def refresh_facts() -> Coroutine[Any, Any, object]:
+        return refresh_after_import(facts_store, loader_factories(connectors), connectors)
+
     if not settings.audit.enabled:
-        return Importer(connectors), None
+        return Importer(connectors, refresh_facts=refresh_facts), None
     auth_store = build_auth_store(settings)
     audit_store = build_audit_store(settings, auth_store)
-    importer = Importer(connectors, audit_store, build_subject_hasher(settings))
+    importer = Importer(
+        connectors, audit_store, build_subject_hasher(settings), refresh_facts=refresh_facts
+    )
     return importer, run_closing(audit_store, auth_store.database)
 
 

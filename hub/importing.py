@@ -45,6 +45,11 @@ def agency_tables(connector: Connector | type[Connector]) -> AgencyTables | None
     return found if isinstance(found, AgencyTables) else None
 
 
+def changed_rows(result: ImportResult) -> bool:
+    """An import that changed rows (a resend that changes nothing changes no answer)."""
+    return result.applied and bool(result.inserted or result.updated)
+
+
 class UnknownTable(LookupError):
     """No such agency, or the agency has no such importable table."""
 
@@ -69,7 +74,10 @@ class Importer:
         connectors: Sequence[Connector],
         audit_store: AuditStore | None = None,
         hasher: SubjectHasher | None = None,
+        refresh_facts: Callable[[], Coroutine[Any, Any, object]] | None = None,
     ) -> None:
+        """`refresh_facts`: what brings the warning facts up to date after an import that
+        changed rows (run by `submit`, or on a loop of its own)."""
         self.connectors = {c.name: c for c in connectors if isinstance(c.transport, LocalTransport)}
         self.tables = {
             name: tables
@@ -78,6 +86,7 @@ class Importer:
         }
         self.audit_store = audit_store
         self.hasher = hasher
+        self.refresh_facts = refresh_facts
 
     def target(self, agency: str, table: str) -> tuple[AgencyTables, Importable]:
         tables = self.tables.get(agency)
@@ -129,10 +138,12 @@ class Importer:
             )
             outcome = result.outcome
             IMPORT_ROWS.labels(agency, target.name).inc(result.report.rows_read)
-            return result
         finally:
             IMPORTS.labels(agency, target.name, sender.channel, outcome).inc()
             IMPORT_DURATION.labels(agency, target.name).observe(time.perf_counter() - started)
+        if self.refresh_facts is not None and changed_rows(result):
+            (submit or asyncio.run)(self.refresh_facts())
+        return result
 
     def _audit_hook(
         self, tables: AgencyTables, sender: Sender, submit: Submit[Any]

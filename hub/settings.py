@@ -292,6 +292,11 @@ class HubSettings(BaseSettings):
         return self.database_url(AuthStore.name)
 
     @property
+    def facts_db_url(self) -> str:
+        """The warning facts' database, `HUB_FACTS_DB_URL`, resolved like the auth store's."""
+        return self.database_url("facts")
+
+    @property
     def audit_db_url(self) -> str:
         """The audit log's database, `HUB_AUDIT_DB_URL`, resolved like the auth store's."""
         return self.database_url("audit")

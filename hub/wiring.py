@@ -28,6 +28,7 @@ from connectors.local import LocalTransport
 from connectors.remote import RemoteTransport
 from connectors.transport import Transport
 from graph.events import Observer
+from graph.facts.store import FactsStore
 from graph.jurisdiction import RULES
 from hub.settings import HubSettings
 from kernel.cursors import Cursors
@@ -233,6 +234,10 @@ def build_cursors(settings: HubSettings) -> Cursors:
     return Cursors(secret_file(settings.data_dir / "keys" / "cursor.key", what="cursor key file"))
 
 
+def build_facts_store(settings: HubSettings) -> FactsStore:
+    return FactsStore(_database(settings, settings.facts_db_url))
+
+
 def build_alert_store(settings: HubSettings) -> AlertStore:
     """The warnings store: state, events, subscriptions, the delivery queue, work orders."""
     return AlertStore(_database(settings, settings.alerts_db_url), settings.alerts)
@@ -250,12 +255,15 @@ def migration_targets(
     auth_store: AuthStore,
     audit_store: AuditStore,
     alert_store: AlertStore | None = None,
+    facts_store: FactsStore | None = None,
 ) -> list[MigrationTarget]:
     """Every database this process migrates, each with its own history (a remote agency
     migrates its own)."""
     stores: list[MigrationTarget] = [auth_store, audit_store]
     if alert_store is not None:
         stores.append(alert_store)
+    if facts_store is not None:
+        stores.append(facts_store)
     return [*local_connectors(connectors), *stores]
 
 

@@ -43,9 +43,11 @@ from auth.store import AuthStore, Grant
 from auth.tokens import TrustedIssuer
 from browser_harness import BrowserPage, launch_chromium, open_page
 from connectors.base import Connector, discover
+from graph.facts.store import FactsStore
 from hub import seeding
 from hub.app import create_app
 from hub.demo import DEMO_GRANTS, register_demo_clients
+from hub.facts import refresh_now
 from hub.limits import Limits
 from hub.limits.sources import SourceLimits
 from hub.serving import server_config
@@ -90,6 +92,7 @@ def postgres_urls(prefix: str) -> dict[str, str]:
             AuthStore.name,
             AuditStore.name,
             AlertStore.name,
+            FactsStore.name,
         ]:
             name = f"{prefix}_{RUN}_{target}"
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -347,9 +350,12 @@ def _start_hub(
     connectors = app.state.connectors
     auth: AuthStore = app.state.auth_store
     migrate.upgrade(
-        migration_targets(connectors, auth, app.state.audit_store, app.state.alert_store)
+        migration_targets(
+            connectors, auth, app.state.audit_store, app.state.alert_store, app.state.facts_store
+        )
     )
     seeding.seed(connectors, "demo", SEED)
+    refresh_now(app.state.facts_store, connectors)  # as `hub seed` does
     secrets = register_demo_clients(auth)
     secrets[TEST_CLIENT] = auth.add_client(
         TEST_CLIENT, Grant(agency="test", scopes=vocabulary(), purposes=(TEST_PURPOSE,))

@@ -7,14 +7,14 @@ import contextlib
 import datetime
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Coroutine, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import psycopg
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.engine import make_url
 
 from audit.record import SubjectHasher
@@ -32,9 +32,11 @@ from conftest import (
     serving,
 )
 from connectors.base import Connector
+from graph.facts.store import FactsStore
 from hub import seeding
 from hub.app import create_app
 from hub.demo import register_demo_clients
+from hub.facts import loader_factories, refresh_after_import, refresh_now
 from hub.importing import Importer, Sender, run_closing
 from hub.settings import HubSettings
 from hub.wiring import (
@@ -42,6 +44,7 @@ from hub.wiring import (
     build_audit_store,
     build_auth_store,
     build_connectors,
+    build_facts_store,
     build_subject_hasher,
     migration_targets,
 )
@@ -52,6 +55,7 @@ from ingest.writers import write_csv, write_jsonl, write_xlsx
 from kernel.identifiers import make_id_number, make_uscc
 from kernel.scopes import vocabulary
 from storage import migrate
+from synthetic.stories import Stories
 
 WORKERS = [
     make_id_number("410183", datetime.date(1985, 1 + i, 1 + i), 11 + 2 * i) for i in range(5)
@@ -71,10 +75,16 @@ class Stores:
     auth: AuthStore
     audit: AuditStore
     hasher: SubjectHasher
+    facts: FactsStore
 
     @property
     def importer(self) -> Importer:
-        return Importer(list(self.connectors.values()), self.audit, self.hasher)
+        connectors = list(self.connectors.values())
+
+        def refresh_facts() -> Coroutine[Any, Any, object]:
+            return refresh_after_import(self.facts, loader_factories(connectors), connectors)
+
+        return Importer(connectors, self.audit, self.hasher, refresh_facts=refresh_facts)
 
     def run(
         self, agency: str, table: str, path: Path, sender: Sender = OPERATOR, **options: Any
@@ -117,7 +127,9 @@ class Stores:
         return found
 
     def seed(self, scale: str = "demo") -> None:
+        """As `hub seed` does: the rows, then the warning facts."""
         seeding.seed(list(self.connectors.values()), scale, 42)
+        refresh_now(self.facts, list(self.connectors.values()))
 
 
 def make_stores(backend: str, tmp: Path, prefix: str) -> Stores:
@@ -125,11 +137,12 @@ def make_stores(backend: str, tmp: Path, prefix: str) -> Stores:
     auth = build_auth_store(settings)
     audit = build_audit_store(settings, auth)
     connectors = build_connectors(settings)
-    migrate.upgrade(migration_targets(connectors, auth, audit, build_alert_store(settings)))
+    facts = build_facts_store(settings)
+    migrate.upgrade(migration_targets(connectors, auth, audit, build_alert_store(settings), facts))
     auth.ensure_signing_key()
     return Stores(
         backend, settings, {c.name: c for c in connectors}, auth, audit,
-        build_subject_hasher(settings),
+        build_subject_hasher(settings), facts,
     )  # fmt: skip
 
 
@@ -254,3 +267,34 @@ def waiting_to_commit(stores: Stores) -> bool:
             " AND wait_event_type = 'Lock' AND query LIKE 'UPDATE audit_head%'"
         ).fetchone()
         return bool(found[0])
+
+
+def one_row(stores: Stores, agency: str, sql: str, **parameters: Any) -> Any:
+    """The one row a query finds in an agency's database."""
+    engine = stores.connectors[agency].database.sync_engine()
+    try:
+        with engine.connect() as connection:
+            return connection.execute(text(sql), parameters).one()
+    finally:
+        engine.dispose()
+
+
+def arrears_pay_row(
+    stores: Stores, story: Stories, worker: str, month: datetime.date, amount: int, **back: Any
+) -> tuple[object, ...]:
+    """A bank payroll row (`DISBURSEMENTS`) paying `worker` on the arrears project's
+    account; `of=<month>` makes it back pay for that month."""
+    account = one_row(
+        stores, "bank", "SELECT account_no FROM bank_wage_account WHERE project_code = :code",
+        code=story.arrears_project_code,
+    )[0]  # fmt: skip
+    card = one_row(
+        stores,
+        "bank",
+        "SELECT card_no FROM bank_payroll_card WHERE worker_id_number = :id",
+        id=worker,
+    )[0]
+    return (
+        account, story.arrears_project_code, None, worker, card, month,
+        month.replace(day=28), None, amount, "paid", None, bool(back), back.get("of"), None,
+    )  # fmt: skip

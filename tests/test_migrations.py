@@ -12,6 +12,7 @@ from hub.wiring import (
     build_audit_store,
     build_auth_store,
     build_connectors,
+    build_facts_store,
     migration_targets,
 )
 from storage import migrate
@@ -26,8 +27,9 @@ def test_migrations_create_every_table_and_match_the_models(backend: str, tmp_pa
         auth,
         build_audit_store(settings, auth),
         build_alert_store(settings),
+        build_facts_store(settings),
     )
-    assert [target.name for target in targets][-3:] == ["auth", "audit", "alerts"]
+    assert [target.name for target in targets][-4:] == ["auth", "audit", "alerts", "facts"]
     migrate.upgrade(targets)
     for target in targets:
         engine = target.database.sync_engine()

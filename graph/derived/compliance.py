@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import json
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ from graph.derived.wages import (
     covers,
     load_project_month,
 )
+from graph.facts.store import FactsStore, Where
 from kernel import refs
 from kernel.access import scoped_resolver, scoped_type
 from kernel.composition import Entity
@@ -318,6 +320,30 @@ class RegionWarnings:
         return self.none + self.blue + self.yellow + self.red
 
 
+async def warning_counts(
+    info: Info, criteria: ProjectFilter, month: date, digits: int
+) -> dict[str, Counter[WarningLevel | None]]:
+    """Projects per level (`None`: of them with no data) per region code cut to `digits`
+    (6: district, 4: city, 2: province), from the facts when they cover the month."""
+    counts: dict[str, Counter[WarningLevel | None]] = {}
+    store = await facts_for(info, month)
+    if store is not None:
+        where = Where(month, criteria.region_prefix, criteria.within_regions)
+        for region, level, projects, no_data in await store.counts(where):
+            counted = counts.setdefault(region[:digits], Counter())
+            counted[WarningLevel(level)] += projects
+            counted[None] += no_data
+        return counts
+    housing = info.context.loaders(HousingLoaders)
+    async for compliance in _scan(info, criteria, month, None):
+        project = await housing.project.load(compliance.project_code)
+        if project is not None:
+            counted = counts.setdefault(project.region_code[:digits], Counter())
+            counted[compliance.level] += 1
+            counted[None] += bool(compliance.no_data_from)
+    return counts
+
+
 async def _scan(
     info: Info, criteria: ProjectFilter, month: date, after: str | None, chunk: int = SCAN_CHUNK
 ) -> AsyncIterator[Compliance]:
@@ -336,6 +362,74 @@ async def _scan(
 def _severity_key(compliance: Compliance) -> str:
     """Most severe first, then by project code: `0…` for RED up to `3…` for NONE."""
     return f"{WarningLevel.RED - compliance.level}{compliance.project_code}"
+
+
+async def facts_for(info: Info, month: date) -> FactsStore | None:
+    """The warning facts, when this hub keeps them and a refresh has covered `month`:
+    lists and counts are then read from them instead of assessing every project."""
+    if FactsStore not in info.context.loader_factories:
+        return None
+    store = info.context.loaders(FactsStore)
+    return store if await store.covers(month) else None
+
+
+def fact_detail(compliance: Compliance) -> str:
+    """What a warning fact keeps besides its level: the rest of the answer, as JSON."""
+    return json.dumps(
+        {
+            "measures": [[r.measure.name, r.satisfied, r.detail] for r in compliance.measures],
+            "due": compliance.wages_due_fen,
+            "paid": compliance.wages_paid_fen,
+            "allocated": compliance.allocated_fen,
+            "no_data_from": compliance.no_data_from,
+        },
+        ensure_ascii=False,
+    )
+
+
+def from_fact(code: str, month: date, level: int, detail: str) -> Compliance:
+    """The answer `fact_detail` kept, as `assess` gave it when the facts were refreshed."""
+    kept = json.loads(detail)
+    measures = [
+        MeasureResult(
+            measure=Measure[name],
+            satisfied=satisfied,
+            severity=SEVERITY[Measure[name]],
+            detail=text,
+        )
+        for name, satisfied, text in kept["measures"]
+    ]
+    return Compliance(
+        project_code=code,
+        month=month,
+        level=WarningLevel(level),
+        measures=measures,
+        wages_due_fen=kept["due"],
+        wages_paid_fen=kept["paid"],
+        allocated_fen=kept["allocated"],
+        no_data_from=kept["no_data_from"],
+    )
+
+
+async def _from_facts(
+    store: FactsStore, where: Where, page: Page, by_severity: bool
+) -> Connection[Compliance]:
+    """One page read whole from the facts (one indexed statement, the count another): a
+    page costs the same for a district as for a province, and the agencies' records are
+    not read at all (the facts are refreshed whenever they change)."""
+    rows = await store.page(where, page.after, page.size + 1, by_severity)
+    found = [
+        (
+            f"{WarningLevel.RED - level}{code}" if by_severity else code,
+            from_fact(code, where.month, level, detail),
+        )
+        for code, level, detail in rows
+    ]
+
+    async def count_all() -> int:
+        return await store.count(where)
+
+    return page.connection(found, count_all)
 
 
 async def _by_severity(
@@ -389,6 +483,15 @@ class ComplianceQuery:
             within_regions=_regions(info),
         )
         wanted = set(level or WarningLevel)
+        store = await facts_for(info, month)
+        if store is not None:
+            where = Where(
+                month,
+                region_code_prefix,
+                criteria.within_regions,
+                tuple(sorted(int(w) for w in wanted)) if level else (),
+            )
+            return await _from_facts(store, where, page, order_by is WarningOrder.SEVERITY)
         if order_by is WarningOrder.SEVERITY:
             return await _by_severity(info, criteria, month, wanted, page)
         found: list[tuple[str, Compliance]] = []
@@ -418,14 +521,7 @@ class ComplianceQuery:
             statuses=(UNDER_CONSTRUCTION,),
             within_regions=_regions(info),
         )
-        housing = info.context.loaders(HousingLoaders)
-        counts: dict[str, Counter[WarningLevel | None]] = {}
-        async for compliance in _scan(info, criteria, month, None):
-            project = await housing.project.load(compliance.project_code)
-            if project is not None:
-                counted = counts.setdefault(project.region_code, Counter())
-                counted[compliance.level] += 1
-                counted[None] += bool(compliance.no_data_from)
+        counts = await warning_counts(info, criteria, month, 6)
         return [
             RegionWarnings(
                 region_code=code,

@@ -1,8 +1,8 @@
 """Warning roll-ups for dashboards: counts per colour at any region level (province,
 city, district) and over a range of months in one query, and the project list sorted by
 colour. Built on `compliance` (the nine measures per project and month), kept apart from
-it so the rule and its roll-ups change independently (monthly facts may later be
-precomputed; these functions then read them instead of `compliance._scan`).
+it so the rule and its roll-ups change independently; counts come from the warning facts
+(`graph.facts`) for the months they cover.
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ from typing import Annotated
 
 import strawberry
 
-from connectors.housing.loaders import HousingLoaders, ProjectFilter
+from connectors.housing.loaders import ProjectFilter
 from graph.derived.compliance import (
     UNDER_CONSTRUCTION,
     RegionWarnings,
     WarningLevel,
     _regions,
-    _scan,
+    warning_counts,
 )
 from kernel.access import scoped_resolver, scoped_type
 from kernel.context import Info
@@ -83,14 +83,7 @@ async def roll_up(
     info: Info, month: date, prefix: str | None, level: RegionLevel
 ) -> list[RegionWarnings]:
     """Projects under construction per warning level, per region at `level`."""
-    housing = info.context.loaders(HousingLoaders)
-    counts: dict[str, Counter[WarningLevel | None]] = {}
-    async for compliance in _scan(info, _criteria(info, prefix), month, None):
-        project = await housing.project.load(compliance.project_code)
-        if project is not None:
-            counted = counts.setdefault(project.region_code[: level.value], Counter())
-            counted[compliance.level] += 1
-            counted[None] += bool(compliance.no_data_from)
+    counts = await warning_counts(info, _criteria(info, prefix), month, level.value)
     return [_region_warnings(code, c) for code, c in sorted(counts.items())]
 
 

@@ -47,7 +47,13 @@ def test_no_record_no_answer(tmp_path: Path) -> None:
     app = create_app(HubSettings(data_dir=tmp_path))
     auth = app.state.auth_store
     migrate.upgrade(
-        migration_targets(app.state.connectors, auth, app.state.audit_store, app.state.alert_store)
+        migration_targets(
+            app.state.connectors,
+            auth,
+            app.state.audit_store,
+            app.state.alert_store,
+            app.state.facts_store,
+        )
     )
     secret = auth.add_client("asker", Grant("test", vocabulary(), (TEST_PURPOSE,)))
     with (

@@ -123,7 +123,13 @@ def test_the_hub_answers_while_its_witness_is_down_and_catches_up(tmp_path: Path
     app = create_app(settings)
     auth = app.state.auth_store
     migrate.upgrade(
-        migration_targets(app.state.connectors, auth, app.state.audit_store, app.state.alert_store)
+        migration_targets(
+            app.state.connectors,
+            auth,
+            app.state.audit_store,
+            app.state.alert_store,
+            app.state.facts_store,
+        )
     )
     secret = auth.add_client("asker", Grant("test", vocabulary(), (TEST_PURPOSE,)))
     with (

@@ -8,15 +8,13 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import text
 
 from conftest import SEED, RunningHub
 from connectors.bank.tables import DISBURSEMENTS
 from connectors.housing.tables import ATTENDANCE
-from hub_support import Stores, make_stores, running_hub, write
+from hub_support import Stores, arrears_pay_row, make_stores, running_hub, write
 from questions import DASHBOARD, UNPAID_WORKERS, month_of
 from synthetic.stories import Stories, stories
 
@@ -39,34 +37,6 @@ def world(
     stores.seed("demo")
     with running_hub(stores) as hub:
         yield stores, hub
-
-
-def _one(stores: Stores, agency: str, sql: str, **parameters: Any) -> Any:
-    engine = stores.connectors[agency].database.sync_engine()
-    try:
-        with engine.connect() as connection:
-            return connection.execute(text(sql), parameters).one()
-    finally:
-        engine.dispose()
-
-
-def _pay(
-    stores: Stores, story: Stories, worker: str, month: datetime.date, amount: int, **back: Any
-) -> tuple[object, ...]:
-    account = _one(
-        stores, "bank", "SELECT account_no FROM bank_wage_account WHERE project_code = :code",
-        code=story.arrears_project_code,
-    )[0]  # fmt: skip
-    card = _one(
-        stores,
-        "bank",
-        "SELECT card_no FROM bank_payroll_card WHERE worker_id_number = :id",
-        id=worker,
-    )[0]
-    return (
-        account, story.arrears_project_code, None, worker, card, month,
-        month.replace(day=28), None, amount, "paid", None, bool(back), back.get("of"), None,
-    )  # fmt: skip
 
 
 def test_attendance_the_bank_has_not_reached_is_no_data(
@@ -106,13 +76,15 @@ def test_the_payroll_sent_late_moves_the_answers(
         p["status"] in ("UNPAID", "UNDERPAID") for p in positions["project"]["wagePositions"]
     )
     first, *rest = sorted(unpaid)
-    late = [_pay(stores, story, worker, story.through_month, due[worker]) for worker in rest]
+    late = [
+        arrears_pay_row(stores, story, worker, story.through_month, due[worker]) for worker in rest
+    ]
     assert stores.run(
         "bank", "disbursements", write(tmp_path / "p.csv", DISBURSEMENTS.spec, late)
     ).applied
     # the first is paid next month, as back pay for this one
     november = (story.through_month + datetime.timedelta(days=31)).replace(day=1)
-    back = [_pay(stores, story, first, november, due[first], of=story.through_month)]
+    back = [arrears_pay_row(stores, story, first, november, due[first], of=story.through_month)]
     result = stores.run(
         "bank", "disbursements", write(tmp_path / "b.csv", DISBURSEMENTS.spec, back)
     )

@@ -41,7 +41,11 @@ def served(
     app = create_app(settings)
     migrate.upgrade(
         migration_targets(
-            app.state.connectors, app.state.auth_store, app.state.audit_store, app.state.alert_store
+            app.state.connectors,
+            app.state.auth_store,
+            app.state.audit_store,
+            app.state.alert_store,
+            app.state.facts_store,
         )
     )
     secret = app.state.auth_store.add_client(CLIENT, Grant("test", vocabulary(), (TEST_PURPOSE,)))

@@ -51,7 +51,13 @@ def limited_hub(data_dir: Path, **overrides: Any) -> Iterator[LimitedHub]:
     app = create_app(settings)
     auth = app.state.auth_store
     migrate.upgrade(
-        migration_targets(app.state.connectors, auth, app.state.audit_store, app.state.alert_store)
+        migration_targets(
+            app.state.connectors,
+            auth,
+            app.state.audit_store,
+            app.state.alert_store,
+            app.state.facts_store,
+        )
     )
     plain = tuple(scope for scope in vocabulary() if scope != SCHEMA_INTROSPECT)
     secrets = {

@@ -1,0 +1,1 @@
+"""The warning facts' migration history (Alembic revisions, applied by `hub migrate`)."""

@@ -1,0 +1,150 @@
+"""Recomputing warning facts with the rule a live answer uses (`compliance.assess`), for
+every project under construction or some, over a window of months, and saying which
+levels changed (what warning events and notifications are built from).
+
+Runs outside any request: a context with a system caller (every scope, no row limit), a
+fresh one per chunk of projects so that the loaders' caches stay small at any scale."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any, Final, cast
+
+from connectors.housing.loaders import HousingLoaders, ProjectFilter
+from graph.derived.compliance import UNDER_CONSTRUCTION, _assess_page, fact_detail
+from graph.derived.freshness import freshness
+from graph.facts.store import Fact, FactsStore
+from kernel.batching import Waves
+from kernel.caller import Caller
+from kernel.context import Info, PageLimits, RequestContext
+from kernel.cursors import Cursors
+from kernel.scalars import months_between
+from kernel.scopes import vocabulary
+
+CHUNK: Final = 200
+"""Projects assessed together (one set of loaders): the size of the dashboard's scans."""
+DEFAULT_WINDOW: Final = 12
+"""Months refreshed when none are named: this many, up to the latest month any table
+covers."""
+
+log = logging.getLogger(__name__)
+
+LoaderFactories = Mapping[type, Callable[[Waves, Any], object]]
+
+
+@dataclass(frozen=True)
+class LevelChange:
+    """A project's level in a month before and after a refresh (`graph.derived.compliance`
+    `WarningLevel` values); None: no fact (not under construction, or not started)."""
+
+    project_code: str
+    month: date
+    before: int | None
+    after: int | None
+
+
+@dataclass(frozen=True)
+class _Offline:
+    """What `compliance.assess` reads of a resolver's `info`: its context."""
+
+    context: RequestContext
+
+
+def _info(factories: LoaderFactories, cursors: Cursors) -> Info:
+    caller = Caller(client_id="hub-facts", agency="hub", scopes=frozenset(vocabulary()))
+    context = RequestContext(
+        limits=PageLimits(), loader_factories=factories, cursors=cursors, caller=caller
+    )
+    return cast(Info, _Offline(context))
+
+
+async def latest_months(factories: LoaderFactories, window: int = DEFAULT_WINDOW) -> list[date]:
+    """`window` months up to the month of the latest as-of day of any agency's table."""
+    cursors = Cursors(secrets.token_bytes(32))
+    fresh = await freshness(_info(factories, cursors))
+    if not fresh.as_of:
+        return []
+    last = max(fresh.as_of.values()).replace(day=1)
+    first = last
+    for _ in range(window - 1):
+        first = (first - timedelta(days=1)).replace(day=1)
+    return months_between(first, last)
+
+
+async def _projects(info: Info, codes: Collection[str] | None) -> list[Any]:
+    """The projects under construction among `codes` (all of them: None), in code order."""
+    housing = info.context.loaders(HousingLoaders)
+    if codes is not None:
+        loaded = await asyncio.gather(*(housing.project.load(code) for code in sorted(codes)))
+        return [r for r in loaded if r is not None and r.status == UNDER_CONSTRUCTION]
+    found: list[Any] = []
+    criteria = ProjectFilter(statuses=(UNDER_CONSTRUCTION,))
+    after = None
+    while rows := await housing.projects_page(criteria, after, 5_000):
+        found.extend(rows)
+        after = rows[-1].code
+    return found
+
+
+async def compute(
+    factories: LoaderFactories, months: Collection[date], projects: Collection[str] | None = None
+) -> list[Fact]:
+    """The facts of `projects` (every project under construction: None) in `months`."""
+    cursors = Cursors(secrets.token_bytes(32))
+    building = await _projects(_info(factories, cursors), projects)
+    facts: list[Fact] = []
+    for start in range(0, len(building), CHUNK):
+        chunk = building[start : start + CHUNK]
+        region = {p.code: p.region_code for p in chunk}
+        codes = list(region)
+        info = _info(factories, cursors)
+        for month in sorted(months):
+            for c in await _assess_page(info, codes, month):
+                facts.append(
+                    Fact(
+                        c.project_code,
+                        month,
+                        region[c.project_code],
+                        int(c.level),
+                        bool(c.no_data_from),
+                        fact_detail(c),
+                    )
+                )
+    return facts
+
+
+async def refresh(
+    store: FactsStore,
+    factories: LoaderFactories,
+    *,
+    projects: Collection[str] | None = None,
+    months: Collection[date] | None = None,
+    window: int = DEFAULT_WINDOW,
+) -> list[LevelChange]:
+    """Recompute the facts of `projects` (every project: None) in `months` (None: the
+    latest `window` months) and store them; the levels that changed, by project and month.
+    A full refresh also marks its months covered, so the dashboard reads them from here."""
+    chosen = sorted(months) if months is not None else await latest_months(factories, window)
+    if not chosen:
+        return []
+    before = await store.levels(chosen, projects)
+    facts = await compute(factories, chosen, projects)
+    await store.replace(chosen, projects, facts)
+    after = {(f.project_code, f.month): f.level for f in facts}
+    changes = [
+        LevelChange(code, month, before.get((code, month)), after.get((code, month)))
+        for code, month in sorted(before.keys() | after.keys())
+        if before.get((code, month)) != after.get((code, month))
+    ]
+    log.info(
+        "warning facts: %d rows over %d months refreshed, %d levels changed",
+        len(facts),
+        len(chosen),
+        len(changes),
+    )
+    return changes

@@ -1,0 +1,253 @@
+"""The `warning_fact` table and its reads. One row per project under construction and
+month: its warning level, whether a measure went unassessed for lack of data, and its
+region (copied from housing, so a region's rows are one index range). `warning_fact_month`
+records which months a refresh has covered: only those are read from here."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Final
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ColumnElement,
+    Date,
+    Index,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+)
+
+from connectors.loading import any_prefix, starts_with
+from storage.columns import UTCDateTime
+from storage.database import Database
+
+WARN_EVERY_SECONDS: Final = 60.0
+RED: Final = 3
+"""The highest level (`WarningLevel.RED`): a severity cursor key is `RED - level`."""
+
+log = logging.getLogger(__name__)
+metadata = MetaData()
+
+warning_fact = Table(
+    "warning_fact",
+    metadata,
+    Column("month", Date, primary_key=True),
+    Column("project_code", String(32), primary_key=True),
+    Column("region_code", String(6), nullable=False),
+    Column("level", SmallInteger, nullable=False),
+    Column("no_data", Boolean, nullable=False),
+    Column("detail", Text, nullable=False),
+    Index("ix_warning_fact_region", "month", "region_code", "project_code"),
+)
+
+warning_fact_month = Table(
+    "warning_fact_month",
+    metadata,
+    Column("month", Date, primary_key=True),
+    Column("refreshed_at", UTCDateTime, nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class Fact:
+    project_code: str
+    month: date
+    region_code: str
+    level: int
+    no_data: bool
+    detail: str
+    """The rest of the answer (measures, amounts, agencies without data) as JSON, so a
+    page is read whole from here (`compliance.fact_detail`)."""
+
+
+@dataclass(frozen=True)
+class Where:
+    """Which projects a dashboard read covers: a month, a region prefix, the caller's
+    regions (empty: no limit) and the wanted levels (empty: all)."""
+
+    month: date
+    prefix: str | None = None
+    within: tuple[str, ...] = ()
+    levels: tuple[int, ...] = ()
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        found: list[ColumnElement[bool]] = [warning_fact.c.month == self.month]
+        if self.prefix:
+            found.append(starts_with(warning_fact.c.region_code, self.prefix))
+        if self.within:
+            found.append(any_prefix(warning_fact.c.region_code, self.within))
+        if self.levels:
+            found.append(warning_fact.c.level.in_(sorted(self.levels)))
+        return found
+
+
+def _severity_after(key: str) -> ColumnElement[bool]:
+    """Rows after a severity cursor `<RED - level><code>`, in (level desc, code) order."""
+    rank, code = int(key[0]), key[1:]
+    level = RED - rank
+    return or_(
+        warning_fact.c.level < level,
+        and_(warning_fact.c.level == level, warning_fact.c.project_code > code),
+    )
+
+
+class FactsStore:
+    """The facts' database: a migration target of its own, read per request by the
+    dashboard's resolvers and written by `graph.facts.refresh`."""
+
+    name = "facts"
+    metadata = metadata
+    version_table = "alembic_version_facts"
+    migrations = Path(__file__).resolve().parent / "migrations"
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._migrated = False
+        self._warned = -WARN_EVERY_SECONDS
+
+    def __repr__(self) -> str:
+        return f"<FactsStore {self.database!r}>"
+
+    async def covers(self, month: date) -> bool:
+        """A refresh has covered the month. False, with a warning, while the facts'
+        database is not migrated: the dashboard then assesses every project as before."""
+        statement = select(literal(1)).where(warning_fact_month.c.month == bindparam("month"))
+        if not self._migrated:
+            probe = select(literal(1)).select_from(warning_fact_month).limit(1)
+            try:
+                await self.database.fetch(probe)
+            except Exception:  # no such table: which error depends on the driver
+                now = time.monotonic()
+                if now - self._warned > WARN_EVERY_SECONDS:
+                    self._warned = now
+                    log.warning("the warning facts' database is not migrated: run `hub migrate`")
+                return False
+            self._migrated = True
+        return bool(await self.database.fetch(statement, {"month": month}, reused=True))
+
+    async def page(
+        self, where: Where, after: str | None, limit: int, by_severity: bool
+    ) -> list[tuple[str, int, str]]:
+        """(project code, level, detail) of one page, in code order or most severe first."""
+        conditions = where.conditions()
+        code, level, detail = (
+            warning_fact.c.project_code,
+            warning_fact.c.level,
+            warning_fact.c.detail,
+        )
+        if after is not None:
+            conditions.append(_severity_after(after) if by_severity else code > after)
+        order = (level.desc(), code) if by_severity else (code,)
+        statement = select(code, level, detail).where(*conditions).order_by(*order).limit(limit)
+        rows = await self.database.fetch(statement)
+        return [(row.project_code, row.level, row.detail) for row in rows]
+
+    async def count(self, where: Where) -> int:
+        statement = select(func.count()).select_from(warning_fact).where(*where.conditions())
+        return int(await self.database.scalar(statement))
+
+    async def counts(self, where: Where) -> list[tuple[str, int, int, int]]:
+        """(region code, level, projects, of them with no data) per district and level."""
+        no_data = func.sum(case((warning_fact.c.no_data, 1), else_=0)).label("no_data")
+        projects = func.count().label("projects")
+        statement = (
+            select(warning_fact.c.region_code, warning_fact.c.level, projects, no_data)
+            .where(*where.conditions())
+            .group_by(warning_fact.c.region_code, warning_fact.c.level)
+        )
+        return [
+            (r.region_code, r.level, int(r.projects), int(r.no_data or 0))
+            for r in await self.database.fetch(statement)
+        ]
+
+    async def levels(
+        self, months: Collection[date], projects: Collection[str] | None
+    ) -> dict[tuple[str, date], int]:
+        """The stored level of each (project, month) among those (all projects: None)."""
+        statement = select(
+            warning_fact.c.project_code, warning_fact.c.month, warning_fact.c.level
+        ).where(warning_fact.c.month.in_(sorted(months)))
+        chunks = [None] if projects is None else _chunks(sorted(projects), 500)
+        found: dict[tuple[str, date], int] = {}
+        for chunk in chunks:
+            narrowed = (
+                statement
+                if chunk is None
+                else statement.where(warning_fact.c.project_code.in_(chunk))
+            )
+            found.update(
+                {(r.project_code, r.month): r.level for r in await self.database.fetch(narrowed)}
+            )
+        return found
+
+    async def replace(
+        self, months: Collection[date], projects: Collection[str] | None, facts: Sequence[Fact]
+    ) -> None:
+        """In one transaction: the rows of `projects` (every project: None) in `months`
+        become `facts`; the months are marked covered when every project was refreshed.
+        Written on a one-off engine in a thread, so any loop (a command's, the server's)
+        can call it."""
+        await asyncio.to_thread(self._replace, sorted(months), projects, facts)
+
+    def _replace(
+        self, months: list[date], projects: Collection[str] | None, facts: Sequence[Fact]
+    ) -> None:
+        engine = self.database.sync_engine()
+        try:
+            with engine.begin() as connection:
+                for month in months:
+                    if projects is None:
+                        connection.execute(
+                            delete(warning_fact).where(warning_fact.c.month == month)
+                        )
+                        continue
+                    for chunk in _chunks(sorted(projects), 500):
+                        connection.execute(
+                            delete(warning_fact).where(
+                                warning_fact.c.month == month,
+                                warning_fact.c.project_code.in_(chunk),
+                            )
+                        )
+                rows = [dataclasses.asdict(f) for f in facts]
+                for start in range(0, len(rows), 5_000):
+                    connection.execute(insert(warning_fact), rows[start : start + 5_000])
+                if projects is None:
+                    connection.execute(
+                        delete(warning_fact_month).where(warning_fact_month.c.month.in_(months))
+                    )
+                    now = datetime.now(UTC)
+                    connection.execute(
+                        insert(warning_fact_month),
+                        [{"month": month, "refreshed_at": now} for month in months],
+                    )
+        finally:
+            engine.dispose()
+
+    async def months(self) -> list[date]:
+        """The months the facts cover, oldest first."""
+        statement = select(warning_fact_month.c.month).order_by(warning_fact_month.c.month)
+        return [row[0] for row in await self.database.fetch(statement)]
+
+
+def _chunks(values: list[str], size: int) -> list[list[str]]:
+    return [values[start : start + size] for start in range(0, len(values), size)]
