@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import Connection, delete, insert, or_, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from auth.errors import RegistryError
@@ -227,21 +227,43 @@ class NationalRegistry:
 
     def claim(self, lease: timedelta) -> QueuedCall | None:
         """The oldest call waiting, or whose runner's lease lapsed (a killed process),
-        leased to this runner; None when there is none. Safe between processes: the
-        claim is a conditional update."""
+        leased to this runner; None when there is none. A submitter's calls run one at a
+        time in the order they were accepted, whichever processes run them (an entry must
+        not overtake the roster it needs): a call is claimed only when it is its
+        submitter's oldest unfinished one and no live lease holds another of its calls.
+        Safe between processes: the claim is a conditional update."""
         now = _now()
-        waiting = or_(
-            call_t.c.state == PENDING,
-            (call_t.c.state == RUNNING) & (call_t.c.lease_until < now),
-        )
+        unfinished = call_t.c.state.in_((PENDING, RUNNING))
         with self._transaction() as connection:
+            busy = set(
+                connection.execute(
+                    select(call_t.c.appid).where(
+                        call_t.c.state == RUNNING, call_t.c.lease_until >= now
+                    )
+                ).scalars()
+            )
+            first = (
+                select(call_t.c.appid, func.min(call_t.c.received_at).label("first"))
+                .where(unfinished)
+                .group_by(call_t.c.appid)
+                .subquery()
+            )
             rows = connection.execute(
-                select(call_t.c.serial, call_t.c.state, call_t.c.attempts)
-                .where(waiting)
+                select(call_t.c.serial, call_t.c.appid, call_t.c.state, call_t.c.attempts)
+                .join(
+                    first,
+                    (first.c.appid == call_t.c.appid) & (first.c.first == call_t.c.received_at),
+                )
+                .where(unfinished)
                 .order_by(call_t.c.received_at, call_t.c.serial)
-                .limit(8)
+                .limit(256)
             ).all()
-            for serial, state, attempts in rows:
+            seen: set[str] = set()
+            for serial, appid, state, attempts in rows:
+                if appid in busy or appid in seen:
+                    seen.add(appid)
+                    continue
+                seen.add(appid)
                 claimed = connection.execute(
                     update(call_t)
                     .where(

@@ -1,0 +1,66 @@
+"""The national interface's queue (`auth.national`): a submitter's calls are claimed one at
+a time in the order they were accepted, whichever process claims them; a call whose
+runner died is claimed again once its lease lapses; other submitters are not held up."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from auth.national import DONE, NationalRegistry
+from hub_support import make_stores
+
+LEASE = timedelta(seconds=60)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def registry(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[NationalRegistry]:
+    stores = make_stores(request.param, tmp_path, "national_queue")
+    registry = NationalRegistry(stores.auth.database, stores.auth.sealer)
+    yield registry
+    registry.close()
+
+
+def _enqueue(registry: NationalRegistry, *calls: tuple[str, str]) -> None:
+    async def run() -> None:
+        try:
+            for serial, appid in calls:
+                await registry.enqueue(serial, appid, "Team.Add", "{}")
+                await asyncio.sleep(0.002)  # distinct arrival times, as real calls have
+        finally:
+            await registry.database.dispose()
+
+    asyncio.run(run())
+
+
+def test_a_submitters_calls_run_one_at_a_time_in_order(registry: NationalRegistry) -> None:
+    _enqueue(registry, ("a1", "A"), ("a2", "A"), ("b1", "B"), ("a3", "A"))
+    first = registry.claim(LEASE)
+    assert first is not None
+    assert first.serial == "a1"
+    other = registry.claim(LEASE)  # a second process: A is busy, B is not
+    assert other is not None
+    assert other.serial == "b1"
+    assert registry.claim(LEASE) is None  # a2 waits for a1, though it is pending
+    registry.finish("a1", DONE, {})
+    following = registry.claim(LEASE)
+    assert following is not None
+    assert following.serial == "a2"
+
+
+def test_a_call_whose_runner_died_is_claimed_again_after_its_lease(
+    registry: NationalRegistry,
+) -> None:
+    _enqueue(registry, ("a1", "A"), ("a2", "A"))
+    dead = registry.claim(timedelta(seconds=0.5))
+    assert dead is not None
+    assert registry.claim(LEASE) is None
+    time.sleep(0.6)
+    again = registry.claim(LEASE)
+    assert again is not None
+    assert (again.serial, again.attempts) == ("a1", 2)
