@@ -306,6 +306,18 @@ class NationalRegistry:
                 )
             )
 
+    def forget_answers(self, older_than: timedelta) -> int:
+        """Drops the answers of calls finished longer ago than `older_than` (an uploader
+        polls within minutes; the batches and audit records stay); returns how many."""
+        with self._transaction() as connection:
+            result = connection.execute(
+                delete(call_t).where(
+                    call_t.c.state.in_((DONE, FAILED)),
+                    call_t.c.finished_at < _now() - older_than,
+                )
+            )
+        return int(result.rowcount or 0)
+
     def call_state(self, serial: str) -> str | None:
         with self._transaction() as connection:
             row = connection.execute(select(call_t.c.state).filter_by(serial=serial)).first()

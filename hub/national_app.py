@@ -357,8 +357,13 @@ class NationalRunner:
             return asyncio.run_coroutine_threadsafe(coroutine, loop).result()
 
         lease = timedelta(seconds=self.settings.lease_seconds)
+        kept = timedelta(days=self.settings.answer_days)
+        next_pruning = 0.0
         while True:
             try:
+                if loop.time() >= next_pruning:  # at start and hourly: old answers go
+                    await asyncio.to_thread(self.registry.forget_answers, kept)
+                    next_pruning = loop.time() + 3600
                 call = await asyncio.to_thread(self.registry.claim, lease)
             except (SQLAlchemyError, OSError) as error:
                 log.warning("national queue unavailable: %s", type(error).__name__)

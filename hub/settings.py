@@ -156,6 +156,11 @@ class NationalSettings(BaseModel):
     max_attempts: int = Field(
         default=5, ge=1, description="Runs of a call the hub fails on before it answers 10."
     )
+    answer_days: float = Field(
+        default=30,
+        gt=0,
+        description="How long `AsyncHandleResult.Query` can still answer for a finished call.",
+    )
     max_bytes: int = Field(default=16 << 20, ge=1024, description="The largest call accepted.")
     max_items: int = Field(default=5_000, ge=1, description="Rows one call may hold.")
 

@@ -64,3 +64,15 @@ def test_a_call_whose_runner_died_is_claimed_again_after_its_lease(
     again = registry.claim(LEASE)
     assert again is not None
     assert (again.serial, again.attempts) == ("a1", 2)
+
+
+def test_old_answers_are_forgotten_and_recent_ones_kept(registry: NationalRegistry) -> None:
+    _enqueue(registry, ("a1", "A"), ("b1", "B"))
+    claimed = registry.claim(LEASE)
+    assert claimed is not None
+    registry.finish(claimed.serial, DONE, {"result": "ok"})
+    assert registry.forget_answers(timedelta(days=1)) == 0
+    time.sleep(0.05)
+    assert registry.forget_answers(timedelta(seconds=0.01)) == 1
+    assert registry.call_state("a1") is None
+    assert registry.call_state("b1") == "pending"  # unfinished calls are never dropped
