@@ -16,6 +16,7 @@ import contextlib
 import logging
 import os
 import socket
+import time
 import uuid
 from collections import Counter
 
@@ -24,9 +25,10 @@ import httpx
 from alerts import signing
 from alerts.payloads import AsClient
 from alerts.settings import AlertSettings
-from alerts.store import AlertStore, Claimed
+from alerts.store import AlertStore, Claimed, Subscription
 
 log = logging.getLogger(__name__)
+SUBSCRIPTION_TTL_SECONDS = 5.0
 
 
 def dispatcher_name() -> str:
@@ -53,6 +55,7 @@ class Dispatcher:
         self._tasks: set[asyncio.Task[None]] = set()
         self._in_flight: Counter[str] = Counter()
         self._sending: set[str] = set()
+        self._subscriptions: dict[str, tuple[float, Subscription | None]] = {}
         self._wake = asyncio.Event()
 
     async def close(self) -> None:
@@ -145,9 +148,18 @@ class Dispatcher:
                 self.store.failed, claimed, self.owner, None, type(error).__name__
             )
 
+    async def _subscription(self, subscription_id: str) -> Subscription | None:
+        """Read at most every few seconds: a removal stops deliveries within that."""
+        now = time.monotonic()
+        cached = self._subscriptions.get(subscription_id)
+        if cached is None or now - cached[0] > SUBSCRIPTION_TTL_SECONDS:
+            found = await asyncio.to_thread(self.store.subscription, subscription_id)
+            cached = self._subscriptions[subscription_id] = (now, found)
+        return cached[1]
+
     async def _attempt(self, claimed: Claimed) -> None:
         store = self.store
-        subscription = await asyncio.to_thread(store.subscription, claimed.subscription_id)
+        subscription = await self._subscription(claimed.subscription_id)
         if subscription is None or subscription.removed:
             await asyncio.to_thread(store.withhold, claimed.id, self.owner, "subscription removed")
             return

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,6 +29,7 @@ from kernel.context import PageLimits, RequestContext
 from kernel.cursors import Cursors
 
 ENDPOINT: Final = "/webhooks"
+CLIENT_TTL_SECONDS: Final = 5.0
 
 DOCUMENTS: Final[Mapping[Kind, tuple[str, str]]] = {
     Kind.PROJECT_WARNING: (
@@ -132,9 +134,21 @@ class AsClient:
         self.audit = audit
         self.hasher = hasher
         self.limits = limits or PageLimits()
+        self._clients: dict[str, tuple[float, RegisteredClient | None]] = {}
+
+    async def _client(self, client_id: str) -> RegisteredClient | None:
+        """The client's current grant, looked up at most every few seconds (a revocation
+        or a narrowed grant applies to bodies built after that)."""
+        now = time.monotonic()
+        cached = self._clients.get(client_id)
+        if cached is not None and now - cached[0] < CLIENT_TTL_SECONDS:
+            return cached[1]
+        found = await asyncio.to_thread(self.clients, client_id)
+        self._clients[client_id] = (now, found)
+        return found
 
     async def build(self, event: Any, subscription: Subscription, delivery_id: str) -> Built:
-        client = await asyncio.to_thread(self.clients, subscription.client_id)
+        client = await self._client(subscription.client_id)
         if client is None or client.revoked:
             return Built(None, "client unknown or revoked")
         kind = Kind(event.kind)

@@ -211,8 +211,8 @@ class AlertStore:
             }
             for s in changed.upserts
         ]
-        for chunk in _chunks(rows):
-            statement = self._insert(state_t).values(chunk)
+        if rows:
+            statement = self._insert(state_t)
             connection.execute(
                 statement.on_conflict_do_update(
                     index_elements=["kind", "subject"],
@@ -222,7 +222,8 @@ class AlertStore:
                         "version": statement.excluded.version,
                         "updated_at": statement.excluded.updated_at,
                     },
-                )
+                ),
+                rows,
             )
 
     def _insert(self, table: Any) -> Any:
@@ -245,13 +246,14 @@ class AlertStore:
             }
             for e in changed.events
         ]
-        inserted: list[Any] = []
-        for chunk in _chunks(rows):
-            statement = (
-                self._insert(event_t).values(chunk).on_conflict_do_nothing(index_elements=["key"])
-            )
-            inserted += connection.execute(statement.returning(*event_t.c)).all()
-        return inserted
+        if not rows:
+            return []
+        statement = (
+            self._insert(event_t)
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(*event_t.c, sort_by_parameter_order=True)
+        )
+        return list(connection.execute(statement, rows).all())
 
     def _fan_out(self, connection: Connection, events: Sequence[Any], at: datetime) -> int:
         subscriptions = [

@@ -12,6 +12,7 @@ which keeps the last-known state.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -166,39 +167,53 @@ class Observer:
             cursor = rows[-1].code
 
     async def _projects(self, info: Info, rows: list[Any], found: Observations) -> None:
+        """A page of projects at once: their look-ups go out together, one statement per
+        loader for the page (not one per project)."""
         by_code = {row.code: row for row in rows}
+        assessed = await _assess_page(info, list(by_code), found.month)
+        await asyncio.gather(
+            *(self._project(info, by_code[c.project_code], c, found) for c in assessed)
+        )
+
+    async def _project(
+        self, info: Info, project: Any, compliance: Any, found: Observations
+    ) -> None:
         month = found.month
-        for compliance in await _assess_page(info, list(by_code), month):
-            project = by_code[compliance.project_code]
-            failed = tuple(m.measure.name for m in compliance.measures if m.satisfied is False)
-            found.projects.append(
-                ProjectLevel(
-                    code=project.code,
-                    region_code=project.region_code,
-                    level=WarningLevel(compliance.level).name,
-                    failed=failed,
-                    no_data_from=tuple(compliance.no_data_from),
-                )
+        failed = tuple(m.measure.name for m in compliance.measures if m.satisfied is False)
+        found.projects.append(
+            ProjectLevel(
+                code=project.code,
+                region_code=project.region_code,
+                level=WarningLevel(compliance.level).name,
+                failed=failed,
+                no_data_from=tuple(compliance.no_data_from),
             )
-            project_month = await load_project_month(info, project.code, month)
-            unpaid = _unpaid(project_month.positions())
-            if unpaid:
-                before = _unpaid(
-                    (await load_project_month(info, project.code, _previous(month))).positions()
-                )
-                found.unpaid.extend(
-                    Unpaid(
-                        worker=worker,
-                        project_code=project.code,
-                        region_code=project.region_code,
-                        days_present=days,
-                        months=2 if worker in before else 1,
-                    )
-                    for worker, days in unpaid.items()
-                )
-            await self._blacklisted(info, project, project_month.registrations, found)
-            if compliance.level == WarningLevel.RED:
-                await self._filings(info, project, month, found)
+        )
+        project_month = await load_project_month(info, project.code, month)
+        unpaid = _unpaid(project_month.positions())
+        work = [self._blacklisted(info, project, project_month.registrations, found)]
+        if compliance.level == WarningLevel.RED:
+            work.append(self._filings(info, project, month, found))
+        if unpaid:
+            work.append(self._unpaid_months(info, project, unpaid, found))
+        await asyncio.gather(*work)
+
+    async def _unpaid_months(
+        self, info: Info, project: Any, unpaid: dict[str, int], found: Observations
+    ) -> None:
+        before = _unpaid(
+            (await load_project_month(info, project.code, _previous(found.month))).positions()
+        )
+        found.unpaid.extend(
+            Unpaid(
+                worker=worker,
+                project_code=project.code,
+                region_code=project.region_code,
+                days_present=days,
+                months=2 if worker in before else 1,
+            )
+            for worker, days in unpaid.items()
+        )
 
     async def _blacklisted(
         self, info: Info, project: Any, registrations: Any, found: Observations
