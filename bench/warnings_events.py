@@ -99,7 +99,7 @@ def _latest_payroll(settings: HubSettings, failed: float, path: Path) -> tuple[i
     database = next(c for c in bank if c.name == "bank").database
     table = Disbursement.__table__  # type: ignore[attr-defined]
     engine = database.sync_engine()
-    every = max(int(round(1 / failed)), 1) if failed else 0
+    every = max(round(1 / failed), 1) if failed else 0
     rows: list[tuple[Any, ...]] = []
     try:
         with engine.connect() as connection:
@@ -139,11 +139,15 @@ async def _evaluate(settings: HubSettings, store: AlertStore) -> tuple[float, An
 class _Receiver:
     def __init__(self) -> None:
         self.count = 0
+        self.target = 0
+        self.done = threading.Event()
 
     def app(self) -> Starlette:
         async def hook(request: Request) -> Response:
             await request.body()
             self.count += 1
+            if self.count >= self.target:
+                self.done.set()
             return Response(status_code=204)
 
         return Starlette(routes=[Route("/hook", hook, methods=["POST"])])
@@ -184,7 +188,7 @@ def _throughput(settings: HubSettings, store: AlertStore, deliveries: int) -> di
         audit,
         hasher,
     )
-    target = min(deliveries, from_epoch)
+    receiver.target = min(deliveries, from_epoch)
 
     def sent() -> int:
         return sum(1 for d in store.deliveries(subscription.id) if d.state != "pending")
@@ -194,8 +198,7 @@ def _throughput(settings: HubSettings, store: AlertStore, deliveries: int) -> di
         dispatcher = Dispatcher(store, builder, settings.alerts)
         started = time.perf_counter()
         task = asyncio.create_task(dispatcher.run(stop))
-        while receiver.count < target:
-            await asyncio.sleep(0.05)
+        await asyncio.to_thread(receiver.done.wait, 600)
         took = time.perf_counter() - started
         stop.set()
         await task
