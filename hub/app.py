@@ -59,7 +59,7 @@ from connectors.base import Connector
 from graph.facts.store import FactsStore
 from graph.merged import HUB_SUBGRAPH
 from graph.schema import HubSchema
-from hub import telemetry
+from hub import graphql_http, telemetry
 from hub.edge import Edge
 from hub.facts import refresh_after_import
 from hub.graph import hub_schema
@@ -100,10 +100,14 @@ _VIEW_REFUSALS = {
     404: errors.NOT_FOUND,
     405: errors.METHOD_NOT_ALLOWED,
     413: errors.REQUEST_TOO_LARGE,
+    406: errors.NOT_ACCEPTABLE,
     415: errors.UNSUPPORTED_MEDIA_TYPE,
 }
 """What strawberry's view refuses (an unknown operation name, a body it cannot read),
 as the JSON refusals every other layer answers with; strawberry writes plain text."""
+
+
+_REFUSED_BEFORE_EXECUTION = "graphql_refused_before_execution"
 
 
 class HubGraphQL(GraphQL[RequestContext, None]):
@@ -140,19 +144,40 @@ class HubGraphQL(GraphQL[RequestContext, None]):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Queries run over POST only: a GET names a query (or asks for anything but the
-        GraphiQL page) is a 405. Whatever strawberry's view refuses is answered in JSON."""
+        GraphiQL page) is a 405. Whatever strawberry's view refuses is answered in JSON.
+        The answer's media type and status follow GraphQL over HTTP (`hub.graphql_http`)."""
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
         request = Request(scope, receive)
+        media = graphql_http.negotiate(request.headers.get("accept"))
         try:
             if request.method != "POST" and "query" in request.query_params:
                 raise HTTPException(405, "queries run over POST, as application/json")
+            if request.method == "POST" and media is None:
+                raise HTTPException(
+                    406,
+                    f"accept {graphql_http.GRAPHQL_RESPONSE} or {graphql_http.JSON}",
+                )
             response = await self.run(request)
         except HTTPException as error:
             await _view_refusal(error).send(send)
             return
+        if request.method == "POST" and response.media_type == graphql_http.JSON:
+            if media == graphql_http.GRAPHQL_RESPONSE:
+                refused = bool(scope.get(_REFUSED_BEFORE_EXECUTION))
+                response = graphql_http.as_graphql_response(response, refused)
+            else:
+                response.headers["content-type"] = f"{graphql_http.JSON}; charset=utf-8"
         await response(scope, receive, send)
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> Any:
+        """Notes on the request whether GraphQL refused it before executing (the status
+        under application/graphql-response+json)."""
+        found = list(result.errors or ())
+        if graphql_http.refused_before_execution(result.data, found):
+            request.scope[_REFUSED_BEFORE_EXECUTION] = True
+        return await super().process_result(request, result)
 
     async def execute_single(
         self,

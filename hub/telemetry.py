@@ -109,7 +109,7 @@ def metrics_endpoint(verifier: TokenVerifier) -> Any:
         if METRICS_READ not in verified.scopes:
             return Refusal(
                 403,
-                "insufficient_scope",
+                errors.INSUFFICIENT_SCOPE,
                 f"/metrics needs scope {METRICS_READ}",
                 headers={
                     "WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{METRICS_READ}"'

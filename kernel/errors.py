@@ -27,8 +27,8 @@ below; no module spells one as a bare string (`tests/test_refusal_codes.py`):
     the request itself            400 INVALID_REQUEST, INVALID_JSON, EMPTY_BODY,
                                       BATCHING_DISABLED, TOO_MANY_OPERATIONS
                                   404 NOT_FOUND, UNKNOWN_TABLE · 405 METHOD_NOT_ALLOWED
-                                  408 BODY_TIMEOUT · 413 REQUEST_TOO_LARGE
-                                  415 UNSUPPORTED_MEDIA_TYPE
+                                  406 NOT_ACCEPTABLE · 408 BODY_TIMEOUT
+                                  413 REQUEST_TOO_LARGE · 415 UNSUPPORTED_MEDIA_TYPE
     who is asking                 401 MISSING_AUTHORIZATION, INVALID_TOKEN (RFC 6750)
                                   403 INSUFFICIENT_SCOPE, DELEGATION_NOT_ALLOWED,
                                       UNKNOWN_CALLER, OPERATION_REFUSED
@@ -99,6 +99,8 @@ UNKNOWN_TABLE: Final = "unknown_table"
 """404: a push to a table the agency does not have."""
 UNSUPPORTED_MEDIA_TYPE: Final = "unsupported_media_type"
 """415: a Content-Type the endpoint does not read."""
+NOT_ACCEPTABLE: Final = "not_acceptable"
+"""406: an Accept header naming neither media type GraphQL answers in."""
 MISSING_AUTHORIZATION: Final = "missing_authorization"
 """401: no bearer token."""
 INVALID_TOKEN: Final = "invalid_token"
