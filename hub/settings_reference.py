@@ -29,6 +29,7 @@ TITLES = {
     "national": "The national platform interface",
     "alerts": "Warnings and webhooks",
     "connector": "Agencies served as their own services",
+    "otel": "Traces",
 }
 """A heading per block; a block without one is headed by its variable prefix."""
 
@@ -43,6 +44,8 @@ PAGES = {
     "national": "[the national interface](national-interface.md)",
     "alerts": "[warnings and webhooks](warnings.md)",
     "connector": "[remote connectors](remote-connectors.md)",
+    "otel": "[operations](operations.md#traces)",
+    "db": "[operations](operations.md#connection-budget)",
 }
 """Where each block's behaviour is described."""
 
