@@ -28,6 +28,7 @@ from connectors.base import discover
 from graph.facts.store import FactsStore
 from kernel.scopes import vocabulary
 from storage.keys import create_key_file
+from synthetic.facts import SCALES
 
 POSTGRES_SERVER = "postgresql://postgres@127.0.0.1:5432"
 BENCH_CLIENT = "bench"
@@ -92,6 +93,9 @@ class Dataset:
             "HUB_AUDIT_ORIGIN": AUDIT_ORIGIN,
             "HUB_AUDIT_CHECKPOINT_KEY_FILE": str(self.checkpoint_key_file),
             "HUB_TOKEN_KEK_FILE": str(self.kek_file),
+            # The warning facts cover the months the data set holds (its scale's), not a
+            # year: a refresh costs one assessment per project and month.
+            "HUB_FACTS_MONTHS": str(SCALES[self.scale].months),
         }
         for target in targets():
             env[f"HUB_{target.upper()}_DB_URL"] = self.database_url(target)
@@ -184,7 +188,7 @@ def prepare(dataset: Dataset, log: Any = print) -> dict[str, Any]:
     _fresh_databases(dataset)
     _hub(dataset, "migrate")
     started = time.perf_counter()
-    seeded = _hub(dataset, "seed", "--scale", dataset.scale, "--seed", str(dataset.seed))
+    seeded = _hub(dataset, "seed", "--scale", dataset.scale, "--seed", str(dataset.seed), "--force")
     seed_seconds = time.perf_counter() - started
     printed = _hub(
         dataset,

@@ -66,7 +66,9 @@ def serving(
         **dataset.environment(),
         "HUB_ENV": "production",
         "HUB_PORT": str(port),
-        "HUB_ISSUER": f"http://127.0.0.1:{port}",
+        # production issues tokens only under an https issuer (a proxy's in front of the
+        # hub); nothing here fetches it, and the bench talks plain HTTP to the hub itself
+        "HUB_ISSUER": f"https://127.0.0.1:{port}",
         "HUB_TOKEN_TTL_SECONDS": "86400",
         "HUB_RATE_LIMITS": json.dumps(RATE_LIMITS),
         "HUB_AUDIT_ENABLED": "true" if audit else "false",

@@ -12,7 +12,6 @@ from datetime import date
 
 from connectors.base import Connector
 from graph.facts.refresh import (
-    DEFAULT_WINDOW,
     LevelChange,
     LoaderFactories,
     latest_months,
@@ -58,7 +57,7 @@ async def _months(store: FactsStore, factories: LoaderFactories) -> list[date] |
     covered = await store.months()
     if not covered:
         return None
-    latest = await latest_months(factories)
+    latest = await latest_months(factories, store.window)
     return sorted({*covered, *latest})
 
 
@@ -105,7 +104,7 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     again = actions.add_parser(
         "refresh",
         help="recompute every project's warning level (the covered months and the latest "
-        f"{DEFAULT_WINDOW}); seeding and imports do this themselves",
+        "HUB_FACTS_MONTHS); seeding and imports do this themselves",
     )
     again.add_argument("--months", help="only these months, comma-separated (2026-10,2026-11)")
     again.add_argument(

@@ -20,6 +20,7 @@ from auth.staff import SessionPolicy
 from auth.store import AuthStore
 from auth.tokens import TrustedIssuer
 from connectors.resilience import RemotePolicy
+from graph.facts.store import FactsSettings
 from hub.limits import Limits
 from hub.limits.sources import SourceLimits
 from kernel.context import PageLimits
@@ -250,6 +251,7 @@ class HubSettings(BaseSettings):
     otel: OtelSettings = OtelSettings()
     national: NationalSettings = NationalSettings()
     alerts: AlertSettings = AlertSettings()
+    facts: FactsSettings = FactsSettings()
 
     connector: ConnectorSettings = ConnectorSettings()
 

@@ -28,6 +28,7 @@ TITLES = {
     "ingest": "Pushes to `POST /ingest`",
     "national": "The national platform interface",
     "alerts": "Warnings and webhooks",
+    "facts": "The dashboard's warning facts",
     "connector": "Agencies served as their own services",
     "otel": "Traces",
 }
@@ -43,6 +44,7 @@ PAGES = {
     "ingest": "[importing data](importing.md)",
     "national": "[the national interface](national-interface.md)",
     "alerts": "[warnings and webhooks](warnings.md)",
+    "facts": "[benchmarks](benchmarks.md#the-dashboards-warning-facts)",
     "connector": "[remote connectors](remote-connectors.md)",
     "otel": "[operations](operations.md#traces)",
     "db": "[operations](operations.md#connection-budget)",

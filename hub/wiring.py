@@ -235,7 +235,7 @@ def build_cursors(settings: HubSettings) -> Cursors:
 
 
 def build_facts_store(settings: HubSettings) -> FactsStore:
-    return FactsStore(_database(settings, settings.facts_db_url))
+    return FactsStore(_database(settings, settings.facts_db_url), settings.facts)
 
 
 def build_alert_store(settings: HubSettings) -> AlertStore:

@@ -124,12 +124,16 @@ async def refresh(
     *,
     projects: Collection[str] | None = None,
     months: Collection[date] | None = None,
-    window: int = DEFAULT_WINDOW,
+    window: int | None = None,
 ) -> list[LevelChange]:
     """Recompute the facts of `projects` (every project: None) in `months` (None: the
-    latest `window` months) and store them; the levels that changed, by project and month.
-    A full refresh also marks its months covered, so the dashboard reads them from here."""
-    chosen = sorted(months) if months is not None else await latest_months(factories, window)
+    latest `window` months, the store's setting unless given) and store them; the levels
+    that changed, by project and month. A full refresh also marks its months covered, so
+    the dashboard reads them from here."""
+    if months is None:
+        chosen = await latest_months(factories, window or store.window)
+    else:
+        chosen = sorted(months)
     if not chosen:
         return []
     before = await store.levels(chosen, projects)

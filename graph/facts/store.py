@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Final
 
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import (
     Boolean,
     Column,
@@ -111,6 +112,21 @@ def _severity_after(key: str) -> ColumnElement[bool]:
     )
 
 
+class FactsSettings(BaseModel):
+    """The warning facts (`HUB_FACTS_*`; their database is `HUB_FACTS_DB_URL`)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    months: int = Field(
+        default=12,
+        ge=1,
+        le=120,
+        description="Months the facts keep current, up to the latest month any agency's "
+        "table covers (older months already covered stay current too); a refresh costs "
+        "each project under construction this many assessments.",
+    )
+
+
 class FactsStore:
     """The facts' database: a migration target of its own, read per request by the
     dashboard's resolvers and written by `graph.facts.refresh`."""
@@ -120,8 +136,9 @@ class FactsStore:
     version_table = "alembic_version_facts"
     migrations = Path(__file__).resolve().parent / "migrations"
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, settings: FactsSettings | None = None) -> None:
         self.database = database
+        self.window = (settings or FactsSettings()).months
         self._migrated = False
         self._warned = -WARN_EVERY_SECONDS
 
