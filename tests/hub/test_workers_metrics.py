@@ -1,0 +1,95 @@
+"""`hub serve --workers 2`: /metrics adds up every worker's counts, whichever worker
+answers the scrape (prometheus-client's multi-process mode)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from conftest import _free_port
+
+HUB = [sys.executable, "-m", "hub.cli"]
+REQUESTS = 24
+
+
+def _requests_counted(text: str) -> float:
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "hub_http_requests_total" and sample.labels.get("route") == "/graphql"
+    )
+
+
+def test_metrics_add_up_every_worker(tmp_path: Path) -> None:
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("HUB_") or k.startswith("HUB_TEST_")
+    }
+    env |= {"HUB_DATA_DIR": str(tmp_path), "AUTHLIB_INSECURE_TRANSPORT": "1"}
+    subprocess.run([*HUB, "migrate"], check=True, env=env, capture_output=True)
+    added = subprocess.run(
+        [
+            *HUB,
+            "clients",
+            "add",
+            "scraper",
+            "--agency",
+            "hub",
+            "--scopes",
+            "metrics:read",
+            "--purposes",
+            "operations",
+        ],
+        check=True,
+        env=env,
+        capture_output=True,
+        text=True,
+    ).stdout
+    secret = next(
+        line.split()[1] for line in added.splitlines() if line.startswith("client_secret")
+    )
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = (tmp_path / "serve.log").open("wb")
+    process = subprocess.Popen(
+        [*HUB, "serve", "--port", str(port), "--workers", "2"], env=env, stderr=log
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None, "hub serve exited"
+            assert time.monotonic() < deadline, "the workers did not start"
+            time.sleep(0.3)
+        token = httpx.post(
+            f"{base}/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=("scraper", secret),
+        ).json()["access_token"]
+        for _ in range(REQUESTS):  # a new connection each: the kernel spreads them
+            answer = httpx.post(f"{base}/graphql", json={"query": "{ __typename }"})
+            assert answer.status_code == 401  # counted all the same
+        pids = {path.stem.rsplit("_", 1)[-1] for path in (tmp_path / "metrics").glob("*.db")}
+        assert len(pids) >= 2, pids  # both workers write their values there
+        for _ in range(4):  # whichever worker answers the scrape, it reports all of them
+            scraped = httpx.get(f"{base}/metrics", headers={"Authorization": f"Bearer {token}"})
+            assert scraped.status_code == 200, scraped.text
+            assert _requests_counted(scraped.text) == REQUESTS
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
