@@ -35,6 +35,7 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExport
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.sampling import Sampler
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -222,17 +223,24 @@ def otlp_endpoint(configured: str | None) -> str | None:
 
 
 def start_tracing(
-    endpoint: str | None, service_name: str, exporter: SpanExporter | None = None
+    endpoint: str | None,
+    service_name: str,
+    exporter: SpanExporter | None = None,
+    sampler: Sampler | None = None,
 ) -> TracerProvider | None:
     """Installs the process's tracer provider once (an OTLP/HTTP exporter, or the one
-    given); None, and spans stay no-ops, when nothing is configured."""
+    given, every span sampled unless a sampler says otherwise); None, and spans stay
+    no-ops, when nothing is configured."""
     global _provider
     if _provider is not None:
         return _provider
     url = otlp_endpoint(endpoint)
     if exporter is None and url is None:
         return None
-    provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": service_name}),
+        sampler=sampler,
+    )
     provider.add_span_processor(BatchSpanProcessor(exporter or OTLPSpanExporter(endpoint=url)))
     trace.set_tracer_provider(provider)
     _provider = provider

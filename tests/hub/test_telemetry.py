@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import re
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -18,6 +19,7 @@ import httpx
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
 from prometheus_client.parser import text_string_to_metric_families
 
 from auth.store import Grant
@@ -37,15 +39,44 @@ LONG_NUMBER = re.compile(r"(?<![\d.])\d{16,19}(?![\d.])")
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 REFERENCE = "（2026）豫0183民初1024号 张建国"
 
+
+class _Switch(Sampler):
+    """Samples while this module's tests run, and drops every span of the other tests the
+    same process runs afterwards (the provider cannot be taken back)."""
+
+    on = False
+
+    def should_sample(
+        self,
+        parent_context: Any,
+        trace_id: int,
+        name: str,
+        kind: Any = None,
+        attributes: Any = None,
+        links: Any = None,
+        trace_state: Any = None,
+    ) -> SamplingResult:
+        decision = Decision.RECORD_AND_SAMPLE if self.on else Decision.DROP
+        return SamplingResult(decision, attributes if self.on else None)
+
+    def get_description(self) -> str:
+        return "switch"
+
+
 _exporter = InMemorySpanExporter()
+_switch = _Switch()
 
 
 @pytest.fixture(scope="module")
-def spans() -> InMemorySpanExporter:
+def spans() -> Iterator[InMemorySpanExporter]:
     """Spans of this process go here (the provider is installed once per process)."""
-    provider = telemetry.start_tracing(None, "wage-hub-test", exporter=_exporter)
+    provider = telemetry.start_tracing(None, "wage-hub-test", exporter=_exporter, sampler=_switch)
     assert provider is not None
-    return _exporter
+    _switch.on = True
+    yield _exporter
+    _switch.on = False
+    telemetry.flush_traces()
+    _exporter.clear()
 
 
 def _operator(hub: RunningHub) -> str:
