@@ -14,13 +14,19 @@ from __future__ import annotations
 import asyncio
 import enum
 import ipaddress
+import json
+import uuid
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import strawberry
+from strawberry.scalars import JSON
 
 from alerts.kinds import Kind
+from alerts.payloads import AsClient
 from alerts.store import (
     ACKNOWLEDGED,
     OPEN,
@@ -308,5 +314,86 @@ async def _handle(info: Info, id: strawberry.ID, status: str, note: str | None) 
     return WorkOrder.of(found[0], now_utc()) if found and handled is not None else None
 
 
+@public_type
+@strawberry.type(description="预警事件: one event as this caller may see it")
+class WarningEvent:
+    id: strawberry.ID = strawberry.field(description="the event's id: the stream's Last-Event-ID")
+    kind: WarningKind  # type: ignore[valid-type]
+    region_code: str
+    project_code: str | None
+    month: YearMonth | None
+    raised_at: datetime
+    payload: JSON = strawberry.field(
+        description="what a webhook would carry: the event's public facts and the kind's "
+        "query answered as this caller (scopes, regions and masking applied)"
+    )
+
+
+class LastEventId(str):
+    """The stream's `Last-Event-ID` header, kept on the request's context."""
+
+
+@dataclass(frozen=True)
+class EventStream:
+    """What a stream reads events from and builds them with."""
+
+    store: AlertStore
+    builder: AsClient
+    poll_seconds: float = 1.0
+
+
+@strawberry.type(name="Subscription", description="Streams (GraphQL over Server-Sent Events)")
+class WarningsSubscription:
+    @strawberry.subscription(
+        description="预警事件流: events as they are raised, each as this caller may see it; "
+        "resumes after `after` (or the stream's Last-Event-ID), else starts from now",
+        metadata={"public": True},
+    )
+    async def warning_events(
+        self,
+        info: Info,
+        kinds: list[WarningKind] | None = None,  # type: ignore[valid-type]
+        region_code_prefix: RegionCodePrefix | None = None,
+        after: strawberry.ID | None = None,
+    ) -> AsyncGenerator[WarningEvent, None]:
+        caller = _agency_client(info)
+        stream: EventStream = info.context.loaders(EventStream)
+        resumed = str(after or info.context.per_request.get(LastEventId) or "")
+        try:
+            cursor = int(resumed) if resumed else await asyncio.to_thread(stream.store.latest_event)
+        except ValueError:
+            raise BadUserInput(f"after {resumed!r} is not an event id") from None
+        wanted = tuple(Kind(k) for k in kinds or Kind)
+        watching = Subscription(
+            id="stream", client_id=caller.client_id, kinds=wanted,
+            region_prefix=region_code_prefix, project_code=None, enterprise_uscc=None,
+            url="", secret="", purpose=caller.purpose, created_at=now_utc(),
+        )  # fmt: skip
+        while True:
+            events = await asyncio.to_thread(stream.store.events, None, cursor, 100)
+            for event in events:
+                cursor = event.id
+                if not watching.matches(event):
+                    continue
+                built = await stream.builder.build(
+                    event, watching, uuid.uuid4().hex, caller=caller, endpoint=STREAM_ENDPOINT
+                )
+                if built.body is None:
+                    continue
+                yield WarningEvent(
+                    id=strawberry.ID(str(event.id)),
+                    kind=Kind(event.kind),
+                    region_code=event.region_code,
+                    project_code=event.project_code,
+                    month=event.month,
+                    raised_at=event.raised_at,
+                    payload=json.loads(built.body),
+                )
+            if not events:
+                await asyncio.sleep(stream.poll_seconds)
+
+
+STREAM_ENDPOINT = "/graphql/stream"
 CONTRIBUTION = GraphContribution(query=WarningsQuery)
 MUTATION = WarningsMutation
+SUBSCRIPTION = WarningsSubscription

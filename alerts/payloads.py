@@ -147,14 +147,21 @@ class AsClient:
         self._clients[client_id] = (now, found)
         return found
 
-    async def build(self, event: Any, subscription: Subscription, delivery_id: str) -> Built:
+    async def build(
+        self,
+        event: Any,
+        subscription: Subscription,
+        delivery_id: str,
+        caller: Caller | None = None,
+        endpoint: str = ENDPOINT,
+    ) -> Built:
+        """`caller`: who asks now (a stream's, with its token's scopes); by default the
+        subscription's client with its current grant."""
         client = await self._client(subscription.client_id)
         if client is None or client.revoked:
             return Built(None, "client unknown or revoked")
         kind = Kind(event.kind)
-        if not set(kind.scopes) <= set(client.scopes):
-            return Built(None, f"the grant lacks {' '.join(kind.scopes)}")
-        caller = Caller(
+        caller = caller or Caller(
             client_id=client.client_id,
             agency=client.agency,
             scopes=frozenset(client.scopes),
@@ -162,8 +169,10 @@ class AsClient:
             purpose=subscription.purpose,
             purpose_reference=f"webhook subscription {subscription.id}",
         )
+        if not all(caller.has(scope) for scope in kind.scopes):
+            return Built(None, f"the grant lacks {' '.join(kind.scopes)}")
         details = json.loads(event.details)
-        trail = AuditTrail(endpoint=ENDPOINT, request_id=delivery_id.removeprefix("msg_")[:32])
+        trail = AuditTrail(endpoint=endpoint, request_id=delivery_id.removeprefix("msg_")[:32])
         if kind not in DOCUMENTS:  # an escalation: who must act, where; no one's data
             if not _responsible(client, details, event.region_code):
                 return Built(None, "another agency's or region's work order")

@@ -675,6 +675,11 @@ class AlertStore:
         with self._transaction() as connection:
             return list(connection.execute(statement).all())
 
+    def latest_event(self) -> int:
+        """The newest event's id (0 when there is none): where a new stream starts."""
+        with self._transaction() as connection:
+            return int(connection.execute(select(func.max(event_t.c.id))).scalar() or 0)
+
     def event(self, event_id: int) -> Any:
         with self._transaction() as connection:
             return connection.execute(select(event_t).where(event_t.c.id == event_id)).first()

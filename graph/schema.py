@@ -75,12 +75,13 @@ def build_schema(
     *,
     extra: Sequence[GraphContribution] = (),
     mutation: type | None = None,
+    subscription: type | None = None,
     hide_suggestions: bool = False,
     error_observer: ErrorObserver = _observe_nothing,
     batch_max: int = 0,
 ) -> HubSchema:
-    """The merged graph, with `extra` root fields (and the hub's `mutation` type, when
-    given); `extensions` are the hub's
+    """The merged graph, with `extra` root fields (and the hub's `mutation` and `subscription`
+    types, when given); `extensions` are the hub's
     per-operation steps (limits, audit), passed as classes or factories, in the order they
     wrap execution. `batch_max` > 0 lets a request hold that many operations as a JSON
     array."""
@@ -89,6 +90,7 @@ def build_schema(
     schema = HubSchema(
         query=query,
         mutation=mutation,
+        subscription=subscription,
         config=StrawberryConfig(
             scalar_map=SCALAR_MAP,
             batching_config=BatchingConfig(max_operations=batch_max) if batch_max else None,

@@ -44,6 +44,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from alerts.dispatcher import Dispatcher
 from alerts.evaluation import Evaluations, escalate_forever, evaluate
+from alerts.graph import EventStream
 from alerts.payloads import AsClient
 from alerts.store import AlertStore
 from audit.graph import AuditReader
@@ -70,8 +71,10 @@ from hub.limits import refusal
 from hub.limits.documents import DocumentStore
 from hub.limits.pipeline import observe_error
 from hub.limits.rates import parse_rates
+from hub.limits.sources import SourceGuard
 from hub.national_app import NationalEndpoint, NationalRunner, call_limit, national_methods
 from hub.settings import HubSettings
+from hub.stream_app import StreamEndpoint
 from hub.wiring import (
     build_alert_store,
     build_audit_store,
@@ -214,6 +217,10 @@ class HubGraphQL(GraphQL[RequestContext, None]):
         GraphiQL page, which runs none, comes without (see `auth.middleware`). The audit
         trail, when auditing is on, collects what the request discloses."""
         return self._context(request.scope)
+
+    def context_of(self, scope: Scope) -> RequestContext:
+        """The request's context, as every operation of this view gets it."""
+        return self._context(scope)
 
     def _context(self, scope: Scope) -> RequestContext:
         context = RequestContext(
@@ -403,6 +410,12 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
         settings.pages,
     )
     agencies = audiences(connectors)
+    graphql.loader_factories[EventStream] = lambda waves, caller: EventStream(
+        alert_store, deliveries, settings.alerts.poll_seconds
+    )
+    stream = SourceGuard(
+        callers(guards.rate_limited(StreamEndpoint(schema, graphql.context_of))), guards.failures
+    )
     token_endpoint = TokenEndpoint(
         auth_store,
         policy,
@@ -459,6 +472,7 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
 
     routes = [
         Route("/graphql", guards.graphql(graphql, callers), methods=["GET", "POST"]),
+        Route("/graphql/stream", stream, methods=["GET", "POST"]),
         Route(
             "/ingest/{agency}/{table}",
             guards.endpoint(IngestEndpoint(importer, settings.ingest, after_import), callers),

@@ -18,6 +18,7 @@ def hub_schema(extensions: Sequence[ExtensionFactory] = (), **options: Any) -> H
         extensions,
         extra=(audit_graph.CONTRIBUTION, alerts_graph.CONTRIBUTION),
         mutation=alerts_graph.MUTATION,
+        subscription=alerts_graph.SUBSCRIPTION,
         **options,
     )
 
