@@ -388,18 +388,22 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
 
     checked: list[HealthChecked] = [*connectors, auth_store, audit_store, alert_store]
     desk = _desk(settings, auth_store, policy, graphql)
+    observer = build_observer(settings, connectors)
+    evaluations = Evaluations(lambda: evaluate(observer, alert_store))
+
+    async def after_import() -> None:
+        """Every applied import (a push, a province's upload): the warning facts brought
+        up to date, then the warning rules asked to run (in the background)."""
+        await refresh_after_import(facts_store, graphql.loader_factories)
+        if settings.alerts.evaluate_after_import:
+            evaluations.request()
+
     importer = Importer(
-        connectors,
-        audit_store if guards.auditing else None,
-        hasher,
-        refresh_facts=lambda: refresh_after_import(facts_store, graphql.loader_factories),
+        connectors, audit_store if guards.auditing else None, hasher, refresh_facts=after_import
     )
     registry = NationalRegistry(auth_store.database, auth_store.sealer)
     methods = national_methods(importer)
     runner = NationalRunner(registry, importer, methods, settings.national)
-    observer = build_observer(settings, connectors)
-    evaluations = Evaluations(lambda: evaluate(observer, alert_store))
-    after_import = evaluations.request if settings.alerts.evaluate_after_import else None
     deliveries = AsClient(
         schema,
         graphql.loader_factories,
@@ -475,7 +479,7 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
         Route("/graphql/stream", stream, methods=["GET", "POST"]),
         Route(
             "/ingest/{agency}/{table}",
-            guards.endpoint(IngestEndpoint(importer, settings.ingest, after_import), callers),
+            guards.endpoint(IngestEndpoint(importer, settings.ingest), callers),
             methods=["POST"],
         ),
         Route(

@@ -29,7 +29,7 @@ import io
 import os
 import sqlite3
 import tempfile
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from datetime import date
 from pathlib import Path
 from typing import Any, Final
@@ -156,16 +156,9 @@ class IngestEndpoint:
     """The ASGI app behind the route; the caller middleware has put the caller on the
     scope, the audit middleware its trail."""
 
-    def __init__(
-        self,
-        importer: Importer,
-        settings: IngestSettings,
-        on_applied: Callable[[], None] | None = None,
-    ) -> None:
-        """`on_applied`: told after every applied import (the warning rules run then)."""
+    def __init__(self, importer: Importer, settings: IngestSettings) -> None:
         self.importer = importer
         self.settings = settings
-        self.on_applied = on_applied
         self._turns: asyncio.Semaphore | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -213,8 +206,6 @@ class IngestEndpoint:
             result = await self._run(request, caller, agency, table, path, options)
         finally:
             await _remove(path)
-        if result.applied and self.on_applied is not None:
-            self.on_applied()
         try:
             return self._answer(result)
         finally:
