@@ -26,6 +26,7 @@ from alerts import signing
 from alerts.payloads import AsClient
 from alerts.settings import AlertSettings
 from alerts.store import AlertStore, Claimed, Subscription
+from kernel.metrics import WEBHOOK_DELIVERIES, WEBHOOK_DURATION
 
 log = logging.getLogger(__name__)
 SUBSCRIPTION_TTL_SECONDS = 5.0
@@ -138,15 +139,21 @@ class Dispatcher:
         task.add_done_callback(done)
 
     async def _deliver(self, claimed: Claimed) -> None:
+        started = time.perf_counter()
+        outcome = "error"
         try:
-            await self._attempt(claimed)
+            outcome = await self._attempt(claimed)
         except asyncio.CancelledError:
+            outcome = "cancelled"
             raise
         except Exception as error:  # logged by kind only: no payload, no personal data
             log.warning("delivery %s failed unexpectedly: %s", claimed.id, type(error).__name__)
             await asyncio.to_thread(
                 self.store.failed, claimed, self.owner, None, type(error).__name__
             )
+        finally:
+            WEBHOOK_DELIVERIES.labels(outcome).inc()
+            WEBHOOK_DURATION.observe(time.perf_counter() - started)
 
     async def _subscription(self, subscription_id: str) -> Subscription | None:
         """Read at most every few seconds: a removal stops deliveries within that."""
@@ -157,19 +164,20 @@ class Dispatcher:
             cached = self._subscriptions[subscription_id] = (now, found)
         return cached[1]
 
-    async def _attempt(self, claimed: Claimed) -> None:
+    async def _attempt(self, claimed: Claimed) -> str:
+        """One delivery attempt; its outcome for the metrics."""
         store = self.store
         subscription = await self._subscription(claimed.subscription_id)
         if subscription is None or subscription.removed:
             await asyncio.to_thread(store.withhold, claimed.id, self.owner, "subscription removed")
-            return
+            return "withheld"
         body = claimed.body
         if body is None:
             event = await asyncio.to_thread(store.event, claimed.event_id)
             built = await self.builder.build(event, subscription, claimed.id)
             if built.body is None:
                 await asyncio.to_thread(store.withhold, claimed.id, self.owner, built.reason)
-                return
+                return "withheld"
             body = built.body
             await asyncio.to_thread(store.keep_body, claimed.id, self.owner, body)
         content = body.encode()
@@ -183,11 +191,12 @@ class Dispatcher:
             )
         except httpx.HTTPError as error:
             await asyncio.to_thread(store.failed, claimed, self.owner, None, type(error).__name__)
-            return
+            return "unreachable"
         if 200 <= response.status_code < 300:
             await asyncio.to_thread(store.delivered, claimed.id, self.owner, response.status_code)
-        else:
-            await asyncio.to_thread(
-                store.failed, claimed, self.owner, response.status_code,
-                f"HTTP {response.status_code}",
-            )  # fmt: skip
+            return "delivered"
+        await asyncio.to_thread(
+            store.failed, claimed, self.owner, response.status_code,
+            f"HTTP {response.status_code}",
+        )  # fmt: skip
+        return "refused"

@@ -81,6 +81,17 @@ LIMIT_REFUSALS: Final = Counter(
     "429; QUERY_TOO_COSTLY, REQUEST_TIMEOUT, ...).",
     ["code"],
 )
+WEBHOOK_DELIVERIES: Final = Counter(
+    "hub_webhook_deliveries",
+    "Webhook delivery attempts, by outcome (delivered, refused, unreachable, withheld, "
+    "error); never by receiver.",
+    ["outcome"],
+)
+WEBHOOK_DURATION: Final = Histogram(
+    "hub_webhook_delivery_duration_seconds",
+    "Time of one delivery attempt, the receiver's answer included.",
+    buckets=LATENCY_BUCKETS,
+)
 IMPORTS: Final = Counter(
     "hub_imports",
     "Imports of an agency's table, by agency, table, channel (cli, http) and outcome.",
