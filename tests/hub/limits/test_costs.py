@@ -23,7 +23,7 @@ from kernel.costs import REGION_ASSESSMENT
 
 SUMMARY = 'a{i}: warningSummary(month: "2026-10") {{ regionCode red }}'
 TEN_SUMMARIES = "{ " + " ".join(SUMMARY.format(i=i) for i in range(10)) + " }"
-DASHBOARD = Path(__file__).parents[2] / "web" / "documents" / "dashboard.graphql"
+DASHBOARD = Path(__file__).parents[3] / "web" / "documents" / "dashboard.graphql"
 NESTED = (
     "name contracts { signedOn } registrations { trade project { name registrations "
     "{ trade team entryDate exitDate worker { name } } } }"
