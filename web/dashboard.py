@@ -110,6 +110,8 @@ async def dashboard(request: Request, desk: Desk, session: DeskSession) -> Respo
             chart=chart,
             flagged=flagged,
             total=(data.get("projectWarnings") or {}).get("totalCount"),
+            orders=(data.get("warnings") or {}).get("nodes") or [],
+            orders_total=(data.get("warnings") or {}).get("totalCount"),
             withheld=answer.withheld("warningRollup", "warningTrend", "projectWarnings"),
             problems=[p.message for p in answer.failures()],
         ),

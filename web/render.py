@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
+from alerts.kinds import Kind
 from web.headers import content_security_policy, page_headers
 from web.vendor import STATIC_URL, WEB_DIR, manifest
 
@@ -53,6 +54,8 @@ LABELS: Final[dict[str, dict[str, str]]] = {
         "PLANNED": "未开工",
     },
     "account_status": {"ACTIVE": "正常", "FROZEN": "冻结", "CLOSED": "已销户"},
+    "warning_kind": {kind.value: kind.label for kind in Kind},
+    "work_order_status": {"OPEN": "待签收", "ACKNOWLEDGED": "办理中", "RESOLVED": "已办结"},
 }
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from desk_support import browser, person, sign_in
 from sqlalchemy import update
 
 from alerts.evaluation import evaluate
@@ -180,3 +181,21 @@ def test_an_overdue_order_escalates_to_the_city_and_tells_it(
     assert store.escalate_overdue() == 0  # nothing overdue now
     queued = store.deliveries(city.id)
     assert len(queued) == 1  # told to the city's subscriptions (built as each client)
+
+
+def test_the_desk_dashboard_lists_the_agencys_open_work_orders(
+    world: tuple[Stores, AlertStore, RunningHub],
+) -> None:
+    _, _, hub = world
+    story = stories(SEED)
+    person(hub, "supervisor-orders", "hr-bureau-xinmi", "supervisor", "李监管")
+    with browser(hub) as client:
+        sign_in(client, "supervisor-orders", purpose="supervision")
+        page = client.get(
+            "/desk/dashboard",
+            params={"month": f"{story.through_month:%Y-%m}", "region": "410183"},
+        )
+    assert page.status_code == 200
+    assert "待办工单" in page.text
+    assert "项目预警等级变化" in page.text  # the kind, as people read it
+    assert story.no_account_project_code in page.text
