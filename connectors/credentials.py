@@ -12,10 +12,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Final, Protocol
 
 import httpx
+
+from connectors.transport import Requester
 
 TOKEN_EXCHANGE_GRANT: Final = "urn:ietf:params:oauth:grant-type:token-exchange"
 ACCESS_TOKEN_TYPE: Final = "urn:ietf:params:oauth:token-type:access_token"
@@ -32,11 +34,18 @@ class NoToken(Exception):
         self.refused = refused
 
 
+Mint = Callable[[Requester], Awaitable[tuple[str, float] | None]]
+"""The issuer's own token (and its lifetime in seconds) for a caller it authenticated
+without one (a web desk session, a webhook subscription's client); None for a caller it
+cannot vouch for. Only the hub, which holds its signing key, mints."""
+
+
 class AccessTokens(Protocol):
     """What the client needs of a token source: the token to present to one agency for
-    one caller token (None: this process's own), and a way to drop one a service refused."""
+    one requester (None: this process's own read), and a way to drop one a service
+    refused."""
 
-    async def token_for(self, credential: str | None, agency: str) -> str: ...
+    async def token_for(self, requester: Requester | None, agency: str) -> str: ...
     def forget(self, token: str) -> None: ...
 
 
@@ -53,6 +62,7 @@ class ClientCredentials:
         client_secret: str,
         scope: str,
         clock: Callable[[], float] = time.monotonic,
+        mint: Mint | None = None,
     ) -> None:
         self.http = http
         self.token_url = token_url
@@ -62,7 +72,9 @@ class ClientCredentials:
         self.clock = clock
         self._token: str | None = None
         self._renew_at = 0.0
+        self.mint = mint
         self._exchanged: OrderedDict[tuple[str, str], tuple[str, float]] = OrderedDict()
+        self._minted_tokens: OrderedDict[tuple[str, str, str], tuple[str, float]] = OrderedDict()
         self._lock = asyncio.Lock()
 
     async def token(self) -> str:
@@ -74,9 +86,14 @@ class ClientCredentials:
                 self._renew_at = self._renewal(lifetime)
             return self._token
 
-    async def token_for(self, credential: str | None, agency: str) -> str:
-        """The caller's token exchanged for one `agency` accepts, naming this client as
-        the actor; this process's own token when there is no caller token."""
+    async def token_for(self, requester: Requester | None, agency: str) -> str:
+        """The requester's token exchanged for one `agency` accepts, naming this client
+        as the actor: the token it presented, or one this process's issuer mints for a
+        caller it authenticated otherwise; this process's own token for a read of its
+        own (no requester, or one nobody can mint for)."""
+        credential = requester.credential if requester is not None else None
+        if credential is None and requester is not None and self.mint is not None:
+            credential = await self._minted(requester)
         if credential is None:
             return await self.token()
         key = (credential, agency)
@@ -94,6 +111,22 @@ class ClientCredentials:
         self._exchanged[key] = (token, self._renewal(lifetime))
         while len(self._exchanged) > EXCHANGED_KEPT:
             self._exchanged.popitem(last=False)
+        return token
+
+    async def _minted(self, requester: Requester) -> str | None:
+        """A minted token per client, person and scopes, kept like the others."""
+        key = (requester.client_id, requester.user or "", " ".join(sorted(requester.scopes)))
+        kept = self._minted_tokens.get(key)
+        if kept is not None and self.clock() < kept[1]:
+            return kept[0]
+        assert self.mint is not None
+        minted = await self.mint(requester)
+        if minted is None:
+            return None
+        token, lifetime = minted
+        self._minted_tokens[key] = (token, self._renewal(lifetime))
+        while len(self._minted_tokens) > EXCHANGED_KEPT:
+            self._minted_tokens.popitem(last=False)
         return token
 
     def _renewal(self, lifetime: float) -> float:

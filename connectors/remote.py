@@ -93,11 +93,10 @@ class RemoteTransport(Transport):
         return wire.join(len(calls), requests, answers)
 
     async def _attempt(self, body: bytes, requester: Requester | None, expected: int) -> list[Any]:
-        credential = requester.credential if requester is not None else None
         try:
-            token = await self.tokens.token_for(credential, self.name)
+            token = await self.tokens.token_for(requester, self.name)
         except NoToken as error:
-            if error.refused and credential is not None:  # the caller's token, not the agency
+            if error.refused and requester is not None:  # the caller's token, not the agency
                 raise Refused(f"the caller's token was not exchanged: {error}") from error
             raise unavailable(self.name, str(error)) from error
         headers = {"authorization": f"Bearer {token}", "content-type": "application/json"}

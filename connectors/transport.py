@@ -36,8 +36,13 @@ class Requester(Protocol):
     def purpose_reference(self) -> str | None: ...
     @property
     def credential(self) -> str | None:
-        """The caller's token, exchanged for one the agency accepts (None: a read of the
-        process's own, under its own client's grant)."""
+        """The caller's token, exchanged for one the agency accepts (None: a caller the
+        process authenticated otherwise, or a read of its own)."""
+
+    @property
+    def scopes(self) -> frozenset[str]: ...
+    @property
+    def user(self) -> str | None: ...
 
 
 class LookUp(Protocol):

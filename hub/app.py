@@ -57,6 +57,8 @@ from auth.staff import DeskSession, StaffStore
 from auth.store import AuthStore
 from auth.tokens import TokenVerifier
 from connectors.base import Connector
+from connectors.credentials import Mint
+from connectors.transport import Requester
 from graph.facts.store import FactsStore
 from graph.merged import HUB_SUBGRAPH
 from graph.schema import HubSchema
@@ -338,6 +340,24 @@ def audiences(connectors: Sequence[Connector]) -> tuple[str, ...]:
     return (*(c.name for c in connectors), HUB_SUBGRAPH)
 
 
+def minter(auth_store: AuthStore, policy: TokenPolicy) -> Mint:
+    """The hub's own token for a caller it authenticated without a bearer token — a web
+    desk session, a webhook subscription's client — so that a remote agency answers that
+    caller (its token exchanged like any other), not the hub. None for a caller that is
+    no active client (the warnings evaluation reads under the hub's own grant)."""
+
+    async def mint(requester: Requester) -> tuple[str, float] | None:
+        client = await auth_store.client(requester.client_id)
+        key = await auth_store.current_signing_key()
+        if client is None or client.revoked or key is None:
+            return None
+        scopes = " ".join(sorted(set(requester.scopes) & set(client.scopes)))
+        token = sign_access_token(key, policy, client.client_id, scopes, user=requester.user)
+        return token, float(policy.ttl_seconds)
+
+    return mint
+
+
 async def _first_signing_key(auth_store: AuthStore) -> None:
     """`hub migrate` creates the first key and seals keys stored in the clear; this covers
     a store migrated some other way. An unreachable auth database must not stop the
@@ -358,9 +378,9 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
     settings = settings or HubSettings()
     auth_store = build_auth_store(settings)
     http = httpx.AsyncClient(follow_redirects=False)
-    connectors = build_connectors(settings, http)
-    verifier = token_verifier(settings, auth_store, http)
     policy = TokenPolicy(settings.issuer, settings.audience, settings.token.ttl_seconds)
+    connectors = build_connectors(settings, http, minter(auth_store, policy))
+    verifier = token_verifier(settings, auth_store, http)
     production = settings.env == "production"
     guards = build_guards(settings, verifier, build_audit_store(settings, auth_store))
     audit_store, hasher = guards.audit_store, guards.hasher

@@ -23,7 +23,7 @@ from audit.witness_client import WitnessEndpoint
 from auth.sealing import KeySealer, KeySealingError, create_kek_file, read_kek_file
 from auth.store import AuthStore
 from connectors.base import Connector, alembic_version_table, discover
-from connectors.credentials import ClientCredentials
+from connectors.credentials import ClientCredentials, Mint
 from connectors.local import LocalTransport
 from connectors.remote import RemoteTransport
 from connectors.transport import Transport
@@ -46,11 +46,12 @@ from storage.migrate import MigrationTarget
 
 
 def build_connectors(
-    settings: HubSettings, http: httpx.AsyncClient | None = None
+    settings: HubSettings, http: httpx.AsyncClient | None = None, mint: Mint | None = None
 ) -> list[Connector]:
     """Each installed agency, reached in its database or, when `HUB_CONNECTOR_<AGENCY>_URL`
-    is set, at its own service with the hub's client-credentials token (over `http`, the
-    serving process's client)."""
+    is set, at its own service with callers' tokens exchanged by this process's client
+    (over `http`, the serving process's client); `mint`: the hub's own tokens for callers
+    it authenticated without one (`connectors.credentials`)."""
     tokens: ClientCredentials | None = None
     connectors = []
     for connector_class in discover():
@@ -60,7 +61,7 @@ def build_connectors(
         if url:
             http = http or httpx.AsyncClient()
             if tokens is None:
-                tokens = _client_credentials(settings, http)
+                tokens = _client_credentials(settings, http, mint)
             transport = RemoteTransport(name, url, http, tokens, settings.connector)
         else:
             database = _database(settings, settings.database_url(name))
@@ -69,7 +70,9 @@ def build_connectors(
     return connectors
 
 
-def _client_credentials(settings: HubSettings, http: httpx.AsyncClient) -> ClientCredentials:
+def _client_credentials(
+    settings: HubSettings, http: httpx.AsyncClient, mint: Mint | None = None
+) -> ClientCredentials:
     secret = settings.connector.client_secret
     if secret is None:
         raise ConfigurationError(
@@ -82,6 +85,7 @@ def _client_credentials(settings: HubSettings, http: httpx.AsyncClient) -> Clien
         settings.connector.client_id,
         secret.get_secret_value(),
         scope=CONNECTOR_LOAD,
+        mint=mint,
     )
 
 

@@ -419,3 +419,38 @@ def test_a_call_too_large_for_the_agency_alone_is_the_callers_error() -> None:
 
     assert asyncio.run(run()) == "closed"
     assert service.loads == []
+
+
+def test_a_caller_without_a_token_of_its_own_gets_one_minted_else_the_process_reads() -> None:
+    """A desk session or a webhook's client has no bearer token: the hub mints one for it
+    (kept for the next request) and exchanges that; a caller it cannot vouch for — the
+    warnings evaluation — is read under the process's own client."""
+    service = Service()
+    minted: list[str] = []
+
+    async def mint(requester: Any) -> tuple[str, float] | None:
+        if requester.client_id == "hub:warnings":
+            return None
+        minted.append(requester.client_id)
+        return f"minted-for-{requester.client_id}", 900.0
+
+    desk = Caller("mediation-xinmi", purpose="dispute-mediation", user="王调解")
+    system = Caller("hub:warnings", purpose="warning-evaluation")
+
+    async def run() -> None:
+        http = httpx.AsyncClient(transport=httpx.MockTransport(service))
+        tokens = ClientCredentials(
+            http, "http://hub/oauth/token", "hub", "secret", CONNECTOR_LOAD, mint=mint
+        )
+        transport = RemoteTransport("housing", "http://housing/graphql", http, tokens, QUICK)
+        for caller in (desk, desk, system):
+            await transport.session(caller).load(Named("worker"), ["x"])
+        await http.aclose()
+
+    asyncio.run(run())
+    assert minted == ["mediation-xinmi"]
+    grants = [(form["grant_type"], form.get("subject_token")) for form in service.token_forms]
+    assert grants == [
+        ("urn:ietf:params:oauth:grant-type:token-exchange", "minted-for-mediation-xinmi"),
+        ("client_credentials", None),
+    ]

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from desk_support import person, sign_in
 from pydantic import SecretStr
 from starlette.applications import Starlette
 
@@ -43,6 +44,7 @@ from questions import DOSSIER, NESTED, five_questions
 from synthetic.stories import Stories, stories
 
 HUB_CLIENT = "hub"
+DESK_CASE = "（2026）豫0183民初1024号"
 AGENCIES = [connector.name for connector in discover()]
 
 
@@ -497,3 +499,31 @@ def test_an_agency_service_reaches_another_with_its_own_least_privilege_client(
         )
         assert own.status_code == 403
         assert own.json()["error"] == "insufficient_scope"
+
+
+def test_a_desk_session_reaches_a_remote_agency_as_itself(
+    hub: RunningHub, remote: RemoteHub
+) -> None:
+    """A person at the web desk has no bearer token of their own: the desk issues one to
+    the session, and the hub exchanges it, so the agency answers — and records — the
+    session's client and person, never the hub's own grant."""
+    username = person(hub, "clerk-remote", "mediation-xinmi", "clerk", "王调解")
+    with httpx.Client(base_url=remote.url, timeout=30, headers={"Origin": remote.url}) as browser:
+        signed = sign_in(browser, username, purpose="dispute-mediation")
+        assert signed.status_code == 303, signed.text
+        page = browser.get(f"/desk/cases/{DESK_CASE}")
+        assert page.status_code == 200, page.text
+    store = build_audit_store(hub.settings, hub.auth)
+
+    async def loads() -> list[dict[str, Any]]:
+        try:
+            rows = await store.events(EventFilter(), None, 300)
+            payloads = [json.loads(row.payload) for row in rows]
+            return [p for p in payloads if p["endpoint"] == "/connector/load"]
+        finally:
+            await store.database.dispose()
+
+    mine = [p for p in asyncio.run(loads()) if p.get("user") == username]
+    assert mine, "the agencies recorded the desk's person"
+    assert {p["client_id"] for p in mine} == {"mediation-xinmi"}
+    assert all(p["via"] == [HUB_CLIENT] for p in mine)
