@@ -80,9 +80,10 @@ def _environment(hub: RunningHub) -> dict[str, str]:
 def test_five_agency_processes_and_a_hub_answer_fail_partially_and_recover(
     hub: RunningHub, story: Stories
 ) -> None:
-    environment = _environment(hub)
     ports = {connector.name: _free_port() for connector in discover()}
     hub_port = _free_port()
+    # One issuer for every process: unset, each would take its own served address.
+    environment = {**_environment(hub), "HUB_ISSUER": f"http://127.0.0.1:{hub_port}"}
     hub_environment = {
         **environment,
         **{
