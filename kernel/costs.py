@@ -35,7 +35,8 @@ REGION_ASSESSMENT: Final = 5_000
 """Assessing the nine measures of every project under construction in a region (a
 district, a city, a province as the caller's jurisdiction allows): ~25 ms on the demo's
 district, where one resolved field of a nested page takes ~9 µs — about 2,800 fields;
-declared with room for larger regions."""
+declared with room for larger regions. An upper bound: where the warning facts cover
+the month (`graph.facts`) the aggregates read precomputed counts instead."""
 PROJECT_ASSESSMENT: Final = 50
 """One project's nine measures in one month (batched with its page's)."""
 
