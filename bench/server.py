@@ -24,6 +24,11 @@ RATE_LIMITS = {"default": "50/s burst 200", BENCH_CLIENT: "off"}
 """The bench measures the hub, not its per-client rate limit: its own client is exempt."""
 
 
+READY_SECONDS = 240
+"""How long a served process may take to answer /readyz: importing the hub (in each
+worker, too) takes tens of seconds on two cores shared with a loaded database."""
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -120,7 +125,7 @@ def serving_floor(dataset: Dataset, root: Path, log_path: Path) -> Iterator[str]
 
 
 def _wait_ready(url: str, process: subprocess.Popen[Any]) -> None:
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + READY_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"{process.args!r} exited with {process.returncode}")
@@ -130,4 +135,4 @@ def _wait_ready(url: str, process: subprocess.Popen[Any]) -> None:
         except httpx.TransportError:
             pass
         time.sleep(0.2)
-    raise RuntimeError(f"{process.args!r} did not become ready within 60 s")
+    raise RuntimeError(f"{process.args!r} did not become ready within {READY_SECONDS} s")
