@@ -11,7 +11,8 @@ import asyncio
 import json
 import logging
 import re
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -130,6 +131,7 @@ def _ask_six(hub: RunningHub, client: httpx.Client) -> list[dict[str, Any]]:
 def test_metrics_count_operations_connectors_and_the_audit_log(hub: RunningHub) -> None:
     before = _metrics(hub)
     _ask_six(hub, hub.client)
+    time.sleep(0.3)  # a request is counted once its answer has left
     after = _metrics(hub)
 
     def grew(name: str, **labels: str) -> float:
@@ -166,6 +168,20 @@ def test_metrics_count_operations_connectors_and_the_audit_log(hub: RunningHub) 
     assert grew("hub_audit_commit_duration_seconds_count") >= 1
     assert "hub_audit_queue_depth" in after
     assert "hub_limit_refusals_total" in after or "hub_limit_refusals" in after
+
+
+def _finished(
+    spans: InMemorySpanExporter, mine: Callable[[ReadableSpan], bool], last: str
+) -> list[ReadableSpan]:
+    """The spans `mine` selects, once the one ending last (the server span ends after
+    the answer has left) is among them."""
+    deadline = time.monotonic() + 5
+    while True:
+        telemetry.flush_traces()
+        found = [span for span in spans.get_finished_spans() if mine(span)]
+        if any(span.name == last for span in found) or time.monotonic() > deadline:
+            return found
+        time.sleep(0.02)
 
 
 def _span_text(span: ReadableSpan) -> str:
@@ -205,6 +221,7 @@ def test_the_six_questions_leave_no_personal_data_in_logs_metrics_or_spans(
         client.get(f"/desk/workers/{story.dispute_worker_id}")
         client.get(f"/no-such-path/{story.dispute_worker_id}")
     metrics = _metrics(hub)
+    time.sleep(0.5)  # the last requests' server spans and access lines end after the answer
     telemetry.flush_traces()
     exported = [_span_text(span) for span in spans.get_finished_spans()]
     assert exported, "no spans were exported"
@@ -237,8 +254,7 @@ def test_a_request_is_one_trace_from_the_edge_to_the_audit_commit(
         headers={"traceparent": f"00-{TRACE_ID}-00f067aa0ba902b7-01"},
     )
     assert response.status_code == 200
-    telemetry.flush_traces()
-    mine = [s for s in spans.get_finished_spans() if f"{s.context.trace_id:032x}" == TRACE_ID]
+    mine = _finished(spans, lambda s: f"{s.context.trace_id:032x}" == TRACE_ID, "POST /graphql")
     names = [span.name for span in mine]
     for expected in (
         "POST /graphql",
@@ -302,9 +318,15 @@ def test_log_lines_are_json_with_the_request_id(
     caplog.set_level(logging.INFO, logger="hub.access")
     response = hub.client.post("/graphql", json={"query": "{ __typename }"})
     request_id = response.headers["x-request-id"]
-    [record] = [
-        r for r in caplog.records if r.name == "hub.access" and request_id in r.getMessage()
-    ]
+    deadline = time.monotonic() + 5  # the line is written once the answer has left
+    while not (
+        found := [
+            r for r in caplog.records if r.name == "hub.access" and request_id in r.getMessage()
+        ]
+    ):
+        assert time.monotonic() < deadline, "no access line"
+        time.sleep(0.02)
+    [record] = found
     line = json.loads(telemetry.JsonFormatter().format(record))
     assert line["logger"] == "hub.access"
     assert line["request_id"] == request_id
