@@ -82,7 +82,7 @@ def create_subgraph_app(
     if served is None and agency != HUB_SUBGRAPH:
         names = ", ".join([*(c.name for c in connectors), HUB_SUBGRAPH])
         raise UnknownAgency(f"no connector {agency!r}; installed: {names}")
-    auth_store = build_auth_store(settings)
+    auth_store = build_auth_store(settings, signing=False)  # verifies, never signs
     verifier = token_verifier(settings, auth_store, http, [agency])
     guards = build_guards(settings, verifier, build_audit_store(settings, auth_store))
     schema = build_subgraph_schema(

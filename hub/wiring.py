@@ -94,13 +94,15 @@ def local_connectors(connectors: list[Connector]) -> list[Connector]:
     return [c for c in connectors if isinstance(c.transport, LocalTransport)]
 
 
-def build_auth_store(settings: HubSettings) -> AuthStore:
+def build_auth_store(settings: HubSettings, *, signing: bool = True) -> AuthStore:
     """Grants' row limits are checked against the installed packages' kinds; signing keys
-    are sealed under the key-encryption key."""
+    are sealed under the key-encryption key. `signing=False`: a process that only
+    verifies tokens (an agency's service) is given no key-encryption key, so it cannot
+    open the hub's signing keys — it reads clients and public keys only."""
     return AuthStore(
         _database(settings, settings.auth_db_url),
         check_limits=RULES.check,
-        sealer=KeySealer(read_kek_file(token_kek_path(settings))),
+        sealer=KeySealer(read_kek_file(token_kek_path(settings))) if signing else None,
     )
 
 

@@ -124,3 +124,21 @@ def test_a_subgraphs_sdl_is_introspection(production: LimitedHub, production_sub
         "limit": "schema:introspect",
     }
     assert "type Worker" in answers[INTROSPECTOR]["data"]["_service"]["sdl"]
+
+
+def test_an_agency_service_needs_no_key_to_the_hubs_signing_keys(
+    production: LimitedHub,
+) -> None:
+    """It verifies tokens (public keys, clients) and never signs: in production it starts
+    without HUB_TOKEN_KEK_FILE, and cannot open the signing keys."""
+    token = production.settings.token.model_copy(update={"kek_file": None})
+    settings = production.settings.model_copy(update={"token": token})
+    app = create_subgraph_app("bank", settings)
+    assert app.state.auth_store.sealer is None
+    with serving(app) as url:
+        headers = {
+            "Authorization": f"Bearer {_token(production, PLAIN)}",
+            "X-Purpose": TEST_PURPOSE,
+        }
+        body = httpx.post(f"{url}/graphql", json={"query": "{ __typename }"}, headers=headers)
+        assert body.json() == {"data": {"__typename": "Query"}}
