@@ -56,7 +56,7 @@ from hub.wiring import (
     migration_targets,
 )
 from kernel.errors import ConfigurationError
-from storage.keys import KeyFileError
+from storage.keys import KeyFileError, read_private
 from storage.migrate import MigrationTarget, alembic_config
 
 ADMIN_MARGIN: Final = 5
@@ -342,6 +342,11 @@ def _data_dir_problems(data_dir: Path) -> list[Problem]:
             f"create it owned by the service account: `install -d -m 700 {data_dir}`",
         )
     ]
+
+
+def env_file_problems(path: Path) -> list[Problem]:
+    """The environment file holds the audit hash key and the cursor secret: private too."""
+    return _key_file_problem(f"the environment file {path}", lambda: read_private(path, "file"))
 
 
 def _key_file_problem(what: str, load: object) -> list[Problem]:

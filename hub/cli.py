@@ -101,6 +101,8 @@ def _serve(settings: HubSettings, args: argparse.Namespace) -> int:
 
 def _check(settings: HubSettings, args: argparse.Namespace) -> int:
     facts, problems = checks.run_check(settings)
+    if args.env_file:
+        problems = [*checks.env_file_problems(args.env_file), *problems]
     for fact in facts:
         print(fact)
     if not problems:

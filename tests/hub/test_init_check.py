@@ -110,6 +110,11 @@ def test_init_writes_a_production_configuration_that_checks_clean(
 
     code, out, _ = _run(capsys, "--env-file", str(env_file), "check")
     assert (code, out.splitlines()[-1]) == (0, "ready: no problems found")
+    env_file.chmod(0o644)  # it holds the hash key: readable by the service only
+    code, out, _ = _run(capsys, "--env-file", str(env_file), "check")
+    assert code == 1
+    assert f"chmod 600 {env_file}" in out
+    env_file.chmod(0o600)
 
     code, _, err = _run(capsys, "init", "--config-dir", str(config), "--issuer", "https://x.cn")
     assert code == 1
