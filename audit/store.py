@@ -68,7 +68,6 @@ _UNSIGNED = select((head_t.c.seq - head_t.c.checkpoint_seq).label("unsigned")).w
     head_t.c.id == HEAD_ID
 )
 _INSERT_RECORDS = insert(record_t)
-_INSERT_ENTITIES = insert(entity_t)
 _INSERT_CHECKPOINT = insert(checkpoint_t)
 _MOVE_HEAD = (
     update(head_t).where(head_t.c.id == HEAD_ID).values(frontier=bindparam("moved_frontier"))
@@ -333,7 +332,7 @@ class AuditStore:
                 record_leaf(payload) for payload in payloads
             )
             records: list[dict[str, Any]] = []
-            entities: list[dict[str, Any]] = []
+            entities: list[tuple[str, str, int]] = []
             for offset, entry in enumerate(batch):
                 seq = first + offset
                 content = entry.content
@@ -351,9 +350,9 @@ class AuditStore:
                         "tree_hashes": b"".join(completed[offset]),
                     }
                 )
-                entities.extend({"kind": k, "key": v, "seq": seq} for k, v in entry.entities)
+                entities.extend([(kind, key, seq) for kind, key in entry.entities])
             run.many(_INSERT_RECORDS, records)
-            run.many(_INSERT_ENTITIES, entities)
+            run.entities(entities)
             now = datetime.now(UTC)
             unsigned = head.seq - head.checkpoint_seq
             waited = (now - head.checkpoint_at).total_seconds()
@@ -411,6 +410,25 @@ class _WriterStatements:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._compiled = CompiledCache(engine.dialect)
+        self.copies = engine.dialect.name == "postgresql"
+
+    def insert_entities(self, cursor: Any, rows: list[tuple[str, str, int]]) -> None:
+        """The entity index rows as they are (plain text and integers, nothing to bind
+        per row): COPY on PostgreSQL, one prepared INSERT on SQLite. An import indexes a
+        million of them; binding each as a dict took half the audit's time."""
+        if not rows:
+            return
+        if self.copies:
+            with cursor.copy(f'COPY {entity_t.name} (kind, "key", seq) FROM STDIN') as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            # 64 MiB of pages (SQLite's default is 2): the keyed hashes land all over the
+            # index, and half a million of them cost a fifth more CPU with the default.
+            cursor.execute("PRAGMA cache_size=-65536")
+            cursor.executemany(
+                f'INSERT INTO {entity_t.name} (kind, "key", seq) VALUES (?, ?, ?)', rows
+            )
 
     def compiled(self, statement: Any) -> Compiled:
         return self._compiled.get(statement, keep=True)
@@ -442,6 +460,9 @@ class _Transaction:
         self._cursor.execute(sql, arguments)
         [row] = compiled.rows([self._cursor.fetchone()])
         return row
+
+    def entities(self, rows: list[tuple[str, str, int]]) -> None:
+        self._statements.insert_entities(self._cursor, rows)
 
     def many(self, statement: Any, rows: list[dict[str, Any]]) -> None:
         """The statement once per row."""

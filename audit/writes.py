@@ -76,7 +76,7 @@ def _entry(write: Write, entities: list[tuple[str, str]], part: int, *, final: b
         "scopes": [write.scope],
         "masked": [],
         "denied": [],
-        "entities": [list(entity) for entity in stored],
+        "entities": stored,  # (kind, key) pairs: JSON arrays, as lists would be
         "outcome": OK,
         "codes": [],
         "status": 200,
