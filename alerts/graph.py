@@ -38,10 +38,11 @@ from alerts.store import (
 )
 from kernel.access import caller_of, public_type
 from kernel.caller import Caller
-from kernel.composition import GraphContribution
+from kernel.composition import Entity, GraphContribution
 from kernel.context import Info
 from kernel.errors import BadUserInput, Forbidden
 from kernel.limits import REGIONS
+from kernel.ownership import names
 from kernel.pagination import Connection, open_page
 from kernel.scalars import RegionCodePrefix, YearMonth
 
@@ -225,8 +226,10 @@ class SubscribeWarningsInput:
     kinds: list[WarningKind]  # type: ignore[valid-type]
     url: str = strawberry.field(description="the receiver: https, or http on loopback")
     region_code_prefix: RegionCodePrefix | None = None
-    project_code: str | None = None
-    enterprise_uscc: str | None = None
+    # Named entities, as every key argument is; a project or enterprise the client cannot
+    # see yields nothing, since every delivery is built by its own query as that client.
+    project_code: str | None = names(Entity.PROJECT, default=None)
+    enterprise_uscc: str | None = names(Entity.ENTERPRISE, default=None)
 
 
 @strawberry.type(
