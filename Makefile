@@ -21,6 +21,7 @@ install: $(BIN)/hub
 run: install
 	$(BIN)/hub migrate
 	$(BIN)/hub seed --scale demo --if-empty
+	$(BIN)/hub warnings evaluate  # the demo's warnings and work orders; raises nothing twice
 	$(BIN)/hub serve
 
 test: install docs
