@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from alerts.kinds import Kind
 
@@ -43,6 +43,12 @@ class AlertSettings(BaseModel):
         "holds at most this many of the slots.",
     )
     poll_seconds: float = Field(default=0.5, gt=0, description="Idle dispatcher's poll interval.")
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="The key every subscription's signing secret is derived from (HMAC of "
+        "its id), so the warnings database holds no secret; every hub process must share "
+        "it. Unset: a random key kept 0600 in the data directory (keys/webhook.key).",
+    )
     deadlines: dict[Kind, int] = Field(
         default_factory=lambda: {kind: kind.default_deadline for kind in Kind},
         description="Working days to handle a work order, per event kind, as JSON "

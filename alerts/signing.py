@@ -33,6 +33,13 @@ def new_secret() -> str:
     return PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
+def derived_secret(key: bytes, subscription_id: str) -> str:
+    """The secret of subscription `subscription_id` under the hub's key: recomputed when
+    needed, so no database holds it and a copy of the database forges nothing."""
+    digest = hmac.digest(key, b"webhook-secret\n" + subscription_id.encode(), hashlib.sha256)
+    return PREFIX + base64.b64encode(digest).decode()
+
+
 def _key(secret: str) -> bytes:
     return base64.b64decode(secret.removeprefix(PREFIX))
 

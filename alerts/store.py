@@ -41,7 +41,7 @@ from alerts.models import (
 )
 from alerts.rules import Changes, State, changes
 from alerts.settings import AlertSettings
-from alerts.signing import new_secret
+from alerts.signing import derived_secret, new_secret
 from graph.events import Observations
 from storage.database import Database
 
@@ -59,6 +59,9 @@ WITHHELD: Final = "withheld"
 """The client may not see the event's subject (outside its jurisdiction, or revoked):
 nothing is sent, not even that an event exists."""
 
+DERIVED: Final = ""
+"""A subscription's stored secret when it is derived from the store's key
+(`signing.derived_secret`)."""
 OPEN: Final = "open"
 ACKNOWLEDGED: Final = "acknowledged"
 RESOLVED: Final = "resolved"
@@ -88,7 +91,8 @@ class Subscription:
         return self.removed_at is not None
 
     @classmethod
-    def from_row(cls, row: Any) -> Subscription:
+    def from_row(cls, row: Any, key: bytes | None = None) -> Subscription:
+        """A stored row; its secret derived under `key` where the row keeps none."""
         return cls(
             id=row.id,
             client_id=row.client_id,
@@ -97,7 +101,7 @@ class Subscription:
             project_code=row.project_code,
             enterprise_uscc=row.enterprise_uscc,
             url=row.url,
-            secret=row.secret,
+            secret=derived_secret(key, row.id) if key and row.secret == DERIVED else row.secret,
             purpose=row.purpose,
             created_at=row.created_at,
             removed_at=row.get("removed_at") if isinstance(row, dict) else row.removed_at,
@@ -137,9 +141,17 @@ class AlertStore:
     version_table = "alembic_version_alerts"
     migrations = Path(__file__).resolve().parent / "migrations"
 
-    def __init__(self, database: Database, settings: AlertSettings | None = None) -> None:
+    def __init__(
+        self,
+        database: Database,
+        settings: AlertSettings | None = None,
+        secret_key: bytes | None = None,
+    ) -> None:
+        """`secret_key`: subscriptions' secrets are derived from it and never stored;
+        without it (tests of the queue alone) each gets a random one, stored."""
         self.database = database
         self.settings = settings or AlertSettings()
+        self._secret_key = secret_key
         self._engine: Engine | None = None
 
     def __repr__(self) -> str:
@@ -257,7 +269,7 @@ class AlertStore:
 
     def _fan_out(self, connection: Connection, events: Sequence[Any], at: datetime) -> int:
         subscriptions = [
-            Subscription.from_row(row)
+            Subscription.from_row(row, self._secret_key)
             for row in connection.execute(
                 select(subscription_t).where(subscription_t.c.removed_at.is_(None))
             )
@@ -324,13 +336,13 @@ class AlertStore:
             "project_code": project_code or None,
             "enterprise_uscc": enterprise_uscc or None,
             "url": url,
-            "secret": new_secret(),
+            "secret": DERIVED if self._secret_key else new_secret(),
             "purpose": purpose,
             "created_at": now_utc(),
         }
         with self._transaction() as connection:
             connection.execute(insert(subscription_t).values(row))
-        return Subscription.from_row(_Row(row))
+        return Subscription.from_row(_Row(row), self._secret_key)
 
     def subscriptions(self, client_id: str | None = None) -> list[Subscription]:
         statement = select(subscription_t).where(subscription_t.c.removed_at.is_(None))
@@ -338,14 +350,14 @@ class AlertStore:
             statement = statement.where(subscription_t.c.client_id == client_id)
         with self._transaction() as connection:
             rows = connection.execute(statement.order_by(subscription_t.c.created_at)).all()
-        return [Subscription.from_row(row) for row in rows]
+        return [Subscription.from_row(row, self._secret_key) for row in rows]
 
     def subscription(self, subscription_id: str) -> Subscription | None:
         with self._transaction() as connection:
             row = connection.execute(
                 select(subscription_t).where(subscription_t.c.id == subscription_id)
             ).first()
-        return Subscription.from_row(row) if row is not None else None
+        return Subscription.from_row(row, self._secret_key) if row is not None else None
 
     def unsubscribe(self, subscription_id: str, client_id: str | None = None) -> bool:
         """Stops it; its pending deliveries are withheld. False if there was none (or it
@@ -613,7 +625,9 @@ class AlertStore:
         states = [DEAD] if dead_only else [DEAD, DELIVERED]
         events = select(event_t.c.id).where(event_t.c.raised_at >= since)
         with self._transaction() as connection:
-            subscriptions = [Subscription.from_row(row) for row in connection.execute(live)]
+            subscriptions = [
+                Subscription.from_row(row, self._secret_key) for row in connection.execute(live)
+            ]
             ids = [s.id for s in subscriptions]
             count = int(
                 connection.execute(

@@ -277,6 +277,16 @@ def static_problems(settings: HubSettings) -> list[Problem]:
                     warning=True,
                 )
             )
+        if settings.alerts.secret_key is None:
+            problems.append(
+                Problem(
+                    f"{settings.processes} processes serve, but HUB_ALERTS_SECRET_KEY is not"
+                    " set: a webhook signed by one of them is not one its subscriber can check"
+                    " unless every process keeps the same keys/webhook.key",
+                    "set the same HUB_ALERTS_SECRET_KEY on every process (`hub init`)",
+                    warning=True,
+                )
+            )
         if settings.redis_url is None:
             problems.append(
                 Problem(

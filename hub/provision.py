@@ -136,6 +136,7 @@ def production_settings(args: argparse.Namespace, config_dir: Path) -> dict[str,
         "HUB_AUDIT_CHECKPOINT_KEY_FILE": str(checkpoint.resolve()),
         "HUB_AUDIT_HASH_KEY": secrets.token_hex(32),
         "HUB_PAGES_CURSOR_SECRET": secrets.token_hex(32),
+        "HUB_ALERTS_SECRET_KEY": secrets.token_hex(32),
         "HUB_SOURCES_TRUSTED_PROXIES": '["127.0.0.1", "::1"]',
     }
     if args.redis_url:

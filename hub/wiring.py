@@ -246,7 +246,13 @@ def build_facts_store(settings: HubSettings) -> FactsStore:
 
 def build_alert_store(settings: HubSettings) -> AlertStore:
     """The warnings store: state, events, subscriptions, the delivery queue, work orders."""
-    return AlertStore(_database(settings, settings.alerts_db_url), settings.alerts)
+    configured = settings.alerts.secret_key
+    key = (
+        configured.get_secret_value().encode()
+        if configured is not None
+        else secret_file(settings.data_dir / "keys" / "webhook.key", what="webhook key file")
+    )
+    return AlertStore(_database(settings, settings.alerts_db_url), settings.alerts, key)
 
 
 def build_observer(settings: HubSettings, connectors: list[Connector]) -> Observer:

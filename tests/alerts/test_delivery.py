@@ -19,13 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from alerts.dispatcher import Dispatcher
 from alerts.evaluation import evaluate
 from alerts.kinds import Kind
 from alerts.payloads import AsClient
 from alerts.settings import AlertSettings
-from alerts.store import DEAD, DELIVERED, PENDING, AlertStore, Subscription
+from alerts.store import DEAD, DELIVERED, PENDING, AlertStore, Subscription, subscription_t
 from audit.extension import audit_extension
 from conftest import _free_port
 from hub.demo import register_demo_clients
@@ -227,3 +228,31 @@ def test_a_dispatcher_killed_mid_delivery_loses_nothing_and_repeats_only_ids(
     repeated = {i for i, n in Counter(receiver.ids).items() if n > 1}
     assert repeated <= before  # only what was in flight when it died, under the same id
     assert len(repeated) <= 4
+
+
+def test_the_database_holds_no_signing_secret(world: tuple[Stores, AlertStore]) -> None:
+    """A copy of the warnings database forges no delivery: each subscription's secret is
+    derived from the hub's key (keys/webhook.key, or HUB_ALERTS_SECRET_KEY) when needed,
+    the same in every process holding that key, and another key gives another secret."""
+    stores, store = world
+    made = store.subscribe("hr-bureau-xinmi", KINDS, "https://hr.example/hook", "supervision")
+    with store.engine.connect() as connection:
+        stored = connection.execute(
+            select(subscription_t.c.secret).where(subscription_t.c.id == made.id)
+        ).scalar_one()
+    assert made.secret.startswith("whsec_")
+    assert made.secret not in stored
+    assert stored == ""
+    again = build_alert_store(stores.settings)  # another process, the same data directory
+    try:
+        assert again.subscription(made.id) == made
+    finally:
+        again.close()
+    other = AlertStore(store.database, FAST, secret_key=b"another hub's key" * 2)
+    try:
+        elsewhere = other.subscription(made.id)
+        assert elsewhere is not None
+        assert elsewhere.secret != made.secret
+    finally:
+        other.close()
+    store.unsubscribe(made.id, "hr-bureau-xinmi")
