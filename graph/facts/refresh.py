@@ -145,7 +145,7 @@ async def refresh(
         for code, month in sorted(before.keys() | after.keys())
         if before.get((code, month)) != after.get((code, month))
     ]
-    log.info(
+    log.debug(  # the callers say what they need of it (`hub facts refresh` prints it)
         "warning facts: %d rows over %d months refreshed, %d levels changed",
         len(facts),
         len(chosen),
