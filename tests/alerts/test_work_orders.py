@@ -199,3 +199,6 @@ def test_the_desk_dashboard_lists_the_agencys_open_work_orders(
     assert "待办工单" in page.text
     assert "项目预警等级变化" in page.text  # the kind, as people read it
     assert story.no_account_project_code in page.text
+    # Once, in the page's body: not in its <title>, not in the scripts' block.
+    assert page.text.count('<section aria-labelledby="orders-heading">') == 1
+    assert "<title>三色预警看板 · " in page.text
