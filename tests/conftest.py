@@ -161,7 +161,8 @@ class StatementCounter:
 
 class ClientCredentials(httpx.Auth):
     """Bearer tokens from the hub's own token endpoint (HTTP Basic), renewed shortly
-    before they expire."""
+    before they expire, and once more when the hub refuses a cached one (as a client
+    would after its signing key was retired: tests of the shared demo hub retire keys)."""
 
     requires_response_body = True
 
@@ -171,20 +172,30 @@ class ClientCredentials(httpx.Auth):
         self._token = ""
         self._renew_at = 0.0
 
+    def _token_request(self, request: httpx.Request) -> httpx.Request:
+        return httpx.Request(
+            "POST",
+            request.url.copy_with(path="/oauth/token", query=None),
+            data={"grant_type": "client_credentials"},
+            headers={"Authorization": self._basic},
+        )
+
+    def _keep(self, response: httpx.Response) -> None:
+        assert response.status_code == 200, response.text
+        token = response.json()
+        self._token = token["access_token"]
+        self._renew_at = time.monotonic() + token["expires_in"] - 60
+
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        if time.monotonic() >= self._renew_at:
-            response = yield httpx.Request(
-                "POST",
-                request.url.copy_with(path="/oauth/token", query=None),
-                data={"grant_type": "client_credentials"},
-                headers={"Authorization": self._basic},
-            )
-            assert response.status_code == 200, response.text
-            token = response.json()
-            self._token = token["access_token"]
-            self._renew_at = time.monotonic() + token["expires_in"] - 60
+        fresh = time.monotonic() >= self._renew_at
+        if fresh:
+            self._keep((yield self._token_request(request)))
         request.headers["Authorization"] = f"Bearer {self._token}"
-        yield request
+        response = yield request
+        if response.status_code == 401 and not fresh:
+            self._keep((yield self._token_request(request)))
+            request.headers["Authorization"] = f"Bearer {self._token}"
+            yield request
 
 
 IDP_AGENCY = "idp-agency"
