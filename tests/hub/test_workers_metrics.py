@@ -32,7 +32,13 @@ def test_metrics_add_up_every_worker(tmp_path: Path) -> None:
     env = {
         k: v for k, v in os.environ.items() if not k.startswith("HUB_") or k.startswith("HUB_TEST_")
     }
-    env |= {"HUB_DATA_DIR": str(tmp_path), "AUTHLIB_INSECURE_TRANSPORT": "1"}
+    # 24 failed authentications from one address in a second pass the source limit's burst
+    # of 20 on a quiet machine: off here, where the 401s are only something to count.
+    env |= {
+        "HUB_DATA_DIR": str(tmp_path),
+        "AUTHLIB_INSECURE_TRANSPORT": "1",
+        "HUB_SOURCES_FAILURES": "off",
+    }
     subprocess.run([*HUB, "migrate"], check=True, env=env, capture_output=True)
     added = subprocess.run(
         [
