@@ -51,8 +51,12 @@ def gateway(hub: RunningHub, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         )
         stack.callback(process.terminate)
         assert process.stdout is not None
-        line = process.stdout.readline()
-        assert line.startswith("ready "), line
+        # Node may warn first (e.g. a cloud metadata probe the gateway's libraries make).
+        said = []
+        while not (line := process.stdout.readline()).startswith("ready "):
+            said.append(line)
+            assert line, "".join(said)  # the gateway exited before it was ready
+            assert len(said) < 50, "".join(said)
         yield line.split()[1]
 
 
