@@ -66,6 +66,8 @@ WRITE_METHODS: Final = (
     "Payroll.Add",
 )
 RESULT_METHOD: Final = "AsyncHandleResult.Query"
+RESIDENT_CARD: Final = "01"
+"""`idCardType` of a resident identity card, the only kind of ID the hub keeps."""
 
 # Fields whose values are AES-encrypted inside `data`, by the interface's names.
 ENCRYPTED_FIELDS: Final = frozenset(
@@ -304,6 +306,18 @@ def merged(sent: Mapping[str, Any], stored: Mapping[str, Any] | None) -> dict[st
     result = dict(stored or {})
     result.update({name: value for name, value in sent.items() if value not in (None, "")})
     return result
+
+
+def card_problem(item: Mapping[str, Any], index: int, field: str = "idCardType") -> Problem | None:
+    """Why an item's ID type is refused: the hub keeps resident identity cards only (its
+    ID-number checks are GB 11643's), whichever agency's method carries the item."""
+    kind = text(item, field)
+    if kind and kind != RESIDENT_CARD:
+        return Problem(
+            index, field, f"ID type {kind}: the hub keeps resident identity cards (01) only",
+            f"证件类型 {kind}：本平台只收居民身份证（01）",
+        )  # fmt: skip
+    return None
 
 
 def text(item: Mapping[str, Any], name: str) -> str:

@@ -15,10 +15,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from ingest.national import Conversion, NationalMethod, Part, Problem, text
+from ingest.national import Conversion, NationalMethod, Part, card_problem, text
 from storage.database import Database
 
-RESIDENT_CARD: Final = "01"
 PAYROLL_FIELDS: Final = {
     "account_no": "payBankCardNumber", "project_code": "projectCode",
     "worker_name": "workerName", "worker_id_number": "idCardNumber",
@@ -35,15 +34,8 @@ def _payroll(
     part = Part("disbursements", fields=PAYROLL_FIELDS)
     problems = []
     for index, item in enumerate(items):
-        kind = text(item, "idCardType")
-        if kind and kind != RESIDENT_CARD:
-            problems.append(
-                Problem(
-                    index, "idCardType",
-                    f"ID type {kind}: the hub keeps resident identity cards (01) only",
-                    f"证件类型 {kind}：本平台只收居民身份证（01）",
-                )
-            )  # fmt: skip
+        if (problem := card_problem(item, index)) is not None:
+            problems.append(problem)
         part.add(
             index,
             {

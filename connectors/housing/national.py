@@ -34,10 +34,12 @@ from connectors.housing.models import ProjectWorker, Registration, Team
 from ingest import values
 from ingest.exporting import stored_rows
 from ingest.national import (
+    RESIDENT_CARD,
     Conversion,
     NationalMethod,
     Part,
     Problem,
+    card_problem,
     merged,
     parsed,
     record,
@@ -70,7 +72,6 @@ WORK_TYPES: Final = {
     "1000": "其他",
 }
 """Work-type codes mapped to the trade the hub stores; any other value is kept as sent."""
-RESIDENT_CARD: Final = "01"
 ENTRY_WORDS: Final = frozenset({"1", "01", "entry", "in", "进场"})
 EXIT_WORDS: Final = frozenset({"0", "00", "2", "02", "exit", "out", "退场"})
 CLOCK_IN: Final = "01"
@@ -119,16 +120,6 @@ ATTENDANCE_FIELDS: Final = {**_PERSON, "month": "date", "day_mask": "date"}
 
 def _today() -> str:
     return datetime.now(CHINA_STANDARD_TIME).date().isoformat()
-
-
-def _card(item: Mapping[str, Any], index: int, field: str = "idCardType") -> Problem | None:
-    kind = text(item, field)
-    if kind and kind != RESIDENT_CARD:
-        return Problem(
-            index, field, f"ID type {kind}: the hub keeps resident identity cards (01) only",
-            f"证件类型 {kind}：本平台只收居民身份证（01）",
-        )  # fmt: skip
-    return None
 
 
 # -- ProjectSubContractor.Add, Project.Add, Team.Add ----------------------------------------
@@ -222,7 +213,7 @@ def _team(
     part = Part("teams", fields=TEAM_FIELDS)
     problems = []
     for index, item in enumerate(items):
-        if (problem := _card(item, index, "responsiblePersonIDCardType")) is not None:
+        if (problem := card_problem(item, index, "responsiblePersonIDCardType")) is not None:
             problems.append(problem)
         part.add(
             index,
@@ -274,7 +265,7 @@ def _project_worker(
                     )
                 )  # fmt: skip
             for index, item in enumerate(items):
-                if (problem := _card(item, index)) is not None:
+                if (problem := card_problem(item, index)) is not None:
                     problems.append(problem)
                 id_number = text(item, "idCardNumber")
                 stored = stored_records(connection, tables.WORKERS, id_number=id_number)
@@ -335,7 +326,7 @@ def _entry_exit(
                 return known[worker]
 
             for index, item in enumerate(items):
-                if (problem := _card(item, index)) is not None:
+                if (problem := card_problem(item, index)) is not None:
                     problems.append(problem)
                     continue
                 worker = text(item, "idCardNumber")
@@ -423,7 +414,7 @@ def _contract(
     try:
         with engine.connect() as connection:
             for index, item in enumerate(items):
-                if (problem := _card(item, index)) is not None:
+                if (problem := card_problem(item, index)) is not None:
                     problems.append(problem)
                 unit = text(item, "unit").lower()
                 if unit and unit not in DAILY_UNITS:
@@ -464,7 +455,7 @@ def _attendance(
     problems: list[Problem] = []
     months: dict[tuple[str, date], tuple[int, int]] = {}  # → (mask, last item)
     for index, item in enumerate(items):
-        if (problem := _card(item, index)) is not None:
+        if (problem := card_problem(item, index)) is not None:
             problems.append(problem)
             continue
         direction = text(item, "direction")
