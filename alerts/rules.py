@@ -66,6 +66,38 @@ class Changes:
     upserts: list[State] = field(default_factory=list)
     deletes: list[tuple[str, str]] = field(default_factory=list)
 
+    def raise_event(
+        self,
+        state: State,
+        kind: Kind,
+        region_code: str,
+        details: dict[str, Any],
+        *,
+        again: str | None = None,
+        project_code: str | None = None,
+        enterprise_uscc: str | None = None,
+        level: str | None = None,
+        previous: str | None = None,
+    ) -> None:
+        """Keeps `state` and raises its event, in the state's month. The event's key is the
+        state's kind and subject (plus `again`: what makes a repeat a new event), so an
+        evaluation run twice inserts it once."""
+        self.upserts.append(state)
+        key = f"{state.kind}:{state.subject}" + (f":{again}" if again is not None else "")
+        self.events.append(
+            NewEvent(
+                key=key,
+                kind=kind,
+                region_code=region_code,
+                details=details,
+                project_code=project_code,
+                enterprise_uscc=enterprise_uscc,
+                month=state.month,
+                level=level,
+                previous=previous,
+            )
+        )
+
 
 StateMap = Mapping[tuple[str, str], State]
 
@@ -101,23 +133,20 @@ def _levels(found: Observations, state: StateMap, out: Changes) -> None:
             continue
         version = before.version + 1 if before is not None else 1
         previous = before.value if before is not None else None
-        out.upserts.append(State(LEVEL, project.code, project.level, month, version))
-        out.events.append(
-            NewEvent(
-                key=f"{LEVEL}:{project.code}:{version}",
-                kind=Kind.PROJECT_WARNING,
-                region_code=project.region_code,
-                project_code=project.code,
-                month=month,
-                level=project.level,
-                previous=previous,
-                details={
-                    "code": project.code,
-                    "month": _month(month),
-                    "failed": list(project.failed),
-                    "noDataFrom": list(project.no_data_from),
-                },
-            )
+        out.raise_event(
+            State(LEVEL, project.code, project.level, month, version),
+            Kind.PROJECT_WARNING,
+            project.region_code,
+            {
+                "code": project.code,
+                "month": _month(month),
+                "failed": list(project.failed),
+                "noDataFrom": list(project.no_data_from),
+            },
+            again=str(version),
+            project_code=project.code,
+            level=project.level,
+            previous=previous,
         )
 
 
@@ -131,22 +160,19 @@ def _unpaid(found: Observations, state: StateMap, out: Changes) -> None:
         months = str(unpaid.months)
         if before is not None and before.value >= months:
             continue
-        out.upserts.append(State(UNPAID, subject, months, month))
-        out.events.append(
-            NewEvent(
-                key=f"{UNPAID}:{subject}:{months}",
-                kind=Kind.WORKER_UNPAID,
-                region_code=unpaid.region_code,
-                project_code=unpaid.project_code,
-                month=month,
-                details={
-                    "idNumber": unpaid.worker,
-                    "code": unpaid.project_code,
-                    "month": _month(month),
-                    "months": unpaid.months,
-                    "daysPresent": unpaid.days_present,
-                },
-            )
+        out.raise_event(
+            State(UNPAID, subject, months, month),
+            Kind.WORKER_UNPAID,
+            unpaid.region_code,
+            {
+                "idNumber": unpaid.worker,
+                "code": unpaid.project_code,
+                "month": _month(month),
+                "months": unpaid.months,
+                "daysPresent": unpaid.days_present,
+            },
+            again=months,
+            project_code=unpaid.project_code,
         )
     for kind, subject in state:
         if kind == UNPAID and subject.endswith(f"|{_month(month)}") and subject not in seen:
@@ -161,19 +187,12 @@ def _gaps(found: Observations, state: StateMap, out: Changes) -> None:
         seen.add(subject)
         if (GAP, subject) in state:
             continue
-        out.upserts.append(State(GAP, subject, "open", found.month))
-        out.events.append(
-            NewEvent(
-                key=f"{GAP}:{subject}:{found.day.isoformat()}",
-                kind=Kind.RESIDENCE_GAP,
-                region_code=gap.district,
-                month=found.month,
-                details={
-                    "idNumber": gap.worker,
-                    "district": gap.district,
-                    "on": found.day.isoformat(),
-                },
-            )
+        out.raise_event(
+            State(GAP, subject, "open", found.month),
+            Kind.RESIDENCE_GAP,
+            gap.district,
+            {"idNumber": gap.worker, "district": gap.district, "on": found.day.isoformat()},
+            again=found.day.isoformat(),
         )
     for kind, subject in state:
         if kind == GAP and subject not in seen and subject.rsplit("|", 1)[-1] in districts:
@@ -185,22 +204,18 @@ def _blacklisted(found: Observations, state: StateMap, out: Changes) -> None:
         subject = f"{hit.uscc}|{hit.project_code}|{hit.decision_no}"
         if (BLACKLIST, subject) in state:
             continue
-        out.upserts.append(State(BLACKLIST, subject, hit.via, found.month))
-        out.events.append(
-            NewEvent(
-                key=f"{BLACKLIST}:{subject}",
-                kind=Kind.BLACKLISTED_ON_PROJECT,
-                region_code=hit.region_code,
-                project_code=hit.project_code,
-                enterprise_uscc=hit.uscc,
-                month=found.month,
-                details={
-                    "uscc": hit.uscc,
-                    "code": hit.project_code,
-                    "decisionNo": hit.decision_no,
-                    "via": hit.via,
-                },
-            )
+        out.raise_event(
+            State(BLACKLIST, subject, hit.via, found.month),
+            Kind.BLACKLISTED_ON_PROJECT,
+            hit.region_code,
+            {
+                "uscc": hit.uscc,
+                "code": hit.project_code,
+                "decisionNo": hit.decision_no,
+                "via": hit.via,
+            },
+            project_code=hit.project_code,
+            enterprise_uscc=hit.uscc,
         )
 
 
@@ -209,21 +224,17 @@ def _filings(found: Observations, state: StateMap, out: Changes) -> None:
         subject = f"{filing.source}|{filing.number}"
         if (FILING, subject) in state:
             continue
-        out.upserts.append(State(FILING, subject, filing.project_code, found.month))
-        out.events.append(
-            NewEvent(
-                key=f"{FILING}:{subject}",
-                kind=Kind.COMPLAINT_ON_RED_PROJECT,
-                region_code=filing.region_code,
-                project_code=filing.project_code,
-                month=found.month,
-                level="RED",
-                details={
-                    "code": filing.project_code,
-                    "month": _month(found.month),
-                    "source": filing.source,
-                    "number": filing.number,
-                    "filedOn": filing.filed_on.isoformat(),
-                },
-            )
+        out.raise_event(
+            State(FILING, subject, filing.project_code, found.month),
+            Kind.COMPLAINT_ON_RED_PROJECT,
+            filing.region_code,
+            {
+                "code": filing.project_code,
+                "month": _month(found.month),
+                "source": filing.source,
+                "number": filing.number,
+                "filedOn": filing.filed_on.isoformat(),
+            },
+            project_code=filing.project_code,
+            level="RED",
         )
