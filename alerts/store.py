@@ -274,23 +274,9 @@ class AlertStore:
                 select(subscription_t).where(subscription_t.c.removed_at.is_(None))
             )
         ]
-        rows = [
-            {
-                "id": _message_id(),
-                "event_id": event.id,
-                "subscription_id": s.id,
-                "state": PENDING,
-                "attempts": 0,
-                "due_at": at,
-                "created_at": at,
-            }
-            for event in events
-            for s in subscriptions
-            if s.matches(event)
-        ]
-        for chunk in _chunks(rows):
-            connection.execute(insert(delivery_t), chunk)
-        return len(rows)
+        return _queue(
+            connection, [(e, s) for e in events for s in subscriptions if s.matches(e)], at
+        )
 
     def _open_orders(self, connection: Connection, events: Sequence[Any], at: datetime) -> int:
         """A work order for each warning that asks for action: not for a level that got
@@ -657,23 +643,13 @@ class AlertStore:
                     )
                 )
             }
-            rows = [
-                {
-                    "id": _message_id(),
-                    "event_id": event.id,
-                    "subscription_id": s.id,
-                    "state": PENDING,
-                    "attempts": 0,
-                    "due_at": at,
-                    "created_at": at,
-                }
+            missing = [
+                (event, s)
                 for event in connection.execute(select(event_t).where(event_t.c.raised_at >= since))
                 for s in subscriptions
                 if s.matches(event) and (event.id, s.id) not in had
             ]
-            for chunk in _chunks(rows):
-                connection.execute(insert(delivery_t), chunk)
-        return count + len(rows)
+            return count + _queue(connection, missing, at)
 
     def counts(self) -> dict[str, int]:
         with self._transaction() as connection:
@@ -732,6 +708,26 @@ def parent_region(code: str) -> str | None:
 class _Row(dict[str, Any]):
     def __getattr__(self, name: str) -> Any:
         return self[name]
+
+
+def _queue(connection: Connection, pairs: Sequence[tuple[Any, Subscription]], at: datetime) -> int:
+    """Queues a pending delivery, due now with a new webhook-id, for each event and
+    subscription (raising and replaying both)."""
+    rows = [
+        {
+            "id": _message_id(),
+            "event_id": event.id,
+            "subscription_id": s.id,
+            "state": PENDING,
+            "attempts": 0,
+            "due_at": at,
+            "created_at": at,
+        }
+        for event, s in pairs
+    ]
+    for chunk in _chunks(rows):
+        connection.execute(insert(delivery_t), chunk)
+    return len(rows)
 
 
 def _chunks(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
