@@ -15,7 +15,6 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TextIO
 
 from graphql import GraphQLError, parse, validate
 from sqlalchemy.exc import OperationalError
@@ -709,24 +708,11 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
-class _CurrentStderr(logging.StreamHandler):
-    """Writes to `sys.stderr` as it is when a record is emitted: `main` run twice in one
-    process (tests, embedding) must not keep writing to the first run's stream."""
-
-    @property
-    def stream(self) -> TextIO:
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, _: object) -> None:
-        pass
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        handlers=[_CurrentStderr()],
+        handlers=[telemetry.CurrentStderr()],
     )
     args = parser().parse_args(argv)
     try:

@@ -23,11 +23,12 @@ import json
 import logging
 import os
 import re
+import sys
 import time
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TextIO
 
 from graphql import FieldNode, OperationDefinitionNode
 from opentelemetry import trace
@@ -293,6 +294,21 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False)
 
 
+class CurrentStderr(logging.StreamHandler):
+    """Writes to `sys.stderr` as it is when a record is emitted: a handler bound to the
+    stream of its configuration keeps writing to it after it is replaced and closed (the
+    command line run twice in one process, a test's captured output), and every line
+    then prints `--- Logging error --- ValueError: I/O operation on closed file`."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: object) -> None:
+        pass
+
+
 def log_config(json_lines: bool, level: str = "INFO") -> dict[str, Any]:
     """logging's dictConfig for the command line and uvicorn (which applies it in every
     worker): JSON lines, or the plain format."""
@@ -301,7 +317,7 @@ def log_config(json_lines: bool, level: str = "INFO") -> dict[str, Any]:
         if json_lines
         else {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
     )
-    handler = {"class": "logging.StreamHandler", "formatter": "hub", "stream": "ext://sys.stderr"}
+    handler = {"()": CurrentStderr, "formatter": "hub"}
     return {
         "version": 1,
         "disable_existing_loggers": False,

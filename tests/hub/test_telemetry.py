@@ -8,9 +8,12 @@ line, metric label or span attribute."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import logging
+import logging.config
 import re
+import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -335,3 +338,25 @@ def test_log_lines_are_json_with_the_request_id(
     assert line["request_id"] == request_id
     assert line["message"].startswith("POST /graphql 200")
     assert line["time"].endswith("+00:00")
+
+
+def test_the_log_configuration_writes_to_stderr_as_it_is_now(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """uvicorn applies `log_config` once; when stderr is replaced later (a test's captured
+    output, the command line run again in one process), lines follow it instead of
+    writing to the closed stream."""
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    first, second = io.StringIO(), io.StringIO()
+    try:
+        monkeypatch.setattr(sys, "stderr", first)
+        logging.config.dictConfig(telemetry.log_config(json_lines=True))
+        first.close()
+        monkeypatch.setattr(sys, "stderr", second)
+        logging.getLogger("hub.access").info("GET /health 200")
+    finally:
+        handlers, level = saved
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    assert json.loads(second.getvalue())["message"] == "GET /health 200"
