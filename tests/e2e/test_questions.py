@@ -8,6 +8,7 @@ import pytest
 
 from conftest import SEED, RunningHub
 from questions import (
+    ACCESS_REPORT,
     ACCOUNT_STATEMENT,
     DASHBOARD,
     DOSSIER,
@@ -62,6 +63,7 @@ def test_q2_attended_but_not_paid_last_month(hub: RunningHub, story: Stories) ->
         {"code": story.arrears_project_code, "month": month_of(story.through_month)},
     )
     unpaid = data["project"]["wagePositions"]
+    assert story.unpaid_worker_ids, "the story plants unpaid workers (else this proves nothing)"
     assert {p["worker"]["idNumber"] for p in unpaid} == set(story.unpaid_worker_ids)
     assert all(p["daysPresent"] > 0 and p["paidFen"] == 0 for p in unpaid)
 
@@ -114,6 +116,7 @@ def test_q4_workers_without_residence(hub: RunningHub, story: Stories) -> None:
         {"on": day},
     )
     found = data["workersWithoutResidence"]
+    assert story.workers_without_residence, "the story plants workers without residence"
     assert {n["idNumber"] for n in found["nodes"]} == set(story.workers_without_residence)
     assert found["totalCount"] == len(story.workers_without_residence)
     assert all(n["currentResidence"] is None for n in found["nodes"])
@@ -134,3 +137,17 @@ def test_q5_special_account_statement(hub: RunningHub, story: Stories) -> None:
     )
     assert statement["allocatedFen"] < statement["wagesDueFen"]
     assert statement["disbursedFen"] < statement["wagesDueFen"]
+
+
+def test_q6_which_agencies_looked_at_my_records(hub: RunningHub, story: Stories) -> None:
+    """The dossier (question 1) discloses its plaintiff; the access report names it."""
+    first, last = story.disputed_months[0], story.disputed_months[-1]
+    variables = {"case": story.dispute_case_number, "from": month_of(first), "to": month_of(last)}
+    hub.data(DOSSIER, variables)
+    report = hub.data(ACCESS_REPORT, {"id": story.dispute_worker_id})["accessReport"]
+    assert report["subject"].endswith(story.dispute_worker_id[-4:])
+    assert story.dispute_worker_id not in str(report)  # the subject is shown masked
+    ours = [d for d in report["disclosures"]["nodes"] if d["clientId"] == "test-all-access"]
+    assert ours, report
+    assert {"争议案件 (case:read)", "工资数额 (wage:read)"} <= set(ours[0]["kinds"])
+    assert report["disclosures"]["totalCount"] >= len(ours)
