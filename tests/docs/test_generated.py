@@ -62,14 +62,17 @@ def test_no_page_names_a_setting_the_hub_does_not_read() -> None:
     known |= {f"HUB_CONNECTOR_{name.upper()}_URL" for name in databases()}
     pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
     unknown = set()
+    named = 0
     for page in pages:
         for name in re.findall(r"\bHUB_[A-Z0-9_]*[A-Z0-9]\b", page.read_text(encoding="utf-8")):
+            named += 1
             if name.startswith(("HUB_TEST_", "HUB_BENCH_")) or name in known | EXAMPLES_OWN:
                 continue
             if any(other.startswith(name + "_") for other in known):
                 continue  # a prefix: HUB_AUDIT_WITNESS_… or HUB_CONNECTOR_…
             unknown.add(f"{page.relative_to(ROOT)}: {name}")
     assert sorted(unknown) == []
+    assert named >= 100, "the pages name hundreds of settings: the scan found too few"
 
 
 def test_the_demo_clients_table_is_what_hub_seed_registers() -> None:
@@ -146,6 +149,7 @@ def test_every_hub_command_in_the_docs_parses() -> None:
     required arguments, but each command word and option it names must exist."""
     cli = parser()
     wrong = []
+    checked = {True: 0, False: 0}
     for page in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]:
         for number, in_block, command in _commands(page.read_text(encoding="utf-8")):
             found = re.match(r"(?:[A-Z_]+=\S+\s+)*(?:\S*/)?hub\s+(\S.*)$", command)
@@ -153,6 +157,7 @@ def test_every_hub_command_in_the_docs_parses() -> None:
                 continue
             words = shlex.split(found.group(1))
             where = f"{page.relative_to(ROOT)}:{number}: {command}"
+            checked[in_block] += 1
             if not in_block:
                 leading = [w for w in words[:3] if not w.startswith("-")]
                 options = _options_of(cli, leading[:2])
@@ -168,3 +173,7 @@ def test_every_hub_command_in_the_docs_parses() -> None:
                 if exit.code:
                     wrong.append(f"{where}: {errors.getvalue().strip().splitlines()[-1]}")
     assert wrong == []
+    # The pages hold dozens of each (39 and 112 when written): a parser that finds none
+    # would pass the check above vacuously.
+    assert checked[True] >= 20, checked
+    assert checked[False] >= 50, checked
