@@ -42,7 +42,8 @@ class Evaluations:
             try:
                 done = await self._run()
             except Exception as error:  # the next import asks again; a close re-evaluates
-                log.error("warning evaluation failed: %r", error)
+                # its type only: a database error quotes the rows it failed on (ID numbers)
+                log.error("warning evaluation failed: %s", type(error).__name__)
                 continue
             self.runs += 1
             log.info(

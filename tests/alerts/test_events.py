@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 
-from alerts.evaluation import evaluate
+from alerts.evaluation import Evaluations, evaluate
 from alerts.kinds import Kind
 from alerts.models import AlertEvent, AlertState
 from alerts.rules import State, changes
@@ -194,3 +194,38 @@ def test_levels_change_both_ways_and_an_older_month_changes_none() -> None:
     assert [e for e in older if e.kind is Kind.PROJECT_WARNING] == []
     keys = {e.key for e in back}
     assert len(keys) == len(back)  # each change its own idempotency key
+
+
+def test_a_failed_evaluation_logs_the_error_type_not_its_data(
+    world: tuple[Stores, AlertStore], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A database error quotes what it failed on (PostgreSQL: `Key (kind, subject)=(…)`),
+    and the rules' subjects hold ID numbers: the log names the error's type only."""
+    _, store = world
+    subject = "410183199003071234|4101832026010001|2026-10"
+    row = {
+        "kind": "unpaid",
+        "subject": subject,
+        "value": "1",
+        "updated_at": datetime.datetime.now(datetime.UTC),
+    }
+
+    async def failing() -> Evaluated:
+        with store.engine.begin() as connection:  # the same state twice: rolled back
+            connection.execute(insert(AlertState.__table__), [row, row])  # type: ignore[attr-defined]
+        raise AssertionError("the second insert above fails")
+
+    async def once() -> None:
+        evaluations = Evaluations(failing)
+        running = asyncio.create_task(evaluations.run_forever())
+        evaluations.request()
+        for _ in range(500):
+            if "warning evaluation failed" in caplog.text:
+                break
+            await asyncio.sleep(0.01)
+        running.cancel()
+
+    with caplog.at_level("ERROR", logger="alerts.evaluation"):
+        asyncio.run(once())
+    assert "warning evaluation failed: IntegrityError" in caplog.text
+    assert "410183199003071234" not in caplog.text
