@@ -32,7 +32,8 @@ import binascii
 import datetime
 import hashlib
 import hmac
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -289,6 +290,18 @@ def record(target: Importable, stored: Mapping[Any, Any]) -> dict[str, Any]:
         column.name: None if value is None else column.kind.to_json(value)
         for column, value in zip(target.spec.columns, typed, strict=True)
     }
+
+
+@contextmanager
+def connected(database: Database) -> Iterator[Connection]:
+    """A connection for one conversion's look-ups, on an engine of its own that is
+    disposed after: a conversion runs once per call, in the runner's thread."""
+    engine = database.sync_engine()
+    try:
+        with engine.connect() as connection:
+            yield connection
+    finally:
+        engine.dispose()
 
 
 def stored_records(

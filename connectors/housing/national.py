@@ -40,6 +40,7 @@ from ingest.national import (
     Part,
     Problem,
     card_problem,
+    connected,
     merged,
     parsed,
     record,
@@ -129,28 +130,24 @@ def _enterprise(
     items: Sequence[Mapping[str, Any]], header: Mapping[str, Any], db: Database
 ) -> Conversion:
     part = Part("enterprises", fields=ENTERPRISE_FIELDS)
-    engine = db.sync_engine()
-    try:
-        with engine.connect() as connection:
-            for index, item in enumerate(items):
-                uscc = text(item, "corpCode")
-                kind = text(item, "corpType")
-                sent = {
-                    "uscc": uscc,
-                    "name": text(item, "corpName"),
-                    "kind": CORP_TYPES.get(kind, kind),
-                    "region_code": text(item, "areaCode"),
-                    "qualification": text(item, "qualification"),
-                    "credit_score": text(item, "creditScore"),
-                    "legal_representative": text(item, "legalMan"),
-                }
-                stored = stored_records(connection, tables.ENTERPRISES, uscc=uscc)
-                row = merged(sent, stored[0] if stored else None)
-                if not row.get("region_code") and len(uscc) == 18:
-                    row["region_code"] = uscc[2:8]  # GB 32100: the registering authority's region
-                part.add(index, row)
-    finally:
-        engine.dispose()
+    with connected(db) as connection:
+        for index, item in enumerate(items):
+            uscc = text(item, "corpCode")
+            kind = text(item, "corpType")
+            sent = {
+                "uscc": uscc,
+                "name": text(item, "corpName"),
+                "kind": CORP_TYPES.get(kind, kind),
+                "region_code": text(item, "areaCode"),
+                "qualification": text(item, "qualification"),
+                "credit_score": text(item, "creditScore"),
+                "legal_representative": text(item, "legalMan"),
+            }
+            stored = stored_records(connection, tables.ENTERPRISES, uscc=uscc)
+            row = merged(sent, stored[0] if stored else None)
+            if not row.get("region_code") and len(uscc) == 18:
+                row["region_code"] = uscc[2:8]  # GB 32100: the registering authority's region
+            part.add(index, row)
     return Conversion([part])
 
 
@@ -158,50 +155,42 @@ def _project(
     items: Sequence[Mapping[str, Any]], header: Mapping[str, Any], db: Database
 ) -> Conversion:
     part = Part("projects", fields=PROJECT_FIELDS)
-    engine = db.sync_engine()
-    try:
-        with engine.connect() as connection:
-            for index, item in enumerate(items):
-                code = text(item, "projectCode")
-                status = text(item, "prjStatus")
-                sent = {
-                    "code": code,
-                    "name": text(item, "name") or text(item, "projectName"),
-                    "region_code": text(item, "areaCode"),
-                    "builder_uscc": text(item, "buildCorpCode"),
-                    "contractor_uscc": text(item, "contractorCorpCode"),
-                    "contract_price_fen": text(item, "contractPrice"),
-                    "start_date": text(item, "startDate"),
-                    "planned_end_date": text(item, "completeDate"),
-                    "status": PROJECT_STATUS_CODES.get(status, status),
-                    "rights_notice_board": text(item, "rightsNoticeBoard"),
-                    "payment_guarantee": text(item, "paymentGuarantee"),
-                }
-                stored = stored_records(connection, tables.PROJECTS, code=code)
-                part.add(index, merged(sent, stored[0] if stored else None))
-    finally:
-        engine.dispose()
+    with connected(db) as connection:
+        for index, item in enumerate(items):
+            code = text(item, "projectCode")
+            status = text(item, "prjStatus")
+            sent = {
+                "code": code,
+                "name": text(item, "name") or text(item, "projectName"),
+                "region_code": text(item, "areaCode"),
+                "builder_uscc": text(item, "buildCorpCode"),
+                "contractor_uscc": text(item, "contractorCorpCode"),
+                "contract_price_fen": text(item, "contractPrice"),
+                "start_date": text(item, "startDate"),
+                "planned_end_date": text(item, "completeDate"),
+                "status": PROJECT_STATUS_CODES.get(status, status),
+                "rights_notice_board": text(item, "rightsNoticeBoard"),
+                "payment_guarantee": text(item, "paymentGuarantee"),
+            }
+            stored = stored_records(connection, tables.PROJECTS, code=code)
+            part.add(index, merged(sent, stored[0] if stored else None))
     return Conversion([part])
 
 
 def _team_numbers(rows: list[dict[str, Any]]) -> Any:
     def answer(db: Database) -> list[dict[str, Any]]:
         team = Team.__table__  # type: ignore[attr-defined]
-        engine = db.sync_engine()
         found = []
-        try:
-            with engine.connect() as connection:
-                for row in rows:
-                    number = connection.execute(
-                        select(team.c.id).where(
-                            team.c.project_code == row["project_code"],
-                            team.c.employer_uscc == row["employer_uscc"],
-                            team.c.name == row["name"],
-                        )
-                    ).scalar()
-                    found.append({"teamSysNo": number})
-        finally:
-            engine.dispose()
+        with connected(db) as connection:
+            for row in rows:
+                number = connection.execute(
+                    select(team.c.id).where(
+                        team.c.project_code == row["project_code"],
+                        team.c.employer_uscc == row["employer_uscc"],
+                        team.c.name == row["name"],
+                    )
+                ).scalar()
+                found.append({"teamSysNo": number})
         return found
 
     return answer
@@ -253,44 +242,40 @@ def _project_worker(
     )
     problems = []
     project, employer = text(header, "projectCode"), text(header, "corpCode")
-    engine = db.sync_engine()
-    try:
-        with engine.connect() as connection:
-            team = _team_name(connection, header)
-            if not team:
-                problems.append(
-                    Problem(
-                        0, "teamSysNo", "no such team: send Team.Add first or give teamName",
-                        "班组不存在：请先上传班组（Team.Add）或填写 teamName",
-                    )
-                )  # fmt: skip
-            for index, item in enumerate(items):
-                if (problem := card_problem(item, index)) is not None:
-                    problems.append(problem)
-                id_number = text(item, "idCardNumber")
-                stored = stored_records(connection, tables.WORKERS, id_number=id_number)
-                sent = {
-                    "id_number": id_number,
-                    "name": text(item, "workerName"),
-                    "registered_on": text(item, "registeredOn"),
-                }
-                worker = merged(sent, stored[0] if stored else None)
-                worker.setdefault("registered_on", _today())
-                workers.add(index, worker)
-                work_type = text(item, "workType")
-                roster.add(
-                    index,
-                    {
-                        "worker_id_number": id_number,
-                        "project_code": project,
-                        "employer_uscc": employer,
-                        "team": team,
-                        "trade": WORK_TYPES.get(work_type, work_type),
-                        "is_team_leader": text(item, "isTeamLeader"),
-                    },
+    with connected(db) as connection:
+        team = _team_name(connection, header)
+        if not team:
+            problems.append(
+                Problem(
+                    0, "teamSysNo", "no such team: send Team.Add first or give teamName",
+                    "班组不存在：请先上传班组（Team.Add）或填写 teamName",
                 )
-    finally:
-        engine.dispose()
+            )  # fmt: skip
+        for index, item in enumerate(items):
+            if (problem := card_problem(item, index)) is not None:
+                problems.append(problem)
+            id_number = text(item, "idCardNumber")
+            stored = stored_records(connection, tables.WORKERS, id_number=id_number)
+            sent = {
+                "id_number": id_number,
+                "name": text(item, "workerName"),
+                "registered_on": text(item, "registeredOn"),
+            }
+            worker = merged(sent, stored[0] if stored else None)
+            worker.setdefault("registered_on", _today())
+            workers.add(index, worker)
+            work_type = text(item, "workType")
+            roster.add(
+                index,
+                {
+                    "worker_id_number": id_number,
+                    "project_code": project,
+                    "employer_uscc": employer,
+                    "team": team,
+                    "trade": WORK_TYPES.get(work_type, work_type),
+                    "is_team_leader": text(item, "isTeamLeader"),
+                },
+            )
     return Conversion([workers, roster], problems)
 
 
@@ -308,89 +293,85 @@ def _entry_exit(
     # (worker, entry date) → (record, last item that touched it), in first-touched order
     touched: dict[tuple[str, date], tuple[dict[str, Any], int]] = {}
     known: dict[str, dict[date, dict[str, Any]]] = {}
-    engine = db.sync_engine()
-    try:
-        with engine.connect() as connection:
+    with connected(db) as connection:
 
-            def registrations(worker: str) -> dict[date, dict[str, Any]]:
-                if worker not in known:
-                    rows = connection.execute(
-                        select(registration).where(
-                            registration.c.project_code == project,
-                            registration.c.worker_id_number == worker,
-                        )
+        def registrations(worker: str) -> dict[date, dict[str, Any]]:
+            if worker not in known:
+                rows = connection.execute(
+                    select(registration).where(
+                        registration.c.project_code == project,
+                        registration.c.worker_id_number == worker,
                     )
-                    known[worker] = {
-                        row.entry_date: record(tables.REGISTRATIONS, row._mapping) for row in rows
-                    }
-                return known[worker]
+                )
+                known[worker] = {
+                    row.entry_date: record(tables.REGISTRATIONS, row._mapping) for row in rows
+                }
+            return known[worker]
 
-            for index, item in enumerate(items):
-                if (problem := card_problem(item, index)) is not None:
-                    problems.append(problem)
-                    continue
-                worker = text(item, "idCardNumber")
-                day = parsed(_DATE, text(item, "date"))
-                kind = text(item, "type").lower()
-                if day is None:
-                    problems.append(
-                        Problem(
-                            index, "date", "date must be a date (yyyy-MM-dd)",
-                            "date 应为日期（yyyy-MM-dd）",
+        for index, item in enumerate(items):
+            if (problem := card_problem(item, index)) is not None:
+                problems.append(problem)
+                continue
+            worker = text(item, "idCardNumber")
+            day = parsed(_DATE, text(item, "date"))
+            kind = text(item, "type").lower()
+            if day is None:
+                problems.append(
+                    Problem(
+                        index, "date", "date must be a date (yyyy-MM-dd)",
+                        "date 应为日期（yyyy-MM-dd）",
+                    )
+                )  # fmt: skip
+                continue
+            held = registrations(worker)
+            if kind in ENTRY_WORDS:
+                if day not in held:
+                    roster = connection.execute(
+                        select(roster_t).where(
+                            roster_t.c.project_code == project,
+                            roster_t.c.worker_id_number == worker,
                         )
-                    )  # fmt: skip
-                    continue
-                held = registrations(worker)
-                if kind in ENTRY_WORDS:
-                    if day not in held:
-                        roster = connection.execute(
-                            select(roster_t).where(
-                                roster_t.c.project_code == project,
-                                roster_t.c.worker_id_number == worker,
-                            )
-                        ).first()
-                        if roster is None:
-                            problems.append(
-                                Problem(
-                                    index, "idCardNumber",
-                                    "the worker is not on this project's roster: send"
-                                    " ProjectWorker.Add first",
-                                    "该工人不在本项目人员名单中：请先上传项目人员（ProjectWorker.Add）",
-                                )
-                            )  # fmt: skip
-                            continue
-                        held[day] = {
-                            "worker_id_number": worker,
-                            "project_code": project,
-                            "employer_uscc": roster.employer_uscc,
-                            "team": roster.team,
-                            "trade": roster.trade,
-                            "entry_date": day.isoformat(),
-                            "exit_date": None,
-                        }
-                    touched[(worker, day)] = (held[day], index)
-                elif kind in EXIT_WORDS:
-                    entries = [entry for entry in held if entry <= day]
-                    if not entries:
+                    ).first()
+                    if roster is None:
                         problems.append(
                             Problem(
-                                index, "date", "an exit with no entry on or before it",
-                                "退场日期之前没有进场记录",
+                                index, "idCardNumber",
+                                "the worker is not on this project's roster: send"
+                                " ProjectWorker.Add first",
+                                "该工人不在本项目人员名单中：请先上传项目人员（ProjectWorker.Add）",
                             )
                         )  # fmt: skip
                         continue
-                    latest = max(entries)
-                    held[latest]["exit_date"] = day.isoformat()
-                    touched[(worker, latest)] = (held[latest], index)
-                else:
+                    held[day] = {
+                        "worker_id_number": worker,
+                        "project_code": project,
+                        "employer_uscc": roster.employer_uscc,
+                        "team": roster.team,
+                        "trade": roster.trade,
+                        "entry_date": day.isoformat(),
+                        "exit_date": None,
+                    }
+                touched[(worker, day)] = (held[day], index)
+            elif kind in EXIT_WORDS:
+                entries = [entry for entry in held if entry <= day]
+                if not entries:
                     problems.append(
                         Problem(
-                            index, "type", f"type {kind!r}: 1 (entry) or 0 (exit)",
-                            f"type {kind!r}：应为 1（进场）或 0（退场）",
+                            index, "date", "an exit with no entry on or before it",
+                            "退场日期之前没有进场记录",
                         )
                     )  # fmt: skip
-    finally:
-        engine.dispose()
+                    continue
+                latest = max(entries)
+                held[latest]["exit_date"] = day.isoformat()
+                touched[(worker, latest)] = (held[latest], index)
+            else:
+                problems.append(
+                    Problem(
+                        index, "type", f"type {kind!r}: 1 (entry) or 0 (exit)",
+                        f"type {kind!r}：应为 1（进场）或 0（退场）",
+                    )
+                )  # fmt: skip
     for row, index in touched.values():
         part.add(index, row)
     return Conversion([part], problems)
@@ -410,38 +391,34 @@ def _contract(
     items = [{**header, **item} for item in items]  # the project named once, or in each
     part = Part("contracts", fields=CONTRACT_FIELDS)
     problems = []
-    engine = db.sync_engine()
-    try:
-        with engine.connect() as connection:
-            for index, item in enumerate(items):
-                if (problem := card_problem(item, index)) is not None:
-                    problems.append(problem)
-                unit = text(item, "unit").lower()
-                if unit and unit not in DAILY_UNITS:
-                    problems.append(
-                        Problem(
-                            index, "unit", f"unit {unit!r}: the hub keeps daily wages (日)",
-                            f"计量单位 {unit!r}：本平台只收按日计的工资（日）",
-                        )
-                    )  # fmt: skip
-                project, worker = text(item, "projectCode"), text(item, "idCardNumber")
-                start = text(item, "startDate")
-                number = text(item, "contractCode") or _contract_number(project, worker, start)
-                stored = stored_records(connection, tables.CONTRACTS, contract_no=number)
-                sent = {
-                    "contract_no": number,
-                    "worker_id_number": worker,
-                    "project_code": project,
-                    "employer_uscc": text(item, "corpCode"),
-                    "signed_on": text(item, "signDate") or start,
-                    "start_date": start,
-                    "end_date": text(item, "endDate"),
-                    "daily_wage_fen": text(item, "unitPrice"),
-                    "pay_day": text(item, "payDay"),
-                }
-                part.add(index, merged(sent, stored[0] if stored else None))
-    finally:
-        engine.dispose()
+    with connected(db) as connection:
+        for index, item in enumerate(items):
+            if (problem := card_problem(item, index)) is not None:
+                problems.append(problem)
+            unit = text(item, "unit").lower()
+            if unit and unit not in DAILY_UNITS:
+                problems.append(
+                    Problem(
+                        index, "unit", f"unit {unit!r}: the hub keeps daily wages (日)",
+                        f"计量单位 {unit!r}：本平台只收按日计的工资（日）",
+                    )
+                )  # fmt: skip
+            project, worker = text(item, "projectCode"), text(item, "idCardNumber")
+            start = text(item, "startDate")
+            number = text(item, "contractCode") or _contract_number(project, worker, start)
+            stored = stored_records(connection, tables.CONTRACTS, contract_no=number)
+            sent = {
+                "contract_no": number,
+                "worker_id_number": worker,
+                "project_code": project,
+                "employer_uscc": text(item, "corpCode"),
+                "signed_on": text(item, "signDate") or start,
+                "start_date": start,
+                "end_date": text(item, "endDate"),
+                "daily_wage_fen": text(item, "unitPrice"),
+                "pay_day": text(item, "payDay"),
+            }
+            part.add(index, merged(sent, stored[0] if stored else None))
     return Conversion([part], problems)
 
 
@@ -477,31 +454,27 @@ def _attendance(
     part = Part("attendance", fields=ATTENDANCE_FIELDS)
     days_kind = tables.ATTENDANCE_SPEC.columns[3].kind
     attendance = tables.ATTENDANCE.table
-    engine = db.sync_engine()
-    try:
-        with engine.connect() as connection:
-            for (worker, month), (mask, index) in months.items():
-                held = int(connection.execute(
-                    select(attendance.c.day_mask).where(
-                        attendance.c.worker_id_number == worker,
-                        attendance.c.project_code == project,
-                        attendance.c.month == month,
-                    )
-                ).scalar() or 0)  # fmt: skip
-                if not mask | held:
-                    continue  # only clock-outs, in a month with no day present yet
-                part.add(
-                    index,
-                    {
-                        "worker_id_number": worker,
-                        "project_code": project,
-                        "month": _MONTH.text(month),
-                        "day_mask": days_kind.to_json(mask | held),
-                        "days_present": None,
-                    },
+    with connected(db) as connection:
+        for (worker, month), (mask, index) in months.items():
+            held = int(connection.execute(
+                select(attendance.c.day_mask).where(
+                    attendance.c.worker_id_number == worker,
+                    attendance.c.project_code == project,
+                    attendance.c.month == month,
                 )
-    finally:
-        engine.dispose()
+            ).scalar() or 0)  # fmt: skip
+            if not mask | held:
+                continue  # only clock-outs, in a month with no day present yet
+            part.add(
+                index,
+                {
+                    "worker_id_number": worker,
+                    "project_code": project,
+                    "month": _MONTH.text(month),
+                    "day_mask": days_kind.to_json(mask | held),
+                    "days_present": None,
+                },
+            )
     return Conversion([part], problems)
 
 
