@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from prometheus_client import Counter
+from prometheus_client.metrics import MetricWrapperBase
 
 from auth.roles import ROLES
 from hub import command_reference
@@ -20,6 +22,7 @@ from hub.cli import parser
 from hub.demo import DEMO_GRANTS
 from hub.settings import HubSettings
 from hub.settings_reference import databases, reference
+from kernel import metrics
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -177,3 +180,29 @@ def test_every_hub_command_in_the_docs_parses() -> None:
     # would pass the check above vacuously.
     assert checked[True] >= 20, checked
     assert checked[False] >= 50, checked
+
+
+def _declared_metrics() -> dict[str, tuple[str, ...]]:
+    """Each exposed name `kernel.metrics` declares (a counter's with `_total`) and its labels."""
+    declared = {}
+    for value in vars(metrics).values():
+        if isinstance(value, MetricWrapperBase):
+            suffix = "_total" if isinstance(value, Counter) else ""
+            declared[value._name + suffix] = tuple(value._labelnames)
+    return declared
+
+
+def test_the_metrics_table_is_what_the_hub_exposes() -> None:
+    """docs/operations.md's metrics table names every metric `kernel/metrics.py` declares,
+    no other, each with its labels (a label the table leaves out is one an operator
+    cannot know to group by)."""
+    text = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    table = text.split("| metric | labels | what |", 1)[1].split("\n\n", 1)[0]
+    documented = {}
+    for row in table.splitlines()[2:]:
+        names, labels = row.strip("|").split("|")[:2]
+        for name in re.findall(r"`(hub_\w+)`", names):
+            documented[name] = tuple(label.strip() for label in labels.split(",") if label.strip())
+    declared = _declared_metrics()
+    assert len(declared) >= 15
+    assert documented == declared
