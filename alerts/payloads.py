@@ -23,9 +23,8 @@ from audit.record import AuditTrail, SubjectHasher, outcome_of
 from audit.store import AuditStore, Entry
 from auth.store import RegisteredClient
 from kernel import errors
-from kernel.batching import Waves
 from kernel.caller import Caller
-from kernel.context import PageLimits, RequestContext
+from kernel.context import LoaderFactories, PageLimits, RequestContext
 from kernel.cursors import Cursors
 
 ENDPOINT: Final = "/webhooks"
@@ -120,7 +119,7 @@ class AsClient:
     def __init__(
         self,
         schema: Executes,
-        loader_factories: Mapping[type, Callable[[Waves, Any], object]],
+        loader_factories: LoaderFactories,
         cursors: Cursors,
         clients: Callable[[str], RegisteredClient | None],
         audit: AuditStore | None,

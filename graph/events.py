@@ -13,10 +13,10 @@ which keeps the last-known state.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, cast
+from typing import Any
 
 from connectors.court.loaders import CourtLoaders
 from connectors.housing.loaders import HousingLoaders, ProjectFilter
@@ -25,9 +25,8 @@ from graph.derived.compliance import UNDER_CONSTRUCTION, WarningLevel, _assess_p
 from graph.derived.freshness import freshness
 from graph.derived.residence import _unregistered
 from graph.derived.wages import PAYROLL, PaymentStatus, WagePosition, load_project_month
-from kernel.batching import Waves
 from kernel.caller import Caller
-from kernel.context import Info, PageLimits, RequestContext
+from kernel.context import Info, LoaderFactories, offline_info
 from kernel.cursors import Cursors
 from kernel.scalars import month_end
 
@@ -105,16 +104,6 @@ class Observations:
     payroll_known: bool = False
 
 
-@dataclass(frozen=True)
-class _Evaluation:
-    """The shape of `strawberry.Info` the derived functions read: its context."""
-
-    context: RequestContext
-
-
-LoaderFactories = Mapping[type, Callable[[Waves, Any], object]]
-
-
 class Observer:
     """Runs the rules over every agency's data, through the connectors' loaders."""
 
@@ -123,11 +112,7 @@ class Observer:
         self.cursors = cursors
 
     def info(self) -> Info:
-        context = RequestContext(
-            limits=PageLimits(), loader_factories=self.loader_factories, cursors=self.cursors
-        )
-        context.caller = SYSTEM
-        return cast(Info, _Evaluation(context))
+        return offline_info(self.loader_factories, self.cursors, SYSTEM)
 
     async def current_month(self, today: date) -> date:
         """The latest month the bank's payroll covers (the month a close is about); the

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import strawberry
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -15,6 +15,8 @@ from kernel.batching import Waves
 from kernel.cursors import Cursors
 
 LoadersT = TypeVar("LoadersT")
+LoaderFactories = Mapping[type, Callable[[Waves, Any], object]]
+"""Per connector: (waves, caller) → a request's loaders."""
 
 
 class PageLimits(BaseModel):
@@ -51,8 +53,7 @@ class Disclosures:
 @dataclass
 class RequestContext:
     limits: PageLimits
-    loader_factories: Mapping[type, Callable[[Waves, Any], object]]
-    """Per connector: (waves, caller) → that request's loaders."""
+    loader_factories: LoaderFactories
     cursors: Cursors
     """Seals and opens this hub's page cursors (`kernel.cursors`)."""
     caller: object | None = None
@@ -71,3 +72,19 @@ class RequestContext:
 
 
 Info = strawberry.Info[RequestContext, Any]
+
+
+@dataclass(frozen=True)
+class _Offline:
+    """The part of `strawberry.Info` the derived functions read: its context."""
+
+    context: RequestContext
+
+
+def offline_info(factories: LoaderFactories, cursors: Cursors, caller: object) -> Info:
+    """An `info` for work outside any request (warning evaluation, the facts refresh), so
+    it runs the graph's own rules: fresh loaders under `caller`, the default page limits."""
+    context = RequestContext(
+        limits=PageLimits(), loader_factories=factories, cursors=cursors, caller=caller
+    )
+    return cast(Info, _Offline(context))

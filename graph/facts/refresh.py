@@ -10,18 +10,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, Final, cast
+from typing import Any, Final
 
 from connectors.housing.loaders import HousingLoaders, ProjectFilter
 from graph.derived.compliance import UNDER_CONSTRUCTION, _assess_page, fact_detail
 from graph.derived.freshness import freshness
 from graph.facts.store import Fact, FactsStore
-from kernel.batching import Waves
 from kernel.caller import Caller
-from kernel.context import Info, PageLimits, RequestContext
+from kernel.context import Info, LoaderFactories, offline_info
 from kernel.cursors import Cursors
 from kernel.scalars import months_between
 from kernel.scopes import vocabulary
@@ -33,8 +32,6 @@ DEFAULT_WINDOW: Final = 12
 covers."""
 
 log = logging.getLogger(__name__)
-
-LoaderFactories = Mapping[type, Callable[[Waves, Any], object]]
 
 
 @dataclass(frozen=True)
@@ -48,19 +45,9 @@ class LevelChange:
     after: int | None
 
 
-@dataclass(frozen=True)
-class _Offline:
-    """What `compliance.assess` reads of a resolver's `info`: its context."""
-
-    context: RequestContext
-
-
 def _info(factories: LoaderFactories, cursors: Cursors) -> Info:
     caller = Caller(client_id="hub-facts", agency="hub", scopes=frozenset(vocabulary()))
-    context = RequestContext(
-        limits=PageLimits(), loader_factories=factories, cursors=cursors, caller=caller
-    )
-    return cast(Info, _Offline(context))
+    return offline_info(factories, cursors, caller)
 
 
 async def latest_months(factories: LoaderFactories, window: int = DEFAULT_WINDOW) -> list[date]:
