@@ -44,7 +44,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from alerts.dispatcher import Dispatcher
 from alerts.evaluation import Evaluations, escalate_forever, evaluate
-from alerts.graph import EventStream
+from alerts.graph import STREAM_ENDPOINT, EventStream
 from alerts.payloads import AsClient
 from alerts.store import AlertStore
 from audit.graph import AuditReader
@@ -496,7 +496,7 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
 
     routes = [
         Route("/graphql", guards.graphql(graphql, callers), methods=["GET", "POST"]),
-        Route("/graphql/stream", stream, methods=["GET", "POST"]),
+        Route(STREAM_ENDPOINT, stream, methods=["GET", "POST"]),
         Route(
             "/ingest/{agency}/{table}",
             guards.endpoint(IngestEndpoint(importer, settings.ingest), callers),
