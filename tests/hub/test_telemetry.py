@@ -8,6 +8,8 @@ line, metric label or span attribute."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import gc
 import io
 import json
 import logging
@@ -21,10 +23,12 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+import strawberry
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
 from prometheus_client.parser import text_string_to_metric_families
+from strawberry.extensions import ParserCache
 
 from auth.store import Grant
 from conftest import SEED, RunningHub
@@ -360,3 +364,32 @@ def test_the_log_configuration_writes_to_stderr_as_it_is_now(
         root.handlers[:] = handlers
         root.setLevel(level)
     assert json.loads(second.getvalue())["message"] == "GET /health 200"
+
+
+@strawberry.type
+class _Query:
+    ok: bool = True
+
+
+class _Quiet(strawberry.Schema):
+    def process_errors(self, errors: Any, execution_context: Any = None) -> None:
+        """Not logged: a log record would keep the error, and the suspended hook, alive."""
+
+
+def test_a_malformed_document_ends_its_parse_span_without_a_detach_error(
+    spans: InMemorySpanExporter, caplog: pytest.LogCaptureFixture
+) -> None:
+    """ParserCache parses in its own hook, entered after this one's: a malformed document
+    leaves the parse hook suspended, to be closed by the garbage collector elsewhere."""
+    schema = _Quiet(_Query, extensions=[telemetry.OperationTelemetry, ParserCache])
+    spans.clear()
+    result = contextvars.copy_context().run(schema.execute_sync, "{ ok")
+    assert result.errors
+    del result  # its error's traceback holds the suspended hook
+    gc.collect()
+    telemetry.flush_traces()
+    detach_errors = [r for r in caplog.records if r.name == "opentelemetry.context"]
+    assert not detach_errors, detach_errors[0].getMessage()
+    names = [s.name for s in spans.get_finished_spans()]
+    assert "graphql.parse" in names
+    assert "graphql.operation" in names
