@@ -70,3 +70,16 @@ def test_every_http_code_is_listed_in_the_hierarchy() -> None:
     assert codes, "the HTTP refusal codes are lower-case constants"
     missing = [name for name in codes if name not in doc]
     assert missing == []
+
+
+def test_the_scan_sees_every_refuser_called_with_a_code() -> None:
+    """Each name the scan watches is still called with a code somewhere (else renaming it
+    would leave the scan above passing over nothing)."""
+    called: set[str] = set()
+    for path in _modules():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and len(node.args) >= 2:
+                name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+                if name in REFUSERS and isinstance(node.args[1], ast.Attribute):
+                    called.add(name)
+    assert called == REFUSERS
