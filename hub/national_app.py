@@ -18,6 +18,9 @@ is the platform's envelope, HTTP 200 unless the hub cannot take calls at all:
          -5   over the submitter's rate (HTTP 429, `Retry-After`), or the hub cannot take
               calls now (its database; HTTP 503): retry later
 
+A body that does not arrive within `HUB_LIMITS_BODY_TIMEOUT_SECONDS` is cut off as on
+every endpoint (`auth.bodies.read_body`: HTTP 408 `request_timeout`, connection closed).
+
 A write is answered at once with its `requestSerialCode` and queued in the auth database
 (`auth.national`); `NationalRunner`, a task in every hub process, runs queued calls
 through the import engine — the agency's tables, the same validation, batch registry and
@@ -45,7 +48,10 @@ from typing import Any, Final
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import Message
 
+from auth.bodies import read_body
+from auth.middleware import Refusal
 from auth.national import DONE, FAILED, NationalRegistry, QueuedCall
 from auth.sealing import KeySealingError
 from hub.importing import SUBMISSION_PURPOSE, Importer, Sender
@@ -143,15 +149,20 @@ class NationalEndpoint:
         methods: Mapping[str, NationalMethod],
         settings: NationalSettings,
         limit: Limit | None = None,
+        *,
+        body_timeout_seconds: float,
     ) -> None:
         self.registry = registry
         self.methods = methods
         self.settings = settings
         self.limit = limit
+        self.body_timeout_seconds = body_timeout_seconds
 
     async def handle(self, request: Request) -> Response:
         try:
             return await self._handle(request)
+        except Refusal as refusal:  # the body's deadline (`read_body`): as on every endpoint
+            return refusal.response()
         except Refused as refusal:
             return envelope(
                 refusal.code, refusal.zh, message_en=refusal.en, status=refusal.status,
@@ -177,8 +188,18 @@ class NationalEndpoint:
                 PARAMETER_ERROR, f"请求超过 {self.settings.max_bytes >> 20} MiB，请分批上传",
                 f"the call is larger than {self.settings.max_bytes >> 20} MiB: send it in parts",
             )  # fmt: skip
+        body = await read_body(  # within the deadline every endpoint's body has
+            request.scope,
+            request.receive,
+            max_bytes=self.settings.max_bytes,
+            timeout_seconds=self.body_timeout_seconds,
+        )
+
+        async def replay() -> Message:
+            return {"type": "http.request", "body": body, "more_body": False}
+
         try:
-            form = await request.form(max_files=0, max_fields=64)
+            form = await Request(request.scope, replay).form(max_files=0, max_fields=64)
         except Exception:  # a body that is no form: the parser's errors vary by content type
             raise Refused(
                 PARAMETER_ERROR, "请求参数错误：应为表单提交（application/x-www-form-urlencoded）",
