@@ -20,7 +20,6 @@ async def evaluate(
 ) -> Evaluated:
     """Evaluates `month` (default: the latest month the bank's payroll covers)."""
     today = today or datetime.now(UTC).date()
-    month = month or await observer.current_month(today)
     found = await observer.observe(month, today)
     return await asyncio.to_thread(store.record, found)
 

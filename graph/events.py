@@ -114,21 +114,14 @@ class Observer:
     def info(self) -> Info:
         return offline_info(self.loader_factories, self.cursors, SYSTEM)
 
-    async def current_month(self, today: date) -> date:
-        """The latest month the bank's payroll covers (the month a close is about); the
-        month before today's when the bank has sent none."""
+    async def observe(self, month: date | None, today: date) -> Observations:
+        """`month`: by default the latest month the bank's payroll covers (the month a
+        close is about), the month before today's when the bank has sent none."""
         fresh = await freshness(self.info())
-        as_of = fresh.as_of.get(PAYROLL)
-        month = (as_of or today.replace(day=1) - timedelta(days=1)).replace(day=1)
-        if as_of is not None and as_of < month_end(month):
-            month = _previous(month)
-        return month
-
-    async def observe(self, month: date, today: date) -> Observations:
+        month = month or _covered_month(fresh.as_of.get(PAYROLL), today)
         day = min(month_end(month), today)
         found = Observations(month=month, day=day)
         districts = found.districts
-        fresh = await freshness(self.info())
         found.payroll_known = fresh.covers(PAYROLL, month)
         async for info, rows in self._project_pages():
             await self._projects(info, rows, found)
@@ -260,6 +253,13 @@ def _unpaid(positions: Iterable[WagePosition]) -> dict[str, int]:
         for p in positions
         if p.status is PaymentStatus.UNPAID and p.days_present > 0
     }
+
+
+def _covered_month(as_of: date | None, today: date) -> date:
+    month = (as_of or today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    if as_of is not None and as_of < month_end(month):
+        month = _previous(month)
+    return month
 
 
 def _previous(month: date) -> date:
