@@ -90,21 +90,12 @@ class KeySealer:
         return key
 
     def _unseal(self, kid: str, stored: str) -> OKPKey:
+        what = f"signing key {kid}"
+        plaintext = self._plaintext(what, stored)
         try:
-            header = json.loads(base64.urlsafe_b64decode(stored.split(".")[0] + "=="))
-        except (ValueError, UnicodeDecodeError):
-            raise KeySealingError(f"signing key {kid} is neither a JWK nor a sealed one") from None
-        if header.get("kid") != self.kek_id:
-            raise KeySealingError(
-                f"signing key {kid} is sealed under key-encryption key {header.get('kid')},"
-                f" this process holds {self.kek_id}: give it the same HUB_TOKEN_KEK_FILE as"
-                " the other hub processes"
-            )
-        try:
-            opened = jwe.decrypt_compact(stored, self._key, algorithms=["dir", "A256GCM"])
-            return OKPKey.import_key(json.loads(opened.plaintext or b""))
+            return OKPKey.import_key(json.loads(plaintext))
         except (JoseError, ValueError):
-            raise KeySealingError(f"signing key {kid} does not open: the row was altered") from None
+            raise KeySealingError(f"{what} does not open: the row was altered") from None
 
     def seal_text(self, subject: str, text: str) -> str:
         """A secret that must be recoverable (a national-interface appsecret, which is also
@@ -115,23 +106,33 @@ class KeySealer:
         return jwe.encrypt_compact(header, plaintext, self._key)
 
     def open_text(self, subject: str, stored: str) -> str:
+        what = f"the secret of {subject}"
+        try:
+            sealed = json.loads(self._plaintext(what, stored))
+        except ValueError:
+            raise KeySealingError(f"{what} does not open: the row was altered") from None
+        if not isinstance(sealed, dict) or sealed.get("sub") != subject:
+            raise KeySealingError(f"{what} belongs to another row")
+        return str(sealed["secret"])
+
+    def _plaintext(self, what: str, stored: str) -> bytes:
+        """What a JWE sealed under this process's KEK holds (keys and texts alike); `what`
+        names the row in the errors."""
         try:
             header = json.loads(base64.urlsafe_b64decode(stored.split(".")[0] + "=="))
         except (ValueError, UnicodeDecodeError):
-            raise KeySealingError(f"the sealed secret of {subject} is not a JWE") from None
-        if header.get("kid") != self.kek_id:
+            raise KeySealingError(f"{what} is neither a JWK nor a sealed one") from None
+        if not isinstance(header, dict) or header.get("kid") != self.kek_id:
+            kid = header.get("kid") if isinstance(header, dict) else None
             raise KeySealingError(
-                f"the secret of {subject} is sealed under key-encryption key"
-                f" {header.get('kid')}, this process holds {self.kek_id}"
+                f"{what} is sealed under key-encryption key {kid}, this process holds"
+                f" {self.kek_id}: give it the same HUB_TOKEN_KEK_FILE as the other hub processes"
             )
         try:
             opened = jwe.decrypt_compact(stored, self._key, algorithms=["dir", "A256GCM"])
-            sealed = json.loads(opened.plaintext or b"")
         except (JoseError, ValueError):
-            raise KeySealingError(f"the sealed secret of {subject} does not open") from None
-        if not isinstance(sealed, dict) or sealed.get("sub") != subject:
-            raise KeySealingError(f"the sealed secret of {subject} belongs to another row")
-        return str(sealed["secret"])
+            raise KeySealingError(f"{what} does not open: the row was altered") from None
+        return opened.plaintext or b""
 
 
 def is_sealed(stored: str) -> bool:

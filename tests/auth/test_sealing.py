@@ -156,3 +156,20 @@ def test_a_store_without_a_kek_cannot_make_or_use_keys(tmp_path: Path) -> None:
         bare.add_signing_key()
     assert bare.verification_keys()  # public keys need none
     assert KeySealer(read_kek_file(tmp_path / "keys" / "token.kek")).kek_id
+
+
+def test_a_sealed_text_opens_for_its_row_only() -> None:
+    """A national-interface appsecret: recoverable under the KEK, bound to its appid."""
+    sealer = KeySealer(b"k" * 32)
+    stored = sealer.seal_text("1000000000000001", "6307a2c2403b72d08ca978e5dfea1813")
+    assert "6307a2c2" not in stored
+    assert sealer.open_text("1000000000000001", stored) == "6307a2c2403b72d08ca978e5dfea1813"
+    with pytest.raises(KeySealingError, match="another row"):
+        sealer.open_text("1000000000000002", stored)  # copied to another appid's row
+    with pytest.raises(KeySealingError, match="same HUB_TOKEN_KEK_FILE"):
+        KeySealer(b"o" * 32).open_text("1000000000000001", stored)
+    altered = stored[:-5] + ("AAAAA" if not stored.endswith("AAAAA") else "BBBBB")
+    with pytest.raises(KeySealingError, match="altered"):
+        sealer.open_text("1000000000000001", altered)
+    with pytest.raises(KeySealingError, match="neither"):
+        sealer.open_text("1000000000000001", "not a jwe")
