@@ -76,8 +76,6 @@ class Edge:
             kind=SpanKind.SERVER,
             attributes={"http.request.method": method, "http.route": route},
         )
-        activation = trace_use_span(span)
-        activation.__enter__()
 
         async def send_with_id(message: Message) -> None:
             nonlocal status, request_id
@@ -92,30 +90,30 @@ class Edge:
                     request_id = given.decode("latin-1")
             await send(message)
 
-        try:
-            await self.app(scope, receive, send_with_id)
-        except Exception:  # the last line of defence: whatever it was, answer in JSON
-            log.exception("unexpected error in request %s", request_id)
-            if status is None:
-                status = 500
-                await _internal_error(send, request_id)
-        finally:
-            elapsed = time.perf_counter() - started
-            access_log.info(
-                "%s %s %s %.1f ms %s",
-                method,
-                route,
-                status if status is not None else "-",
-                elapsed * 1000,
-                request_id,
-                extra={"request_id": request_id},
-            )
-            HTTP_REQUESTS.labels(route, method, str(status or 0)).inc()
-            HTTP_DURATION.labels(route).observe(elapsed)
-            span.set_attribute("http.response.status_code", status or 0)
-            activation.__exit__(None, None, None)
-            span.end()
-            _request_id.reset(token)
+        # current for the app below, detached and ended in this task whatever happens
+        with trace_use_span(span, end_on_exit=True):
+            try:
+                await self.app(scope, receive, send_with_id)
+            except Exception:  # the last line of defence: whatever it was, answer in JSON
+                log.exception("unexpected error in request %s", request_id)
+                if status is None:
+                    status = 500
+                    await _internal_error(send, request_id)
+            finally:
+                elapsed = time.perf_counter() - started
+                access_log.info(
+                    "%s %s %s %.1f ms %s",
+                    method,
+                    route,
+                    status if status is not None else "-",
+                    elapsed * 1000,
+                    request_id,
+                    extra={"request_id": request_id},
+                )
+                HTTP_REQUESTS.labels(route, method, str(status or 0)).inc()
+                HTTP_DURATION.labels(route).observe(elapsed)
+                span.set_attribute("http.response.status_code", status or 0)
+                _request_id.reset(token)
 
     def _route(self, scope: Scope) -> str:
         for route in self.routes:
