@@ -39,7 +39,7 @@ from alerts.models import (
     AlertSubscription,
     WorkOrder,
 )
-from alerts.rules import Changes, State, changes
+from alerts.rules import Changes, NewEvent, State, changes
 from alerts.settings import AlertSettings
 from alerts.signing import derived_secret, new_secret
 from graph.events import Observations
@@ -195,7 +195,7 @@ class AlertStore:
                 connection.execute(update(lock_t).where(lock_t.c.id == 1).values(month=found.month))
             changed = changes(found, self._state(connection, found.month), present=present)
             self._keep(connection, changed, at)
-            inserted = self._insert_events(connection, changed, at)
+            inserted = self._insert_events(connection, changed.events, at)
             deliveries = self._fan_out(connection, inserted, at)
             orders = self._open_orders(connection, inserted, at)
         return Evaluated(found.month, len(inserted), deliveries, orders)
@@ -242,7 +242,10 @@ class AlertStore:
         dialect = postgresql if not self.database.is_sqlite else sqlite
         return dialect.insert(table)
 
-    def _insert_events(self, connection: Connection, changed: Changes, at: datetime) -> list[Any]:
+    def _insert_events(
+        self, connection: Connection, events: Sequence[NewEvent], at: datetime
+    ) -> list[Any]:
+        """The events not raised before (their keys), inserted and returned as rows."""
         rows = [
             {
                 "key": e.key,
@@ -256,7 +259,7 @@ class AlertStore:
                 "details": json.dumps(e.details, ensure_ascii=False, sort_keys=True),
                 "raised_at": at,
             }
-            for e in changed.events
+            for e in events
         ]
         if not rows:
             return []
@@ -437,7 +440,9 @@ class AlertStore:
         with self._transaction() as connection:
             connection.execute(update(lock_t).where(lock_t.c.id == 1).values(evaluated_at=at))
             late = connection.execute(
-                select(order_t).where(order_t.c.status != RESOLVED, order_t.c.deadline < at)
+                select(order_t, event_t.c.project_code, event_t.c.enterprise_uscc, event_t.c.month)
+                .outerjoin(event_t, event_t.c.id == order_t.c.event_id)
+                .where(order_t.c.status != RESOLVED, order_t.c.deadline < at)
             ).all()
             raised = []
             for order in late:
@@ -454,41 +459,25 @@ class AlertStore:
                         deadline=add_working_days(at, self.settings.deadline_days(kind)),
                     )
                 )
-                source = connection.execute(
-                    select(event_t).where(event_t.c.id == order.event_id)
-                ).first()
                 raised.append(
-                    {
-                        "key": f"escalated:{order.id}:{order.escalations + 1}",
-                        "kind": Kind.WORK_ORDER_ESCALATED.value,
-                        "region_code": parent,
-                        "project_code": source.project_code if source else None,
-                        "enterprise_uscc": source.enterprise_uscc if source else None,
-                        "month": source.month if source else None,
-                        "level": None,
-                        "previous": order.region_code,
-                        "details": json.dumps(
-                            {
-                                "workOrder": order.id,
-                                "kind": order.kind,
-                                "agency": order.agency,
-                                "from": order.region_code,
-                                "deadline": order.deadline.isoformat(),
-                            },
-                            sort_keys=True,
-                        ),
-                        "raised_at": at,
-                    }
+                    NewEvent(
+                        key=f"escalated:{order.id}:{order.escalations + 1}",
+                        kind=Kind.WORK_ORDER_ESCALATED,
+                        region_code=parent,
+                        project_code=order.project_code,
+                        enterprise_uscc=order.enterprise_uscc,
+                        month=order.month,
+                        previous=order.region_code,
+                        details={
+                            "workOrder": order.id,
+                            "kind": order.kind,
+                            "agency": order.agency,
+                            "from": order.region_code,
+                            "deadline": order.deadline.isoformat(),
+                        },
+                    )
                 )
-            inserted: list[Any] = []
-            for chunk in _chunks(raised):
-                statement = (
-                    self._insert(event_t)
-                    .values(chunk)
-                    .on_conflict_do_nothing(index_elements=["key"])
-                    .returning(*event_t.c)
-                )
-                inserted += connection.execute(statement).all()
+            inserted = self._insert_events(connection, raised, at)
             self._fan_out(connection, inserted, at)
         return len(inserted)
 

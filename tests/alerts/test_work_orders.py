@@ -7,6 +7,7 @@ note; an overdue order escalates to the city and raises an event there."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -181,6 +182,12 @@ def test_an_overdue_order_escalates_to_the_city_and_tells_it(
     assert store.escalate_overdue() == 0  # nothing overdue now
     queued = store.deliveries(city.id)
     assert len(queued) == 1  # told to the city's subscriptions (built as each client)
+    raised, source = store.event(queued[0].event_id), store.event(moved.event_id)
+    assert (raised.kind, raised.region_code, raised.previous) == (
+        Kind.WORK_ORDER_ESCALATED.value, "410100", source.region_code
+    )  # fmt: skip
+    assert (raised.project_code, raised.month) == (source.project_code, source.month)
+    assert json.loads(raised.details)["workOrder"] == moved.id
 
 
 def test_the_desk_dashboard_lists_the_agencys_open_work_orders(
