@@ -68,21 +68,13 @@ def negotiate(accept: str | None) -> str | None:
     """The media type to answer in; None when the client accepts neither."""
     if accept is None or not accept.strip():
         return JSON  # the spec: treat a missing Accept as application/json
-    best: tuple[float, int, str] | None = None
-    for media, quality, position in _ranges(accept):
-        if quality <= 0:
-            continue
-        if media == GRAPHQL_RESPONSE:
-            chosen = GRAPHQL_RESPONSE
-        elif media in (JSON, "*/*", "application/*"):
-            chosen = JSON
-        else:
-            continue
-        # higher q first, then the earlier in the header; graphql-response+json on a tie
-        rank = (quality, -position, chosen)
-        if best is None or (rank[0], rank[1]) > (best[0], best[1]):
-            best = rank
-    return best[2] if best else None
+    candidates = [
+        (quality, -position, GRAPHQL_RESPONSE if media == GRAPHQL_RESPONSE else JSON)
+        for media, quality, position in _ranges(accept)
+        if quality > 0 and media in (GRAPHQL_RESPONSE, JSON, "*/*", "application/*")
+    ]
+    # higher q first, then the earlier in the header (positions differ: no tie is left)
+    return max(candidates)[2] if candidates else None
 
 
 def refused_before_execution(data: object, found: list[GraphQLError]) -> bool:
