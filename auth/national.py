@@ -180,17 +180,15 @@ class NationalRegistry:
         self._cache[appid] = (now, found)
         return found
 
-    async def use_nonce(self, appid: str, nonce: str, timestamp: str, keep: timedelta) -> bool:
+    async def use_nonce(self, appid: str, nonce: str, timestamp: str) -> bool:
         """Records the nonce; False when this appid already used it with this timestamp
-        (a replay). Nonces older than `keep` are forgotten on the way."""
-        now = _now()
-        async with self.database.engine.begin() as connection:
-            await connection.execute(delete(nonce_t).where(nonce_t.c.seen_at < now - keep))
+        (a replay). Old nonces go in the runner's hourly pass (`forget_nonces`), not here
+        on every call."""
         try:
             async with self.database.engine.begin() as connection:
                 await connection.execute(
                     insert(nonce_t).values(
-                        appid=appid, nonce=nonce, timestamp=timestamp, seen_at=now
+                        appid=appid, nonce=nonce, timestamp=timestamp, seen_at=_now()
                     )
                 )
         except IntegrityError:
@@ -315,6 +313,15 @@ class NationalRegistry:
                     call_t.c.state.in_((DONE, FAILED)),
                     call_t.c.finished_at < _now() - older_than,
                 )
+            )
+        return int(result.rowcount or 0)
+
+    def forget_nonces(self, older_than: timedelta) -> int:
+        """Drops nonces seen longer ago than `older_than` (twice the timestamp tolerance:
+        a call that old is refused by its timestamp); returns how many."""
+        with self._transaction() as connection:
+            result = connection.execute(
+                delete(nonce_t).where(nonce_t.c.seen_at < _now() - older_than)
             )
         return int(result.rowcount or 0)
 

@@ -242,10 +242,7 @@ class NationalEndpoint:
                 f"over this appid's rate: retry in {wait:.1f} s", status=429, retry_after=wait,
             )  # fmt: skip
         fresh = await self.registry.use_nonce(
-            submitter.appid,
-            params["nonce"][:64],
-            params["timestamp"],
-            2 * self.settings.tolerance(),
+            submitter.appid, params["nonce"][:64], params["timestamp"]
         )
         if not fresh:
             raise Refused(
@@ -379,11 +376,13 @@ class NationalRunner:
 
         lease = timedelta(seconds=self.settings.lease_seconds)
         kept = timedelta(days=self.settings.answer_days)
+        nonces_kept = 2 * self.settings.tolerance()
         next_pruning = 0.0
         while True:
             try:
-                if loop.time() >= next_pruning:  # at start and hourly: old answers go
+                if loop.time() >= next_pruning:  # at start and hourly: old answers, nonces go
                     await asyncio.to_thread(self.registry.forget_answers, kept)
+                    await asyncio.to_thread(self.registry.forget_nonces, nonces_kept)
                     next_pruning = loop.time() + 3600
                 call = await asyncio.to_thread(self.registry.claim, lease)
             except (SQLAlchemyError, OSError) as error:

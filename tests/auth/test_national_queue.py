@@ -76,3 +76,19 @@ def test_old_answers_are_forgotten_and_recent_ones_kept(registry: NationalRegist
     assert registry.forget_answers(timedelta(seconds=0.01)) == 1
     assert registry.call_state("a1") is None
     assert registry.call_state("b1") == "pending"  # unfinished calls are never dropped
+
+
+def test_a_nonce_is_refused_again_until_it_is_forgotten(registry: NationalRegistry) -> None:
+    async def use() -> bool:
+        try:
+            return await registry.use_nonce("A", "n1", "20260901120000")
+        finally:
+            await registry.database.dispose()
+
+    assert asyncio.run(use())
+    assert not asyncio.run(use())  # a replay
+    assert registry.forget_nonces(timedelta(days=1)) == 0  # recent: kept
+    assert not asyncio.run(use())
+    time.sleep(0.05)
+    assert registry.forget_nonces(timedelta(seconds=0.01)) == 1
+    assert asyncio.run(use())
