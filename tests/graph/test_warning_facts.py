@@ -16,13 +16,16 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select, update
 
 from conftest import SEED, TEST_CLIENT, ClientCredentials, RunningHub, serving
 from connectors.bank.tables import DISBURSEMENTS
+from graph.facts.store import RED, warning_fact
 from hub.app import create_app
 from hub.demo import DEMO_GRANTS
 from hub.settings import DatabasePolicy
 from hub_support import Stores, arrears_pay_row, make_stores, running_hub, write
+from storage.database import Database
 from synthetic.stories import stories
 
 PAGE = """query($month: YearMonth!, $prefix: RegionCodePrefix, $level: [WarningLevel!],
@@ -182,3 +185,41 @@ def test_after_an_import_the_facts_follow(
     with _pair(hub, url, TEST_CLIENT) as pair:
         assert code not in _walk(pair, red)
         _sweep(pair, [month], [month])
+
+
+def test_the_facts_hub_reads_the_facts(world: tuple[Stores, RunningHub, str]) -> None:
+    """The comparisons above would hold if both hubs assessed: a fact changed by hand
+    changes the facts hub's answer and not the assessing one's."""
+    _, hub, url = world
+    story = stories(SEED)
+    month, code = story.through_month.replace(day=1), story.blue_project_code
+    blue = {
+        "month": month.strftime("%Y-%m"),
+        "prefix": code[:6],
+        "level": ["BLUE"],
+        "order": "CODE",
+    }
+    facts = Database(hub.settings.facts_db_url, pool_size=1, max_overflow=0)
+    row = (warning_fact.c.month == month) & (warning_fact.c.project_code == code)
+    engine = facts.sync_engine()
+    try:
+        with engine.begin() as connection:
+            level = connection.execute(select(warning_fact.c.level).where(row)).scalar_one()
+            connection.execute(update(warning_fact).where(row).values(level=RED))
+        with _pair(hub, url, TEST_CLIENT) as pair:
+            variables = {**blue, "after": None}
+            listed = [
+                [
+                    e["node"]["project"]["code"]
+                    for e in _comparable(
+                        client.post("/graphql", json={"query": PAGE, "variables": variables})
+                    )["data"]["projectWarnings"]["edges"]
+                ]
+                for client in (pair.facts, pair.assessed)
+            ]
+        assert code not in listed[0]
+        assert code in listed[1]
+    finally:
+        with engine.begin() as connection:
+            connection.execute(update(warning_fact).where(row).values(level=level))
+        engine.dispose()
