@@ -62,6 +62,7 @@ from hub.wiring import (
     build_cursors,
     build_observer,
     build_subject_hasher,
+    loader_factories,
     migration_targets,
 )
 from ingest.engine import ImportOptions
@@ -182,7 +183,7 @@ def _throughput(settings: HubSettings, store: AlertStore, deliveries: int) -> di
     connectors = build_connectors(settings)
     builder = AsClient(
         hub_schema([audit_extension(hasher)]),
-        {type(c).loaders: c.create_loaders for c in connectors},
+        loader_factories(connectors),
         build_cursors(settings),
         auth.get_client,
         audit,

@@ -85,9 +85,9 @@ from hub.wiring import (
     build_cursors,
     build_facts_store,
     build_observer,
+    loader_factories,
 )
 from kernel import errors
-from kernel.batching import Waves
 from kernel.context import RequestContext
 from web import cases, dashboard, developer, service
 from web.desk import Desk, desk_routes
@@ -132,9 +132,7 @@ class HubGraphQL(GraphQL[RequestContext, None]):
         )
         self.limits = settings.pages
         self.cursors = build_cursors(settings)
-        self.loader_factories: dict[type, Callable[[Waves, Any], object]] = {
-            type(c).loaders: c.create_loaders for c in connectors
-        }
+        self.loader_factories = loader_factories(connectors)
         if audit_reader is not None:  # a subgraph serves no audit log
             self.loader_factories[AuditReader] = lambda waves, caller: audit_reader
         if alert_store is not None:

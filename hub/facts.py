@@ -19,14 +19,10 @@ from graph.facts.refresh import (
 )
 from graph.facts.store import FactsStore
 from hub.settings import HubSettings
-from hub.wiring import build_connectors, build_facts_store
+from hub.wiring import build_connectors, build_facts_store, loader_factories
 from kernel.scalars import parse_year_month
 
 log = logging.getLogger(__name__)
-
-
-def loader_factories(connectors: Sequence[Connector]) -> LoaderFactories:
-    return {type(c).loaders: c.create_loaders for c in connectors}
 
 
 async def refresh_after_import(

@@ -35,6 +35,7 @@ from hub.wiring import (
     build_cursors,
     build_observer,
     build_subject_hasher,
+    loader_factories,
 )
 from kernel.scalars import parse_year_month
 
@@ -166,7 +167,7 @@ def _dispatch(settings: HubSettings, args: argparse.Namespace) -> int:
     store = build_alert_store(settings)
     builder = AsClient(
         schema,
-        {type(c).loaders: c.create_loaders for c in connectors},
+        loader_factories(connectors),
         build_cursors(settings),
         auth_store.get_client,
         audit_store,

@@ -7,7 +7,9 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -31,6 +33,7 @@ from graph.events import Observer
 from graph.facts.store import FactsStore
 from graph.jurisdiction import RULES
 from hub.settings import HubSettings
+from kernel.batching import Waves
 from kernel.cursors import Cursors
 from kernel.errors import ConfigurationError
 from kernel.scopes import CONNECTOR_LOAD
@@ -255,11 +258,16 @@ def build_alert_store(settings: HubSettings) -> AlertStore:
     return AlertStore(_database(settings, settings.alerts_db_url), settings.alerts, key)
 
 
+def loader_factories(
+    connectors: Iterable[Connector],
+) -> dict[type, Callable[[Waves, Any], object]]:
+    """Per connector, its loaders' class → how a request (or offline work) makes them."""
+    return {type(c).loaders: c.create_loaders for c in connectors}
+
+
 def build_observer(settings: HubSettings, connectors: list[Connector]) -> Observer:
     """The warning rules over these connectors, each read through its own loaders."""
-    return Observer(
-        {type(c).loaders: c.create_loaders for c in connectors}, build_cursors(settings)
-    )
+    return Observer(loader_factories(connectors), build_cursors(settings))
 
 
 def migration_targets(

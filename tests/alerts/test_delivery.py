@@ -31,7 +31,7 @@ from audit.extension import audit_extension
 from conftest import _free_port
 from hub.demo import register_demo_clients
 from hub.graph import hub_schema
-from hub.wiring import build_alert_store, build_cursors, build_observer
+from hub.wiring import build_alert_store, build_cursors, build_observer, loader_factories
 from hub_support import Stores, make_stores
 from receivers import Receiver, receiving
 
@@ -90,7 +90,7 @@ def _dispatch(stores: Stores, store: AlertStore, until: Any, seconds: float = 30
         connectors = list(stores.connectors.values())
         builder = AsClient(
             hub_schema([audit_extension(stores.hasher)]),
-            {type(c).loaders: c.create_loaders for c in connectors},
+            loader_factories(connectors),
             build_cursors(stores.settings),
             stores.auth.get_client,
             stores.audit,
