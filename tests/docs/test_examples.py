@@ -339,6 +339,17 @@ def test_the_user_guide_states_the_rule_the_code_applies() -> None:
     assert len(rows) == len(Measure) == 9
 
 
+def test_the_warning_rule_page_states_the_rule_the_code_applies() -> None:
+    """docs/warning-rule.md's table: each measure with the level its failure raises."""
+    page = (DOCS / "warning-rule.md").read_text(encoding="utf-8")
+    found = {
+        cells[1].split()[0].strip("`"): cells[-2].strip()
+        for line in page.splitlines()
+        if line.startswith("| `") and len(cells := line.split("|")) == 6
+    }
+    assert found == {measure.name: level.name for measure, level in SEVERITY.items()}
+
+
 def test_every_graphql_example_is_run() -> None:
     """A GraphQL block in the documentation is an example a reader will paste: each is
     marked to run (or to be checked against the SDL)."""
