@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from contextlib import closing
 from datetime import UTC, date, datetime
 
 from alerts.dispatcher import Dispatcher
@@ -77,11 +78,8 @@ def _evaluate(settings: HubSettings, args: argparse.Namespace) -> int:
 
 
 def _escalate(settings: HubSettings, args: argparse.Namespace) -> int:
-    store = build_alert_store(settings)
-    try:
+    with closing(build_alert_store(settings)) as store:
         moved = store.escalate_overdue()
-    finally:
-        store.close()
     print(f"{moved} overdue work orders escalated")
     return 0
 
@@ -105,8 +103,7 @@ def _subscriptions_add(settings: HubSettings, args: argparse.Namespace) -> int:
     purpose = args.purpose or (client.purposes[0] if client.purposes else "")
     if purpose not in client.purposes:
         return _fail(f"purpose {purpose!r} is not granted to {args.client!r}")
-    store = build_alert_store(settings)
-    try:
+    with closing(build_alert_store(settings)) as store:
         made = store.subscribe(
             client.client_id,
             args.kinds,
@@ -116,16 +113,13 @@ def _subscriptions_add(settings: HubSettings, args: argparse.Namespace) -> int:
             project_code=args.project,
             enterprise_uscc=args.enterprise,
         )
-    finally:
-        store.close()
     print(f"subscription {made.id}")
     print(f"secret {made.secret}  (shown once: the receiver checks signatures with it)")
     return 0
 
 
 def _subscriptions_list(settings: HubSettings, args: argparse.Namespace) -> int:
-    store = build_alert_store(settings)
-    try:
+    with closing(build_alert_store(settings)) as store:
         for s in store.subscriptions(args.client):
             filters = " ".join(
                 f"{name}={value}"
@@ -138,18 +132,13 @@ def _subscriptions_list(settings: HubSettings, args: argparse.Namespace) -> int:
             )
             kinds = ",".join(kind.value for kind in s.kinds)
             print(f"{s.id} {s.client_id} {kinds} {s.url} {filters}".rstrip())
-    finally:
-        store.close()
     return 0
 
 
 def _subscriptions_remove(settings: HubSettings, args: argparse.Namespace) -> int:
-    store = build_alert_store(settings)
-    try:
+    with closing(build_alert_store(settings)) as store:
         if not store.unsubscribe(args.id):
             return _fail(f"no subscription {args.id!r}")
-    finally:
-        store.close()
     print(f"removed {args.id}; its pending deliveries are withheld")
     return 0
 
@@ -202,10 +191,8 @@ def _dispatch(settings: HubSettings, args: argparse.Namespace) -> int:
 
 
 def _counts(store: AlertStore) -> dict[str, int]:
-    try:
+    with closing(store):
         return store.counts()
-    finally:
-        store.close()
 
 
 def _moment(text: str) -> datetime:
@@ -219,11 +206,8 @@ def _moment(text: str) -> datetime:
 
 
 def _replay(settings: HubSettings, args: argparse.Namespace) -> int:
-    store = build_alert_store(settings)
-    try:
+    with closing(build_alert_store(settings)) as store:
         count = store.replay(args.since, args.subscription, dead_only=args.dead_only)
-    finally:
-        store.close()
     print(f"{count} deliveries queued again (events since {args.since.isoformat()})")
     return 0
 
