@@ -40,6 +40,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.supervisors import Multiprocess
 from uvicorn.supervisors.multiprocess import Process
 
+from hub import telemetry
 from hub.edge import REQUEST_ID_HEADER, access_log
 from hub.limits import Limits
 from kernel import errors
@@ -268,6 +269,7 @@ class Workers(Multiprocess):
             del self._starting[id(process)]
             process.kill()
             process.join()
+            telemetry.process_ended(process.pid)  # its last audit queue depth no longer adds up
             if process.exitcode == STARTUP_FAILURE:
                 supervisor_log.error("worker [%s] failed to start; stopping", process.pid)
                 self.should_exit.set()

@@ -84,10 +84,11 @@ def exposition() -> bytes:
     return generate_latest(REGISTRY)
 
 
-def process_ended() -> None:
-    """A worker's live gauges stop counting once it ends."""
+def process_ended(pid: int | None = None) -> None:
+    """A worker's live gauges stop counting once it ends: this process's at its shutdown,
+    or, from the supervisor, a worker's it killed or found dead (which never shut down)."""
     if os.environ.get(MULTIPROCESS_ENV):
-        multiprocess.mark_process_dead(os.getpid())
+        multiprocess.mark_process_dead(os.getpid() if pid is None else pid)
 
 
 def metrics_endpoint(verifier: TokenVerifier) -> Any:

@@ -92,6 +92,17 @@ def test_metrics_add_up_every_worker(tmp_path: Path) -> None:
             scraped = httpx.get(f"{base}/metrics", headers={"Authorization": f"Bearer {token}"})
             assert scraped.status_code == 200, scraped.text
             assert _requests_counted(scraped.text) == REQUESTS
+
+        # a worker that dies never shuts down: the supervisor retires its live gauges
+        live = sorted((tmp_path / "metrics").glob("gauge_livesum_*.db"))
+        assert live, "no live gauge files"
+        killed = int(live[0].stem.rsplit("_", 1)[-1])
+        os.kill(killed, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while f"worker [{killed}] died" not in (tmp_path / "serve.log").read_text():
+            assert time.monotonic() < deadline, "the supervisor did not notice"
+            time.sleep(0.3)
+        assert not live[0].exists()
     finally:
         process.send_signal(signal.SIGINT)
         try:
