@@ -285,7 +285,11 @@ class NationalMethod:
 
 def record(target: Importable, stored: Mapping[Any, Any]) -> dict[str, Any]:
     """A stored row as the JSON record an import reads back unchanged (field names)."""
-    typed = target.typed_row()(stored)
+    return typed_record(target, target.typed_row()(stored))
+
+
+def typed_record(target: Importable, typed: Sequence[Any]) -> dict[str, Any]:
+    """A typed row (the file's values, `Importable.typed_row`) as that JSON record."""
     return {
         column.name: None if value is None else column.kind.to_json(value)
         for column, value in zip(target.spec.columns, typed, strict=True)

@@ -46,6 +46,7 @@ from ingest.national import (
     record,
     stored_records,
     text,
+    typed_record,
 )
 from ingest.values import CHINA_STANDARD_TIME
 from storage.database import Database
@@ -507,13 +508,7 @@ def _chunks(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
 
 
 def _records(database: Database, target: Any) -> list[dict[str, Any]]:
-    return [
-        {
-            column.name: None if value is None else column.kind.to_json(value)
-            for column, value in zip(target.spec.columns, row, strict=True)
-        }
-        for row in stored_rows(target, database)
-    ]
+    return [typed_record(target, row) for row in stored_rows(target, database)]
 
 
 def _code(table: Mapping[str, str], value: str) -> str:
