@@ -521,12 +521,9 @@ class NationalRunner:
     ) -> None:
         try:
             for issue in result.report.issues():
-                if issue.row is None or not 1 <= issue.row <= len(part.items):
-                    target = problems if issue.severity == "error" else warnings
-                    target.setdefault(0, []).append(_issue(issue, part))
-                    continue
-                item = part.items[issue.row - 1]
                 target = problems if issue.severity == "error" else warnings
+                row = issue.row or 0  # none, or past the part's rows: the call's first item
+                item = part.items[row - 1] if 1 <= row <= len(part.items) else 0
                 target.setdefault(item, []).append(_issue(issue, part))
             if result.report.file_error is not None:
                 problems.setdefault(0, []).append(_issue(result.report.file_error, part))
