@@ -23,9 +23,9 @@ from collections import Counter
 import httpx
 
 from alerts import signing
-from alerts.payloads import AsClient
+from alerts.payloads import AsClient, Recent
 from alerts.settings import AlertSettings
-from alerts.store import AlertStore, Claimed, Subscription
+from alerts.store import AlertStore, Claimed
 from kernel.metrics import WEBHOOK_DELIVERIES, WEBHOOK_DURATION
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,8 @@ class Dispatcher:
         self._tasks: set[asyncio.Task[None]] = set()
         self._in_flight: Counter[str] = Counter()
         self._sending: set[str] = set()
-        self._subscriptions: dict[str, tuple[float, Subscription | None]] = {}
+        self._subscriptions = Recent(store.subscription, SUBSCRIPTION_TTL_SECONDS)
+        """Read at most every few seconds: a removal stops deliveries within that."""
         self._wake = asyncio.Event()
 
     async def close(self) -> None:
@@ -155,19 +156,10 @@ class Dispatcher:
             WEBHOOK_DELIVERIES.labels(outcome).inc()
             WEBHOOK_DURATION.observe(time.perf_counter() - started)
 
-    async def _subscription(self, subscription_id: str) -> Subscription | None:
-        """Read at most every few seconds: a removal stops deliveries within that."""
-        now = time.monotonic()
-        cached = self._subscriptions.get(subscription_id)
-        if cached is None or now - cached[0] > SUBSCRIPTION_TTL_SECONDS:
-            found = await asyncio.to_thread(self.store.subscription, subscription_id)
-            cached = self._subscriptions[subscription_id] = (now, found)
-        return cached[1]
-
     async def _attempt(self, claimed: Claimed) -> str:
         """One delivery attempt; its outcome for the metrics."""
         store = self.store
-        subscription = await self._subscription(claimed.subscription_id)
+        subscription = await self._subscriptions.get(claimed.subscription_id)
         if subscription is None or subscription.removed:
             await asyncio.to_thread(store.withhold, claimed.id, self.owner, "subscription removed")
             return "withheld"

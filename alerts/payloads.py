@@ -15,7 +15,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final, Protocol
+from typing import Any, Final, Generic, Protocol, TypeVar
 
 from alerts.kinds import Kind
 from alerts.store import Subscription
@@ -98,6 +98,29 @@ _VARIABLES: Final[Mapping[Kind, tuple[str, ...]]] = {
 }
 
 
+T = TypeVar("T")
+
+
+class Recent(Generic[T]):
+    """A synchronous look-up (run in a thread) kept per key for `seconds`: a change (a
+    revoked client, a removed subscription) applies within that, and a busy queue does
+    not read the same row for every delivery."""
+
+    def __init__(self, look_up: Callable[[str], T], seconds: float) -> None:
+        self.look_up = look_up
+        self.seconds = seconds
+        self._kept: dict[str, tuple[float, T]] = {}
+
+    async def get(self, key: str) -> T:
+        now = time.monotonic()
+        kept = self._kept.get(key)
+        if kept is not None and now - kept[0] < self.seconds:
+            return kept[1]
+        found = await asyncio.to_thread(self.look_up, key)
+        self._kept[key] = (now, found)
+        return found
+
+
 class Executes(Protocol):
     """The hub's schema (`strawberry.Schema.execute`)."""
 
@@ -133,18 +156,9 @@ class AsClient:
         self.audit = audit
         self.hasher = hasher
         self.limits = limits or PageLimits()
-        self._clients: dict[str, tuple[float, RegisteredClient | None]] = {}
-
-    async def _client(self, client_id: str) -> RegisteredClient | None:
-        """The client's current grant, looked up at most every few seconds (a revocation
-        or a narrowed grant applies to bodies built after that)."""
-        now = time.monotonic()
-        cached = self._clients.get(client_id)
-        if cached is not None and now - cached[0] < CLIENT_TTL_SECONDS:
-            return cached[1]
-        found = await asyncio.to_thread(self.clients, client_id)
-        self._clients[client_id] = (now, found)
-        return found
+        self._clients = Recent(clients, CLIENT_TTL_SECONDS)
+        """The clients' current grants: a revocation or a narrowed grant applies to the
+        bodies built a few seconds after it."""
 
     async def build(
         self,
@@ -156,7 +170,7 @@ class AsClient:
     ) -> Built:
         """`caller`: who asks now (a stream's, with its token's scopes); by default the
         subscription's client with its current grant."""
-        client = await self._client(subscription.client_id)
+        client = await self._clients.get(subscription.client_id)
         if client is None or client.revoked:
             return Built(None, "client unknown or revoked")
         kind = Kind(event.kind)
