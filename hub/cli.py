@@ -62,7 +62,13 @@ from hub.wiring import (
 )
 from kernel.errors import ConfigurationError, MigrationRefused
 from storage import migrate
-from storage.keys import create_key_file, load_key_file, private_directory, write_key_file
+from storage.keys import (
+    create_key_file,
+    load_key_file,
+    private_directory,
+    write_key_file,
+    write_private,
+)
 
 DEMO_CLIENTS_FILE = "demo-clients.json"
 
@@ -209,13 +215,8 @@ def _migrate(settings: HubSettings, args: argparse.Namespace) -> int:
 def _write_private_json(path: Path, content: object) -> None:
     """Readable by the owner only, from the first byte (written beside, then renamed)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.tmp")
-    partial.unlink(missing_ok=True)
-    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-        json.dump(content, file, ensure_ascii=False, indent=2)
-        file.write("\n")
-    os.replace(partial, path)
+    text = json.dumps(content, ensure_ascii=False, indent=2) + "\n"
+    write_private(path, text.encode("utf-8"), replace=True)
 
 
 def _seed(settings: HubSettings, args: argparse.Namespace) -> int:

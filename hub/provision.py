@@ -32,7 +32,7 @@ from auth.store import AuthStore, Grant
 from connectors.base import discover
 from kernel.errors import ConfigurationError
 from kernel.scopes import AUDIT_READ, METRICS_READ, SCHEMA_INTROSPECT
-from storage.keys import create_key_file, private_directory
+from storage.keys import create_key_file, private_directory, write_private
 
 ENV_FILE: Final = "hub.env"
 ADMIN_SCOPES: Final = (AUDIT_READ, METRICS_READ, SCHEMA_INTROSPECT)
@@ -77,9 +77,7 @@ def write_env_file(path: Path, settings: Mapping[str, str]) -> None:
     """0600 from its first byte; refuses to replace a file (it holds secrets in use)."""
     lines = ["# wage-hub settings written by `hub init`; read by every hub process.", ""]
     lines += [f"{name}={_quoted(value)}" for name, value in settings.items()]
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-        file.write("\n".join(lines) + "\n")
+    write_private(path, ("\n".join(lines) + "\n").encode("utf-8"))
 
 
 def postgres_urls(server: str, prefix: str) -> dict[str, str]:

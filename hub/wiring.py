@@ -5,7 +5,6 @@ migrates. Also the witness that `hub witness serve` runs for another party."""
 from __future__ import annotations
 
 import contextlib
-import os
 import secrets
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -44,6 +43,7 @@ from storage.keys import (
     create_key_file,
     load_key_file,
     secret_file,
+    write_private,
 )
 from storage.migrate import MigrationTarget
 
@@ -223,12 +223,8 @@ def build_subject_hasher(settings: HubSettings) -> SubjectHasher:
     path = settings.data_dir / "audit-hash.key"
     if not path.exists():
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        draft = path.with_name(f"{path.name}.{os.getpid()}")
-        draft.touch(mode=0o600)
-        draft.write_text(secrets.token_hex(32))
         with contextlib.suppress(FileExistsError):  # another process made it first: use theirs
-            os.link(draft, path)  # atomic: nobody reads a half-written key
-        draft.unlink()
+            write_private(path, secrets.token_hex(32).encode())
     return SubjectHasher(path.read_text().strip().encode())
 
 

@@ -209,7 +209,20 @@ def write_key_file(
             raise ValueError("an empty passphrase encrypts nothing")
         der = key.private_bytes(Encoding.DER, PrivateFormat.PKCS8, NoEncryption())
         data = _encrypt(der, passphrase, scrypt_log_n)
+    try:
+        write_private(path, data, replace=replace)
+    except FileExistsError:
+        raise KeyFileExists(f"key file {path} already exists: not replaced") from None
+
+
+def write_private(path: Path, data: bytes, *, replace: bool = False) -> None:
+    """Writes `data` to `path` readable by its owner only from the first byte, whole or not
+    at all: written beside, synced, then renamed over the file (`replace`) or linked to
+    its name, which fails with FileExistsError rather than overwrite. The directory must
+    exist; whether it must be private is the caller's to decide."""
     draft = path.with_name(f".{path.name}.{os.getpid()}.draft")
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(draft)  # left by a killed process of the same pid
     descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(descriptor, "wb") as handle:
@@ -220,10 +233,7 @@ def write_key_file(
         if replace:
             os.replace(draft, path)
         else:
-            try:
-                os.link(draft, path)  # atomic, and fails rather than overwrite
-            except FileExistsError:
-                raise KeyFileExists(f"key file {path} already exists: not replaced") from None
+            os.link(draft, path)  # atomic, and fails rather than overwrite
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(draft)
@@ -297,18 +307,8 @@ def secret_file(path: Path, size: int = 32, what: str = "secret file") -> bytes:
     processes sharing a data directory share it."""
     if not path.exists():
         private_directory(path.parent)
-        draft = path.with_name(f".{path.name}.{os.getpid()}.draft")
-        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(descriptor, "wb") as handle:
-                handle.write(os.urandom(size))
-                handle.flush()
-                os.fsync(handle.fileno())
-            with contextlib.suppress(FileExistsError):  # another process made it first
-                os.link(draft, path)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(draft)
+        with contextlib.suppress(FileExistsError):  # another process made it first
+            write_private(path, os.urandom(size))
     data = read_private(path, what)
     if len(data) < size:
         raise KeyFileError(f"{what} {path} holds {len(data)} bytes, fewer than {size}")

@@ -21,6 +21,7 @@ from storage.keys import (
     public_bytes,
     read_passphrase_file,
     write_key_file,
+    write_private,
 )
 
 CHEAP = 12  # scrypt cost for tests; production files use 2^17
@@ -157,3 +158,19 @@ def test_the_checkpoint_key_must_not_be_a_token_key(tmp_path: Path) -> None:
     reused = Ed25519PrivateKey.from_private_bytes(token_key.private_key.private_bytes_raw())  # type: ignore[union-attr]
     with pytest.raises(KeyFileError, match="is the token-signing key"):
         ensure_distinct(reused.public_key(), jwks)
+
+
+def test_a_private_file_is_written_whole_and_never_over_another(tmp_path: Path) -> None:
+    """Every secret the hub writes (env file, credentials, keys) goes through one path:
+    0600 from the first byte, no draft left, an existing file kept unless replaced."""
+    path = tmp_path / "hub.env"
+    (tmp_path / f".hub.env.{os.getpid()}.draft").write_bytes(b"left by a killed run")
+    write_private(path, b"first")
+    assert (_mode(path), path.read_bytes()) == (0o600, b"first")
+    with pytest.raises(FileExistsError):
+        write_private(path, b"second")
+    assert path.read_bytes() == b"first"
+    path.chmod(0o644)
+    write_private(path, b"third", replace=True)
+    assert (_mode(path), path.read_bytes()) == (0o600, b"third")
+    assert [p.name for p in tmp_path.iterdir()] == ["hub.env"]
