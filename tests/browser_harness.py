@@ -21,6 +21,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -46,7 +47,13 @@ CHROMIUM_ARGS = (
 VIEWPORT = {"width": 1366, "height": 768}
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 IN_PAGE_SCHEMES = frozenset({"data", "blob", "about"})
-SCREENSHOTS = REPOSITORY / "docs" / "screenshots"
+SCREENSHOTS = (
+    REPOSITORY / "docs" / "screenshots"
+    if os.environ.get("HUB_TEST_SCREENSHOTS") == "update"
+    else Path(tempfile.gettempdir()) / "hub-screenshots"
+)
+"""Where `screenshot` writes: the committed pictures only when asked
+(`HUB_TEST_SCREENSHOTS=update`), so a test run leaves the checkout as it found it."""
 AXE_SCRIPT = next((REPOSITORY / "tests" / "web" / "vendor").glob("axe-core-*/axe.min.js"))
 SERIOUS = ("serious", "critical")
 ON_SQLITE = pytest.mark.parametrize("hub", ["sqlite"], indirect=True)
@@ -148,8 +155,8 @@ class BrowserPage:
         return [v for v in violations if v["impact"] in impacts]
 
     def screenshot(self, name: str, *, settle: bool = True) -> Path:
-        """The viewport (1366×768) as docs/screenshots/<name>.png, committed and shown in
-        the documentation. `settle`: no focus and the mouse in a corner first, so neither a
+        """The viewport (1366×768) as <name>.png in `SCREENSHOTS`: docs/screenshots/, which
+        the documentation shows, with `HUB_TEST_SCREENSHOTS=update`. `settle`: no focus and the mouse in a corner first, so neither a
         blinking cursor nor a hover state makes the picture differ from run to run."""
         if settle:
             self.page.mouse.move(0, 0)
