@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from alerts.kinds import Kind
@@ -53,6 +55,14 @@ class AlertSettings(BaseModel):
         default_factory=lambda: {kind: kind.default_deadline for kind in Kind},
         description="Working days to handle a work order, per event kind, as JSON "
         '{"PROJECT_WARNING": 3, …}; an overdue order escalates a level.',
+    )
+
+    holidays_file: Path | None = Field(
+        default=None,
+        description="An operator's holiday calendar (TOML, the format of "
+        "alerts/holidays/2026.toml) added to the State Council's that the hub ships: a "
+        "province's local days off, or a year the hub has none for. Deadlines count "
+        "working days by it; a year without a calendar counts Monday to Friday.",
     )
 
     @model_validator(mode="after")

@@ -29,6 +29,7 @@ from typing import Any, Final
 from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from alerts.calendar import WorkingDays
 from alerts.kinds import Kind
 from alerts.models import (
     AlertDelivery,
@@ -153,6 +154,8 @@ class AlertStore:
         self.settings = settings or AlertSettings()
         self._secret_key = secret_key
         self._engine: Engine | None = None
+        self.calendar = WorkingDays.load(self.settings.holidays_file)
+        """Working days for every deadline (`alerts.calendar`)."""
 
     def __repr__(self) -> str:
         return f"<AlertStore {self.database!r}>"
@@ -172,6 +175,11 @@ class AlertStore:
     def _transaction(self) -> Iterator[Connection]:
         with self.engine.begin() as connection:
             yield connection
+
+    def deadline(self, kind: Kind, at: datetime) -> datetime:
+        """When a work order of this kind opened (or escalated) at `at` falls due: the
+        kind's working days on, by the holiday calendar."""
+        return self.calendar.add_days(at, self.settings.deadline_days(kind))
 
     async def check_health(self) -> None:
         await self.database.fetch(select(lock_t.c.id).limit(1))
@@ -291,7 +299,7 @@ class AlertStore:
                 "agency": Kind(event.kind).agency,
                 "region_code": event.region_code,
                 "status": OPEN,
-                "deadline": add_working_days(at, self.settings.deadline_days(Kind(event.kind))),
+                "deadline": self.deadline(Kind(event.kind), at),
                 "opened_at": at,
                 "escalations": 0,
             }
@@ -456,7 +464,7 @@ class AlertStore:
                     .values(
                         region_code=parent,
                         escalations=order.escalations + 1,
-                        deadline=add_working_days(at, self.settings.deadline_days(kind)),
+                        deadline=self.deadline(kind, at),
                     )
                 )
                 raised.append(
@@ -726,17 +734,6 @@ def _chunks(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
 
 def _message_id() -> str:
     return "msg_" + uuid.uuid4().hex
-
-
-def add_working_days(start: datetime, days: int) -> datetime:
-    """`days` working days (Monday to Friday) after `start`, at the same time of day."""
-    current = start
-    left = days
-    while left > 0:
-        current += timedelta(days=1)
-        if current.weekday() < 5:
-            left -= 1
-    return current
 
 
 @dataclass(frozen=True)
