@@ -64,6 +64,7 @@ ERROR: Final = "error"
 
 _DENIED_CODES: Final = SIZE_LIMIT_CODES | {
     errors.FORBIDDEN,
+    errors.INVALID_TOKEN,
     "UNAUTHENTICATED",
     errors.INTROSPECTION_DISABLED,
     errors.TRUSTED_DOCUMENT_REQUIRED,

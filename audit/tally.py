@@ -44,11 +44,17 @@ Key = tuple[str, str, int, tuple[str, ...], str | None]
 ContentOf = Callable[[], tuple[dict[str, Any], list[tuple[str, str]]]]
 
 
+REFUSED: Final = "refused"
+"""Set on the scope by an endpoint that answers a refusal HTTP 200 (the national
+platform's envelope, `hub.national_app`), so that it is tallied like a 4xx."""
+
+
 def tallied(scope: Scope, status: int) -> bool:
-    """A refusal (4xx) of a request in which nothing was authenticated: no token or
-    secret verified, no caller (a desk session makes one) on the scope."""
+    """A refusal (4xx, or `REFUSED`) of a request in which nothing was authenticated: no
+    token or secret verified, no caller (a desk session makes one) on the scope."""
     authenticated = scope.get(AUTHENTICATED) is True or "caller" in scope
-    return 400 <= status < 500 and not authenticated
+    refused = 400 <= status < 500 or scope.get(REFUSED) is True
+    return refused and not authenticated
 
 
 @dataclass

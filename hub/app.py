@@ -510,13 +510,17 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
             [
                 Route(
                     "/open.api",
-                    NationalEndpoint(
-                        registry,
-                        methods,
-                        settings.national,
-                        call_limit(parse_rates(settings.rate_limits), guards.buckets),
-                        body_timeout_seconds=settings.limits.body_timeout_seconds,
-                    ).handle,
+                    guards.audited(
+                        request_response(
+                            NationalEndpoint(
+                                registry,
+                                methods,
+                                settings.national,
+                                call_limit(parse_rates(settings.rate_limits), guards.buckets),
+                                body_timeout_seconds=settings.limits.body_timeout_seconds,
+                            ).handle
+                        )
+                    ),
                     methods=["POST"],
                 )
             ]

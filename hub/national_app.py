@@ -50,8 +50,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Message
 
+from audit.record import AuditTrail
+from audit.tally import REFUSED
 from auth.bodies import read_body
-from auth.middleware import Refusal
+from auth.middleware import AUTHENTICATED, Refusal
 from auth.national import DONE, FAILED, NationalRegistry, QueuedCall
 from auth.sealing import KeySealingError
 from hub.importing import SUBMISSION_PURPOSE, Importer, Sender
@@ -61,6 +63,7 @@ from ingest import national
 from ingest.engine import ImportOptions, ImportResult
 from ingest.national import Conversion, NationalError, NationalMethod, Part
 from ingest.report import Issue
+from kernel import errors
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +72,14 @@ PARAMETER_ERROR: Final = -1
 SIGN_ERROR: Final = -2
 NO_ACCESS: Final = -3
 UNAVAILABLE: Final = -5
+AUDIT_CODES: Final = {
+    PARAMETER_ERROR: errors.INVALID_REQUEST,
+    SIGN_ERROR: errors.INVALID_TOKEN,
+    NO_ACCESS: errors.FORBIDDEN,
+    UNAVAILABLE: errors.TEMPORARILY_UNAVAILABLE,
+}
+"""The audit record's code for each of the platform's error codes: a refusal answered
+HTTP 200 in the platform's envelope is recorded like the same refusal elsewhere."""
 CHANNEL: Final = "national"
 _STATUS: Final = {"pending": national.ASYNC_PENDING, "running": national.ASYNC_PENDING,
                   DONE: national.ASYNC_DONE, FAILED: national.ASYNC_FAILED}  # fmt: skip
@@ -159,11 +170,16 @@ class NationalEndpoint:
         self.body_timeout_seconds = body_timeout_seconds
 
     async def handle(self, request: Request) -> Response:
+        """The call's answer; the audit record around it (`hub.guards`) learns who signed
+        it and, for a refusal, why (a tally of them while nobody is authenticated)."""
         try:
             return await self._handle(request)
         except Refusal as refusal:  # the body's deadline (`read_body`): as on every endpoint
             return refusal.response()
         except Refused as refusal:
+            request.scope[REFUSED] = True
+            if isinstance(trail := request.scope.get("audit"), AuditTrail):
+                trail.codes.add(AUDIT_CODES[refusal.code])
             return envelope(
                 refusal.code, refusal.zh, message_en=refusal.en, status=refusal.status,
                 retry_after=refusal.retry_after,
@@ -228,6 +244,7 @@ class NationalEndpoint:
                 NO_ACCESS, "无API访问权限：appid 不存在或已停用",
                 "no access: the appid is unknown or revoked",
             )  # fmt: skip
+        request.scope["claimed_client"] = (submitter.appid, submitter.agency)
         try:
             national.verify_sign(params, submitter.secret)
             national.check_timestamp(
@@ -235,6 +252,7 @@ class NationalEndpoint:
             )
         except NationalError as error:
             raise Refused(SIGN_ERROR, f"签名校验错误：{error.reason_zh}", error.reason_en) from None
+        request.scope[AUTHENTICATED] = True
         wait = await self.limit(submitter.appid, submitter.agency) if self.limit else 0.0
         if wait > 0:
             raise Refused(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import json
 import os
 import sqlite3
 from collections.abc import Coroutine, Iterable, Iterator, Sequence
@@ -222,6 +223,22 @@ def hub_environment(stores: Stores) -> dict[str, str]:
     for name, url in settings.db_urls.items():
         env[f"HUB_{name.upper()}_DB_URL"] = url
     return env
+
+
+def audit_records(stores: Stores, request_id: str) -> list[dict[str, Any]]:
+    """The audit log's records of one request (the id its response carried), in order."""
+    engine = stores.audit.database.sync_engine()
+    try:
+        with engine.connect() as connection:
+            found = connection.exec_driver_sql(
+                "SELECT payload FROM audit_record WHERE request_id = %s ORDER BY seq"
+                if stores.backend == "postgres"
+                else "SELECT payload FROM audit_record WHERE request_id = ? ORDER BY seq",
+                (request_id,),
+            )
+            return [json.loads(row[0]) for row in found]
+    finally:
+        engine.dispose()
 
 
 def _url(stores: Stores, name: str) -> str:

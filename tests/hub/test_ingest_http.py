@@ -5,7 +5,6 @@ clear status, and nothing changes unless the push is applied."""
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +14,16 @@ import pytest
 from conftest import ClientCredentials, RunningHub
 from connectors.bank.tables import ACCOUNTS, DISBURSEMENTS
 from hub.settings import IngestSettings
-from hub_support import WORKERS, Stores, account_row, make_stores, pay_row, running_hub, write
+from hub_support import (
+    WORKERS,
+    Stores,
+    account_row,
+    audit_records,
+    make_stores,
+    pay_row,
+    running_hub,
+    write,
+)
 from ingest.writers import write_csv, write_jsonl
 
 PUSHER = "bank-ccb-payroll"
@@ -61,21 +69,6 @@ def _jsonl(*rows: tuple[object, ...]) -> bytes:
     return out.getvalue()
 
 
-def _audit(stores: Stores, request_id: str) -> list[dict[str, object]]:
-    engine = stores.audit.database.sync_engine()
-    try:
-        with engine.connect() as connection:
-            found = connection.exec_driver_sql(
-                "SELECT payload FROM audit_record WHERE request_id = %s ORDER BY seq"
-                if stores.backend == "postgres"
-                else "SELECT payload FROM audit_record WHERE request_id = ? ORDER BY seq",
-                (request_id,),
-            )
-            return [json.loads(row[0]) for row in found]
-    finally:
-        engine.dispose()
-
-
 def test_a_push_is_applied_audited_and_idempotent(
     hub: RunningHub, bank: httpx.Client, stores: Stores
 ) -> None:
@@ -84,7 +77,7 @@ def test_a_push_is_applied_audited_and_idempotent(
     assert response.status_code == 200, response.text
     answer = response.json()
     assert (answer["outcome"], answer["inserted"], answer["rowsRead"]) == ("applied", 3, 3)
-    records = _audit(stores, response.headers["x-request-id"])
+    records = audit_records(stores, response.headers["x-request-id"])
     assert [r["endpoint"] for r in records] == ["ingest", "/ingest/{agency}/{table}"]  # route
     assert records[0]["write"]["batch"] == answer["batchId"]  # type: ignore[index]
     assert records[0]["client_id"] == PUSHER

@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from sqlalchemy import select
 from auth.national import NationalRegistry
 from conftest import RunningHub
 from connectors.bank.tables import ACCOUNTS
+from hub.limits.sources import SourceLimits
 from hub.settings import NationalSettings
 from hub_support import (
     ACCOUNT,
@@ -31,6 +33,7 @@ from hub_support import (
     WORKERS,
     Stores,
     account_row,
+    audit_records,
     make_stores,
     running_hub,
     write,
@@ -68,7 +71,8 @@ def hub(
     path = tmp_path_factory.mktemp("files") / "accounts.csv"
     assert stores.run("bank", "accounts", write(path, ACCOUNTS.spec, [account_row()])).applied
     rates = {"default": "50/s burst 200", f"national:{limited[0]}": "2/m burst 2"}
-    with running_hub(stores, national=SETTINGS, rate_limits=rates) as running:
+    sources = SourceLimits(failures="off", tally_seconds=0.2)  # refusals' tallies written soon
+    with running_hub(stores, national=SETTINGS, rate_limits=rates, sources=sources) as running:
         yield running
 
 
@@ -272,6 +276,44 @@ def test_a_replayed_call_and_a_stale_timestamp_are_refused(housing: Uploader) ->
     timestamp = stale.astimezone(datetime.timezone(datetime.timedelta(hours=8)))
     old = housing.form("AsyncHandleResult.Query", QUERY, timestamp=f"{timestamp:%Y%m%d%H%M%S}")
     assert _refused(housing, old)["code"] == -2
+
+
+def _recorded(stores: Stores, response: httpx.Response) -> dict[str, Any]:
+    """The audit record of one call, by the request id its answer carried (a refusal's
+    tally is written when its interval ends)."""
+    request_id = response.headers["x-request-id"]
+    deadline = time.monotonic() + 10
+    while not (records := audit_records(stores, request_id)):
+        assert time.monotonic() < deadline, f"no audit record {request_id}"
+        time.sleep(0.1)
+    [record] = records
+    return record
+
+
+def test_every_call_leaves_an_audit_record_and_refusals_a_tally(
+    stores: Stores, housing: Uploader
+) -> None:
+    """Calls signed by a submitter are recorded under its appid; refusals of calls nobody
+    signed (an unknown appid, a wrong sign) are counted in their source's tally, named by
+    the platform's error as the same refusal elsewhere would be."""
+    query = housing.form("AsyncHandleResult.Query", QUERY)
+    signed = _recorded(stores, housing.http.post(housing.url, data=query))
+    assert (signed["endpoint"], signed["client_id"], signed["status"]) == (
+        "/open.api", housing.appid, 200,
+    )  # fmt: skip
+    assert "tally" not in signed
+
+    forged = {**housing.form("AsyncHandleResult.Query", QUERY), "sign": "0" * 64}
+    unsigned = _recorded(stores, housing.http.post(housing.url, data=forged))
+    assert (unsigned["client_id"], unsigned["outcome"], unsigned["codes"]) == (
+        housing.appid, "denied", ["invalid_token"],
+    )  # fmt: skip
+    assert unsigned["tally"]["count"] >= 1
+
+    stranger = {**housing.form("AsyncHandleResult.Query", QUERY), "appid": "9" * 16}
+    unknown = _recorded(stores, housing.http.post(housing.url, data=stranger))
+    assert (unknown["client_id"], unknown["codes"]) == (None, ["FORBIDDEN"])
+    assert "9" * 16 not in json.dumps(unknown)
 
 
 def test_unknown_and_revoked_appids_have_no_access(
