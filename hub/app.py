@@ -73,7 +73,6 @@ from hub.limits import refusal
 from hub.limits.documents import DocumentStore
 from hub.limits.pipeline import observe_error
 from hub.limits.rates import parse_rates
-from hub.limits.sources import SourceGuard
 from hub.national_app import NationalEndpoint, NationalRunner, call_limit, national_methods
 from hub.settings import HubSettings
 from hub.stream_app import StreamEndpoint
@@ -435,9 +434,7 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
     graphql.loader_factories[EventStream] = lambda waves, caller: EventStream(
         alert_store, deliveries, settings.alerts.poll_seconds
     )
-    stream = SourceGuard(
-        callers(guards.rate_limited(StreamEndpoint(schema, graphql.context_of))), guards.failures
-    )
+    stream = guards.stream(StreamEndpoint(schema, graphql.context_of), callers)
     token_endpoint = TokenEndpoint(
         auth_store,
         policy,

@@ -89,17 +89,27 @@ class Guards:
         """`/graphql`: an endpoint whose body passes the request limits and trusted
         documents first. A subgraph takes no batches, and runs the documents a router
         plans (never registered) whatever `HUB_TRUSTED_DOCUMENTS` says."""
+        return self.endpoint(self._checked(view, subgraph=subgraph), callers)
+
+    def stream(self, view: ASGIApp, callers: Wrap) -> ASGIApp:
+        """`/graphql/stream`: the same limits and trusted documents as `/graphql`, over GET
+        too (EventSource), one operation at a time. It never ends, so it is not held for an
+        audit record; each event it streams leaves one (`alerts.payloads`)."""
+        checked = self._checked(view, subgraph=False, streaming=True)
+        return SourceGuard(callers(self.rate_limited(checked)), self.failures)
+
+    def _checked(self, view: ASGIApp, *, subgraph: bool, streaming: bool = False) -> ASGIApp:
         limits = self.settings.limits
-        if subgraph:
+        if subgraph or streaming:
             limits = limits.model_copy(update={"batch_max": 0})
         required = self.settings.trusted_documents == "required" and not subgraph
-        checked = RequestLimitsMiddleware(
+        return RequestLimitsMiddleware(
             view,
             limits,
             DocumentStore(self.settings.documents_dir),
             require_trusted_documents=required,
+            operations_via_get=streaming,
         )
-        return self.endpoint(checked, callers)
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:

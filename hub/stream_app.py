@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from typing import Any, Final
 
 from graphql import OperationDefinitionNode, OperationType, parse
@@ -132,15 +132,16 @@ class StreamEndpoint:
         context: RequestContext,
         queue: asyncio.Queue[ExecutionResult | _Done],
     ) -> None:
-        try:
-            async for result in self._results(params, context):
-                await queue.put(result)
+        try:  # closed here when cancelled, so a subscription's own clean-up runs now
+            async with contextlib.aclosing(self._results(params, context)) as results:
+                async for result in results:
+                    await queue.put(result)
         finally:
             await queue.put(_Done())
 
     async def _results(
         self, params: dict[str, Any], context: RequestContext
-    ) -> AsyncIterator[ExecutionResult]:
+    ) -> AsyncGenerator[ExecutionResult, None]:
         query = params.get("query")
         variables = params.get("variables")
         name = params.get("operationName")
@@ -169,8 +170,9 @@ class StreamEndpoint:
         if isinstance(subscribed, ExecutionResult):
             yield subscribed
             return
-        async for result in subscribed:
-            yield result
+        async with contextlib.aclosing(subscribed):
+            async for result in subscribed:
+                yield result
 
 
 def _failed(message: str) -> ExecutionResult:

@@ -17,12 +17,18 @@ character in any string of the body, and for trusted documents
 PERSISTED_QUERY_NOT_FOUND, PERSISTED_QUERY_HASH_MISMATCH, TRUSTED_DOCUMENT_REQUIRED.
 A persisted query sent by hash alone is replaced by its registered text here, so the
 GraphQL view only ever sees full documents.
+
+An endpoint that takes operations over GET too (`operations_via_get`: the event stream,
+which a browser's EventSource opens with a GET) has its query string held to the same
+rules: `query`, `operationName`, and `variables` and `extensions` as JSON; the checked
+operation replaces the query string.
 """
 
 from __future__ import annotations
 
 import json
 from typing import Final
+from urllib.parse import parse_qsl, urlencode
 
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -86,19 +92,24 @@ class RequestLimitsMiddleware:
         documents: DocumentStore,
         *,
         require_trusted_documents: bool = False,
+        operations_via_get: bool = False,
     ) -> None:
         self.app = app
         self.limits = limits
         self.require_trusted_documents = require_trusted_documents
         self.documents = documents
+        self.methods = {"POST", "GET"} if operations_via_get else {"POST"}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST":
+        if scope["type"] != "http" or scope["method"] not in self.methods:
             await self.app(scope, receive, send)
             return
         caller = scope.get("caller")
         client_id = getattr(caller, "client_id", None)
         try:
+            if scope["method"] == "GET":
+                await self.app(self._checked_query_string(scope), receive, send)
+                return
             body = await self._checked(scope, receive)
         except Refusal as refused:
             refusal.record(str(refused.body["error"]), refused.body.get("limit"), client_id)
@@ -128,6 +139,22 @@ class RequestLimitsMiddleware:
         if isinstance(data, list):
             return json.dumps(self._batch(data), ensure_ascii=False).encode()
         return json.dumps(self._operation(data), ensure_ascii=False).encode()
+
+    def _checked_query_string(self, scope: Scope) -> Scope:
+        """The scope with its query string replaced by the checked operation's."""
+        found: dict[str, object] = {}
+        for name, value in parse_qsl(scope.get("query_string", b"").decode("latin-1")):
+            if name in ("variables", "extensions"):
+                found[name] = self._parse(value.encode("latin-1"))
+            elif name in SHAPE:
+                found[name] = value
+        operation = self._operation(found)
+        pairs = [
+            (name, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
+            for name, value in operation.items()
+            if value is not None
+        ]
+        return {**scope, "query_string": urlencode(pairs).encode("ascii")}
 
     @staticmethod
     def _parse(body: bytes) -> object:

@@ -139,3 +139,35 @@ def test_a_query_over_the_stream_is_one_next_then_complete(
     with httpx.Client(base_url=hub.url) as anonymous:
         refused = anonymous.post("/graphql/stream", json={"query": EVENTS})
     assert refused.status_code == 401
+
+
+def test_the_stream_holds_requests_to_the_graphql_limits(
+    world: tuple[Stores, AlertStore, RunningHub],
+) -> None:
+    """The body and document limits of `/graphql` hold on the stream too, over POST and
+    over the GET an EventSource opens: refused before any stream starts."""
+    _, _, hub = world
+    with _client(hub) as client:
+        padded = {"query": "{ warningSubscriptions { id } }", "variables": {"x": "x" * 300_000}}
+        too_large = client.post("/graphql/stream", json=padded)
+        assert (too_large.status_code, too_large.json()["error"]) == (413, "request_too_large")
+        batch = [{"query": "{ warningSubscriptions { id } }"}] * 2
+        assert client.post("/graphql/stream", json=batch).json()["error"] == "batching_disabled"
+        long_document = "{ warningSubscriptions { id } }" + " " * 20_000
+        for got in (
+            client.post("/graphql/stream", json={"query": long_document}),
+            client.get("/graphql/stream", params={"query": long_document}),
+        ):
+            assert got.headers["content-type"].startswith("application/json"), got.text
+            assert got.json()["errors"][0]["extensions"]["code"] == "DOCUMENT_TOO_LARGE"
+        deep = json.dumps({"a": [[[[[[[[[[1]]]]]]]]]]})
+        nested = client.get("/graphql/stream", params={"query": EVENTS, "variables": deep})
+        assert nested.json()["errors"][0]["extensions"]["code"] == "VARIABLES_TOO_DEEP"
+        broken = client.get("/graphql/stream", params={"query": EVENTS, "variables": "{"})
+        assert (broken.status_code, broken.json()["error"]) == (400, "invalid_json")
+        query = {"query": "{ warningSubscriptions { id } }"}
+        fine = client.get("/graphql/stream", params=query)
+    assert fine.text.endswith("event: complete\ndata: \n\n")
+    assert json.loads(fine.text.split("data: ", 1)[1].split("\n")[0]) == {
+        "data": {"warningSubscriptions": []}
+    }

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -75,3 +76,19 @@ def test_cli_registers_a_valid_document(
     assert DocumentStore(tmp_path / "documents").get(document_hash(REGISTERED)) == REGISTERED
     assert main(["documents", "add", str(tmp_path / "bad.graphql")]) == 1
     assert "salary" in capsys.readouterr().err
+
+
+def test_the_event_stream_runs_only_trusted_documents_too(trusted: LimitedHub) -> None:
+    """`/graphql/stream` (POST, and the GET an EventSource opens) is no way around
+    `HUB_TRUSTED_DOCUMENTS=required`; a registered hash runs there as on `/graphql`."""
+    client = trusted.client()
+    for refused in (
+        client.post("/graphql/stream", json={"query": "{ __typename }"}),
+        client.get("/graphql/stream", params={"query": "{ __typename }"}),
+    ):
+        assert refused.headers["content-type"].startswith("application/json"), refused.text
+        assert refused.json()["errors"][0]["extensions"]["code"] == "TRUSTED_DOCUMENT_REQUIRED"
+    persisted = json.dumps(_persisted(document_hash(REGISTERED))["extensions"])
+    ran = client.get("/graphql/stream", params={"extensions": persisted})
+    assert ran.headers["content-type"].startswith("text/event-stream")
+    assert '{"data":{"__typename":"Query"}}' in ran.text
