@@ -21,26 +21,12 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from audit.witness import Refusal, Witness
+from auth.bodies import read_body
+from auth.middleware import Refusal as BodyRefused
 
 MAX_BODY_BYTES: Final = 64 * 1024
-
-
-class _TooLarge(Exception):
-    pass
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise _TooLarge
-    chunks: list[bytes] = []
-    received = 0
-    async for chunk in request.stream():
-        received += len(chunk)
-        if received > limit:
-            raise _TooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
+BODY_TIMEOUT_SECONDS: Final = 10.0
+"""A checkpoint's body arrives within this, or the connection is closed (`auth.bodies`)."""
 
 
 def _refused(refusal: Refusal) -> Response:
@@ -51,9 +37,14 @@ def _refused(refusal: Refusal) -> Response:
 def create_witness_app(witness: Witness, *, max_body_bytes: int = MAX_BODY_BYTES) -> Starlette:
     async def add_checkpoint(request: Request) -> Response:
         try:
-            body = await _read_body(request, max_body_bytes)
-        except _TooLarge:
-            return PlainTextResponse(f"a request is at most {max_body_bytes} bytes\n", 413)
+            body = await read_body(
+                request.scope,
+                request.receive,
+                max_bytes=max_body_bytes,
+                timeout_seconds=BODY_TIMEOUT_SECONDS,
+            )
+        except BodyRefused as refused:
+            return PlainTextResponse(f"{refused.body['error_description']}\n", refused.status)
         try:
             cosignature = await run_in_threadpool(witness.add_checkpoint, body)
         except Refusal as refusal:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 
-from starlette.types import Receive, Scope
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from auth.middleware import Refusal
 from kernel import errors
@@ -61,3 +61,42 @@ async def read_body(
             headers={"Connection": "close"},
         ) from error
     return bytes(body)
+
+
+class BodyLimit:
+    """ASGI middleware for an endpoint whose framework reads the body itself (a form
+    parser, say): the body is read here within its size and deadline first, then handed
+    on whole; a refusal is answered as on every endpoint."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int, timeout_seconds: float) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.timeout_seconds = timeout_seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        try:
+            body = await read_body(
+                scope, receive, max_bytes=self.max_bytes, timeout_seconds=self.timeout_seconds
+            )
+        except Refusal as refusal:
+            await refusal.send(send)
+            return
+        await self.app(scope, replayed(body, receive), send)
+
+
+def replayed(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that hands over a body already read once, then the connection's own
+    (which waits for the client to disconnect)."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay

@@ -49,6 +49,7 @@ from alerts.payloads import AsClient
 from alerts.store import AlertStore
 from audit.graph import AuditReader
 from audit.record import AuditTrail
+from auth.bodies import BodyLimit
 from auth.exchange import agency_audience
 from auth.middleware import CallerMiddleware, Refusal
 from auth.national import NationalRegistry
@@ -89,7 +90,7 @@ from hub.wiring import (
 from kernel import errors
 from kernel.context import RequestContext
 from web import cases, dashboard, developer, service
-from web.desk import Desk, desk_routes
+from web.desk import MAX_FORM_BYTES, Desk, desk_routes
 from web.graphiql import graphiql_page
 from web.runner import Answer, documents
 from web.session import CookiePolicy
@@ -530,7 +531,13 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
         Mount("/static", static_files(), name="static"),
         Route(
             "/desk{rest:path}",
-            guards.audited(Router(desk_routes(_DESK_PAGES))),
+            guards.audited(
+                BodyLimit(
+                    Router(desk_routes(_DESK_PAGES)),
+                    max_bytes=MAX_FORM_BYTES,
+                    timeout_seconds=settings.limits.body_timeout_seconds,
+                )
+            ),
             methods=["GET", "POST"],
         ),
     ]

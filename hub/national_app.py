@@ -48,11 +48,10 @@ from typing import Any, Final
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.types import Message
 
 from audit.record import AuditTrail
 from audit.tally import REFUSED
-from auth.bodies import read_body
+from auth.bodies import read_body, replayed
 from auth.middleware import AUTHENTICATED, Refusal
 from auth.national import DONE, FAILED, NationalRegistry, QueuedCall
 from auth.sealing import KeySealingError
@@ -210,12 +209,10 @@ class NationalEndpoint:
             max_bytes=self.settings.max_bytes,
             timeout_seconds=self.body_timeout_seconds,
         )
-
-        async def replay() -> Message:
-            return {"type": "http.request", "body": body, "more_body": False}
-
         try:
-            form = await Request(request.scope, replay).form(max_files=0, max_fields=64)
+            form = await Request(request.scope, replayed(body, request.receive)).form(
+                max_files=0, max_fields=64
+            )
         except Exception:  # a body that is no form: the parser's errors vary by content type
             raise Refused(
                 PARAMETER_ERROR, "请求参数错误：应为表单提交（application/x-www-form-urlencoded）",

@@ -42,6 +42,9 @@ log = logging.getLogger(__name__)
 PREFIX: Final = "/desk"
 MAX_FORM_FIELDS: Final = 20
 MAX_FIELD_CHARS: Final = 300
+MAX_FORM_BYTES: Final = 16_384
+"""A desk form's body at most (20 fields of 300 characters, URL-encoded, fit): a larger
+one is refused before the form parser, which would hold any body in memory, reads it."""
 MAX_REFERENCE_CHARS: Final = 100
 CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
 GENERIC_REFUSAL: Final = (

@@ -31,9 +31,9 @@ from typing import Final
 from urllib.parse import parse_qsl, urlencode
 
 from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from auth.bodies import read_body
+from auth.bodies import read_body, replayed
 from auth.middleware import Refusal
 from hub.limits import Limits, refusal
 from hub.limits.documents import DocumentStore, document_hash
@@ -119,7 +119,7 @@ class RequestLimitsMiddleware:
             refusal.record(refused.code, refused.limit, client_id)
             await JSONResponse(refused.body())(scope, receive, send)
             return
-        await self.app(_with_length(scope, len(body)), _replay(body, receive), send)
+        await self.app(_with_length(scope, len(body)), replayed(body, receive), send)
 
     async def _checked(self, scope: Scope, receive: Receive) -> bytes:
         """The body to pass on (a persisted query's text filled in), or a refusal."""
@@ -266,18 +266,3 @@ def malformed(error: MalformedInput) -> Refusal:
 def _with_length(scope: Scope, length: int) -> Scope:
     headers = [(k, v) for k, v in scope["headers"] if k != b"content-length"]
     return {**scope, "headers": [*headers, (b"content-length", str(length).encode())]}
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """A `receive` that hands over the checked body once, then the connection's own
-    (which waits for the client to disconnect)."""
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if sent:
-            return await receive()
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return replay

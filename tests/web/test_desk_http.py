@@ -3,6 +3,7 @@ input, escaping, and the audit record naming the person."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -109,6 +110,29 @@ def test_sign_in_without_the_form_token_is_refused(hub: RunningHub) -> None:
             "/desk/signin", data={"username": "clerk-login-csrf", "password": PASSWORD}
         )
         assert answer.status_code == 403
+
+
+def test_a_form_too_large_or_too_slow_is_refused_before_it_is_parsed(hub: RunningHub) -> None:
+    """The form parser would hold any body in memory: a sign-in page, which anyone may
+    post to, takes a desk form's size at most, within the body deadline."""
+    with browser(hub) as client:
+        huge = client.post(
+            "/desk/signin",
+            content=b"username=" + b"a" * 2_000_000,
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+        assert (huge.status_code, huge.json()["error"]) == (413, "request_too_large")
+
+        def trickle() -> Iterator[bytes]:  # no Content-Length: the size is found by reading
+            yield b"username=a"
+            yield b"b" * 20_000
+
+        chunked = client.post(
+            "/desk/signin",
+            content=trickle(),
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+        assert chunked.status_code == 413
 
 
 def test_repeated_bad_passwords_lock_the_account_until_unlocked(hub: RunningHub) -> None:
