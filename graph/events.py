@@ -4,8 +4,11 @@ temporary residence registration, blacklisted enterprises on projects that start
 they were listed, and complaints or cases against red projects.
 
 The same rules that answer `projectWarnings`, `wagePositions` and
-`workersWithoutResidence` are reused here (the same functions, with loaders built for an
-unlimited system caller), so an event never says something the graph would not. What
+`workersWithoutResidence`: here project by project, through the same functions with
+loaders built for an unlimited system caller, where an agency is reached over the network;
+set-based over the whole month (`graph.sweep`) where this process holds the agencies'
+databases, which a test holds equal to the former, so an event never says something the
+graph would not. What
 *changed* since the last evaluation is decided by the alerts store (`alerts.rules`),
 which keeps the last-known state.
 """
@@ -14,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -25,6 +27,15 @@ from graph.derived.compliance import UNDER_CONSTRUCTION, WarningLevel, _assess_p
 from graph.derived.freshness import freshness
 from graph.derived.residence import _unregistered
 from graph.derived.wages import PAYROLL, PaymentStatus, WagePosition, load_project_month
+from graph.observations import (
+    BlacklistHit,
+    Filing,
+    Observations,
+    ProjectLevel,
+    ResidenceGap,
+    Unpaid,
+)
+from graph.sweep import in_process, listed_on, previous_month, sweep
 from kernel.caller import Caller
 from kernel.context import Info, LoaderFactories, offline_info
 from kernel.cursors import Cursors
@@ -38,78 +49,18 @@ PROJECTS_PER_CONTEXT = 200
 caches (every worker's attendance and pay) stay bounded on a province."""
 
 
-@dataclass(frozen=True)
-class ProjectLevel:
-    code: str
-    region_code: str
-    level: str
-    failed: tuple[str, ...]
-    no_data_from: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Unpaid:
-    """Attended in the month, paid nothing (the bank's payroll covers the month)."""
-
-    worker: str
-    project_code: str
-    region_code: str
-    days_present: int
-    months: int = 1
-    """1, or 2 when the month before was unpaid too (two or more months in a row)."""
-
-
-@dataclass(frozen=True)
-class ResidenceGap:
-    worker: str
-    district: str
-    """The site's district (a six-digit region code): whose police is told."""
-
-
-@dataclass(frozen=True)
-class BlacklistHit:
-    uscc: str
-    project_code: str
-    region_code: str
-    decision_no: str
-    via: str
-    """`enterprise` (the enterprise is listed) or `responsible_person` (a listed
-    responsible person, by name, is its legal representative)."""
-
-
-@dataclass(frozen=True)
-class Filing:
-    """A complaint or dispute case filed against a project that is red in the month."""
-
-    source: str
-    """`complaint` or `case`."""
-    number: str
-    project_code: str
-    region_code: str
-    filed_on: date
-
-
-@dataclass
-class Observations:
-    month: date
-    day: date
-    """The day residence is judged on: the month's last day, or today if earlier."""
-    projects: list[ProjectLevel] = field(default_factory=list)
-    unpaid: list[Unpaid] = field(default_factory=list)
-    gaps: list[ResidenceGap] = field(default_factory=list)
-    blacklisted: list[BlacklistHit] = field(default_factory=list)
-    filings: list[Filing] = field(default_factory=list)
-    districts: set[str] = field(default_factory=set)
-    """Districts whose sites were looked at for residence gaps."""
-    payroll_known: bool = False
-
-
 class Observer:
-    """Runs the rules over every agency's data, through the connectors' loaders."""
+    """Runs the rules over every agency's data: set-based (`graph.sweep`) when this
+    process holds the agencies' databases, else project by project through the
+    connectors' loaders (`per_project`: always so, as the reference the sweep is tested
+    against)."""
 
-    def __init__(self, loader_factories: LoaderFactories, cursors: Cursors) -> None:
+    def __init__(
+        self, loader_factories: LoaderFactories, cursors: Cursors, *, per_project: bool = False
+    ) -> None:
         self.loader_factories = loader_factories
         self.cursors = cursors
+        self.per_project = per_project
 
     def info(self) -> Info:
         return offline_info(self.loader_factories, self.cursors, SYSTEM)
@@ -117,18 +68,22 @@ class Observer:
     async def observe(self, month: date | None, today: date) -> Observations:
         """`month`: by default the latest month the bank's payroll covers (the month a
         close is about), the month before today's when the bank has sent none."""
-        fresh = await freshness(self.info())
+        info = self.info()
+        fresh = await freshness(info)
         month = month or _covered_month(fresh.as_of.get(PAYROLL), today)
         day = min(month_end(month), today)
         found = Observations(month=month, day=day)
-        districts = found.districts
         found.payroll_known = fresh.covers(PAYROLL, month)
-        async for info, rows in self._project_pages():
-            await self._projects(info, rows, found)
+        databases = None if self.per_project else in_process(info)
+        if databases is not None:
+            await sweep(info, databases, fresh, found)
+            return found
+        districts = found.districts
+        async for page_info, rows in self._project_pages():
+            await self._projects(page_info, rows, found)
             districts.update(row.region_code for row in rows)
         for district in sorted(districts):
-            info = self.info()
-            async for worker in _unregistered(info, district, day, None):
+            async for worker in _unregistered(self.info(), district, day, None):
                 found.gaps.append(ResidenceGap(worker=worker, district=district))
         return found
 
@@ -180,7 +135,7 @@ class Observer:
         self, info: Info, project: Any, unpaid: dict[str, int], found: Observations
     ) -> None:
         before = _unpaid(
-            (await load_project_month(info, project.code, _previous(found.month))).positions()
+            (await load_project_month(info, project.code, previous_month(found.month))).positions()
         )
         found.unpaid.extend(
             Unpaid(
@@ -220,7 +175,7 @@ class Observer:
                     if entry.enterprise_uscc != uscc
                 ]
             for entry, via in hits:
-                if _listed_on(entry, project.start_date):
+                if listed_on(entry, project.start_date):
                     found.blacklisted.append(
                         BlacklistHit(
                             uscc=uscc,
@@ -258,16 +213,8 @@ def _unpaid(positions: Iterable[WagePosition]) -> dict[str, int]:
 def _covered_month(as_of: date | None, today: date) -> date:
     month = (as_of or today.replace(day=1) - timedelta(days=1)).replace(day=1)
     if as_of is not None and as_of < month_end(month):
-        month = _previous(month)
+        month = previous_month(month)
     return month
-
-
-def _previous(month: date) -> date:
-    return (month - timedelta(days=1)).replace(day=1)
-
-
-def _listed_on(entry: Any, day: date) -> bool:
-    return bool(entry.listed_on <= day and (entry.removed_on is None or entry.removed_on > day))
 
 
 __all__ = [

@@ -1,0 +1,74 @@
+"""What one warning evaluation saw: the observations `graph.events` makes (set-based in
+`graph.sweep`, or project by project) and `alerts.rules` compares with the last-known
+state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+
+@dataclass(frozen=True)
+class ProjectLevel:
+    code: str
+    region_code: str
+    level: str
+    failed: tuple[str, ...]
+    no_data_from: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Unpaid:
+    """Attended in the month, paid nothing (the bank's payroll covers the month)."""
+
+    worker: str
+    project_code: str
+    region_code: str
+    days_present: int
+    months: int = 1
+    """1, or 2 when the month before was unpaid too (two or more months in a row)."""
+
+
+@dataclass(frozen=True)
+class ResidenceGap:
+    worker: str
+    district: str
+    """The site's district (a six-digit region code): whose police is told."""
+
+
+@dataclass(frozen=True)
+class BlacklistHit:
+    uscc: str
+    project_code: str
+    region_code: str
+    decision_no: str
+    via: str
+    """`enterprise` (the enterprise is listed) or `responsible_person` (a listed
+    responsible person, by name, is its legal representative)."""
+
+
+@dataclass(frozen=True)
+class Filing:
+    """A complaint or dispute case filed against a project that is red in the month."""
+
+    source: str
+    """`complaint` or `case`."""
+    number: str
+    project_code: str
+    region_code: str
+    filed_on: date
+
+
+@dataclass
+class Observations:
+    month: date
+    day: date
+    """The day residence is judged on: the month's last day, or today if earlier."""
+    projects: list[ProjectLevel] = field(default_factory=list)
+    unpaid: list[Unpaid] = field(default_factory=list)
+    gaps: list[ResidenceGap] = field(default_factory=list)
+    blacklisted: list[BlacklistHit] = field(default_factory=list)
+    filings: list[Filing] = field(default_factory=list)
+    districts: set[str] = field(default_factory=set)
+    """Districts whose sites were looked at for residence gaps."""
+    payroll_known: bool = False
