@@ -56,6 +56,9 @@ class ParseJob:
     sheet: str | None = None
     rejects: Path | None = None
     batch_rows: int = BATCH_ROWS
+    duplicates: bool = True
+    """Refuse rows whose key an earlier row has while reading (False: the importer finds
+    them among the staged rows, without a dict of every key in this process)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +127,12 @@ def parse(job: ParseJob, report: Report) -> Iterator[Bound | list[StagedRow] | F
         reasons = report.last_reasons if report.last_row == number else []
         rejects.write(number, cells, reasons)
 
-    validator = Validator(target.spec, report, rejected if rejects is not None else None)
+    validator = Validator(
+        target.spec,
+        report,
+        rejected if rejects is not None else None,
+        duplicates=job.duplicates,
+    )
     sha256 = ""
     try:
         with open_table(

@@ -60,8 +60,12 @@ class Report:
     peak_mib: dict[str, float] = field(default_factory=dict)
     """Peak memory of the processes that read the file (the parsing worker's), for the
     benchmark; not part of the report agencies see."""
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
+    """This process's CPU seconds (every thread) per phase, beside `seconds`: on a loaded
+    machine the wall times say little. For the benchmark, like `peak_mib`."""
     _spool: IO[str] | None = field(default=None, repr=False)
     _clock: float = field(default_factory=time.perf_counter, repr=False)
+    _cpu_clock: float = field(default_factory=time.process_time, repr=False)
     _closer: weakref.finalize[Any, Any] | None = field(default=None, repr=False)
     last_row: int | None = field(default=None, repr=False)
     last_reasons: list[str] = field(default_factory=list, repr=False)
@@ -124,9 +128,10 @@ class Report:
 
     def lap(self, phase: str) -> None:
         """Record the seconds since the previous lap (or the start) under `phase`."""
-        now = time.perf_counter()
+        now, cpu = time.perf_counter(), time.process_time()
         self.seconds[phase] = self.seconds.get(phase, 0.0) + now - self._clock
-        self._clock = now
+        self.cpu_seconds[phase] = self.cpu_seconds.get(phase, 0.0) + cpu - self._cpu_clock
+        self._clock, self._cpu_clock = now, cpu
 
     @property
     def ok(self) -> bool:

@@ -120,14 +120,13 @@ class Stage(ABC):
         )
 
     def duplicates(self) -> Iterator[tuple[Any, ...]]:
-        """(row number, first row) of staged rows whose stored key an earlier row has."""
-        key = [self.quote(name) for name in self.target.key]
-        names = ", ".join(key)
-        same = " AND ".join(f"s.{name} = f.{name}" for name in key)
+        """(row number, first row, *key values) of staged rows whose stored key an earlier
+        row has; empty key parts are equal, as a file's are (one sort, no join)."""
+        names = ", ".join(self.quote(name) for name in self.target.key)
         yield from self._stream(
-            f"SELECT s.row_no, f.first FROM {STAGE} s JOIN (SELECT {names}, min(row_no) AS first"
-            f" FROM {STAGE} GROUP BY {names} HAVING count(*) > 1) f ON {same}"
-            " WHERE s.row_no <> f.first ORDER BY s.row_no"
+            f"SELECT row_no, first, {names} FROM (SELECT row_no, {names}, min(row_no)"
+            f" OVER (PARTITION BY {names}) AS first FROM {STAGE}) d"
+            " WHERE row_no <> first ORDER BY row_no"
         )
 
     def distinct(self, column: str) -> Iterator[Any]:

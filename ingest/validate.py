@@ -11,9 +11,11 @@ Speed: the happy path of a row is one C-level pass (`operator.itemgetter` picks 
 path that checks cell by cell to report every problem in it, not just the first.
 
 Duplicate natural keys within one file are found with a dict from the key's 64-bit hash to
-its first row (about 100 bytes a row, independent of the cell sizes). Two different keys
-sharing a hash (odds about n²/2⁶⁵, 3 in 100 million for a million rows) would be reported
-as a duplicate — a refusal the user sees, never a silent loss.
+its first row (about 100 bytes a row, independent of the cell sizes: 100 MiB for a
+million rows). Two different keys sharing a hash (odds about n²/2⁶⁵, 3 in 100 million for
+a million rows) would be reported as a duplicate — a refusal the user sees, never a
+silent loss. The import engine turns this off (`duplicates=False`): it finds duplicate
+keys among the staged rows with one query, in the database's bounded memory.
 """
 
 from __future__ import annotations
@@ -69,13 +71,22 @@ order (None where the file has no such column); `Report.last_reasons` says why."
 class Validator:
     """Checks rows of one file against a table declaration, reporting into `report`."""
 
-    def __init__(self, table: TableSpec, report: Report, rejected: Rejected | None = None) -> None:
+    def __init__(
+        self,
+        table: TableSpec,
+        report: Report,
+        rejected: Rejected | None = None,
+        *,
+        duplicates: bool = True,
+    ) -> None:
+        """`duplicates`: refuse a row whose key an earlier row of the file has (False:
+        the caller checks keys itself)."""
         self.table = table
         self.report = report
         self.rejected = rejected
         self._parsers = tuple(column.kind.make(column.required) for column in table.columns)
         self._names = table.column_names
-        self._key = _picker(table.key_positions()) if table.key else None
+        self._key = _picker(table.key_positions()) if table.key and duplicates else None
         self._rules = tuple(
             (_picker([self._names.index(name) for name in rule.columns]), rule.check)
             for rule in table.rules

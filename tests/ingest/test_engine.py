@@ -121,6 +121,36 @@ def test_two_rows_stored_under_one_key_are_refused(bank: Stores, tmp_path: Path)
     assert _without_registry(bank.rows()) == _without_registry(before)
 
 
+def test_a_key_sent_twice_is_found_among_the_staged_rows(bank: Stores, tmp_path: Path) -> None:
+    """The parsing side keeps no set of keys: the engine finds a file's duplicate keys
+    among the staged rows, names the first row and masks nothing it need not; with
+    --accept-valid the first row loads and the duplicate goes to the rejects."""
+    other = account_row("62220000111122224444", PROJECT[:-1] + ("9" if PROJECT[-1] != "9" else "8"))
+    rows = [account_row(), other, account_row(), account_row()]
+    before = bank.rows()
+    result = bank.run("bank", "accounts", write(tmp_path / "a.csv", ACCOUNTS.spec, rows))
+    assert result.outcome == "refused"
+    found = [(i.row, i.column, i.value) for i in result.report.issues() if i.severity == "error"]
+    assert found == [
+        (4, "专户账号", "414*************1901"),
+        (5, "专户账号", "414*************1901"),
+    ]
+    assert all("row 2" in i.reason_en for i in result.report.issues() if i.severity == "error")
+    assert all("第 2 行" in i.reason_zh for i in result.report.issues() if i.severity == "error")
+    assert _without_registry(bank.rows()) == _without_registry(before)
+    rejects = tmp_path / "a.rejects.csv"
+    loaded = bank.run(
+        "bank", "accounts", write(tmp_path / "b.csv", ACCOUNTS.spec, rows),
+        accept_valid=True, rejects=rejects,
+    )  # fmt: skip
+    assert (loaded.outcome, loaded.inserted, loaded.updated, loaded.unchanged) == (
+        "applied", 1, 0, 1,
+    )  # fmt: skip
+    assert loaded.rejected_rows == 2
+    with rejects.open(encoding="utf-8-sig", newline="") as file:
+        assert [r["原行号 row"] for r in csv.DictReader(file)] == ["4", "5"]
+
+
 def _without_registry(
     rows: dict[str, list[tuple[object, ...]]],
 ) -> dict[str, list[tuple[object, ...]]]:
