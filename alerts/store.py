@@ -26,7 +26,20 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
-from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from alerts.calendar import WorkingDays
@@ -218,8 +231,14 @@ class AlertStore:
         }
 
     def _keep(self, connection: Connection, changed: Changes, at: datetime) -> None:
-        for kind, subject in changed.deletes:
-            connection.execute(delete(state_t).filter_by(kind=kind, subject=subject))
+        if changed.deletes:
+            connection.execute(
+                delete(state_t).where(
+                    state_t.c.kind == bindparam("gone_kind"),
+                    state_t.c.subject == bindparam("gone_subject"),
+                ),
+                [{"gone_kind": kind, "gone_subject": subject} for kind, subject in changed.deletes],
+            )
         rows = [
             {
                 "kind": s.kind,
@@ -253,7 +272,9 @@ class AlertStore:
     def _insert_events(
         self, connection: Connection, events: Sequence[NewEvent], at: datetime
     ) -> list[Any]:
-        """The events not raised before (their keys), inserted and returned as rows."""
+        """The events not raised before (their keys), inserted and returned as rows of
+        what subscriptions and work orders look at (`_MATCHED`), in raising order. Only
+        under the evaluation lock (`record`, `escalate_overdue`)."""
         rows = [
             {
                 "key": e.key,
@@ -271,12 +292,19 @@ class AlertStore:
         ]
         if not rows:
             return []
-        statement = (
-            self._insert(event_t)
-            .on_conflict_do_nothing(index_elements=["key"])
-            .returning(*event_t.c, sort_by_parameter_order=True)
+        newest = connection.execute(select(func.coalesce(func.max(event_t.c.id), 0))).scalar()
+        statement = self._insert(event_t).on_conflict_do_nothing(index_elements=["key"])
+        for chunk in _chunks(rows):
+            connection.execute(statement, chunk)
+        # every event past the newest before is this call's: it holds the evaluation lock
+        # (RETURNING in parameter order would cost SQLite a statement per row)
+        return list(
+            connection.execute(
+                select(*(event_t.c[name] for name in _MATCHED))
+                .where(event_t.c.id > newest)
+                .order_by(event_t.c.id)
+            ).all()
         )
-        return list(connection.execute(statement, rows).all())
 
     def _fan_out(self, connection: Connection, events: Sequence[Any], at: datetime) -> int:
         subscriptions = [
@@ -290,25 +318,35 @@ class AlertStore:
         )
 
     def _open_orders(self, connection: Connection, events: Sequence[Any], at: datetime) -> int:
-        """A work order for each warning that asks for action: not for a level that got
-        better, nor for an escalation (it moves its order instead)."""
-        rows = [
-            {
-                "event_id": event.id,
-                "kind": event.kind,
-                "agency": Kind(event.kind).agency,
-                "region_code": event.region_code,
-                "status": OPEN,
-                "deadline": self.deadline(Kind(event.kind), at),
-                "opened_at": at,
-                "escalations": 0,
-            }
-            for event in events
-            if _asks_for_action(event)
-        ]
-        for chunk in _chunks(rows):
-            connection.execute(insert(order_t), chunk)
-        return len(rows)
+        """A work order for each warning that asks for action (`_asks_for_action`): not
+        for a level that got better, nor for an escalation (it moves its order instead).
+        One INSERT … SELECT over the events just raised (`events`, in id order)."""
+        if not events:
+            return 0
+        kinds = [kind for kind in Kind if kind.agency]
+        deadline_t = order_t.c.deadline.type
+        chosen = select(
+            event_t.c.id,
+            event_t.c.kind,
+            case({k.value: k.agency for k in kinds}, value=event_t.c.kind),
+            event_t.c.region_code,
+            literal(OPEN),
+            case(
+                {k.value: literal(self.deadline(k, at), deadline_t) for k in kinds},
+                value=event_t.c.kind,
+            ),
+            literal(at, order_t.c.opened_at.type),
+            literal(0),
+        ).where(event_t.c.id >= events[0].id, _asks_for_action())
+        columns = ["event_id", "kind", "agency", "region_code", "status", "deadline"]
+        connection.execute(
+            insert(order_t).from_select([*columns, "opened_at", "escalations"], chosen)
+        )  # its rowcount is -1 through psycopg: count what it opened
+        return int(
+            connection.execute(
+                select(func.count()).where(order_t.c.event_id >= events[0].id)
+            ).scalar_one()
+        )
 
     # -- subscriptions ------------------------------------------------------------------
 
@@ -684,12 +722,26 @@ class AlertStore:
 _RANK: Final = {"NONE": 0, "BLUE": 1, "YELLOW": 2, "RED": 3}
 
 
-def _asks_for_action(event: Any) -> bool:
-    if event.kind == Kind.WORK_ORDER_ESCALATED.value:
-        return False
-    if event.kind == Kind.PROJECT_WARNING.value:
-        return _RANK.get(event.level or "", 0) > _RANK.get(event.previous or "NONE", 0)
-    return True
+_MATCHED: Final = (
+    "id", "kind", "region_code", "project_code", "enterprise_uscc", "level", "previous",
+)  # fmt: skip
+
+
+def _asks_for_action() -> Any:
+    """The events that open a work order, as a condition on the event table: any but a
+    project warning and an escalation, and a project warning whose level rose."""
+
+    def rank(column: Any) -> Any:
+        return case(_RANK, value=column, else_=0)
+
+    warning, escalated = Kind.PROJECT_WARNING.value, Kind.WORK_ORDER_ESCALATED.value
+    return or_(
+        and_(event_t.c.kind != warning, event_t.c.kind != escalated),
+        and_(
+            event_t.c.kind == warning,
+            rank(event_t.c.level) > rank(func.coalesce(event_t.c.previous, "NONE")),
+        ),
+    )
 
 
 def parent_region(code: str) -> str | None:
