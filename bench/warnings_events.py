@@ -3,15 +3,23 @@ latest month imported again with a share of the transfers failed (as `hub import
 read, checked, upserted); then the warning rules evaluated and the events queued to three
 subscriptions — timed from the import's end to the last delivery row committed, first
 with an empty state (every event raised at once: the worst case) and again (nothing
-changed). Then the delivery throughput to a local receiver: bodies built as the
-subscribing client through the graph, audited, signed and POSTed, by one dispatcher.
+changed). Each evaluation is timed whole (observed and recorded: events, deliveries and
+work orders committed) and by part, with the process's CPU seconds beside the wall-clock
+ones (the machine is shared: the load average is reported at each step). `--baseline`
+also times the per-project observation (`Observer(per_project=True)`, what every
+evaluation ran before the set-based sweep) in the same run, for the ratio. Then the
+delivery throughput to a local receiver: bodies built as the subscribing client through
+the graph, audited, signed and POSTed, by one dispatcher.
 
     python -m bench.warnings_events [--scale small|medium|large] [--backend sqlite|postgres|both]
-        [--failed 0.05] [--deliveries 2000]
+        [--failed 0.05] [--deliveries 2000] [--baseline]
+
+Scale large is a million workers: its latest month's payroll, re-imported, is about a
+million rows.
 
 Writes bench/results/warnings-<backend>-<scale>.{json,md}. PostgreSQL needs
-HUB_BENCH_POSTGRES_URL (or HUB_TEST_POSTGRES_URL): databases `bench_warnings_<store>` are
-created and dropped.
+HUB_BENCH_POSTGRES_URL (or HUB_TEST_POSTGRES_URL): databases `bench_warnings_<scale>_<store>`
+are created and dropped.
 """
 
 from __future__ import annotations
@@ -39,7 +47,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from alerts.dispatcher import Dispatcher
-from alerts.evaluation import evaluate
 from alerts.kinds import Kind
 from alerts.payloads import AsClient
 from alerts.settings import AlertSettings
@@ -49,6 +56,7 @@ from audit.settings import AuditSettings
 from bench.report import machine
 from connectors.bank.models import Disbursement
 from connectors.bank.tables import DISBURSEMENTS
+from graph.events import Observations, Observer
 from hub import seeding
 from hub.demo import register_demo_clients
 from hub.graph import hub_schema
@@ -73,24 +81,26 @@ RESULTS = Path(__file__).resolve().parent / "results"
 STORES = ("housing", "hr", "public_security", "bank", "court", "auth", "audit", "alerts")
 
 
-def _postgres_urls(server: str) -> dict[str, str]:
+def _postgres_urls(server: str, scale: str) -> dict[str, str]:
     base = make_url(server)
     admin = base.set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(admin, autocommit=True) as connection:
         for store in STORES:
-            connection.execute(f'DROP DATABASE IF EXISTS "bench_warnings_{store}" WITH (FORCE)')
-            connection.execute(f'CREATE DATABASE "bench_warnings_{store}"')
+            name = f"bench_warnings_{scale}_{store}"
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            connection.execute(f'CREATE DATABASE "{name}"')
     return {
-        s: base.set(database=f"bench_warnings_{s}").render_as_string(hide_password=False)
+        s: base.set(database=f"bench_warnings_{scale}_{s}").render_as_string(hide_password=False)
         for s in STORES
     }
 
 
-def _drop_postgres(server: str) -> None:
+def _drop_postgres(server: str, scale: str) -> None:
     admin = make_url(server).set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(admin, autocommit=True) as connection:
         for store in STORES:
-            connection.execute(f'DROP DATABASE IF EXISTS "bench_warnings_{store}" WITH (FORCE)')
+            name = f"bench_warnings_{scale}_{store}"
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _latest_payroll(settings: HubSettings, failed: float, path: Path) -> tuple[int, int]:
@@ -126,15 +136,54 @@ def _latest_payroll(settings: HubSettings, failed: float, path: Path) -> tuple[i
     return len(rows), sum(1 for r in rows if r[9] == "failed")
 
 
-async def _evaluate(settings: HubSettings, store: AlertStore) -> tuple[float, Any]:
+def _evaluate(settings: HubSettings, store: AlertStore) -> dict[str, Any]:
+    """One evaluation as `alerts.evaluation.evaluate` runs it: observed, then recorded."""
     connectors = build_connectors(settings)
-    started = time.perf_counter()
-    try:
-        done = await evaluate(build_observer(settings, connectors), store)
-    finally:
-        for connector in connectors:
-            await connector.dispose()
-    return time.perf_counter() - started, done
+    observer = build_observer(settings, connectors)
+
+    async def observe() -> Observations:
+        try:
+            return await observer.observe(None, datetime.now(UTC).date())
+        finally:
+            for connector in connectors:
+                await connector.dispose()
+
+    started, cpu = time.perf_counter(), time.process_time()
+    found = asyncio.run(observe())
+    observed, observed_cpu = time.perf_counter(), time.process_time()
+    done = store.record(found)
+    return {
+        "seconds": round(time.perf_counter() - started, 2),
+        "cpu_seconds": round(time.process_time() - cpu, 2),
+        "observe_seconds": round(observed - started, 2),
+        "observe_cpu_seconds": round(observed_cpu - cpu, 2),
+        "record_seconds": round(time.perf_counter() - observed, 2),
+        "events": done.events,
+        "deliveries": done.deliveries,
+        "work_orders": done.work_orders,
+        "load_average": machine()["load_average"],
+    }
+
+
+def _per_project(settings: HubSettings) -> dict[str, Any]:
+    """The observation as every evaluation made it before the sweep: project by project."""
+    connectors = build_connectors(settings)
+    observer = Observer(loader_factories(connectors), build_cursors(settings), per_project=True)
+
+    async def observe() -> Observations:
+        try:
+            return await observer.observe(None, datetime.now(UTC).date())
+        finally:
+            for connector in connectors:
+                await connector.dispose()
+
+    started, cpu = time.perf_counter(), time.process_time()
+    asyncio.run(observe())
+    return {
+        "observe_seconds": round(time.perf_counter() - started, 2),
+        "observe_cpu_seconds": round(time.process_time() - cpu, 2),
+        "load_average": machine()["load_average"],
+    }
 
 
 class _Receiver:
@@ -219,10 +268,12 @@ def _throughput(settings: HubSettings, store: AlertStore, deliveries: int) -> di
     }
 
 
-def run(backend: str, scale: str, failed: float, deliveries: int) -> dict[str, Any]:
+def run(
+    backend: str, scale: str, failed: float, deliveries: int, baseline: bool = False
+) -> dict[str, Any]:
     directory = Path(tempfile.mkdtemp(prefix=f"bench-warnings-{backend}-"))
     server = os.environ.get("HUB_BENCH_POSTGRES_URL") or os.environ.get("HUB_TEST_POSTGRES_URL")
-    urls = _postgres_urls(server) if backend == "postgres" and server else {}
+    urls = _postgres_urls(server, scale) if backend == "postgres" and server else {}
     if backend == "postgres" and not server:
         raise SystemExit("PostgreSQL needs HUB_BENCH_POSTGRES_URL or HUB_TEST_POSTGRES_URL")
     settings = HubSettings(
@@ -262,8 +313,9 @@ def run(backend: str, scale: str, failed: float, deliveries: int) -> dict[str, A
         )
         imported = time.perf_counter() - started
         assert result.applied, result.line()
-        first_seconds, first = asyncio.run(_evaluate(settings, store))
-        again_seconds, again = asyncio.run(_evaluate(settings, store))
+        first = _evaluate(settings, store)
+        again = _evaluate(settings, store)
+        before = _per_project(settings) if baseline else None
         counts = store.counts()
         # the three subscriptions above point nowhere: leave their deliveries out
         for s in store.subscriptions():
@@ -278,38 +330,58 @@ def run(backend: str, scale: str, failed: float, deliveries: int) -> dict[str, A
             "payroll_rows": rows,
             "failed_rows": failed_rows,
             "import_seconds": round(imported, 2),
-            "evaluate_first": {
-                "seconds": round(first_seconds, 2),
-                "events": first.events,
-                "deliveries": first.deliveries,
-                "work_orders": first.work_orders,
-            },
-            "evaluate_again": {"seconds": round(again_seconds, 2), "events": again.events},
+            "evaluate_first": first,
+            "evaluate_again": again,
+            "per_project_observe": before,
             "queue": counts,
             "delivery": delivery,
         }
     finally:
         shutil.rmtree(directory, ignore_errors=True)
         if urls and server:
-            _drop_postgres(server)
+            _drop_postgres(server, scale)
+
+
+def _evaluation(label: str, run: dict[str, Any]) -> str:
+    return (
+        f"- {label}: {run['seconds']} s ({run['cpu_seconds']} CPU s): observed in"
+        f" {run['observe_seconds']} s ({run['observe_cpu_seconds']} CPU s), recorded in"
+        f" {run['record_seconds']} s; {run['events']:,} events, {run['deliveries']:,}"
+        f" deliveries, {run['work_orders']:,} work orders; load average after"
+        f" {', '.join(str(x) for x in run['load_average'])}"
+    )
 
 
 def _markdown(result: dict[str, Any]) -> str:
     first, again, delivery = result["evaluate_first"], result["evaluate_again"], result["delivery"]
-    return "\n".join(
-        [
-            f"# Warnings: {result['backend']}, scale {result['scale']}",
-            "",
-            f"- payroll re-imported: {result['payroll_rows']:,} rows, {result['failed_rows']:,}"
-            f" failed, in {result['import_seconds']} s",
-            f"- first evaluation (empty state): {first['seconds']} s, {first['events']:,} events,"
-            f" {first['deliveries']:,} deliveries, {first['work_orders']:,} work orders",
-            f"- again (nothing changed): {again['seconds']} s, {again['events']} events",
-            f"- delivery to a local receiver: {delivery['delivered']:,} in {delivery['seconds']} s"
-            f" = {delivery['per_second']}/s (built as the client, audited, signed, POSTed)",
-            "",
-        ]
-    )
+    machine_ = result["machine"]
+    lines = [
+        f"# Warnings: {result['backend']}, scale {result['scale']}",
+        "",
+        f"{machine_['nproc']} cores ({machine_['cpu']}), shared; load average at the start"
+        f" {', '.join(str(x) for x in machine_['load_average'])}. Seeded in"
+        f" {result['seed_seconds']} s.",
+        "",
+        f"- payroll re-imported: {result['payroll_rows']:,} rows, {result['failed_rows']:,}"
+        f" failed, in {result['import_seconds']} s",
+        _evaluation("first evaluation (empty state: every event raised at once)", first),
+        _evaluation("again (nothing changed)", again),
+    ]
+    before = result.get("per_project_observe")
+    if before:
+        lines.append(
+            f"- the per-project observation (before the sweep), same run: "
+            f"{before['observe_seconds']} s ({before['observe_cpu_seconds']} CPU s) = "
+            f"{before['observe_cpu_seconds'] / max(again['observe_cpu_seconds'], 0.01):.1f}×"
+            f" the sweep's CPU; load average after"
+            f" {', '.join(str(x) for x in before['load_average'])}"
+        )
+    lines += [
+        f"- delivery to a local receiver: {delivery['delivered']:,} in {delivery['seconds']} s"
+        f" = {delivery['per_second']}/s (built as the client, audited, signed, POSTed)",
+        "",
+    ]
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -318,11 +390,12 @@ def main() -> None:
     parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument("--failed", type=float, default=0.05)
     parser.add_argument("--deliveries", type=int, default=2000)
+    parser.add_argument("--baseline", action="store_true", help="time the per-project path too")
     args = parser.parse_args()
     backends = ("sqlite", "postgres") if args.backend == "both" else (args.backend,)
     RESULTS.mkdir(exist_ok=True)
     for backend in backends:
-        result = run(backend, args.scale, args.failed, args.deliveries)
+        result = run(backend, args.scale, args.failed, args.deliveries, args.baseline)
         stem = RESULTS / f"warnings-{backend}-{args.scale}"
         stem.with_suffix(".json").write_text(json.dumps(result, indent=2, default=str) + "\n")
         stem.with_suffix(".md").write_text(_markdown(result))
