@@ -412,7 +412,7 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
     async def after_import() -> None:
         """Every applied import (a push, a province's upload): the warning facts brought
         up to date, then the warning rules asked to run (in the background)."""
-        await refresh_after_import(facts_store, graphql.loader_factories)
+        await refresh_after_import(facts_store, graphql.loader_factories, connectors)
         if settings.alerts.evaluate_after_import:
             evaluations.request()
 

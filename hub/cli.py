@@ -259,7 +259,7 @@ def _seed(settings: HubSettings, args: argparse.Namespace) -> int:
     )
     print(report)
     started = time.perf_counter()
-    changes = facts.refresh_now(build_facts_store(settings), connectors, months=None)
+    changes = facts.refresh_now(build_facts_store(settings), connectors, full=True)
     print(f"warning facts: {len(changes)} levels in {time.perf_counter() - started:.1f} s")
     return 0
 

@@ -67,7 +67,9 @@ def _importer(settings: HubSettings) -> tuple[Importer, Submit[Any] | None]:
     facts_store = build_facts_store(settings)
 
     def refresh_facts() -> Coroutine[Any, Any, object]:
-        return refresh_after_import(facts_store, loader_factories(connectors), connectors)
+        return refresh_after_import(
+            facts_store, loader_factories(connectors), connectors, closing=True
+        )
 
     if not settings.audit.enabled:
         return Importer(connectors, refresh_facts=refresh_facts), None

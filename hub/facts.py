@@ -11,35 +11,47 @@ from collections.abc import Sequence
 from datetime import date
 
 from connectors.base import Connector
+from graph.facts.changes import Sources
 from graph.facts.refresh import (
     LevelChange,
     LoaderFactories,
-    latest_months,
     refresh,
+    refresh_changed,
 )
 from graph.facts.store import FactsStore
 from hub.settings import HubSettings
-from hub.wiring import build_connectors, build_facts_store, loader_factories
+from hub.wiring import build_connectors, build_facts_store, loader_factories, local_connectors
 from kernel.scalars import parse_year_month
 
 log = logging.getLogger(__name__)
 
 
+def sources(connectors: Sequence[Connector]) -> Sources:
+    """The agencies' databases this process reaches (whose batches a refresh can read)."""
+    return {c.name: c.database for c in local_connectors(list(connectors))}
+
+
 async def refresh_after_import(
-    store: FactsStore, factories: LoaderFactories, closing: Sequence[Connector] = ()
+    store: FactsStore,
+    factories: LoaderFactories,
+    connectors: Sequence[Connector],
+    *,
+    closing: bool = False,
 ) -> list[LevelChange] | None:
-    """Every covered month and the latest ones, after an import that changed rows; a
-    failure is logged, not raised: the import has committed, and the months keep their
-    earlier facts until the next refresh. `closing`: on a loop of its own (the command
-    line), the connectors to close, with the store, before that loop ends."""
+    """After an import that changed rows: the projects and months whose rows changed
+    since the last refresh, in every covered month and the latest ones. A failure is
+    logged, not raised: the import has committed, and the months keep their earlier facts
+    until the next refresh. `closing`: on a loop of its own (the command line), the
+    connectors and the store are closed before that loop ends."""
     try:
-        return await refresh(store, factories, months=await _months(store, factories))
+        _, changes = await refresh_changed(store, factories, sources(connectors))
+        return changes
     except Exception:
         log.exception("warning facts: the refresh after an import failed; run `hub facts refresh`")
         return None
     finally:
         if closing:
-            await _close(store, closing)
+            await _close(store, connectors)
 
 
 async def _close(store: FactsStore, connectors: Sequence[Connector]) -> None:
@@ -48,30 +60,25 @@ async def _close(store: FactsStore, connectors: Sequence[Connector]) -> None:
         await connector.dispose()
 
 
-async def _months(store: FactsStore, factories: LoaderFactories) -> list[date] | None:
-    """The months already covered (kept current) and the latest window."""
-    covered = await store.months()
-    if not covered:
-        return None
-    latest = await latest_months(factories, store.window)
-    return sorted({*covered, *latest})
-
-
 def refresh_now(
     store: FactsStore,
     connectors: Sequence[Connector],
     *,
     months: Sequence[date] | None = None,
     projects: Sequence[str] | None = None,
+    full: bool = False,
 ) -> list[LevelChange]:
     """A refresh from a process with no running loop (the command line); closes what it
-    opened before the loop ends."""
+    opened before the loop ends. Without `months` or `projects`: what changed since the
+    last refresh (everything: `full`), in every kept month."""
 
     async def run() -> list[LevelChange]:
         try:
             factories = loader_factories(connectors)
-            chosen = months if months is not None else await _months(store, factories)
-            return await refresh(store, factories, months=chosen, projects=projects)
+            if months is None and projects is None:
+                _, changes = await refresh_changed(store, factories, sources(connectors), full=full)
+                return changes
+            return await refresh(store, factories, months=months, projects=projects)
         finally:
             await _close(store, connectors)
 
@@ -86,6 +93,7 @@ def _refresh_command(settings: HubSettings, args: argparse.Namespace) -> int:
         build_connectors(settings),
         months=months,
         projects=args.project or None,
+        full=args.full,
     )
     print(
         f"warning facts refreshed in {time.perf_counter() - started:.1f} s: "
@@ -99,8 +107,12 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     actions = facts.add_subparsers(dest="action", required=True)
     again = actions.add_parser(
         "refresh",
-        help="recompute every project's warning level (the covered months and the latest "
-        "HUB_FACTS_MONTHS); seeding and imports do this themselves",
+        help="bring the warning levels up to date: the projects and months whose rows "
+        "changed since the last refresh, in the covered months and the latest "
+        "HUB_FACTS_MONTHS; seeding and imports do this themselves",
+    )
+    again.add_argument(
+        "--full", action="store_true", help="recompute every project in every kept month"
     )
     again.add_argument("--months", help="only these months, comma-separated (2026-10,2026-11)")
     again.add_argument(

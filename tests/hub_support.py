@@ -83,7 +83,9 @@ class Stores:
         connectors = list(self.connectors.values())
 
         def refresh_facts() -> Coroutine[Any, Any, object]:
-            return refresh_after_import(self.facts, loader_factories(connectors), connectors)
+            return refresh_after_import(
+                self.facts, loader_factories(connectors), connectors, closing=True
+            )
 
         return Importer(connectors, self.audit, self.hasher, refresh_facts=refresh_facts)
 

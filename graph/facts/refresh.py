@@ -1,6 +1,8 @@
 """Recomputing warning facts with the rule a live answer uses (`compliance.assess`), for
 every project under construction or some, over a window of months, and saying which
-levels changed (what warning events and notifications are built from).
+levels changed (what warning events and notifications are built from). `refresh_changed`
+recomputes only the projects and months whose source rows changed since the last refresh
+(`graph.facts.changes`); `refresh_changed(..., full=True)` rebuilds every one.
 
 Runs outside any request: a context with a system caller (every scope, no row limit), a
 fresh one per chunk of projects so that the loaders' caches stay small at any scale."""
@@ -18,6 +20,8 @@ from typing import Any, Final
 from connectors.housing.loaders import HousingLoaders, ProjectFilter
 from graph.derived.compliance import UNDER_CONSTRUCTION, _assess_page, fact_detail
 from graph.derived.freshness import freshness
+from graph.facts import changes
+from graph.facts.marks import Marks
 from graph.facts.store import Fact, FactsStore
 from kernel.caller import Caller
 from kernel.context import Info, LoaderFactories, offline_info
@@ -139,3 +143,81 @@ async def refresh(
         len(changes),
     )
     return changes
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a refresh recomputes: every project in `every` months, and in each other kept
+    month the projects named there."""
+
+    every: tuple[date, ...]
+    some: dict[date, frozenset[str]]
+
+    @property
+    def full(self) -> bool:
+        return not self.some
+
+
+async def kept_months(store: FactsStore, factories: LoaderFactories) -> list[date]:
+    """The months the facts keep current: those already covered and the latest window."""
+    covered = await store.months()
+    return sorted({*covered, *await latest_months(factories, store.window)})
+
+
+async def refresh_changed(
+    store: FactsStore,
+    factories: LoaderFactories,
+    sources: changes.Sources,
+    *,
+    full: bool = False,
+) -> tuple[Plan, list[LevelChange]]:
+    """Bring every kept month up to date, recomputing only what changed since the last
+    refresh (everything when `full`, when none is recorded, or when an agency the
+    assessment reads is not reachable in process); what was recomputed, and the levels
+    that changed."""
+    months = await kept_months(store, factories)
+    if not months:
+        return Plan((), {}), []
+    reachable = all(agency in sources for agency in changes.AGENCIES)
+    before = None if full or not reachable else await store.marks()
+    cursors = Cursors(secrets.token_bytes(32))
+    as_of = changes.assessed_as_of(await freshness(_info(factories, cursors)))
+    if not reachable:  # nothing to read batches from: rebuild, recording nothing
+        return Plan(tuple(months), {}), await refresh(store, factories, months=months)
+    seen = await changes.batches_now(sources, before)
+    marks = Marks({agency: s for agency, (s, _) in seen.items()}, as_of)
+    if before is None:
+        # The owners are read after the marks and before the facts: a row moved since
+        # the marks is read again by the next refresh, its project then as kept here.
+        owned = changes.OWNED
+        await store.rebuild_owners(
+            {t: (sources[changes.owned_agency(t)], changes.owned_rows(t)) for t in owned}
+        )
+        changed = await refresh(store, factories, months=months)
+        await store.remember(marks, {})
+        return Plan(tuple(months), {}), changed
+    covered = set(await store.months())
+    stale = {m for m in months if m not in covered}
+    stale |= changes.stale_months(before.as_of, as_of, months)
+    touched = await changes.touched(
+        sources, {agency: new for agency, (_, new) in seen.items()}, store.owners
+    )
+    plan = Plan(
+        tuple(sorted(stale)),
+        {
+            month: frozenset(touched.projects | touched.in_month.get(month, set()))
+            for month in months
+            if month not in stale
+        },
+    )
+    found: list[LevelChange] = []
+    if plan.every:
+        found += await refresh(store, factories, months=plan.every)
+    by_projects: dict[frozenset[str], list[date]] = {}
+    for month, projects in plan.some.items():
+        if projects:
+            by_projects.setdefault(projects, []).append(month)
+    for projects, chosen in by_projects.items():
+        found += await refresh(store, factories, months=chosen, projects=projects)
+    await store.remember(marks, touched.owners)
+    return plan, sorted(found, key=lambda c: (c.project_code, c.month))

@@ -9,11 +9,11 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import (
@@ -21,8 +21,11 @@ from sqlalchemy import (
     Column,
     ColumnElement,
     Date,
+    Engine,
     Index,
+    Integer,
     MetaData,
+    Select,
     SmallInteger,
     String,
     Table,
@@ -37,8 +40,10 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy.engine import Connection
 
 from connectors.loading import any_prefix, starts_with
+from graph.facts.marks import Marks
 from storage.columns import UTCDateTime
 from storage.database import Database
 
@@ -67,6 +72,26 @@ warning_fact_month = Table(
     Column("month", Date, primary_key=True),
     Column("refreshed_at", UTCDateTime, nullable=False),
 )
+
+warning_fact_source = Table(
+    "warning_fact_source",
+    metadata,
+    Column("agency", String(32), primary_key=True),
+    Column("last_batch", Integer, nullable=False),
+    Column("unseen", Text, nullable=False),
+    Column("as_of", Text, nullable=False),
+)
+"""What the last refresh of every project saw of each agency (`graph.facts.changes`)."""
+
+warning_fact_owner = Table(
+    "warning_fact_owner",
+    metadata,
+    Column("source", String(32), primary_key=True),
+    Column("row_key", String(32), primary_key=True),
+    Column("project_code", String(32), nullable=False),
+)
+"""The project of each row that can move to another (a labour contract, a wage account),
+as of the last refresh."""
 
 
 @dataclass(frozen=True)
@@ -260,10 +285,92 @@ class FactsStore:
         finally:
             engine.dispose()
 
+    async def marks(self) -> Marks | None:
+        """What the last full or incremental refresh saw (None: none has recorded it)."""
+        rows = await self.database.fetch(select(warning_fact_source))
+        return Marks.from_rows(rows) if rows else None
+
+    async def owners(self, source: str, keys: Collection[str]) -> dict[str, str]:
+        """The project kept for each of these rows of `source` (a table's name)."""
+        found: dict[str, str] = {}
+        for chunk in _chunks(sorted(keys), 500):
+            statement = select(warning_fact_owner.c.row_key, warning_fact_owner.c.project_code)
+            rows = await self.database.fetch(
+                statement.where(
+                    warning_fact_owner.c.source == source,
+                    warning_fact_owner.c.row_key.in_(chunk),
+                )
+            )
+            found.update({row.row_key: row.project_code for row in rows})
+        return found
+
+    async def remember(self, marks: Marks, owners: Mapping[str, Mapping[str, str]]) -> None:
+        """In one transaction: the marks replace the last ones, and the projects of the
+        owned rows given (source → key → project) are kept."""
+        await asyncio.to_thread(self._remember, marks, owners)
+
+    def _remember(self, marks: Marks, owners: Mapping[str, Mapping[str, str]]) -> None:
+        engine = self.database.sync_engine()
+        try:
+            with engine.begin() as connection:
+                connection.execute(delete(warning_fact_source))
+                connection.execute(insert(warning_fact_source), marks.to_rows())
+                owner = warning_fact_owner.c
+                for source, kept in owners.items():
+                    for chunk in _chunks(sorted(kept), 500):
+                        connection.execute(
+                            delete(warning_fact_owner).where(
+                                owner.source == source, owner.row_key.in_(chunk)
+                            )
+                        )
+                    rows = [
+                        {"source": source, "row_key": key, "project_code": project}
+                        for key, project in kept.items()
+                    ]
+                    for start in range(0, len(rows), 5_000):
+                        connection.execute(insert(warning_fact_owner), rows[start : start + 5_000])
+        finally:
+            engine.dispose()
+
+    async def rebuild_owners(self, every: Mapping[str, tuple[Database, Select[Any]]]) -> None:
+        """Before a full rebuild, in one transaction: the marks are forgotten (a rebuild
+        that fails leaves the next refresh a full one too) and each owned source's rows
+        (source → the agency's database and a (key, project) query) are copied whole."""
+        await asyncio.to_thread(self._rebuild_owners, every)
+
+    def _rebuild_owners(self, every: Mapping[str, tuple[Database, Select[Any]]]) -> None:
+        engine = self.database.sync_engine()
+        try:
+            with engine.begin() as connection:
+                connection.execute(delete(warning_fact_source))
+                for source, (database, statement) in every.items():
+                    connection.execute(
+                        delete(warning_fact_owner).where(warning_fact_owner.c.source == source)
+                    )
+                    _copy_owners(connection, source, database.sync_engine(), statement)
+        finally:
+            engine.dispose()
+
     async def months(self) -> list[date]:
         """The months the facts cover, oldest first."""
         statement = select(warning_fact_month.c.month).order_by(warning_fact_month.c.month)
         return [row[0] for row in await self.database.fetch(statement)]
+
+
+def _copy_owners(
+    connection: Connection, source: str, engine: Engine, statement: Select[Any]
+) -> None:
+    """Every (key, project) the query yields, read and written a chunk at a time."""
+    try:
+        with engine.connect() as reading:
+            rows = reading.execution_options(stream_results=True, yield_per=10_000)
+            for part in rows.execute(statement).partitions():
+                connection.execute(
+                    insert(warning_fact_owner),
+                    [{"source": source, "row_key": k, "project_code": p} for k, p in part],
+                )
+    finally:
+        engine.dispose()
 
 
 def _chunks(values: list[str], size: int) -> list[list[str]]:

@@ -1,0 +1,189 @@
+"""An incremental refresh of the warning facts (`graph.facts.refresh.refresh_changed`)
+leaves exactly what a full rebuild leaves, while recomputing only the projects and months
+whose rows changed: after a labour contract moves to another project (both projects, no
+other), after a wage account moves, after a month's payroll, after a deposit whose as-of
+day moves (the months after it, every project), and when nothing changed (nothing)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from conftest import SEED
+from connectors.bank.tables import ACCOUNTS, DISBURSEMENTS
+from connectors.housing.tables import CONTRACTS
+from connectors.hr.tables import DEPOSITS
+from graph.facts.marks import Marks
+from graph.facts.refresh import Plan, refresh_changed
+from graph.facts.store import warning_fact, warning_fact_owner
+from hub.facts import loader_factories, sources
+from hub.importing import Importer, run_closing
+from hub_support import OPERATOR, Stores, arrears_pay_row, make_stores, write
+from ingest.engine import ImportOptions
+from ingest.targets import Importable
+from synthetic.stories import stories
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def stores(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Stores:
+    made = make_stores(request.param, tmp_path_factory.mktemp(request.param), "incremental")
+    made.seed("demo")
+    return made
+
+
+def _refresh(stores: Stores, *, full: bool = False) -> Plan:
+    connectors = list(stores.connectors.values())
+
+    async def run() -> Plan:
+        try:
+            plan, _ = await refresh_changed(
+                stores.facts, loader_factories(connectors), sources(connectors), full=full
+            )
+            return plan
+        finally:
+            await stores.facts.database.dispose()
+            for connector in connectors:
+                await connector.dispose()
+
+    return asyncio.run(run())
+
+
+def _marks(stores: Stores) -> Marks:
+    async def read() -> Marks | None:
+        try:
+            return await stores.facts.marks()
+        finally:
+            await stores.facts.database.dispose()
+
+    marks = asyncio.run(read())
+    assert marks is not None, "seeding records what its refresh saw"
+    return marks
+
+
+def _facts(stores: Stores) -> dict[str, list[tuple[Any, ...]]]:
+    engine = stores.facts.database.sync_engine()
+    try:
+        with engine.connect() as connection:
+            return {
+                table.name: sorted(tuple(row) for row in connection.execute(select(table)))
+                for table in (warning_fact, warning_fact_owner)
+            }
+    finally:
+        engine.dispose()
+
+
+def _stored(stores: Stores, agency: str, target: Importable) -> list[dict[str, Any]]:
+    """Every row of an importable table, by the file's column names."""
+    engine = stores.connectors[agency].database.sync_engine()
+    names = target.spec.column_names
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(select(target.table).order_by(*target.table.primary_key))
+            return [dict(zip(names, target.typed_row()(r._mapping), strict=True)) for r in rows]
+    finally:
+        engine.dispose()
+
+
+def _import(
+    stores: Stores,
+    tmp_path: Path,
+    target: Importable,
+    rows: list[Any],
+    as_of: datetime.date | None = None,
+) -> None:
+    """An import with no refresh of its own (the test refreshes)."""
+    importer = Importer(list(stores.connectors.values()), stores.audit, stores.hasher)
+    names = target.spec.column_names
+    typed = [tuple(r[n] for n in names) if isinstance(r, dict) else r for r in rows]
+    path = write(tmp_path / f"{target.name}.csv", target.spec, typed)
+    submit = run_closing(stores.audit, stores.auth.database)
+    options = ImportOptions(as_of=as_of)
+    result = importer.run(target.agency, target.name, path, options, OPERATOR, submit)
+    assert result.applied, result.summary()
+
+
+def _same_as_full(stores: Stores) -> None:
+    incremental = _facts(stores)
+    assert _refresh(stores).some == {m: frozenset() for m in _refresh(stores).some}
+    assert _refresh(stores, full=True).full
+    assert _facts(stores) == incremental
+
+
+def _projects(stores: Stores) -> set[str]:
+    return {row[1] for row in _facts(stores)["warning_fact"]}
+
+
+def test_a_moved_contract_recomputes_both_projects(stores: Stores, tmp_path: Path) -> None:
+    marks = _marks(stores)
+    everyone = _projects(stores)
+    contracts = _stored(stores, "housing", CONTRACTS)
+    moved = next(c for c in contracts if c["project_code"] in everyone)
+    left = moved["project_code"]
+    joined = sorted(everyone - {left})[0]
+    _import(
+        stores,
+        tmp_path,
+        CONTRACTS,
+        [{**moved, "project_code": joined}],
+        as_of=marks.as_of["housing", "contracts"],
+    )
+    plan = _refresh(stores)
+    assert plan.every == ()
+    assert plan.some
+    assert all(p == {left, joined} for p in plan.some.values())
+    _same_as_full(stores)
+
+
+def test_a_moved_account_recomputes_both_projects(stores: Stores, tmp_path: Path) -> None:
+    marks = _marks(stores)
+    accounts = _stored(stores, "bank", ACCOUNTS)
+    held = {a["project_code"] for a in accounts}
+    without = sorted(_projects(stores) - held)
+    if not without:
+        pytest.skip("every project has an account in the demo data")
+    moved = accounts[0]
+    _import(
+        stores,
+        tmp_path,
+        ACCOUNTS,
+        [{**moved, "project_code": without[0]}],
+        as_of=marks.as_of["bank", "accounts"],
+    )
+    plan = _refresh(stores)
+    assert plan.every == ()
+    assert all(p == {moved["project_code"], without[0]} for p in plan.some.values())
+    _same_as_full(stores)
+
+
+def test_a_months_payroll_recomputes_that_project_and_month(stores: Stores, tmp_path: Path) -> None:
+    story = stories(SEED)
+    month = story.through_month.replace(day=1)
+    worker = _stored(stores, "bank", DISBURSEMENTS)[0]["worker_id_number"]
+    row = arrears_pay_row(stores, story, worker, month, 12_345)
+    _import(
+        stores, tmp_path, DISBURSEMENTS, [row], as_of=_marks(stores).as_of["bank", "disbursements"]
+    )
+    plan = _refresh(stores)
+    assert plan.every == ()
+    assert plan.some[month] == {story.arrears_project_code}
+    assert all(not p for m, p in plan.some.items() if m != month)
+    _same_as_full(stores)
+
+
+def test_a_moved_as_of_day_recomputes_the_months_after_it(stores: Stores, tmp_path: Path) -> None:
+    marks = _marks(stores)
+    deposit = _stored(stores, "hr", DEPOSITS)[0]
+    before = marks.as_of["hr", "deposits"]
+    later = before + datetime.timedelta(days=40)
+    _import(stores, tmp_path, DEPOSITS, [{**deposit, "amount_fen": deposit["amount_fen"] + 1}],
+            as_of=later)  # fmt: skip
+    plan = _refresh(stores)
+    assert plan.every
+    assert all(m.replace(day=28) > before - datetime.timedelta(days=31) for m in plan.every)
+    assert all(p == {deposit["project_code"]} for p in plan.some.values())
+    _same_as_full(stores)
