@@ -1,4 +1,5 @@
-"""Delivers queued webhooks: claims due deliveries under a lease, builds each body once as
+"""Delivers queued webhooks: claims due deliveries under a lease (from the database's
+queue, or a Redis Stream where HUB_REDIS_URL is set: `alerts.queues`), builds each body once as
 its client (`alerts.payloads`), signs it (`alerts.signing`) and POSTs it with a deadline;
 2xx is delivered, anything else backs off (exponential, with jitter) until the last
 attempt dead-letters it. Several dispatchers — threads of `hub serve`, `hub webhooks
@@ -24,6 +25,7 @@ import httpx
 
 from alerts import signing
 from alerts.payloads import AsClient, Recent
+from alerts.queues import DatabaseQueue, Queue
 from alerts.settings import AlertSettings
 from alerts.store import AlertStore, Claimed
 from kernel.metrics import WEBHOOK_DELIVERIES, WEBHOOK_DURATION
@@ -46,8 +48,12 @@ class Dispatcher:
         settings: AlertSettings,
         http: httpx.AsyncClient | None = None,
         owner: str | None = None,
+        queue: Queue | None = None,
     ) -> None:
+        """`queue`: where deliveries are claimed (the database's by default); it is the
+        dispatcher's to close."""
         self.store = store
+        self.queue = queue or DatabaseQueue(store)
         self.builder = builder
         self.settings = settings
         self.http = http or httpx.AsyncClient(follow_redirects=False)
@@ -71,6 +77,7 @@ class Dispatcher:
                 await task
         if self._own_http:
             await self.http.aclose()
+        await self.queue.close()
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Until `stop` is set: claim what is due whenever a slot is free."""
@@ -108,13 +115,8 @@ class Dispatcher:
         total = 0
         while (free := self.settings.concurrency - len(self._tasks)) > 0:
             saturated = [s for s, n in self._in_flight.items() if n >= self.settings.per_receiver]
-            batch = await asyncio.to_thread(
-                self.store.claim,
-                self.owner,
-                min(free, self.settings.per_receiver),
-                saturated,
-                None,
-                list(self._sending),
+            batch = await self.queue.claim(
+                self.owner, min(free, self.settings.per_receiver), saturated, self._sending
             )
             if not batch:
                 break
@@ -143,15 +145,22 @@ class Dispatcher:
         started = time.perf_counter()
         outcome = "error"
         try:
-            outcome = await self._attempt(claimed)
-        except asyncio.CancelledError:
-            outcome = "cancelled"
-            raise
-        except Exception as error:  # logged by kind only: no payload, no personal data
-            log.warning("delivery %s failed unexpectedly: %s", claimed.id, type(error).__name__)
-            await asyncio.to_thread(
-                self.store.failed, claimed, self.owner, None, type(error).__name__
-            )
+            try:
+                outcome = await self._attempt(claimed)
+            except asyncio.CancelledError:
+                outcome = "cancelled"
+                raise
+            except Exception as error:  # logged by kind only: no payload, no personal data
+                log.warning("delivery %s failed unexpectedly: %s", claimed.id, type(error).__name__)
+                await asyncio.to_thread(
+                    self.store.failed, claimed, self.owner, None, type(error).__name__
+                )
+            # recorded in the store: the queue may forget it (not when cancelled, nor
+            # when the store could not record it: then another takes it after the lease)
+            try:
+                await self.queue.settle(claimed)
+            except Exception as error:  # left pending: dropped as stale when reclaimed
+                log.warning("settling delivery %s failed: %s", claimed.id, type(error).__name__)
         finally:
             WEBHOOK_DELIVERIES.labels(outcome).inc()
             WEBHOOK_DURATION.observe(time.perf_counter() - started)

@@ -57,6 +57,13 @@ class AlertSettings(BaseModel):
         '{"PROJECT_WARNING": 3, …}; an overdue order escalates a level.',
     )
 
+    stream_key: str = Field(
+        default="hub:alerts:deliveries",
+        min_length=1,
+        description="With HUB_REDIS_URL set, deliveries are queued on this Redis Stream "
+        "(consumer group `dispatchers`; the key + `:relay` locks its relay); two hubs "
+        "sharing one Redis need different keys.",
+    )
     holidays_file: Path | None = Field(
         default=None,
         description="An operator's holiday calendar (TOML, the format of "

@@ -73,6 +73,10 @@ WITHHELD: Final = "withheld"
 """The client may not see the event's subject (outside its jurisdiction, or revoked):
 nothing is sent, not even that an event exists."""
 
+STREAMED: Final = "stream"
+"""The lease owner of a delivery waiting on the Redis Stream (`alerts.streams`): no
+dispatcher holds it yet."""
+
 DERIVED: Final = ""
 """A subscription's stored secret when it is derived from the store's key
 (`signing.derived_secret`)."""
@@ -577,6 +581,122 @@ class AlertStore:
         with self._transaction() as connection:
             rows = connection.execute(statement).all()
         return [Claimed(r.id, r.event_id, r.subscription_id, r.attempts, r.body) for r in rows]
+
+    # -- the queue on a Redis Stream (`alerts.streams`) ----------------------------------
+
+    def unstreamed(self, limit: int, at: datetime | None = None) -> list[tuple[str, int, str]]:
+        """Due deliveries no stream holds, each with the attempt its message is for: new
+                and replayed ones and those whose backoff ended (no lease owner); ones streamed
+                but not taken for ten leases (a stream lost with its Redis); ones whose taker's
+                lease ended a lease ago (its consumer group lost, or a database dispatcher that
+                died before the switch to Redis) — those for the same attempt again. Each as (id,
+        attempt, subscription)."""
+        at = at or now_utc()
+        lease = timedelta(seconds=self.settings.lease_seconds)
+        statement = (
+            select(
+                delivery_t.c.id,
+                delivery_t.c.attempts,
+                delivery_t.c.lease_until,
+                delivery_t.c.subscription_id,
+            )
+            .where(
+                delivery_t.c.state == PENDING,
+                delivery_t.c.due_at <= at,
+                or_(
+                    delivery_t.c.lease_owner.is_(None),
+                    and_(
+                        delivery_t.c.lease_owner == STREAMED, delivery_t.c.due_at < at - 10 * lease
+                    ),
+                    delivery_t.c.lease_until < at - lease,
+                ),
+            )
+            .order_by(delivery_t.c.due_at, delivery_t.c.id)
+            .limit(limit)
+        )
+        with self._transaction() as connection:
+            rows = connection.execute(statement).all()
+        return [
+            (r.id, r.attempts + 1 if r.lease_until is None else r.attempts, r.subscription_id)
+            for r in rows
+        ]
+
+    def streamed(
+        self, messages: Sequence[tuple[str, int, str]], at: datetime | None = None
+    ) -> None:
+        """Marks the deliveries just added to the stream (`unstreamed`'s), unless taken
+        or finished meanwhile: a waiting one as the stream's (its `due_at` now, when it
+        was streamed), a lapsed lease as lapsed now (streamed again only a lease on)."""
+        at = at or now_utc()
+        lease = timedelta(seconds=self.settings.lease_seconds)
+        by_attempt: dict[int, list[str]] = {}
+        for delivery_id, attempt, _ in messages:
+            by_attempt.setdefault(attempt, []).append(delivery_id)
+        with self._transaction() as connection:
+            for attempt, ids in by_attempt.items():
+                pending = [delivery_t.c.id.in_(ids), delivery_t.c.state == PENDING]
+                connection.execute(
+                    update(delivery_t)
+                    .where(
+                        *pending,
+                        delivery_t.c.lease_until.is_(None),
+                        delivery_t.c.attempts == attempt - 1,
+                    )
+                    .values(lease_owner=STREAMED, due_at=at)
+                )
+                connection.execute(
+                    update(delivery_t)
+                    .where(
+                        *pending,
+                        delivery_t.c.lease_until < at - lease,
+                        delivery_t.c.attempts == attempt,
+                    )
+                    .values(lease_until=at)
+                )
+
+    def take(
+        self, owner: str, messages: Sequence[tuple[str, int]], at: datetime | None = None
+    ) -> list[Claimed]:
+        """Leases to `owner` the deliveries of these stream messages (id, attempt) that are
+        still for that attempt: due and untaken for the next attempt, or taken for it by a
+        consumer whose lease ran out (it died). A stale or repeated message takes nothing,
+        so a delivery is sent once per attempt however often it was streamed."""
+        at = at or now_utc()
+        taken: list[Claimed] = []
+        with self._transaction() as connection:
+            for delivery_id, attempt in messages:
+                row = connection.execute(
+                    update(delivery_t)
+                    .where(
+                        delivery_t.c.id == delivery_id,
+                        delivery_t.c.state == PENDING,
+                        or_(
+                            and_(
+                                delivery_t.c.attempts == attempt - 1,
+                                delivery_t.c.lease_until.is_(None),
+                                delivery_t.c.due_at <= at,
+                            ),
+                            and_(delivery_t.c.attempts == attempt, delivery_t.c.lease_until < at),
+                        ),
+                    )
+                    .values(
+                        lease_owner=owner,
+                        lease_until=at + timedelta(seconds=self.settings.lease_seconds),
+                        attempts=attempt,
+                    )
+                    .returning(
+                        delivery_t.c.id,
+                        delivery_t.c.event_id,
+                        delivery_t.c.subscription_id,
+                        delivery_t.c.attempts,
+                        delivery_t.c.body,
+                    )
+                ).first()
+                if row is not None:
+                    taken.append(
+                        Claimed(row.id, row.event_id, row.subscription_id, row.attempts, row.body)
+                    )
+        return taken
 
     def _held(self, delivery_id: str, owner: str) -> Any:
         return and_(

@@ -83,6 +83,7 @@ from hub.wiring import (
     build_auth_store,
     build_connectors,
     build_cursors,
+    build_delivery_queue,
     build_facts_store,
     build_observer,
     loader_factories,
@@ -464,7 +465,12 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
             stop_dispatching = asyncio.Event()
             dispatching = (
                 asyncio.create_task(
-                    Dispatcher(alert_store, deliveries, settings.alerts).run(stop_dispatching)
+                    Dispatcher(
+                        alert_store,
+                        deliveries,
+                        settings.alerts,
+                        queue=build_delivery_queue(settings, alert_store),
+                    ).run(stop_dispatching)
                 )
                 if settings.alerts.dispatch
                 else None

@@ -232,7 +232,10 @@ class HubSettings(BaseSettings):
         '"5/s"}; a client id wins over its agency, which wins over "default".',
     )
     redis_url: str | None = Field(
-        default=None, description="Keep rate-limit buckets in Redis (several hub processes)."
+        default=None,
+        description="Keep rate-limit buckets in Redis (several hub processes), and queue "
+        "webhook deliveries on a Redis Stream (`HUB_ALERTS_STREAM_KEY`; their records stay "
+        "in the warnings store).",
     )
     trusted_documents: Literal["optional", "required"] = Field(
         default="optional",

@@ -8,7 +8,7 @@ webhook subscriptions, the dispatcher and replay.
     hub subscriptions list [--client C] · hub subscriptions remove ID
     hub webhooks dispatch [--once]               deliver (every process shares the queue)
     hub webhooks replay --since 2026-10-01T00:00:00Z [--subscription ID] [--dead-only]
-    hub webhooks status                          deliveries per state
+    hub webhooks status                          deliveries per state (and on the stream)
 """
 
 from __future__ import annotations
@@ -19,11 +19,14 @@ import sys
 from contextlib import closing
 from datetime import UTC, date, datetime
 
+from redis.asyncio import Redis
+
 from alerts.dispatcher import Dispatcher
 from alerts.evaluation import evaluate
 from alerts.kinds import Kind
 from alerts.payloads import AsClient
 from alerts.store import AlertStore, Evaluated
+from alerts.streams import StreamQueue
 from audit.extension import audit_extension
 from hub.graph import hub_schema
 from hub.limits.pipeline import schema_extensions
@@ -34,6 +37,7 @@ from hub.wiring import (
     build_auth_store,
     build_connectors,
     build_cursors,
+    build_delivery_queue,
     build_observer,
     build_subject_hasher,
     loader_factories,
@@ -165,7 +169,8 @@ def _dispatch(settings: HubSettings, args: argparse.Namespace) -> int:
     )
 
     async def run() -> None:
-        dispatcher = Dispatcher(store, builder, settings.alerts)
+        queue = build_delivery_queue(settings, store)
+        dispatcher = Dispatcher(store, builder, settings.alerts, queue=queue)
         try:
             if args.once:
                 await dispatcher.drain()
@@ -213,9 +218,23 @@ def _replay(settings: HubSettings, args: argparse.Namespace) -> int:
 
 
 def _status(settings: HubSettings, args: argparse.Namespace) -> int:
-    counts = _counts(build_alert_store(settings))
+    store = build_alert_store(settings)
+    counts = _counts(store)
     print(" ".join(f"{state}={count}" for state, count in sorted(counts.items())) or "queue empty")
+    if settings.redis_url:
+        stream = asyncio.run(_stream_counts(settings.redis_url, settings, store))
+        print(f"stream {settings.alerts.stream_key}: " + " ".join(
+            f"{name}={count}" for name, count in stream.items()
+        ))  # fmt: skip
     return 0
+
+
+async def _stream_counts(url: str, settings: HubSettings, store: AlertStore) -> dict[str, int]:
+    queue = StreamQueue(Redis.from_url(url), store, settings.alerts)
+    try:
+        return await queue.pending()
+    finally:
+        await queue.close()
 
 
 def _month(text: str) -> date:

@@ -11,8 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from redis.asyncio import Redis
 
+from alerts.queues import DatabaseQueue, Queue
 from alerts.store import AlertStore
+from alerts.streams import StreamQueue
 from audit.cosigner import Cosigner
 from audit.format import DEFAULT_ORIGIN, log_verifier
 from audit.note import CosignatureSigner, Ed25519Signer
@@ -252,6 +255,14 @@ def build_alert_store(settings: HubSettings) -> AlertStore:
         else secret_file(settings.data_dir / "keys" / "webhook.key", what="webhook key file")
     )
     return AlertStore(_database(settings, settings.alerts_db_url), settings.alerts, key)
+
+
+def build_delivery_queue(settings: HubSettings, store: AlertStore) -> Queue:
+    """Where dispatchers claim deliveries: a Redis Stream where HUB_REDIS_URL is set (the
+    records stay in the warnings store), else the warnings store's own table."""
+    if settings.redis_url:
+        return StreamQueue(Redis.from_url(settings.redis_url), store, settings.alerts)
+    return DatabaseQueue(store)
 
 
 def loader_factories(

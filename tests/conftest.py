@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+import redis
 import uvicorn
 from joserfc import jwt
 from joserfc.jwk import ECKey
@@ -59,6 +60,8 @@ from storage.keys import create_key_file
 
 POSTGRES_URL = os.environ.get("HUB_TEST_POSTGRES_URL")
 REQUIRE_POSTGRES = os.environ.get("HUB_TEST_REQUIRE_POSTGRES") == "1"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+REQUIRE_REDIS = os.environ.get("HUB_TEST_REQUIRE_REDIS") == "1"
 SEED = 42
 
 
@@ -138,6 +141,18 @@ def backend_settings(backend: str, tmp: Path, prefix: str, **overrides: Any) -> 
             )
         return HubSettings(data_dir=tmp, db_urls=postgres_urls(prefix), **overrides)
     return HubSettings(data_dir=tmp, **overrides)
+
+
+def require_redis() -> str:
+    """The test Redis's URL; skips without one (fails under HUB_TEST_REQUIRE_REDIS=1)."""
+    try:
+        with redis.Redis.from_url(REDIS_URL, socket_timeout=1) as client:
+            client.ping()
+    except redis.RedisError as error:
+        if REQUIRE_REDIS:
+            pytest.fail(f"HUB_TEST_REQUIRE_REDIS=1 but no Redis at {REDIS_URL}: {error}")
+        pytest.skip(f"these tests need a Redis at {REDIS_URL} ({error})")
+    return REDIS_URL
 
 
 @dataclass

@@ -2,7 +2,9 @@
 leaves nothing undelivered and nothing sent twice but under the same webhook-id; a
 receiver that is down gets its events when it is back; one that answers 500 forever ends
 in dead-letter and gets them on replay; a slow receiver does not hold up a fast one; two
-dispatchers on one queue never send one delivery twice. SQLite and PostgreSQL."""
+dispatchers on one queue never send one delivery twice. SQLite and PostgreSQL, each with
+the database's queue and with the Redis Stream (HUB_REDIS_URL), where a repeated message
+on the stream sends nothing twice either."""
 
 from __future__ import annotations
 
@@ -19,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
+from redis.asyncio import Redis
 from sqlalchemy import select
 
 from alerts.dispatcher import Dispatcher
@@ -27,11 +31,18 @@ from alerts.kinds import Kind
 from alerts.payloads import AsClient
 from alerts.settings import AlertSettings
 from alerts.store import DEAD, DELIVERED, PENDING, AlertStore, Subscription, subscription_t
+from alerts.streams import GROUP, StreamQueue
 from audit.extension import audit_extension
-from conftest import _free_port
+from conftest import RUN, _free_port, require_redis
 from hub.demo import register_demo_clients
 from hub.graph import hub_schema
-from hub.wiring import build_alert_store, build_cursors, build_observer, loader_factories
+from hub.wiring import (
+    build_alert_store,
+    build_cursors,
+    build_delivery_queue,
+    build_observer,
+    loader_factories,
+)
 from hub_support import Stores, make_stores
 from receivers import Receiver, receiving
 
@@ -50,14 +61,19 @@ KINDS = [Kind.PROJECT_WARNING, Kind.WORKER_UNPAID, Kind.COMPLAINT_ON_RED_PROJECT
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+@pytest.fixture(scope="module", params=["sqlite", "postgres", "sqlite+redis", "postgres+redis"])
 def world(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Stores, AlertStore]]:
-    stores = make_stores(request.param, tmp_path_factory.mktemp(request.param), "alerts_queue")
+    backend, _, queue = request.param.partition("+")
+    redis_url = require_redis() if queue else None
+    stores = make_stores(backend, tmp_path_factory.mktemp(request.param), "alerts_queue")
     stores.seed("demo")
     register_demo_clients(stores.auth)
-    stores.settings = stores.settings.model_copy(update={"alerts": FAST})
+    stream = f"test:alerts:{RUN}:{backend}"
+    stores.settings = stores.settings.model_copy(
+        update={"alerts": FAST.model_copy(update={"stream_key": stream}), "redis_url": redis_url}
+    )
     store = build_alert_store(stores.settings)
 
     async def baseline() -> None:
@@ -69,6 +85,9 @@ def world(
     asyncio.run(baseline())
     yield stores, store
     store.close()
+    if redis_url:
+        with redis.Redis.from_url(redis_url) as client:
+            client.delete(stream, f"{stream}:relay")
 
 
 def _subscribe(store: AlertStore, url: str) -> tuple[Subscription, int]:
@@ -83,8 +102,10 @@ def _states(store: AlertStore, subscription: Subscription) -> Counter[str]:
     return Counter(d.state for d in store.deliveries(subscription.id))
 
 
-def _dispatch(stores: Stores, store: AlertStore, until: Any, seconds: float = 30) -> None:
-    """Runs an in-process dispatcher until `until()` holds."""
+def _dispatch(
+    stores: Stores, store: AlertStore, until: Any, seconds: float = 30, dispatchers: int = 1
+) -> None:
+    """Runs in-process dispatchers (each its own queue client) until `until()` holds."""
 
     async def run() -> None:
         connectors = list(stores.connectors.values())
@@ -97,7 +118,15 @@ def _dispatch(stores: Stores, store: AlertStore, until: Any, seconds: float = 30
             stores.hasher,
         )
         stop = asyncio.Event()
-        task = asyncio.create_task(Dispatcher(store, builder, FAST).run(stop))
+        settings = stores.settings.alerts
+        tasks = [
+            asyncio.create_task(
+                Dispatcher(
+                    store, builder, settings, queue=build_delivery_queue(stores.settings, store)
+                ).run(stop)
+            )
+            for _ in range(dispatchers)
+        ]
         deadline = time.monotonic() + seconds
         try:
             while not await asyncio.to_thread(until):
@@ -105,7 +134,8 @@ def _dispatch(stores: Stores, store: AlertStore, until: Any, seconds: float = 30
                 await asyncio.sleep(0.1)
         finally:
             stop.set()
-            await task
+            for task in tasks:
+                await task
             await stores.audit.close()
             for database in (stores.audit.database, stores.auth.database):
                 await database.dispose()
@@ -120,7 +150,8 @@ def test_a_receiver_that_is_down_gets_its_events_when_it_returns(
 ) -> None:
     stores, shared = world
     store = AlertStore(
-        shared.database, FAST.model_copy(update={"max_attempts": 8, "max_backoff_seconds": 2})
+        shared.database,
+        stores.settings.alerts.model_copy(update={"max_attempts": 8, "max_backoff_seconds": 2}),
     )
     try:
         port = _free_port()
@@ -176,6 +207,10 @@ def _env(stores: Stores) -> dict[str, str]:
     env = {**os.environ, "HUB_DATA_DIR": str(stores.settings.data_dir)}
     for name, url in stores.settings.db_urls.items():
         env[f"HUB_{name.upper()}_DB_URL"] = url
+    env.pop("HUB_REDIS_URL", None)
+    if stores.settings.redis_url:
+        env["HUB_REDIS_URL"] = stores.settings.redis_url
+        env["HUB_ALERTS_STREAM_KEY"] = stores.settings.alerts.stream_key
     env.update(
         HUB_AUDIT_HASH_KEY="k" * 32,
         HUB_ALERTS_POLL_SECONDS="0.05",
@@ -208,7 +243,7 @@ def test_a_dispatcher_killed_mid_delivery_loses_nothing_and_repeats_only_ids(
         made, queued = _subscribe(store, receiver.url)
         first = _dispatcher(stores, log)
         try:
-            receiver.wait_for(lambda got: len(got) >= 3, seconds=30)
+            receiver.wait_for(lambda got: len(got) >= 3, seconds=60)  # a loaded machine
         finally:
             first.send_signal(signal.SIGKILL)
             first.wait()
@@ -216,7 +251,7 @@ def test_a_dispatcher_killed_mid_delivery_loses_nothing_and_repeats_only_ids(
         assert _states(store, made)[DELIVERED] < queued  # killed with work left
         second = _dispatcher(stores, log)
         try:
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 90  # a loaded machine starts it slowly
             while _states(store, made)[DELIVERED] < queued:
                 assert time.monotonic() < deadline, (_states(store, made), log.read_text())
                 time.sleep(0.1)
@@ -256,3 +291,80 @@ def test_the_database_holds_no_signing_secret(world: tuple[Stores, AlertStore]) 
     finally:
         other.close()
     store.unsubscribe(made.id, "hr-bureau-xinmi")
+
+
+def test_two_dispatchers_on_one_queue_send_each_delivery_once(
+    world: tuple[Stores, AlertStore],
+) -> None:
+    """Each delivery goes to one of them (a lease long enough that a loaded machine does
+    not let one run out mid-delivery, which would rightly send it again, same id)."""
+    stores, shared = world
+    store = AlertStore(
+        shared.database, stores.settings.alerts.model_copy(update={"lease_seconds": 60})
+    )
+    try:
+        with receiving(Receiver(delay=0.05)) as receiver:
+            made, queued = _subscribe(store, receiver.url)
+            _dispatch(
+                stores, store, lambda: _states(store, made)[DELIVERED] == queued, dispatchers=2
+            )
+        assert sorted(receiver.ids) == sorted(d.id for d in store.deliveries(made.id))
+        assert all(d.attempts == 1 for d in store.deliveries(made.id))
+    finally:
+        store.close()
+
+
+def test_a_repeated_message_on_the_stream_sends_nothing_twice(
+    world: tuple[Stores, AlertStore],
+) -> None:
+    """What a relay that died between XADD and marking its rows leaves: every delivery on
+    the stream twice, and a stale one for an attempt already made. Each is sent once."""
+    stores, store = world
+    if not stores.settings.redis_url:
+        pytest.skip("the database's queue has no stream")
+    stream = stores.settings.alerts.stream_key
+    with receiving(Receiver()) as receiver:
+        made, queued = _subscribe(store, receiver.url)
+        due = store.unstreamed(1000)
+        mine = [d for d in due if d[2] == made.id]
+        assert len(mine) == queued
+        with redis.Redis.from_url(stores.settings.redis_url) as client:
+            for delivery_id, attempt, subscription_id in mine * 2:
+                client.xadd(stream, {"d": delivery_id, "n": attempt, "s": subscription_id})
+        _dispatch(stores, store, lambda: _states(store, made)[DELIVERED] == queued)
+        with redis.Redis.from_url(stores.settings.redis_url) as client:
+            for delivery_id, _, subscription_id in mine:
+                client.xadd(stream, {"d": delivery_id, "n": 1, "s": subscription_id})
+            _dispatch(stores, store, lambda: client.xlen(stream) == 0)
+            assert client.xpending(stream, GROUP)["pending"] == 0
+    assert sorted(receiver.ids) == sorted(d.id for d in store.deliveries(made.id))
+    assert len(receiver.ids) == queued
+
+
+def test_what_a_lost_stream_held_is_streamed_again(world: tuple[Stores, AlertStore]) -> None:
+    """Redis restarted without its data (the operations page says it may): the store still
+    says which deliveries wait, and after ten leases the relay streams them again."""
+    stores, shared = world
+    if not stores.settings.redis_url:
+        pytest.skip("the database's queue has no stream")
+    settings = stores.settings.alerts.model_copy(update={"lease_seconds": 2, "timeout_seconds": 1})
+    store = AlertStore(shared.database, settings)
+    try:
+        with receiving(Receiver()) as receiver:
+            made, queued = _subscribe(store, receiver.url)
+
+            async def relay_then_lose() -> int:
+                queue = StreamQueue(Redis.from_url(stores.settings.redis_url), store, settings)
+                try:
+                    relayed = await queue.relay("test")
+                    await queue.redis.delete(settings.stream_key)
+                    return relayed
+                finally:
+                    await queue.close()
+
+            assert asyncio.run(relay_then_lose()) >= queued
+            assert not [d for d in store.unstreamed(1000) if d[2] == made.id]
+            _dispatch(stores, store, lambda: _states(store, made)[DELIVERED] == queued, seconds=90)
+        assert sorted(receiver.ids) == sorted(d.id for d in store.deliveries(made.id))
+    finally:
+        store.close()
