@@ -2,23 +2,26 @@
 project unpaid (a transfer that failed); within seconds the HR bureau's receiver gets the
 project's RED event, correctly signed, with what the HR bureau may see of it; the police
 receiver gets the residence gaps of its district (and nothing of others); a client whose
-region holds none of these projects gets nothing; every body sent has its audit record."""
+region holds none of these projects gets nothing; every body sent has its audit record.
+On SQLite and PostgreSQL with the database's queue, and on PostgreSQL with Redis's."""
 
 from __future__ import annotations
 
 import io
 import json
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
+import redis
 from sqlalchemy import select, text
 
 from alerts.kinds import Kind
 from alerts.settings import AlertSettings
 from auth.store import Grant
-from conftest import SEED, ClientCredentials, RunningHub
+from conftest import RUN, SEED, ClientCredentials, RunningHub, require_redis
 from connectors.bank.models import Disbursement
 from connectors.bank.tables import DISBURSEMENTS
 from hub.wiring import build_alert_store
@@ -29,16 +32,29 @@ from receivers import Receiver, receiving
 from synthetic.stories import Stories, stories
 
 FAST = AlertSettings(
-    poll_seconds=0.05, backoff_seconds=0.2, timeout_seconds=2, lease_seconds=5, max_attempts=3
+    poll_seconds=0.05,
+    backoff_seconds=0.2,
+    timeout_seconds=2,
+    lease_seconds=5,
+    max_attempts=3,
+    stream_key=f"test:alerts-e2e:{RUN}",
 )
 OUTSIDER = "hr-bureau-kaifeng"
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def stores(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Stores:
-    stores = make_stores(request.param, tmp_path_factory.mktemp(request.param), "alerts_e2e")
+@pytest.fixture(scope="module", params=["sqlite", "postgres", "postgres+redis"])
+def stores(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stores]:
+    backend, _, queue = request.param.partition("+")
+    redis_url = require_redis() if queue else None
+    stores = make_stores(backend, tmp_path_factory.mktemp(request.param), "alerts_e2e")
     stores.seed("demo")
-    return stores
+    stores.settings = stores.settings.model_copy(update={"redis_url": redis_url})
+    yield stores
+    if redis_url:
+        with redis.Redis.from_url(redis_url) as client:
+            client.delete(FAST.stream_key, f"{FAST.stream_key}:relay")
 
 
 def _failed_transfer(stores: Stores, story: Stories) -> tuple[str, bytes]:
@@ -157,6 +173,11 @@ def test_a_payroll_that_leaves_a_project_unpaid_reaches_the_agencies(stores: Sto
             assert received.json()["data"]["event"]["regionCode"] == "410183"
 
         assert outsider.received == []
+        if stores.settings.redis_url:  # they came through the stream
+            with redis.Redis.from_url(stores.settings.redis_url) as client:
+                (group,) = client.xinfo_groups(FAST.stream_key)
+                assert group["last-delivered-id"] not in (b"0-0", "0-0")
+                assert (group["pending"], client.xlen(FAST.stream_key)) == (0, 0)
         assert len(_audited(stores, "hr-bureau-xinmi")) >= len(hr.received)
         assert len(_audited(stores, "police-xinmi")) >= len(police.received)
         records = _audited(stores, "police-xinmi")
