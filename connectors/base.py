@@ -19,7 +19,7 @@ from typing import ClassVar
 
 from sqlalchemy import MetaData
 
-from connectors.loading import AgencyLoaders
+from connectors.loading import AgencyLoaders, AsOfKept
 from connectors.transport import Requester, Transport
 from kernel.batching import Waves
 from kernel.composition import GraphContribution
@@ -56,6 +56,8 @@ class Connector:
 
     def __init__(self, transport: Transport) -> None:
         self.transport = transport
+        self.as_of_kept = AsOfKept()
+        """Its tables' as-of days as this process last read them (`forget` after an import)."""
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} {self.transport.describe()}>"
@@ -78,7 +80,7 @@ class Connector:
     def create_loaders(self, waves: Waves, requester: Requester | None = None) -> AgencyLoaders:
         """A fresh set of batched loaders for one request (never shared between callers);
         `requester`: whom the request is for, which a remote agency is told."""
-        return type(self).loaders(self.transport.session(requester), waves)
+        return type(self).loaders(self.transport.session(requester), waves, self.as_of_kept)
 
     async def check_health(self) -> None:
         """Raise unless the agency's records can be reached: its database answers and has

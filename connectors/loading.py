@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from datetime import date
@@ -50,19 +51,57 @@ def _key_of(columns: KeyColumns) -> Callable[[Row[Any]], Hashable]:
     return lambda row: getattr(row, name)
 
 
+AS_OF_SECONDS = 5.0
+"""How long a process answers from the as-of days it last read (`AsOfKept`)."""
+
+
+class AsOfKept:
+    """One agency's as-of days as this process last read them, kept `seconds`: every
+    request that derives an answer needs every agency's, and reading them was one
+    statement per agency per request (14-16 % of a dossier's CPU). An import this process
+    applies forgets them at once (`forget`); another process's, within `seconds`. They
+    are public (they name no one), so one reading serves every caller. A failed reading
+    is not kept; a reading under way is shared, never cancelled by a caller that leaves."""
+
+    def __init__(self, seconds: float = AS_OF_SECONDS) -> None:
+        self.seconds = seconds
+        self._read: asyncio.Future[dict[str, date]] | None = None
+        self._read_at = 0.0
+
+    def forget(self) -> None:
+        self._read = None
+
+    async def get(self, read: Callable[[], Awaitable[dict[str, date]]]) -> dict[str, date]:
+        found, now = self._read, time.monotonic()
+        if (
+            found is None
+            or now - self._read_at >= self.seconds
+            or found.get_loop() is not asyncio.get_running_loop()
+            or (found.done() and (found.cancelled() or found.exception() is not None))
+        ):
+            found = self._read = asyncio.ensure_future(read())
+            self._read_at = now
+        return await asyncio.shield(found)
+
+
 class AgencyLoaders:
     """Base of each connector's per-request loaders. Subclasses declare their loaders as
     class attributes (`worker = one_by(worker_t.c.id_number)`): each query is built once,
     and a request creates only the loaders it uses, all dispatching in its waves."""
 
-    def __init__(self, session: Session, waves: Waves) -> None:
+    def __init__(self, session: Session, waves: Waves, kept: AsOfKept | None = None) -> None:
+        """`kept`: the process's as-of days of this agency (else read once per request)."""
         self.session = session
         self.waves = waves
+        self._kept = kept
         self._as_of: asyncio.Future[dict[str, date]] | None = None
 
     async def as_of(self) -> dict[str, date]:
         """Table name → the day its data is complete through (the agency's `data_as_of`,
-        see `as_of_served`), asked once per request; empty without a batch registry."""
+        see `as_of_served`): as the process keeps them, else asked once per request;
+        empty without a batch registry."""
+        if self._kept is not None:
+            return await self._kept.get(self._tables_as_of)
         if self._as_of is None:
             self._as_of = asyncio.ensure_future(self._tables_as_of())
         return await self._as_of

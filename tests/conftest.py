@@ -175,8 +175,10 @@ class StatementCounter:
     """SQL statements sent to each agency's database, counted at the driver."""
 
     counts: Counter[str] = field(default_factory=Counter)
+    connectors: list[Connector] = field(default_factory=list)
 
     def attach(self, connectors: list[Connector]) -> None:
+        self.connectors.extend(connectors)
         for connector in connectors:
             name = connector.name
 
@@ -186,7 +188,11 @@ class StatementCounter:
             connector.database.listeners.append(count)
 
     def reset(self) -> None:
+        """Counts from zero, the agencies' as-of days forgotten: the next request reads
+        them, as every request would if the process did not keep them a few seconds."""
         self.counts.clear()
+        for connector in self.connectors:
+            connector.as_of_kept.forget()
 
 
 class ClientCredentials(httpx.Auth):

@@ -58,7 +58,7 @@ class Freshness:
 
 
 async def freshness(info: Info) -> Freshness:
-    """Every agency's tables' as-of days, once per request."""
+    """Every agency's tables' as-of days, as the process keeps them (`AsOfKept`)."""
     classes = [connector.loaders for connector in discover()]
     names = [connector.name for connector in discover()]
     found = await asyncio.gather(*(info.context.loaders(cls).as_of() for cls in classes))

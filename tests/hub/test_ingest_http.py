@@ -4,6 +4,7 @@ clear status, and nothing changes unless the push is applied."""
 
 from __future__ import annotations
 
+import datetime
 import io
 from collections.abc import Iterator
 from pathlib import Path
@@ -192,3 +193,25 @@ def test_pushes_are_rate_limited_like_queries(hub: RunningHub) -> None:
 
 def test_the_bad_path_is_never_a_500(bank: httpx.Client, tmp_path: Path) -> None:
     assert bank.post(URL, content=b"\xff\xfe\x00garbage", headers=JSONL).status_code in (400, 422)
+
+
+AS_OF = "{ dataAsOf { agency tables { table asOf } } }"
+
+
+def _bank_as_of(hub: RunningHub) -> dict[str, str]:
+    answer = hub.client.post("/graphql", json={"query": AS_OF}).json()
+    [bank] = [a for a in answer["data"]["dataAsOf"] if a["agency"] == "bank"]
+    return {t["table"]: t["asOf"] for t in bank["tables"]}
+
+
+def test_an_applied_push_counts_at_once_in_the_as_of_days(
+    hub: RunningHub, bank: httpx.Client
+) -> None:
+    """The process keeps each agency's as-of days a few seconds; its own import forgets them."""
+    before = _bank_as_of(hub)  # read now, and kept
+    month = datetime.date(2027, 3, 1)
+    body = _jsonl(*(pay_row(w, month) for w in WORKERS[:2]))
+    response = bank.post(URL, content=body, headers=JSONL)
+    assert response.json()["outcome"] == "applied", response.text
+    assert before.get("disbursements") != "2027-03-31"
+    assert _bank_as_of(hub)["disbursements"] == "2027-03-31"
