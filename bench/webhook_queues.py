@@ -1,0 +1,282 @@
+"""Webhook delivery throughput on each queue: the database's table and the Redis Stream,
+measured in the same run on the same deliveries, so the ratio says what the queue costs
+(the rest — the body built as the client through the graph, its audit record, the
+signature, the POST — is the same on both).
+
+The demo world is seeded, its events raised, and `--subscriptions` subscriptions of the
+HR bureau (its city's events) point at one local receiver. After a warm-up round, each
+round replays every delivery (same ids, fresh attempts, bodies built again) and times
+one dispatcher from start to the last delivery received; rounds alternate between the
+queues (database, Redis, database, …).
+
+    python -m bench.webhook_queues [--backend sqlite|postgres|both] [--subscriptions 20]
+        [--rounds 2]
+
+Needs Redis at HUB_BENCH_REDIS_URL (default redis://127.0.0.1:6379/0; the stream key is
+`bench:webhook-queues`, deleted after), and for PostgreSQL HUB_BENCH_POSTGRES_URL (or
+HUB_TEST_POSTGRES_URL): databases `bench_queues_<store>` are created and dropped.
+Writes bench/results/webhook-queues-<backend>.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import statistics
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import redis
+import uvicorn
+from pydantic import SecretStr
+from sqlalchemy import update
+from sqlalchemy.engine import make_url
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from alerts.dispatcher import Dispatcher
+from alerts.evaluation import evaluate
+from alerts.kinds import Kind
+from alerts.payloads import AsClient
+from alerts.settings import AlertSettings
+from alerts.store import AlertStore, delivery_t
+from audit.extension import audit_extension
+from audit.settings import AuditSettings
+from bench.report import machine
+from hub import seeding
+from hub.demo import register_demo_clients
+from hub.graph import hub_schema
+from hub.settings import HubSettings
+from hub.wiring import (
+    build_alert_store,
+    build_audit_store,
+    build_auth_store,
+    build_connectors,
+    build_cursors,
+    build_delivery_queue,
+    build_observer,
+    build_subject_hasher,
+    loader_factories,
+    migration_targets,
+)
+from storage import migrate
+
+RESULTS = Path(__file__).resolve().parent / "results"
+STORES = ("housing", "hr", "public_security", "bank", "court", "auth", "audit", "alerts")
+STREAM = "bench:webhook-queues"
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def _postgres_urls(server: str) -> dict[str, str]:
+    base = make_url(server)
+    admin = base.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as connection:
+        for store in STORES:
+            connection.execute(f'DROP DATABASE IF EXISTS "bench_queues_{store}" WITH (FORCE)')
+            connection.execute(f'CREATE DATABASE "bench_queues_{store}"')
+    return {
+        s: base.set(database=f"bench_queues_{s}").render_as_string(hide_password=False)
+        for s in STORES
+    }
+
+
+def _drop_postgres(server: str) -> None:
+    admin = make_url(server).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as connection:
+        for store in STORES:
+            connection.execute(f'DROP DATABASE IF EXISTS "bench_queues_{store}" WITH (FORCE)')
+
+
+class _Receiver:
+    def __init__(self) -> None:
+        self.count = 0
+        self.target = 0
+        self.done = threading.Event()
+
+    def app(self) -> Starlette:
+        async def hook(request: Request) -> Response:
+            await request.body()
+            self.count += 1
+            if self.count >= self.target:
+                self.done.set()
+            return Response(status_code=204)
+
+        return Starlette(routes=[Route("/hook", hook, methods=["POST"])])
+
+
+def _serve(app: Starlette, port: int) -> uvicorn.Server:
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.02)
+    return server
+
+
+def _round(settings: HubSettings, store: AlertStore, receiver: _Receiver, queued: int) -> float:
+    """One dispatcher delivering every queued delivery; seconds to the last one received."""
+    auth = build_auth_store(settings)
+    audit = build_audit_store(settings, auth)
+    hasher = build_subject_hasher(settings)
+    connectors = build_connectors(settings)
+    builder = AsClient(
+        hub_schema([audit_extension(hasher)]),
+        loader_factories(connectors),
+        build_cursors(settings),
+        auth.get_client,
+        audit,
+        hasher,
+    )
+    receiver.count, receiver.target = 0, queued
+    receiver.done.clear()
+
+    async def run() -> float:
+        stop = asyncio.Event()
+        queue = build_delivery_queue(settings, store)
+        dispatcher = Dispatcher(store, builder, settings.alerts, queue=queue)
+        started = time.perf_counter()
+        task = asyncio.create_task(dispatcher.run(stop))
+        delivered = await asyncio.to_thread(receiver.done.wait, 600)
+        took = time.perf_counter() - started
+        stop.set()
+        await task
+        await audit.close()
+        for connector in connectors:
+            await connector.dispose()
+        await auth.database.dispose()
+        if not delivered:
+            raise SystemExit(f"only {receiver.count} of {queued} delivered in 600 s")
+        return took
+
+    return asyncio.run(run())
+
+
+def run(backend: str, subscriptions: int, rounds: int, redis_url: str) -> dict[str, Any]:
+    directory = Path(tempfile.mkdtemp(prefix=f"bench-queues-{backend}-"))
+    server = os.environ.get("HUB_BENCH_POSTGRES_URL") or os.environ.get("HUB_TEST_POSTGRES_URL")
+    if backend == "postgres" and not server:
+        raise SystemExit("PostgreSQL needs HUB_BENCH_POSTGRES_URL or HUB_TEST_POSTGRES_URL")
+    urls = _postgres_urls(server) if backend == "postgres" and server else {}
+    settings = HubSettings(
+        data_dir=directory,
+        db_urls=urls,
+        audit=AuditSettings(hash_key=SecretStr("bench-audit-hash-key-not-a-secret")),
+        alerts=AlertSettings(poll_seconds=0.02, concurrency=16, per_receiver=8, stream_key=STREAM),
+    )
+    started = machine()
+    receiver = _Receiver()
+    http = _serve(receiver.app(), 18766)
+    try:
+        auth = build_auth_store(settings)
+        connectors = build_connectors(settings)
+        store = build_alert_store(settings)
+        migrate.upgrade(
+            migration_targets(connectors, auth, build_audit_store(settings, auth), store)
+        )
+        auth.ensure_signing_key()
+        seeding.seed(connectors, "demo", 42)
+        register_demo_clients(auth)
+
+        async def raise_events() -> None:
+            await evaluate(build_observer(settings, connectors), store)
+            for connector in connectors:
+                await connector.dispose()
+
+        asyncio.run(raise_events())
+        made = [
+            store.subscribe(
+                "hr-bureau-xinmi",
+                [Kind.PROJECT_WARNING, Kind.WORKER_UNPAID, Kind.COMPLAINT_ON_RED_PROJECT],
+                "http://127.0.0.1:18766/hook",
+                "supervision",
+                region_prefix="4101",
+            )
+            for _ in range(subscriptions)
+        ]
+        timings: dict[str, list[float]] = {"database": [], "redis": []}
+        queued = sum(store.replay(EPOCH, s.id) for s in made)
+        _round(settings, store, receiver, queued)  # warm-up (caches, files), not counted
+        for _ in range(rounds):
+            for queue, url in (("database", None), ("redis", redis_url)):
+                queued = sum(store.replay(EPOCH, s.id) for s in made)
+                with store.engine.begin() as connection:  # built again, as the first time
+                    connection.execute(update(delivery_t).values(body=None))
+                timed = settings.model_copy(update={"redis_url": url})
+                timings[queue].append(_round(timed, store, receiver, queued))
+        store.close()
+        per_second = {q: round(queued / statistics.median(t), 1) for q, t in timings.items()}
+        return {
+            "backend": backend,
+            "machine": started,
+            "deliveries_per_round": queued,
+            "seconds": {q: [round(x, 2) for x in t] for q, t in timings.items()},
+            "per_second": per_second,
+            "redis_over_database": round(per_second["redis"] / per_second["database"], 2),
+            "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        }
+    finally:
+        http.should_exit = True
+        shutil.rmtree(directory, ignore_errors=True)
+        with redis.Redis.from_url(redis_url) as client:
+            client.delete(STREAM, f"{STREAM}:relay")
+        if urls and server:
+            _drop_postgres(server)
+
+
+def _markdown(result: dict[str, Any]) -> str:
+    machine_ = result["machine"]
+    seconds = result["seconds"]
+    return "\n".join(
+        [
+            f"# Webhook delivery per queue: {result['backend']}",
+            "",
+            f"{machine_['nproc']} cores ({machine_['cpu']}), shared; load average at the start"
+            f" {', '.join(str(x) for x in machine_['load_average'])}, after"
+            f" {', '.join(str(x) for x in result['load_average_after'])}.",
+            "",
+            f"{result['deliveries_per_round']:,} deliveries a round (bodies built as the client,"
+            " audited, signed, POSTed to one local receiver), one dispatcher, rounds alternating:",
+            "",
+            "| queue | seconds per round | deliveries per second (median) |",
+            "|---|---|---|",
+            f"| database table | {', '.join(map(str, seconds['database']))} |"
+            f" {result['per_second']['database']} |",
+            f"| Redis Stream | {', '.join(map(str, seconds['redis']))} |"
+            f" {result['per_second']['redis']} |",
+            "",
+            f"Redis ÷ database: **{result['redis_over_database']}×**.",
+            "",
+        ]
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
+    parser.add_argument("--subscriptions", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    redis_url = os.environ.get("HUB_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+    backends = ("sqlite", "postgres") if args.backend == "both" else (args.backend,)
+    RESULTS.mkdir(exist_ok=True)
+    for backend in backends:
+        result = run(backend, args.subscriptions, args.rounds, redis_url)
+        stem = RESULTS / f"webhook-queues-{backend}"
+        stem.with_suffix(".json").write_text(json.dumps(result, indent=2, default=str) + "\n")
+        stem.with_suffix(".md").write_text(_markdown(result))
+        print(_markdown(result))
+
+
+if __name__ == "__main__":
+    main()
