@@ -271,6 +271,7 @@ def _throughput(settings: HubSettings, store: AlertStore, deliveries: int) -> di
 def run(
     backend: str, scale: str, failed: float, deliveries: int, baseline: bool = False
 ) -> dict[str, Any]:
+    measured_on = machine()  # the load average as the run starts
     directory = Path(tempfile.mkdtemp(prefix=f"bench-warnings-{backend}-"))
     server = os.environ.get("HUB_BENCH_POSTGRES_URL") or os.environ.get("HUB_TEST_POSTGRES_URL")
     urls = _postgres_urls(server, scale) if backend == "postgres" and server else {}
@@ -325,7 +326,7 @@ def run(
         return {
             "backend": backend,
             "scale": scale,
-            "machine": machine(),
+            "machine": measured_on,
             "seed_seconds": round(seeded, 1),
             "payroll_rows": rows,
             "failed_rows": failed_rows,
