@@ -261,7 +261,10 @@ def build_delivery_queue(settings: HubSettings, store: AlertStore) -> Queue:
     """Where dispatchers claim deliveries: a Redis Stream where HUB_REDIS_URL is set (the
     records stay in the warnings store), else the warnings store's own table."""
     if settings.redis_url:
-        return StreamQueue(Redis.from_url(settings.redis_url), store, settings.alerts)
+        # a Redis that stops answering fails the dispatcher's call (logged, retried) rather
+        # than holding it: every call it makes returns at once (none blocks)
+        redis = Redis.from_url(settings.redis_url, socket_timeout=10, socket_connect_timeout=5)
+        return StreamQueue(redis, store, settings.alerts)
     return DatabaseQueue(store)
 
 
