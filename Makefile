@@ -4,7 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SCALE ?= small
 # Test processes: one per core (pytest-xdist); a module's tests stay in one process, since
-# they share its servers and databases.
+# they share its servers and databases; modules go out in the suite's order, the ones marked
+# `heavy` first (tests/conftest.py).
 TEST_WORKERS ?= auto
 export AUTHLIB_INSECURE_TRANSPORT ?= 1
 PACKAGES := kernel storage ingest auth synthetic connectors graph audit alerts web hub bench
@@ -35,7 +36,7 @@ test: install
 	$(BIN)/python -m compileall -q -j 0 $(PACKAGES) > /dev/null
 	mkdir -p .hub
 	{ $(MAKE) --no-print-directory docs && $(BIN)/mypy; } > .hub/checks.log 2>&1 & checks=$$!; \
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile; suite=$$?; \
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder; suite=$$?; \
 	if ! wait $$checks; then cat .hub/checks.log; echo "make test: docs or mypy failed"; exit 1; fi; \
 	exit $$suite
 

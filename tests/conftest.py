@@ -66,6 +66,14 @@ REQUIRE_REDIS = os.environ.get("HUB_TEST_REQUIRE_REDIS") == "1"
 SEED = 42
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules marked `heavy` (minutes long) first: `make test` hands pytest-xdist's test
+    processes whole modules in the suite's order (`--dist loadfile --no-loadscope-reorder`),
+    and a heavy module handed out last kept one process busy for minutes after the other
+    had finished. (xdist's own order, most tests first, put them last.)"""
+    items.sort(key=lambda item: item.get_closest_marker("heavy") is None)
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -40,6 +40,8 @@ from hub.wiring import (
 from kernel.scopes import vocabulary
 from storage import migrate
 
+pytestmark = pytest.mark.heavy
+
 HUB = Path(sys.executable).parent / "hub"
 
 

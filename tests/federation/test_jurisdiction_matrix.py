@@ -13,6 +13,8 @@ a client with that limit may see. A kind with no statement fails, so a new kind 
 arrive untested. Each answer is compared with what an unlimited client gets for the same
 document once that statement is applied to it: an invisible entity is null (or absent
 from its list), a record naming an invisible project is absent, and a filter naming an
+
+pytestmark = pytest.mark.heavy
 invisible entity matches nothing.
 """
 

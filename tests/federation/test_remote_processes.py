@@ -22,6 +22,8 @@ from connectors.base import discover
 from questions import ACCESS_REPORT, five_questions
 from synthetic.stories import Stories, stories
 
+pytestmark = pytest.mark.heavy
+
 HUB = Path(sys.executable).parent / "hub"
 BREAKER_SECONDS = 1.0
 

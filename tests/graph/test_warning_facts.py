@@ -28,6 +28,8 @@ from hub_support import Stores, arrears_pay_row, make_stores, running_hub, write
 from storage.database import Database
 from synthetic.stories import stories
 
+pytestmark = pytest.mark.heavy
+
 PAGE = """query($month: YearMonth!, $prefix: RegionCodePrefix, $level: [WarningLevel!],
   $order: WarningOrder!, $after: String) {
   projectWarnings(month: $month, regionCodePrefix: $prefix, level: $level, orderBy: $order,

@@ -1,6 +1,8 @@
 """A national-interface call accepted before `kill -9` is run after the restart: the hub is
 a real `hub serve` process; the test holds the audit log's write lock so the queued call's
 import waits just before its commit (as `tests/ingest/test_kill.py` does), kills the
+
+pytestmark = pytest.mark.heavy
 server there, and starts it again. Nothing was written by the killed run; the restarted
 hub claims the call once the dead run's lease lapses and completes it."""
 

@@ -11,9 +11,12 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import _free_port
+
+pytestmark = pytest.mark.heavy
 
 HUB = [sys.executable, "-m", "hub.cli"]
 REQUESTS = 24

@@ -33,6 +33,8 @@ from hub_support import (
 )
 from kernel.identifiers import make_id_number
 
+pytestmark = pytest.mark.heavy
+
 ROWS = 3_000
 
 
