@@ -12,6 +12,7 @@ as a checkpoint with its proof is a few kilobytes at most.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Final
 
 from starlette.applications import Starlette
@@ -21,12 +22,35 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from audit.witness import Refusal, Witness
-from auth.bodies import read_body
-from auth.middleware import Refusal as BodyRefused
 
 MAX_BODY_BYTES: Final = 64 * 1024
 BODY_TIMEOUT_SECONDS: Final = 10.0
-"""A checkpoint's body arrives within this, or the connection is closed (`auth.bodies`)."""
+"""A checkpoint's body arrives within this, or it is refused (408): a client sending a byte
+a minute holds no connection. Read here, not by `auth.bodies`: the witness stands alone."""
+
+
+class _Unread(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _Unread(413, f"a request is at most {limit} bytes")
+    chunks: list[bytes] = []
+    received = 0
+    try:
+        async with asyncio.timeout(BODY_TIMEOUT_SECONDS):
+            async for chunk in request.stream():
+                received += len(chunk)
+                if received > limit:
+                    raise _Unread(413, f"a request is at most {limit} bytes")
+                chunks.append(chunk)
+    except TimeoutError:
+        raise _Unread(408, f"the body did not arrive within {BODY_TIMEOUT_SECONDS:g} s") from None
+    return b"".join(chunks)
 
 
 def _refused(refusal: Refusal) -> Response:
@@ -37,14 +61,9 @@ def _refused(refusal: Refusal) -> Response:
 def create_witness_app(witness: Witness, *, max_body_bytes: int = MAX_BODY_BYTES) -> Starlette:
     async def add_checkpoint(request: Request) -> Response:
         try:
-            body = await read_body(
-                request.scope,
-                request.receive,
-                max_bytes=max_body_bytes,
-                timeout_seconds=BODY_TIMEOUT_SECONDS,
-            )
-        except BodyRefused as refused:
-            return PlainTextResponse(f"{refused.body['error_description']}\n", refused.status)
+            body = await _read_body(request, max_body_bytes)
+        except _Unread as unread:
+            return PlainTextResponse(f"{unread.message}\n", unread.status)
         try:
             cosignature = await run_in_threadpool(witness.add_checkpoint, body)
         except Refusal as refusal:
