@@ -433,7 +433,19 @@ def _finish(
     now = datetime.now(UTC)
     batch_id = stage.register(batches, _registry(result, report, APPLIED, now))
     result.batch_id = batch_id
-    result.inserted, result.updated = stage.apply(batch_id)
+    try:
+        result.inserted, result.updated = stage.apply(batch_id)
+    except stage.conflicts as error:  # the caller rolls back and registers the refusal
+        report.add(
+            Issue(
+                None, None, None,
+                f"the rows break a rule of the {target.name} table ({_rule_of(error)}):"
+                " nothing was written",
+                f"数据违反 {target.name} 表的约束（{_rule_of(error)}），未写入任何数据",
+            )
+        )  # fmt: skip
+        result.outcome = REFUSED
+        return
     result.unchanged = staged - result.inserted - result.updated
     report.lap("apply")
     result.outcome = DRY_RUN if options.dry_run else APPLIED
@@ -510,6 +522,18 @@ def _entities(stage: Stage, result: ImportResult, batch_id: int) -> Iterator[tup
         values = stage.distinct(column) if every_row else stage.written(column, batch_id)
         for value in values:
             yield kind, str(value)
+
+
+def _rule_of(error: Exception) -> str:
+    """The rule a conflict broke, by name only (the driver's message may quote values)."""
+    diagnostic = getattr(error, "diag", None)
+    constraint = getattr(diagnostic, "constraint_name", None)
+    if constraint:
+        return str(constraint)
+    text = str(error)
+    return (
+        text.split(":", 1)[1].strip() if text.startswith("UNIQUE constraint failed:") else "unique"
+    )
 
 
 def _registry(result: ImportResult, report: Report, outcome: str, now: datetime) -> dict[str, Any]:

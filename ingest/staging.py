@@ -23,11 +23,13 @@ blocked (WAL). PostgreSQL imports run concurrently; rows both change wait on eac
 from __future__ import annotations
 
 import json
+import sqlite3
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any, Final
 
+import psycopg
 from sqlalchemy import Engine, Table
 from sqlalchemy.engine import Dialect
 
@@ -54,6 +56,9 @@ class Stage(ABC):
     """One import's connection to the agency's database."""
 
     mark: str
+    conflicts: tuple[type[Exception], ...]
+    """The driver's error for rows that break a rule of the table the staged checks do not
+    know (a second account for one project): the import is refused, nothing written."""
 
     def __init__(self, database: Database, target: Importable) -> None:
         self.target = target
@@ -279,6 +284,7 @@ class Stage(ABC):
 
 class SqliteStage(Stage):
     mark = "?"
+    conflicts = (sqlite3.IntegrityError,)
 
     def __init__(self, database: Database, target: Importable) -> None:
         super().__init__(database, target)
@@ -345,6 +351,7 @@ class SqliteStage(Stage):
 
 class PostgresStage(Stage):
     mark = "%s"
+    conflicts = (psycopg.errors.IntegrityError,)
 
     def create(self) -> None:
         self._execute(f"DROP TABLE IF EXISTS pg_temp.{STAGE}")

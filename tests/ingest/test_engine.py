@@ -315,3 +315,20 @@ def test_the_audit_log_names_only_the_entities_whose_rows_changed(
     finally:
         engine.dispose()
     assert [count for _, count in written[-3:]] == [3, 0, 1]
+
+
+def test_a_row_against_a_rule_of_the_table_is_refused_not_raised(
+    bank: Stores, tmp_path: Path
+) -> None:
+    """A second special account for a project that has one breaks the table's unique
+    project code: the import is refused with the rule named, nothing written."""
+    first = bank.run("bank", "accounts", write(tmp_path / "a.csv", ACCOUNTS.spec, [account_row()]))
+    assert first.applied
+    before = bank.rows()
+    second = account_row("62220000111122225555", PROJECT)
+    result = bank.run("bank", "accounts", write(tmp_path / "b.csv", ACCOUNTS.spec, [second]))
+    assert result.outcome == "refused"
+    [issue] = [i for i in result.report.issues() if i.severity == "error"]
+    assert "project_code" in issue.reason_en
+    assert "62220000111122225555" not in issue.reason_en
+    assert _without_registry(bank.rows()) == _without_registry(before)
