@@ -13,8 +13,6 @@ a client with that limit may see. A kind with no statement fails, so a new kind 
 arrive untested. Each answer is compared with what an unlimited client gets for the same
 document once that statement is applied to it: an invisible entity is null (or absent
 from its list), a record naming an invisible project is absent, and a filter naming an
-
-pytestmark = pytest.mark.heavy
 invisible entity matches nothing.
 """
 
@@ -51,6 +49,8 @@ from hub.subgraph_app import create_subgraph_app
 from kernel.composition import Entity
 from kernel.scopes import vocabulary
 from synthetic.stories import stories
+
+pytestmark = pytest.mark.heavy
 
 ON_SQLITE = pytest.mark.parametrize("hub", ["sqlite"], indirect=True)
 """The statements below attach SQLite files side by side; the rule does not depend on the

@@ -1,26 +1,29 @@
 """A national-interface call accepted before `kill -9` is run after the restart: the hub is
-a real `hub serve` process; the test holds the audit log's write lock so the queued call's
-import waits just before its commit (as `tests/ingest/test_kill.py` does), kills the
-
-pytestmark = pytest.mark.heavy
+a real `hub serve` process; the call is queued as `/open.api` queues an accepted one (whose
+answer needs an audit record of its own, so it cannot be posted while the lock is held);
+the test holds the audit log's write lock so the queued call's import waits just before
+its commit (as `tests/ingest/test_kill.py` does), kills the
 server there, and starts it again. Nothing was written by the killed run; the restarted
 hub claims the call once the dead run's lease lapses and completes it."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
-from national_client import Uploader
+from national_client import Uploader, encrypted
 
 from auth.national import RUNNING, NationalRegistry
 from connectors.bank.tables import ACCOUNTS
@@ -37,6 +40,8 @@ from hub_support import (
     waiting_to_commit,
     write,
 )
+
+pytestmark = pytest.mark.heavy
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -96,16 +101,22 @@ PAYROLL = {
 }  # fmt: skip
 
 
+async def _enqueue(registry: NationalRegistry, serial: str, appid: str, data: str) -> None:
+    try:
+        await registry.enqueue(serial, appid, "Payroll.Add", data)
+    finally:  # its connections belong to this event loop
+        await registry.database.engine.dispose()
+
+
 def test_a_call_accepted_before_kill_9_is_done_after_the_restart(stores: Stores) -> None:
     registry = NationalRegistry(stores.auth.database, stores.auth.sealer)
     appid, secret = registry.add_submitter("bank", "kill test")
     port = _port()
     before = stores.rows("bank")
+    serial = uuid.uuid4().hex
+    data = json.dumps(encrypted(PAYROLL, secret), ensure_ascii=False)
+    asyncio.run(_enqueue(registry, serial, appid, data))
     with audit_held(stores), _served(stores, port) as server:
-        uploader = Uploader(f"http://127.0.0.1:{port}", appid, secret)
-        answer = uploader.call("Payroll.Add", PAYROLL)
-        assert answer["code"] == 0, answer
-        serial = answer["data"]["requestSerialCode"]
         deadline = time.monotonic() + 60
         while not waiting_to_commit(stores):
             assert time.monotonic() < deadline, "the call's import never reached its commit"
@@ -113,7 +124,6 @@ def test_a_call_accepted_before_kill_9_is_done_after_the_restart(stores: Stores)
         time.sleep(0.3)
         os.kill(server.pid, signal.SIGKILL)
         server.communicate()
-        uploader.http.close()
     assert stores.rows("bank")["bank_disbursement"] == before["bank_disbursement"]
     assert registry.call_state(serial) == RUNNING  # leased by the dead process
 
