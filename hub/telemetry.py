@@ -334,7 +334,13 @@ def log_config(json_lines: bool, level: str = "INFO") -> dict[str, Any]:
         "handlers": {"hub": handler},
         "root": {"handlers": ["hub"], "level": level},
         "loggers": {
-            name: {"handlers": ["hub"], "level": level, "propagate": False}
-            for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
+            **{
+                name: {"handlers": ["hub"], "level": level, "propagate": False}
+                for name in ("uvicorn", "uvicorn.error")
+            },
+            # uvicorn's own access line carries the query string (the caller's text: an ID
+            # number, say); `hub.access` (`hub.edge`) is the access log. No handler here, so
+            # no later configuration in the process can turn uvicorn's back on.
+            "uvicorn.access": {"handlers": [], "level": "CRITICAL", "propagate": False},
         },
     }

@@ -15,6 +15,7 @@ import json
 import logging
 import logging.config
 import re
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -393,3 +394,18 @@ def test_a_malformed_document_ends_its_parse_span_without_a_detach_error(
     names = [s.name for s in spans.get_finished_spans()]
     assert "graphql.parse" in names
     assert "graphql.operation" in names
+
+
+def test_uvicorn_s_own_access_line_stays_off_whatever_configures_logging() -> None:
+    """uvicorn writes its access line (with the query string: the caller's text) whenever
+    `uvicorn.access` has a handler, including when a later `dictConfig` in the process
+    gives it one after the server started; the hub's configuration never does."""
+    script = (
+        "import logging, logging.config\n"
+        "from hub import telemetry\n"
+        "for json_lines in (True, False):\n"
+        "    logging.config.dictConfig(telemetry.log_config(json_lines=json_lines))\n"
+        "    assert not logging.getLogger('uvicorn.access').hasHandlers()\n"
+        "    assert logging.getLogger('uvicorn.error').hasHandlers()\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
