@@ -63,6 +63,10 @@ KINDS = [Kind.PROJECT_WARNING, Kind.WORKER_UNPAID, Kind.COMPLAINT_ON_RED_PROJECT
 ROOT = Path(__file__).resolve().parents[2]
 
 
+ON_STREAMS = pytest.mark.parametrize("world", ["sqlite+redis", "postgres+redis"], indirect=True)
+"""For a test of the Redis Stream itself: the world's two queues on a stream only."""
+
+
 @pytest.fixture(scope="module", params=["sqlite", "postgres", "sqlite+redis", "postgres+redis"])
 def world(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -322,14 +326,13 @@ def test_two_dispatchers_on_one_queue_send_each_delivery_once(
         store.close()
 
 
+@ON_STREAMS
 def test_a_repeated_message_on_the_stream_sends_nothing_twice(
     world: tuple[Stores, AlertStore],
 ) -> None:
     """What a relay that died between XADD and marking its rows leaves: every delivery on
     the stream twice, and a stale one for an attempt already made. Each is sent once."""
     stores, store = world
-    if not stores.settings.redis_url:
-        pytest.skip("the database's queue has no stream")
     stream = stores.settings.alerts.stream_key
     with receiving(Receiver()) as receiver:
         made, queued = _subscribe(store, receiver.url)
@@ -349,12 +352,11 @@ def test_a_repeated_message_on_the_stream_sends_nothing_twice(
     assert len(receiver.ids) == queued
 
 
+@ON_STREAMS
 def test_what_a_lost_stream_held_is_streamed_again(world: tuple[Stores, AlertStore]) -> None:
     """Redis restarted without its data (the operations page says it may): the store still
     says which deliveries wait, and after ten leases the relay streams them again."""
     stores, shared = world
-    if not stores.settings.redis_url:
-        pytest.skip("the database's queue has no stream")
     settings = stores.settings.alerts.model_copy(update={"lease_seconds": 2, "timeout_seconds": 1})
     store = AlertStore(shared.database, settings)
     try:
