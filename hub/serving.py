@@ -117,6 +117,7 @@ class _HeadDeadline:
 class HttpToolsWithDeadline(_HeadDeadline, HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self.access_log = False  # uvicorn's line holds the query string; `hub.access` logs
         self._arm_head_deadline()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -140,6 +141,7 @@ class HttpToolsWithDeadline(_HeadDeadline, HttpToolsProtocol):
 class H11WithDeadline(_HeadDeadline, H11Protocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self.access_log = False  # uvicorn's line holds the query string; `hub.access` logs
         self._arm_head_deadline()
 
     def connection_lost(self, exc: Exception | None) -> None:
