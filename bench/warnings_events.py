@@ -30,36 +30,25 @@ import json
 import os
 import shutil
 import tempfile
-import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import psycopg
-import uvicorn
 from pydantic import SecretStr
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
-from alerts.dispatcher import Dispatcher
 from alerts.kinds import Kind
-from alerts.payloads import AsClient
 from alerts.settings import AlertSettings
 from alerts.store import AlertStore
-from audit.extension import audit_extension
 from audit.settings import AuditSettings
+from bench.deliveries import Receiver, drop_postgres, fresh_postgres, timed_dispatch
 from bench.report import machine
 from connectors.bank.models import Disbursement
 from connectors.bank.tables import DISBURSEMENTS
 from graph.events import Observations, Observer
 from hub import seeding
 from hub.demo import register_demo_clients
-from hub.graph import hub_schema
 from hub.importing import Importer, Sender
 from hub.settings import HubSettings
 from hub.wiring import (
@@ -69,7 +58,6 @@ from hub.wiring import (
     build_connectors,
     build_cursors,
     build_observer,
-    build_subject_hasher,
     loader_factories,
     migration_targets,
 )
@@ -78,29 +66,6 @@ from ingest.writers import write_csv
 from storage import migrate
 
 RESULTS = Path(__file__).resolve().parent / "results"
-STORES = ("housing", "hr", "public_security", "bank", "court", "auth", "audit", "alerts")
-
-
-def _postgres_urls(server: str, scale: str) -> dict[str, str]:
-    base = make_url(server)
-    admin = base.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as connection:
-        for store in STORES:
-            name = f"bench_warnings_{scale}_{store}"
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            connection.execute(f'CREATE DATABASE "{name}"')
-    return {
-        s: base.set(database=f"bench_warnings_{scale}_{s}").render_as_string(hide_password=False)
-        for s in STORES
-    }
-
-
-def _drop_postgres(server: str, scale: str) -> None:
-    admin = make_url(server).set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as connection:
-        for store in STORES:
-            name = f"bench_warnings_{scale}_{store}"
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _latest_payroll(settings: HubSettings, failed: float, path: Path) -> tuple[int, int]:
@@ -186,38 +151,11 @@ def _per_project(settings: HubSettings) -> dict[str, Any]:
     }
 
 
-class _Receiver:
-    def __init__(self) -> None:
-        self.count = 0
-        self.target = 0
-        self.done = threading.Event()
-
-    def app(self) -> Starlette:
-        async def hook(request: Request) -> Response:
-            await request.body()
-            self.count += 1
-            if self.count >= self.target:
-                self.done.set()
-            return Response(status_code=204)
-
-        return Starlette(routes=[Route("/hook", hook, methods=["POST"])])
-
-
-def _serve(app: Starlette, port: int) -> uvicorn.Server:
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.02)
-    return server
-
-
 def _throughput(settings: HubSettings, store: AlertStore, deliveries: int) -> dict[str, Any]:
     """Deliveries of the events just raised to one local receiver, end to end."""
-    receiver = _Receiver()
+    receiver = Receiver()
     port = 18765
-    server = _serve(receiver.app(), port)
+    server = receiver.serve(port)
     subscription = store.subscribe(
         "hr-bureau-xinmi",
         [Kind.WORKER_UNPAID, Kind.PROJECT_WARNING],
@@ -226,38 +164,12 @@ def _throughput(settings: HubSettings, store: AlertStore, deliveries: int) -> di
         region_prefix="4101",
     )
     from_epoch = store.replay(datetime(2000, 1, 1, tzinfo=UTC), subscription.id)
-    auth = build_auth_store(settings)
-    audit = build_audit_store(settings, auth)
-    hasher = build_subject_hasher(settings)
-    connectors = build_connectors(settings)
-    builder = AsClient(
-        hub_schema([audit_extension(hasher)]),
-        loader_factories(connectors),
-        build_cursors(settings),
-        auth.get_client,
-        audit,
-        hasher,
-    )
-    receiver.target = min(deliveries, from_epoch)
+    receiver.expect(min(deliveries, from_epoch))
 
     def sent() -> int:
         return sum(1 for d in store.deliveries(subscription.id) if d.state != "pending")
 
-    async def run() -> float:
-        stop = asyncio.Event()
-        dispatcher = Dispatcher(store, builder, settings.alerts)
-        started = time.perf_counter()
-        task = asyncio.create_task(dispatcher.run(stop))
-        await asyncio.to_thread(receiver.done.wait, 600)
-        took = time.perf_counter() - started
-        stop.set()
-        await task
-        await audit.close()
-        for connector in connectors:
-            await connector.dispose()
-        return took
-
-    took = asyncio.run(run())
+    took = timed_dispatch(settings, store, receiver)
     server.should_exit = True
     return {
         "queued": from_epoch,
@@ -274,7 +186,8 @@ def run(
     measured_on = machine()  # the load average as the run starts
     directory = Path(tempfile.mkdtemp(prefix=f"bench-warnings-{backend}-"))
     server = os.environ.get("HUB_BENCH_POSTGRES_URL") or os.environ.get("HUB_TEST_POSTGRES_URL")
-    urls = _postgres_urls(server, scale) if backend == "postgres" and server else {}
+    databases = f"bench_warnings_{scale}"
+    urls = fresh_postgres(server, databases) if backend == "postgres" and server else {}
     if backend == "postgres" and not server:
         raise SystemExit("PostgreSQL needs HUB_BENCH_POSTGRES_URL or HUB_TEST_POSTGRES_URL")
     settings = HubSettings(
@@ -340,7 +253,7 @@ def run(
     finally:
         shutil.rmtree(directory, ignore_errors=True)
         if urls and server:
-            _drop_postgres(server, scale)
+            drop_postgres(server, databases)
 
 
 def _evaluation(label: str, run: dict[str, Any]) -> str:

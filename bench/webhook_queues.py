@@ -27,139 +27,38 @@ import os
 import shutil
 import statistics
 import tempfile
-import threading
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import redis
-import uvicorn
 from pydantic import SecretStr
 from sqlalchemy import update
-from sqlalchemy.engine import make_url
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
-from alerts.dispatcher import Dispatcher
 from alerts.evaluation import evaluate
 from alerts.kinds import Kind
-from alerts.payloads import AsClient
 from alerts.settings import AlertSettings
-from alerts.store import AlertStore, delivery_t
-from audit.extension import audit_extension
+from alerts.store import delivery_t
 from audit.settings import AuditSettings
+from bench.deliveries import Receiver, drop_postgres, fresh_postgres, timed_dispatch
 from bench.report import machine
 from hub import seeding
 from hub.demo import register_demo_clients
-from hub.graph import hub_schema
 from hub.settings import HubSettings
 from hub.wiring import (
     build_alert_store,
     build_audit_store,
     build_auth_store,
     build_connectors,
-    build_cursors,
-    build_delivery_queue,
     build_observer,
-    build_subject_hasher,
-    loader_factories,
     migration_targets,
 )
 from storage import migrate
 
 RESULTS = Path(__file__).resolve().parent / "results"
-STORES = ("housing", "hr", "public_security", "bank", "court", "auth", "audit", "alerts")
+PREFIX = "bench_queues"
 STREAM = "bench:webhook-queues"
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
-
-
-def _postgres_urls(server: str) -> dict[str, str]:
-    base = make_url(server)
-    admin = base.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as connection:
-        for store in STORES:
-            connection.execute(f'DROP DATABASE IF EXISTS "bench_queues_{store}" WITH (FORCE)')
-            connection.execute(f'CREATE DATABASE "bench_queues_{store}"')
-    return {
-        s: base.set(database=f"bench_queues_{s}").render_as_string(hide_password=False)
-        for s in STORES
-    }
-
-
-def _drop_postgres(server: str) -> None:
-    admin = make_url(server).set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as connection:
-        for store in STORES:
-            connection.execute(f'DROP DATABASE IF EXISTS "bench_queues_{store}" WITH (FORCE)')
-
-
-class _Receiver:
-    def __init__(self) -> None:
-        self.count = 0
-        self.target = 0
-        self.done = threading.Event()
-
-    def app(self) -> Starlette:
-        async def hook(request: Request) -> Response:
-            await request.body()
-            self.count += 1
-            if self.count >= self.target:
-                self.done.set()
-            return Response(status_code=204)
-
-        return Starlette(routes=[Route("/hook", hook, methods=["POST"])])
-
-
-def _serve(app: Starlette, port: int) -> uvicorn.Server:
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.02)
-    return server
-
-
-def _round(settings: HubSettings, store: AlertStore, receiver: _Receiver, queued: int) -> float:
-    """One dispatcher delivering every queued delivery; seconds to the last one received."""
-    auth = build_auth_store(settings)
-    audit = build_audit_store(settings, auth)
-    hasher = build_subject_hasher(settings)
-    connectors = build_connectors(settings)
-    builder = AsClient(
-        hub_schema([audit_extension(hasher)]),
-        loader_factories(connectors),
-        build_cursors(settings),
-        auth.get_client,
-        audit,
-        hasher,
-    )
-    receiver.count, receiver.target = 0, queued
-    receiver.done.clear()
-
-    async def run() -> float:
-        stop = asyncio.Event()
-        queue = build_delivery_queue(settings, store)
-        dispatcher = Dispatcher(store, builder, settings.alerts, queue=queue)
-        started = time.perf_counter()
-        task = asyncio.create_task(dispatcher.run(stop))
-        delivered = await asyncio.to_thread(receiver.done.wait, 600)
-        took = time.perf_counter() - started
-        stop.set()
-        await task
-        await audit.close()
-        for connector in connectors:
-            await connector.dispose()
-        await auth.database.dispose()
-        if not delivered:
-            raise SystemExit(f"only {receiver.count} of {queued} delivered in 600 s")
-        return took
-
-    return asyncio.run(run())
 
 
 def run(backend: str, subscriptions: int, rounds: int, redis_url: str) -> dict[str, Any]:
@@ -167,7 +66,7 @@ def run(backend: str, subscriptions: int, rounds: int, redis_url: str) -> dict[s
     server = os.environ.get("HUB_BENCH_POSTGRES_URL") or os.environ.get("HUB_TEST_POSTGRES_URL")
     if backend == "postgres" and not server:
         raise SystemExit("PostgreSQL needs HUB_BENCH_POSTGRES_URL or HUB_TEST_POSTGRES_URL")
-    urls = _postgres_urls(server) if backend == "postgres" and server else {}
+    urls = fresh_postgres(server, PREFIX) if backend == "postgres" and server else {}
     settings = HubSettings(
         data_dir=directory,
         db_urls=urls,
@@ -175,8 +74,8 @@ def run(backend: str, subscriptions: int, rounds: int, redis_url: str) -> dict[s
         alerts=AlertSettings(poll_seconds=0.02, concurrency=16, per_receiver=8, stream_key=STREAM),
     )
     started = machine()
-    receiver = _Receiver()
-    http = _serve(receiver.app(), 18766)
+    receiver = Receiver()
+    http = receiver.serve(18766)
     try:
         auth = build_auth_store(settings)
         connectors = build_connectors(settings)
@@ -206,14 +105,16 @@ def run(backend: str, subscriptions: int, rounds: int, redis_url: str) -> dict[s
         ]
         timings: dict[str, list[float]] = {"database": [], "redis": []}
         queued = sum(store.replay(EPOCH, s.id) for s in made)
-        _round(settings, store, receiver, queued)  # warm-up (caches, files), not counted
+        receiver.expect(queued)
+        timed_dispatch(settings, store, receiver)  # warm-up (caches, files), not counted
         for _ in range(rounds):
             for queue, url in (("database", None), ("redis", redis_url)):
                 queued = sum(store.replay(EPOCH, s.id) for s in made)
                 with store.engine.begin() as connection:  # built again, as the first time
                     connection.execute(update(delivery_t).values(body=None))
                 timed = settings.model_copy(update={"redis_url": url})
-                timings[queue].append(_round(timed, store, receiver, queued))
+                receiver.expect(queued)
+                timings[queue].append(timed_dispatch(timed, store, receiver))
         store.close()
         per_second = {q: round(queued / statistics.median(t), 1) for q, t in timings.items()}
         return {
@@ -231,7 +132,7 @@ def run(backend: str, subscriptions: int, rounds: int, redis_url: str) -> dict[s
         with redis.Redis.from_url(redis_url) as client:
             client.delete(STREAM, f"{STREAM}:relay")
         if urls and server:
-            _drop_postgres(server)
+            drop_postgres(server, PREFIX)
 
 
 def _markdown(result: dict[str, Any]) -> str:

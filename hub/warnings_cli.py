@@ -28,6 +28,7 @@ from alerts.payloads import AsClient
 from alerts.store import AlertStore, Evaluated
 from alerts.streams import StreamQueue
 from audit.extension import audit_extension
+from connectors.base import Connector
 from hub.graph import hub_schema
 from hub.limits.pipeline import schema_extensions
 from hub.settings import HubSettings
@@ -147,30 +148,46 @@ def _subscriptions_remove(settings: HubSettings, args: argparse.Namespace) -> in
     return 0
 
 
+class PayloadBuilder:
+    """What a dispatcher process builds bodies with: the graph as each subscribing client
+    (its scopes, limits, masking), with the audit log when it is on; closed at the end."""
+
+    def __init__(self, settings: HubSettings, connectors: list[Connector]) -> None:
+        self.connectors = connectors
+        self.auth_store = build_auth_store(settings)
+        self.audit_store = (
+            build_audit_store(settings, self.auth_store) if settings.audit.enabled else None
+        )
+        hasher = build_subject_hasher(settings)
+        extensions = schema_extensions(settings)
+        if self.audit_store is not None:
+            extensions.append(audit_extension(hasher))
+        self.builder = AsClient(
+            hub_schema(extensions, hide_suggestions=settings.env == "production"),
+            loader_factories(connectors),
+            build_cursors(settings),
+            self.auth_store.get_client,
+            self.audit_store,
+            hasher,
+            settings.pages,
+        )
+
+    async def close(self) -> None:
+        if self.audit_store is not None:
+            await self.audit_store.close()
+        for connector in self.connectors:
+            await connector.dispose()
+        await self.auth_store.database.dispose()
+
+
 def _dispatch(settings: HubSettings, args: argparse.Namespace) -> int:
     """A dispatcher process: builds bodies as each client (with the audit log), delivers."""
-    auth_store = build_auth_store(settings)
-    audit_store = build_audit_store(settings, auth_store) if settings.audit.enabled else None
-    hasher = build_subject_hasher(settings)
-    connectors = build_connectors(settings)
-    extensions = schema_extensions(settings)
-    if audit_store is not None:
-        extensions.append(audit_extension(hasher))
-    schema = hub_schema(extensions, hide_suggestions=settings.env == "production")
+    payloads = PayloadBuilder(settings, build_connectors(settings))
     store = build_alert_store(settings)
-    builder = AsClient(
-        schema,
-        loader_factories(connectors),
-        build_cursors(settings),
-        auth_store.get_client,
-        audit_store,
-        hasher,
-        settings.pages,
-    )
 
     async def run() -> None:
         queue = build_delivery_queue(settings, store)
-        dispatcher = Dispatcher(store, builder, settings.alerts, queue=queue)
+        dispatcher = Dispatcher(store, payloads.builder, settings.alerts, queue=queue)
         try:
             if args.once:
                 await dispatcher.drain()
@@ -178,11 +195,7 @@ def _dispatch(settings: HubSettings, args: argparse.Namespace) -> int:
             else:
                 await dispatcher.run()
         finally:
-            if audit_store is not None:
-                await audit_store.close()
-            for connector in connectors:
-                await connector.dispose()
-            await auth_store.database.dispose()
+            await payloads.close()
 
     try:
         asyncio.run(run())

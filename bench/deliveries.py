@@ -1,0 +1,98 @@
+"""What the warnings benchmarks share (`bench.warnings_events`, `bench.webhook_queues`): a
+set of fresh PostgreSQL databases, a local webhook receiver that counts what it is sent,
+and one dispatcher timed until the receiver has had what was queued."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import psycopg
+import uvicorn
+from sqlalchemy.engine import make_url
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from alerts.dispatcher import Dispatcher
+from alerts.store import AlertStore
+from hub.provision import create_databases, postgres_urls
+from hub.settings import HubSettings
+from hub.warnings_cli import PayloadBuilder
+from hub.wiring import build_connectors, build_delivery_queue
+
+
+def fresh_postgres(server: str, prefix: str) -> dict[str, str]:
+    """Every store's database `<prefix>_<store>`, dropped if left by an earlier run, and
+    created empty."""
+    drop_postgres(server, prefix)
+    urls = postgres_urls(server, prefix)
+    create_databases(urls)
+    return urls
+
+
+def drop_postgres(server: str, prefix: str) -> None:
+    admin = make_url(server).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as connection:
+        for url in postgres_urls(server, prefix).values():
+            name = make_url(url).database
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class Receiver:
+    """A webhook receiver on 127.0.0.1 that answers 204 and says when `target` arrived."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.target = 0
+        self.done = threading.Event()
+
+    def expect(self, target: int) -> None:
+        self.count, self.target = 0, target
+        self.done.clear()
+
+    def app(self) -> Starlette:
+        async def hook(request: Request) -> Response:
+            await request.body()
+            self.count += 1
+            if self.count >= self.target:
+                self.done.set()
+            return Response(status_code=204)
+
+        return Starlette(routes=[Route("/hook", hook, methods=["POST"])])
+
+    def serve(self, port: int) -> uvicorn.Server:
+        server = uvicorn.Server(
+            uvicorn.Config(self.app(), host="127.0.0.1", port=port, log_level="warning",
+                           lifespan="off")
+        )  # fmt: skip
+        threading.Thread(target=server.run, daemon=True).start()
+        while not server.started:
+            time.sleep(0.02)
+        return server
+
+
+def timed_dispatch(settings: HubSettings, store: AlertStore, receiver: Receiver) -> float:
+    """One dispatcher on the queue `settings` names, as `hub webhooks dispatch` builds it;
+    seconds until the receiver has had its target (at most 600)."""
+    connectors = build_connectors(settings)
+    payloads = PayloadBuilder(settings, connectors)
+
+    async def run() -> float:
+        stop = asyncio.Event()
+        queue = build_delivery_queue(settings, store)
+        dispatcher = Dispatcher(store, payloads.builder, settings.alerts, queue=queue)
+        started = time.perf_counter()
+        task = asyncio.create_task(dispatcher.run(stop))
+        delivered = await asyncio.to_thread(receiver.done.wait, 600)
+        took = time.perf_counter() - started
+        stop.set()
+        await task
+        await payloads.close()
+        if not delivered:
+            raise SystemExit(f"only {receiver.count} of {receiver.target} delivered in 600 s")
+        return took
+
+    return asyncio.run(run())
