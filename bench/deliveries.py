@@ -1,12 +1,13 @@
 """What the warnings benchmarks share (`bench.warnings_events`, `bench.webhook_queues`): a
-set of fresh PostgreSQL databases, a local webhook receiver that counts what it is sent,
-and one dispatcher timed until the receiver has had what was queued."""
+seeded world, fresh PostgreSQL databases, a local webhook receiver that counts what it is
+sent, and one dispatcher timed until the receiver has had what was queued."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
 import time
+from dataclasses import dataclass
 
 import psycopg
 import uvicorn
@@ -18,10 +19,45 @@ from starlette.routing import Route
 
 from alerts.dispatcher import Dispatcher
 from alerts.store import AlertStore
+from auth.store import AuthStore
+from connectors.base import Connector
+from hub import seeding
+from hub.demo import register_demo_clients
 from hub.provision import create_databases, postgres_urls
 from hub.settings import HubSettings
 from hub.warnings_cli import PayloadBuilder
-from hub.wiring import build_connectors, build_delivery_queue
+from hub.wiring import (
+    build_alert_store,
+    build_audit_store,
+    build_auth_store,
+    build_connectors,
+    build_delivery_queue,
+    migration_targets,
+)
+from storage import migrate
+
+
+@dataclass
+class World:
+    """A hub's stores, migrated and seeded, with the demo clients registered."""
+
+    auth: AuthStore
+    connectors: list[Connector]
+    alerts: AlertStore
+    seed_seconds: float
+
+
+def seeded_world(settings: HubSettings, scale: str) -> World:
+    auth = build_auth_store(settings)
+    connectors = build_connectors(settings)
+    store = build_alert_store(settings)
+    migrate.upgrade(migration_targets(connectors, auth, build_audit_store(settings, auth), store))
+    auth.ensure_signing_key()
+    started = time.perf_counter()
+    seeding.seed(connectors, scale, 42)
+    seed_seconds = time.perf_counter() - started
+    register_demo_clients(auth)
+    return World(auth, connectors, store, seed_seconds)
 
 
 def fresh_postgres(server: str, prefix: str) -> dict[str, str]:

@@ -42,28 +42,28 @@ from alerts.kinds import Kind
 from alerts.settings import AlertSettings
 from alerts.store import AlertStore
 from audit.settings import AuditSettings
-from bench.deliveries import Receiver, drop_postgres, fresh_postgres, timed_dispatch
+from bench.deliveries import (
+    Receiver,
+    drop_postgres,
+    fresh_postgres,
+    seeded_world,
+    timed_dispatch,
+)
 from bench.report import machine
 from connectors.bank.models import Disbursement
 from connectors.bank.tables import DISBURSEMENTS
+from connectors.base import Connector
 from graph.events import Observations, Observer
-from hub import seeding
-from hub.demo import register_demo_clients
 from hub.importing import Importer, Sender
 from hub.settings import HubSettings
 from hub.wiring import (
-    build_alert_store,
-    build_audit_store,
-    build_auth_store,
     build_connectors,
     build_cursors,
     build_observer,
     loader_factories,
-    migration_targets,
 )
 from ingest.engine import ImportOptions
 from ingest.writers import write_csv
-from storage import migrate
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -101,10 +101,8 @@ def _latest_payroll(settings: HubSettings, failed: float, path: Path) -> tuple[i
     return len(rows), sum(1 for r in rows if r[9] == "failed")
 
 
-def _evaluate(settings: HubSettings, store: AlertStore) -> dict[str, Any]:
-    """One evaluation as `alerts.evaluation.evaluate` runs it: observed, then recorded."""
-    connectors = build_connectors(settings)
-    observer = build_observer(settings, connectors)
+def _observe(observer: Observer, connectors: list[Connector]) -> Observations:
+    """This month's observations, the connectors closed on the loop that opened them."""
 
     async def observe() -> Observations:
         try:
@@ -113,8 +111,14 @@ def _evaluate(settings: HubSettings, store: AlertStore) -> dict[str, Any]:
             for connector in connectors:
                 await connector.dispose()
 
+    return asyncio.run(observe())
+
+
+def _evaluate(settings: HubSettings, store: AlertStore) -> dict[str, Any]:
+    """One evaluation as `alerts.evaluation.evaluate` runs it: observed, then recorded."""
+    connectors = build_connectors(settings)
     started, cpu = time.perf_counter(), time.process_time()
-    found = asyncio.run(observe())
+    found = _observe(build_observer(settings, connectors), connectors)
     observed, observed_cpu = time.perf_counter(), time.process_time()
     done = store.record(found)
     return {
@@ -134,16 +138,8 @@ def _per_project(settings: HubSettings) -> dict[str, Any]:
     """The observation as every evaluation made it before the sweep: project by project."""
     connectors = build_connectors(settings)
     observer = Observer(loader_factories(connectors), build_cursors(settings), per_project=True)
-
-    async def observe() -> Observations:
-        try:
-            return await observer.observe(None, datetime.now(UTC).date())
-        finally:
-            for connector in connectors:
-                await connector.dispose()
-
     started, cpu = time.perf_counter(), time.process_time()
-    asyncio.run(observe())
+    _observe(observer, connectors)
     return {
         "observe_seconds": round(time.perf_counter() - started, 2),
         "observe_cpu_seconds": round(time.process_time() - cpu, 2),
@@ -197,17 +193,8 @@ def run(
         alerts=AlertSettings(poll_seconds=0.02, concurrency=16, per_receiver=8),
     )
     try:
-        auth = build_auth_store(settings)
-        connectors = build_connectors(settings)
-        store = build_alert_store(settings)
-        migrate.upgrade(
-            migration_targets(connectors, auth, build_audit_store(settings, auth), store)
-        )
-        auth.ensure_signing_key()
-        started = time.perf_counter()
-        seeding.seed(connectors, scale, 42)
-        seeded = time.perf_counter() - started
-        register_demo_clients(auth)
+        world = seeded_world(settings, scale)
+        store, seeded = world.alerts, world.seed_seconds
         for client, kinds, prefix in (
             ("hr-bureau-xinmi", [Kind.PROJECT_WARNING, Kind.WORKER_UNPAID], "4101"),
             ("police-xinmi", [Kind.RESIDENCE_GAP], "410183"),

@@ -40,20 +40,18 @@ from alerts.kinds import Kind
 from alerts.settings import AlertSettings
 from alerts.store import delivery_t
 from audit.settings import AuditSettings
-from bench.deliveries import Receiver, drop_postgres, fresh_postgres, timed_dispatch
+from bench.deliveries import (
+    Receiver,
+    drop_postgres,
+    fresh_postgres,
+    seeded_world,
+    timed_dispatch,
+)
 from bench.report import machine
-from hub import seeding
-from hub.demo import register_demo_clients
 from hub.settings import HubSettings
 from hub.wiring import (
-    build_alert_store,
-    build_audit_store,
-    build_auth_store,
-    build_connectors,
     build_observer,
-    migration_targets,
 )
-from storage import migrate
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PREFIX = "bench_queues"
@@ -77,15 +75,8 @@ def run(backend: str, subscriptions: int, rounds: int, redis_url: str) -> dict[s
     receiver = Receiver()
     http = receiver.serve(18766)
     try:
-        auth = build_auth_store(settings)
-        connectors = build_connectors(settings)
-        store = build_alert_store(settings)
-        migrate.upgrade(
-            migration_targets(connectors, auth, build_audit_store(settings, auth), store)
-        )
-        auth.ensure_signing_key()
-        seeding.seed(connectors, "demo", 42)
-        register_demo_clients(auth)
+        world = seeded_world(settings, "demo")
+        connectors, store = world.connectors, world.alerts
 
         async def raise_events() -> None:
             await evaluate(build_observer(settings, connectors), store)
