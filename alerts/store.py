@@ -65,6 +65,14 @@ event_t = AlertEvent.__table__  # type: ignore[attr-defined]
 subscription_t = AlertSubscription.__table__  # type: ignore[attr-defined]
 delivery_t = AlertDelivery.__table__  # type: ignore[attr-defined]
 order_t = WorkOrder.__table__  # type: ignore[attr-defined]
+_LEASED: Final = (
+    delivery_t.c.id,
+    delivery_t.c.event_id,
+    delivery_t.c.subscription_id,
+    delivery_t.c.attempts,
+    delivery_t.c.body,
+)
+"""What a dispatcher gets of each delivery it leases, from either queue."""
 
 PENDING: Final = "pending"
 DELIVERED: Final = "delivered"
@@ -570,13 +578,7 @@ class AlertStore:
                 lease_until=at + timedelta(seconds=self.settings.lease_seconds),
                 attempts=delivery_t.c.attempts + 1,
             )
-            .returning(
-                delivery_t.c.id,
-                delivery_t.c.event_id,
-                delivery_t.c.subscription_id,
-                delivery_t.c.attempts,
-                delivery_t.c.body,
-            )
+            .returning(*_LEASED)
         )
         with self._transaction() as connection:
             rows = connection.execute(statement).all()
@@ -684,13 +686,7 @@ class AlertStore:
                         lease_until=at + timedelta(seconds=self.settings.lease_seconds),
                         attempts=attempt,
                     )
-                    .returning(
-                        delivery_t.c.id,
-                        delivery_t.c.event_id,
-                        delivery_t.c.subscription_id,
-                        delivery_t.c.attempts,
-                        delivery_t.c.body,
-                    )
+                    .returning(*_LEASED)
                 ).first()
                 if row is not None:
                     taken.append(
