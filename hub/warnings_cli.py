@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
 from contextlib import closing
 from datetime import UTC, date, datetime
@@ -193,7 +194,7 @@ def _dispatch(settings: HubSettings, args: argparse.Namespace) -> int:
                 await dispatcher.drain()
                 await dispatcher.close()
             else:
-                await dispatcher.run()
+                await dispatcher.run(_stopped_by_signal())
         finally:
             await payloads.close()
 
@@ -206,6 +207,25 @@ def _dispatch(settings: HubSettings, args: argparse.Namespace) -> int:
     counts = _counts(store)
     print(" ".join(f"{state}={count}" for state, count in sorted(counts.items())) or "queue empty")
     return 0
+
+
+def _stopped_by_signal() -> asyncio.Event:
+    """Set by SIGTERM (what service managers send) or SIGINT: the dispatcher ends its loop
+    between claims, lets deliveries in flight finish, records them and closes, rather than
+    taking a cancellation in the middle of a database or Redis call (which on Python 3.11
+    an inner `wait_for` can swallow, leaving a dispatcher that never stops). A second
+    signal ends the process at once."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def stopping() -> None:
+        stop.set()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)  # back to the defaults: a second one ends it
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopping)
+    return stop
 
 
 def _counts(store: AlertStore) -> dict[str, int]:

@@ -219,6 +219,7 @@ def _env(stores: Stores) -> dict[str, str]:
         env["HUB_ALERTS_STREAM_KEY"] = stores.settings.alerts.stream_key
     env.update(
         HUB_AUDIT_HASH_KEY="k" * 32,
+        PYTHONFAULTHANDLER="1",
         HUB_ALERTS_POLL_SECONDS="0.05",
         HUB_ALERTS_BACKOFF_SECONDS="0.2",
         HUB_ALERTS_TIMEOUT_SECONDS="2",
@@ -262,13 +263,13 @@ def test_a_dispatcher_killed_mid_delivery_loses_nothing_and_repeats_only_ids(
                 assert time.monotonic() < deadline, (_states(store, made), log.read_text())
                 time.sleep(0.1)
         finally:
-            second.send_signal(signal.SIGINT)
+            second.send_signal(signal.SIGTERM)  # what a service manager sends: a clean stop
             try:
                 code = second.wait(timeout=60)  # a loaded machine stops it slowly too
-            except subprocess.TimeoutExpired:
-                second.kill()  # not left running into the next tests
-                second.wait()
-                raise
+            except subprocess.TimeoutExpired as late:
+                second.send_signal(signal.SIGABRT)  # faulthandler: where each thread is
+                second.wait()  # not left running into the next tests
+                raise AssertionError(f"no exit within 60 s of SIGTERM:\n{log.read_text()}") from late
             assert code == 0, log.read_text()
     ids = [d.id for d in store.deliveries(made.id)]
     assert set(receiver.ids) == set(ids)
