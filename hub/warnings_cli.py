@@ -309,7 +309,10 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
     webhooks = commands.add_parser("webhooks", help="the delivery queue")
     actions = webhooks.add_subparsers(dest="action", required=True)
-    dispatch = actions.add_parser("dispatch", help="deliver queued webhooks until stopped")
+    dispatch = actions.add_parser(
+        "dispatch",
+        help="deliver queued webhooks until SIGTERM or Ctrl-C (deliveries in flight finish)",
+    )
     dispatch.add_argument("--once", action="store_true", help="deliver what is due, then exit")
     dispatch.set_defaults(run=_dispatch)
     replay = actions.add_parser("replay", help="queue again the deliveries of recent events")
