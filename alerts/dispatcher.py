@@ -29,6 +29,7 @@ from alerts.queues import DatabaseQueue, Queue
 from alerts.settings import AlertSettings
 from alerts.store import AlertStore, Claimed
 from kernel.metrics import WEBHOOK_DELIVERIES, WEBHOOK_DURATION
+from kernel.threads import in_thread
 
 log = logging.getLogger(__name__)
 SUBSCRIPTION_TTL_SECONDS = 5.0
@@ -152,9 +153,7 @@ class Dispatcher:
                 raise
             except Exception as error:  # logged by kind only: no payload, no personal data
                 log.warning("delivery %s failed unexpectedly: %s", claimed.id, type(error).__name__)
-                await asyncio.to_thread(
-                    self.store.failed, claimed, self.owner, None, type(error).__name__
-                )
+                await in_thread(self.store.failed, claimed, self.owner, None, type(error).__name__)
             # recorded in the store: the queue may forget it (not when cancelled, nor
             # when the store could not record it: then another takes it after the lease)
             try:
@@ -170,17 +169,17 @@ class Dispatcher:
         store = self.store
         subscription = await self._subscriptions.get(claimed.subscription_id)
         if subscription is None or subscription.removed:
-            await asyncio.to_thread(store.withhold, claimed.id, self.owner, "subscription removed")
+            await in_thread(store.withhold, claimed.id, self.owner, "subscription removed")
             return "withheld"
         body = claimed.body
         if body is None:
-            event = await asyncio.to_thread(store.event, claimed.event_id)
+            event = await in_thread(store.event, claimed.event_id)
             built = await self.builder.build(event, subscription, claimed.id)
             if built.body is None:
-                await asyncio.to_thread(store.withhold, claimed.id, self.owner, built.reason)
+                await in_thread(store.withhold, claimed.id, self.owner, built.reason)
                 return "withheld"
             body = built.body
-            await asyncio.to_thread(store.keep_body, claimed.id, self.owner, body)
+            await in_thread(store.keep_body, claimed.id, self.owner, body)
         content = body.encode()
         headers = signing.headers(subscription.secret, claimed.id, content)
         try:
@@ -191,12 +190,12 @@ class Dispatcher:
                 timeout=self.settings.timeout_seconds,
             )
         except httpx.HTTPError as error:
-            await asyncio.to_thread(store.failed, claimed, self.owner, None, type(error).__name__)
+            await in_thread(store.failed, claimed, self.owner, None, type(error).__name__)
             return "unreachable"
         if 200 <= response.status_code < 300:
-            await asyncio.to_thread(store.delivered, claimed.id, self.owner, response.status_code)
+            await in_thread(store.delivered, claimed.id, self.owner, response.status_code)
             return "delivered"
-        await asyncio.to_thread(
+        await in_thread(
             store.failed, claimed, self.owner, response.status_code,
             f"HTTP {response.status_code}",
         )  # fmt: skip

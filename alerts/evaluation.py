@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 
 from alerts.store import AlertStore, Evaluated
 from graph.events import Observer
+from kernel.threads import in_thread
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +22,7 @@ async def evaluate(
     """Evaluates `month` (default: the latest month the bank's payroll covers)."""
     today = today or datetime.now(UTC).date()
     found = await observer.observe(month, today)
-    return await asyncio.to_thread(store.record, found)
+    return await in_thread(store.record, found)
 
 
 class Evaluations:
@@ -56,7 +57,7 @@ async def escalate_forever(store: AlertStore, every_seconds: float = 60.0) -> No
     store's lock makes concurrent runs take turns; an order moves once per deadline)."""
     while True:
         try:
-            moved = await asyncio.to_thread(store.escalate_overdue)
+            moved = await in_thread(store.escalate_overdue)
         except Exception as error:  # the next round tries again
             log.warning("escalating overdue work orders failed: %s", type(error).__name__)
         else:

@@ -9,7 +9,6 @@ request would, before anything is sent.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -26,6 +25,7 @@ from kernel import errors
 from kernel.caller import Caller
 from kernel.context import LoaderFactories, PageLimits, RequestContext
 from kernel.cursors import Cursors
+from kernel.threads import in_thread
 
 ENDPOINT: Final = "/webhooks"
 CLIENT_TTL_SECONDS: Final = 5.0
@@ -116,7 +116,7 @@ class Recent(Generic[T]):
         kept = self._kept.get(key)
         if kept is not None and now - kept[0] < self.seconds:
             return kept[1]
-        found = await asyncio.to_thread(self.look_up, key)
+        found = await in_thread(self.look_up, key)
         self._kept[key] = (now, found)
         return found
 

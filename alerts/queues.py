@@ -13,11 +13,11 @@ body, the last status): the dispatcher records every outcome there, through the 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
 from typing import Protocol
 
 from alerts.store import AlertStore, Claimed
+from kernel.threads import in_thread
 
 
 class Queue(Protocol):
@@ -45,9 +45,7 @@ class DatabaseQueue:
     async def claim(
         self, owner: str, limit: int, exclude: Iterable[str], busy: Iterable[str]
     ) -> list[Claimed]:
-        return await asyncio.to_thread(
-            self.store.claim, owner, limit, list(exclude), None, list(busy)
-        )
+        return await in_thread(self.store.claim, owner, limit, list(exclude), None, list(busy))
 
     async def settle(self, claimed: Claimed) -> None:
         """Nothing to do: the row's state is the queue."""

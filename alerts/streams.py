@@ -26,7 +26,6 @@ relay; dead letters stay there until replayed.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import time
@@ -40,6 +39,7 @@ from redis.exceptions import ResponseError
 
 from alerts.settings import AlertSettings
 from alerts.store import AlertStore, Claimed
+from kernel.threads import in_thread
 
 log = logging.getLogger(__name__)
 
@@ -110,14 +110,14 @@ class StreamQueue:
         if not await self.redis.set(self._lock, owner, nx=True, px=lease_ms):
             return 0
         try:
-            due = await asyncio.to_thread(self.store.unstreamed, RELAY_BATCH)
+            due = await in_thread(self.store.unstreamed, RELAY_BATCH)
             if not due:
                 return 0
             async with self.redis.pipeline(transaction=False) as pipe:
                 for delivery_id, attempt, subscription_id in due:
                     pipe.xadd(self.stream, {"d": delivery_id, "n": attempt, "s": subscription_id})
                 await pipe.execute()
-            await asyncio.to_thread(self.store.streamed, due)
+            await in_thread(self.store.streamed, due)
             return len(due)
         finally:
             if time.monotonic() - self._swept_at > SWEEP_SECONDS:
@@ -194,11 +194,7 @@ class StreamQueue:
             for _, entries in read or []:
                 for message in await self._parse(entries):
                     offer(message)
-        taken = (
-            await asyncio.to_thread(self.store.take, owner, [m.key for m in chosen])
-            if chosen
-            else []
-        )
+        taken = await in_thread(self.store.take, owner, [m.key for m in chosen]) if chosen else []
         by_delivery = {m.delivery_id: m for m in chosen}
         for claimed in taken:
             self._messages[claimed.id] = by_delivery[claimed.id].id

@@ -63,6 +63,7 @@ from ingest.engine import ImportOptions, ImportResult
 from ingest.national import Conversion, NationalError, NationalMethod, Part
 from ingest.report import Issue
 from kernel import errors
+from kernel.threads import in_thread
 
 log = logging.getLogger(__name__)
 
@@ -396,10 +397,10 @@ class NationalRunner:
         while True:
             try:
                 if loop.time() >= next_pruning:  # at start and hourly: old answers, nonces go
-                    await asyncio.to_thread(self.registry.forget_answers, kept)
-                    await asyncio.to_thread(self.registry.forget_nonces, nonces_kept)
+                    await in_thread(self.registry.forget_answers, kept)
+                    await in_thread(self.registry.forget_nonces, nonces_kept)
                     next_pruning = loop.time() + 3600
-                call = await asyncio.to_thread(self.registry.claim, lease)
+                call = await in_thread(self.registry.claim, lease)
             except (SQLAlchemyError, OSError) as error:
                 log.warning("national queue unavailable: %s", type(error).__name__)
                 await asyncio.sleep(self.settings.poll_seconds * 10)
@@ -409,8 +410,8 @@ class NationalRunner:
                 continue
             renewing = asyncio.create_task(self._renew(call.serial, lease))
             try:
-                state, result = await asyncio.to_thread(self.process, call, submit)
-                await asyncio.to_thread(self.registry.finish, call.serial, state, result)
+                state, result = await in_thread(self.process, call, submit)
+                await in_thread(self.registry.finish, call.serial, state, result)
             except Exception as error:  # the call stays leased and is tried again
                 log.warning(
                     "national call %s failed on attempt %d: %s",
@@ -418,7 +419,7 @@ class NationalRunner:
                 )  # fmt: skip
                 if call.attempts >= self.settings.max_attempts:
                     with contextlib.suppress(SQLAlchemyError, OSError):
-                        await asyncio.to_thread(
+                        await in_thread(
                             self.registry.finish, call.serial, FAILED,
                             {"result": "处理失败，请重新上传 / the hub could not process the call"},
                         )  # fmt: skip
@@ -432,7 +433,7 @@ class NationalRunner:
         while True:
             await asyncio.sleep(lease.total_seconds() / 3)
             with contextlib.suppress(SQLAlchemyError, OSError):
-                await asyncio.to_thread(self.registry.renew, serial, lease)
+                await in_thread(self.registry.renew, serial, lease)
 
     def process(self, call: QueuedCall, submit: Any) -> tuple[str, dict[str, Any]]:
         """(state, answer) of one call; raises only when the hub itself failed."""
