@@ -14,7 +14,7 @@ import hashlib
 import re
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -118,6 +118,11 @@ class SubjectHasher:
 
     def entity_key(self, kind: str, key: str) -> str:
         return self(key) if kind in HASHED_ENTITIES else key
+
+    def entity_keys(self) -> dict[str, Callable[[str], str]]:
+        """The kinds whose keys are stored hashed, each with this hasher (an import's
+        engine stages its entities' keys so)."""
+        return dict.fromkeys(HASHED_ENTITIES, self)
 
     def variables(self, values: Any, graphql_type: GraphQLInputType | None) -> Any:
         """The variable's value with every personal string replaced by its keyed hash,

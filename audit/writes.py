@@ -4,7 +4,8 @@ verify`, the auditors' `auditEvents` and the workers' `accessReport` read it unc
 with `endpoint` "ingest", the kind of data written as its scope (`ingest:<agency>`, which
 an access report shows as e.g. 银行数据报送), and a `write` member naming the table, the
 batch, the file's SHA-256 and the row counts. Entity keys are stored as for reads: ID
-numbers as keyed hashes.
+numbers as keyed hashes (`SubjectHasher.entity_keys`, which the import engine applies as
+it stages the rows).
 
 An import about a million workers is about a million entities: they are spread over
 records of at most `ENTITIES_PER_RECORD` each (`write.part` counts from 1, the last has
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from audit.record import OK, RECORD_VERSION, SubjectHasher
+from audit.record import OK, RECORD_VERSION
 from audit.store import Entry
 
 ENDPOINT: Final = "ingest"
@@ -45,14 +46,14 @@ class Write:
     started: float = field(default_factory=time.perf_counter)
 
 
-def write_entries(
-    write: Write, entities: Iterable[tuple[str, str]], hasher: SubjectHasher
-) -> Iterator[Entry]:
-    """The records of one import, a bounded number of entities each."""
+def write_entries(write: Write, entities: Iterable[tuple[str, str]]) -> Iterator[Entry]:
+    """The records of one import, a bounded number of entities each; `entities` are
+    (kind, key as stored), best in key order: each record then covers one stretch of the
+    entity index."""
     part = 0
     chunk: list[tuple[str, str]] = []
-    for kind, key in entities:
-        chunk.append((kind, hasher.entity_key(kind, key)))
+    for entity in entities:
+        chunk.append(entity)
         if len(chunk) >= ENTITIES_PER_RECORD:
             part += 1
             yield _entry(write, chunk, part, final=False)

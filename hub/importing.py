@@ -119,11 +119,12 @@ class Importer:
         """One import, audited before it commits when the hub has an audit log (`submit`
         then runs the audit store's coroutines)."""
         tables, target = self.target(agency, table)
-        hook = None
+        hook = keys = None
         if self.audit_store is not None:
             if submit is None:
                 raise ValueError("an audited import needs `submit`")
             hook = self._audit_hook(tables, sender, submit)
+            keys = self.hasher.entity_keys() if self.hasher is not None else None
         started = time.perf_counter()
         outcome = "failed"
         try:
@@ -135,6 +136,7 @@ class Importer:
                 batches=tables.batches,
                 lookups=self.lookups(agency),
                 before_commit=hook,
+                entity_keys=keys,
             )
             outcome = result.outcome
             self.connectors[agency].as_of_kept.forget()  # what it applied counts at once
@@ -149,9 +151,9 @@ class Importer:
     def _audit_hook(
         self, tables: AgencyTables, sender: Sender, submit: Submit[Any]
     ) -> Callable[[ImportResult, Entities], None]:
-        store, hasher = self.audit_store, self.hasher
+        store = self.audit_store
         assert store is not None
-        assert hasher is not None
+        assert self.hasher is not None  # the engine stages the hashed keys with it
 
         def record(result: ImportResult, entities: Entities) -> None:
             report = result.report
@@ -175,7 +177,7 @@ class Importer:
                 channel=sender.channel,
                 request_id=sender.request_id or uuid.uuid4().hex,
             )
-            submit(append_all(store, write_entries(write, entities(), hasher)))
+            submit(append_all(store, write_entries(write, entities())))
 
         return record
 

@@ -17,7 +17,9 @@ agency's database. What happens:
    file and the rest load. A dry run does everything, applying included, then rolls back.
 4. One transaction registers the batch, upserts the rows by their natural key, calls
    `before_commit(result, entities)` (the hub writes the audit record there: if it
-   fails, nothing is written), and commits.
+   fails, nothing is written), and commits. `entities()` names each entity the written
+   rows are about once, by its key as the audit log stores it (`entity_keys`: a keyed
+   hash for a worker's ID number, computed as the rows are staged), sorted by that key.
 
 The outcome is an `ImportResult`: the report (every problem with row, column, value and
 reasons in English and Chinese, as CSV or JSON), the batch id, rows inserted, updated and
@@ -39,7 +41,7 @@ from ingest.parsing import Bound, Finished, ParseJob, parse, parse_in_worker
 from ingest.readers import Format
 from ingest.rejects import RejectsWriter
 from ingest.report import Issue, Report
-from ingest.staging import KEYS_PER_LOOKUP, Stage, open_stage, seconds_json
+from ingest.staging import KEYS_PER_LOOKUP, EntityKeys, Stage, open_stage, seconds_json
 from ingest.targets import Importable, Reference
 from ingest.values import CHINA_STANDARD_TIME, mask
 from kernel.scalars import month_end
@@ -51,8 +53,8 @@ WARNINGS_PER_REFERENCE: Final = 1_000
 """Missing keys in another agency listed one by one; beyond, one line counts the rest."""
 
 Entities = Callable[[], Iterator[tuple[str, str]]]
-"""(entity kind, key) of every entity the rows the import inserted or changed are about,
-each once."""
+"""(entity kind, key as the audit log stores it) of every entity the rows the import
+inserted or changed are about, each once, kind by kind in key order."""
 
 
 @dataclass(frozen=True)
@@ -150,9 +152,11 @@ def run_import(
     batches: Any,
     lookups: Mapping[str, Database] | None = None,
     before_commit: Callable[[ImportResult, Entities], None] | None = None,
+    entity_keys: EntityKeys | None = None,
 ) -> ImportResult:
     """Import one file into one table; see the module docstring. `batches` is the
-    agency's batch registry table."""
+    agency's batch registry table; `entity_keys` how `before_commit`'s entities are
+    stored, by kind (the others as they are)."""
     options = options or ImportOptions()
     name = options.name or source.name
     report = Report(table=f"{target.agency}.{target.name}", source=name)
@@ -173,7 +177,7 @@ def run_import(
         options.rejects if options.accept_valid else None,
         duplicates=False,  # found among the staged rows (_check_duplicates)
     )
-    stage = open_stage(database, target)
+    stage = open_stage(database, target, entity_keys if before_commit is not None else None)
     lookups = lookups or {}
     try:
         attached = {
@@ -518,7 +522,8 @@ def _entities(stage: Stage, result: ImportResult, batch_id: int) -> Iterator[tup
     if not (result.inserted or result.updated):
         return
     every_row = result.unchanged == 0
-    for kind, column in result.target.entities:
+    for kind, entity in result.target.entities:
+        column = stage.entity_column(entity)
         values = stage.distinct(column) if every_row else stage.written(column, batch_id)
         for value in values:
             yield kind, str(value)
