@@ -49,6 +49,10 @@ STAGE: Final = "ingest_stage"
 MISSING: Final = "ingest_missing"
 KEYS_PER_LOOKUP: Final = 1_000
 FETCH_ROWS: Final = 10_000
+SQLITE_CACHE_KIB: Final = 65_536
+"""The apply connection's page cache on SQLite (its default is 2 MiB): most of the index
+pages a million rows touch stay in memory while they are inserted; 128 MiB put the
+import's peak over 500 MiB with the audit writer's pages and the parsing process beside it."""
 
 EntityKeys = Mapping[str, Callable[[str], str]]
 """Entity kinds whose keys the audit log stores transformed, each with its transform (the
@@ -328,10 +332,7 @@ class SqliteStage(Stage):
     ) -> None:
         super().__init__(database, target, entity_keys)
         self.connection.isolation_level = None  # transactions are begun here, explicitly
-        # 64 MiB of pages (SQLite's default is 2): most of the index pages a million rows
-        # touch stay in memory while they are inserted; 128 MiB put the import's peak over
-        # 500 MiB with the audit writer's pages and the parsing process beside it
-        self._execute("PRAGMA cache_size=-65536")
+        self._execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         self._execute("PRAGMA temp_store=FILE")
         self._insert = (
             f"INSERT INTO {STAGE} (row_no, {', '.join(self.staged_names)})"
