@@ -30,13 +30,14 @@ run: install
 # servers starting, on polls): on 2 cores they cost the suite a little CPU, not their own
 # minute of wall time; what they print is shown after the suite only if they fail. The
 # packages are compiled first: with PYTHONDONTWRITEBYTECODE set (as in CI) every `hub`
-# process the tests start would compile them again.
+# process the tests start would compile them again. The 25 slowest tests are listed at the
+# end of every run (where the suite's time goes: see bench/results/make-test.md).
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/python -m compileall -q -j 0 $(PACKAGES) > /dev/null
 	mkdir -p .hub
 	{ $(MAKE) --no-print-directory docs && $(BIN)/mypy; } > .hub/checks.log 2>&1 & checks=$$!; \
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder; suite=$$?; \
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=25; suite=$$?; \
 	if ! wait $$checks; then cat .hub/checks.log; echo "make test: docs or mypy failed"; exit 1; fi; \
 	exit $$suite
 
