@@ -17,11 +17,20 @@ log = logging.getLogger(__name__)
 
 
 async def evaluate(
-    observer: Observer, store: AlertStore, month: date | None = None, today: date | None = None
+    observer: Observer,
+    store: AlertStore,
+    month: date | None = None,
+    today: date | None = None,
+    *,
+    after_import: bool = False,
 ) -> Evaluated:
-    """Evaluates `month` (default: the latest month the bank's payroll covers)."""
+    """Evaluates `month` (default: the latest month the bank's payroll covers).
+    `after_import`: only what changed since the last evaluation is looked at again
+    (`graph.scope`), with the same outcome as looking at everything, which a month's
+    close does."""
     today = today or datetime.now(UTC).date()
-    found = await observer.observe(month, today)
+    since = await in_thread(store.baseline) if after_import else None
+    found = await observer.observe(month, today, since)
     return await in_thread(store.record, found)
 
 

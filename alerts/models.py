@@ -30,6 +30,7 @@ class AlertsTable(SQLModel, registry=registry()):
 
 class AlertState(AlertsTable, table=True):
     __tablename__ = "alert_state"
+    __table_args__ = (Index("ix_alert_state_project", "kind", "project_code"),)
 
     kind: str = Field(primary_key=True, max_length=32)
     subject: str = Field(primary_key=True, max_length=160)
@@ -37,6 +38,9 @@ class AlertState(AlertsTable, table=True):
     month: date | None = None
     version: int = Field(default=1, description="bumped on each change: part of the event key")
     updated_at: datetime = Field(sa_type=UTCDateTime)
+    project_code: str | None = Field(
+        default=None, max_length=32, description="read back per project after an import"
+    )
 
 
 class AlertLock(AlertsTable, table=True):
@@ -48,6 +52,12 @@ class AlertLock(AlertsTable, table=True):
     id: int = Field(primary_key=True)
     evaluated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     month: date | None = None
+    day: date | None = Field(default=None, description="residence judged on, with `marks`")
+    marks: str | None = Field(
+        default=None,
+        sa_type=Text,
+        description="JSON (`graph.facts.marks.Marks`): the batches the last evaluation saw",
+    )
 
 
 class AlertEvent(AlertsTable, table=True):

@@ -45,6 +45,8 @@ class State:
     value: str
     month: date | None = None
     version: int = 1
+    project: str | None = None
+    """The project it is about (the store reads a project's rows back by it)."""
 
 
 @dataclass(frozen=True)
@@ -126,15 +128,17 @@ def _levels(found: Observations, state: StateMap, out: Changes) -> None:
         before = state.get((LEVEL, project.code))
         if before is not None and before.value == project.level:
             if before.month != month:
-                out.upserts.append(State(LEVEL, project.code, project.level, month, before.version))
+                out.upserts.append(
+                    State(LEVEL, project.code, project.level, month, before.version, project.code)
+                )
             continue
         if before is None and project.level == NONE_LEVEL:
-            out.upserts.append(State(LEVEL, project.code, project.level, month))
+            out.upserts.append(State(LEVEL, project.code, project.level, month, 1, project.code))
             continue
         version = before.version + 1 if before is not None else 1
         previous = before.value if before is not None else None
         out.raise_event(
-            State(LEVEL, project.code, project.level, month, version),
+            State(LEVEL, project.code, project.level, month, version, project.code),
             Kind.PROJECT_WARNING,
             project.region_code,
             {
@@ -161,7 +165,7 @@ def _unpaid(found: Observations, state: StateMap, out: Changes) -> None:
         if before is not None and before.value >= months:
             continue
         out.raise_event(
-            State(UNPAID, subject, months, month),
+            State(UNPAID, subject, months, month, project=unpaid.project_code),
             Kind.WORKER_UNPAID,
             unpaid.region_code,
             {
@@ -205,7 +209,7 @@ def _blacklisted(found: Observations, state: StateMap, out: Changes) -> None:
         if (BLACKLIST, subject) in state:
             continue
         out.raise_event(
-            State(BLACKLIST, subject, hit.via, found.month),
+            State(BLACKLIST, subject, hit.via, found.month, project=hit.project_code),
             Kind.BLACKLISTED_ON_PROJECT,
             hit.region_code,
             {
@@ -225,7 +229,7 @@ def _filings(found: Observations, state: StateMap, out: Changes) -> None:
         if (FILING, subject) in state:
             continue
         out.raise_event(
-            State(FILING, subject, filing.project_code, found.month),
+            State(FILING, subject, filing.project_code, found.month, project=filing.project_code),
             Kind.COMPLAINT_ON_RED_PROJECT,
             filing.region_code,
             {

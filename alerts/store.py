@@ -53,10 +53,11 @@ from alerts.models import (
     AlertSubscription,
     WorkOrder,
 )
-from alerts.rules import Changes, NewEvent, State, changes
+from alerts.rules import BLACKLIST, FILING, GAP, LEVEL, UNPAID, Changes, NewEvent, State, changes
 from alerts.settings import AlertSettings
 from alerts.signing import derived_secret, new_secret
-from graph.events import Observations
+from graph.events import Baseline, Observations
+from graph.facts.marks import Marks
 from storage.database import Database
 
 state_t = AlertState.__table__  # type: ignore[attr-defined]
@@ -225,22 +226,65 @@ class AlertStore:
             ).scalar_one()
             present = latest is None or found.month >= latest
             if present:
-                connection.execute(update(lock_t).where(lock_t.c.id == 1).values(month=found.month))
-            changed = changes(found, self._state(connection, found.month), present=present)
+                seen = found.baseline
+                connection.execute(
+                    update(lock_t)
+                    .where(lock_t.c.id == 1)
+                    .values(
+                        month=found.month,
+                        day=seen.day if seen is not None else None,
+                        marks=seen.marks.to_json() if seen is not None else None,
+                    )
+                )
+            changed = changes(found, self._state(connection, found), present=present)
             self._keep(connection, changed, at)
             inserted = self._insert_events(connection, changed.events, at)
             deliveries = self._fan_out(connection, inserted, at)
             orders = self._open_orders(connection, inserted, at)
         return Evaluated(found.month, len(inserted), deliveries, orders)
 
-    def _state(self, connection: Connection, month: date) -> dict[tuple[str, str], State]:
-        """Every state row but unpaid months other than this one."""
-        rows = connection.execute(
-            select(state_t).where(or_(state_t.c.kind != "unpaid", state_t.c.month == month))
-        )
-        return {
-            (r.kind, r.subject): State(r.kind, r.subject, r.value, r.month, r.version) for r in rows
-        }
+    def baseline(self) -> Baseline | None:
+        """What the last evaluation of the present month saw (`graph.scope`): the next
+        one after an import looks again only at what changed since. None: it could not
+        tell (an agency reached over the network), or none ran yet."""
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(lock_t.c.month, lock_t.c.day, lock_t.c.marks).where(lock_t.c.id == 1)
+            ).one()
+        if row.month is None or row.day is None or row.marks is None:
+            return None
+        return Baseline(Marks.from_json(row.marks), row.month, row.day)
+
+    def _state(self, connection: Connection, found: Observations) -> dict[tuple[str, str], State]:
+        """The state rows the observations are compared with, for what they looked at
+        (`found.scope`): the levels of its projects and their unpaid workers in its
+        month, residence gaps when it looked at them, the blacklist hits and filings when
+        it found any."""
+        scope, c = found.scope, state_t.c
+        in_month = or_(c.kind == LEVEL, and_(c.kind == UNPAID, c.month == found.month))
+        wanted: list[Any] = []
+        if scope.projects is None:
+            wanted.append(in_month)
+        else:
+            codes = sorted(scope.projects)
+            per_project = c.kind.in_([LEVEL, UNPAID])
+            wanted += [
+                and_(per_project, c.project_code.in_(codes[i : i + CHUNK]), in_month)
+                for i in range(0, len(codes), CHUNK)
+            ]
+        if scope.gaps:
+            wanted.append(c.kind == GAP)
+        if found.blacklisted:
+            wanted.append(c.kind == BLACKLIST)
+        if found.filings:
+            wanted.append(c.kind == FILING)
+        found_state: dict[tuple[str, str], State] = {}
+        for condition in wanted:
+            for r in connection.execute(select(state_t).where(condition)):
+                found_state[r.kind, r.subject] = State(
+                    r.kind, r.subject, r.value, r.month, r.version, r.project_code
+                )
+        return found_state
 
     def _keep(self, connection: Connection, changed: Changes, at: datetime) -> None:
         if changed.deletes:
@@ -259,6 +303,7 @@ class AlertStore:
                 "month": s.month,
                 "version": s.version,
                 "updated_at": at,
+                "project_code": s.project,
             }
             for s in changed.upserts
         ]
@@ -272,6 +317,7 @@ class AlertStore:
                         "month": statement.excluded.month,
                         "version": statement.excluded.version,
                         "updated_at": statement.excluded.updated_at,
+                        "project_code": statement.excluded.project_code,
                     },
                 ),
                 rows,

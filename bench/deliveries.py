@@ -5,9 +5,12 @@ sent, and one dispatcher timed until the receiver has had what was queued."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
 
 import psycopg
 import uvicorn
@@ -47,17 +50,44 @@ class World:
     seed_seconds: float
 
 
-def seeded_world(settings: HubSettings, scale: str) -> World:
+SEEDED: Final = "seeded"
+"""The file a kept world's directory holds once its seeding finished: its seconds."""
+
+
+def seeded_world(settings: HubSettings, scale: str, kept: Path | None = None) -> World:
+    """`kept` (SQLite only): a directory holding this scale's world seeded by an earlier
+    run, copied into `settings.data_dir` instead of seeding again (a million workers take
+    long to seed on a loaded machine); seeded there first when it holds none."""
+    copied = kept is not None and (kept / SEEDED).exists()
+    if kept is not None and copied:
+        shutil.copytree(kept, settings.data_dir, dirs_exist_ok=True)
     auth = build_auth_store(settings)
     connectors = build_connectors(settings)
     store = build_alert_store(settings)
     migrate.upgrade(migration_targets(connectors, auth, build_audit_store(settings, auth), store))
+    if kept is not None and copied:  # migrated: the code may be newer than the copy
+        return World(auth, connectors, store, float((kept / SEEDED).read_text()))
     auth.ensure_signing_key()
     started = time.perf_counter()
     seeding.seed(connectors, scale, 42)
     seed_seconds = time.perf_counter() - started
     register_demo_clients(auth)
+    if kept is not None:
+        _keep(settings, connectors, kept, seed_seconds)
     return World(auth, connectors, store, seed_seconds)
+
+
+def _keep(settings: HubSettings, connectors: list[Connector], kept: Path, seconds: float) -> None:
+    """The seeded directory copied to `kept`, its databases' write-ahead logs folded in."""
+    for connector in connectors:
+        engine = connector.database.sync_engine()
+        try:
+            with engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            engine.dispose()
+    shutil.copytree(settings.data_dir, kept, dirs_exist_ok=True)
+    (kept / SEEDED).write_text(f"{seconds:.1f}")
 
 
 def fresh_postgres(server: str, prefix: str) -> dict[str, str]:

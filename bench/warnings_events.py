@@ -1,21 +1,26 @@
-"""Warnings at scale: a synthetic world seeded at a scale, then the bank's payroll for its
-latest month imported again with a share of the transfers failed (as `hub import` does:
-read, checked, upserted); then the warning rules evaluated and the events queued to three
-subscriptions — timed from the import's end to the last delivery row committed, first
-with an empty state (every event raised at once: the worst case) and again (nothing
-changed). Each evaluation is timed whole (observed and recorded: events, deliveries and
-work orders committed) and by part, with the process's CPU seconds beside the wall-clock
-ones (the machine is shared: the load average is reported at each step). `--baseline`
-also times the per-project observation (`Observer(per_project=True)`, what every
-evaluation ran before the set-based sweep) in the same run, for the ratio. Then the
-delivery throughput to a local receiver: bodies built as the subscribing client through
-the graph, audited, signed and POSTed, by one dispatcher.
+"""Warnings at scale: a synthetic world seeded at a scale and evaluated whole (an empty
+state: every event raised at once), then the bank's payroll for its latest month imported
+again with a share of the transfers failed (as `hub import` does: read, checked,
+upserted; only the rows that changed get the import's batch) and the warning rules
+evaluated as the hub does after an import — looking again only at what the import
+changed (`graph.scope`) — with the events queued to three subscriptions; then again
+(nothing changed), then whole (what every evaluation did before: it must raise nothing,
+and its time is the same run's baseline). Each evaluation is timed whole (observed and
+recorded: events, deliveries and work orders committed) and by part, with the process's
+CPU seconds beside the wall-clock ones (the machine is shared: the load average is
+reported at each step). `--baseline` also times the per-project observation
+(`Observer(per_project=True)`, what every evaluation ran before the set-based sweep) in
+the same run, for the ratio. Then the delivery throughput to a local receiver: bodies
+built as the subscribing client through the graph, audited, signed and POSTed, by one
+dispatcher.
 
     python -m bench.warnings_events [--scale small|medium|large] [--backend sqlite|postgres|both]
-        [--failed 0.05] [--deliveries 2000] [--baseline]
+        [--failed 0.05] [--deliveries 2000] [--baseline] [--keep-world DIR]
 
 Scale large is a million workers: its latest month's payroll, re-imported, is about a
-million rows.
+million rows. `--keep-world DIR` (SQLite): the seeded world is kept in
+`DIR/sqlite-<scale>` and copied from there by later runs instead of seeded again (a
+million workers take minutes to seed); delete the directory when done.
 
 Writes bench/results/warnings-<backend>-<scale>.{json,md}. PostgreSQL needs
 HUB_BENCH_POSTGRES_URL (or HUB_TEST_POSTGRES_URL): databases `bench_warnings_<scale>_<store>`
@@ -53,7 +58,7 @@ from bench.report import machine
 from connectors.bank.models import Disbursement
 from connectors.bank.tables import DISBURSEMENTS
 from connectors.base import Connector
-from graph.events import Observations, Observer
+from graph.events import Baseline, Observations, Observer
 from hub.importing import Importer, Sender
 from hub.settings import HubSettings
 from hub.wiring import (
@@ -101,12 +106,14 @@ def _latest_payroll(settings: HubSettings, failed: float, path: Path) -> tuple[i
     return len(rows), sum(1 for r in rows if r[9] == "failed")
 
 
-def _observe(observer: Observer, connectors: list[Connector]) -> Observations:
+def _observe(
+    observer: Observer, connectors: list[Connector], since: Baseline | None = None
+) -> Observations:
     """This month's observations, the connectors closed on the loop that opened them."""
 
     async def observe() -> Observations:
         try:
-            return await observer.observe(None, datetime.now(UTC).date())
+            return await observer.observe(None, datetime.now(UTC).date(), since)
         finally:
             for connector in connectors:
                 await connector.dispose()
@@ -114,13 +121,18 @@ def _observe(observer: Observer, connectors: list[Connector]) -> Observations:
     return asyncio.run(observe())
 
 
-def _evaluate(settings: HubSettings, store: AlertStore) -> dict[str, Any]:
-    """One evaluation as `alerts.evaluation.evaluate` runs it: observed, then recorded."""
+def _evaluate(
+    settings: HubSettings, store: AlertStore, after_import: bool = False
+) -> dict[str, Any]:
+    """One evaluation as `alerts.evaluation.evaluate` runs it: observed (after an import:
+    only what changed since the last one), then recorded."""
     connectors = build_connectors(settings)
     started, cpu = time.perf_counter(), time.process_time()
-    found = _observe(build_observer(settings, connectors), connectors)
+    since = store.baseline() if after_import else None
+    found = _observe(build_observer(settings, connectors), connectors, since)
     observed, observed_cpu = time.perf_counter(), time.process_time()
     done = store.record(found)
+    scope = found.scope
     return {
         "seconds": round(time.perf_counter() - started, 2),
         "cpu_seconds": round(time.process_time() - cpu, 2),
@@ -130,6 +142,11 @@ def _evaluate(settings: HubSettings, store: AlertStore) -> dict[str, Any]:
         "events": done.events,
         "deliveries": done.deliveries,
         "work_orders": done.work_orders,
+        "looked_at": {
+            "projects": "every" if scope.projects is None else len(scope.projects),
+            "residence": scope.gaps,
+            "blacklist": scope.blacklist,
+        },
         "load_average": machine()["load_average"],
     }
 
@@ -177,7 +194,12 @@ def _throughput(settings: HubSettings, store: AlertStore, deliveries: int) -> di
 
 
 def run(
-    backend: str, scale: str, failed: float, deliveries: int, baseline: bool = False
+    backend: str,
+    scale: str,
+    failed: float,
+    deliveries: int,
+    baseline: bool = False,
+    kept: Path | None = None,
 ) -> dict[str, Any]:
     measured_on = machine()  # the load average as the run starts
     directory = Path(tempfile.mkdtemp(prefix=f"bench-warnings-{backend}-"))
@@ -193,7 +215,7 @@ def run(
         alerts=AlertSettings(poll_seconds=0.02, concurrency=16, per_receiver=8),
     )
     try:
-        world = seeded_world(settings, scale)
+        world = seeded_world(settings, scale, kept if backend == "sqlite" else None)
         store, seeded = world.alerts, world.seed_seconds
         for client, kinds, prefix in (
             ("hr-bureau-xinmi", [Kind.PROJECT_WARNING, Kind.WORKER_UNPAID], "4101"),
@@ -201,6 +223,7 @@ def run(
             ("dashboard-zhengzhou", [Kind.PROJECT_WARNING], None),
         ):
             store.subscribe(client, kinds, "http://127.0.0.1:9/none", "x", region_prefix=prefix)
+        first = _evaluate(settings, store)
         payroll = directory / "payroll.csv"
         rows, failed_rows = _latest_payroll(settings, failed, payroll)
         importer = Importer(build_connectors(settings))
@@ -214,8 +237,9 @@ def run(
         )
         imported = time.perf_counter() - started
         assert result.applied, result.line()
-        first = _evaluate(settings, store)
-        again = _evaluate(settings, store)
+        after = _evaluate(settings, store, after_import=True)
+        again = _evaluate(settings, store, after_import=True)
+        whole = _evaluate(settings, store)
         before = _per_project(settings) if baseline else None
         counts = store.counts()
         # the three subscriptions above point nowhere: leave their deliveries out
@@ -232,7 +256,9 @@ def run(
             "failed_rows": failed_rows,
             "import_seconds": round(imported, 2),
             "evaluate_first": first,
+            "evaluate_import": after,
             "evaluate_again": again,
+            "evaluate_whole": whole,
             "per_project_observe": before,
             "queue": counts,
             "delivery": delivery,
@@ -244,18 +270,21 @@ def run(
 
 
 def _evaluation(label: str, run: dict[str, Any]) -> str:
+    looked = run["looked_at"]
+    rules = [name for name in ("residence", "blacklist") if looked[name]]
     return (
         f"- {label}: {run['seconds']} s ({run['cpu_seconds']} CPU s): observed in"
         f" {run['observe_seconds']} s ({run['observe_cpu_seconds']} CPU s), recorded in"
         f" {run['record_seconds']} s; {run['events']:,} events, {run['deliveries']:,}"
-        f" deliveries, {run['work_orders']:,} work orders; load average after"
+        f" deliveries, {run['work_orders']:,} work orders; looked at {looked['projects']}"
+        f" projects{''.join(f', {r}' for r in rules)}; load average after"
         f" {', '.join(str(x) for x in run['load_average'])}"
     )
 
 
 def _markdown(result: dict[str, Any]) -> str:
-    first, again, delivery = result["evaluate_first"], result["evaluate_again"], result["delivery"]
-    machine_ = result["machine"]
+    after, whole = result["evaluate_import"], result["evaluate_whole"]
+    delivery, machine_ = result["delivery"], result["machine"]
     lines = [
         f"# Warnings: {result['backend']}, scale {result['scale']}",
         "",
@@ -263,17 +292,27 @@ def _markdown(result: dict[str, Any]) -> str:
         f" {', '.join(str(x) for x in machine_['load_average'])}. Seeded in"
         f" {result['seed_seconds']} s.",
         "",
+        _evaluation(
+            "first evaluation of the seeded world (empty state: every event raised at once)",
+            result["evaluate_first"],
+        ),
         f"- payroll re-imported: {result['payroll_rows']:,} rows, {result['failed_rows']:,}"
         f" failed, in {result['import_seconds']} s",
-        _evaluation("first evaluation (empty state: every event raised at once)", first),
-        _evaluation("again (nothing changed)", again),
+        _evaluation("**the payroll import's events** (evaluated after the import)", after),
+        _evaluation("again after it (nothing changed)", result["evaluate_again"]),
+        _evaluation(
+            "a whole evaluation (what every evaluation was before; nothing new: the check)",
+            whole,
+        ),
+        f"- the import's evaluation against a whole one, same run: {after['seconds']} s against"
+        f" {whole['seconds']} s ({after['cpu_seconds']} against {whole['cpu_seconds']} CPU s)",
     ]
     before = result.get("per_project_observe")
     if before:
         lines.append(
             f"- the per-project observation (before the sweep), same run: "
             f"{before['observe_seconds']} s ({before['observe_cpu_seconds']} CPU s) = "
-            f"{before['observe_cpu_seconds'] / max(again['observe_cpu_seconds'], 0.01):.1f}×"
+            f"{before['observe_cpu_seconds'] / max(whole['observe_cpu_seconds'], 0.01):.1f}×"
             f" the sweep's CPU; load average after"
             f" {', '.join(str(x) for x in before['load_average'])}"
         )
@@ -292,11 +331,17 @@ def main() -> None:
     parser.add_argument("--failed", type=float, default=0.05)
     parser.add_argument("--deliveries", type=int, default=2000)
     parser.add_argument("--baseline", action="store_true", help="time the per-project path too")
+    parser.add_argument(
+        "--keep-world",
+        type=Path,
+        help="SQLite: a directory to seed the world into once and copy from on later runs",
+    )
     args = parser.parse_args()
     backends = ("sqlite", "postgres") if args.backend == "both" else (args.backend,)
     RESULTS.mkdir(exist_ok=True)
     for backend in backends:
-        result = run(backend, args.scale, args.failed, args.deliveries, args.baseline)
+        kept = args.keep_world / f"{backend}-{args.scale}" if args.keep_world else None
+        result = run(backend, args.scale, args.failed, args.deliveries, args.baseline, kept)
         stem = RESULTS / f"warnings-{backend}-{args.scale}"
         stem.with_suffix(".json").write_text(json.dumps(result, indent=2, default=str) + "\n")
         stem.with_suffix(".md").write_text(_markdown(result))

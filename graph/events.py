@@ -28,6 +28,7 @@ from graph.derived.freshness import freshness
 from graph.derived.residence import _unregistered
 from graph.derived.wages import PAYROLL, PaymentStatus, WagePosition, load_project_month
 from graph.observations import (
+    Baseline,
     BlacklistHit,
     Filing,
     Observations,
@@ -35,6 +36,7 @@ from graph.observations import (
     ResidenceGap,
     Unpaid,
 )
+from graph.scope import scope
 from graph.sweep import in_process, listed_on, previous_month, sweep
 from kernel.caller import Caller
 from kernel.context import Info, LoaderFactories, offline_info
@@ -65,9 +67,13 @@ class Observer:
     def info(self) -> Info:
         return offline_info(self.loader_factories, self.cursors, SYSTEM)
 
-    async def observe(self, month: date | None, today: date) -> Observations:
+    async def observe(
+        self, month: date | None, today: date, since: Baseline | None = None
+    ) -> Observations:
         """`month`: by default the latest month the bank's payroll covers (the month a
-        close is about), the month before today's when the bank has sent none."""
+        close is about), the month before today's when the bank has sent none. `since`:
+        what the last evaluation of the present month saw (after an import): only what
+        changed since is looked at again (`graph.scope`); without it, everything."""
         info = self.info()
         fresh = await freshness(info)
         month = month or _covered_month(fresh.as_of.get(PAYROLL), today)
@@ -76,6 +82,9 @@ class Observer:
         found.payroll_known = fresh.covers(PAYROLL, month)
         databases = None if self.per_project else in_process(info)
         if databases is not None:
+            found.scope, found.baseline = await scope(
+                databases.by_agency(), since, fresh, month, day, previous_month(month)
+            )
             await sweep(info, databases, fresh, found)
             return found
         districts = found.districts
@@ -218,6 +227,7 @@ def _covered_month(as_of: date | None, today: date) -> date:
 
 
 __all__ = [
+    "Baseline",
     "BlacklistHit",
     "Filing",
     "Observations",

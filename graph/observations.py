@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from graph.facts.marks import Marks
+
 
 @dataclass(frozen=True)
 class ProjectLevel:
@@ -59,6 +61,37 @@ class Filing:
     filed_on: date
 
 
+@dataclass(frozen=True)
+class Scope:
+    """What an evaluation looked at (`graph.scope` decides it after an import): the
+    projects whose levels, unpaid workers and filings were observed (None: every
+    project), and whether the residence and blacklist rules ran. What it did not look at
+    is unchanged since the last evaluation, so the store compares only what it did."""
+
+    projects: frozenset[str] | None = None
+    gaps: bool = True
+    blacklist: bool = True
+
+    @property
+    def everything(self) -> bool:
+        return self.projects is None and self.gaps and self.blacklist
+
+
+EVERYTHING = Scope()
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """What an evaluation of the present month saw, kept by the store with its state:
+    the agencies' batches and the assessed tables' as-of days, the month, and the day
+    residence was judged on. The next evaluation after an import looks again only at
+    what the batches since then changed."""
+
+    marks: Marks
+    month: date
+    day: date
+
+
 @dataclass
 class Observations:
     month: date
@@ -72,3 +105,7 @@ class Observations:
     districts: set[str] = field(default_factory=set)
     """Districts whose sites were looked at for residence gaps."""
     payroll_known: bool = False
+    scope: Scope = EVERYTHING
+    baseline: Baseline | None = None
+    """What this evaluation saw, for the next one to start from (None: it cannot tell,
+    an agency being reached over the network)."""

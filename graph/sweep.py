@@ -64,13 +64,24 @@ class Databases:
     bank: Database
     hr: Database
     police: Database
+    court: Database
+
+    def by_agency(self) -> dict[str, Database]:
+        """As `graph.facts.changes` reads batches: by agency name."""
+        return {
+            "housing": self.housing,
+            "bank": self.bank,
+            "hr": self.hr,
+            "public_security": self.police,
+            "court": self.court,
+        }
 
 
 def in_process(info: Info) -> Databases | None:
-    """The agencies' databases, when this process holds every one the sweep reads (the
-    embedded default); None when one is reached over the network."""
+    """The agencies' databases, when this process holds every one an evaluation reads
+    (the embedded default); None when one is reached over the network."""
     found = []
-    for kind in (HousingLoaders, BankLoaders, HrLoaders, PoliceLoaders):
+    for kind in (HousingLoaders, BankLoaders, HrLoaders, PoliceLoaders, CourtLoaders):
         session = info.context.loaders(kind).session
         if not isinstance(session, LocalTransport):
             return None
@@ -86,21 +97,29 @@ class _Attended:
 
 
 async def sweep(info: Info, databases: Databases, fresh: Freshness, found: Observations) -> None:
-    """Fills `found` for its month."""
+    """Fills `found` for its month, as far as its scope goes (`graph.scope`): the levels,
+    unpaid workers and filings of the projects in it, the rules it names."""
     month, day = found.month, found.day
     last_day = month_end(month)
     status = UNDER_CONSTRUCTION
-    all_projects, registered, attended, contracted, paid, accounts, deposits = await asyncio.gather(
-        housing_bulk.projects(databases.housing, status),
-        housing_bulk.registered(databases.housing, month, last_day, status),
-        housing_bulk.attended(databases.housing, month, last_day, status),
-        housing_bulk.contracted(databases.housing, month, last_day, status),
-        bank_bulk.paid(databases.bank, month),
+    scope = found.scope
+    all_projects = await housing_bulk.projects(databases.housing, status)
+    started = [p for p in all_projects if p.start_date <= last_day]
+    if scope.projects is None:
+        projects, codes = started, None
+    else:
+        projects = [p for p in started if p.code in scope.projects]
+        codes = [p.code for p in projects]
+    registered, attended, contracted, paid, accounts, deposits = await asyncio.gather(
+        housing_bulk.registered(databases.housing, month, last_day, status, codes),
+        housing_bulk.attended(databases.housing, month, last_day, status, codes),
+        housing_bulk.contracted(databases.housing, month, last_day, status, codes),
+        bank_bulk.paid(databases.bank, month, codes),
         bank_bulk.accounts(databases.bank, month),
         hr_bulk.deposits(databases.hr),
     )
-    projects = [p for p in all_projects if p.start_date <= last_day]
-    found.districts.update(p.region_code for p in all_projects)
+    if scope.gaps:
+        found.districts.update(p.region_code for p in all_projects)
     daily = _in_force(contracted)
     by_project: dict[str, list[_Attended]] = defaultdict(list)
     present = set()
@@ -157,12 +176,12 @@ async def sweep(info: Info, databases: Databases, fresh: Freshness, found: Obser
         )
         if level == WarningLevel.RED:
             red.append(project)
-    await asyncio.gather(
-        _unpaid(info, fresh, unpaid, found),
-        _blacklisted(info, databases, projects, found),
-        _filings(info, red, found),
-        _gaps(databases, sorted(found.districts), day, found),
-    )
+    work = [_unpaid(info, fresh, unpaid, found), _filings(info, red, found)]
+    if scope.blacklist:
+        work.append(_blacklisted(info, databases, started, found))
+    if scope.gaps:
+        work.append(_gaps(databases, sorted(found.districts), day, found))
+    await asyncio.gather(*work)
 
 
 def _in_force(contracted: Sequence[Any]) -> dict[tuple[str, str], int]:

@@ -408,7 +408,7 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
     checked: list[HealthChecked] = [*connectors, auth_store, audit_store, alert_store]
     desk = _desk(settings, auth_store, policy, graphql)
     observer = build_observer(settings, connectors)
-    evaluations = Evaluations(lambda: evaluate(observer, alert_store))
+    evaluations = Evaluations(lambda: evaluate(observer, alert_store, after_import=True))
 
     async def after_import() -> None:
         """Every applied import (a push, a province's upload): the warning facts brought

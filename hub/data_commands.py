@@ -134,7 +134,7 @@ def _import(settings: HubSettings, args: argparse.Namespace) -> int:
 def _evaluate(settings: HubSettings) -> None:
     """The warning rules after an applied import; the import stands whatever happens."""
     try:
-        print(evaluated_line(run_evaluation(settings)))
+        print(evaluated_line(run_evaluation(settings, after_import=True)))
     except SQLAlchemyError as error:
         print(
             f"hub: warnings not evaluated ({_first_line(error)}); `hub warnings evaluate` "

@@ -52,7 +52,9 @@ def _fail(message: str) -> int:
     return 1
 
 
-def run_evaluation(settings: HubSettings, month: date | None = None) -> Evaluated:
+def run_evaluation(
+    settings: HubSettings, month: date | None = None, *, after_import: bool = False
+) -> Evaluated:
     """One evaluation from a process with no loop: the connectors' readers are closed on
     the loop that opened them."""
     connectors = build_connectors(settings)
@@ -60,7 +62,8 @@ def run_evaluation(settings: HubSettings, month: date | None = None) -> Evaluate
 
     async def run() -> Evaluated:
         try:
-            return await evaluate(build_observer(settings, connectors), store, month)
+            observer = build_observer(settings, connectors)
+            return await evaluate(observer, store, month, after_import=after_import)
         finally:
             for connector in connectors:
                 await connector.dispose()

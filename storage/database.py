@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Select, create_engine, event
 from sqlalchemy.engine import URL, Row, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.sql import Executable
@@ -163,6 +163,20 @@ class Database:
         if self._echo:
             log.info("%s %r", sql, arguments)
         return compiled.rows(await self.readers.fetch(sql, arguments))
+
+    async def fetch_in(
+        self, statement: Select[Any], column: Any, values: Sequence[Any] | None, chunk: int = 2_000
+    ) -> list[Row[Any]]:
+        """The rows of `statement` whose `column` is among `values` (every row: None), a
+        chunk of values per read (a statement's parameters are bounded)."""
+        if values is None:
+            return list(await self.fetch(statement))
+        found: list[Row[Any]] = []
+        for start in range(0, len(values), chunk):
+            found.extend(
+                await self.fetch(statement.where(column.in_(list(values[start : start + chunk]))))
+            )
+        return found
 
     async def scalar(self, statement: Executable) -> Any:
         rows = await self.fetch(statement)

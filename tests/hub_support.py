@@ -51,6 +51,7 @@ from hub.wiring import (
 )
 from ingest.engine import ImportOptions, ImportResult
 from ingest.tables import TableSpec
+from ingest.targets import Importable
 from ingest.validate import TypedRow
 from ingest.writers import write_csv, write_jsonl, write_xlsx
 from kernel.identifiers import make_id_number, make_uscc
@@ -296,6 +297,38 @@ def one_row(stores: Stores, agency: str, sql: str, **parameters: Any) -> Any:
             return connection.execute(text(sql), parameters).one()
     finally:
         engine.dispose()
+
+
+def stored_rows(stores: Stores, agency: str, target: Importable) -> list[dict[str, Any]]:
+    """Every row of an importable table, by the file's column names."""
+    engine = stores.connectors[agency].database.sync_engine()
+    names = target.spec.column_names
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(select(target.table).order_by(*target.table.primary_key))
+            return [dict(zip(names, target.typed_row()(r._mapping), strict=True)) for r in rows]
+    finally:
+        engine.dispose()
+
+
+def import_rows(
+    stores: Stores,
+    tmp_path: Path,
+    target: Importable,
+    rows: Sequence[Any],
+    as_of: datetime.date | None = None,
+) -> ImportResult:
+    """An import of `rows` (dicts by column name, or tuples) with no refresh of its own
+    (the test refreshes or evaluates)."""
+    importer = Importer(list(stores.connectors.values()), stores.audit, stores.hasher)
+    names = target.spec.column_names
+    typed = [tuple(r[n] for n in names) if isinstance(r, dict) else r for r in rows]
+    path = write(tmp_path / f"{target.name}.csv", target.spec, typed)
+    submit = run_closing(stores.audit, stores.auth.database)
+    options = ImportOptions(as_of=as_of)
+    result = importer.run(target.agency, target.name, path, options, OPERATOR, submit)
+    assert result.applied, result.summary()
+    return result
 
 
 def arrears_pay_row(

@@ -4,6 +4,7 @@ them over the connector wire."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -16,10 +17,11 @@ from storage.database import Database
 PAID = DisbursementStatus.PAID.value
 
 
-async def paid(database: Database, period: date) -> list[Row[Any]]:
+async def paid(database: Database, period: date, codes: Sequence[str] | None) -> list[Row[Any]]:
     """(project_code, worker_id_number, amount_fen) of every disbursement with status
     paid counting for the month, from a project's special account (as the loaders see
-    them). Not summed here: a GROUP BY costs SQLite a walk of the natural key's index."""
+    them), on the projects `codes` (None: any). Not summed here: a GROUP BY costs SQLite
+    a walk of the natural key's index."""
     statement = (
         select(
             disbursement_t.c.project_code,
@@ -29,7 +31,7 @@ async def paid(database: Database, period: date) -> list[Row[Any]]:
         .join(account_t, account_t.c.account_no == disbursement_t.c.account_no)
         .where(disbursement_t.c.period == period, disbursement_t.c.status == PAID)
     )
-    return list(await database.fetch(statement))
+    return await database.fetch_in(statement, disbursement_t.c.project_code, codes)
 
 
 async def accounts(database: Database, period: date) -> list[Row[Any]]:

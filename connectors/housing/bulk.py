@@ -50,9 +50,11 @@ def _on_started(column: Any, status: str, last_day: date) -> Any:
     )
 
 
-async def attended(database: Database, month: date, last_day: date, status: str) -> list[Row[Any]]:
+async def attended(
+    database: Database, month: date, last_day: date, status: str, codes: Sequence[str] | None
+) -> list[Row[Any]]:
     """(project_code, worker_id_number, days_present) of every worker who attended, in
-    the month, a project with the status started by `last_day`."""
+    the month, a project with the status started by `last_day` (of `codes`: None, any)."""
     statement = (
         select(
             attendance_t.c.project_code,
@@ -62,11 +64,11 @@ async def attended(database: Database, month: date, last_day: date, status: str)
         .join(project_t, _on_started(attendance_t.c.project_code, status, last_day))
         .where(attendance_t.c.month == month, attendance_t.c.days_present > 0)
     )
-    return list(await database.fetch(statement))
+    return await database.fetch_in(statement, attendance_t.c.project_code, codes)
 
 
 async def contracted(
-    database: Database, month: date, last_day: date, status: str
+    database: Database, month: date, last_day: date, status: str, codes: Sequence[str] | None
 ) -> list[Row[Any]]:
     """(project_code, worker_id_number, signed_on, daily_wage_fen) of every contract in
     force on any day of the month (`graph.derived.wages.covers`) on such a project."""
@@ -83,11 +85,11 @@ async def contracted(
             or_(contract_t.c.end_date.is_(None), contract_t.c.end_date >= month),
         )
     )
-    return list(await database.fetch(statement))
+    return await database.fetch_in(statement, contract_t.c.project_code, codes)
 
 
 async def registered(
-    database: Database, month: date, last_day: date, status: str
+    database: Database, month: date, last_day: date, status: str, codes: Sequence[str] | None
 ) -> list[Row[Any]]:
     """(project_code, worker_id_number) of every registration open during the month on
     such a project (a worker may appear more than once)."""
@@ -99,7 +101,7 @@ async def registered(
             or_(registration_t.c.exit_date.is_(None), registration_t.c.exit_date >= month),
         )
     )
-    return list(await database.fetch(statement))
+    return await database.fetch_in(statement, registration_t.c.project_code, codes)
 
 
 async def on_sites(database: Database, regions: Sequence[str]) -> list[Row[Any]]:

@@ -118,11 +118,11 @@ def stale_months(
 
 
 async def batches_now(
-    sources: Sources, marks: Marks | None
+    sources: Sources, marks: Marks | None, agencies: Mapping[str, AgencyTables] = AGENCIES
 ) -> dict[str, tuple[Seen, dict[int, str]]]:
     """Per agency: its batches seen now, and the new ones' tables (number → table)."""
     found: dict[str, tuple[Seen, dict[int, str]]] = {}
-    for agency, tables in AGENCIES.items():
+    for agency, tables in agencies.items():
         batches = tables.batches
         before = marks.seen.get(agency) if marks is not None else None
         if before is None:

@@ -9,6 +9,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from types import SimpleNamespace
 from typing import Any, Final
 
 from sqlalchemy import ColumnElement, or_
@@ -68,3 +69,11 @@ class Marks:
             for table, day in json.loads(row.as_of).items():
                 as_of[row.agency, table] = date.fromisoformat(day)
         return cls(seen, as_of)
+
+    def to_json(self) -> str:
+        """One text for a store that keeps them in a column (`alerts.store`)."""
+        return json.dumps(self.to_rows(), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Marks:
+        return cls.from_rows(SimpleNamespace(**row) for row in json.loads(text))

@@ -22,10 +22,7 @@ from graph.facts.marks import Marks
 from graph.facts.refresh import Plan, refresh_changed
 from graph.facts.store import warning_fact, warning_fact_owner
 from hub.facts import loader_factories, sources
-from hub.importing import Importer, run_closing
-from hub_support import OPERATOR, Stores, arrears_pay_row, make_stores, write
-from ingest.engine import ImportOptions
-from ingest.targets import Importable
+from hub_support import Stores, arrears_pay_row, import_rows, make_stores, stored_rows
 from synthetic.stories import stories
 
 
@@ -77,36 +74,6 @@ def _facts(stores: Stores) -> dict[str, list[tuple[Any, ...]]]:
         engine.dispose()
 
 
-def _stored(stores: Stores, agency: str, target: Importable) -> list[dict[str, Any]]:
-    """Every row of an importable table, by the file's column names."""
-    engine = stores.connectors[agency].database.sync_engine()
-    names = target.spec.column_names
-    try:
-        with engine.connect() as connection:
-            rows = connection.execute(select(target.table).order_by(*target.table.primary_key))
-            return [dict(zip(names, target.typed_row()(r._mapping), strict=True)) for r in rows]
-    finally:
-        engine.dispose()
-
-
-def _import(
-    stores: Stores,
-    tmp_path: Path,
-    target: Importable,
-    rows: list[Any],
-    as_of: datetime.date | None = None,
-) -> None:
-    """An import with no refresh of its own (the test refreshes)."""
-    importer = Importer(list(stores.connectors.values()), stores.audit, stores.hasher)
-    names = target.spec.column_names
-    typed = [tuple(r[n] for n in names) if isinstance(r, dict) else r for r in rows]
-    path = write(tmp_path / f"{target.name}.csv", target.spec, typed)
-    submit = run_closing(stores.audit, stores.auth.database)
-    options = ImportOptions(as_of=as_of)
-    result = importer.run(target.agency, target.name, path, options, OPERATOR, submit)
-    assert result.applied, result.summary()
-
-
 def _same_as_full(stores: Stores) -> None:
     incremental = _facts(stores)
     assert _refresh(stores).some == {m: frozenset() for m in _refresh(stores).some}
@@ -121,11 +88,11 @@ def _projects(stores: Stores) -> set[str]:
 def test_a_moved_contract_recomputes_both_projects(stores: Stores, tmp_path: Path) -> None:
     marks = _marks(stores)
     everyone = _projects(stores)
-    contracts = _stored(stores, "housing", CONTRACTS)
+    contracts = stored_rows(stores, "housing", CONTRACTS)
     moved = next(c for c in contracts if c["project_code"] in everyone)
     left = moved["project_code"]
     joined = sorted(everyone - {left})[0]
-    _import(
+    import_rows(
         stores,
         tmp_path,
         CONTRACTS,
@@ -141,13 +108,13 @@ def test_a_moved_contract_recomputes_both_projects(stores: Stores, tmp_path: Pat
 
 def test_a_moved_account_recomputes_both_projects(stores: Stores, tmp_path: Path) -> None:
     marks = _marks(stores)
-    accounts = _stored(stores, "bank", ACCOUNTS)
+    accounts = stored_rows(stores, "bank", ACCOUNTS)
     held = {a["project_code"] for a in accounts}
     without = sorted(_projects(stores) - held)
     if not without:
         pytest.skip("every project has an account in the demo data")
     moved = accounts[0]
-    _import(
+    import_rows(
         stores,
         tmp_path,
         ACCOUNTS,
@@ -163,9 +130,9 @@ def test_a_moved_account_recomputes_both_projects(stores: Stores, tmp_path: Path
 def test_a_months_payroll_recomputes_that_project_and_month(stores: Stores, tmp_path: Path) -> None:
     story = stories(SEED)
     month = story.through_month.replace(day=1)
-    worker = _stored(stores, "bank", DISBURSEMENTS)[0]["worker_id_number"]
+    worker = stored_rows(stores, "bank", DISBURSEMENTS)[0]["worker_id_number"]
     row = arrears_pay_row(stores, story, worker, month, 12_345)
-    _import(
+    import_rows(
         stores, tmp_path, DISBURSEMENTS, [row], as_of=_marks(stores).as_of["bank", "disbursements"]
     )
     plan = _refresh(stores)
@@ -177,10 +144,10 @@ def test_a_months_payroll_recomputes_that_project_and_month(stores: Stores, tmp_
 
 def test_a_moved_as_of_day_recomputes_the_months_after_it(stores: Stores, tmp_path: Path) -> None:
     marks = _marks(stores)
-    deposit = _stored(stores, "hr", DEPOSITS)[0]
+    deposit = stored_rows(stores, "hr", DEPOSITS)[0]
     before = marks.as_of["hr", "deposits"]
     later = before + datetime.timedelta(days=40)
-    _import(stores, tmp_path, DEPOSITS, [{**deposit, "amount_fen": deposit["amount_fen"] + 1}],
+    import_rows(stores, tmp_path, DEPOSITS, [{**deposit, "amount_fen": deposit["amount_fen"] + 1}],
             as_of=later)  # fmt: skip
     plan = _refresh(stores)
     assert plan.every
