@@ -7,18 +7,19 @@ those compact rows. The same rules as the graph's per-project answers
 project where an agency is reached over the network; a test holds the two equal.
 
 Per project, from housing: workers registered in the month, of them without a contract in
-force and without attendance, and each attending worker's days and daily wage (the
-latest-signed contract in force); from the bank: each special account's status and the
-month's allocations, and each worker's pay for the month; from HR: wage deposits and the
-blacklist. Residence: every worker with an open registration on a site of the districts,
-against everyone the police have registered on the day.
+force and without attendance (counted by the database), and each attending worker's days
+and daily wage (the latest-signed contract in force, looked up by the database); from the
+bank: each special account's status and the month's allocations, and each worker's pay
+for the month; from HR: wage deposits and the blacklist. Residence: every worker with an
+open registration on a site of the districts, against everyone the police have
+registered on the day.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -110,26 +111,21 @@ async def sweep(info: Info, databases: Databases, fresh: Freshness, found: Obser
     else:
         projects = [p for p in started if p.code in scope.projects]
         codes = [p.code for p in projects]
-    registered, attended, contracted, paid, accounts, deposits = await asyncio.gather(
+    registered, attended, paid, accounts, deposits = await asyncio.gather(
         housing_bulk.registered(databases.housing, month, last_day, status, codes),
         housing_bulk.attended(databases.housing, month, last_day, status, codes),
-        housing_bulk.contracted(databases.housing, month, last_day, status, codes),
         bank_bulk.paid(databases.bank, month, codes),
         bank_bulk.accounts(databases.bank, month),
         hr_bulk.deposits(databases.hr),
     )
     if scope.gaps:
         found.districts.update(p.region_code for p in all_projects)
-    daily = _in_force(contracted)
     by_project: dict[str, list[_Attended]] = defaultdict(list)
-    present = set()
     for row in attended:
-        key = (row.project_code, row.worker_id_number)
-        present.add(key)
         by_project[row.project_code].append(
-            _Attended(row.worker_id_number, row.days_present, daily.get(key))
+            _Attended(row.worker_id_number, row.days_present, row.daily_wage_fen)
         )
-    counts = _registered(registered, daily, present)
+    counts = {row.project_code: (row.workers, row.uncontracted, row.absent) for row in registered}
     paid_fen: dict[tuple[str, str], int] = defaultdict(int)
     for row in paid:
         paid_fen[(row.project_code, row.worker_id_number)] += row.amount_fen
@@ -182,31 +178,6 @@ async def sweep(info: Info, databases: Databases, fresh: Freshness, found: Obser
     if scope.gaps:
         work.append(_gaps(databases, sorted(found.districts), day, found))
     await asyncio.gather(*work)
-
-
-def _in_force(contracted: Sequence[Any]) -> dict[tuple[str, str], int]:
-    """(project, worker) → the daily wage of the latest-signed contract in force."""
-    latest: dict[tuple[str, str], tuple[date, int]] = {}
-    for row in contracted:
-        key = (row.project_code, row.worker_id_number)
-        kept = latest.get(key)
-        if kept is None or row.signed_on > kept[0]:
-            latest[key] = (row.signed_on, row.daily_wage_fen)
-    return {key: wage for key, (_, wage) in latest.items()}
-
-
-def _registered(
-    registered: Sequence[Any], contracted: Mapping[tuple[str, str], int], present: set[Any]
-) -> dict[str, tuple[int, int, int]]:
-    """Per project: workers registered in the month, of them without a contract in
-    force, of them without attendance."""
-    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for key in {(row.project_code, row.worker_id_number) for row in registered}:
-        counted = counts[key[0]]
-        counted[0] += 1
-        counted[1] += key not in contracted
-        counted[2] += key not in present
-    return {code: (a, b, c) for code, (a, b, c) in counts.items()}
 
 
 async def _unpaid(
