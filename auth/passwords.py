@@ -11,6 +11,7 @@ hash, so raising them later re-hashes each password at its next sign-in.
 
 from __future__ import annotations
 
+import functools
 import secrets
 import string
 from typing import Final
@@ -23,9 +24,20 @@ MAX_LENGTH: Final = 256
 """A longer "password" only makes each guess cost the server more."""
 _HASHER: Final = PasswordHasher()
 _ALPHABET: Final = "".join(c for c in string.ascii_letters + string.digits if c not in "0O1lI")
-# Checked when the name is unknown, so an unknown name costs the same time as a known one
-# with a wrong password: timing does not tell which names exist.
-_DUMMY: Final = _HASHER.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _dummy() -> str:
+    """Checked when the name is unknown, so an unknown name costs the same time as a known
+    one with a wrong password: timing does not tell which names exist. Made on first need,
+    not at import (where it cost every process importing `auth` an argon2 hash: 60 ms and
+    64 MiB here, 0.75 s under load — each `hub` command, test and server process);
+    `prepare` makes it as a server starts, so that the first unknown name costs no more."""
+    return _HASHER.hash(secrets.token_urlsafe(16))
+
+
+def prepare() -> None:
+    _dummy()
 
 
 class WeakPassword(ValueError):
@@ -56,7 +68,7 @@ def verify_password(password: str, stored: str | None) -> bool:
     if len(password) > MAX_LENGTH:
         return False
     try:
-        return _HASHER.verify(stored or _DUMMY, password) and stored is not None
+        return _HASHER.verify(stored or _dummy(), password) and stored is not None
     except (VerificationError, InvalidHashError):
         return False
 

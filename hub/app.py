@@ -49,6 +49,7 @@ from alerts.payloads import AsClient
 from alerts.store import AlertStore
 from audit.graph import AuditReader
 from audit.record import AuditTrail
+from auth import passwords
 from auth.bodies import BodyLimit
 from auth.exchange import agency_audience
 from auth.middleware import CallerMiddleware, Refusal
@@ -454,6 +455,7 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await _first_signing_key(auth_store)
+        await asyncio.to_thread(passwords.prepare)  # before the first sign-in (its timing)
         # What start-up built lives as long as the process: keep the collector off it, so
         # full collections stay short (they set the tail latency, measured in bench/).
         gc.collect()
