@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -43,7 +43,7 @@ from graph.derived.compliance import (
     WarningLevel,
 )
 from graph.derived.freshness import Freshness
-from graph.derived.wages import PAID, PAYROLL
+from graph.derived.wages import PAYROLL
 from graph.observations import (
     BlacklistHit,
     Filing,
@@ -90,11 +90,9 @@ def in_process(info: Info) -> Databases | None:
     return Databases(*found)
 
 
-@dataclass(frozen=True)
-class _Attended:
-    worker: str
-    days: int
-    daily: int | None
+_Attended = tuple[str, int, int | None]
+"""(worker, days present, daily wage of the contract in force or None): compact, as a
+million of them are made at scale large."""
 
 
 async def sweep(info: Info, databases: Databases, fresh: Freshness, found: Observations) -> None:
@@ -111,24 +109,27 @@ async def sweep(info: Info, databases: Databases, fresh: Freshness, found: Obser
     else:
         projects = [p for p in started if p.code in scope.projects]
         codes = [p.code for p in projects]
-    registered, attended, paid, accounts, deposits = await asyncio.gather(
+    registered, attended, contracted, paid, accounts, deposits = await asyncio.gather(
         housing_bulk.registered(databases.housing, month, last_day, status, codes),
         housing_bulk.attended(databases.housing, month, last_day, status, codes),
-        bank_bulk.paid(databases.bank, month, codes),
+        housing_bulk.contracted(databases.housing, month, last_day, status, codes),
+        bank_bulk.paid(databases.bank, month, projects=codes),
         bank_bulk.accounts(databases.bank, month),
         hr_bulk.deposits(databases.hr),
     )
     if scope.gaps:
         found.districts.update(p.region_code for p in all_projects)
+    daily = _in_force(contracted)
     by_project: dict[str, list[_Attended]] = defaultdict(list)
-    for row in attended:
-        by_project[row.project_code].append(
-            _Attended(row.worker_id_number, row.days_present, row.daily_wage_fen)
-        )
-    counts = {row.project_code: (row.workers, row.uncontracted, row.absent) for row in registered}
+    present = set()
+    for code, worker, days in attended:
+        key = (code, worker)
+        present.add(key)
+        by_project[code].append((worker, days, daily.get(key)))
+    counts = _registered(registered, daily, present)
     paid_fen: dict[tuple[str, str], int] = defaultdict(int)
-    for row in paid:
-        paid_fen[(row.project_code, row.worker_id_number)] += row.amount_fen
+    for code, worker, amount in paid:
+        paid_fen[code, worker] += amount
     account = {r.project_code: (r.status, r.allocated_fen) for r in accounts}
     deposit = {r.project_code: r.status for r in deposits}
     missing = {m: fresh.missing(SOURCES[m], month) for m in Measure}
@@ -136,18 +137,21 @@ async def sweep(info: Info, databases: Databases, fresh: Freshness, found: Obser
 
     unpaid: list[tuple[Any, _Attended]] = []
     red = []
+    payroll_known = found.payroll_known
     for project in projects:
         code = project.code
         rows = by_project.get(code, ())
-        due = sum(a.days * a.daily for a in rows if a.daily is not None)
+        due = sum(days * wage for _, days, wage in rows if wage is not None)
         short = False
-        for a in rows:
-            got = paid_fen.get((code, a.worker), 0)
-            if found.payroll_known and got == 0:
-                short = True
-                unpaid.append((project, a))
-            elif found.payroll_known and a.daily is not None and got < a.days * a.daily:
-                short = True
+        if payroll_known:
+            for a in rows:
+                worker, days, wage = a
+                got = paid_fen.get((code, worker), 0)
+                if got == 0:
+                    short = True
+                    unpaid.append((project, a))
+                elif wage is not None and got < days * wage:
+                    short = True
         active, uncontracted, absent = counts.get(code, (0, 0, 0))
         held = account.get(code)
         visible = held is not None
@@ -172,7 +176,7 @@ async def sweep(info: Info, databases: Databases, fresh: Freshness, found: Obser
         )
         if level == WarningLevel.RED:
             red.append(project)
-    work = [_unpaid(info, fresh, unpaid, found), _filings(info, red, found)]
+    work = [_unpaid(databases, fresh, unpaid, found), _filings(info, red, found)]
     if scope.blacklist:
         work.append(_blacklisted(info, databases, started, found))
     if scope.gaps:
@@ -180,43 +184,58 @@ async def sweep(info: Info, databases: Databases, fresh: Freshness, found: Obser
     await asyncio.gather(*work)
 
 
+def _in_force(contracted: Sequence[Any]) -> dict[tuple[str, str], int]:
+    """(project, worker) → the daily wage of the latest-signed contract in force."""
+    latest: dict[tuple[str, str], tuple[Any, int]] = {}
+    for code, worker, signed_on, wage in contracted:
+        key = (code, worker)
+        kept = latest.get(key)
+        if kept is None or signed_on > kept[0]:
+            latest[key] = (signed_on, wage)
+    return {key: wage for key, (_, wage) in latest.items()}
+
+
+def _registered(
+    registered: Sequence[Any], contracted: Mapping[tuple[str, str], int], present: set[Any]
+) -> dict[str, tuple[int, int, int]]:
+    """Per project: workers registered in the month, of them without a contract in
+    force, of them without attendance."""
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for key in {(code, worker) for code, worker in registered}:
+        counted = counts[key[0]]
+        counted[0] += 1
+        counted[1] += key not in contracted
+        counted[2] += key not in present
+    return {code: (a, b, c) for code, (a, b, c) in counts.items()}
+
+
 async def _unpaid(
-    info: Info, fresh: Freshness, unpaid: list[tuple[Any, _Attended]], found: Observations
+    databases: Databases, fresh: Freshness, unpaid: list[tuple[Any, _Attended]], found: Observations
 ) -> None:
     """Attended and paid nothing; two months when the month before was so too (on the
-    same project, its payroll known)."""
+    same project, its payroll known): the workers' attendance and pay in that month read
+    for all of them at once."""
     before = previous_month(found.month)
     twice: set[tuple[str, str]] = set()
-    workers = sorted({a.worker for _, a in unpaid})
+    workers = sorted({worker for _, (worker, _, _) in unpaid})
     if workers and fresh.covers(PAYROLL, before):
-        housing = info.context.loaders(HousingLoaders)
-        bank = info.context.loaders(BankLoaders)
         attendance, disbursements = await asyncio.gather(
-            housing.attendance_by_worker.load_many(workers),
-            bank.disbursements_by_worker.load_many(workers),
+            housing_bulk.attending(databases.housing, before, workers),
+            bank_bulk.paid(databases.bank, before, workers=workers),
         )
         got: dict[tuple[str, str], int] = defaultdict(int)
-        for rows in disbursements:
-            for d in rows:
-                if d.status == PAID and d.period == before:
-                    got[(d.project_code, d.worker_id_number)] += d.amount_fen
-        twice = {
-            (a.project_code, a.worker_id_number)
-            for rows in attendance
-            for a in rows
-            if a.month == before
-            and a.days_present > 0
-            and got.get((a.project_code, a.worker_id_number), 0) == 0
-        }
+        for code, worker, amount in disbursements:
+            got[code, worker] += amount
+        twice = {(code, worker) for code, worker in attendance if got.get((code, worker), 0) == 0}
     found.unpaid.extend(
         Unpaid(
-            worker=a.worker,
+            worker=worker,
             project_code=project.code,
             region_code=project.region_code,
-            days_present=a.days,
-            months=2 if (project.code, a.worker) in twice else 1,
+            days_present=days,
+            months=2 if (project.code, worker) in twice else 1,
         )
-        for project, a in unpaid
+        for project, (worker, days, _) in unpaid
     )
 
 

@@ -17,11 +17,17 @@ from storage.database import Database
 PAID = DisbursementStatus.PAID.value
 
 
-async def paid(database: Database, period: date, codes: Sequence[str] | None) -> list[Row[Any]]:
+async def paid(
+    database: Database,
+    period: date,
+    *,
+    projects: Sequence[str] | None = None,
+    workers: Sequence[str] | None = None,
+) -> list[Any]:
     """(project_code, worker_id_number, amount_fen) of every disbursement with status
     paid counting for the month, from a project's special account (as the loaders see
-    them), on the projects `codes` (None: any). Not summed here: a GROUP BY costs SQLite
-    a walk of the natural key's index."""
+    them), to the workers `workers` or on the projects `projects` (neither: any), as the
+    driver's tuples. Not summed here: a GROUP BY costs SQLite a walk of the natural key's index."""
     statement = (
         select(
             disbursement_t.c.project_code,
@@ -31,7 +37,11 @@ async def paid(database: Database, period: date, codes: Sequence[str] | None) ->
         .join(account_t, account_t.c.account_no == disbursement_t.c.account_no)
         .where(disbursement_t.c.period == period, disbursement_t.c.status == PAID)
     )
-    return await database.fetch_in(statement, disbursement_t.c.project_code, codes)
+    if workers is not None:
+        return await database.fetch_in(
+            statement, disbursement_t.c.worker_id_number, workers, raw=True
+        )
+    return await database.fetch_in(statement, disbursement_t.c.project_code, projects, raw=True)
 
 
 async def accounts(database: Database, period: date) -> list[Row[Any]]:

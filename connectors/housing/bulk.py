@@ -1,7 +1,8 @@
 """Month-wide reads for the warnings' evaluation (`graph.sweep`): one statement for every
-project at once, answered as compact rows. In process only: they are not `@served`, so
-no caller reaches them over the connector wire (they are not bounded by any caller's
-jurisdiction or row limit)."""
+project at once, answered as compact rows — those with a row per worker as the driver's
+tuples (`Database.fetch(raw=True)`: a date may be ISO text on SQLite, only compared).
+In process only: they are not `@served`, so no caller reaches them over the connector
+wire (they are not bounded by any caller's jurisdiction or row limit)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Row, and_, case, distinct, exists, func, or_, select
+from sqlalchemy import Row, and_, or_, select
 
 from connectors.housing.loaders import (
     attendance_t,
@@ -50,66 +51,68 @@ def _on_started(column: Any, status: str, last_day: date) -> Any:
     )
 
 
-def _in_force(project: Any, worker: Any, month: date, last_day: date) -> Any:
-    """A contract of the worker on the project in force on any day of the month
-    (`graph.derived.wages.covers`)."""
-    return and_(
-        contract_t.c.project_code == project,
-        contract_t.c.worker_id_number == worker,
-        contract_t.c.start_date <= last_day,
-        or_(contract_t.c.end_date.is_(None), contract_t.c.end_date >= month),
-    )
-
-
 async def attended(
     database: Database, month: date, last_day: date, status: str, codes: Sequence[str] | None
-) -> list[Row[Any]]:
-    """(project_code, worker_id_number, days_present, daily_wage_fen) of every worker who
-    attended, in the month, a project with the status started by `last_day` (of `codes`:
-    None, any); the daily wage of the latest-signed contract in force (None: none), looked
-    up by the database, row by row through the contracts' worker index."""
-    a = attendance_t.c
-    daily = (
-        select(contract_t.c.daily_wage_fen)
-        .where(_in_force(a.project_code, a.worker_id_number, month, last_day))
-        .order_by(contract_t.c.signed_on.desc(), contract_t.c.contract_no)
-        .limit(1)
-        .scalar_subquery()
-    )
+) -> list[Any]:
+    """(project_code, worker_id_number, days_present) of every worker who attended, in
+    the month, a project with the status started by `last_day` (of `codes`: None, any)."""
     statement = (
-        select(a.project_code, a.worker_id_number, a.days_present, daily.label("daily_wage_fen"))
-        .join(project_t, _on_started(a.project_code, status, last_day))
-        .where(a.month == month, a.days_present > 0)
+        select(
+            attendance_t.c.project_code,
+            attendance_t.c.worker_id_number,
+            attendance_t.c.days_present,
+        )
+        .join(project_t, _on_started(attendance_t.c.project_code, status, last_day))
+        .where(attendance_t.c.month == month, attendance_t.c.days_present > 0)
     )
-    return await database.fetch_in(statement, a.project_code, codes)
+    return await database.fetch_in(statement, attendance_t.c.project_code, codes, raw=True)
+
+
+async def contracted(
+    database: Database, month: date, last_day: date, status: str, codes: Sequence[str] | None
+) -> list[Any]:
+    """(project_code, worker_id_number, signed_on, daily_wage_fen) of every contract in
+    force on any day of the month (`graph.derived.wages.covers`) on such a project."""
+    statement = (
+        select(
+            contract_t.c.project_code,
+            contract_t.c.worker_id_number,
+            contract_t.c.signed_on,
+            contract_t.c.daily_wage_fen,
+        )
+        .join(project_t, _on_started(contract_t.c.project_code, status, last_day))
+        .where(
+            contract_t.c.start_date <= last_day,
+            or_(contract_t.c.end_date.is_(None), contract_t.c.end_date >= month),
+        )
+    )
+    return await database.fetch_in(statement, contract_t.c.project_code, codes, raw=True)
 
 
 async def registered(
     database: Database, month: date, last_day: date, status: str, codes: Sequence[str] | None
-) -> list[Row[Any]]:
-    """(project_code, workers, uncontracted, absent) per such project: the workers with a
-    registration open during the month, of them those without a contract in force, and
-    those without attendance — counted by the database, not sent row by row."""
-    r = registration_t.c
-    contracted = exists().where(_in_force(r.project_code, r.worker_id_number, month, last_day))
-    present = exists().where(
-        attendance_t.c.project_code == r.project_code,
-        attendance_t.c.worker_id_number == r.worker_id_number,
-        attendance_t.c.month == month,
-        attendance_t.c.days_present > 0,
-    )
+) -> list[Any]:
+    """(project_code, worker_id_number) of every registration open during the month on
+    such a project (a worker may appear more than once)."""
     statement = (
-        select(
-            r.project_code,
-            func.count(distinct(r.worker_id_number)).label("workers"),
-            func.count(distinct(case((~contracted, r.worker_id_number)))).label("uncontracted"),
-            func.count(distinct(case((~present, r.worker_id_number)))).label("absent"),
+        select(registration_t.c.project_code, registration_t.c.worker_id_number)
+        .join(project_t, _on_started(registration_t.c.project_code, status, last_day))
+        .where(
+            registration_t.c.entry_date <= last_day,
+            or_(registration_t.c.exit_date.is_(None), registration_t.c.exit_date >= month),
         )
-        .join(project_t, _on_started(r.project_code, status, last_day))
-        .where(r.entry_date <= last_day, or_(r.exit_date.is_(None), r.exit_date >= month))
-        .group_by(r.project_code)
     )
-    return await database.fetch_in(statement, r.project_code, codes)
+    return await database.fetch_in(statement, registration_t.c.project_code, codes, raw=True)
+
+
+async def attending(database: Database, month: date, workers: Sequence[str]) -> list[Any]:
+    """(project_code, worker_id_number) of the workers' attendance in the month, on any
+    project."""
+    a = attendance_t.c
+    statement = select(a.project_code, a.worker_id_number).where(
+        a.month == month, a.days_present > 0
+    )
+    return await database.fetch_in(statement, a.worker_id_number, workers, raw=True)
 
 
 async def on_sites(database: Database, regions: Sequence[str]) -> list[Row[Any]]:
