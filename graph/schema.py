@@ -18,14 +18,17 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLObjectType
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import BatchingConfig, StrawberryConfig
+from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types import ExecutionContext
+from strawberry.types.field import StrawberryField
 
 from graph.gates import gate_fields
 from graph.merged import compose_query
 from kernel import errors
+from kernel.access import fast_resolver
 from kernel.composition import GraphContribution
 from kernel.scalars import SCALAR_MAP
 
@@ -79,12 +82,14 @@ def build_schema(
     hide_suggestions: bool = False,
     error_observer: ErrorObserver = _observe_nothing,
     batch_max: int = 0,
+    fast_fields: bool = True,
 ) -> HubSchema:
     """The merged graph, with `extra` root fields (and the hub's `mutation` and `subscription`
     types, when given); `extensions` are the hub's
     per-operation steps (limits, audit), passed as classes or factories, in the order they
     wrap execution. `batch_max` > 0 lets a request hold that many operations as a JSON
-    array."""
+    array. `fast_fields`: plain scoped fields resolved without strawberry's per-field
+    machinery (`kernel.access.fast_resolver`); off only to compare the two paths."""
     query = compose_query(extra)
     gate_fields([query])
     schema = HubSchema(
@@ -99,4 +104,18 @@ def build_schema(
     )
     schema.hide_suggestions = hide_suggestions
     schema.error_observer = error_observer
+    if fast_fields:
+        _resolve_fast(schema)
     return schema
+
+
+def _resolve_fast(schema: HubSchema) -> None:
+    """Gives every field `fast_resolver` can answer that resolver, in the executable schema
+    strawberry built (the SDL is unchanged)."""
+    for named in schema._schema.type_map.values():
+        if not isinstance(named, GraphQLObjectType):
+            continue
+        for graphql_field in named.fields.values():
+            field = (graphql_field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+            if isinstance(field, StrawberryField) and (fast := fast_resolver(field)) is not None:
+                graphql_field.resolve = fast

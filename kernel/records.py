@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Awaitable, Callable
 from functools import cache
 from typing import Any, Optional, TypeVar
 
-from kernel.access import scoped
+from kernel.access import FAST_READ, scoped
 from kernel.context import Info
 
 RecordT = TypeVar("RecordT")
@@ -41,13 +42,27 @@ def row_field(
     through the request's batched loader, so every such field of one entity shares one
     statement. Null when the agency has no row for the entity."""
 
-    async def resolve(self: Any, info: Any) -> Any:
-        found = await row(self, info)
+    def pick(found: Any) -> Any:
         if found is None:
             return None
         value = getattr(found, column)
         return convert(value) if convert is not None and value is not None else value
 
+    async def resolve(self: Any, info: Any) -> Any:
+        return pick(await row(self, info))
+
+    async def later(pending: Awaitable[Any]) -> Any:
+        return pick(await pending)
+
+    def read(part: Any, info: Any) -> Any:
+        """The value at once when the row is already loaded (a future done), else an
+        awaitable: `kernel.access.fast_resolver`."""
+        pending = row(part, info)
+        if isinstance(pending, asyncio.Future) and pending.done():
+            return pick(pending.result())
+        return later(pending)
+
+    setattr(resolve, FAST_READ, read)
     resolve.__annotations__ = {"info": Info, "return": Optional[returns]}  # noqa: UP045
     resolve.__name__ = column
     return scoped(scope, resolver=resolve, description=description)
