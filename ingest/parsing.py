@@ -36,7 +36,8 @@ from ingest.readers import Format, open_table
 from ingest.rejects import RejectsWriter
 from ingest.report import Issue, Report
 from ingest.targets import DbRow, Importable
-from ingest.validate import Validator
+from ingest.validate import TypedRow, Validator
+from ingest.values.kinds import MEMO_LIMIT
 
 BATCH_ROWS: Final = 5_000
 StagedRow = tuple[object, ...]
@@ -87,11 +88,12 @@ def peak_mib() -> float:
     return 0.0
 
 
-def preparer(target: Importable, backend: str) -> Callable[[DbRow], Sequence[object]]:
-    """Values as the backend's bulk path takes them: SQLite gets what SQLAlchemy would
-    bind (dates as ISO text, booleans as 0/1); psycopg's COPY adapts Python values."""
+def _processors(target: Importable, backend: str) -> list[tuple[int, Callable[[Any], object]]]:
+    """(position, bind processor) of each written column whose value the backend's bulk
+    path needs converted: SQLite takes what SQLAlchemy would bind (dates as ISO text,
+    booleans as 0/1); psycopg's COPY adapts Python values."""
     if backend != "sqlite":
-        return lambda values: values
+        return []
     dialect = sqlite.dialect()
     processors: list[tuple[int, Callable[[Any], object]]] = []
     for position, name in enumerate(target.written):
@@ -100,6 +102,56 @@ def preparer(target: Importable, backend: str) -> Callable[[DbRow], Sequence[obj
             processors.append((position, datetime.date.isoformat))
         elif processor := column_type.dialect_impl(dialect).bind_processor(dialect):
             processors.append((position, processor))
+    return processors
+
+
+class _Converted(dict[object, object]):
+    """A bind processor's results by value, up to MEMO_LIMIT of them: a payroll's dates and
+    flags repeat on every row, and a subscript that finds one is no Python call."""
+
+    __slots__ = ("convert",)
+
+    def __init__(self, convert: Callable[[Any], object]) -> None:
+        super().__init__()
+        self.convert = convert
+
+    def __missing__(self, value: object) -> object:
+        converted = self.convert(value)
+        if len(self) < MEMO_LIMIT:
+            self[value] = converted
+        return converted
+
+
+def staged_row(target: Importable, backend: str) -> Callable[[int, TypedRow], StagedRow]:
+    """(row number, typed row) → the staged row, by one function compiled for the table and
+    backend: the database values picked (or `to_db`) and converted in a single tuple
+    display, each converted value looked up (`_Converted`); a list, a loop calling the
+    converters and a second tuple cost 1.6 µs a row on SQLite, a sixth of the parser's work."""
+    converters = {n: _Converted(convert) for n, convert in _processors(target, backend)}
+    names: dict[str, object] = {"to_db": target.to_db}
+    if target.to_db is None:
+        positions = [target.spec.column_names.index(name) for name in target.written]
+        source = "values"
+    else:
+        positions = list(range(len(target.written)))
+        source = "to_db(values)"
+    cells = []
+    for n, at in enumerate(positions):
+        convert = converters.get(n)
+        if convert is None:
+            cells.append(f"v[{at}]")
+        else:
+            names[f"c{n}"] = convert
+            cells.append(f"(None if (x{n} := v[{at}]) is None else c{n}[x{n}])")
+    code = f"def staged(number, values):\n    v = {source}\n    return (number, {', '.join(cells)})"
+    exec(compile(code, f"<staged row of {target.agency}.{target.name}>", "exec"), names)
+    built: Callable[[int, TypedRow], StagedRow] = names["staged"]  # type: ignore[assignment]
+    return built
+
+
+def preparer(target: Importable, backend: str) -> Callable[[DbRow], Sequence[object]]:
+    """Values as the backend's bulk path takes them (`_processors`)."""
+    processors = _processors(target, backend)
     if not processors:
         return lambda values: values
 
@@ -118,8 +170,7 @@ def parse(job: ParseJob, report: Report) -> Iterator[Bound | list[StagedRow] | F
     """The job's rows in batches, problems into `report`; ends with `Finished`."""
     target = job.target
     rejects = RejectsWriter(job.rejects, target.spec) if job.rejects is not None else None
-    from_file = target.db_row()
-    prepare = preparer(target, job.backend)
+    stage_row = staged_row(target, job.backend)
     started = report.seconds.get("read", 0.0)
 
     def rejected(number: int, cells: list[object]) -> None:
@@ -148,7 +199,7 @@ def parse(job: ParseJob, report: Report) -> Iterator[Bound | list[StagedRow] | F
             batch: list[StagedRow] = []
             size = job.batch_rows
             for number, values in rows:
-                batch.append((number, *prepare(from_file(values))))
+                batch.append(stage_row(number, values))
                 if len(batch) >= size:
                     yield batch
                     batch = []
