@@ -37,10 +37,89 @@ StatementListener = Callable[[str], None]
 ConnectionT = TypeVar("ConnectionT")
 
 
+_PLANS_KEPT = 256
+"""Parameter shapes a statement keeps the plan of (a loader's batch sizes)."""
+
+
+class _Slot:
+    """Where an argument comes from: a parameter, the position in its list, in its tuple."""
+
+    __slots__ = ("index", "inner", "name")
+
+    def __init__(self, name: str, index: int | None = None, inner: int | None = None) -> None:
+        self.name, self.index, self.inner = name, index, inner
+
+
+def _slots(name: str, value: Any) -> Any:
+    if not isinstance(value, list | tuple):
+        return _Slot(name)
+    return [
+        tuple(_Slot(name, i, j) for j in range(len(item)))
+        if isinstance(item, tuple)
+        else _Slot(name, i)
+        for i, item in enumerate(value)
+    ]
+
+
+class _Plan:
+    """One parameter shape of a reused statement: its SQL text and, per positional
+    argument, its slot (or the statement's own constant) and bind processor."""
+
+    def __init__(self, sql: str, steps: list[tuple[_Slot | None, Any, Any]]) -> None:
+        self.sql = sql
+        self.steps = steps
+
+    @classmethod
+    def of(
+        cls, compiled: Compiled, parameters: Mapping[str, Any], bound: tuple[str, Any]
+    ) -> _Plan | None:
+        """The plan, found by expanding slots in place of the values; None when the
+        statement is not positional, or the plan does not give exactly what SQLAlchemy
+        gave (`bound`) for these parameters."""
+        expanded = compiled.compiled.construct_expanded_state(
+            {name: _slots(name, value) for name, value in parameters.items()}
+        )
+        if expanded.positiontup is None:
+            return None
+        processors = {**compiled.bind_processors, **expanded.processors}
+        steps: list[tuple[_Slot | None, Any, Any]] = []
+        for name in expanded.positiontup:
+            value = expanded.parameters[name]
+            if isinstance(value, list | tuple):  # slots left unexpanded: not a plain list
+                return None
+            slot = value if isinstance(value, _Slot) else None
+            steps.append((slot, None if slot else value, processors.get(name)))
+        plan = cls(expanded.statement, steps)
+        try:
+            same = (plan.sql, plan.arguments(parameters)) == bound
+        except (LookupError, TypeError):
+            same = False
+        return plan if same else None
+
+    def arguments(self, parameters: Mapping[str, Any]) -> list[Any]:
+        found = []
+        for slot, constant, process in self.steps:
+            if slot is None:
+                value = constant
+            else:
+                value = parameters[slot.name]
+                if slot.index is not None:
+                    value = value[slot.index]
+                    if slot.inner is not None:
+                        value = value[slot.inner]
+            if type(value) is str and NUL in value:
+                raise BadUserInput("a text argument holds a NUL character")
+            found.append(process(value) if process is not None and value is not None else value)
+        return found
+
+
+_UNPLANNED: Any = object()
+
+
 class Compiled:
     """One statement rendered for one dialect, with its result processors and row type."""
 
-    def __init__(self, statement: Executable, dialect: Dialect) -> None:
+    def __init__(self, statement: Executable, dialect: Dialect, reused: bool = False) -> None:
         compiled = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
         assert isinstance(compiled, SQLCompiler)
         self.compiled = compiled
@@ -52,11 +131,35 @@ class Compiled:
         ]
         self.converted = [(i, p) for i, p in enumerate(processors) if p is not None]
         self.make_row = result_tuple([column.key for column in columns])
+        self._plans: dict[tuple[Any, ...], _Plan | None] | None = (
+            {} if reused and not compiled.literal_execute_params else None
+        )
 
     def bind(self, parameters: Mapping[str, Any] | None) -> tuple[str, Any]:
         """The SQL text with IN lists expanded, and the driver's arguments: a list for a
-        positional paramstyle (aiosqlite, asyncpg, sqlite3), a dict for a named one
-        (psycopg)."""
+        positional paramstyle (asyncpg, sqlite3), a dict for a named one (psycopg).
+
+        A reused statement (a loader's) keeps, per shape of its parameters (the length of
+        each list), the text and where each argument comes from: expanding a batch's IN
+        list through SQLAlchemy was a tenth of a request's CPU (bench.profile, dossier)."""
+        plans = self._plans
+        if plans is None or not parameters:
+            return self._bind(parameters)
+        shape = tuple(
+            (name, len(value)) if isinstance(value, list | tuple) else name
+            for name, value in parameters.items()
+        )
+        plan = plans.get(shape, _UNPLANNED)
+        if plan is _UNPLANNED:
+            bound = self._bind(parameters)
+            if len(plans) < _PLANS_KEPT:
+                plans[shape] = _Plan.of(self, parameters, bound)
+            return bound
+        if plan is None:
+            return self._bind(parameters)
+        return plan.sql, plan.arguments(parameters)
+
+    def _bind(self, parameters: Mapping[str, Any] | None) -> tuple[str, Any]:
         expanded = self.compiled.construct_expanded_state(parameters)
         processors = (
             {**self.bind_processors, **expanded.processors}
@@ -128,7 +231,7 @@ class CompiledCache:
             return Compiled(statement, self.dialect)
         found = self._kept.get(statement)
         if found is None:
-            found = self._kept[statement] = Compiled(statement, self.dialect)
+            found = self._kept[statement] = Compiled(statement, self.dialect, reused=True)
         return found
 
 

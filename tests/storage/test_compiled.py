@@ -1,0 +1,65 @@
+"""A reused statement binds its parameters from a plan kept per shape (each list's length)
+instead of expanding its IN lists through SQLAlchemy each time: the text and arguments
+must be exactly SQLAlchemy's, for plain lists, lists of tuples (composite keys), bound
+constants and processed types, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import Column, Date, Integer, MetaData, String, Table, bindparam, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
+
+from kernel.errors import BadUserInput
+from storage.reading import Compiled
+
+metadata = MetaData()
+item = Table(
+    "item",
+    metadata,
+    Column("code", String, primary_key=True),
+    Column("month", Date, primary_key=True),
+    Column("amount", Integer),
+)
+
+
+def _statements() -> dict[str, Any]:
+    """Loaders' shapes: a batch's keys in an IN list."""
+    keys = bindparam("keys", expanding=True)
+    return {
+        "plain list": select(item).where(item.c.code.in_(keys)),
+        "list and constant": select(item).where(item.c.code.in_(keys), item.c.amount > 5).limit(3),
+        "composite keys": select(item).where(tuple_(item.c.code, item.c.month).in_(keys)),
+        "dates": select(item).where(item.c.month.in_(keys)),
+    }
+
+
+def _keys(name: str, size: int) -> list[Any]:
+    if name == "composite keys":
+        return [(f"p{i}", datetime.date(2026, 1 + i % 12, 1)) for i in range(size)]
+    if name == "dates":
+        return [datetime.date(2026, 1 + i % 12, 1) for i in range(size)]
+    return [f"p{i}" for i in range(size)]
+
+
+@pytest.mark.parametrize("dialect", [sqlite.dialect(), postgresql.asyncpg.dialect()])
+def test_a_planned_bind_is_sqlalchemys(dialect: Dialect) -> None:
+    for name, statement in _statements().items():
+        reused = Compiled(statement, dialect, reused=True)
+        for size in (1, 3, 3, 7, 1, 0, 7):  # each shape planned once, then reused
+            parameters = {"keys": _keys(name, size)}
+            expected = Compiled(statement, dialect).bind(parameters)
+            assert reused.bind(parameters) == expected, (name, size)
+        planned = reused._plans or {}
+        assert any(plan is not None for plan in planned.values()), name
+
+
+def test_a_planned_bind_still_refuses_nul() -> None:
+    statement = select(item).where(item.c.code.in_(bindparam("keys", expanding=True)))
+    reused = Compiled(statement, sqlite.dialect(), reused=True)
+    reused.bind({"keys": ["a", "b"]})
+    with pytest.raises(BadUserInput):
+        reused.bind({"keys": ["a", "b\x00"]})
