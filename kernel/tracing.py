@@ -8,10 +8,15 @@ agency, a wave's number, an outcome — never a value a caller sent.
 from __future__ import annotations
 
 import contextlib
+import os
 from contextlib import AbstractContextManager
 from typing import Any, Final
 
 from opentelemetry import trace
+from opentelemetry.environment_variables import OTEL_PYTHON_TRACER_PROVIDER
+
+_GLOBAL_KNOWN: Final = hasattr(trace, "_TRACER_PROVIDER")
+"""The API keeps the installed provider there (None until one is)."""
 
 
 class HubTracer:
@@ -26,9 +31,14 @@ class HubTracer:
     def __init__(self, name: str) -> None:
         self._tracer = trace.get_tracer(name)
         self._installed = False
+        self._from_environment = OTEL_PYTHON_TRACER_PROVIDER in os.environ
 
     def installed(self) -> bool:
         if not self._installed:
+            if _GLOBAL_KNOWN and trace._TRACER_PROVIDER is None and not self._from_environment:
+                # none installed: `get_tracer_provider` would look its environment
+                # variable up in os.environ on every call (a dozen spans a request)
+                return False
             provider = trace.get_tracer_provider()
             self._installed = not isinstance(provider, trace.ProxyTracerProvider)
         return self._installed
