@@ -169,8 +169,13 @@ class Stage(ABC):
 
     def duplicates(self) -> Iterator[tuple[Any, ...]]:
         """(row number, first row, *key values) of staged rows whose stored key an earlier
-        row has; empty key parts are equal, as a file's are (one sort, no join)."""
+        row has; empty key parts are equal, as a file's are (one sort, no join). Whether
+        there is any is asked first with a grouping that stops at the first: it sorts the
+        keys alone, where the window carries every row through (at a million rows on
+        SQLite 1.0 CPU s against 2.6), and most files have none."""
         names = ", ".join(self.quote(name) for name in self.target.key)
+        if self._one(f"SELECT 1 FROM {STAGE} GROUP BY {names} HAVING count(*) > 1 LIMIT 1") is None:
+            return
         yield from self._stream(
             f"SELECT row_no, first, {names} FROM (SELECT row_no, {names}, min(row_no)"
             f" OVER (PARTITION BY {names}) AS first FROM {STAGE}) d"
