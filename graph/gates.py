@@ -40,6 +40,7 @@ from strawberry.types.lazy_type import LazyType
 from graph.jurisdiction import ENTITY_KEYS, jurisdiction_of, unlimited
 from kernel.access import caller_of
 from kernel.composition import Entity
+from kernel.context import notes_of
 from kernel.errors import Forbidden
 from kernel.ownership import KEY_SCALARS, NAMES_KEY, Owner, disclosed_by, owner_of
 from kernel.pagination import Connection, empty_connection
@@ -51,12 +52,8 @@ def _items(value: Any) -> list[Any]:
 
 
 def _note(info: Any, owners: Iterable[Owner], items: Iterable[Any]) -> None:
-    entities = info.context.disclosures.entities
-    for item in items:
-        for owner in owners:
-            key = owner.key(item)
-            if key is not None:
-                entities.add((owner.entity.value, key))
+    keys = ((owner.entity.value, owner.key(item)) for item in items for owner in owners)
+    notes_of(info).disclose([(kind, key) for kind, key in keys if key is not None], info.path)
 
 
 class EntityGate(FieldExtension):
@@ -69,9 +66,8 @@ class EntityGate(FieldExtension):
         self.attribute = ENTITY_KEYS[entity]
 
     def _disclosed(self, info: Any, value: Any) -> Any:
-        entities = info.context.disclosures.entities
-        for item in _items(value):
-            entities.add((self.entity, getattr(item, self.attribute)))
+        keys = [(self.entity, getattr(item, self.attribute)) for item in _items(value)]
+        notes_of(info).disclose(keys, info.path)
         return value
 
     def resolve(self, next_: SyncExtensionResolver, source: Any, info: Any, **kwargs: Any) -> Any:

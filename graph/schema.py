@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import strawberry
@@ -22,14 +22,16 @@ from graphql import GraphQLError, GraphQLObjectType
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import BatchingConfig, StrawberryConfig
 from strawberry.schema.schema_converter import GraphQLCoreConverter
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.field import StrawberryField
+from strawberry.types.graphql import OperationType
 
 from graph.gates import gate_fields
 from graph.merged import compose_query
 from kernel import errors
 from kernel.access import fast_resolver
 from kernel.composition import GraphContribution
+from kernel.context import OPERATION_NOTES, Disclosures, OperationNotes
 from kernel.scalars import SCALAR_MAP
 
 logger = logging.getLogger("hub.errors")
@@ -46,6 +48,40 @@ def _observe_nothing(code: str, error: GraphQLError, context: ExecutionContext |
 class HubSchema(strawberry.Schema):
     hide_suggestions: bool = False
     error_observer: ErrorObserver = staticmethod(_observe_nothing)
+
+    async def execute(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        """Strawberry's, with the operation's disclosures noted apart and passed on to the
+        request's record as the result carries them (`kernel.context.OperationNotes`):
+        what an error nulled, or a timeout stopped, was not disclosed. Every way the hub
+        runs an operation comes here: over HTTP (one or a batch), the web desk's pages,
+        the webhook bodies."""
+        disclosures = getattr(context_value, "disclosures", None)
+        notes = OperationNotes(disclosures) if isinstance(disclosures, Disclosures) else None
+        token = OPERATION_NOTES.set(notes)
+        try:
+            result = await super().execute(
+                query,
+                variable_values,
+                context_value,
+                root_value,
+                operation_name,
+                allowed_operation_types,
+                operation_extensions,
+            )
+        finally:
+            OPERATION_NOTES.reset(token)
+        if notes is not None:
+            notes.settle(result.data, result.errors)
+        return result
 
     def process_errors(
         self, errors_: list[GraphQLError], execution_context: ExecutionContext | None = None

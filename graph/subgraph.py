@@ -45,7 +45,7 @@ from graph.schema import ErrorObserver, ExtensionFactory, HubSchema
 from kernel import refs
 from kernel.access import RequiresScopes, caller_of
 from kernel.composition import Entity, GraphContribution, compose_type
-from kernel.context import Info
+from kernel.context import Info, notes_of
 from kernel.costs import COST_KEY, Cost
 from kernel.errors import BadUserInput, Forbidden
 from kernel.scalars import SCALAR_MAP
@@ -101,7 +101,7 @@ def _reference_resolver(entity: Entity) -> classmethod[Any, ..., Any]:
         if not unlimited(caller_of(info)):
             found = await jurisdiction_of(info).keep(entity.value, found)
         if found is not None:  # disclosed: the audit record and the access report name it
-            info.context.disclosures.entities.add((entity.value, getattr(found, python_name)))
+            notes_of(info).disclose([(entity.value, getattr(found, python_name))], info.path)
         return found
 
     return classmethod(resolve_reference)

@@ -29,6 +29,7 @@ from strawberry.types.base import get_object_definition
 from strawberry.types.field import StrawberryField
 
 from kernel.caller import Caller
+from kernel.context import notes_of
 from kernel.errors import Forbidden
 
 TypeT = TypeVar("TypeT", bound=type)
@@ -85,14 +86,14 @@ class ScopeGuard(FieldExtension):
 
     def _note(self, info: Any, missing: tuple[str, ...]) -> None:
         """Notes the field for the audit log: read, masked, or (when refused) denied."""
-        disclosures = info.context.disclosures
+        notes = notes_of(info)
         coordinate = (info.path.typename, info.field_name)
         if not missing:
-            disclosures.fields[coordinate] = self.scopes
+            notes.read(coordinate, self.scopes, info.path)
         elif self.mask is not None:
-            disclosures.masked.add(coordinate)
+            notes.mask(coordinate, info.path)
         else:
-            disclosures.denied.add(coordinate)
+            notes.deny(coordinate)
 
     def resolve(self, next_: SyncExtensionResolver, source: Any, info: Any, **kwargs: Any) -> Any:
         missing = caller_of(info).missing(self.scopes)

@@ -309,3 +309,34 @@ def test_the_red_teams_queries_reach_the_access_report(hub: RunningHub, client_i
         )
         seen = report["data"]["accessReport"]["disclosures"]["nodes"]
         assert {"requestId": response.headers["x-request-id"], "clientId": client_id} in seen
+
+
+def test_what_an_error_nulls_is_not_noted_as_disclosed(hub: RunningHub) -> None:
+    """A grant without `wage:read`, no row limits: a labour contract's daily wage is
+    refused and, being non-null, nulls the worker's whole contract list; the record must
+    not claim the contracts, their projects or employers were disclosed."""
+    register_client(hub, "test-no-wage", [s for s in vocabulary() if s != "wage:read"])
+    response = hub.as_client("test-no-wage").post(
+        "/graphql",
+        json={
+            "query": "query($id: IdNumber!) { worker(idNumber: $id) { contracts { signedOn "
+            "project { name startDate } employer { name } dailyWageFen } } }",
+            "variables": {"id": STORY.dispute_worker_id},
+        },
+    )
+    assert response.json()["data"] == {"worker": {"contracts": None}}
+    [record] = [
+        n
+        for n in hub.as_client(AUDITOR)
+        .post(
+            "/graphql",
+            json={
+                "query": '{ auditEvents(filter: {client: "test-no-wage"}, first: 20) '
+                "{ nodes { requestId fieldsRead entities { kind } } } }"
+            },
+        )
+        .json()["data"]["auditEvents"]["nodes"]
+        if n["requestId"] == response.headers["x-request-id"]
+    ]
+    assert set(record["fieldsRead"]) == {"Query.worker", "Worker.contracts"}
+    assert {e["kind"] for e in record["entities"]} == {"Worker"}
