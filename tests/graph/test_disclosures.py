@@ -19,10 +19,12 @@ import pytest
 from graphql import GraphQLNonNull, GraphQLObjectType, GraphQLSchema, Undefined, get_named_type
 from strawberry.types.base import StrawberryObjectDefinition
 
-from conftest import SEED, TEST_PURPOSE, ClientCredentials, RunningHub
+from conftest import SEED, TEST_PURPOSE, ClientCredentials, RunningHub, serving
 from grants import register_client
 from graph.schema import HubSchema
+from hub.app import create_app
 from hub.graph import hub_schema
+from hub.settings import DatabasePolicy
 from hub.wiring import build_subject_hasher
 from kernel.composition import Entity
 from kernel.ownership import disclosed_by
@@ -325,18 +327,58 @@ def test_what_an_error_nulls_is_not_noted_as_disclosed(hub: RunningHub) -> None:
         },
     )
     assert response.json()["data"] == {"worker": {"contracts": None}}
-    [record] = [
-        n
-        for n in hub.as_client(AUDITOR)
+    record = _recorded(hub, "test-no-wage", response.headers["x-request-id"])
+    assert set(record["fieldsRead"]) == {"Query.worker", "Worker.contracts"}
+    assert {e["kind"] for e in record["entities"]} == {"Worker"}
+
+
+def test_operations_of_a_batch_settle_their_notes_apart(hub: RunningHub) -> None:
+    """A batch runs its operations at once on one request context: the one whose contracts
+    a refusal nulls neither takes back what the other disclosed nor adds what it did not
+    (a second hub over the same databases, with batches on)."""
+    client_id = register_client(hub, "test-no-wage", [s for s in vocabulary() if s != "wage:read"])
+    limits = hub.settings.limits.model_copy(update={"batch_max": 2})
+    few = DatabasePolicy(pool_size=1, max_overflow=1)  # a shared PostgreSQL server
+    app = create_app(hub.settings.model_copy(update={"limits": limits, "db": few}))
+    variables = {"id": STORY.dispute_worker_id}
+    nulled = "query($id: IdNumber!) { worker(idNumber: $id) { contracts { signedOn employer { name } dailyWageFen } } }"
+    carried = "query($id: IdNumber!) { worker(idNumber: $id) { contracts { signedOn } } }"
+    with (
+        serving(app, limits) as url,
+        httpx.Client(
+            base_url=url,
+            timeout=30,
+            auth=ClientCredentials(client_id, hub.secrets[client_id]),
+            headers={"X-Purpose": TEST_PURPOSE},
+        ) as client,
+    ):
+        response = client.post(
+            "/graphql",
+            json=[{"query": d, "variables": variables} for d in (nulled, carried)],
+        )
+    first, second = response.json()
+    assert first["data"] == {"worker": {"contracts": None}}
+    assert second["data"]["worker"]["contracts"]
+    record = _recorded(hub, client_id, response.headers["x-request-id"])
+    assert "LabourContract.signedOn" in record["fieldsRead"]
+    assert "Enterprise.name" not in record["fieldsRead"]
+    assert "LabourContract.dailyWageFen" in record["fieldsDenied"]
+    assert {e["kind"] for e in record["entities"]} == {"Worker"}
+
+
+def _recorded(hub: RunningHub, client_id: str, request_id: str) -> dict[str, Any]:
+    """One request's audit record, read as an auditor."""
+    body = (
+        hub.as_client(AUDITOR)
         .post(
             "/graphql",
             json={
-                "query": '{ auditEvents(filter: {client: "test-no-wage"}, first: 20) '
-                "{ nodes { requestId fieldsRead entities { kind } } } }"
+                "query": "query($c: String!) { auditEvents(filter: {client: $c}, first: 20) "
+                "{ nodes { requestId fieldsRead fieldsDenied entities { kind } } } }",
+                "variables": {"c": client_id},
             },
         )
-        .json()["data"]["auditEvents"]["nodes"]
-        if n["requestId"] == response.headers["x-request-id"]
-    ]
-    assert set(record["fieldsRead"]) == {"Query.worker", "Worker.contracts"}
-    assert {e["kind"] for e in record["entities"]} == {"Worker"}
+        .json()
+    )
+    [record] = [n for n in body["data"]["auditEvents"]["nodes"] if n["requestId"] == request_id]
+    return record  # type: ignore[no-any-return]
