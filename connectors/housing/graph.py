@@ -150,7 +150,9 @@ class ContractRecord:
     signed_on: date
     start_date: date
     end_date: date | None
-    daily_wage_fen: Fen = scoped(WORKER_EMPLOYMENT, WAGE_READ, description="日工资 in fen")
+    daily_wage_fen: Fen | None = scoped(
+        WORKER_EMPLOYMENT, WAGE_READ, description="日工资 in fen; null without wage:read"
+    )
     pay_day: int = strawberry.field(description="Day of the month wages fall due")
 
     @scoped_resolver(WORKER_EMPLOYMENT)

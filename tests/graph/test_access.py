@@ -56,20 +56,29 @@ def test_only_known_scopes_are_used(schema: HubSchema) -> None:
 
 
 def test_refusable_fields_are_nullable(schema: HubSchema) -> None:
-    """A refused non-null field would null its parent; masked fields are never refused."""
+    """A refused non-null field would null its parent; masked fields are never refused.
+    In an entity every scoped field may be refused; in a record (reached through a field
+    with the record's own scope) those that need more than the record's least-guarded
+    field — a contract's daily wage (wage:read) once nulled the whole contract list of a
+    grant without wage:read that asked for it (the desk's dossier asks for it)."""
     entity_types = {"Worker", "Project", "Enterprise", "DisputeCase"}
     non_null = []
     for name, definition in _object_types(schema):
-        if name not in entity_types and name != "Query":
-            continue
+        declared = [
+            frozenset((field.metadata or {}).get(SCOPES_KEY, ())) for field in definition.fields
+        ]
+        least = min((scopes for scopes in declared if scopes), key=len, default=frozenset())
+        record = name not in entity_types and name != "Query"
         graphql_type = schema._schema.get_type(name)
         assert isinstance(graphql_type, GraphQLObjectType)
-        for field in definition.fields:
-            scoped = SCOPES_KEY in (field.metadata or {})
+        for field, scopes in zip(definition.fields, declared, strict=True):
+            scoped = bool(scopes) and not (record and scopes <= least)
             masked = any(getattr(e, "mask", None) for e in field.extensions)
-            graphql_field = graphql_type.fields[
+            graphql_field = graphql_type.fields.get(
                 schema.config.name_converter.get_graphql_name(field)
-            ]
+            )  # None: a field the schema leaves out
+            if graphql_field is None:
+                continue
             if scoped and not masked and isinstance(graphql_field.type, GraphQLNonNull):
                 non_null.append(f"{name}.{field.python_name}")
     assert non_null == []

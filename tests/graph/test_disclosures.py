@@ -313,10 +313,11 @@ def test_the_red_teams_queries_reach_the_access_report(hub: RunningHub, client_i
         assert {"requestId": response.headers["x-request-id"], "clientId": client_id} in seen
 
 
-def test_what_an_error_nulls_is_not_noted_as_disclosed(hub: RunningHub) -> None:
+def test_a_refused_field_is_null_alone_and_recorded_as_refused(hub: RunningHub) -> None:
     """A grant without `wage:read`, no row limits: a labour contract's daily wage is
-    refused and, being non-null, nulls the worker's whole contract list; the record must
-    not claim the contracts, their projects or employers were disclosed."""
+    refused and null on its own (the contracts, their projects and employers still come);
+    the record names what came as read, the daily wage as refused only. What an error
+    nulls is not recorded as read: `tests/kernel/test_operation_notes.py`."""
     register_client(hub, "test-no-wage", [s for s in vocabulary() if s != "wage:read"])
     response = hub.as_client("test-no-wage").post(
         "/graphql",
@@ -326,22 +327,29 @@ def test_what_an_error_nulls_is_not_noted_as_disclosed(hub: RunningHub) -> None:
             "variables": {"id": STORY.dispute_worker_id},
         },
     )
-    assert response.json()["data"] == {"worker": {"contracts": None}}
+    contracts = response.json()["data"]["worker"]["contracts"]
+    assert contracts
+    assert all(c["dailyWageFen"] is None and c["signedOn"] for c in contracts)
+    assert {e["extensions"]["code"] for e in response.json()["errors"]} == {"FORBIDDEN"}
     record = _recorded(hub, "test-no-wage", response.headers["x-request-id"])
-    assert set(record["fieldsRead"]) == {"Query.worker", "Worker.contracts"}
-    assert {e["kind"] for e in record["entities"]} == {"Worker"}
+    assert {"LabourContract.signedOn", "Project.name", "Enterprise.name"} <= set(
+        record["fieldsRead"]
+    )
+    assert "LabourContract.dailyWageFen" not in record["fieldsRead"]
+    assert "LabourContract.dailyWageFen" in record["fieldsDenied"]
+    assert {e["kind"] for e in record["entities"]} == {"Worker", "Project", "Enterprise"}
 
 
-def test_operations_of_a_batch_settle_their_notes_apart(hub: RunningHub) -> None:
-    """A batch runs its operations at once on one request context: the one whose contracts
-    a refusal nulls neither takes back what the other disclosed nor adds what it did not
-    (a second hub over the same databases, with batches on)."""
+def test_operations_of_a_batch_settle_their_notes_into_one_record(hub: RunningHub) -> None:
+    """A batch runs its operations at once on one request context, each settling its own
+    notes into the request's one record: the refusal in one and what both read (a second
+    hub over the same databases, with batches on)."""
     client_id = register_client(hub, "test-no-wage", [s for s in vocabulary() if s != "wage:read"])
     limits = hub.settings.limits.model_copy(update={"batch_max": 2})
     few = DatabasePolicy(pool_size=1, max_overflow=1)  # a shared PostgreSQL server
     app = create_app(hub.settings.model_copy(update={"limits": limits, "db": few}))
     variables = {"id": STORY.dispute_worker_id}
-    nulled = "query($id: IdNumber!) { worker(idNumber: $id) { contracts { signedOn employer { name } dailyWageFen } } }"
+    refused = "query($id: IdNumber!) { worker(idNumber: $id) { contracts { signedOn employer { name } dailyWageFen } } }"
     carried = "query($id: IdNumber!) { worker(idNumber: $id) { contracts { signedOn } } }"
     with (
         serving(app, limits) as url,
@@ -354,16 +362,18 @@ def test_operations_of_a_batch_settle_their_notes_apart(hub: RunningHub) -> None
     ):
         response = client.post(
             "/graphql",
-            json=[{"query": d, "variables": variables} for d in (nulled, carried)],
+            json=[{"query": d, "variables": variables} for d in (refused, carried)],
         )
     first, second = response.json()
-    assert first["data"] == {"worker": {"contracts": None}}
+    assert all(c["dailyWageFen"] is None for c in first["data"]["worker"]["contracts"])
     assert second["data"]["worker"]["contracts"]
     record = _recorded(hub, client_id, response.headers["x-request-id"])
-    assert "LabourContract.signedOn" in record["fieldsRead"]
-    assert "Enterprise.name" not in record["fieldsRead"]
+    assert {"LabourContract.signedOn", "LabourContract.employer", "Enterprise.name"} <= set(
+        record["fieldsRead"]
+    )
+    assert "LabourContract.dailyWageFen" not in record["fieldsRead"]
     assert "LabourContract.dailyWageFen" in record["fieldsDenied"]
-    assert {e["kind"] for e in record["entities"]} == {"Worker"}
+    assert {e["kind"] for e in record["entities"]} == {"Worker", "Enterprise"}
 
 
 def _recorded(hub: RunningHub, client_id: str, request_id: str) -> dict[str, Any]:
