@@ -203,19 +203,7 @@ def asker(hub: RunningHub) -> Iterator[httpx.Client]:
 
 def _workers_recorded(hub: RunningHub, request_id: str, client_id: str = ASKER) -> set[str]:
     """The Worker keys (hashed) in the audit record of one request, read as an auditor."""
-    body = (
-        hub.as_client(AUDITOR)
-        .post(
-            "/graphql",
-            json={
-                "query": "query($c: String!) { auditEvents(filter: {client: $c}, first: 20) "
-                "{ nodes { requestId entities { kind key } } } }",
-                "variables": {"c": client_id},
-            },
-        )
-        .json()
-    )
-    [record] = [n for n in body["data"]["auditEvents"]["nodes"] if n["requestId"] == request_id]
+    record = _recorded(hub, client_id, request_id)
     return {e["key"] for e in record["entities"] if e["kind"] == "Worker"}
 
 
@@ -384,7 +372,7 @@ def _recorded(hub: RunningHub, client_id: str, request_id: str) -> dict[str, Any
             "/graphql",
             json={
                 "query": "query($c: String!) { auditEvents(filter: {client: $c}, first: 20) "
-                "{ nodes { requestId fieldsRead fieldsDenied entities { kind } } } }",
+                "{ nodes { requestId fieldsRead fieldsDenied entities { kind key } } } }",
                 "variables": {"c": client_id},
             },
         )
