@@ -267,9 +267,8 @@ class AlertStore:
             wanted.append(in_month)
         else:
             codes = sorted(scope.projects)
-            per_project = c.kind.in_([LEVEL, UNPAID])
             wanted += [
-                and_(per_project, c.project_code.in_(codes[i : i + CHUNK]), in_month)
+                and_(c.project_code.in_(codes[i : i + CHUNK]), in_month)
                 for i in range(0, len(codes), CHUNK)
             ]
         if scope.gaps:
