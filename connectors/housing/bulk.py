@@ -119,32 +119,20 @@ async def on_sites(database: Database, regions: Sequence[str]) -> list[Row[Any]]
     """(worker_id_number, region_code) of every worker with an open registration on a
     site (of any status) in one of the regions (six-digit codes); a worker may appear
     more than once."""
-    found: list[Row[Any]] = []
-    for start in range(0, len(regions), CHUNK):
-        statement = (
-            select(registration_t.c.worker_id_number, project_t.c.region_code)
-            .join(project_t, project_t.c.code == registration_t.c.project_code)
-            .where(
-                registration_t.c.exit_date.is_(None),
-                project_t.c.region_code.in_(list(regions[start : start + CHUNK])),
-            )
-        )
-        found.extend(await database.fetch(statement))
-    return found
+    statement = (
+        select(registration_t.c.worker_id_number, project_t.c.region_code)
+        .join(project_t, project_t.c.code == registration_t.c.project_code)
+        .where(registration_t.c.exit_date.is_(None))
+    )
+    return await database.fetch_in(statement, project_t.c.region_code, regions, CHUNK)
 
 
 async def employers(database: Database, usccs: Sequence[str]) -> list[Row[Any]]:
     """(project_code, employer_uscc) of every project with a registered worker employed
     by one of the enterprises, whatever the registration's dates."""
-    found: list[Row[Any]] = []
-    for start in range(0, len(usccs), CHUNK):
-        statement = (
-            select(registration_t.c.project_code, registration_t.c.employer_uscc)
-            .where(registration_t.c.employer_uscc.in_(list(usccs[start : start + CHUNK])))
-            .distinct()
-        )
-        found.extend(await database.fetch(statement))
-    return found
+    r = registration_t.c
+    statement = select(r.project_code, r.employer_uscc).distinct()
+    return await database.fetch_in(statement, r.employer_uscc, usccs, CHUNK)
 
 
 async def representatives(
@@ -152,16 +140,9 @@ async def representatives(
 ) -> list[Row[Any]]:
     """(uscc, legal_representative) of the enterprises, and of every enterprise whose
     legal representative is one of the people."""
-    found: list[Row[Any]] = []
-    columns = (enterprise_t.c.uscc, enterprise_t.c.legal_representative)
-    for start in range(0, len(usccs), CHUNK):
-        chunk = list(usccs[start : start + CHUNK])
-        found.extend(await database.fetch(select(*columns).where(enterprise_t.c.uscc.in_(chunk))))
-    for start in range(0, len(people), CHUNK):
-        chunk = list(people[start : start + CHUNK])
-        found.extend(
-            await database.fetch(
-                select(*columns).where(enterprise_t.c.legal_representative.in_(chunk))
-            )
-        )
-    return found
+    e = enterprise_t.c
+    statement = select(e.uscc, e.legal_representative)
+    return [
+        *await database.fetch_in(statement, e.uscc, usccs, CHUNK),
+        *await database.fetch_in(statement, e.legal_representative, people, CHUNK),
+    ]
