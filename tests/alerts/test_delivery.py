@@ -269,7 +269,9 @@ def test_a_dispatcher_killed_mid_delivery_loses_nothing_and_repeats_only_ids(
             except subprocess.TimeoutExpired as late:
                 second.send_signal(signal.SIGABRT)  # faulthandler: where each thread is
                 second.wait()  # not left running into the next tests
-                raise AssertionError(f"no exit within 60 s of SIGTERM:\n{log.read_text()}") from late
+                raise AssertionError(
+                    f"no exit within 60 s of SIGTERM:\n{log.read_text()}"
+                ) from late
             assert code == 0, log.read_text()
     ids = [d.id for d in store.deliveries(made.id)]
     assert set(receiver.ids) == set(ids)
@@ -356,9 +358,13 @@ def test_a_repeated_message_on_the_stream_sends_nothing_twice(
 @ON_STREAMS
 def test_what_a_lost_stream_held_is_streamed_again(world: tuple[Stores, AlertStore]) -> None:
     """Redis restarted without its data (the operations page says it may): the store still
-    says which deliveries wait, and after ten leases the relay streams them again."""
+    says which deliveries wait, and after ten leases the relay streams them again (a short
+    lease, so ten of them pass in seconds; the receiver answers at once, well within the
+    timeout it must exceed)."""
     stores, shared = world
-    settings = stores.settings.alerts.model_copy(update={"lease_seconds": 2, "timeout_seconds": 1})
+    settings = stores.settings.alerts.model_copy(
+        update={"lease_seconds": 0.6, "timeout_seconds": 0.5}
+    )
     store = AlertStore(shared.database, settings)
     try:
         with receiving(Receiver()) as receiver:
