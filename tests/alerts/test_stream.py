@@ -7,8 +7,10 @@ token is a 401 before any stream."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import queue
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -60,25 +62,51 @@ def _token(hub: RunningHub) -> str:
     return str(answer.json()["access_token"])
 
 
-def _read(hub: RunningHub, frames: queue.Queue[dict[str, str]], headers: dict[str, str]) -> None:
-    """Parses the stream's frames into the queue until it ends or the test ends (a plain
-    bearer header: httpx's auth flows read whole responses)."""
+@contextlib.contextmanager
+def _reading(hub: RunningHub, headers: dict[str, str]) -> Iterator[queue.Queue[dict[str, str]]]:
+    """The stream's frames, parsed in a thread into the queue until the stream ends or the
+    test does (a plain bearer header: httpx's auth flows read whole responses). At the
+    end its connection is shut down and the thread joined: a stream left open would hold
+    the server's stop for its graceful-shutdown wait."""
+    frames: queue.Queue[dict[str, str]] = queue.Queue()
+    opened: queue.Queue[socket.socket] = queue.Queue()
+    stopping = threading.Event()
     sent = {"Authorization": f"Bearer {_token(hub)}", "X-Purpose": "supervision", **headers}
-    with (
-        httpx.Client(base_url=hub.url, timeout=httpx.Timeout(30, read=120)) as client,
-        client.stream("POST", "/graphql/stream", json={"query": EVENTS}, headers=sent) as got,
-    ):
-        assert got.status_code == 200
-        assert got.headers["content-type"].startswith("text/event-stream")
-        frame: dict[str, str] = {}
-        for line in got.iter_lines():
-            if not line:
-                if frame:
-                    frames.put(frame)
-                frame = {}
-            elif not line.startswith(":"):
-                field, _, value = line.partition(": ")
-                frame[field] = value
+
+    def read() -> None:
+        try:
+            with (
+                httpx.Client(base_url=hub.url, timeout=httpx.Timeout(30, read=120)) as client,
+                client.stream(
+                    "POST", "/graphql/stream", json={"query": EVENTS}, headers=sent
+                ) as got,
+            ):
+                opened.put(got.extensions["network_stream"].get_extra_info("socket"))
+                assert got.status_code == 200
+                assert got.headers["content-type"].startswith("text/event-stream")
+                frame: dict[str, str] = {}
+                for line in got.iter_lines():
+                    if not line:
+                        if frame:
+                            frames.put(frame)
+                        frame = {}
+                    elif not line.startswith(":"):
+                        field, _, value = line.partition(": ")
+                        frame[field] = value
+        except httpx.HTTPError:
+            if not stopping.is_set():
+                raise
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        yield frames
+    finally:
+        stopping.set()
+        with contextlib.suppress(queue.Empty, OSError):
+            opened.get(timeout=30).shutdown(socket.SHUT_RDWR)
+        reader.join(timeout=30)
+        assert not reader.is_alive(), "the stream's reader did not stop"
 
 
 def _next(frames: queue.Queue[dict[str, str]]) -> dict[str, Any]:
@@ -102,12 +130,10 @@ def test_a_stream_gets_new_events_as_its_client_and_resumes(
 ) -> None:
     stores, store, hub = world
     story = stories(SEED)
-    frames: queue.Queue[dict[str, str]] = queue.Queue()
-    reader = threading.Thread(target=_read, args=(hub, frames, {}), daemon=True)
-    reader.start()
-    time.sleep(1.5)  # the stream starts from now: open it before the events
-    _evaluate(stores, store)
-    seen = [_next(frames) for _ in range(3)]  # the 新密市 RED, YELLOW and BLUE projects
+    with _reading(hub, {}) as frames:
+        time.sleep(1.5)  # the stream starts from now: open it before the events
+        _evaluate(stores, store)
+        seen = [_next(frames) for _ in range(3)]  # the 新密市 RED, YELLOW and BLUE projects
     events = [s["data"]["warningEvents"] for s in seen]
     assert {e["kind"] for e in events} == {"PROJECT_WARNING"}
     assert story.arrears_project_code in {e["projectCode"] for e in events}
@@ -115,13 +141,9 @@ def test_a_stream_gets_new_events_as_its_client_and_resumes(
     assert red["payload"]["data"]["graph"]["project"]["compliance"]["level"] == "RED"
     assert [s["id"] for s in seen] == [e["id"] for e in events]
 
-    resumed: queue.Queue[dict[str, str]] = queue.Queue()
     first = seen[0]["id"]
-    again = threading.Thread(
-        target=_read, args=(hub, resumed, {"Last-Event-ID": str(first)}), daemon=True
-    )
-    again.start()
-    after = [_next(resumed)["data"]["warningEvents"]["id"] for _ in range(2)]
+    with _reading(hub, {"Last-Event-ID": str(first)}) as resumed:
+        after = [_next(resumed)["data"]["warningEvents"]["id"] for _ in range(2)]
     assert after == [e["id"] for e in events[1:]]
 
 
