@@ -40,27 +40,34 @@ def _wait_until_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
     raise AssertionError(f"{url} did not start")
 
 
-@contextmanager
-def _process(arguments: list[str], environment: dict[str, str], port: int) -> Iterator[str]:
-    process = subprocess.Popen(
+def _start(arguments: list[str], environment: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
         [str(HUB), *arguments],
         env=environment,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def _end(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.kill()
+    process.wait(timeout=30)
+
+
+@contextmanager
+def _serving(process: subprocess.Popen[bytes], port: int) -> Iterator[str]:
+    """A started process, once it answers; killed at the end."""
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_healthy(url, process)
         yield url
     finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=30)
+        _end(process)
 
 
-def _agency(name: str, port: int, environment: dict[str, str]) -> Any:
-    arguments = ["connector", "serve", name, "--port", str(port), "--delegate", "hub"]
-    return _process(arguments, environment, port)
+def _agency_arguments(name: str, port: int) -> list[str]:
+    return ["connector", "serve", name, "--port", str(port), "--delegate", "hub"]
 
 
 @pytest.fixture(scope="module")
@@ -104,17 +111,22 @@ def test_five_agency_processes_and_a_hub_answer_fail_partially_and_recover(
     }
     questions = five_questions(story)
     with ExitStack() as stack:
+        # The six processes start side by side (each imports the hub for seconds).
+        started = {
+            name: _start(_agency_arguments(name, port), environment) for name, port in ports.items()
+        }
+        started["hub"] = _start(["serve"], {**hub_environment, "HUB_PORT": str(hub_port)})
+        for process in started.values():
+            stack.callback(_end, process)
         agencies = {
-            name: stack.enter_context(_agency(name, port, environment))
+            name: stack.enter_context(_serving(started[name], port))
             for name, port in ports.items()
             if name != "bank"
         }
         bank = ExitStack()
         stack.callback(bank.close)
-        agencies["bank"] = bank.enter_context(_agency("bank", ports["bank"], environment))
-        url = stack.enter_context(
-            _process(["serve"], {**hub_environment, "HUB_PORT": str(hub_port)}, hub_port)
-        )
+        agencies["bank"] = bank.enter_context(_serving(started["bank"], ports["bank"]))
+        url = stack.enter_context(_serving(started["hub"], hub_port))
         client = stack.enter_context(
             httpx.Client(
                 base_url=url,
@@ -176,7 +188,9 @@ def test_five_agency_processes_and_a_hub_answer_fail_partially_and_recover(
         assert "circuit open" in fast["errors"][0]["message"]
 
         # The bank comes back on its port; after the cool-down the hub's probe finds it.
-        bank.enter_context(_agency("bank", ports["bank"], environment))
+        bank.enter_context(
+            _serving(_start(_agency_arguments("bank", ports["bank"]), environment), ports["bank"])
+        )
         document, variables = questions["q5 account statement"]
         expected = hub.query(document, variables)
         # Each probe after a cool-down may still meet a cold process on a loaded machine (a
