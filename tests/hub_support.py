@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import psycopg
+import pytest
 from sqlalchemy import delete, select, text
 from sqlalchemy.engine import make_url
 
@@ -36,6 +37,7 @@ from connectors.base import Connector
 from graph.facts.store import FactsStore
 from hub import seeding
 from hub.app import create_app
+from hub.cli import main as hub_main
 from hub.demo import register_demo_clients
 from hub.facts import loader_factories, refresh_after_import, refresh_now
 from hub.importing import Importer, Sender, run_closing
@@ -226,6 +228,27 @@ def hub_environment(stores: Stores) -> dict[str, str]:
     for name, url in settings.db_urls.items():
         env[f"HUB_{name.upper()}_DB_URL"] = url
     return env
+
+
+def hub_command(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    environment: dict[str, str],
+    *argv: str,
+) -> str:
+    """`hub <argv>` run in this process with only `environment`'s HUB_ settings (those of
+    the test's processes left unset); what it printed. For the set-up a test's `hub serve`
+    needs (migrate, a client): a process of its own would spend seconds importing the hub."""
+    for name in os.environ:
+        if name.startswith("HUB_") and not name.startswith("HUB_TEST_"):
+            monkeypatch.delenv(name)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    capsys.readouterr()
+    code = hub_main(list(argv))
+    out, err = capsys.readouterr()
+    assert code == 0, out + err
+    return out
 
 
 def audit_records(stores: Stores, request_id: str) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -18,11 +19,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from conftest import _free_port, serving
+from hub_support import hub_command
 
 HUB = [sys.executable, "-m", "hub.cli"]
 
 
-def test_spans_are_exported_by_otlp_http(tmp_path: Path) -> None:
+def test_spans_are_exported_by_otlp_http(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     received: list[ExportTraceServiceRequest] = []
 
     async def traces(request: Request) -> Response:
@@ -36,7 +40,7 @@ def test_spans_are_exported_by_otlp_http(tmp_path: Path) -> None:
     env |= {"HUB_DATA_DIR": str(tmp_path), "AUTHLIB_INSECURE_TRANSPORT": "1"}
     with serving(receiver) as collector:
         env["HUB_OTEL_ENDPOINT"] = collector
-        subprocess.run([*HUB, "migrate"], check=True, env=env, capture_output=True)
+        hub_command(monkeypatch, capsys, {"HUB_DATA_DIR": str(tmp_path)}, "migrate")
         port = _free_port()
         process = subprocess.Popen(
             [*HUB, "serve", "--port", str(port)], env=env, stderr=subprocess.DEVNULL

@@ -15,6 +15,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import _free_port
+from hub_support import hub_command
 
 pytestmark = pytest.mark.heavy
 
@@ -31,7 +32,9 @@ def _requests_counted(text: str) -> float:
     )
 
 
-def test_metrics_add_up_every_worker(tmp_path: Path) -> None:
+def test_metrics_add_up_every_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     env = {
         k: v for k, v in os.environ.items() if not k.startswith("HUB_") or k.startswith("HUB_TEST_")
     }
@@ -42,25 +45,12 @@ def test_metrics_add_up_every_worker(tmp_path: Path) -> None:
         "AUTHLIB_INSECURE_TRANSPORT": "1",
         "HUB_SOURCES_FAILURES": "off",
     }
-    subprocess.run([*HUB, "migrate"], check=True, env=env, capture_output=True)
-    added = subprocess.run(
-        [
-            *HUB,
-            "clients",
-            "add",
-            "scraper",
-            "--agency",
-            "hub",
-            "--scopes",
-            "metrics:read",
-            "--purposes",
-            "operations",
-        ],
-        check=True,
-        env=env,
-        capture_output=True,
-        text=True,
-    ).stdout
+    hub_command(monkeypatch, capsys, {"HUB_DATA_DIR": str(tmp_path)}, "migrate")
+    added = hub_command(
+        monkeypatch, capsys, {"HUB_DATA_DIR": str(tmp_path)},
+        "clients", "add", "scraper", "--agency", "hub", "--scopes", "metrics:read",
+        "--purposes", "operations",
+    )  # fmt: skip
     secret = next(
         line.split()[1] for line in added.splitlines() if line.startswith("client_secret")
     )
