@@ -200,31 +200,46 @@ class Demo:
             client.close()
 
 
-@contextmanager
-def demo_hub(directory: Path) -> Iterator[Demo]:
-    """A fresh demo hub in `directory`, as `make run` sets it up there."""
-    settings = backend_settings(
-        "sqlite", directory / ".hub", "docs", sources=SourceLimits(failures="off")
-    )
-    app = create_app(settings)
-    state = app.state
+def demo_template(directory: Path) -> dict[str, str]:
+    """The demo in `directory/.hub` as `make run` sets it up there (migrated, seeded, the
+    demo clients registered), served by nobody; the clients' secrets."""
+    settings = backend_settings("sqlite", directory / ".hub", "docs")
+    state = create_app(settings).state
     migrate.upgrade(
         migration_targets(state.connectors, state.auth_store, state.audit_store, state.alert_store)
     )
     seeding.seed(state.connectors, "demo", SEED)
     secrets = register_demo_clients(state.auth_store)
     (directory / ".hub" / "demo-clients.json").write_text(json.dumps(secrets), encoding="utf-8")
+    return secrets  # its databases hold every row committed: a copy of its files is the demo
+
+
+@contextmanager
+def demo_hub(directory: Path, template: Path, secrets: dict[str, str]) -> Iterator[Demo]:
+    """A fresh demo hub in `directory`: a copy of the template's, served by a real uvicorn
+    (migrating and seeding it anew for every page cost each page a few CPU seconds)."""
+    shutil.copytree(template / ".hub", directory / ".hub")
+    settings = backend_settings(
+        "sqlite", directory / ".hub", "docs", sources=SourceLimits(failures="off")
+    )
+    app = create_app(settings)
     with serving(app, settings.limits) as url:
-        running = Demo(url, secrets, directory)
+        running = Demo(url, dict(secrets), directory)
         try:
             yield running
         finally:
             running.close()
 
 
+@pytest.fixture(scope="module")
+def _template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    directory = tmp_path_factory.mktemp("demo-template")
+    return directory, demo_template(directory)
+
+
 @pytest.fixture
-def demo(tmp_path: Path) -> Iterator[Demo]:
-    with demo_hub(tmp_path) as running:
+def demo(tmp_path: Path, _template: tuple[Path, dict[str, str]]) -> Iterator[Demo]:
+    with demo_hub(tmp_path, *_template) as running:
         yield running
 
 
