@@ -32,14 +32,18 @@ import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Final
-
-from redis.asyncio import Redis
-from redis.exceptions import ResponseError
+from typing import TYPE_CHECKING, Any, Final
 
 from alerts.settings import AlertSettings
 from alerts.store import AlertStore, Claimed
+from kernel.deferred import deferred
 from kernel.threads import in_thread
+
+if TYPE_CHECKING:
+    import redis.exceptions as redis_exceptions
+    from redis.asyncio import Redis
+else:
+    redis_exceptions = deferred("redis.exceptions")  # only where HUB_REDIS_URL is set
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +102,7 @@ class StreamQueue:
             return
         try:
             await self.redis.xgroup_create(self.stream, GROUP, id="0", mkstream=True)
-        except ResponseError as error:
+        except redis_exceptions.ResponseError as error:
             if "BUSYGROUP" not in str(error):
                 raise
         self._ready = True
@@ -139,7 +143,7 @@ class StreamQueue:
     ) -> list[Claimed]:
         try:
             return await self._claim(owner, limit, exclude, busy)
-        except ResponseError as error:
+        except redis_exceptions.ResponseError as error:
             if "NOGROUP" in str(error):  # the stream was deleted (or Redis emptied)
                 self._ready = False
             raise

@@ -27,15 +27,11 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
-import psycopg
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from pydantic import BaseModel, ValidationError
 from pydantic_settings import SettingsError
-from redis.asyncio import Redis
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
@@ -55,9 +51,20 @@ from hub.wiring import (
     local_connectors,
     migration_targets,
 )
+from kernel.deferred import deferred
 from kernel.errors import ConfigurationError
 from storage.keys import KeyFileError, read_private
-from storage.migrate import MigrationTarget, alembic_config
+
+if TYPE_CHECKING:  # what `hub check` uses, not `hub serve` (`kernel.deferred`)
+    import psycopg
+    import redis.asyncio as redis_asyncio
+
+    from storage import migrate
+    from storage.migrate import MigrationTarget
+else:
+    psycopg = deferred("psycopg")
+    redis_asyncio = deferred("redis.asyncio")
+    migrate = deferred("storage.migrate")
 
 ADMIN_MARGIN: Final = 5
 """Connections left on each PostgreSQL server for `hub migrate`, `hub check`, a backup
@@ -393,14 +400,11 @@ def migration_problems(targets: Iterable[MigrationTarget]) -> list[Problem]:
     logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)  # not migrating
     for target in targets:
         where = target.database.url.render_as_string(hide_password=True)
-        heads = set(ScriptDirectory.from_config(alembic_config(target)).get_heads())
+        heads = migrate.heads(target)
         engine = target.database.sync_engine()
         try:
             with engine.connect() as connection:
-                context = MigrationContext.configure(
-                    connection, opts={"version_table": target.version_table}
-                )
-                current = set(context.get_current_heads())
+                current = migrate.current_heads(connection, target)
         except (SQLAlchemyError, OSError) as error:
             problems.append(
                 Problem(
@@ -499,7 +503,7 @@ def region_problems(settings: HubSettings) -> list[Problem]:
 
 async def _redis_problem(url: str) -> list[Problem]:
     try:
-        redis = Redis.from_url(url, socket_connect_timeout=CHECK_TIMEOUT_SECONDS)
+        redis = redis_asyncio.Redis.from_url(url, socket_connect_timeout=CHECK_TIMEOUT_SECONDS)
     except ValueError:
         return []  # reported with the static problems
     try:

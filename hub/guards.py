@@ -21,8 +21,8 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from redis.asyncio import Redis
 from starlette.types import ASGIApp
 
 from audit.extension import audit_extension
@@ -39,6 +39,13 @@ from hub.limits.requests import RequestLimitsMiddleware
 from hub.limits.sources import FailuresBySource, SourceGuard
 from hub.settings import HubSettings
 from hub.wiring import build_audit_store, build_subject_hasher
+from kernel.deferred import deferred
+
+if TYPE_CHECKING:
+    import redis.asyncio as redis_asyncio
+    from redis.asyncio import Redis
+else:
+    redis_asyncio = deferred("redis.asyncio")  # only where HUB_REDIS_URL is set
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +148,7 @@ def build_guards(
         log.warning(
             "HUB_AUDIT_WITNESSES is empty: nothing outside this hub vouches for its audit log"
         )
-    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    redis = redis_asyncio.Redis.from_url(settings.redis_url) if settings.redis_url else None
     buckets: Buckets = RedisBuckets(redis) if redis else LocalBuckets()
     return Guards(
         settings=settings,

@@ -32,9 +32,8 @@ import tempfile
 from collections.abc import Coroutine
 from datetime import date
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from psycopg.errors import DeadlockDetected, LockNotAvailable
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -48,6 +47,12 @@ from ingest.parsing import ParserStopped
 from ingest.readers import Format
 from kernel import errors
 from kernel.caller import Caller
+from kernel.deferred import deferred
+
+if TYPE_CHECKING:
+    import psycopg.errors as pg_errors
+else:
+    pg_errors = deferred("psycopg.errors")  # read only when an import fails
 
 WORKER_THRESHOLD_BYTES: Final = 32 << 20
 _MEDIA_TYPES: Final[dict[str, Format | None]] = {
@@ -248,7 +253,11 @@ class IngestEndpoint:
                 "the audit record could not be written, so nothing was imported; retry later",
                 **{"retry-after": "5"},
             ) from None
-        except (sqlite3.OperationalError, DeadlockDetected, LockNotAvailable) as error:
+        except (
+            sqlite3.OperationalError,
+            pg_errors.DeadlockDetected,
+            pg_errors.LockNotAvailable,
+        ) as error:
             if isinstance(error, sqlite3.OperationalError) and not (
                 "locked" in str(error) or "busy" in str(error)
             ):

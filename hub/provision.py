@@ -19,10 +19,9 @@ import secrets
 import shlex
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
-import psycopg
 from sqlalchemy.engine import make_url
 
 from alerts.store import AlertStore
@@ -30,9 +29,15 @@ from audit.store import AuditStore
 from auth.sealing import create_kek_file
 from auth.store import AuthStore, Grant
 from connectors.base import discover
+from kernel.deferred import deferred
 from kernel.errors import ConfigurationError
 from kernel.scopes import AUDIT_READ, METRICS_READ, SCHEMA_INTROSPECT
 from storage.keys import create_key_file, private_directory, write_private
+
+if TYPE_CHECKING:
+    import psycopg
+else:
+    psycopg = deferred("psycopg")  # `hub init --postgres` only
 
 ENV_FILE: Final = "hub.env"
 ADMIN_SCOPES: Final = (AUDIT_READ, METRICS_READ, SCHEMA_INTROSPECT)

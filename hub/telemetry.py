@@ -28,15 +28,10 @@ import time
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final, TextIO
+from typing import TYPE_CHECKING, Any, Final, TextIO
 
 from graphql import FieldNode, OperationDefinitionNode
 from opentelemetry import trace
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
-from opentelemetry.sdk.trace.sampling import Sampler
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -54,9 +49,25 @@ from auth.tokens import TokenVerifier
 from hub.edge import current_request_id
 from kernel import errors
 from kernel.caller import Caller
+from kernel.deferred import deferred
 from kernel.metrics import OPERATION_DURATION, OPERATIONS
 from kernel.scopes import METRICS_READ
 from kernel.tracing import tracer
+
+if TYPE_CHECKING:
+    import opentelemetry.exporter.otlp.proto.http.trace_exporter as otlp_http
+    import opentelemetry.sdk.resources as sdk_resources
+    import opentelemetry.sdk.trace as sdk_trace
+    import opentelemetry.sdk.trace.export as sdk_export
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SpanExporter
+    from opentelemetry.sdk.trace.sampling import Sampler
+else:
+    # the SDK and its exporter only where traces are exported (`start_tracing`)
+    otlp_http = deferred("opentelemetry.exporter.otlp.proto.http.trace_exporter")
+    sdk_resources = deferred("opentelemetry.sdk.resources")
+    sdk_trace = deferred("opentelemetry.sdk.trace")
+    sdk_export = deferred("opentelemetry.sdk.trace.export")
 
 MULTIPROCESS_ENV: Final = "PROMETHEUS_MULTIPROC_DIR"
 MAX_ROOT_FIELDS: Final = 3
@@ -247,11 +258,12 @@ def start_tracing(
     url = otlp_endpoint(endpoint)
     if exporter is None and url is None:
         return None
-    provider = TracerProvider(
-        resource=Resource.create({"service.name": service_name}),
+    provider = sdk_trace.TracerProvider(
+        resource=sdk_resources.Resource.create({"service.name": service_name}),
         sampler=sampler,
     )
-    provider.add_span_processor(BatchSpanProcessor(exporter or OTLPSpanExporter(endpoint=url)))
+    exporter = exporter or otlp_http.OTLPSpanExporter(endpoint=url)
+    provider.add_span_processor(sdk_export.BatchSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
     _provider = provider
     return provider

@@ -19,8 +19,7 @@ import signal
 import sys
 from contextlib import closing
 from datetime import UTC, date, datetime
-
-from redis.asyncio import Redis
+from typing import TYPE_CHECKING
 
 from alerts.dispatcher import Dispatcher
 from alerts.evaluation import evaluate
@@ -44,7 +43,13 @@ from hub.wiring import (
     build_subject_hasher,
     loader_factories,
 )
+from kernel.deferred import deferred
 from kernel.scalars import parse_year_month
+
+if TYPE_CHECKING:
+    import redis.asyncio as redis_asyncio
+else:
+    redis_asyncio = deferred("redis.asyncio")  # only where HUB_REDIS_URL is set
 
 
 def _fail(message: str) -> int:
@@ -266,7 +271,7 @@ def _status(settings: HubSettings, args: argparse.Namespace) -> int:
 
 
 async def _stream_counts(url: str, settings: HubSettings, store: AlertStore) -> dict[str, int]:
-    queue = StreamQueue(Redis.from_url(url), store, settings.alerts)
+    queue = StreamQueue(redis_asyncio.Redis.from_url(url), store, settings.alerts)
     try:
         return await queue.pending()
     finally:

@@ -8,10 +8,9 @@ import contextlib
 import secrets
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-from redis.asyncio import Redis
 
 from alerts.queues import DatabaseQueue, Queue
 from alerts.store import AlertStore
@@ -37,6 +36,7 @@ from graph.jurisdiction import RULES
 from hub.settings import HubSettings
 from kernel.batching import Waves
 from kernel.cursors import Cursors
+from kernel.deferred import deferred
 from kernel.errors import ConfigurationError
 from kernel.scopes import CONNECTOR_LOAD
 from storage.database import Database
@@ -48,7 +48,13 @@ from storage.keys import (
     secret_file,
     write_private,
 )
-from storage.migrate import MigrationTarget
+
+if TYPE_CHECKING:
+    import redis.asyncio as redis_asyncio
+
+    from storage.migrate import MigrationTarget
+else:
+    redis_asyncio = deferred("redis.asyncio")  # only where HUB_REDIS_URL is set
 
 
 def build_connectors(
@@ -263,7 +269,9 @@ def build_delivery_queue(settings: HubSettings, store: AlertStore) -> Queue:
     if settings.redis_url:
         # a Redis that stops answering fails the dispatcher's call (logged, retried) rather
         # than holding it: every call it makes returns at once (none blocks)
-        redis = Redis.from_url(settings.redis_url, socket_timeout=10, socket_connect_timeout=5)
+        redis = redis_asyncio.Redis.from_url(
+            settings.redis_url, socket_timeout=10, socket_connect_timeout=5
+        )
         return StreamQueue(redis, store, settings.alerts)
     return DatabaseQueue(store)
 

@@ -35,15 +35,20 @@ import sqlite3
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-import psycopg
 from sqlalchemy import Engine, Table
 from sqlalchemy.engine import Dialect
 
 from ingest.parsing import StagedRow
 from ingest.targets import Importable, Reference
+from kernel.deferred import deferred
 from storage.database import Database
+
+if TYPE_CHECKING:
+    import psycopg
+else:
+    psycopg = deferred("psycopg")  # PostgreSQL's own driver, imported with its first stage
 
 STAGE: Final = "ingest_stage"
 MISSING: Final = "ingest_missing"
@@ -403,7 +408,12 @@ class SqliteStage(Stage):
 
 class PostgresStage(Stage):
     mark = "%s"
-    conflicts = (psycopg.errors.IntegrityError,)
+
+    def __init__(
+        self, database: Database, target: Importable, entity_keys: EntityKeys | None = None
+    ) -> None:
+        super().__init__(database, target, entity_keys)
+        self.conflicts = (psycopg.errors.IntegrityError,)
 
     def create(self) -> None:
         self._execute(f"DROP TABLE IF EXISTS pg_temp.{STAGE}")

@@ -22,12 +22,16 @@ import datetime
 import json
 from collections.abc import Iterable
 from pathlib import Path
-from typing import IO, Final
-
-import xlsxwriter
+from typing import IO, TYPE_CHECKING, Final
 
 from ingest.tables import TableSpec
 from ingest.validate import TypedRow
+from kernel.deferred import deferred
+
+if TYPE_CHECKING:
+    import xlsxwriter
+else:
+    xlsxwriter = deferred("xlsxwriter")  # only when a workbook is written
 
 CSV_ENCODINGS: Final = ("utf-8-sig", "gb18030")
 _FORMULA_CHARS: Final = frozenset("=+-@\t\r")

@@ -20,7 +20,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import MetaData
+from sqlalchemy import Connection, MetaData
 
 from kernel.errors import MigrationRefused
 from storage.database import Database
@@ -52,6 +52,17 @@ def alembic_config(target: MigrationTarget) -> Config:
     config.set_main_option("version_locations", str(target.migrations))
     config.attributes["target"] = target
     return config
+
+
+def heads(target: MigrationTarget) -> set[str]:
+    """The newest revisions of the target's history."""
+    return set(ScriptDirectory.from_config(alembic_config(target)).get_heads())
+
+
+def current_heads(connection: Connection, target: MigrationTarget) -> set[str]:
+    """The revisions the target's database is at (empty: never migrated)."""
+    context = MigrationContext.configure(connection, opts={"version_table": target.version_table})
+    return set(context.get_current_heads())
 
 
 def upgrade(targets: Sequence[MigrationTarget], revision: str = "head") -> None:

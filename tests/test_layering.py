@@ -47,12 +47,22 @@ AGENCIES = {connector.__module__.split(".")[1] for connector in discover()}
 
 
 def _imports(path: Path) -> set[str]:
+    """What a module imports, its `kernel.deferred` modules included: a module imported
+    when first used points up or across just as one imported at once would."""
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             found.add(node.module)
         elif isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "deferred"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+        ):
+            found.add(str(node.args[0].value))
     return found
 
 
@@ -63,6 +73,12 @@ def _sources(package: str) -> list[Path]:
 def test_every_first_party_package_has_a_layer() -> None:
     packages = {p.parent.name for p in ROOT.glob("*/__init__.py")}
     assert packages - {"tests", "bench"} <= set(PACKAGES), "give the new package a layer"
+
+
+def test_a_deferred_module_counts_as_an_import(tmp_path: Path) -> None:
+    module = tmp_path / "module.py"
+    module.write_text('app = deferred("hub.app")\n', encoding="utf-8")
+    assert _imports(module) == {"hub.app"}
 
 
 @pytest.mark.parametrize("package", PACKAGES)

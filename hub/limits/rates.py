@@ -19,17 +19,22 @@ import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from auth.middleware import Refusal
 from hub.limits import refusal
 from kernel import errors
 from kernel.caller import Caller
+from kernel.deferred import deferred
 from kernel.tracing import tracer
+
+if TYPE_CHECKING:
+    import redis.exceptions as redis_exceptions
+    from redis.asyncio import Redis
+else:
+    redis_exceptions = deferred("redis.exceptions")  # only where HUB_REDIS_URL is set
 
 RATE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*/\s*(s|m|h)\s*(?:burst\s+(\d+))?\s*", re.IGNORECASE)
 PER_SECOND = {"s": 1.0, "m": 60.0, "h": 3600.0}
@@ -124,7 +129,7 @@ class RedisBuckets:
     async def take(self, key: str, rate: Rate) -> float:
         try:
             wait = await self._take(keys=[f"hub:rate:{key}"], args=[rate.per_second, rate.burst])
-        except RedisError as error:
+        except redis_exceptions.RedisError as error:
             log.warning("Redis unavailable for rate limits (%s): limiting in process", error)
             return await self._fallback.take(key, rate)
         return float(wait)
