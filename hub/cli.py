@@ -1,6 +1,10 @@
 """The `hub` command: serve, migrate, seed, manage agency clients and signing keys,
 register trusted documents; verify, export and archive the audit log and manage its
-key; run a witness for another party's log."""
+key; run a witness for another party's log.
+
+A command's own modules are imported when it runs (`kernel.deferred`): `hub --help`,
+`hub migrate` or an agency's service do not import the hub's app, the audit log's
+operations or the witness."""
 
 from __future__ import annotations
 
@@ -15,60 +19,61 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from graphql import GraphQLError, parse, validate
 from sqlalchemy.exc import OperationalError
 
-from audit.cosigner import Cosigner
-from audit.operations import ArchiveRefused, AuditLog, verify_archive, witness_views
-from audit.witness_app import create_witness_app
-from auth.sealing import create_kek_file
-from auth.store import Grant
 from connectors import discover
 from graph.jurisdiction import RULES
 from graph.merged import HUB_SUBGRAPH
 from hub import (
-    checks,
     data_commands,
     facts,
     national_commands,
-    provision,
-    seeding,
-    serving,
     telemetry,
     warnings_cli,
 )
-from hub.app import create_app
-from hub.demo import register_demo_clients
 from hub.desk_cli import add_desk_parser, add_users_parser
-from hub.graph import hub_schema
-from hub.limits.documents import DocumentStore
-from hub.settings import HubSettings
-from hub.subgraph_app import UnknownAgency, create_subgraph_app
-from hub.wiring import (
-    audit_database,
-    audit_trust,
-    build_alert_store,
-    build_audit_store,
-    build_auth_store,
-    build_connectors,
-    build_facts_store,
-    build_witness,
-    checkpoint_key_path,
-    load_checkpoint_signer,
-    local_connectors,
-    migration_targets,
-    witness_endpoints,
-)
+from kernel.deferred import deferred
 from kernel.errors import ConfigurationError, MigrationRefused
-from storage import migrate
-from storage.keys import (
-    create_key_file,
-    load_key_file,
-    private_directory,
-    write_key_file,
-    write_private,
-)
+
+if TYPE_CHECKING:
+    import audit.cosigner as cosigning
+    import audit.operations as operations
+    import audit.witness_app as witness_app
+    import auth.sealing as sealing
+    import auth.store as auth_stores
+    import hub.app as hub_app
+    import hub.demo as demo
+    import hub.graph as hub_graph
+    import hub.limits.documents as documents
+    import hub.settings as hub_settings
+    import hub.subgraph_app as subgraph_app
+    import hub.wiring as wiring
+    import storage.keys as key_files
+    from hub import checks, provision, seeding, serving
+    from hub.settings import HubSettings
+    from storage import migrate
+else:
+    cosigning = deferred("audit.cosigner")
+    operations = deferred("audit.operations")
+    witness_app = deferred("audit.witness_app")
+    sealing = deferred("auth.sealing")
+    auth_stores = deferred("auth.store")
+    checks = deferred("hub.checks")
+    hub_app = deferred("hub.app")
+    demo = deferred("hub.demo")
+    hub_graph = deferred("hub.graph")
+    documents = deferred("hub.limits.documents")
+    provision = deferred("hub.provision")
+    seeding = deferred("hub.seeding")
+    serving = deferred("hub.serving")
+    hub_settings = deferred("hub.settings")
+    subgraph_app = deferred("hub.subgraph_app")
+    wiring = deferred("hub.wiring")
+    key_files = deferred("storage.keys")
+    migrate = deferred("storage.migrate")
 
 DEMO_CLIENTS_FILE = "demo-clients.json"
 
@@ -79,7 +84,7 @@ def _serve(settings: HubSettings, args: argparse.Namespace) -> int:
     for name, given in (("HUB_HOST", args.host), ("HUB_PORT", args.port)):
         if given:
             os.environ[name] = str(given)
-    settings = HubSettings()
+    settings = hub_settings.HubSettings()
     workers = args.workers or settings.workers
     problems = checks.static_problems(settings)
     for problem in problems:
@@ -87,7 +92,7 @@ def _serve(settings: HubSettings, args: argparse.Namespace) -> int:
     if errors := [problem for problem in problems if not problem.warning]:
         raise ConfigurationError(f"{errors[0].what}; fix: {errors[0].fix} (see `hub check`)")
     try:
-        app = create_app(settings)
+        app = hub_app.create_app(settings)
     except (ValueError, OSError) as error:  # a setting create_app could not use
         raise ConfigurationError(checks.configuration_lines(error)[0]) from error
     if workers > 1:  # each worker counts into files there; /metrics adds them up
@@ -129,7 +134,7 @@ def _init(settings: HubSettings, args: argparse.Namespace) -> int:
             f"hub: {env_file} exists: `hub init` does not replace a configuration", file=sys.stderr
         )
         return 1
-    private_directory(config_dir)
+    key_files.private_directory(config_dir)
     values = provision.production_settings(args, config_dir)
     if args.postgres and args.create_databases:
         urls = {k: v for k, v in values.items() if k.endswith("_DB_URL")}
@@ -138,10 +143,12 @@ def _init(settings: HubSettings, args: argparse.Namespace) -> int:
     provision.write_env_file(env_file, values)
     print(f"wrote {env_file} (0600) and the keys in {config_dir / 'keys'} (0600)")
     os.environ.update(values)
-    settings = HubSettings()
+    settings = hub_settings.HubSettings()
     if _migrate(settings, argparse.Namespace(new=None)) != 0:
         return 1
-    secret = build_auth_store(settings).add_client(args.admin_client, provision.admin_grant())
+    secret = wiring.build_auth_store(settings).add_client(
+        args.admin_client, provision.admin_grant()
+    )
     print("the first administrative client (audit log, metrics, introspection):")
     _print_secret(args.admin_client, secret)
     facts, problems = checks.run_check(settings)
@@ -153,8 +160,8 @@ def _init(settings: HubSettings, args: argparse.Namespace) -> int:
 
 def _connector_serve(settings: HubSettings, args: argparse.Namespace) -> int:
     try:
-        app = create_subgraph_app(args.agency, settings, delegates=args.delegate)
-    except UnknownAgency as error:
+        app = subgraph_app.create_subgraph_app(args.agency, settings, delegates=args.delegate)
+    except subgraph_app.UnknownAgency as error:
         print(f"hub: {error}", file=sys.stderr)
         return 1
     serving.run(
@@ -186,13 +193,13 @@ def _add_connector_parser(commands: argparse._SubParsersAction[argparse.Argument
 
 
 def _migrate(settings: HubSettings, args: argparse.Namespace) -> int:
-    auth_store = build_auth_store(settings)
-    targets = migration_targets(
-        build_connectors(settings),
+    auth_store = wiring.build_auth_store(settings)
+    targets = wiring.migration_targets(
+        wiring.build_connectors(settings),
         auth_store,
-        build_audit_store(settings, auth_store),
-        build_alert_store(settings),
-        build_facts_store(settings),
+        wiring.build_audit_store(settings, auth_store),
+        wiring.build_alert_store(settings),
+        wiring.build_facts_store(settings),
     )
     try:
         if args.new:
@@ -216,7 +223,7 @@ def _write_private_json(path: Path, content: object) -> None:
     """Readable by the owner only, from the first byte (written beside, then renamed)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(content, ensure_ascii=False, indent=2) + "\n"
-    write_private(path, text.encode("utf-8"), replace=True)
+    key_files.write_private(path, text.encode("utf-8"), replace=True)
 
 
 def _seed(settings: HubSettings, args: argparse.Namespace) -> int:
@@ -232,7 +239,7 @@ def _seed(settings: HubSettings, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    connectors = local_connectors(build_connectors(settings))
+    connectors = wiring.local_connectors(wiring.build_connectors(settings))
     occupied = seeding.has_data(connectors)
     if occupied and not (args.if_empty or args.replace):
         print(
@@ -243,7 +250,7 @@ def _seed(settings: HubSettings, args: argparse.Namespace) -> int:
         )
         return 1
     if not production:
-        secrets = register_demo_clients(build_auth_store(settings))
+        secrets = demo.register_demo_clients(wiring.build_auth_store(settings))
         secrets_file = settings.data_dir / DEMO_CLIENTS_FILE
         _write_private_json(secrets_file, secrets)
         print(f"demo clients: {', '.join(secrets)}; their secrets are in {secrets_file}")
@@ -259,7 +266,7 @@ def _seed(settings: HubSettings, args: argparse.Namespace) -> int:
     )
     print(report)
     started = time.perf_counter()
-    changes = facts.refresh_now(build_facts_store(settings), connectors, full=True)
+    changes = facts.refresh_now(wiring.build_facts_store(settings), connectors, full=True)
     print(f"warning facts: {len(changes)} levels in {time.perf_counter() - started:.1f} s")
     return 0
 
@@ -281,14 +288,14 @@ def _limits(given: list[str]) -> dict[str, tuple[str, ...]]:
 
 def _clients_add(settings: HubSettings, args: argparse.Namespace) -> int:
     given = [*args.limit, *(f"regions={codes}" for codes in args.regions)]
-    grant = Grant(
+    grant = auth_stores.Grant(
         agency=args.agency,
         title=args.title or "",
         scopes=_words(args.scopes),
         purposes=_words(args.purposes),
         limits=_limits(given),
     )
-    secret = build_auth_store(settings).add_client(args.client_id, grant)
+    secret = wiring.build_auth_store(settings).add_client(args.client_id, grant)
     _print_secret(args.client_id, secret)
     return 0
 
@@ -300,7 +307,7 @@ def _print_secret(client_id: str, secret: str) -> None:
 
 
 def _clients_list(settings: HubSettings, args: argparse.Namespace) -> int:
-    for client in build_auth_store(settings).clients():
+    for client in wiring.build_auth_store(settings).clients():
         status = f"revoked {client.revoked_at:%Y-%m-%d %H:%M}" if client.revoked_at else "active"
         print(f"{client.client_id}  {client.agency}  {status}  {client.title}")
         print(f"    scopes    {' '.join(client.scopes)}")
@@ -312,25 +319,25 @@ def _clients_list(settings: HubSettings, args: argparse.Namespace) -> int:
 
 
 def _clients_revoke(settings: HubSettings, args: argparse.Namespace) -> int:
-    build_auth_store(settings).revoke(args.client_id)
+    wiring.build_auth_store(settings).revoke(args.client_id)
     print(f"revoked {args.client_id}: new tokens are refused now, issued ones within seconds")
     return 0
 
 
 def _clients_rotate_secret(settings: HubSettings, args: argparse.Namespace) -> int:
-    secret = build_auth_store(settings).rotate_secret(args.client_id)
+    secret = wiring.build_auth_store(settings).rotate_secret(args.client_id)
     _print_secret(args.client_id, secret)
     return 0
 
 
 def _keys_rotate(settings: HubSettings, args: argparse.Namespace) -> int:
-    kid = build_auth_store(settings).add_signing_key()
+    kid = wiring.build_auth_store(settings).add_signing_key()
     print(f"new signing key {kid}: it signs new tokens; older keys stay in the JWKS")
     return 0
 
 
 def _keys_list(settings: HubSettings, args: argparse.Namespace) -> int:
-    keys = build_auth_store(settings).signing_keys()
+    keys = wiring.build_auth_store(settings).signing_keys()
     active = [key.kid for key in keys if key.retired_at is None]
     for key in keys:
         if key.retired_at:
@@ -342,7 +349,7 @@ def _keys_list(settings: HubSettings, args: argparse.Namespace) -> int:
 
 
 def _keys_new_kek(settings: HubSettings, args: argparse.Namespace) -> int:
-    if not create_kek_file(args.path):
+    if not sealing.create_kek_file(args.path):
         print(f"hub: {args.path} exists: not replaced", file=sys.stderr)
         return 1
     print(f"created {args.path} (0600): give every hub process this file as HUB_TOKEN_KEK_FILE")
@@ -350,7 +357,7 @@ def _keys_new_kek(settings: HubSettings, args: argparse.Namespace) -> int:
 
 
 def _keys_retire(settings: HubSettings, args: argparse.Namespace) -> int:
-    build_auth_store(settings).retire_key(args.kid)
+    wiring.build_auth_store(settings).retire_key(args.kid)
     print(f"retired {args.kid}: tokens it signed are refused within a minute")
     return 0
 
@@ -360,14 +367,14 @@ def _documents_add(settings: HubSettings, args: argparse.Namespace) -> int:
     not an operation that fails in production later."""
     document = Path(args.file).read_text(encoding="utf-8")
     try:
-        problems = validate(hub_schema()._schema, parse(document))
+        problems = validate(hub_graph.hub_schema()._schema, parse(document))
     except GraphQLError as error:
         problems = [error]
     if problems:
         for problem in problems:
             print(f"hub: {args.file}: {problem.message}", file=sys.stderr)
         return 1
-    digest = DocumentStore(settings.documents_dir).add(document)
+    digest = documents.DocumentStore(settings.documents_dir).add(document)
     print(f"{digest} {args.file}")
     return 0
 
@@ -436,20 +443,20 @@ def _add_keys_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
     kek.set_defaults(run=_keys_new_kek)
 
 
-def _audit_log(settings: HubSettings) -> AuditLog:
-    return AuditLog(audit_database(settings), audit_trust(settings))
+def _audit_log(settings: HubSettings) -> operations.AuditLog:
+    return operations.AuditLog(wiring.audit_database(settings), wiring.audit_trust(settings))
 
 
 def _audit_verify(settings: HubSettings, args: argparse.Namespace) -> int:
     log = _audit_log(settings)
     if args.archive:
-        report = verify_archive(args.archive, log.trust)
+        report = operations.verify_archive(args.archive, log.trust)
     else:
         views = None
         if not args.offline:  # asked first: an honest log then holds all they saw
             views = asyncio.run(
-                witness_views(
-                    witness_endpoints(settings),
+                operations.witness_views(
+                    wiring.witness_endpoints(settings),
                     settings.audit.origin,
                     settings.audit.witness_timeout_seconds,
                 )
@@ -460,19 +467,21 @@ def _audit_verify(settings: HubSettings, args: argparse.Namespace) -> int:
 
 
 def _audit_checkpoint(settings: HubSettings, args: argparse.Namespace) -> int:
-    note = _audit_log(settings).checkpoint(load_checkpoint_signer(settings, create=False))
+    note = _audit_log(settings).checkpoint(wiring.load_checkpoint_signer(settings, create=False))
     print(f"signed checkpoint {note.text.split(chr(10))[1]}" if note else "nothing new to sign")
     return 0
 
 
 def _audit_cosign(settings: HubSettings, args: argparse.Namespace) -> int:
     """One cosigning round now (the hub runs them by itself; this is for after an outage)."""
-    endpoints = witness_endpoints(settings)
+    endpoints = wiring.witness_endpoints(settings)
     if not endpoints:
         print("hub: no witnesses are configured (HUB_AUDIT_WITNESSES)", file=sys.stderr)
         return 2
-    cosigner = Cosigner(
-        audit_database(settings), endpoints, timeout_seconds=settings.audit.witness_timeout_seconds
+    cosigner = cosigning.Cosigner(
+        wiring.audit_database(settings),
+        endpoints,
+        timeout_seconds=settings.audit.witness_timeout_seconds,
     )
 
     async def round_() -> dict[str, str]:
@@ -514,7 +523,7 @@ def _audit_archive(settings: HubSettings, args: argparse.Namespace) -> int:
     assert before is not None
     try:
         report = _audit_log(settings).archive(before, args.out)
-    except ArchiveRefused as error:
+    except operations.ArchiveRefused as error:
         print(f"hub: {error}", file=sys.stderr)
         return 2
     print(f"archived {report.records} records ({report.first_seq}–{report.last_seq}) to {args.out}")
@@ -522,15 +531,15 @@ def _audit_archive(settings: HubSettings, args: argparse.Namespace) -> int:
 
 
 def _audit_keys_create(settings: HubSettings, args: argparse.Namespace) -> int:
-    path = checkpoint_key_path(settings)
-    create_key_file(path, settings.audit.passphrase())
-    signer = load_checkpoint_signer(settings, create=False)
+    path = wiring.checkpoint_key_path(settings)
+    key_files.create_key_file(path, settings.audit.passphrase())
+    signer = wiring.load_checkpoint_signer(settings, create=False)
     print(f"created {path}; give witnesses and verifiers its key:\n{signer.verifier().vkey()}")
     return 0
 
 
 def _audit_keys_vkey(settings: HubSettings, args: argparse.Namespace) -> int:
-    print(load_checkpoint_signer(settings, create=False).verifier().vkey())
+    print(wiring.load_checkpoint_signer(settings, create=False).verifier().vkey())
     return 0
 
 
@@ -540,18 +549,18 @@ def _audit_keys_encrypt(settings: HubSettings, args: argparse.Namespace) -> int:
     if passphrase is None:
         print("hub: set HUB_AUDIT_KEY_PASSPHRASE or HUB_AUDIT_KEY_PASSPHRASE_FILE", file=sys.stderr)
         return 1
-    path = checkpoint_key_path(settings)
-    write_key_file(path, load_key_file(path), passphrase, replace=True)
+    path = wiring.checkpoint_key_path(settings)
+    key_files.write_key_file(path, key_files.load_key_file(path), passphrase, replace=True)
     print(f"{path} is encrypted now; every hub process needs the passphrase to start")
     return 0
 
 
 def _witness_serve(settings: HubSettings, args: argparse.Namespace) -> int:
-    witness = build_witness(settings)
+    witness = wiring.build_witness(settings)
     print(f"witness {witness.signer.verifier().vkey()}", flush=True)
     serving.run(
         serving.server_config(
-            create_witness_app(witness),
+            witness_app.create_witness_app(witness),
             settings.limits,
             host=args.host or settings.host,
             port=args.port,
@@ -561,7 +570,7 @@ def _witness_serve(settings: HubSettings, args: argparse.Namespace) -> int:
 
 
 def _witness_vkey(settings: HubSettings, args: argparse.Namespace) -> int:
-    print(build_witness(settings).signer.verifier().vkey())
+    print(wiring.build_witness(settings).signer.verifier().vkey())
     return 0
 
 
@@ -719,7 +728,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.env_file:
             provision.load_env_file(args.env_file)
-        settings = HubSettings()
+        settings = hub_settings.HubSettings()
         if settings.json_logs:
             logging.config.dictConfig(telemetry.log_config(json_lines=True))
         return int(args.run(settings, args))

@@ -19,28 +19,29 @@ import sys
 from collections.abc import Coroutine
 from datetime import date
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import IO, TYPE_CHECKING, Any, Final
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from audit.store import AuditUnavailable
-from hub.facts import loader_factories, refresh_after_import
-from hub.importing import Importer, Sender, Submit, UnknownTable, run_closing
-from hub.settings import HubSettings
-from hub.warnings_cli import evaluated_line, run_evaluation
-from hub.wiring import (
-    build_audit_store,
-    build_auth_store,
-    build_connectors,
-    build_facts_store,
-    build_subject_hasher,
-)
-from ingest.engine import ImportOptions, ImportResult
 from ingest.errors import IngestError
 from ingest.exporting import EXPORT_FORMATS
 from ingest.parsing import ParserStopped
 from ingest.readers import FORMATS
 from ingest.writers import CSV_ENCODINGS
+from kernel.deferred import deferred
+
+if TYPE_CHECKING:
+    import audit.store as audit_stores
+    from hub import facts, importing, warnings_cli, wiring
+    from hub.settings import HubSettings
+    from ingest import engine
+else:
+    audit_stores = deferred("audit.store")
+    facts = deferred("hub.facts")
+    importing = deferred("hub.importing")
+    warnings_cli = deferred("hub.warnings_cli")
+    wiring = deferred("hub.wiring")
+    engine = deferred("ingest.engine")
 
 WORKER_THRESHOLD_BYTES: Final = 32 << 20
 """Files larger than this are parsed in a worker process (its start costs about a second)."""
@@ -61,24 +62,24 @@ def _fail(message: str) -> int:
     return 1
 
 
-def _importer(settings: HubSettings) -> tuple[Importer, Submit[Any] | None]:
+def _importer(settings: HubSettings) -> tuple[importing.Importer, importing.Submit[Any] | None]:
     """The importer, and how it runs the audit log's writes (none with auditing off)."""
-    connectors = build_connectors(settings)
-    facts_store = build_facts_store(settings)
+    connectors = wiring.build_connectors(settings)
+    facts_store = wiring.build_facts_store(settings)
 
     def refresh_facts() -> Coroutine[Any, Any, object]:
-        return refresh_after_import(
-            facts_store, loader_factories(connectors), connectors, closing=True
+        return facts.refresh_after_import(
+            facts_store, wiring.loader_factories(connectors), connectors, closing=True
         )
 
     if not settings.audit.enabled:
-        return Importer(connectors, refresh_facts=refresh_facts), None
-    auth_store = build_auth_store(settings)
-    audit_store = build_audit_store(settings, auth_store)
-    importer = Importer(
-        connectors, audit_store, build_subject_hasher(settings), refresh_facts=refresh_facts
+        return importing.Importer(connectors, refresh_facts=refresh_facts), None
+    auth_store = wiring.build_auth_store(settings)
+    audit_store = wiring.build_audit_store(settings, auth_store)
+    importer = importing.Importer(
+        connectors, audit_store, wiring.build_subject_hasher(settings), refresh_facts=refresh_facts
     )
-    return importer, run_closing(audit_store, auth_store.database)
+    return importer, importing.run_closing(audit_store, auth_store.database)
 
 
 def _import(settings: HubSettings, args: argparse.Namespace) -> int:
@@ -88,11 +89,11 @@ def _import(settings: HubSettings, args: argparse.Namespace) -> int:
     importer, submit = _importer(settings)
     try:
         importer.target(args.agency, args.table)
-    except UnknownTable as error:
+    except importing.UnknownTable as error:
         return _fail(str(error))
     operator = _operator()
     rejects = args.rejects or source.with_name(f"{source.stem}.rejects.csv")
-    options = ImportOptions(
+    options = engine.ImportOptions(
         format=args.format,
         encoding=args.encoding,
         sheet=args.sheet,
@@ -104,10 +105,10 @@ def _import(settings: HubSettings, args: argparse.Namespace) -> int:
         channel="cli",
         workers=1 if source.stat().st_size > WORKER_THRESHOLD_BYTES else 0,
     )
-    sender = Sender(submitted_by=operator, client_id=f"cli:{operator}"[:64])
+    sender = importing.Sender(submitted_by=operator, client_id=f"cli:{operator}"[:64])
     try:
         result = importer.run(args.agency, args.table, source, options, sender, submit)
-    except AuditUnavailable as error:
+    except audit_stores.AuditUnavailable as error:
         return _fail(f"the audit record could not be written ({error}); nothing was imported")
     except IngestError as error:
         return _fail(str(error))
@@ -134,7 +135,7 @@ def _import(settings: HubSettings, args: argparse.Namespace) -> int:
 def _evaluate(settings: HubSettings) -> None:
     """The warning rules after an applied import; the import stands whatever happens."""
     try:
-        print(evaluated_line(run_evaluation(settings, after_import=True)))
+        print(warnings_cli.evaluated_line(warnings_cli.run_evaluation(settings, after_import=True)))
     except SQLAlchemyError as error:
         print(
             f"hub: warnings not evaluated ({_first_line(error)}); `hub warnings evaluate` "
@@ -148,7 +149,7 @@ def _first_line(error: BaseException) -> str:
     return text.splitlines()[0][:200] if text else type(error).__name__
 
 
-def _show(result: ImportResult, report_path: Path | None) -> None:
+def _show(result: engine.ImportResult, report_path: Path | None) -> None:
     print(result.line())
     report = result.report
     if result.rejects is not None and report.rows_rejected and result.outcome != "refused":
@@ -170,7 +171,7 @@ def _show(result: ImportResult, report_path: Path | None) -> None:
         print(f"  {issue.severity:7} {where}{column}:{value} {reason_en} / {reason_zh}")
 
 
-def _write_report(result: ImportResult, path: Path) -> None:
+def _write_report(result: engine.ImportResult, path: Path) -> None:
     if path.suffix.casefold() == ".csv":
         with path.open("w", encoding="utf-8", newline="") as out:
             result.report.write_csv(out)
@@ -180,10 +181,10 @@ def _write_report(result: ImportResult, path: Path) -> None:
 
 
 def _export(settings: HubSettings, args: argparse.Namespace) -> int:
-    importer = Importer(build_connectors(settings))
+    importer = importing.Importer(wiring.build_connectors(settings))
     try:
         importer.target(args.agency, args.table)
-    except UnknownTable as error:
+    except importing.UnknownTable as error:
         return _fail(str(error))
     if args.encoding not in CSV_ENCODINGS:
         return _fail(f"encoding {args.encoding!r}: use one of {', '.join(CSV_ENCODINGS)}")

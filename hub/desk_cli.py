@@ -6,18 +6,26 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from auth.roles import ROLES
-from auth.staff import StaffStore
-from hub.settings import HubSettings
-from hub.wiring import build_audit_store, build_auth_store
-from web.verify import check_pdf
+from kernel.deferred import deferred
+
+if TYPE_CHECKING:
+    from auth import staff
+    from hub import wiring
+    from hub.settings import HubSettings
+    from web import verify
+else:
+    staff = deferred("auth.staff")
+    wiring = deferred("hub.wiring")
+    verify = deferred("web.verify")
 
 Commands = argparse._SubParsersAction
 
 
-def _staff(settings: HubSettings) -> StaffStore:
-    return StaffStore(build_auth_store(settings), settings.desk)
+def _staff(settings: HubSettings) -> staff.StaffStore:
+    return staff.StaffStore(wiring.build_auth_store(settings), settings.desk)
 
 
 def _password(args: argparse.Namespace) -> str | None:
@@ -113,8 +121,8 @@ def _verify_pdf(settings: HubSettings, args: argparse.Namespace) -> int:
     except OSError as error:
         print(f"hub: cannot read {path}: {error.strerror}", file=sys.stderr)
         return 1
-    audit = build_audit_store(settings, build_auth_store(settings))
-    check = check_pdf(audit.database, content)
+    audit = wiring.build_audit_store(settings, wiring.build_auth_store(settings))
+    check = verify.check_pdf(audit.database, content)
     if check.genuine and check.record is not None:
         record = check.record
         print(f"OK: {path} was produced by this hub, unchanged (SHA-256 {check.sha256})")

@@ -9,6 +9,7 @@ import logging
 import time
 from collections.abc import Sequence
 from datetime import date
+from typing import TYPE_CHECKING
 
 from connectors.base import Connector
 from graph.facts.changes import Sources
@@ -19,16 +20,21 @@ from graph.facts.refresh import (
     refresh_changed,
 )
 from graph.facts.store import FactsStore
-from hub.settings import HubSettings
-from hub.wiring import build_connectors, build_facts_store, loader_factories, local_connectors
+from kernel.deferred import deferred
 from kernel.scalars import parse_year_month
+
+if TYPE_CHECKING:
+    from hub import wiring
+    from hub.settings import HubSettings
+else:
+    wiring = deferred("hub.wiring")
 
 log = logging.getLogger(__name__)
 
 
 def sources(connectors: Sequence[Connector]) -> Sources:
     """The agencies' databases this process reaches (whose batches a refresh can read)."""
-    return {c.name: c.database for c in local_connectors(list(connectors))}
+    return {c.name: c.database for c in wiring.local_connectors(list(connectors))}
 
 
 async def refresh_after_import(
@@ -74,7 +80,7 @@ def refresh_now(
 
     async def run() -> list[LevelChange]:
         try:
-            factories = loader_factories(connectors)
+            factories = wiring.loader_factories(connectors)
             if months is None and projects is None:
                 _, changes = await refresh_changed(store, factories, sources(connectors), full=full)
                 return changes
@@ -89,8 +95,8 @@ def _refresh_command(settings: HubSettings, args: argparse.Namespace) -> int:
     started = time.perf_counter()
     months = [parse_year_month(m) for m in args.months.split(",")] if args.months else None
     changes = refresh_now(
-        build_facts_store(settings),
-        build_connectors(settings),
+        wiring.build_facts_store(settings),
+        wiring.build_connectors(settings),
         months=months,
         projects=args.project or None,
         full=args.full,

@@ -13,17 +13,24 @@ card numbers with, so the hub must be able to use it.
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from auth.errors import RegistryError
-from auth.national import NationalRegistry
 from connectors import discover
-from hub.settings import HubSettings
-from hub.wiring import build_auth_store
+from kernel.deferred import deferred
+
+if TYPE_CHECKING:
+    from auth import national
+    from hub import wiring
+    from hub.settings import HubSettings
+else:
+    national = deferred("auth.national")
+    wiring = deferred("hub.wiring")
 
 
-def _registry(settings: HubSettings) -> NationalRegistry:
-    store = build_auth_store(settings)
-    return NationalRegistry(store.database, store.sealer)
+def _registry(settings: HubSettings) -> national.NationalRegistry:
+    store = wiring.build_auth_store(settings)
+    return national.NationalRegistry(store.database, store.sealer)
 
 
 def submitting_agencies() -> dict[str, tuple[str, ...]]:

@@ -21,34 +21,32 @@ from contextlib import closing
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
-from alerts.dispatcher import Dispatcher
-from alerts.evaluation import evaluate
 from alerts.kinds import Kind
-from alerts.payloads import AsClient
-from alerts.store import AlertStore, Evaluated
-from alerts.streams import StreamQueue
-from audit.extension import audit_extension
 from connectors.base import Connector
-from hub.graph import hub_schema
-from hub.limits.pipeline import schema_extensions
 from hub.settings import HubSettings
-from hub.wiring import (
-    build_alert_store,
-    build_audit_store,
-    build_auth_store,
-    build_connectors,
-    build_cursors,
-    build_delivery_queue,
-    build_observer,
-    build_subject_hasher,
-    loader_factories,
-)
 from kernel.deferred import deferred
 from kernel.scalars import parse_year_month
 
 if TYPE_CHECKING:
     import redis.asyncio as redis_asyncio
+
+    import alerts.store as alert_stores
+    import audit.extension as audit_extensions
+    import hub.graph as hub_graph
+    from alerts import dispatcher as dispatching
+    from alerts import evaluation, payloads, streams
+    from hub import wiring
+    from hub.limits import pipeline
 else:
+    dispatching = deferred("alerts.dispatcher")
+    evaluation = deferred("alerts.evaluation")
+    payloads = deferred("alerts.payloads")
+    alert_stores = deferred("alerts.store")
+    streams = deferred("alerts.streams")
+    audit_extensions = deferred("audit.extension")
+    hub_graph = deferred("hub.graph")
+    pipeline = deferred("hub.limits.pipeline")
+    wiring = deferred("hub.wiring")
     redis_asyncio = deferred("redis.asyncio")  # only where HUB_REDIS_URL is set
 
 
@@ -59,16 +57,16 @@ def _fail(message: str) -> int:
 
 def run_evaluation(
     settings: HubSettings, month: date | None = None, *, after_import: bool = False
-) -> Evaluated:
+) -> alert_stores.Evaluated:
     """One evaluation from a process with no loop: the connectors' readers are closed on
     the loop that opened them."""
-    connectors = build_connectors(settings)
-    store = build_alert_store(settings)
+    connectors = wiring.build_connectors(settings)
+    store = wiring.build_alert_store(settings)
 
-    async def run() -> Evaluated:
+    async def run() -> alert_stores.Evaluated:
         try:
-            observer = build_observer(settings, connectors)
-            return await evaluate(observer, store, month, after_import=after_import)
+            observer = wiring.build_observer(settings, connectors)
+            return await evaluation.evaluate(observer, store, month, after_import=after_import)
         finally:
             for connector in connectors:
                 await connector.dispose()
@@ -79,7 +77,7 @@ def run_evaluation(
         store.close()
 
 
-def evaluated_line(done: Evaluated) -> str:
+def evaluated_line(done: alert_stores.Evaluated) -> str:
     return (
         f"warnings {done.month.strftime('%Y-%m')}: {done.events} new events, "
         f"{done.deliveries} deliveries queued, {done.work_orders} work orders opened"
@@ -92,7 +90,7 @@ def _evaluate(settings: HubSettings, args: argparse.Namespace) -> int:
 
 
 def _escalate(settings: HubSettings, args: argparse.Namespace) -> int:
-    with closing(build_alert_store(settings)) as store:
+    with closing(wiring.build_alert_store(settings)) as store:
         moved = store.escalate_overdue()
     print(f"{moved} overdue work orders escalated")
     return 0
@@ -108,7 +106,7 @@ def _kinds(text: str) -> list[Kind]:
 
 
 def _subscriptions_add(settings: HubSettings, args: argparse.Namespace) -> int:
-    client = build_auth_store(settings).get_client(args.client)
+    client = wiring.build_auth_store(settings).get_client(args.client)
     if client is None or client.revoked:
         return _fail(f"no active client {args.client!r}")
     lacking = sorted({s for kind in args.kinds for s in kind.scopes} - set(client.scopes))
@@ -117,7 +115,7 @@ def _subscriptions_add(settings: HubSettings, args: argparse.Namespace) -> int:
     purpose = args.purpose or (client.purposes[0] if client.purposes else "")
     if purpose not in client.purposes:
         return _fail(f"purpose {purpose!r} is not granted to {args.client!r}")
-    with closing(build_alert_store(settings)) as store:
+    with closing(wiring.build_alert_store(settings)) as store:
         made = store.subscribe(
             client.client_id,
             args.kinds,
@@ -133,7 +131,7 @@ def _subscriptions_add(settings: HubSettings, args: argparse.Namespace) -> int:
 
 
 def _subscriptions_list(settings: HubSettings, args: argparse.Namespace) -> int:
-    with closing(build_alert_store(settings)) as store:
+    with closing(wiring.build_alert_store(settings)) as store:
         for s in store.subscriptions(args.client):
             filters = " ".join(
                 f"{name}={value}"
@@ -150,7 +148,7 @@ def _subscriptions_list(settings: HubSettings, args: argparse.Namespace) -> int:
 
 
 def _subscriptions_remove(settings: HubSettings, args: argparse.Namespace) -> int:
-    with closing(build_alert_store(settings)) as store:
+    with closing(wiring.build_alert_store(settings)) as store:
         if not store.unsubscribe(args.id):
             return _fail(f"no subscription {args.id!r}")
     print(f"removed {args.id}; its pending deliveries are withheld")
@@ -163,18 +161,18 @@ class PayloadBuilder:
 
     def __init__(self, settings: HubSettings, connectors: list[Connector]) -> None:
         self.connectors = connectors
-        self.auth_store = build_auth_store(settings)
+        self.auth_store = wiring.build_auth_store(settings)
         self.audit_store = (
-            build_audit_store(settings, self.auth_store) if settings.audit.enabled else None
+            wiring.build_audit_store(settings, self.auth_store) if settings.audit.enabled else None
         )
-        hasher = build_subject_hasher(settings)
-        extensions = schema_extensions(settings)
+        hasher = wiring.build_subject_hasher(settings)
+        extensions = pipeline.schema_extensions(settings)
         if self.audit_store is not None:
-            extensions.append(audit_extension(hasher))
-        self.builder = AsClient(
-            hub_schema(extensions, hide_suggestions=settings.env == "production"),
-            loader_factories(connectors),
-            build_cursors(settings),
+            extensions.append(audit_extensions.audit_extension(hasher))
+        self.builder = payloads.AsClient(
+            hub_graph.hub_schema(extensions, hide_suggestions=settings.env == "production"),
+            wiring.loader_factories(connectors),
+            wiring.build_cursors(settings),
             self.auth_store.get_client,
             self.audit_store,
             hasher,
@@ -191,12 +189,12 @@ class PayloadBuilder:
 
 def _dispatch(settings: HubSettings, args: argparse.Namespace) -> int:
     """A dispatcher process: builds bodies as each client (with the audit log), delivers."""
-    payloads = PayloadBuilder(settings, build_connectors(settings))
-    store = build_alert_store(settings)
+    payloads = PayloadBuilder(settings, wiring.build_connectors(settings))
+    store = wiring.build_alert_store(settings)
 
     async def run() -> None:
-        queue = build_delivery_queue(settings, store)
-        dispatcher = Dispatcher(store, payloads.builder, settings.alerts, queue=queue)
+        queue = wiring.build_delivery_queue(settings, store)
+        dispatcher = dispatching.Dispatcher(store, payloads.builder, settings.alerts, queue=queue)
         try:
             if args.once:
                 await dispatcher.drain()
@@ -236,7 +234,7 @@ def _stopped_by_signal() -> asyncio.Event:
     return stop
 
 
-def _counts(store: AlertStore) -> dict[str, int]:
+def _counts(store: alert_stores.AlertStore) -> dict[str, int]:
     with closing(store):
         return store.counts()
 
@@ -252,14 +250,14 @@ def _moment(text: str) -> datetime:
 
 
 def _replay(settings: HubSettings, args: argparse.Namespace) -> int:
-    with closing(build_alert_store(settings)) as store:
+    with closing(wiring.build_alert_store(settings)) as store:
         count = store.replay(args.since, args.subscription, dead_only=args.dead_only)
     print(f"{count} deliveries queued again (events since {args.since.isoformat()})")
     return 0
 
 
 def _status(settings: HubSettings, args: argparse.Namespace) -> int:
-    store = build_alert_store(settings)
+    store = wiring.build_alert_store(settings)
     counts = _counts(store)
     print(" ".join(f"{state}={count}" for state, count in sorted(counts.items())) or "queue empty")
     if settings.redis_url:
@@ -270,8 +268,10 @@ def _status(settings: HubSettings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _stream_counts(url: str, settings: HubSettings, store: AlertStore) -> dict[str, int]:
-    queue = StreamQueue(redis_asyncio.Redis.from_url(url), store, settings.alerts)
+async def _stream_counts(
+    url: str, settings: HubSettings, store: alert_stores.AlertStore
+) -> dict[str, int]:
+    queue = streams.StreamQueue(redis_asyncio.Redis.from_url(url), store, settings.alerts)
     try:
         return await queue.pending()
     finally:

@@ -39,7 +39,7 @@ from hub import seeding
 from hub.app import create_app
 from hub.cli import main as hub_main
 from hub.demo import register_demo_clients
-from hub.facts import loader_factories, refresh_after_import, refresh_now
+from hub.facts import refresh_after_import, refresh_now
 from hub.importing import Importer, Sender, run_closing
 from hub.settings import HubSettings
 from hub.wiring import (
@@ -49,6 +49,7 @@ from hub.wiring import (
     build_connectors,
     build_facts_store,
     build_subject_hasher,
+    loader_factories,
     migration_targets,
 )
 from ingest.engine import ImportOptions, ImportResult

@@ -21,7 +21,8 @@ from connectors.hr.tables import DEPOSITS
 from graph.facts.marks import Marks
 from graph.facts.refresh import Plan, refresh_changed
 from graph.facts.store import warning_fact, warning_fact_owner
-from hub.facts import loader_factories, sources
+from hub.facts import sources
+from hub.wiring import loader_factories
 from hub_support import Stores, arrears_pay_row, import_rows, make_stores, stored_rows
 from synthetic.stories import stories
 

@@ -54,3 +54,24 @@ def _imported_after(code: str, data_dir: Path) -> list[str]:
 def test_a_served_app_imports_no_library_it_does_not_use(tmp_path: Path, built: str) -> None:
     code = f"from hub.settings import HubSettings\n{built}\n"
     assert _imported_after(code, tmp_path) == []
+
+
+def test_the_command_line_imports_a_command_s_modules_when_it_runs(tmp_path: Path) -> None:
+    """`hub --help` builds every command's parser but imports no app, no wiring of the
+    stores and no graph schema; `hub migrate` builds the stores, not an app."""
+    parsed = "from hub import cli\ncli.parser()\n"
+    apps = "hub.app hub.subgraph_app hub.national_app hub.wiring hub.graph audit.operations"
+    probe = f"import sys\nprint(' '.join(m for m in {apps.split()!r} if m in sys.modules))\n"
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    environment["HUB_DATA_DIR"] = str(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-c", parsed + probe], env=environment, capture_output=True, text=True
+    )
+    assert done.stdout.split() == []
+
+    migrated = "from hub import cli\nassert cli.main(['migrate']) == 0\n"
+    done = subprocess.run(
+        [sys.executable, "-c", migrated + probe], env=environment, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1].split() == ["hub.wiring"]  # after what migrate printed
