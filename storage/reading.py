@@ -19,17 +19,22 @@ import sqlite3
 import threading
 import weakref
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import aiosqlite
-import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy.engine import URL, Dialect, Row
 from sqlalchemy.engine.result import result_tuple
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from kernel.deferred import deferred
 from kernel.errors import BadUserInput
 from kernel.inputs import NUL
+
+if TYPE_CHECKING:
+    import asyncpg  # type: ignore[import-untyped]
+else:
+    asyncpg = deferred("asyncpg")  # PostgreSQL's serving driver, with its first reader
 
 log = logging.getLogger("hub.sql")
 
@@ -366,7 +371,7 @@ class SqliteReaders(Readers[aiosqlite.Connection]):
         return isinstance(error, sqlite3.Error)  # a statement's error, not the connection's
 
 
-class PostgresReaders(Readers[asyncpg.Connection]):
+class PostgresReaders(Readers["asyncpg.Connection"]):
     """asyncpg connections in read-only sessions (`default_transaction_read_only`)."""
 
     def __init__(self, url: URL, keep: int, size: int) -> None:
