@@ -240,7 +240,7 @@ def hub_command(
     """`hub <argv>` run in this process with only `environment`'s HUB_ settings (those of
     the test's processes left unset); what it printed. For the set-up a test's `hub serve`
     needs (migrate, a client): a process of its own would spend seconds importing the hub."""
-    for name in os.environ:
+    for name in list(os.environ):
         if name.startswith("HUB_") and not name.startswith("HUB_TEST_"):
             monkeypatch.delenv(name)
     for name, value in environment.items():

@@ -28,6 +28,7 @@ from hub.provision import read_env_file, store_names
 from hub.seeding import has_data
 from hub.settings import HubSettings
 from hub.wiring import build_auth_store, build_connectors, local_connectors
+from hub_support import hub_command
 from storage.keys import create_key_file
 
 
@@ -256,7 +257,9 @@ def test_the_connection_budget_adds_up_every_store_on_each_server() -> None:
     assert sqlite == {}
 
 
-def test_the_issuer_follows_the_port_served(tmp_path: Path, clean_env: pytest.MonkeyPatch) -> None:
+def test_the_issuer_follows_the_port_served(
+    tmp_path: Path, clean_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A hub served on another port issues tokens it accepts itself."""
     assert HubSettings(port=8123).issuer == "http://127.0.0.1:8123"
     assert HubSettings(host="0.0.0.0", port=8123).issuer == "http://127.0.0.1:8123"
@@ -265,24 +268,12 @@ def test_the_issuer_follows_the_port_served(tmp_path: Path, clean_env: pytest.Mo
     clean_env.setenv("HUB_DATA_DIR", str(tmp_path))
     clean_env.setenv("AUTHLIB_INSECURE_TRANSPORT", "1")
     hub = [sys.executable, "-m", "hub.cli"]
-    subprocess.run([*hub, "migrate"], check=True, capture_output=True)
-    added = subprocess.run(
-        [
-            *hub,
-            "clients",
-            "add",
-            "c1",
-            "--agency",
-            "hr",
-            "--scopes",
-            "wage:read",
-            "--purposes",
-            "p",
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
+    data = {"HUB_DATA_DIR": str(tmp_path)}
+    hub_command(clean_env, capsys, data, "migrate")
+    added = hub_command(
+        clean_env, capsys, data,
+        "clients", "add", "c1", "--agency", "hr", "--scopes", "wage:read", "--purposes", "p",
+    )  # fmt: skip
     secret = next(
         line.split()[1] for line in added.splitlines() if line.startswith("client_secret")
     )
