@@ -1,0 +1,231 @@
+"""A batch of records appended to the head it extends: the rows to write and the head
+after them, computed the same way whichever path writes them (`audit.store`).
+
+Two paths write a batch. The locking one, on every backend, claims the next sequence
+numbers by updating the head row first (the row lock, or SQLite's write lock, serialises
+every writer of every process), then writes. On PostgreSQL a process usually knows the
+head already, since it moved it last: `PostgresAppender` then writes the whole batch in
+one statement on the event loop, which moves the head only if it is still where this
+process left it and inserts the rows only if it moved — so the log still has no gaps or
+forks — and reports whether it did; if another process wrote in between, nothing was
+written and the locking path takes over. One round trip and no thread a batch: through
+the locking path's five statements in a worker thread, each waiting its turn for the
+GIL, the log cost a loaded hub 0.68 ms of CPU a request, now 0.37 (bench: worker
+look-ups at 8 clients, PostgreSQL small).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Final
+
+from audit.format import canonical, record_leaf, sign_tree_head
+from audit.merkle import Frontier
+from audit.models import AuditCheckpoint, AuditEntity, AuditHead, AuditRecord
+from audit.note import Ed25519Signer, Note
+from audit.settings import AuditSettings
+from kernel.deferred import deferred
+
+if TYPE_CHECKING:
+    import asyncpg  # type: ignore[import-untyped]
+else:
+    asyncpg = deferred("asyncpg")  # with the first batch a process writes this way
+
+FAST_ENTITIES: Final = 1_000
+"""At most this many entities in a batch written in one statement on the event loop: an
+import's batches (thousands of entities a record) go through the locking path's COPY in
+a thread, where they do not hold up the requests being served."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A record waiting for its place in the chain."""
+
+    content: dict[str, Any]
+    entities: Sequence[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class Head:
+    """The head row's appending state: how many records, the Merkle frontier over them,
+    and the last checkpoint."""
+
+    seq: int
+    frontier: bytes
+    checkpoint_seq: int
+    checkpoint_at: datetime
+
+
+@dataclass(frozen=True)
+class Appended:
+    """A batch as written: its rows, the checkpoint it signs (if due) and the head after."""
+
+    first: int
+    records: list[dict[str, Any]]
+    entities: list[tuple[str, str, int]]
+    checkpoint: dict[str, Any] | None
+    head: Head
+
+
+def checkpoint_row(frontier: Frontier, note: Note, at: datetime) -> dict[str, Any]:
+    return {
+        "size": frontier.size,
+        "root": frontier.root(),
+        "note": note.serialize().decode(),
+        "signed_at": at,
+    }
+
+
+def append_batch(
+    was: Head,
+    batch: Sequence[Entry],
+    *,
+    force: bool,
+    policy: AuditSettings,
+    signer: Ed25519Signer,
+    now: datetime,
+) -> Appended:
+    """The batch placed after `was`: each payload holds its own seq, each record row the
+    Merkle hashes its leaf completed; a checkpoint is signed when the last is
+    `checkpoint_seconds` old or `checkpoint_every` records behind (or `force`d)."""
+    first = was.seq + 1
+    payloads = [
+        canonical({**entry.content, "seq": first + offset}) for offset, entry in enumerate(batch)
+    ]
+    frontier, completed = Frontier.deserialize(was.seq, was.frontier).extend(
+        record_leaf(payload) for payload in payloads
+    )
+    records: list[dict[str, Any]] = []
+    entities: list[tuple[str, str, int]] = []
+    for offset, entry in enumerate(batch):
+        seq = first + offset
+        content = entry.content
+        records.append(
+            {
+                "seq": seq,
+                "at": datetime.fromisoformat(content["at"]),
+                "request_id": content["request_id"],
+                "endpoint": content["endpoint"],
+                "client_id": content["client_id"],
+                "agency": content["agency"],
+                "purpose": content["purpose"],
+                "outcome": content["outcome"],
+                "payload": payloads[offset],
+                "tree_hashes": b"".join(completed[offset]),
+            }
+        )
+        entities.extend([(kind, key, seq) for kind, key in entry.entities])
+    unsigned = frontier.size - was.checkpoint_seq
+    waited = (now - was.checkpoint_at).total_seconds()
+    due = unsigned > 0 and (
+        force or unsigned >= policy.checkpoint_every or waited >= policy.checkpoint_seconds
+    )
+    checkpoint = None
+    head = Head(frontier.size, frontier.serialize(), was.checkpoint_seq, was.checkpoint_at)
+    if due:
+        checkpoint = checkpoint_row(frontier, sign_tree_head(signer, policy.origin, frontier), now)
+        head = Head(head.seq, head.frontier, frontier.size, now)
+    return Appended(first, records, entities, checkpoint, head)
+
+
+_RECORD_COLUMNS: Final = (
+    ("seq", "bigint"),
+    ("at", "timestamptz"),
+    ("request_id", "text"),
+    ("endpoint", "text"),
+    ("client_id", "text"),
+    ("agency", "text"),
+    ("purpose", "text"),
+    ("outcome", "text"),
+    ("payload", "text"),
+    ("tree_hashes", "bytea"),
+)
+
+
+def _one_statement(signs: bool) -> str:
+    """The batch as one statement: the head moves only from where this process left it
+    ($3 to $5), and the rows go in only if it moved; returns 1 if it did, else 0."""
+    arrays = ", ".join(f"${n}::{kind}[]" for n, (_, kind) in enumerate(_RECORD_COLUMNS, 6))
+    columns = ", ".join(name for name, _ in _RECORD_COLUMNS)
+    moved_checkpoint = ", checkpoint_seq = $1, checkpoint_at = $19" if signs else ""
+    checkpoint = (
+        f", checkpoint AS (INSERT INTO {AuditCheckpoint.__tablename__} (size, root, note,"
+        " signed_at) SELECT $1, $20::bytea, $21::text, $19 WHERE EXISTS (SELECT FROM moved))"
+        if signs
+        else ""
+    )
+    return (
+        f"WITH moved AS (UPDATE {AuditHead.__tablename__} SET seq = $1, frontier = $2"
+        f"{moved_checkpoint} WHERE id = 1 AND seq = $3 AND frontier = $4"
+        " AND checkpoint_seq = $5 RETURNING 1),"
+        f" records AS (INSERT INTO {AuditRecord.__tablename__} ({columns})"
+        f" SELECT * FROM unnest({arrays}) WHERE EXISTS (SELECT FROM moved)),"
+        f' entities AS (INSERT INTO {AuditEntity.__tablename__} (kind, "key", seq)'
+        " SELECT * FROM unnest($16::text[], $17::text[], $18::bigint[])"
+        f" WHERE EXISTS (SELECT FROM moved)){checkpoint}"
+        " SELECT count(*) FROM moved"
+    )
+
+
+_APPEND: Final = _one_statement(signs=False)
+_APPEND_SIGNED: Final = _one_statement(signs=True)
+
+
+class PostgresAppender:
+    """Writes a batch in one statement over its own connection, on the event loop."""
+
+    def __init__(self, dsn: str) -> None:
+        self._dsn = dsn
+        self._connection: asyncpg.Connection | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def write(self, was: Head, appended: Appended) -> bool:
+        """Whether the batch was written (committed): False when the head was not at
+        `was` any more, and then nothing was. Raises if it is unknown whether it was."""
+        arguments: list[Any] = [
+            appended.head.seq,
+            appended.head.frontier,
+            was.seq,
+            was.frontier,
+            was.checkpoint_seq,
+        ]
+        arguments += [[row[name] for row in appended.records] for name, _ in _RECORD_COLUMNS]
+        arguments += [[row[n] for row in appended.entities] for n in range(3)]
+        statement = _APPEND
+        if (checkpoint := appended.checkpoint) is not None:
+            arguments += [checkpoint["signed_at"], checkpoint["root"], checkpoint["note"]]
+            statement = _APPEND_SIGNED
+        connection = await self._connect()
+        try:
+            moved = await connection.fetchval(statement, *arguments)
+        except BaseException:
+            self.abandon()  # the statement may or may not have committed: start afresh
+            raise
+        return bool(moved)
+
+    async def _connect(self) -> asyncpg.Connection:
+        loop = asyncio.get_running_loop()
+        connection = self._connection
+        if connection is not None and (self._loop is not loop or connection.is_closed()):
+            self.abandon()
+        if self._connection is None:
+            self._connection = await asyncpg.connect(self._dsn)
+            self._loop = loop
+        return self._connection
+
+    def abandon(self) -> None:
+        if self._connection is not None:
+            self._connection.terminate()
+        self._connection = self._loop = None
+
+    async def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            if self._loop is asyncio.get_running_loop():
+                await connection.close(timeout=5)
+            else:
+                connection.terminate()
+        self._loop = None

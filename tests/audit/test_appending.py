@@ -1,0 +1,116 @@
+"""PostgreSQL's one-statement append (`audit.appending`): it writes, byte for byte, the
+rows the locking path writes, and only from the head this process left; a head another
+process moved since is claimed again under its lock, nothing written twice or lost."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from audit_support import Chain, entry, fresh_chain
+from sqlalchemy import text
+
+from audit.appending import Appended, Head, PostgresAppender
+from audit.store import AuditStore
+from hub.wiring import build_audit_store
+
+START = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def written(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """What each one-statement write reported: True written, False the head had moved."""
+    reported: list[bool] = []
+    write = PostgresAppender.write
+
+    async def counted(self: PostgresAppender, was: Head, appended: Appended) -> bool:
+        reported.append(await write(self, was, appended))
+        return reported[-1]
+
+    monkeypatch.setattr(PostgresAppender, "write", counted)
+    return reported
+
+
+@pytest.fixture
+def chains(tmp_path: Path) -> Iterator[tuple[Chain, Chain]]:
+    with (
+        fresh_chain("postgres", tmp_path / "a", "hub_append_one") as one,
+        fresh_chain("postgres", tmp_path / "b", "hub_append_locked") as locked,
+    ):
+        yield one, locked
+
+
+async def _append(store: AuditStore, numbers: range) -> list[int]:
+    """Appended together, so the writer takes them in batches of several."""
+    return await asyncio.gather(
+        *(store.append(entry(START + timedelta(minutes=n), n)) for n in numbers)
+    )
+
+
+def _rows(chain: Chain) -> dict[str, list[Any]]:
+    engine = chain.engine()
+    try:
+        with engine.connect() as connection:
+            return {
+                table: [tuple(row) for row in connection.execute(text(sql))]
+                for table, sql in {
+                    "records": "SELECT * FROM audit_record ORDER BY seq",
+                    "entities": "SELECT * FROM audit_entity ORDER BY seq, kind, key",
+                    "head": "SELECT seq, frontier FROM audit_head",
+                }.items()
+            }
+    finally:
+        engine.dispose()
+
+
+def test_one_statement_writes_what_the_locking_path_writes(
+    chains: tuple[Chain, Chain], written: list[bool]
+) -> None:
+    one, locked = chains
+    locked.audit._appender = None  # every batch claims the head under its lock
+
+    async def fill(store: AuditStore) -> None:
+        try:
+            for start in range(0, 24, 6):
+                await _append(store, range(start, start + 6))
+        finally:
+            await store.close()
+
+    asyncio.run(fill(one.audit))
+    asyncio.run(fill(locked.audit))
+    assert written  # all but the first batch, in one statement each
+    assert all(written)
+    assert _rows(one) == _rows(locked)
+    assert len(_rows(one)["records"]) == 24
+    for chain in chains:
+        report = chain.verify(offline=True)
+        assert report.ok, report.summary()
+
+
+def test_a_head_moved_by_another_process_is_claimed_again(
+    tmp_path: Path, written: list[bool]
+) -> None:
+    with fresh_chain("postgres", tmp_path, "hub_append_moved") as chain:
+        other = build_audit_store(chain.settings)  # another hub process's store
+
+        async def interleave() -> list[int]:
+            try:
+                seqs = [await chain.audit.append(entry(START, n)) for n in range(3)]
+                seqs += [await other.append(entry(START, n)) for n in range(3, 5)]
+                seqs += [await chain.audit.append(entry(START, n)) for n in range(5, 8)]
+                return seqs
+            finally:
+                await chain.audit.close()
+                await other.close()
+
+        assert asyncio.run(interleave()) == list(range(1, 9))
+        assert False in written  # the first store's head was stale once: nothing written
+        records = _rows(chain)["records"]
+        assert [row[0] for row in records] == list(range(1, 9))
+        assert [row[2] for row in records] == [f"{n:032x}" for n in range(8)]
+        report = chain.verify(offline=True)
+        assert report.ok, report.summary()
