@@ -31,7 +31,6 @@ from hub import (
     data_commands,
     facts,
     national_commands,
-    telemetry,
     warnings_cli,
 )
 from hub.desk_cli import add_desk_parser, add_users_parser
@@ -52,7 +51,7 @@ if TYPE_CHECKING:
     import hub.subgraph_app as subgraph_app
     import hub.wiring as wiring
     import storage.keys as key_files
-    from hub import checks, provision, seeding, serving
+    from hub import checks, provision, seeding, serving, telemetry
     from hub.settings import HubSettings
     from storage import migrate
 else:
@@ -71,6 +70,7 @@ else:
     serving = deferred("hub.serving")
     hub_settings = deferred("hub.settings")
     subgraph_app = deferred("hub.subgraph_app")
+    telemetry = deferred("hub.telemetry")
     wiring = deferred("hub.wiring")
     key_files = deferred("storage.keys")
     migrate = deferred("storage.migrate")
@@ -719,12 +719,12 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)  # `--help` and a usage error end here
     logging.basicConfig(
         level=logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
         handlers=[telemetry.CurrentStderr()],
     )
-    args = parser().parse_args(argv)
     try:
         if args.env_file:
             provision.load_env_file(args.env_file)

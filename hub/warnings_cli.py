@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING
 
 from alerts.kinds import Kind
 from connectors.base import Connector
-from hub.settings import HubSettings
 from kernel.deferred import deferred
 from kernel.scalars import parse_year_month
 
@@ -37,6 +36,7 @@ if TYPE_CHECKING:
     from alerts import evaluation, payloads, streams
     from hub import wiring
     from hub.limits import pipeline
+    from hub.settings import HubSettings
 else:
     dispatching = deferred("alerts.dispatcher")
     evaluation = deferred("alerts.evaluation")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import textwrap
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -26,21 +26,17 @@ NOT_AT_START: tuple[str, ...] = (
 )
 
 
-def _imported_after(code: str, data_dir: Path) -> list[str]:
-    """Which of NOT_AT_START a fresh process holds after `code` (SQLite, nothing optional
-    configured)."""
+def _held(code: str, modules: Sequence[str], data_dir: Path) -> list[str]:
+    """Which of `modules` a fresh process holds after `code` (what `code` printed first):
+    SQLite in `data_dir`, nothing optional configured."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("HUB_", "OTEL_"))}
     environment["HUB_DATA_DIR"] = str(data_dir)
-    probe = textwrap.dedent(code) + textwrap.dedent(
-        f"""
-        import sys
-        print(" ".join(m for m in {NOT_AT_START!r} if m in sys.modules))
-        """
-    )
+    probe = f"import sys\nprint(' '.join(m for m in {list(modules)!r} if m in sys.modules))\n"
     done = subprocess.run(
-        [sys.executable, "-c", probe], env=environment, capture_output=True, text=True, check=True
+        [sys.executable, "-c", code + probe], env=environment, capture_output=True, text=True
     )
-    return done.stdout.split()
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()[-1].split()
 
 
 @pytest.mark.parametrize(
@@ -54,25 +50,18 @@ def _imported_after(code: str, data_dir: Path) -> list[str]:
 )
 def test_a_served_app_imports_no_library_it_does_not_use(tmp_path: Path, built: str) -> None:
     code = f"from hub.settings import HubSettings\n{built}\n"
-    assert _imported_after(code, tmp_path) == []
+    assert _held(code, NOT_AT_START, tmp_path) == []
 
 
-def test_the_command_line_imports_a_command_s_modules_when_it_runs(tmp_path: Path) -> None:
-    """`hub --help` builds every command's parser but imports no app, no wiring of the
-    stores and no graph schema; `hub migrate` builds the stores, not an app."""
-    parsed = "from hub import cli\ncli.parser()\n"
-    apps = "hub.app hub.subgraph_app hub.national_app hub.wiring hub.graph audit.operations"
-    probe = f"import sys\nprint(' '.join(m for m in {apps.split()!r} if m in sys.modules))\n"
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
-    environment["HUB_DATA_DIR"] = str(tmp_path)
-    done = subprocess.run(
-        [sys.executable, "-c", parsed + probe], env=environment, capture_output=True, text=True
-    )
-    assert done.stdout.split() == []
+APPS = ("hub.app", "hub.subgraph_app", "hub.national_app", "hub.graph", "audit.operations")
 
-    migrated = "from hub import cli\nassert cli.main(['migrate']) == 0\n"
-    done = subprocess.run(
-        [sys.executable, "-c", migrated + probe], env=environment, capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines()[-1].split() == ["hub.wiring"]  # after what migrate printed
+
+def test_the_command_line_s_parser_imports_no_app_no_stores_no_settings(tmp_path: Path) -> None:
+    """`hub --help` builds every command's parser, and needs none of these."""
+    modules = (*APPS, "hub.wiring", "hub.settings", "hub.telemetry")
+    assert _held("from hub import cli\ncli.parser()\n", modules, tmp_path) == []
+
+
+def test_hub_migrate_imports_the_stores_not_an_app(tmp_path: Path) -> None:
+    code = "from hub import cli\nassert cli.main(['migrate']) == 0\n"
+    assert _held(code, (*APPS, "hub.wiring"), tmp_path) == ["hub.wiring"]
