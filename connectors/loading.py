@@ -143,9 +143,28 @@ class LoaderSpec(Generic[ValueT]):
         self.columns = columns
         self.key_of = _key_of(columns)
         keys: BindParameter[Any] = bindparam("keys", expanding=True)
-        condition = tuple_(*columns).in_(keys) if isinstance(columns, tuple) else columns.in_(keys)
-        self.query = statement.where(condition)
+        if isinstance(columns, tuple):
+            # Each column's values apart too, though the pairs alone say which rows: SQLite
+            # searches an index on (a, b) by `a` only for `(a, b) IN (VALUES …)`, and read
+            # every month of a project to answer one (`parameters`).
+            each = [
+                column.in_(bindparam(f"keys_{index}", expanding=True))
+                for index, column in enumerate(columns)
+            ]
+            self.query = statement.where(*each, tuple_(*columns).in_(keys))
+        else:
+            self.query = statement.where(columns.in_(keys))
         self.name = ""
+
+    def parameters(self, keys: list[Hashable]) -> dict[str, list[Any]]:
+        """What the statement binds for these keys: `keys`, and for a composite key each
+        column's distinct values (`keys_0`, `keys_1`, …) in the order they first come."""
+        found: dict[str, list[Any]] = {"keys": keys}
+        if isinstance(self.columns, tuple):
+            for index in range(len(self.columns)):
+                values = dict.fromkeys(key[index] for key in keys)  # type: ignore[index]
+                found[f"keys_{index}"] = list(values)
+        return found
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name

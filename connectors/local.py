@@ -51,7 +51,8 @@ class LocalTransport(Transport, Session):
         with self._measured():
             for start in range(0, len(keys), MAX_KEYS_PER_STATEMENT):
                 chunk = keys[start : start + MAX_KEYS_PER_STATEMENT]
-                rows.extend(await self._database.fetch(look_up.query, {"keys": chunk}, reused=True))
+                parameters = look_up.parameters(chunk)
+                rows.extend(await self._database.fetch(look_up.query, parameters, reused=True))
         return rows
 
     async def query(self, query: ListQuery, args: tuple[Any, ...]) -> Any:

@@ -47,12 +47,13 @@ class Requester(Protocol):
 
 class LookUp(Protocol):
     """A keyed look-up an agency declared (`connectors.loading.one_by`, `many_by`): the
-    wire carries its name, the database runs its statement (keys bound as `keys`)."""
+    wire carries its name, the database runs its statement with `parameters(keys)`."""
 
     @property
     def name(self) -> str: ...
     @property
     def query(self) -> Select[Any]: ...
+    def parameters(self, keys: list[Hashable]) -> dict[str, list[Any]]: ...
 
 
 class ListQuery(Protocol):

@@ -55,7 +55,7 @@ async def _loader_statements(
                 select(*columns).where(*(c.is_not(None) for c in columns)).limit(3)
             )
             keys = [tuple(row) if len(columns) > 1 else row[0] for row in sample]
-            statements[name] = (spec.query, {"keys": keys})
+            statements[name] = (spec.query, spec.parameters(keys))
     finally:
         await database.dispose()
     return statements
