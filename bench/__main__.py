@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import signal
 import time
@@ -22,7 +23,7 @@ from bench.dataset import POSTGRES_SERVER, Dataset, prepare
 from bench.floor import Floor
 from bench.load import Budget, Stats, drive
 from bench.report import audit_markdown, machine, markdown, ratios_markdown, workers_markdown
-from bench.server import Server, serving, serving_floor
+from bench.server import Server, cpu_of, serving, serving_floor
 from bench.workloads import WORKLOADS, Call, sample_calls, summary_call
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -208,6 +209,45 @@ AUDIT_CLIENTS = (1, 8)
 AUDIT_ROUNDS = 2
 
 
+class _DatabaseCpu:
+    """The CPU of the PostgreSQL backends serving one database, from /proc (this machine's
+    server): None on SQLite, whose work is the hub process's own."""
+
+    def __init__(self, dataset: Dataset, target: str) -> None:
+        self.url = dataset.database_url(target) if dataset.backend == "postgres" else None
+        self._start: dict[int, float] = {}
+
+    def _backends(self) -> dict[int, float]:
+        assert self.url is not None
+        with psycopg.connect(self.url, autocommit=True) as connection:
+            rows = connection.execute(
+                "SELECT pid FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).fetchall()
+        found = {}
+        for (pid,) in rows:
+            with contextlib.suppress(FileNotFoundError):  # gone meanwhile
+                found[pid] = cpu_of(pid)
+        return found
+
+    def start(self) -> None:
+        if self.url is not None:
+            self._start = self._backends()
+
+    def spent(self) -> float | None:
+        """CPU seconds since `start`; a backend that connected since counts whole."""
+        if self.url is None:
+            return None
+        return sum(cpu - self._start.get(pid, 0.0) for pid, cpu in self._backends().items())
+
+
+def _mean_ms(runs: list[tuple[float, float | None]], column: int) -> float | None:
+    values = [run[column] for run in runs]
+    if any(value is None for value in values):
+        return None
+    return round(1000 * sum(v for v in values if v is not None) / len(values), 3)
+
+
 async def _audit_cost(
     dataset: Dataset,
     secret: str,
@@ -216,8 +256,12 @@ async def _audit_cost(
     rounds: int = AUDIT_ROUNDS,
 ) -> dict[str, list[dict[str, Any]]]:
     """Requests/s with the audit log off and on, alternating servers over a few rounds so
-    drift hits both alike; `ratio` is on ÷ off (1.0 = free, 0.85 = 15 % slower)."""
+    drift hits both alike; `ratio` is on ÷ off (1.0 = free, 0.85 = 15 % slower). Beside
+    them the CPU a request took in the served process and in the audit database's
+    backends: steadier than requests/s on a loaded shared machine."""
     rates: dict[tuple[str, int, bool], list[float]] = {}
+    cpu: dict[tuple[str, int, bool], list[tuple[float, float | None]]] = {}
+    audit_database = _DatabaseCpu(dataset, "audit")
     measured_workloads = [name for name in AUDIT_WORKLOADS if name in calls]
     for _ in range(rounds):
         for audit in (False, True):
@@ -225,24 +269,38 @@ async def _audit_cost(
             with serving(dataset, secret, log_path, audit=audit) as server:
                 for name in measured_workloads:
                     for clients in AUDIT_CLIENTS:
+                        audit_database.start()
+                        started = server.cpu_seconds()
                         measured = await _drive_hub(server, calls[name], clients, budget)
+                        served = server.cpu_seconds() - started
+                        database = audit_database.spent()
+                        answered = measured.requests + min(budget.warmup, len(calls[name]))
                         rates.setdefault((name, clients, audit), []).append(measured.rps)
+                        cpu.setdefault((name, clients, audit), []).append(
+                            (served / answered, None if database is None else database / answered)
+                        )
     cost: dict[str, list[dict[str, Any]]] = {}
     for name in measured_workloads:
         for clients in AUDIT_CLIENTS:
             off = sum(rates[name, clients, False]) / rounds
             on = sum(rates[name, clients, True]) / rounds
+
             cost.setdefault(name, []).append(
                 {
                     "clients": clients,
                     "off_rps": round(off, 1),
                     "on_rps": round(on, 1),
                     "ratio": round(on / off, 3),
+                    "off_cpu_ms": _mean_ms(cpu[name, clients, False], 0),
+                    "on_cpu_ms": _mean_ms(cpu[name, clients, True], 0),
+                    "off_audit_db_cpu_ms": _mean_ms(cpu[name, clients, False], 1),
+                    "on_audit_db_cpu_ms": _mean_ms(cpu[name, clients, True], 1),
                 }
             )
             _log(
                 f"audit {name:9} x{clients:<2} off {off:8.1f} on {on:8.1f} req/s"
-                f"  on/off {on / off:.3f}"
+                f"  on/off {on / off:.3f}  CPU ms/req {_mean_ms(cpu[name, clients, False], 0)}"
+                f" -> {_mean_ms(cpu[name, clients, True], 0)}"
             )
     return cost
 

@@ -114,13 +114,20 @@ def markdown(result: dict[str, Any]) -> str:
 
 def audit_lines(cost: dict[str, list[dict[str, Any]]]) -> list[str]:
     lines = [
-        "Audit log on vs off (servers alternated, mean of rounds):",
+        "Audit log on vs off (servers alternated, mean of rounds); CPU per request of the"
+        " served process and of the audit database's backends (PostgreSQL), off → on:",
         "",
-        "| workload | clients | off req/s | on req/s | on ÷ off |",
-        "|---|---:|---:|---:|---:|",
+        "| workload | clients | off req/s | on req/s | on ÷ off | hub CPU ms | audit DB CPU ms |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
+
+    def change(run: dict[str, Any], off: str, on: str) -> str:
+        return "" if run.get(on) is None else f"{run[off]} → {run[on]}"
+
     lines += [
-        f"| {name} | {run['clients']} | {run['off_rps']} | {run['on_rps']} | {run['ratio']} |"
+        f"| {name} | {run['clients']} | {run['off_rps']} | {run['on_rps']} | {run['ratio']} "
+        f"| {change(run, 'off_cpu_ms', 'on_cpu_ms')} "
+        f"| {change(run, 'off_audit_db_cpu_ms', 'on_audit_db_cpu_ms')} |"
         for name, runs in cost.items()
         for run in runs
     ]
@@ -128,7 +135,7 @@ def audit_lines(cost: dict[str, list[dict[str, Any]]]) -> list[str]:
 
 
 def audit_markdown(result: dict[str, Any]) -> str:
-    """`--audit-only`: the audit log's cost alone, on a quiet machine."""
+    """`--audit-only`: the audit log's cost alone (requests/s best on a quiet machine)."""
     box = result["machine"]
     return "\n".join(
         [
@@ -136,7 +143,8 @@ def audit_markdown(result: dict[str, Any]) -> str:
             f"{result['rounds']} rounds",
             "",
             f"Machine: {box['nproc']} cores ({box['cpu']}), {box['ram_gib']} GiB RAM, "
-            f"Python {box['python']}; measured {result['measured_at']}.",
+            f"Python {box['python']}, load average {box.get('load_average')}; measured "
+            f"{result['measured_at']}.",
             "",
             *audit_lines(result["audit_cost"]),
         ]

@@ -24,9 +24,17 @@ RATE_LIMITS = {"default": "50/s burst 200", BENCH_CLIENT: "off"}
 """The bench measures the hub, not its per-client rate limit: its own client is exempt."""
 
 
+TICKS = os.sysconf("SC_CLK_TCK")
+
 READY_SECONDS = 240
 """How long a served process may take to answer /readyz: importing the hub (in each
 worker, too) takes tens of seconds on two cores shared with a loaded database."""
+
+
+def cpu_of(pid: int) -> float:
+    """A process's CPU seconds so far, all its threads (utime + stime, /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 def _free_port() -> int:
@@ -51,6 +59,9 @@ class Server:
             if name in ("VmRSS", "VmHWM"):
                 found[name] = int(value.split()[0]) * 1024
         return found
+
+    def cpu_seconds(self) -> float:
+        return cpu_of(self.pid)
 
     def peak_rss(self) -> int:
         """Peak resident memory since the last `reset_peak` (bytes)."""

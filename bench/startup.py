@@ -20,9 +20,8 @@ from statistics import median
 import httpx
 
 from bench.dataset import HUB
-from bench.server import _free_port
+from bench.server import _free_port, cpu_of
 
-TICKS = os.sysconf("SC_CLK_TCK")
 READY_SECONDS = 120
 
 
@@ -49,11 +48,6 @@ def _run(command: list[str], data_dir: Path) -> tuple[float, float]:
     return cpu, wall
 
 
-def _cpu_of(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
-
-
 def _until_ready(command: list[str], data_dir: Path, path: str, port: int) -> tuple[float, float]:
     """(CPU s, wall s) of a server from launch to its first 200 at `path`."""
     started = time.perf_counter()
@@ -66,7 +60,7 @@ def _until_ready(command: list[str], data_dir: Path, path: str, port: int) -> tu
                 raise RuntimeError(f"{command} exited: {process.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
             try:
                 if httpx.get(f"http://127.0.0.1:{port}{path}", timeout=5).status_code == 200:
-                    return _cpu_of(process.pid), time.perf_counter() - started
+                    return cpu_of(process.pid), time.perf_counter() - started
             except httpx.TransportError:
                 pass
             time.sleep(0.02)
