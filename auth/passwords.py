@@ -26,17 +26,30 @@ _HASHER: Final = PasswordHasher()
 _ALPHABET: Final = "".join(c for c in string.ascii_letters + string.digits if c not in "0O1lI")
 
 
+_DUMMY: Final = (
+    "$argon2id$v=19$m=65536,t=3,p=4$11FgXepLSwUbeob3vbOeqw"
+    "$E76wWUMbJbl6cse0jWlRYQTxmzqj1OLyI8noiNNBiHE"
+)
+"""The hash of a random password nobody was given, made once with this module's hasher."""
+
+
 @functools.cache
 def _dummy() -> str:
     """Checked when the name is unknown, so an unknown name costs the same time as a known
-    one with a wrong password: timing does not tell which names exist. Made on first need,
-    not at import (where it cost every process importing `auth` an argon2 hash: 60 ms and
-    64 MiB here, 0.75 s under load — each `hub` command, test and server process);
-    `prepare` makes it as a server starts, so that the first unknown name costs no more."""
-    return _HASHER.hash(secrets.token_urlsafe(16))
+    one with a wrong password: timing does not tell which names exist. Checking it costs
+    what checking a person's hash costs as long as both have the hasher's parameters, so
+    the stored one serves; only if the parameters have changed since (argon2-cffi's
+    defaults) is one made, on first need: an argon2 hash is 60 ms and 64 MiB here, 0.75 s
+    under load, and each `hub` server and worker used to make one as it started. Knowing
+    the stored hash helps no one: what it checks is a name that does not exist, whose
+    check fails whatever the password."""
+    if _HASHER.check_needs_rehash(_DUMMY):
+        return _HASHER.hash(secrets.token_urlsafe(16))
+    return _DUMMY
 
 
 def prepare() -> None:
+    """As a server starts, so that the first unknown name costs no more than the next."""
     _dummy()
 
 

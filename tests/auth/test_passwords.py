@@ -26,6 +26,14 @@ def test_an_unknown_name_is_checked_against_a_dummy_and_refused() -> None:
     assert not passwords.verify_password("x" * (passwords.MAX_LENGTH + 1), None)
 
 
+def test_the_dummy_has_the_hasher_s_parameters_so_it_costs_what_a_person_s_hash_costs() -> None:
+    """A dummy made with other parameters (argon2-cffi's defaults changed) would check
+    faster or slower than a person's hash, and the time would tell unknown names apart."""
+    passwords.prepare()
+    assert not passwords.needs_rehash(passwords._dummy())
+    assert passwords._dummy() == passwords._DUMMY  # this hasher's: none is made at start-up
+
+
 def test_weak_passwords_are_refused_with_the_reason() -> None:
     with pytest.raises(passwords.WeakPassword, match="at least 12"):
         passwords.hash_password("short")
