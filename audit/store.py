@@ -65,6 +65,10 @@ head_t = AuditHead.__table__  # type: ignore[attr-defined]
 HEAD_ID: Final = 1
 MAX_BATCH: Final = 500
 WITNESS_POLL_SECONDS: Final = 0.02
+SHARED_SECONDS: Final = 1.0
+"""After another process was found to have moved the head, how long this one claims it
+under the lock each time instead of first trying to write from where it left it (where
+several processes write all the time, most such tries would find the head moved)."""
 
 # The writer's statements, built once: building and keying them per batch was a fifth of
 # a record's cost (bench: audit on vs off).
@@ -173,6 +177,8 @@ class AuditStore:
         self._writer_sql: _WriterStatements | None = None
         self._writing: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
         self._head: Head | None = None
+        self._shared_until = 0.0
+        """Until then the locking path only: another process was writing too."""
         """Where this process last left the head (`audit.appending`)."""
         self._appender = (
             None
@@ -347,6 +353,7 @@ class AuditStore:
             or was is None
             or not batch
             or sum(len(entry.entities) for entry in batch) > FAST_ENTITIES
+            or time.monotonic() < self._shared_until
         ):
             return None
         appended = append_batch(
@@ -364,6 +371,7 @@ class AuditStore:
             raise
         if not written:  # another process wrote since: claim the head under its lock
             self._head = None
+            self._shared_until = time.monotonic() + SHARED_SECONDS
             return None
         return appended
 

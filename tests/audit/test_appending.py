@@ -1,6 +1,7 @@
 """PostgreSQL's one-statement append (`audit.appending`): it writes, byte for byte, the
 rows the locking path writes, and only from the head this process left; a head another
-process moved since is claimed again under its lock, nothing written twice or lost."""
+process moved since is claimed again under its lock (and for a while every time, where
+processes take turns), nothing written twice or lost."""
 
 from __future__ import annotations
 
@@ -108,7 +109,7 @@ def test_a_head_moved_by_another_process_is_claimed_again(
                 await other.close()
 
         assert asyncio.run(interleave()) == list(range(1, 9))
-        assert False in written  # the first store's head was stale once: nothing written
+        assert written.count(False) == 1  # the first store's head was stale: nothing written
         records = _rows(chain)["records"]
         assert [row[0] for row in records] == list(range(1, 9))
         assert [row[2] for row in records] == [f"{n:032x}" for n in range(8)]
