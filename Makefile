@@ -3,10 +3,12 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 SCALE ?= small
-# Test processes: one per core (pytest-xdist); a module's tests stay in one process, since
-# they share its servers and databases; modules go out in the suite's order, the ones marked
-# `heavy` first (tests/conftest.py).
-TEST_WORKERS ?= auto
+# Test processes: one more than the cores (pytest-xdist): a third of a test process's time
+# is spent waiting (on servers and processes starting, on polls, on leases), which a
+# process more fills (bench/results/make-test.md). A module's tests stay in one process,
+# since they share its servers and databases; modules go out in the suite's order, the ones
+# marked `heavy` first (tests/conftest.py).
+TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 export AUTHLIB_INSECURE_TRANSPORT ?= 1
 PACKAGES := kernel storage ingest auth synthetic connectors graph audit alerts web hub bench
 
