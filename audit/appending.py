@@ -8,11 +8,11 @@ head already, since it moved it last: `PostgresAppender` then writes the whole b
 one statement on the event loop, which moves the head only if it is still where this
 process left it and inserts the rows only if it moved — so the log still has no gaps or
 forks — and reports whether it did; if another process wrote in between, nothing was
-written and the locking path takes over (for a second, `audit.store.SHARED_SECONDS`: where
-processes take turns, most such tries would find the head moved). One round trip and no thread a batch: through
-the locking path's five statements in a worker thread, each waiting its turn for the
-GIL, the log cost a loaded hub 0.68 ms of CPU a request, now 0.37 (bench: worker
-look-ups at 8 clients, PostgreSQL small).
+written and the locking path takes over (for a second, `audit.store.SHARED_SECONDS`:
+where processes take turns, most such tries would find the head moved). One round trip
+and no thread a batch: through the locking path's five statements in a worker thread,
+each waiting its turn for the GIL, the log cost a loaded hub 0.68 ms of CPU a request,
+now 0.37 (bench: worker look-ups at 8 clients, PostgreSQL small).
 """
 
 from __future__ import annotations
