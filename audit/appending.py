@@ -18,6 +18,7 @@ now 0.37 (bench: worker look-ups at 8 clients, PostgreSQL small).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -218,9 +219,9 @@ class PostgresAppender:
         return self._connection
 
     def abandon(self) -> None:
-        if self._connection is not None:
-            self._connection.terminate()
-        self._connection = self._loop = None
+        connection, self._connection, self._loop = self._connection, None, None
+        if connection is not None:
+            _terminate(connection)
 
     async def close(self) -> None:
         connection, self._connection = self._connection, None
@@ -228,5 +229,19 @@ class PostgresAppender:
             if self._loop is asyncio.get_running_loop():
                 await connection.close(timeout=5)
             else:
-                connection.terminate()
+                _terminate(connection)
         self._loop = None
+
+
+def _terminate(connection: asyncpg.Connection) -> None:
+    """Closes it without awaiting. A connection of a loop that has ended (a test's, a
+    command's `asyncio.run`) cannot close through it ('Event loop is closed'): its
+    transport is then closed as the loop would have closed it, so that neither the batch
+    that found it stale nor `close()` fails, and no socket is left open."""
+    transport = getattr(connection, "_transport", None)
+    loop = getattr(transport, "_loop", None)
+    if loop is not None and loop.is_closed():
+        with contextlib.suppress(Exception):
+            transport._call_connection_lost(None)  # type: ignore[union-attr]
+    with contextlib.suppress(Exception):
+        connection.terminate()

@@ -177,9 +177,9 @@ class AuditStore:
         self._writer_sql: _WriterStatements | None = None
         self._writing: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
         self._head: Head | None = None
+        """Where this process last left the head (`audit.appending`)."""
         self._shared_until = 0.0
         """Until then the locking path only: another process was writing too."""
-        """Where this process last left the head (`audit.appending`)."""
         self._appender = (
             None
             if database.is_sqlite

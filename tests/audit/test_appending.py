@@ -115,3 +115,21 @@ def test_a_head_moved_by_another_process_is_claimed_again(
         assert [row[2] for row in records] == [f"{n:032x}" for n in range(8)]
         report = chain.verify(offline=True)
         assert report.ok, report.summary()
+
+
+def test_a_store_outlives_its_event_loop(tmp_path: Path, written: list[bool]) -> None:
+    """A test's or a command's `asyncio.run` ends with the appender's connection open:
+    the next loop's first batch must not fail on it (a request refused though the log is
+    fine), nor must `close()`."""
+    with fresh_chain("postgres", tmp_path, "hub_append_loops") as chain:
+        store = chain.audit
+
+        async def two(numbers: range) -> list[int]:
+            return [await store.append(entry(START, n)) for n in numbers]
+
+        assert asyncio.run(two(range(2))) == [1, 2]
+        assert asyncio.run(two(range(2, 4))) == [3, 4]
+        asyncio.run(store.close())
+        assert written == [True, True, True]  # after the first, which claims the head
+        report = chain.verify(offline=True)
+        assert report.ok, report.summary()
