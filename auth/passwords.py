@@ -77,11 +77,16 @@ def hash_password(password: str) -> str:
 
 def verify_password(password: str, stored: str | None) -> bool:
     """Constant-time (argon2's own comparison); slow on purpose: call it in a thread.
-    `stored` None (no such person) checks against a dummy hash and returns False."""
+    `stored` None (no such person) or empty checks against a dummy hash and returns False:
+    the dummy is in the source, so an account whose hash was blanked must not accept its
+    password."""
     if len(password) > MAX_LENGTH:
         return False
     try:
-        return _HASHER.verify(stored or _dummy(), password) and stored is not None
+        if not stored:  # no such person, or no hash: the dummy's time, and no
+            _HASHER.verify(_dummy(), password)  # match (its password is in no one's hands)
+            return False
+        return _HASHER.verify(stored, password)
     except (VerificationError, InvalidHashError):
         return False
 

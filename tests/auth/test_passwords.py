@@ -49,3 +49,12 @@ def test_importing_hashes_nothing() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert found.stdout.strip() == "0"
+
+
+def test_a_blank_stored_hash_accepts_no_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The dummy is public (it is in the source): an account whose hash was blanked must
+    not accept the dummy's password."""
+    known = passwords._HASHER.hash("the dummy's password")
+    monkeypatch.setattr(passwords, "_dummy", lambda: known)
+    assert not passwords.verify_password("the dummy's password", "")
+    assert not passwords.verify_password("the dummy's password", None)
