@@ -6,6 +6,8 @@ processes take turns), nothing written twice or lost."""
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,6 +17,7 @@ import pytest
 from audit_support import Chain, entry, fresh_chain
 from sqlalchemy import text
 
+from audit import store as store_module
 from audit.appending import Appended, Head, PostgresAppender
 from audit.store import AuditStore
 from hub.wiring import build_audit_store
@@ -133,3 +136,76 @@ def test_a_store_outlives_its_event_loop(tmp_path: Path, written: list[bool]) ->
         assert written == [True, True, True]  # after the first, which claims the head
         report = chain.verify(offline=True)
         assert report.ok, report.summary()
+
+
+def test_a_write_waiting_on_another_process_s_lock_finds_the_head_moved(
+    tmp_path: Path, written: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race the one statement must lose: another process's locking path holds the
+    head row (claimed, not committed) when this one's statement arrives; it waits, and
+    PostgreSQL checks its WHERE again on the row as committed (READ COMMITTED): the head
+    moved, so nothing of it is written, and the batch is claimed again under the lock."""
+    claimed, go = threading.Event(), threading.Event()
+    many = store_module._Transaction.many
+
+    def paused(self: Any, statement: Any, rows: list[dict[str, Any]]) -> None:
+        moving = statement in (store_module._MOVE_HEAD, store_module._MOVE_HEAD_SIGNED)
+        if moving and not claimed.is_set():
+            claimed.set()  # the head row is locked by this open transaction
+            assert go.wait(60)
+        many(self, statement, rows)
+
+    with fresh_chain("postgres", tmp_path, "hub_append_race") as chain:
+        other = build_audit_store(chain.settings)
+        other._appender = None  # another process, mid-way through the locking path
+        assert asyncio.run(_append_one(chain.audit, range(2), close=False)) == [1, 2]
+        monkeypatch.setattr(store_module._Transaction, "many", paused)
+        theirs: list[int] = []
+        thread = threading.Thread(
+            target=lambda: theirs.extend(asyncio.run(_append_one(other, range(2, 3))))
+        )
+        thread.start()
+        assert claimed.wait(60)
+        waiting = threading.Thread(target=_release_once_waiting, args=(chain, go))
+        waiting.start()
+        ours = asyncio.run(_append_one(chain.audit, range(3, 4)))
+        waiting.join(timeout=60)
+        thread.join(timeout=60)
+        assert (theirs, ours) == ([3], [4])
+        assert written == [True, False]  # the second waited, then found the head moved
+        records = _rows(chain)["records"]
+        assert [row[0] for row in records] == [1, 2, 3, 4]
+        assert [row[2] for row in records] == [f"{n:032x}" for n in range(4)]
+        report = chain.verify(offline=True)
+        assert report.ok, report.summary()
+
+
+async def _append_one(store: AuditStore, numbers: range, *, close: bool = True) -> list[int]:
+    """One after another."""
+    try:
+        return [await store.append(entry(START, n)) for n in numbers]
+    finally:
+        if close:
+            await store.close()
+
+
+def _release_once_waiting(chain: Chain, go: threading.Event) -> None:
+    """Lets the paused transaction commit once another statement waits for its lock."""
+    engine = chain.engine()
+    try:
+        deadline = time.monotonic() + 60
+        with engine.connect() as connection:
+            while time.monotonic() < deadline:
+                waits = connection.execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity"
+                        " WHERE wait_event_type = 'Lock' AND query LIKE 'WITH moved AS%'"
+                    )
+                ).scalar()
+                connection.commit()
+                if waits:
+                    break
+                time.sleep(0.02)
+    finally:
+        engine.dispose()
+        go.set()
