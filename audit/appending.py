@@ -18,7 +18,6 @@ now 0.37 (bench: worker look-ups at 8 clients, PostgreSQL small).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +29,7 @@ from audit.models import AuditCheckpoint, AuditEntity, AuditHead, AuditRecord
 from audit.note import Ed25519Signer, Note
 from audit.settings import AuditSettings
 from kernel.deferred import deferred
+from storage.reading import abandon_asyncpg
 
 if TYPE_CHECKING:
     import asyncpg  # type: ignore[import-untyped]
@@ -221,7 +221,7 @@ class PostgresAppender:
     def abandon(self) -> None:
         connection, self._connection, self._loop = self._connection, None, None
         if connection is not None:
-            _terminate(connection)
+            abandon_asyncpg(connection)
 
     async def close(self) -> None:
         connection, self._connection = self._connection, None
@@ -229,19 +229,5 @@ class PostgresAppender:
             if self._loop is asyncio.get_running_loop():
                 await connection.close(timeout=5)
             else:
-                _terminate(connection)
+                abandon_asyncpg(connection)
         self._loop = None
-
-
-def _terminate(connection: asyncpg.Connection) -> None:
-    """Closes it without awaiting. A connection of a loop that has ended (a test's, a
-    command's `asyncio.run`) cannot close through it ('Event loop is closed'): its
-    transport is then closed as the loop would have closed it, so that neither the batch
-    that found it stale nor `close()` fails, and no socket is left open."""
-    transport = getattr(connection, "_transport", None)
-    loop = getattr(transport, "_loop", None)
-    if loop is not None and loop.is_closed():
-        with contextlib.suppress(Exception):
-            transport._call_connection_lost(None)  # type: ignore[union-attr]
-    with contextlib.suppress(Exception):
-        connection.terminate()

@@ -392,7 +392,20 @@ class PostgresReaders(Readers["asyncpg.Connection"]):
         await connection.close(timeout=5)
 
     def _abandon(self, connection: asyncpg.Connection) -> None:
-        connection.terminate()
+        abandon_asyncpg(connection)
 
     def _still_usable(self, error: Exception) -> bool:
         return isinstance(error, asyncpg.PostgresError)  # the server refused a statement
+
+
+def abandon_asyncpg(connection: asyncpg.Connection) -> None:
+    """Closes it without awaiting. A connection of a loop that has ended (a test's, a
+    command's `asyncio.run`) cannot close through that loop ('Event loop is closed', its
+    socket left open): its transport is closed as the loop would have closed it."""
+    transport = getattr(connection, "_transport", None)
+    loop = getattr(transport, "_loop", None)
+    if loop is not None and loop.is_closed():
+        with contextlib.suppress(Exception):
+            transport._call_connection_lost(None)  # type: ignore[union-attr]
+    with contextlib.suppress(Exception):
+        connection.terminate()
