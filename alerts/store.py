@@ -58,7 +58,7 @@ from alerts.settings import AlertSettings
 from alerts.signing import derived_secret, new_secret
 from graph.events import Baseline, Observations
 from graph.facts.marks import Marks
-from storage.database import Database
+from storage.database import Database, KeptEngine
 
 state_t = AlertState.__table__  # type: ignore[attr-defined]
 lock_t = AlertLock.__table__  # type: ignore[attr-defined]
@@ -179,7 +179,7 @@ class AlertStore:
         self.database = database
         self.settings = settings or AlertSettings()
         self._secret_key = secret_key
-        self._engine: Engine | None = None
+        self._engine = KeptEngine(database)
         self.calendar = WorkingDays.load(self.settings.holidays_file)
         """Working days for every deadline (`alerts.calendar`)."""
 
@@ -188,14 +188,10 @@ class AlertStore:
 
     @property
     def engine(self) -> Engine:
-        if self._engine is None:
-            self._engine = self.database.sync_engine(kept=True)
-        return self._engine
+        return self._engine.get()
 
     def close(self) -> None:
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine = None
+        self._engine.dispose()
 
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:

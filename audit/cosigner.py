@@ -45,7 +45,7 @@ from audit.witness_client import (
     WitnessUnavailable,
     request_cosignature,
 )
-from storage.database import Database
+from storage.database import Database, KeptEngine
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ class Cosigner:
         self.interval_seconds = interval_seconds
         self.owner = f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._lease = timedelta(seconds=max(30.0, 3 * timeout_seconds))
-        self._engine: Engine | None = None
+        self._engine = KeptEngine(database)
         self._http: httpx.AsyncClient | None = None
 
     def __repr__(self) -> str:
@@ -125,14 +125,10 @@ class Cosigner:
         if self._http is not None:
             await self._http.aclose()
             self._http = None
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine = None
+        self._engine.dispose()
 
     def _sql(self) -> Engine:
-        if self._engine is None:
-            self._engine = self.database.sync_engine(kept=True)
-        return self._engine
+        return self._engine.get()
 
     async def _cosign(self, witness: WitnessEndpoint, now: bool) -> str:
         assert self._http is not None

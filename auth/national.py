@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from auth.errors import RegistryError
 from auth.models import NationalCall, NationalNonce, NationalSubmitter
 from auth.sealing import KeySealer, KeySealingError
-from storage.database import Database
+from storage.database import Database, KeptEngine
 
 submitter_t = NationalSubmitter.__table__  # type: ignore[attr-defined]
 nonce_t = NationalNonce.__table__  # type: ignore[attr-defined]
@@ -85,19 +85,15 @@ class NationalRegistry:
         self._sealer = sealer
         self._cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, Submitter | None]] = {}
-        self._engine: Any = None
+        self._engine = KeptEngine(database)
 
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:
-        if self._engine is None:
-            self._engine = self.database.sync_engine(kept=True)
-        with self._engine.begin() as connection:
+        with self._engine.get().begin() as connection:
             yield connection
 
     def close(self) -> None:
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine = None
+        self._engine.dispose()
 
     def _sealer_or_fail(self) -> KeySealer:
         if self._sealer is None:

@@ -68,13 +68,25 @@ def _row_class(names: tuple[str, ...]) -> type[tuple[Any, ...]]:
 _DECODERS: dict[str, Callable[[Any], Any]] = {
     "$datetime": lambda text: datetime.fromisoformat(as_text(text)),
     "$date": lambda text: date.fromisoformat(as_text(text)),
-    "$decimal": lambda text: Decimal(as_text(text)),
+    "$decimal": lambda text: _finite_decimal(as_text(text)),
     "$tuple": lambda items: tuple(decode(item) for item in as_list(items)),
     "$row": lambda columns: _row_class(tuple(as_object(columns)))(
         *(decode(item) for item in as_object(columns).values())
     ),
     "$record": lambda fields: {name: decode(item) for name, item in as_object(fields).items()},
 }
+
+
+def _finite_decimal(text: str) -> Decimal:
+    """No record holds NaN or an infinity; `Decimal("")` raises InvalidOperation, an
+    ArithmeticError rather than a ValueError, so it is turned into one here."""
+    try:
+        value = Decimal(text)
+    except ArithmeticError as error:
+        raise ValueError(f"not a decimal: {text!r}") from error
+    if not value.is_finite():
+        raise ValueError("a decimal is finite")
+    return value
 
 
 def decode(value: Any) -> Any:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -198,3 +199,29 @@ class Database:
         if self._async_engine is not None:
             await self._async_engine.dispose()
             self._async_engine = None
+
+
+class KeptEngine:
+    """A store's sync engine for its writes while serving, made on first use and kept.
+    Stores use it from worker threads as well as the event loop's: made under a lock, so
+    two threads' first uses make one engine, not two with one never disposed (whose
+    pooled connections the garbage collector closed later, with a warning, anywhere)."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._engine: Engine | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> Engine:
+        engine = self._engine
+        if engine is None:
+            with self._lock:
+                if (engine := self._engine) is None:
+                    engine = self._engine = self.database.sync_engine(kept=True)
+        return engine
+
+    def dispose(self) -> None:
+        with self._lock:
+            engine, self._engine = self._engine, None
+        if engine is not None:
+            engine.dispose()

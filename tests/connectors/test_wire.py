@@ -65,7 +65,18 @@ def test_a_request_body_is_utf8_json_of_its_calls() -> None:
 
 @pytest.mark.parametrize(
     "message",
-    [{"$date": "yesterday"}, {"$eval": "1"}, {"$row": ["x"]}, {"$date": 1, "$tuple": []}],
+    [
+        {"$date": "yesterday"},
+        {"$eval": "1"},
+        {"$row": ["x"]},
+        {"$date": 1, "$tuple": []},
+        # Decimal("") raises InvalidOperation (not a ValueError): the agency answered 500
+        [{"$decimal": ""}],
+        {"$decimal": "1,5"},
+        {"$decimal": "NaN"},
+        {"$decimal": "-Infinity"},
+        {"$decimal": "sNaN"},
+    ],
 )
 def test_the_wire_refuses_malformed_values(message: object) -> None:
     with pytest.raises(WireError):
