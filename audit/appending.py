@@ -179,8 +179,9 @@ _APPEND_SIGNED: Final = _one_statement(signs=True)
 class PostgresAppender:
     """Writes a batch in one statement over its own connection, on the event loop."""
 
-    def __init__(self, dsn: str) -> None:
+    def __init__(self, dsn: str, timeout_seconds: float) -> None:
         self._dsn = dsn
+        self._timeout = timeout_seconds
         self._connection: asyncpg.Connection | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -200,9 +201,9 @@ class PostgresAppender:
         if (checkpoint := appended.checkpoint) is not None:
             arguments += [checkpoint["signed_at"], checkpoint["root"], checkpoint["note"]]
             statement = _APPEND_SIGNED
-        connection = await self._connect()
         try:
-            moved = await connection.fetchval(statement, *arguments)
+            connection = await self._connect()
+            moved = await connection.fetchval(statement, *arguments, timeout=self._timeout)
         except BaseException:
             self.abandon()  # the statement may or may not have committed: start afresh
             raise
@@ -214,7 +215,7 @@ class PostgresAppender:
         if connection is not None and (self._loop is not loop or connection.is_closed()):
             self.abandon()
         if self._connection is None:
-            self._connection = await asyncpg.connect(self._dsn)
+            self._connection = await asyncpg.connect(self._dsn, timeout=self._timeout)
             self._loop = loop
         return self._connection
 

@@ -90,6 +90,13 @@ class AuditSettings(BaseModel):
     witness_timeout_seconds: float = Field(
         default=5.0, gt=0, description="Deadline of one request to a witness."
     )
+    write_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="Deadline of one group's write on PostgreSQL's one-statement path "
+        "(connecting included): past it the group's requests are refused (503), not held "
+        "for as long as a dead connection would hold them.",
+    )
     witness_before_answer: bool = Field(
         default=False,
         description="Strict mode: a request that discloses data is answered only once a "

@@ -184,7 +184,8 @@ class AuditStore:
             None
             if database.is_sqlite
             else PostgresAppender(
-                database.url.set(drivername="postgresql").render_as_string(hide_password=False)
+                database.url.set(drivername="postgresql").render_as_string(hide_password=False),
+                policy.write_timeout_seconds,
             )
         )
 
