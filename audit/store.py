@@ -357,14 +357,7 @@ class AuditStore:
             or time.monotonic() < self._shared_until
         ):
             return None
-        appended = append_batch(
-            was,
-            batch,
-            force=force,
-            policy=self.policy,
-            signer=self.signer,
-            now=datetime.now(UTC),
-        )
+        appended = self._placed(was, batch, force)
         try:
             written = await self._appender.write(was, appended)
         except BaseException:
@@ -375,6 +368,12 @@ class AuditStore:
             self._shared_until = time.monotonic() + SHARED_SECONDS
             return None
         return appended
+
+    def _placed(self, was: Head, batch: list[Entry], force: bool) -> Appended:
+        """The batch after `was`, as both paths write it (`audit.appending.append_batch`)."""
+        return append_batch(
+            was, batch, force=force, policy=self.policy, signer=self.signer, now=datetime.now(UTC)
+        )
 
     async def _append_locked(self, batch: list[Entry], force: bool) -> Appended | None:
         """One transaction in a worker thread, on the plain driver (sqlite3, psycopg):
@@ -398,14 +397,7 @@ class AuditStore:
                 claimed.checkpoint_seq,
                 claimed.checkpoint_at,
             )
-            appended = append_batch(
-                was,
-                batch,
-                force=force,
-                policy=self.policy,
-                signer=self.signer,
-                now=datetime.now(UTC),
-            )
+            appended = self._placed(was, batch, force)
             run.many(_INSERT_RECORDS, appended.records)
             run.entities(appended.entities)
             head = appended.head

@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import signal
 import time
 from datetime import UTC, datetime
@@ -22,7 +21,14 @@ from bench import statements
 from bench.dataset import POSTGRES_SERVER, Dataset, prepare
 from bench.floor import Floor
 from bench.load import Budget, Stats, drive
-from bench.report import audit_markdown, machine, markdown, ratios_markdown, workers_markdown
+from bench.report import (
+    audit_markdown,
+    machine,
+    markdown,
+    ratios_markdown,
+    workers_markdown,
+    write_result,
+)
 from bench.server import Server, cpu_of, serving, serving_floor
 from bench.workloads import WORKLOADS, Call, sample_calls, summary_call
 
@@ -528,10 +534,7 @@ def main() -> int:
     def save(name: str, result: dict[str, Any], table: str, complete: bool) -> None:
         """A quick look (any budget or selection off the defaults) is written as
         `*-partial.*`, so it never replaces the tables docs/benchmarks.md shows."""
-        stem = RESULTS / f"{name}{'' if complete else '-partial'}"
-        stem.with_suffix(".json").write_text(json.dumps(result, indent=2, ensure_ascii=False))
-        stem.with_suffix(".md").write_text(table)
-        print(table)
+        write_result(f"{name}{'' if complete else '-partial'}", result, table)
 
     full_budget = defaults("seconds", "max_requests")
     for backend in args.backends.split(","):

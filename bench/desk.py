@@ -8,7 +8,6 @@ drifting machine slows both alike; the median ratio is reported and written to
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import subprocess
@@ -22,14 +21,14 @@ from urllib.parse import quote
 import httpx
 
 from bench.dataset import BENCH_CLIENT, BENCH_PURPOSE, HUB, Dataset, _hub, prepare
-from bench.report import machine
+from bench.report import machine, write_result
 from bench.server import serving
 from synthetic.stories import stories
 from web.runner import document
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_ROOT = ROOT / ".hub" / "bench"
-RESULTS = ROOT / "bench" / "results"
+
 CLERK = "bench-clerk"
 PASSWORD = "bench-clerk-password-not-a-secret"
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -177,12 +176,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=4.0)
     args = parser.parse_args()
     result = measure(args.backend, args.scale, args.seed, args.rounds, args.seconds)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    stem = RESULTS / f"desk-{args.backend}-{args.scale}"
-    stem.with_suffix(".json").write_text(json.dumps(result, indent=2, ensure_ascii=False))
-    table = markdown(result)
-    stem.with_suffix(".md").write_text(table)
-    print(table)
+    write_result(f"desk-{args.backend}-{args.scale}", result, markdown(result))
     return 0
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import multiprocessing
 import os
 import resource
@@ -37,7 +36,7 @@ from sqlalchemy import Table, delete
 from sqlalchemy.engine import make_url
 
 from audit.settings import AuditSettings
-from bench.report import machine
+from bench.report import machine, write_result
 from connectors.bank.models import Disbursement, WageAccount
 from connectors.bank.tables import DISBURSEMENTS
 from connectors.housing.models import Project, Worker
@@ -60,7 +59,6 @@ from kernel.regions import ORIGIN_COUNTIES
 from storage import migrate
 from storage.database import Database
 
-RESULTS = Path(__file__).resolve().parent / "results"
 SELF, CHILDREN = resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN
 PROJECTS = 1_000
 MONTH = datetime.date(2026, 9, 1)
@@ -379,11 +377,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         for backend in backends:
             result = run(backend, args.rows, work)
-            RESULTS.mkdir(exist_ok=True)
-            stem = RESULTS / f"ingest-{backend}-{args.rows}"
-            stem.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
-            stem.with_suffix(".md").write_text(markdown(result))
-            print(markdown(result))
+            write_result(f"ingest-{backend}-{args.rows}", result, markdown(result))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

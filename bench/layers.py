@@ -31,10 +31,10 @@ import uvloop
 
 from audit.middleware import AuditMiddleware
 from auth.middleware import CallerMiddleware
-from bench.__main__ import DATA_ROOT, RESULTS
+from bench.__main__ import DATA_ROOT
 from bench.dataset import BENCH_CLIENT, BENCH_PURPOSE, Dataset, prepare
 from bench.floor import Floor
-from bench.report import machine
+from bench.report import machine, write_result
 from bench.server import RATE_LIMITS
 from bench.workloads import Call, sample_calls
 from graph.schema import HubSchema
@@ -203,11 +203,7 @@ def main() -> int:
         "requests": args.requests,
         "workloads": measured,
     }
-    stem = RESULTS / f"layers-{args.backend}-{args.scale}"
-    stem.with_suffix(".json").write_text(json.dumps(result, indent=2))
-    table = markdown(result)
-    stem.with_suffix(".md").write_text(table)
-    print(table)
+    write_result(f"layers-{args.backend}-{args.scale}", result, markdown(result))
     return 0
 
 

@@ -9,6 +9,18 @@ from pathlib import Path
 from statistics import median
 from typing import Any
 
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def write_result(name: str, result: dict[str, Any], table: str) -> None:
+    """`bench/results/<name>.json` (everything measured) and `.md` (the table), and the
+    table printed."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stem = RESULTS / name
+    stem.with_suffix(".json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    stem.with_suffix(".md").write_text(table)
+    print(table)
+
 
 def machine() -> dict[str, Any]:
     """What the numbers were measured on: they mean little without it."""
