@@ -22,6 +22,7 @@ from bench.dataset import POSTGRES_SERVER, Dataset, prepare
 from bench.floor import Floor
 from bench.load import Budget, Stats, drive
 from bench.report import (
+    RESULTS,
     audit_markdown,
     machine,
     markdown,
@@ -34,7 +35,6 @@ from bench.workloads import WORKLOADS, Call, sample_calls, summary_call
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_ROOT = ROOT / ".hub" / "bench"
-RESULTS = ROOT / "bench" / "results"
 CHECKED_PER_WORKLOAD = 20
 
 

@@ -54,7 +54,7 @@ from bench.deliveries import (
     seeded_world,
     timed_dispatch,
 )
-from bench.report import machine
+from bench.report import RESULTS, machine
 from connectors.bank.models import Disbursement
 from connectors.bank.tables import DISBURSEMENTS
 from connectors.base import Connector
@@ -69,8 +69,6 @@ from hub.wiring import (
 )
 from ingest.engine import ImportOptions
 from ingest.writers import write_csv
-
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def _latest_payroll(settings: HubSettings, failed: float, path: Path) -> tuple[int, int]:

@@ -47,13 +47,12 @@ from bench.deliveries import (
     seeded_world,
     timed_dispatch,
 )
-from bench.report import machine
+from bench.report import RESULTS, machine
 from hub.settings import HubSettings
 from hub.wiring import (
     build_observer,
 )
 
-RESULTS = Path(__file__).resolve().parent / "results"
 PREFIX = "bench_queues"
 STREAM = "bench:webhook-queues"
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
