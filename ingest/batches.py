@@ -60,8 +60,11 @@ class ImportBatchFields(SQLModel):
 
 
 def batch_field() -> Any:
-    """The provenance column of an importable table: the batch that last wrote the row."""
-    return Field(default=None, description="the import batch that last wrote this row")
+    """The provenance column of an importable table: the batch that last wrote the row.
+    Indexed: a refresh of the warning facts and a sweep of the warnings after an import
+    read the rows of the batches written since (`graph.facts.changes`), which without
+    it is a scan of every row the agency ever sent, however few the import wrote."""
+    return Field(default=None, index=True, description="the import batch that last wrote this row")
 
 
 def as_of_by_table(batches: Table) -> Any:

@@ -185,13 +185,14 @@ async def touched(
         if agency == "bank" and (
             batches := [n for n, t in written.items() if t == ALLOCATIONS.name]
         ):
-            allocated = await sources[agency].fetch(_allocations(batches))
+            allocated = await sources[agency].fetch(allocation_rows(batches))
             for project, period in (tuple(row) for row in allocated):
                 found.add(project, period)
     return found
 
 
-def _allocations(batches: Collection[int]) -> Select[Any]:
+def allocation_rows(batches: Collection[int]) -> Select[Any]:
+    """(project, period) of the allocations these batches wrote, through their accounts."""
     allocation, account = ALLOCATIONS.table, ACCOUNTS.table
     return (
         select(account.c.project_code, allocation.c.period)
