@@ -14,6 +14,7 @@ import base64
 import os
 import secrets
 import socket
+import ssl
 import threading
 import time
 from collections import Counter
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import httpx._transports.default as transports
 import psycopg
 import pytest
 import redis
@@ -72,6 +74,40 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     and a heavy module handed out last kept one process busy for minutes after the other
     had finished. (xdist's own order, most tests first, put them last.)"""
     items.sort(key=lambda item: item.get_closest_marker("heavy") is None)
+
+
+def _one_verified_tls_context() -> None:
+    """Every httpx client of this test process that verifies TLS as httpx does by default
+    shares one context, the CA bundle loaded once.
+
+    httpx loads the bundle (certifi's, or SSL_CERT_FILE / SSL_CERT_DIR's) into a fresh
+    context for each client it makes, about 30 CPU ms, and the suite makes thousands: its
+    own clients (a fresh anonymous one per generated request in test_surface) and the hub's,
+    served in process. The shared context is the one httpx would make, with the same CAs
+    and checks; one is made per distinct SSL_CERT_FILE / SSL_CERT_DIR, and a client given
+    its own (`verify=...`, `cert=...`) still gets its own."""
+    made = transports.create_ssl_context
+    contexts: dict[tuple[str | None, str | None], ssl.SSLContext] = {}
+    lock = threading.Lock()
+
+    def create_ssl_context(
+        verify: Any = True, cert: Any = None, trust_env: bool = True
+    ) -> ssl.SSLContext:
+        if verify is not True or cert is not None:
+            return made(verify=verify, cert=cert, trust_env=trust_env)
+        key = (
+            os.environ.get("SSL_CERT_FILE") if trust_env else None,
+            os.environ.get("SSL_CERT_DIR") if trust_env else None,
+        )
+        with lock:
+            if key not in contexts:
+                contexts[key] = made(verify=verify, cert=cert, trust_env=trust_env)
+            return contexts[key]
+
+    transports.create_ssl_context = create_ssl_context  # type: ignore[assignment]
+
+
+_one_verified_tls_context()
 
 
 def _free_port() -> int:
