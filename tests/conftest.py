@@ -10,11 +10,15 @@ Pages are tested in Debian's Chromium through `chromium` and `browser_page`
 
 from __future__ import annotations
 
+import atexit
 import base64
+import datetime
 import os
 import secrets
+import shutil
 import socket
 import ssl
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -34,6 +38,7 @@ import uvicorn
 from joserfc import jwt
 from joserfc.jwk import ECKey
 from playwright.sync_api import Browser
+from sqlalchemy import update
 from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -41,6 +46,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from alerts.store import AlertStore
+from audit.models import AuditHead
 from audit.store import AuditStore
 from auth.sealing import create_kek_file
 from auth.store import AuthStore, Grant
@@ -56,7 +62,15 @@ from hub.limits import Limits
 from hub.limits.sources import SourceLimits
 from hub.serving import server_config
 from hub.settings import HubSettings
-from hub.wiring import migration_targets
+from hub.wiring import (
+    audit_database,
+    build_alert_store,
+    build_audit_store,
+    build_auth_store,
+    build_connectors,
+    build_facts_store,
+    migration_targets,
+)
 from kernel.scopes import vocabulary
 from storage import migrate
 from storage.keys import create_key_file
@@ -145,8 +159,9 @@ def _at_once(statements: list[str]) -> None:
         list(pool.map(run, statements))
 
 
-def postgres_urls(prefix: str) -> dict[str, str]:
-    """A fresh PostgreSQL database per agency, named `<prefix>_<run>_<agency>`."""
+def postgres_urls(prefix: str, templates: dict[str, str] | None = None) -> dict[str, str]:
+    """A fresh PostgreSQL database per agency, named `<prefix>_<run>_<agency>`: empty, or a
+    copy of `templates`' database of the same name (target → URL)."""
     assert POSTGRES_URL
     admin = make_url(POSTGRES_URL)
     urls = {}
@@ -161,7 +176,15 @@ def postgres_urls(prefix: str) -> dict[str, str]:
         urls[target] = admin.set(database=name).render_as_string(hide_password=False)
     names = [make_url(url).database for url in urls.values()]
     _at_once([f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)' for name in names])
-    _at_once([f'CREATE DATABASE "{name}"' for name in names])
+    copied = {
+        target: f' TEMPLATE "{make_url(url).database}"' for target, url in (templates or {}).items()
+    }
+    _at_once(
+        [
+            f'CREATE DATABASE "{make_url(url).database}"{copied.get(target, "")}'
+            for target, url in urls.items()
+        ]
+    )
     _CREATED.extend(str(name) for name in names)
     return urls
 
@@ -190,7 +213,14 @@ def production_secrets(data_dir: Path) -> dict[str, Any]:
     }
 
 
-def backend_settings(backend: str, tmp: Path, prefix: str, **overrides: Any) -> HubSettings:
+def backend_settings(
+    backend: str,
+    tmp: Path,
+    prefix: str,
+    templates: dict[str, str] | None = None,
+    **overrides: Any,
+) -> HubSettings:
+    """`templates`: PostgreSQL's databases are copies of these (see `postgres_urls`)."""
     if backend == "postgres":
         if not POSTGRES_URL:
             if REQUIRE_POSTGRES:
@@ -198,8 +228,57 @@ def backend_settings(backend: str, tmp: Path, prefix: str, **overrides: Any) -> 
             pytest.skip(
                 "PostgreSQL tests need HUB_TEST_POSTGRES_URL (e.g. postgresql://postgres@127.0.0.1:5432/test)"
             )
-        return HubSettings(data_dir=tmp, db_urls=postgres_urls(prefix), **overrides)
+        return HubSettings(data_dir=tmp, db_urls=postgres_urls(prefix, templates), **overrides)
     return HubSettings(data_dir=tmp, **overrides)
+
+
+def _migrate_all(settings: HubSettings) -> None:
+    auth = build_auth_store(settings)
+    audit = build_audit_store(settings, auth)
+    targets = migration_targets(
+        build_connectors(settings), auth, audit, build_alert_store(settings),
+        build_facts_store(settings),
+    )  # fmt: skip
+    migrate.upgrade(targets)
+
+
+_MIGRATED: dict[str, HubSettings] = {}
+"""Per backend, the databases this test process migrated once (SQLite files in a directory
+of their own, PostgreSQL databases named `migrated_<run>_<target>`): `migrated_settings`
+copies them rather than running every migration again (0.4 CPU s and 1-2 s of wall time
+a set; a test process makes dozens)."""
+
+
+def _migrated(backend: str) -> HubSettings:
+    if backend not in _MIGRATED:
+        directory = Path(tempfile.mkdtemp(prefix="hub-migrated-"))
+        atexit.register(shutil.rmtree, directory, ignore_errors=True)
+        settings = backend_settings(backend, directory, "migrated")
+        _migrate_all(settings)
+        _MIGRATED[backend] = settings
+    return _MIGRATED[backend]
+
+
+def migrated_settings(backend: str, tmp: Path, prefix: str, **overrides: Any) -> HubSettings:
+    """`backend_settings` over fresh databases already migrated: copies of the ones this
+    process migrated once. The audit log's head row then says what a migration run now
+    would say (its last checkpoint now: when the writer signs the next one depends on it)."""
+    template = _migrated(backend)
+    if backend == "sqlite":
+        tmp.mkdir(parents=True, exist_ok=True)
+        for source in template.data_dir.glob("*.db"):
+            assert not source.with_name(source.name + "-wal").exists(), source  # all closed
+            shutil.copy2(source, tmp / source.name)  # 0600, as SQLite's own
+    postgres = template.db_urls if backend == "postgres" else None
+    settings = backend_settings(backend, tmp, prefix, templates=postgres, **overrides)
+    engine = audit_database(settings).sync_engine()
+    try:
+        with engine.begin() as connection:
+            now = datetime.datetime.now(datetime.UTC)
+            connection.execute(update(AuditHead.__table__).values(checkpoint_at=now))  # type: ignore[attr-defined]
+    finally:
+        engine.dispose()
+    return settings
 
 
 def require_redis() -> str:
@@ -428,7 +507,7 @@ class RunningHub:
 def _start_hub(
     backend: str, stack: ExitStack, tmp: Path, identity_provider: IdentityProvider
 ) -> RunningHub:
-    settings = backend_settings(
+    settings = migrated_settings(
         backend,
         tmp,
         "hub_test",
@@ -440,11 +519,6 @@ def _start_hub(
     app = create_app(settings)
     connectors = app.state.connectors
     auth: AuthStore = app.state.auth_store
-    migrate.upgrade(
-        migration_targets(
-            connectors, auth, app.state.audit_store, app.state.alert_store, app.state.facts_store
-        )
-    )
     seeding.seed(connectors, "demo", SEED)
     refresh_now(app.state.facts_store, connectors)  # as `hub seed` does
     secrets = register_demo_clients(auth)

@@ -30,7 +30,7 @@ from conftest import (
     ClientCredentials,
     RunningHub,
     StatementCounter,
-    backend_settings,
+    migrated_settings,
     serving,
 )
 from connectors.base import Connector
@@ -43,14 +43,12 @@ from hub.facts import refresh_after_import, refresh_now
 from hub.importing import Importer, Sender, run_closing
 from hub.settings import HubSettings
 from hub.wiring import (
-    build_alert_store,
     build_audit_store,
     build_auth_store,
     build_connectors,
     build_facts_store,
     build_subject_hasher,
     loader_factories,
-    migration_targets,
 )
 from ingest.engine import ImportOptions, ImportResult
 from ingest.tables import TableSpec
@@ -59,7 +57,6 @@ from ingest.validate import TypedRow
 from ingest.writers import write_csv, write_jsonl, write_xlsx
 from kernel.identifiers import make_id_number, make_uscc
 from kernel.scopes import vocabulary
-from storage import migrate
 from synthetic.stories import Stories
 
 WORKERS = [
@@ -139,13 +136,16 @@ class Stores:
         refresh_now(self.facts, list(self.connectors.values()))
 
 
+STORES_AUDIT = AuditSettings(hash_key="k" * 32)
+
+
 def make_stores(backend: str, tmp: Path, prefix: str) -> Stores:
-    settings = backend_settings(backend, tmp, prefix, audit=AuditSettings(hash_key="k" * 32))
+    """Every store of a hub over its own fresh, migrated databases."""
+    settings = migrated_settings(backend, tmp, prefix, audit=STORES_AUDIT)
     auth = build_auth_store(settings)
     audit = build_audit_store(settings, auth)
     connectors = build_connectors(settings)
     facts = build_facts_store(settings)
-    migrate.upgrade(migration_targets(connectors, auth, audit, build_alert_store(settings), facts))
     auth.ensure_signing_key()
     return Stores(
         backend, settings, {c.name: c for c in connectors}, auth, audit,
