@@ -19,36 +19,19 @@ down_revision: str | Sequence[str] | None = "5dfbd00908ad"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+TABLES = (
+    "bank_allocation",
+    "bank_disbursement",
+    "bank_payroll_card",
+    "bank_wage_account",
+)
+
 
 def upgrade() -> None:
-    with op.batch_alter_table("bank_allocation", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_bank_allocation_batch_id"), ["batch_id"], unique=False)
-
-    with op.batch_alter_table("bank_disbursement", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_bank_disbursement_batch_id"), ["batch_id"], unique=False
-        )
-
-    with op.batch_alter_table("bank_payroll_card", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_bank_payroll_card_batch_id"), ["batch_id"], unique=False
-        )
-
-    with op.batch_alter_table("bank_wage_account", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_bank_wage_account_batch_id"), ["batch_id"], unique=False
-        )
+    for table in TABLES:
+        op.create_index(f"ix_{table}_batch_id", table, ["batch_id"])
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("bank_wage_account", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_bank_wage_account_batch_id"))
-
-    with op.batch_alter_table("bank_payroll_card", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_bank_payroll_card_batch_id"))
-
-    with op.batch_alter_table("bank_disbursement", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_bank_disbursement_batch_id"))
-
-    with op.batch_alter_table("bank_allocation", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_bank_allocation_batch_id"))
+    for table in TABLES:
+        op.drop_index(f"ix_{table}_batch_id", table_name=table)

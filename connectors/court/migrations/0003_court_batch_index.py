@@ -19,34 +19,19 @@ down_revision: str | Sequence[str] | None = "036649e5be00"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+TABLES = (
+    "court_case_party",
+    "court_dispute_case",
+    "court_judgment",
+    "court_mediation",
+)
+
 
 def upgrade() -> None:
-    with op.batch_alter_table("court_case_party", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_court_case_party_batch_id"), ["batch_id"], unique=False
-        )
-
-    with op.batch_alter_table("court_dispute_case", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_court_dispute_case_batch_id"), ["batch_id"], unique=False
-        )
-
-    with op.batch_alter_table("court_judgment", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_court_judgment_batch_id"), ["batch_id"], unique=False)
-
-    with op.batch_alter_table("court_mediation", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_court_mediation_batch_id"), ["batch_id"], unique=False)
+    for table in TABLES:
+        op.create_index(f"ix_{table}_batch_id", table, ["batch_id"])
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("court_mediation", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_court_mediation_batch_id"))
-
-    with op.batch_alter_table("court_judgment", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_court_judgment_batch_id"))
-
-    with op.batch_alter_table("court_dispute_case", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_court_dispute_case_batch_id"))
-
-    with op.batch_alter_table("court_case_party", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_court_case_party_batch_id"))
+    for table in TABLES:
+        op.drop_index(f"ix_{table}_batch_id", table_name=table)

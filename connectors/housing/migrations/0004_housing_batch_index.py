@@ -19,72 +19,24 @@ down_revision: str | Sequence[str] | None = "84480268a556"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+TABLES = (
+    "housing_attendance_month",
+    "housing_enterprise",
+    "housing_labour_contract",
+    "housing_project",
+    "housing_project_worker",
+    "housing_registration",
+    "housing_skill_certificate",
+    "housing_team",
+    "housing_worker",
+)
+
 
 def upgrade() -> None:
-    with op.batch_alter_table("housing_attendance_month", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_housing_attendance_month_batch_id"), ["batch_id"], unique=False
-        )
-
-    with op.batch_alter_table("housing_enterprise", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_housing_enterprise_batch_id"), ["batch_id"], unique=False
-        )
-
-    with op.batch_alter_table("housing_labour_contract", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_housing_labour_contract_batch_id"), ["batch_id"], unique=False
-        )
-
-    with op.batch_alter_table("housing_project", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_housing_project_batch_id"), ["batch_id"], unique=False)
-
-    with op.batch_alter_table("housing_project_worker", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_housing_project_worker_batch_id"), ["batch_id"], unique=False
-        )
-
-    with op.batch_alter_table("housing_registration", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_housing_registration_batch_id"), ["batch_id"], unique=False
-        )
-
-    with op.batch_alter_table("housing_skill_certificate", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_housing_skill_certificate_batch_id"), ["batch_id"], unique=False
-        )
-
-    with op.batch_alter_table("housing_team", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_housing_team_batch_id"), ["batch_id"], unique=False)
-
-    with op.batch_alter_table("housing_worker", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_housing_worker_batch_id"), ["batch_id"], unique=False)
+    for table in TABLES:
+        op.create_index(f"ix_{table}_batch_id", table, ["batch_id"])
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("housing_worker", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_housing_worker_batch_id"))
-
-    with op.batch_alter_table("housing_team", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_housing_team_batch_id"))
-
-    with op.batch_alter_table("housing_skill_certificate", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_housing_skill_certificate_batch_id"))
-
-    with op.batch_alter_table("housing_registration", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_housing_registration_batch_id"))
-
-    with op.batch_alter_table("housing_project_worker", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_housing_project_worker_batch_id"))
-
-    with op.batch_alter_table("housing_project", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_housing_project_batch_id"))
-
-    with op.batch_alter_table("housing_labour_contract", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_housing_labour_contract_batch_id"))
-
-    with op.batch_alter_table("housing_enterprise", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_housing_enterprise_batch_id"))
-
-    with op.batch_alter_table("housing_attendance_month", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_housing_attendance_month_batch_id"))
+    for table in TABLES:
+        op.drop_index(f"ix_{table}_batch_id", table_name=table)

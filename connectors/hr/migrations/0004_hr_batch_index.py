@@ -19,40 +19,20 @@ down_revision: str | Sequence[str] | None = "5c1e0b7d2a90"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+TABLES = (
+    "hr_blacklist_entry",
+    "hr_complaint",
+    "hr_credit_grade",
+    "hr_injury_insurance",
+    "hr_wage_deposit",
+)
+
 
 def upgrade() -> None:
-    with op.batch_alter_table("hr_blacklist_entry", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_hr_blacklist_entry_batch_id"), ["batch_id"], unique=False
-        )
-
-    with op.batch_alter_table("hr_complaint", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_hr_complaint_batch_id"), ["batch_id"], unique=False)
-
-    with op.batch_alter_table("hr_credit_grade", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_hr_credit_grade_batch_id"), ["batch_id"], unique=False)
-
-    with op.batch_alter_table("hr_injury_insurance", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_hr_injury_insurance_batch_id"), ["batch_id"], unique=False
-        )
-
-    with op.batch_alter_table("hr_wage_deposit", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_hr_wage_deposit_batch_id"), ["batch_id"], unique=False)
+    for table in TABLES:
+        op.create_index(f"ix_{table}_batch_id", table, ["batch_id"])
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("hr_wage_deposit", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_hr_wage_deposit_batch_id"))
-
-    with op.batch_alter_table("hr_injury_insurance", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_hr_injury_insurance_batch_id"))
-
-    with op.batch_alter_table("hr_credit_grade", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_hr_credit_grade_batch_id"))
-
-    with op.batch_alter_table("hr_complaint", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_hr_complaint_batch_id"))
-
-    with op.batch_alter_table("hr_blacklist_entry", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_hr_blacklist_entry_batch_id"))
+    for table in TABLES:
+        op.drop_index(f"ix_{table}_batch_id", table_name=table)

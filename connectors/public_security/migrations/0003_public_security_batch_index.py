@@ -19,18 +19,17 @@ down_revision: str | Sequence[str] | None = "b4c9fad701e6"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+TABLES = (
+    "ps_identity",
+    "ps_residence",
+)
+
 
 def upgrade() -> None:
-    with op.batch_alter_table("ps_identity", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_ps_identity_batch_id"), ["batch_id"], unique=False)
-
-    with op.batch_alter_table("ps_residence", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_ps_residence_batch_id"), ["batch_id"], unique=False)
+    for table in TABLES:
+        op.create_index(f"ix_{table}_batch_id", table, ["batch_id"])
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("ps_residence", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_ps_residence_batch_id"))
-
-    with op.batch_alter_table("ps_identity", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_ps_identity_batch_id"))
+    for table in TABLES:
+        op.drop_index(f"ix_{table}_batch_id", table_name=table)
