@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
@@ -28,6 +28,7 @@ from audit.merkle import Frontier
 from audit.models import AuditCheckpoint, AuditEntity, AuditHead, AuditRecord
 from audit.note import Ed25519Signer, Note
 from audit.settings import AuditSettings
+from audit.verify import INDEXED_COLUMNS
 from kernel.deferred import deferred
 from storage.reading import abandon_asyncpg
 
@@ -59,17 +60,48 @@ class Head:
     frontier: bytes
     checkpoint_seq: int
     checkpoint_at: datetime
+    tree: Frontier | None = field(default=None, compare=False, repr=False)
+    """`frontier` unpacked, when this process computed it: the next batch extends it
+    without unpacking the row's bytes again."""
+
+    def unpacked(self) -> Frontier:
+        return self.tree if self.tree is not None else Frontier.deserialize(self.seq, self.frontier)
 
 
 @dataclass(frozen=True)
 class Appended:
-    """A batch as written: its rows, the checkpoint it signs (if due) and the head after."""
+    """A batch as written: its records' payloads and tree hashes, the checkpoint it signs
+    (if due) and the head after."""
 
     first: int
-    records: list[dict[str, Any]]
-    entities: list[tuple[str, str, int]]
+    batch: Sequence[Entry]
+    payloads: list[str]
+    tree_hashes: list[bytes]
     checkpoint: dict[str, Any] | None
     head: Head
+
+    def records(self) -> list[dict[str, Any]]:
+        """The record rows, their indexed columns from each record's content."""
+        return [
+            {
+                "seq": self.first + offset,
+                "at": datetime.fromisoformat(entry.content["at"]),
+                **{name: entry.content[name] for name in INDEXED_COLUMNS},
+                "payload": payload,
+                "tree_hashes": tree_hashes,
+            }
+            for offset, (entry, payload, tree_hashes) in enumerate(
+                zip(self.batch, self.payloads, self.tree_hashes, strict=True)
+            )
+        ]
+
+    def entities(self) -> list[tuple[str, str, int]]:
+        """The entity index rows: (kind, key as stored, seq)."""
+        return [
+            (kind, key, self.first + offset)
+            for offset, entry in enumerate(self.batch)
+            for kind, key in entry.entities
+        ]
 
 
 def checkpoint_row(frontier: Frontier, note: Note, at: datetime) -> dict[str, Any]:
@@ -97,51 +129,26 @@ def append_batch(
     payloads = [
         canonical({**entry.content, "seq": first + offset}) for offset, entry in enumerate(batch)
     ]
-    frontier, completed = Frontier.deserialize(was.seq, was.frontier).extend(
-        record_leaf(payload) for payload in payloads
-    )
-    records: list[dict[str, Any]] = []
-    entities: list[tuple[str, str, int]] = []
-    for offset, entry in enumerate(batch):
-        seq = first + offset
-        content = entry.content
-        records.append(
-            {
-                "seq": seq,
-                "at": datetime.fromisoformat(content["at"]),
-                "request_id": content["request_id"],
-                "endpoint": content["endpoint"],
-                "client_id": content["client_id"],
-                "agency": content["agency"],
-                "purpose": content["purpose"],
-                "outcome": content["outcome"],
-                "payload": payloads[offset],
-                "tree_hashes": b"".join(completed[offset]),
-            }
-        )
-        entities.extend([(kind, key, seq) for kind, key in entry.entities])
+    frontier, completed = was.unpacked().extend(record_leaf(payload) for payload in payloads)
     unsigned = frontier.size - was.checkpoint_seq
     waited = (now - was.checkpoint_at).total_seconds()
     due = unsigned > 0 and (
         force or unsigned >= policy.checkpoint_every or waited >= policy.checkpoint_seconds
     )
     checkpoint = None
-    head = Head(frontier.size, frontier.serialize(), was.checkpoint_seq, was.checkpoint_at)
+    checkpoint_seq, checkpoint_at = was.checkpoint_seq, was.checkpoint_at
     if due:
         checkpoint = checkpoint_row(frontier, sign_tree_head(signer, policy.origin, frontier), now)
-        head = Head(head.seq, head.frontier, frontier.size, now)
-    return Appended(first, records, entities, checkpoint, head)
+        checkpoint_seq, checkpoint_at = frontier.size, now
+    head = Head(frontier.size, frontier.serialize(), checkpoint_seq, checkpoint_at, frontier)
+    tree_hashes = [b"".join(hashes) for hashes in completed]
+    return Appended(first, batch, payloads, tree_hashes, checkpoint, head)
 
 
 _RECORD_COLUMNS: Final = (
     ("seq", "bigint"),
     ("at", "timestamptz"),
-    ("request_id", "text"),
-    ("endpoint", "text"),
-    ("client_id", "text"),
-    ("agency", "text"),
-    ("purpose", "text"),
-    ("outcome", "text"),
+    *((name, "text") for name in INDEXED_COLUMNS),
     ("payload", "text"),
     ("tree_hashes", "bytea"),
 )
@@ -195,8 +202,16 @@ class PostgresAppender:
             was.frontier,
             was.checkpoint_seq,
         ]
-        arguments += [[row[name] for row in appended.records] for name, _ in _RECORD_COLUMNS]
-        arguments += [[row[n] for row in appended.entities] for n in range(3)]
+        batch, first = appended.batch, appended.first
+        arguments += [  # in `_RECORD_COLUMNS`' order
+            list(range(first, first + len(batch))),
+            [datetime.fromisoformat(entry.content["at"]) for entry in batch],
+            *([entry.content[name] for entry in batch] for name in INDEXED_COLUMNS),
+            appended.payloads,
+            appended.tree_hashes,
+        ]
+        entities = appended.entities()
+        arguments += [[row[n] for row in entities] for n in range(3)]
         statement = _APPEND
         if (checkpoint := appended.checkpoint) is not None:
             arguments += [checkpoint["signed_at"], checkpoint["root"], checkpoint["note"]]

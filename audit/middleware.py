@@ -120,9 +120,11 @@ class AuditMiddleware:
         if scope["type"] != "http":  # lifespan: nothing to record, nothing to hold
             await self.app(scope, receive, send)
             return
-        trail = AuditTrail(endpoint=endpoint_of(scope))
-        if isinstance(scope.get("request_id"), str):  # the edge's (`hub.edge`): one id a request
-            trail.request_id = scope["request_id"]
+        request_id = scope.get("request_id")
+        if isinstance(request_id, str):  # the edge's (`hub.edge`): one id a request
+            trail = AuditTrail(endpoint=endpoint_of(scope), request_id=request_id)
+        else:
+            trail = AuditTrail(endpoint=endpoint_of(scope))
         scope["audit"] = trail
         held: list[Message] = []
 

@@ -290,15 +290,17 @@ class AuditStore:
                     done.set_exception(AuditUnavailable(str(error)))
                 queue.task_done()
         while True:
-            try:  # not wait_for: on 3.11 it can swallow the cancellation of a shutdown
-                async with asyncio.timeout(self.policy.checkpoint_seconds):
-                    batch = [await queue.get()]
-            except TimeoutError:  # quiet for a while: sign what the last checkpoint missed
-                try:
-                    await self._write([])
-                except Exception as error:  # the next batch signs it instead: not fatal
-                    log.warning("idle audit checkpoint failed: %r", error)
-                continue
+            batch: list[tuple[Entry, asyncio.Future[int]]] = []
+            if queue.empty():  # else no timer: records came while the last batch was written
+                try:  # not wait_for: on 3.11 it can swallow the cancellation of a shutdown
+                    async with asyncio.timeout(self.policy.checkpoint_seconds):
+                        batch.append(await queue.get())
+                except TimeoutError:  # quiet for a while: sign what the last checkpoint missed
+                    try:
+                        await self._write([])
+                    except Exception as error:  # the next batch signs it instead: not fatal
+                        log.warning("idle audit checkpoint failed: %r", error)
+                    continue
             while not queue.empty() and len(batch) < MAX_BATCH:
                 batch.append(queue.get_nowait())
             AUDIT_QUEUE.set(queue.qsize())
@@ -398,8 +400,8 @@ class AuditStore:
                 claimed.checkpoint_at,
             )
             appended = self._placed(was, batch, force)
-            run.many(_INSERT_RECORDS, appended.records)
-            run.entities(appended.entities)
+            run.many(_INSERT_RECORDS, appended.records())
+            run.entities(appended.entities())
             head = appended.head
             if appended.checkpoint is not None:
                 run.many(_INSERT_CHECKPOINT, [appended.checkpoint])
