@@ -242,28 +242,38 @@ def _migrate_all(settings: HubSettings) -> None:
     migrate.upgrade(targets)
 
 
-_MIGRATED: dict[str, HubSettings] = {}
+_TEMPLATES: dict[tuple[str, str | None], HubSettings] = {}
 """Per backend, the databases this test process migrated once (SQLite files in a directory
-of their own, PostgreSQL databases named `migrated_<run>_<target>`): `migrated_settings`
-copies them rather than running every migration again (0.4 CPU s and 1-2 s of wall time
-a set; a test process makes dozens)."""
+of their own, PostgreSQL databases named `migrated_<run>_<target>`), and once more seeded
+(`seeded_<scale>_<run>_<target>`): `migrated_settings` copies them rather than running
+every migration again (0.4 CPU s and 1-2 s of wall time a set; a test process makes
+dozens) or seeding again (as much again)."""
 
 
-def _migrated(backend: str) -> HubSettings:
-    if backend not in _MIGRATED:
-        directory = Path(tempfile.mkdtemp(prefix="hub-migrated-"))
+def _template(backend: str, scale: str | None) -> HubSettings:
+    if (backend, scale) not in _TEMPLATES:
+        directory = Path(tempfile.mkdtemp(prefix="hub-template-"))
         atexit.register(shutil.rmtree, directory, ignore_errors=True)
-        settings = backend_settings(backend, directory, "migrated")
-        _migrate_all(settings)
-        _MIGRATED[backend] = settings
-    return _MIGRATED[backend]
+        if scale is None:
+            settings = backend_settings(backend, directory, "migrated")
+            _migrate_all(settings)
+        else:  # as `hub seed` does: the rows, then the warning facts
+            settings = migrated_settings(backend, directory, f"seeded_{scale}")
+            connectors = build_connectors(settings)
+            seeding.seed(connectors, scale, SEED)
+            refresh_now(build_facts_store(settings), connectors)
+        _TEMPLATES[backend, scale] = settings
+    return _TEMPLATES[backend, scale]
 
 
-def migrated_settings(backend: str, tmp: Path, prefix: str, **overrides: Any) -> HubSettings:
-    """`backend_settings` over fresh databases already migrated: copies of the ones this
-    process migrated once. The audit log's head row then says what a migration run now
-    would say (its last checkpoint now: when the writer signs the next one depends on it)."""
-    template = _migrated(backend)
+def migrated_settings(
+    backend: str, tmp: Path, prefix: str, seeded: str | None = None, **overrides: Any
+) -> HubSettings:
+    """`backend_settings` over fresh databases already migrated (and `seeded` at that
+    scale with the suite's SEED, its warning facts refreshed): copies of the ones this
+    process made once. The audit log's head row then says what a migration run now would
+    say (its last checkpoint now: when the writer signs the next one depends on it)."""
+    template = _template(backend, seeded)
     if backend == "sqlite":
         tmp.mkdir(parents=True, exist_ok=True)
         for source in template.data_dir.glob("*.db"):
@@ -511,6 +521,7 @@ def _start_hub(
         backend,
         tmp,
         "hub_test",
+        seeded="demo",
         trusted_issuers={identity_provider.issuer: identity_provider.trusted},
         # Many tests fail to authenticate on purpose, all from 127.0.0.1: no source limit
         # here (tests/hub/limits/test_sources.py has its own hubs); tallies written promptly.
@@ -519,8 +530,6 @@ def _start_hub(
     app = create_app(settings)
     connectors = app.state.connectors
     auth: AuthStore = app.state.auth_store
-    seeding.seed(connectors, "demo", SEED)
-    refresh_now(app.state.facts_store, connectors)  # as `hub seed` does
     secrets = register_demo_clients(auth)
     secrets[TEST_CLIENT] = auth.add_client(
         TEST_CLIENT, Grant(agency="test", scopes=vocabulary(), purposes=(TEST_PURPOSE,))

@@ -139,9 +139,10 @@ class Stores:
 STORES_AUDIT = AuditSettings(hash_key="k" * 32)
 
 
-def make_stores(backend: str, tmp: Path, prefix: str) -> Stores:
-    """Every store of a hub over its own fresh, migrated databases."""
-    settings = migrated_settings(backend, tmp, prefix, audit=STORES_AUDIT)
+def make_stores(backend: str, tmp: Path, prefix: str, seeded: str | None = None) -> Stores:
+    """Every store of a hub over its own fresh, migrated databases; `seeded`: holding that
+    scale's world and its warning facts, as after `Stores.seed` (copied, not seeded again)."""
+    settings = migrated_settings(backend, tmp, prefix, seeded, audit=STORES_AUDIT)
     auth = build_auth_store(settings)
     audit = build_audit_store(settings, auth)
     connectors = build_connectors(settings)

@@ -73,8 +73,9 @@ def world(
 ) -> Iterator[tuple[Stores, AlertStore]]:
     backend, _, queue = request.param.partition("+")
     redis_url = require_redis() if queue else None
-    stores = make_stores(backend, tmp_path_factory.mktemp(request.param), "alerts_queue")
-    stores.seed("demo")
+    stores = make_stores(
+        backend, tmp_path_factory.mktemp(request.param), "alerts_queue", seeded="demo"
+    )
     register_demo_clients(stores.auth)
     stream = f"test:alerts:{RUN}:{backend}"
     stores.settings = stores.settings.model_copy(

@@ -48,8 +48,9 @@ def stores(
 ) -> Iterator[Stores]:
     backend, _, queue = request.param.partition("+")
     redis_url = require_redis() if queue else None
-    stores = make_stores(backend, tmp_path_factory.mktemp(request.param), "alerts_e2e")
-    stores.seed("demo")
+    stores = make_stores(
+        backend, tmp_path_factory.mktemp(request.param), "alerts_e2e", seeded="demo"
+    )
     stores.settings = stores.settings.model_copy(update={"redis_url": redis_url})
     yield stores
     if redis_url:

@@ -40,8 +40,9 @@ def story() -> Stories:
 def world(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Stores, AlertStore]]:
-    stores = make_stores(request.param, tmp_path_factory.mktemp(request.param), "alerts_events")
-    stores.seed("demo")
+    stores = make_stores(
+        request.param, tmp_path_factory.mktemp(request.param), "alerts_events", seeded="demo"
+    )
     store = build_alert_store(stores.settings)
     yield stores, store
     store.close()

@@ -48,8 +48,7 @@ def pair(
 ) -> Iterator[Pair]:
     backend = request.param
     tmp = tmp_path_factory.mktemp(f"incremental-{backend}")
-    stores = make_stores(backend, tmp, "alerts_incremental")
-    stores.seed("demo")
+    stores = make_stores(backend, tmp, "alerts_incremental", seeded="demo")
     full = build_alert_store(backend_settings(backend, tmp / "full", "alerts_full"))
     migrate.upgrade([full])
     made = Pair(stores, build_alert_store(stores.settings), full, tmp)

@@ -34,8 +34,9 @@ EVENTS = """subscription { warningEvents(kinds: [PROJECT_WARNING], regionCodePre
 def world(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Stores, AlertStore, RunningHub]]:
-    stores = make_stores(request.param, tmp_path_factory.mktemp(request.param), "alerts_sse")
-    stores.seed("demo")
+    stores = make_stores(
+        request.param, tmp_path_factory.mktemp(request.param), "alerts_sse", seeded="demo"
+    )
     store = build_alert_store(stores.settings)
     with running_hub(stores) as hub:
         yield stores, store, hub

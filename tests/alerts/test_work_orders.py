@@ -40,8 +40,9 @@ ACKNOWLEDGE = """mutation($id: ID!) { acknowledgeWarning(id: $id) { id status ac
 def world(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Stores, AlertStore, RunningHub]]:
-    stores = make_stores(request.param, tmp_path_factory.mktemp(request.param), "alerts_orders")
-    stores.seed("demo")
+    stores = make_stores(
+        request.param, tmp_path_factory.mktemp(request.param), "alerts_orders", seeded="demo"
+    )
     store = build_alert_store(stores.settings)
 
     async def baseline() -> None:

@@ -29,8 +29,9 @@ from synthetic.stories import stories
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def stores(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Stores:
-    made = make_stores(request.param, tmp_path_factory.mktemp(request.param), "incremental")
-    made.seed("demo")
+    made = make_stores(
+        request.param, tmp_path_factory.mktemp(request.param), "incremental", seeded="demo"
+    )
     return made
 
 

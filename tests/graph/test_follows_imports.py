@@ -33,8 +33,9 @@ def story() -> Stories:
 def world(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Stores, RunningHub]]:
-    stores = make_stores(request.param, tmp_path_factory.mktemp(request.param), "follows")
-    stores.seed("demo")
+    stores = make_stores(
+        request.param, tmp_path_factory.mktemp(request.param), "follows", seeded="demo"
+    )
     with running_hub(stores) as hub:
         yield stores, hub
 

@@ -155,8 +155,9 @@ def world(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Stores, RunningHub, str]]:
     """A private world (the import changes it): its hub, and the assessing hub's URL."""
-    stores = make_stores(request.param, tmp_path_factory.mktemp(request.param), "facts")
-    stores.seed("demo")
+    stores = make_stores(
+        request.param, tmp_path_factory.mktemp(request.param), "facts", seeded="demo"
+    )
     with running_hub(stores) as hub, _assessing(hub, tmp_path_factory) as url:
         yield stores, hub, url
 

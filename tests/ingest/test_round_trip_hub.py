@@ -44,8 +44,9 @@ def hubs(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[RunningHub, RunningHub, list[str]]]:
     backend = request.param
-    seeded = make_stores(backend, tmp_path_factory.mktemp(f"{backend}-seeded"), "rt_seeded")
-    seeded.seed("demo")
+    seeded = make_stores(
+        backend, tmp_path_factory.mktemp(f"{backend}-seeded"), "rt_seeded", seeded="demo"
+    )
     imported = make_stores(backend, tmp_path_factory.mktemp(f"{backend}-imported"), "rt_imported")
     files = tmp_path_factory.mktemp(f"{backend}-files")
     fast = NationalSettings(poll_seconds=0.02)
