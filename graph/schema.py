@@ -26,6 +26,7 @@ from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.field import StrawberryField
 from strawberry.types.graphql import OperationType
 
+from graph.executor import HubExecutor
 from graph.gates import gate_fields
 from graph.merged import compose_query
 from kernel import errors
@@ -137,6 +138,7 @@ def build_schema(
             batching_config=BatchingConfig(max_operations=batch_max) if batch_max else None,
         ),
         extensions=list(extensions),
+        execution_context_class=HubExecutor,
     )
     schema.hide_suggestions = hide_suggestions
     schema.error_observer = error_observer
