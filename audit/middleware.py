@@ -131,8 +131,12 @@ class AuditMiddleware:
         async def hold(message: Message) -> None:
             held.append(message)
 
+        self.store.underway += 1  # its record is to come: a group may wait for it
         try:
-            await self.app(scope, receive, hold)
+            try:
+                await self.app(scope, receive, hold)
+            finally:
+                self.store.underway -= 1
         except Exception:
             await self._record(scope, trail, 500, b"")
             raise

@@ -97,6 +97,14 @@ class AuditSettings(BaseModel):
         "(connecting included): past it the group's requests are refused (503), not held "
         "for as long as a dead connection would hold them.",
     )
+    group_wait_seconds: float = Field(
+        default=0.002,
+        ge=0,
+        description="How long a group of records may wait for the records of requests still "
+        "under way, when the process is busy with them: a group costs a database commit and "
+        "a round trip whatever its size, so a busy hub writes fewer, larger ones. 0: every "
+        "group is written at once.",
+    )
     witness_before_answer: bool = Field(
         default=False,
         description="Strict mode: a request that discloses data is answered only once a "

@@ -1,17 +1,18 @@
 """The audit database: appending records (group commit, one log across processes) and
 reading them back for auditors and data subjects.
 
-Appending: requests hand their record to one writer task per process and wait for it.
-The writer takes whatever has queued up, opens a transaction, and claims the next
-sequence numbers by updating the single head row first — the row lock (PostgreSQL) or the
-write lock (SQLite) serialises every writer of every process, so the log has no gaps or
-forks — then extends the head's Merkle frontier with the records' leaves, inserts them
-with the tree hashes each completed, moves the head, and signs a checkpoint (a C2SP
-signed note) when the last is `checkpoint_seconds` old or `checkpoint_every` records
-behind. A request is answered only after that commit. When quiet, the writer signs what
-the last checkpoint missed; a cosigner (`audit.cosigner`) takes each new checkpoint to
-the witnesses. On PostgreSQL a process that knows the head writes a batch in one
-statement instead (`audit.appending`).
+Appending: requests hand their record to one writer task per process and wait for it. The
+writer takes whatever has queued up (while the process is busy with other requests under
+way, after waiting up to `group_wait_seconds` for their records too), opens a
+transaction, and claims the next sequence numbers by updating the single head row first —
+the row lock (PostgreSQL) or the write lock (SQLite) serialises every writer of every
+process, so the log has no gaps or forks — then extends the head's Merkle frontier with
+the records' leaves, inserts them with the tree hashes each completed, moves the head,
+and signs a checkpoint (a C2SP signed note) when the last is `checkpoint_seconds` old or
+`checkpoint_every` records behind. A request is answered only after that commit. When
+quiet, the writer signs what the last checkpoint missed; a cosigner (`audit.cosigner`)
+takes each new checkpoint to the witnesses. On PostgreSQL a process that knows the head
+writes a batch in one statement instead (`audit.appending`).
 """
 
 from __future__ import annotations
@@ -65,6 +66,9 @@ head_t = AuditHead.__table__  # type: ignore[attr-defined]
 HEAD_ID: Final = 1
 MAX_BATCH: Final = 500
 WITNESS_POLL_SECONDS: Final = 0.02
+BUSY_PASS_SECONDS: Final = 0.0001
+"""A turn of the event loop that took less had nothing else to run: the records a group
+could wait for are not being made (their requests wait for a database or a client)."""
 SHARED_SECONDS: Final = 1.0
 """After another process was found to have moved the head, how long this one claims it
 under the lock each time instead of first trying to write from where it left it (where
@@ -180,6 +184,10 @@ class AuditStore:
         """Where this process last left the head (`audit.appending`)."""
         self._shared_until = 0.0
         """Until then the locking path only: another process was writing too."""
+        self.underway = 0
+        """Requests whose record is still to come (`audit.middleware`)."""
+        self._all_in: asyncio.Future[None] | None = None
+        """While a group waits: done once no request is under way any more."""
         self._appender = (
             None
             if database.is_sqlite
@@ -209,6 +217,8 @@ class AuditStore:
         assert self._queue is not None
         done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         await self._queue.put((entry, done))
+        if not self.underway and self._all_in is not None and not self._all_in.done():
+            self._all_in.set_result(None)  # the group waits for no one else
         AUDIT_QUEUE.set(self._queue.qsize())
         return await done
 
@@ -301,8 +311,9 @@ class AuditStore:
                     except Exception as error:  # the next batch signs it instead: not fatal
                         log.warning("idle audit checkpoint failed: %r", error)
                     continue
-            while not queue.empty() and len(batch) < MAX_BATCH:
-                batch.append(queue.get_nowait())
+            _take(queue, batch)
+            if self.underway and self.policy.group_wait_seconds:
+                await self._gather(queue, batch)
             AUDIT_QUEUE.set(queue.qsize())
             try:
                 started = time.perf_counter()
@@ -321,6 +332,28 @@ class AuditStore:
             finally:
                 for _ in batch:
                     queue.task_done()
+
+    async def _gather(
+        self, queue: asyncio.Queue[tuple[Entry, asyncio.Future[int]]], batch: list[Any]
+    ) -> None:
+        """While other requests are under way and the event loop is busy with them, the
+        batch waits for their records, `group_wait_seconds` at most: one commit for
+        several. A turn of the loop first tells whether it is busy; if not, the batch goes
+        at once (waiting would hold its requests and save nothing)."""
+        started = time.perf_counter()
+        await asyncio.sleep(0)
+        _take(queue, batch)
+        if not self.underway or time.perf_counter() - started < BUSY_PASS_SECONDS:
+            return
+        loop = asyncio.get_running_loop()
+        self._all_in = all_in = loop.create_future()
+        timer = loop.call_later(self.policy.group_wait_seconds, _settle, all_in)
+        try:
+            await all_in
+        finally:
+            timer.cancel()
+            self._all_in = None
+        _take(queue, batch)
 
     async def _write(
         self, batch: list[tuple[Entry, asyncio.Future[int]]], *, force: bool = False
@@ -437,6 +470,17 @@ class AuditStore:
         """Raise unless the audit database answers and is migrated (its head row exists)."""
         if await self.database.scalar(select(head_t.c.seq).where(head_t.c.id == HEAD_ID)) is None:
             raise AuditUnavailable("the audit head row is missing: run `hub migrate`")
+
+
+def _settle(waiting: asyncio.Future[None]) -> None:
+    if not waiting.done():
+        waiting.set_result(None)
+
+
+def _take(queue: asyncio.Queue[Any], batch: list[Any]) -> None:
+    """What has queued, onto the batch, up to `MAX_BATCH`."""
+    while not queue.empty() and len(batch) < MAX_BATCH:
+        batch.append(queue.get_nowait())
 
 
 class AuditUnavailable(Exception):

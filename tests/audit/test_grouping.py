@@ -1,0 +1,141 @@
+"""Group commit's wait (`AuditStore._gather`): while other requests are under way and the
+event loop is busy with them, a group waits for their records and commits them together;
+while the loop has nothing else to run, the group goes at once. Either way each request
+hears of its record only once it is committed, and the log verifies."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from audit_support import Chain, entry, fresh_chain
+
+from audit.store import AuditStore
+
+START = datetime(2026, 11, 1, tzinfo=UTC)
+WAIT = 10.0
+"""Long, so that a test on a loaded machine still tells waiting from not: a group that
+waits ends when every record under way is in, not after this."""
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def chain(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Chain]:
+    with fresh_chain(request.param, tmp_path, "hub_grouping") as built:
+        policy = built.audit.policy.model_copy(update={"group_wait_seconds": WAIT})
+        built.audit.policy = policy
+        yield built
+
+
+@pytest.fixture
+def groups(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The size of each group the writer wrote (signing alone not counted)."""
+    sizes: list[int] = []
+    write = AuditStore._write
+
+    async def counted(self: AuditStore, batch: list[Any], **options: Any) -> int:
+        if batch:
+            sizes.append(len(batch))
+        return await write(self, batch, **options)
+
+    monkeypatch.setattr(AuditStore, "_write", counted)
+    return sizes
+
+
+def _busy(seconds: float) -> None:
+    """CPU work of a request between two awaits."""
+    until = time.perf_counter() + seconds
+    while time.perf_counter() < until:
+        pass
+
+
+async def _request(store: AuditStore, number: int, turns: int, committed: list[int]) -> None:
+    """A request as the middleware runs one: under way, some turns of CPU work, its record."""
+    store.underway += 1
+    try:
+        for _ in range(turns):
+            _busy(0.002)
+            await asyncio.sleep(0)
+    finally:
+        store.underway -= 1
+    await store.append(entry(START, number))
+    committed.append(number)
+
+
+def test_a_busy_loop_commits_the_records_of_requests_under_way_together(
+    chain: Chain, groups: list[int]
+) -> None:
+    committed: list[int] = []
+
+    async def run() -> float:
+        store = chain.audit
+        await store.append(entry(START, 0))  # the head known, the writer running
+        try:  # the first finishes while three more are still working: they join its group
+            started = time.perf_counter()
+            await asyncio.gather(
+                *(_request(store, n, turns, committed) for n, turns in enumerate((1, 3, 4, 5), 1))
+            )
+            return time.perf_counter() - started
+        finally:
+            await store.close()
+
+    assert asyncio.run(run()) < WAIT / 2  # the group went once the last record was in
+    assert groups == [1, 4]
+    assert sorted(committed) == [1, 2, 3, 4]
+    report = chain.verify(offline=True)
+    assert report.ok, report.summary()
+
+
+def test_an_idle_loop_commits_at_once(chain: Chain, groups: list[int]) -> None:
+    """The other request waits for something (a database, a client), not for the CPU: the
+    record does not wait for it."""
+    committed: list[int] = []
+
+    async def waiting() -> None:
+        chain.audit.underway += 1
+        try:
+            await asyncio.sleep(1.0)
+        finally:
+            chain.audit.underway -= 1
+        await chain.audit.append(entry(START, 2))
+        committed.append(2)
+
+    async def run() -> float:
+        store = chain.audit
+        await store.append(entry(START, 0))
+        try:
+            other = asyncio.create_task(waiting())
+            await asyncio.sleep(0)  # under way
+            started = time.perf_counter()
+            await _request(store, 1, 0, committed)
+            took = time.perf_counter() - started
+            await other
+            return took
+        finally:
+            await store.close()
+
+    took = asyncio.run(run())
+    assert took < 1.0  # not after the other's record
+    assert groups == [1, 1, 1]
+    assert committed == [1, 2]
+    report = chain.verify(offline=True)
+    assert report.ok, report.summary()
+
+
+def test_no_wait_when_nothing_else_is_under_way(chain: Chain, groups: list[int]) -> None:
+    async def run() -> float:
+        store = chain.audit
+        await store.append(entry(START, 0))
+        try:
+            started = time.perf_counter()
+            await _request(store, 1, 2, [])
+            return time.perf_counter() - started
+        finally:
+            await store.close()
+
+    assert asyncio.run(run()) < WAIT / 2
+    assert groups == [1, 1]
