@@ -14,6 +14,7 @@ through this executor; `tests/graph/test_executor.py` checks the paths it change
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, NamedTuple
@@ -155,6 +156,8 @@ class Shared:
 SHARED_OPERATIONS = 256
 _SHARED: OrderedDict[int, Shared | None] = OrderedDict()
 _SHARED_OPERATIONS: dict[int, OperationDefinitionNode] = {}
+_SHARED_LOCK = threading.Lock()
+"""Operations run on more than one thread (the CLI's and the importer's event loops)."""
 
 
 def _constant_selections(
@@ -182,15 +185,17 @@ def shared_for(
     """The operation's `Shared`, or None when its selections may vary by request; the
     last `SHARED_OPERATIONS` operations are kept."""
     key = id(operation)
-    if key in _SHARED and _SHARED_OPERATIONS.get(key) is operation:
-        _SHARED.move_to_end(key)
-        return _SHARED[key]
+    with _SHARED_LOCK:
+        if key in _SHARED and _SHARED_OPERATIONS.get(key) is operation:
+            _SHARED.move_to_end(key)
+            return _SHARED[key]
     shared = Shared(operation) if _constant_selections(operation, fragments) else None
-    _SHARED[key] = shared
-    _SHARED_OPERATIONS[key] = operation
-    while len(_SHARED) > SHARED_OPERATIONS:
-        dropped, _ = _SHARED.popitem(last=False)
-        _SHARED_OPERATIONS.pop(dropped, None)
+    with _SHARED_LOCK:
+        _SHARED[key] = shared
+        _SHARED_OPERATIONS[key] = operation
+        while len(_SHARED) > SHARED_OPERATIONS:
+            dropped, _ = _SHARED.popitem(last=False)
+            _SHARED_OPERATIONS.pop(dropped, None)
     return shared
 
 
