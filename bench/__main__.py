@@ -31,6 +31,7 @@ from bench.report import (
     write_result,
 )
 from bench.server import Server, cpu_of, serving, serving_floor
+from bench.wire import Wire, graphql_ok
 from bench.workloads import WORKLOADS, Call, sample_calls, summary_call
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,22 +96,16 @@ async def _drive_floor_over_http(
     url: str, calls: list[Call], clients: int, budget: Budget
 ) -> Stats:
     """The same calls against the floor's HTTP server, with the same client."""
-    async with httpx.AsyncClient(
-        base_url=url,
-        timeout=120,
-        limits=httpx.Limits(max_connections=clients, max_keepalive_connections=clients),
-    ) as client:
+    async with Wire(url, clients) as wire:
 
         async def over_http(call: Call) -> bool:
-            response = await client.post(
-                "/floor", json={"workload": call.workload, "variables": call.variables}
-            )
-            return response.status_code == 200
+            status, _ = await wire.post("/floor", call.floor_body)
+            return status == 200
 
         try:
             return await drive(calls, over_http, clients, budget)
         finally:
-            await client.post("/floor/release")
+            await wire.post("/floor/release", b"{}")
 
 
 async def _drive_floor_in_process(
@@ -132,19 +127,10 @@ async def _drive_floor_in_process(
 
 async def _drive_hub(server: Server, calls: list[Call], clients: int, budget: Budget) -> Stats:
     """The calls against the served hub over HTTP; an answer counts if it has no errors."""
-    async with httpx.AsyncClient(
-        base_url=server.url,
-        timeout=120,
-        limits=httpx.Limits(max_connections=clients, max_keepalive_connections=clients),
-    ) as client:
+    async with Wire(server.url, clients, server.headers()) as wire:
 
         async def over_http(call: Call) -> bool:
-            response = await client.post(
-                "/graphql",
-                json={"query": call.document, "variables": call.variables},
-                headers=server.headers(),
-            )
-            return response.status_code == 200 and "errors" not in response.json()
+            return graphql_ok(*await wire.post("/graphql", call.graphql_body))
 
         return await drive(calls, over_http, clients, budget)
 
@@ -155,17 +141,13 @@ SUMMARY_REQUESTS = 10
 async def _summary_latency(server: Server, call: Call) -> dict[str, float]:
     """A province's warningSummary, one request after another (its target is latency)."""
     elapsed = []
-    async with httpx.AsyncClient(base_url=server.url, timeout=120) as client:
+    async with Wire(server.url, 1, server.headers()) as wire:
         for _ in range(SUMMARY_REQUESTS):
             started = time.perf_counter()
-            response = await client.post(
-                "/graphql",
-                json={"query": call.document, "variables": call.variables},
-                headers=server.headers(),
-            )
+            status, body = await wire.post("/graphql", call.graphql_body)
             elapsed.append((time.perf_counter() - started) * 1000)
-            if response.status_code != 200 or "errors" in response.json():
-                raise RuntimeError(f"summary failed: {response.text[:500]}")
+            if not graphql_ok(status, body):
+                raise RuntimeError(f"summary failed: {body[:500]!r}")
     elapsed.sort()
     return {
         "p50_ms": round(median(elapsed), 1),

@@ -13,9 +13,11 @@ from __future__ import annotations
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from bench.floor import Floor, day, month
+from bench.wire import encode_json
 
 WORKER = """query Worker($id: IdNumber!) {
   worker(idNumber: $id) {
@@ -102,6 +104,16 @@ class Call:
 
     async def floor(self, floor: Floor) -> dict[str, Any]:
         return await FLOOR_ANSWERS[self.workload](floor, self.variables)
+
+    @cached_property
+    def graphql_body(self) -> bytes:
+        """The hub's request body, encoded once (the load client sends it many times)."""
+        return encode_json({"query": self.document, "variables": self.variables})
+
+    @cached_property
+    def floor_body(self) -> bytes:
+        """The floor server's request body for the same question."""
+        return encode_json({"workload": self.workload, "variables": self.variables})
 
 
 def _worker(id_number: str) -> Call:
