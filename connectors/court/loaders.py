@@ -99,21 +99,22 @@ class CourtLoaders(AgencyLoaders):
     parties_by_case = many_by(party_t.c.case_number, order_by=[party_t.c.id])
     mediations_by_case = many_by(mediation_t.c.case_number, order_by=[mediation_t.c.held_on])
     judgment_by_case = one_by(judgment_t.c.case_number)
+    # A party's cases with every column of the case: their fields are read at once.
     cases_by_worker = many_by(
         party_t.c.id_number,
-        select(
-            party_t.c.id_number, case_t.c.case_number, case_t.c.filed_on, case_t.c.court_code
-        ).join(case_t, case_t.c.case_number == party_t.c.case_number),
-        order_by=[case_t.c.filed_on],
-    )
-    cases_by_enterprise = many_by(
-        party_t.c.uscc,
-        select(party_t.c.uscc, case_t.c.case_number, case_t.c.filed_on, case_t.c.court_code).join(
+        select(party_t.c.id_number, case_t).join(
             case_t, case_t.c.case_number == party_t.c.case_number
         ),
         order_by=[case_t.c.filed_on],
+        primes="case",
     )
-    cases_by_project = many_by(case_t.c.project_code, order_by=[case_t.c.filed_on])
+    cases_by_enterprise = many_by(
+        party_t.c.uscc,
+        select(party_t.c.uscc, case_t).join(case_t, case_t.c.case_number == party_t.c.case_number),
+        order_by=[case_t.c.filed_on],
+        primes="case",
+    )
+    cases_by_project = many_by(case_t.c.project_code, order_by=[case_t.c.filed_on], primes="case")
 
     @served(primes="case")
     async def cases_page(
