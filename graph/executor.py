@@ -39,6 +39,9 @@ from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, Undefined
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from kernel.access import PLAIN, caller_of
+from kernel.context import Disclosures, OperationNotes, notes_of
+
 Slots = Any  # a dict of fields by response name, or a list of items
 
 
@@ -103,12 +106,14 @@ class FieldKind(NamedTuple):
     return_type: GraphQLOutputType
     leaf: GraphQLLeafType | None  # the return type, unwrapped, when it is a scalar or enum
     non_null: bool
+    plain: tuple[tuple[str, ...], Callable[[Any, Any], Any]] | None  # kernel.access.PLAIN
 
 
 class FieldPlan(NamedTuple):
     """One field of a selection, as every execution of that selection needs it."""
 
     response_name: str
+    coordinate: tuple[str, str]  # the parent type's name and the field's
     details: FieldDetailsList
     nodes: list[FieldNode]
     kind: FieldKind
@@ -134,7 +139,14 @@ def _field_kind(
         return_type,
         unwrapped if is_leaf_type(unwrapped) else None,
         unwrapped is not return_type,
+        getattr(definition.resolve, PLAIN, None),
     )
+
+
+class _ContextOnly(NamedTuple):
+    """What a `PLAIN` read is given for `info`: the request's context, all it reads."""
+
+    context: Any
 
 
 class Shared:
@@ -214,6 +226,9 @@ class HubExecutor(StrawberryGraphQLCoreExecutionContext):
         self._kinds = kinds
         manager = self.middleware_manager
         self._wrap = manager.get_field_resolver if manager and manager.middlewares else None
+        self._context_only = _ContextOnly(self.context_value)
+        self._notes: Disclosures | OperationNotes | None = None
+        self._missing: dict[tuple[str, ...], tuple[str, ...]] = {}
 
     def collect_subfields(
         self, return_type: GraphQLObjectType, field_details_list: FieldDetailsList
@@ -257,7 +272,8 @@ class HubExecutor(StrawberryGraphQLCoreExecutionContext):
             return None
         takes = kind.definition.args or first.arguments
         nodes = [field.node for field in details]
-        return FieldPlan(response_name, details, nodes, kind, None if takes else {})
+        coordinate = (parent_type.name, name)
+        return FieldPlan(response_name, coordinate, details, nodes, kind, None if takes else {})
 
     def execute_fields(
         self,
@@ -277,14 +293,20 @@ class HubExecutor(StrawberryGraphQLCoreExecutionContext):
         is_awaitable = self.is_awaitable
         awaited: list[str] = []
         type_name = parent_type.name
+        plain_ok = self._wrap is None
         try:
             for plan in self._plan(parent_type, grouped_field_set, path is None):
                 if plan is None:
                     continue
                 name = plan.response_name
-                result = self._execute_planned(
-                    plan, parent_type, source_value, Path(path, name, type_name)
-                )
+                if plan.kind.plain is not None and plain_ok:
+                    result = self._execute_plain(
+                        plan, parent_type, source_value, Path(path, name, type_name)
+                    )
+                else:
+                    result = self._execute_planned(
+                        plan, parent_type, source_value, Path(path, name, type_name)
+                    )
                 results[name] = result
                 if is_awaitable(result):
                     awaited.append(name)
@@ -328,6 +350,50 @@ class HubExecutor(StrawberryGraphQLCoreExecutionContext):
                 return self._await_completed(plan, path, completed)
         except Exception as raw_error:
             self.handle_field_error(raw_error, plan.kind.return_type, plan.details, path)
+            return None
+        return completed
+
+    def _execute_plain(
+        self, plan: FieldPlan, parent_type: GraphQLObjectType, source: Any, path: Path
+    ) -> Any:
+        """What the field's fast resolver and `_execute_planned` do for a caller that holds
+        the field's scopes (`kernel.access.PLAIN`), without the resolve info they need
+        only otherwise: the scopes checked once a request, the read noted where the
+        resolver notes it, a leaf's value coerced at once. A caller without the scopes
+        (masked, refused), a value still to come or anything unusual: the general path,
+        from where the resolver would have returned."""
+        kind = plan.kind
+        scopes, read = kind.plain  # type: ignore[misc]
+        missing = self._missing.get(scopes)
+        if missing is None:
+            missing = self._missing[scopes] = caller_of(self._context_only).missing(scopes)
+        if missing:
+            return self._execute_planned(plan, parent_type, source, path)
+        try:
+            notes = self._notes
+            if notes is None:
+                notes = self._notes = notes_of(self._context_only)
+            notes.read(plan.coordinate, scopes, path)
+            value = read(source, self._context_only)
+            leaf = kind.leaf
+            if (
+                leaf is not None
+                and value is not None
+                and value is not Undefined
+                and not isinstance(value, Exception)
+                and not self.is_awaitable(value)
+            ):
+                coerced = leaf.coerce_output_value(value)
+                if coerced is not Undefined and coerced is not None:
+                    return coerced
+            info = self.build_resolve_info(kind.definition, plan.nodes, parent_type, path)
+            if self.is_awaitable(value):
+                return self._complete_awaited(plan, info, path, value)
+            completed = self._complete_planned(plan, info, path, value)
+            if leaf is None and self.is_awaitable(completed):
+                return self._await_completed(plan, path, completed)
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, kind.return_type, plan.details, path)
             return None
         return completed
 

@@ -70,7 +70,7 @@ class ScopeGuard(FieldExtension):
 
     def fast(self, read: Callable[[Any, Any], Any]) -> Callable[..., Any]:
         """`resolve`, as one graphql-core resolver of a field without arguments that
-        `read(source, info)` answers: see `fast_resolver`."""
+        `read(source, info)` answers: see `fast_resolver`. It carries `PLAIN`."""
         scopes, mask = self.scopes, self.mask
 
         def resolve(source: Any, info: Any) -> Any:
@@ -82,6 +82,7 @@ class ScopeGuard(FieldExtension):
                 return self._masked(read(source, info))
             raise self._refuse(info, missing)
 
+        setattr(resolve, PLAIN, (scopes, read))
         return resolve
 
     def _note(self, info: Any, missing: tuple[str, ...]) -> None:
@@ -115,6 +116,12 @@ class ScopeGuard(FieldExtension):
             return self._masked(await next_(source, info, **kwargs))
         raise self._refuse(info, missing)
 
+
+PLAIN = "hub_plain"
+"""The attribute of a `fast_resolver` holding `(scopes, read)`: for a caller with every one
+of the scopes, what the resolver does is to note the field as read (`Disclosures.read`)
+and answer `read(source, info)`, where `read` uses only `info.context`. The executor
+does that itself, without a resolve info per field (`graph.executor`)."""
 
 FAST_READ = "hub_fast_read"
 """The attribute of a resolver naming a synchronous `read(source, info)` that answers the
