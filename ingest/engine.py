@@ -9,6 +9,9 @@ agency's database. What happens:
 1. The file is read and every row checked (`ingest.validate`), in this process or, with
    `workers=1`, in a parsing process beside it; valid rows are staged in a temporary
    table as they come (`ingest.staging`). Memory stays bounded whatever the file size.
+   Unless `accept_valid` (rows a check rejects must then be left out), the apply
+   transaction is already open: each chunk is upserted as soon as it is staged, while
+   the parser reads on, and any error found later rolls it all back (steps 3 and 4).
 2. References are checked on the staged rows with set-based queries: within the agency
    (an error: the row is not loaded) and, through `lookups`, in other agencies' databases
    (a warning: "worker not known to housing"), a thousand keys per query.
@@ -185,6 +188,10 @@ def run_import(
             for agency in {r.agency for r in target.references if r.agency in lookups}
             if agency is not None and (schema := stage.attach(agency, lookups[agency]))
         }
+        stage.create()
+        if _streamed(target, options):
+            now = datetime.now(UTC)
+            result.batch_id = stage.start_applying(batches, _registry(result, report, APPLIED, now))
         headers = _stage_rows(stage, job, report, options.workers)
         if report.file_error is None:
             stage.staged()
@@ -203,8 +210,18 @@ def run_import(
     return result
 
 
+def _streamed(target: Importable, options: ImportOptions) -> bool:
+    """Whether rows are applied as they are staged: not when a check may leave rows out
+    (`accept_valid`), nor when a reference is to the table being loaded (its rows would
+    then resolve against themselves)."""
+    return not options.accept_valid and all(
+        reference.table != target.table.name
+        for reference in target.references
+        if reference.agency in (None, target.agency)
+    )
+
+
 def _stage_rows(stage: Stage, job: ParseJob, report: Report, workers: int) -> dict[str, str]:
-    stage.create()
     events = parse_in_worker(job, report) if workers else parse(job, report)
     headers: dict[str, str] = {}
     for event in events:
@@ -438,7 +455,10 @@ def _finish(
     staged = stage.count()
     result.as_of = options.as_of or _default_as_of(stage, target, staged)
     now = datetime.now(UTC)
-    batch_id = stage.register(batches, _registry(result, report, APPLIED, now))
+    if stage.applying is None:
+        batch_id = stage.register(batches, _registry(result, report, APPLIED, now))
+    else:  # streamed: registered before the rows were applied
+        batch_id = stage.applying
     result.batch_id = batch_id
     try:
         result.inserted, result.updated = stage.apply(batch_id)

@@ -15,6 +15,15 @@ it), a changed one takes the new values and the new batch; surrogate ids follow 
 file's order. A process killed at any point leaves the agency's tables as they were: the
 temporary table dies with the connection and the open transaction is rolled back.
 
+Streamed (`start_applying`, what the engine does unless rows may be left out after the
+checks): the apply transaction begins before the first row is staged, and each chunk
+is upserted (the same statement, over its row numbers) as soon as it is staged, while
+the parsing process reads the next: the apply, the largest step after the reading,
+then overlaps it instead of following it. The checks run on the staged rows as before,
+inside that transaction; an error rolls the whole of it back. A chunk that breaks a
+rule of the table stops the applying and is kept for `apply` to raise (PostgreSQL: each
+chunk under a savepoint, so the rest can still be staged and checked).
+
 An entity column whose keys the audit log stores transformed (a worker's ID number as a
 keyed hash: `entity_keys`) is staged transformed too, in a column of its own, as the rows
 come in (the importing process mostly waits for the parser then): the audit records read
@@ -24,8 +33,9 @@ index, and each group of records rewrote most of its pages: at a million workers
 was 15 of the import's 31 CPU seconds on SQLite.
 
 SQLite takes the database's write lock for the apply transaction (`BEGIN IMMEDIATE`), so
-concurrent imports to one SQLite database run one after the other; readers are not
-blocked (WAL). PostgreSQL imports run concurrently; rows both change wait on each other.
+concurrent imports to one SQLite database run one after the other (streamed, the lock
+is held from the first staged row); readers are not blocked (WAL). PostgreSQL imports
+run concurrently; rows both change wait on each other.
 """
 
 from __future__ import annotations
@@ -82,6 +92,9 @@ class Stage(ABC):
     conflicts: tuple[type[Exception], ...]
     """The driver's error for rows that break a rule of the table the staged checks do not
     know (a second account for one project): the import is refused, nothing written."""
+    chunk_failures: tuple[type[Exception], ...]
+    """What stops a streamed apply: `conflicts`, and on PostgreSQL a key the file has twice
+    (which the duplicate check then reports)."""
 
     def __init__(
         self, database: Database, target: Importable, entity_keys: EntityKeys | None = None
@@ -102,6 +115,13 @@ class Stage(ABC):
             if entity_keys and (transform := entity_keys.get(kind)) is not None
         )
         self.staged_names = [*self.quoted, *(self.quote(name) for _, name, _ in self.keyed)]
+        self.applying: int | None = None
+        """Streamed: the batch id each chunk is applied under as it is staged."""
+        self.applied = (0, 0)
+        """Streamed: (inserted, updated) so far (SQLite: rows changed, and the table's row
+        count before the first chunk)."""
+        self.failure: Exception | None = None
+        """Streamed: a chunk's conflict (`conflicts`); nothing more is applied after it."""
 
     # --- staging ------------------------------------------------------------------------
 
@@ -131,9 +151,36 @@ class Stage(ABC):
     def create(self) -> None:
         """The empty staging table."""
 
-    @abstractmethod
     def write(self, rows: list[StagedRow]) -> None:
+        """Stage rows (row number first, in file order); streamed, apply them too."""
+        self._write(rows)
+        if self.applying is not None and self.failure is None and rows:
+            first, last = rows[0][0], rows[-1][0]
+            assert isinstance(first, int)
+            assert isinstance(last, int)
+            try:
+                self._apply_chunk(self.applying, first, last)
+            except self.chunk_failures as error:
+                self.failure = error
+
+    @abstractmethod
+    def _write(self, rows: list[StagedRow]) -> None:
         """Stage rows (row number first)."""
+
+    def start_applying(self, batches: Table, values: Mapping[str, Any]) -> int:
+        """Streamed: begin the apply transaction and register the batch (`values`, which
+        `update_batch` completes) before any row is staged; its id."""
+        self._begin_applying()
+        self.applying = self.register(batches, values)
+        return self.applying
+
+    @abstractmethod
+    def _begin_applying(self) -> None:
+        """The apply transaction, before the first row is staged."""
+
+    @abstractmethod
+    def _apply_chunk(self, batch_id: int, first: int, last: int) -> None:
+        """Upsert the staged rows `first` to `last` (row numbers); add to `applied`."""
 
     @abstractmethod
     def staged(self) -> None:
@@ -290,13 +337,13 @@ class Stage(ABC):
             [*bound_values(batches, self.dialect, values), batch_id],
         )
 
-    def _upsert(self, batch_mark: str, differs: str) -> str:
+    def _upsert(self, batch_mark: str, differs: str, where: str = "true") -> str:
         names = ", ".join(self.quoted)
         key = ", ".join(self.quote(name) for name in self.target.key)
         others = [self.quote(name) for name in self.columns if name not in self.target.key]
         insert = (
             f"INSERT INTO {self.table} ({names}, batch_id)"
-            f" SELECT {names}, {batch_mark} FROM {STAGE} WHERE true ORDER BY row_no"
+            f" SELECT {names}, {batch_mark} FROM {STAGE} WHERE {where} ORDER BY row_no"
         )
         if not others:
             return f"{insert} ON CONFLICT ({key}) DO NOTHING"
@@ -306,7 +353,8 @@ class Stage(ABC):
 
     @abstractmethod
     def apply(self, batch_id: int) -> tuple[int, int]:
-        """Upsert every staged row; (inserted, updated)."""
+        """Upsert every staged row (streamed: what the chunks did, or raise the conflict
+        that stopped them); (inserted, updated)."""
 
     def begin(self) -> None:  # noqa: B027 - PostgreSQL needs nothing here
         """A transaction after a rollback (PostgreSQL begins one by itself)."""
@@ -342,7 +390,7 @@ class Stage(ABC):
 
 class SqliteStage(Stage):
     mark = "?"
-    conflicts = (sqlite3.IntegrityError,)
+    conflicts = chunk_failures = (sqlite3.IntegrityError,)
 
     def __init__(
         self, database: Database, target: Importable, entity_keys: EntityKeys | None = None
@@ -355,6 +403,7 @@ class SqliteStage(Stage):
             f"INSERT INTO {STAGE} (row_no, {', '.join(self.staged_names)})"
             f" VALUES ({', '.join('?' * (len(self.staged_names) + 1))})"
         )
+        self._chunk = self._upsert("?", "IS NOT", "row_no BETWEEN ? AND ?")
 
     def attach(self, name: str, database: Database) -> str | None:
         if not database.is_sqlite or not database.url.database:
@@ -371,14 +420,26 @@ class SqliteStage(Stage):
         )
         self._execute("BEGIN")
 
-    def write(self, rows: list[StagedRow]) -> None:
+    def _write(self, rows: list[StagedRow]) -> None:
         self.connection.executemany(self._insert, self._with_keys(rows) if self.keyed else rows)
 
     def staged(self) -> None:
+        if self.applying is not None:
+            return
         self._execute("COMMIT")
         # The write lock from the start: no other writer can slip in between the checks
         # and the apply (a deferred transaction would fail to upgrade if one did).
         self._execute("BEGIN IMMEDIATE")
+
+    def _begin_applying(self) -> None:
+        self._execute("COMMIT")
+        self._execute("BEGIN IMMEDIATE")
+        self.applied = (0, int(self._one(f"SELECT count(*) FROM {self.table}")))
+
+    def _apply_chunk(self, batch_id: int, first: int, last: int) -> None:
+        # a statement that fails is undone on its own; the transaction goes on
+        changed = self._execute(self._chunk, [batch_id, first, last])
+        self.applied = (self.applied[0] + changed, self.applied[1])
 
     def _stream(self, sql: str, parameters: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
         cursor = self.connection.cursor()
@@ -390,8 +451,13 @@ class SqliteStage(Stage):
             cursor.close()
 
     def apply(self, batch_id: int) -> tuple[int, int]:
-        before = int(self._one(f"SELECT count(*) FROM {self.table}"))
-        changed = self._execute(self._upsert("?", "IS NOT"), [batch_id])
+        if self.applying is not None:
+            if self.failure is not None:
+                raise self.failure
+            changed, before = self.applied
+        else:
+            before = int(self._one(f"SELECT count(*) FROM {self.table}"))
+            changed = self._execute(self._upsert("?", "IS NOT"), [batch_id])
         inserted = int(self._one(f"SELECT count(*) FROM {self.table}")) - before
         return inserted, changed - inserted
 
@@ -414,23 +480,40 @@ class PostgresStage(Stage):
     ) -> None:
         super().__init__(database, target, entity_keys)
         self.conflicts = (psycopg.errors.IntegrityError,)
+        self.chunk_failures = (*self.conflicts, psycopg.errors.CardinalityViolation)
+        self._chunk = self._upsert("%s", "IS DISTINCT FROM", "row_no BETWEEN %s AND %s")
 
     def create(self) -> None:
         self._execute(f"DROP TABLE IF EXISTS pg_temp.{STAGE}")
         self._execute(
-            f"CREATE TEMPORARY TABLE {STAGE} (row_no integer NOT NULL,"
+            f"CREATE TEMPORARY TABLE {STAGE} (row_no integer PRIMARY KEY,"
             f" {', '.join(self._column_types())})"
         )
         self._copy = f"COPY {STAGE} (row_no, {', '.join(self.staged_names)}) FROM STDIN"
 
-    def write(self, rows: list[StagedRow]) -> None:
+    def _write(self, rows: list[StagedRow]) -> None:
         with self.connection.cursor() as cursor, cursor.copy(self._copy) as copy:
             for row in self._with_keys(rows) if self.keyed else rows:
                 copy.write_row(row)
 
     def staged(self) -> None:
-        self.connection.commit()
+        if self.applying is None:
+            self.connection.commit()
         self._execute(f"ANALYZE {STAGE}")  # the planner's row count for the checks' joins
+
+    def _begin_applying(self) -> None:
+        self.connection.commit()  # the staging table's creation; the apply's begins here
+
+    def _apply_chunk(self, batch_id: int, first: int, last: int) -> None:
+        # under a savepoint: a conflict leaves the transaction usable for the checks
+        self._execute("SAVEPOINT ingest_chunk")
+        try:
+            inserted, updated = self._counted(self._chunk, [batch_id, first, last])
+        except self.chunk_failures:
+            self._execute("ROLLBACK TO SAVEPOINT ingest_chunk")
+            raise
+        self._execute("RELEASE SAVEPOINT ingest_chunk")
+        self.applied = (self.applied[0] + inserted, self.applied[1] + updated)
 
     def _stream(self, sql: str, parameters: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
         with self.connection.cursor(name="ingest_stream") as cursor:
@@ -439,10 +522,18 @@ class PostgresStage(Stage):
             yield from cursor
 
     def apply(self, batch_id: int) -> tuple[int, int]:
+        if self.applying is not None:
+            if self.failure is not None:
+                raise self.failure
+            return self.applied
+        return self._counted(self._upsert("%s", "IS DISTINCT FROM"), [batch_id])
+
+    def _counted(self, upsert: str, parameters: Sequence[Any]) -> tuple[int, int]:
+        """(inserted, updated) by an upsert."""
         row = self._one_row(
-            f"WITH up AS ({self._upsert('%s', 'IS DISTINCT FROM')} RETURNING (xmax = 0) AS new)"
+            f"WITH up AS ({upsert} RETURNING (xmax = 0) AS new)"
             " SELECT count(*) FILTER (WHERE new), count(*) FILTER (WHERE NOT new) FROM up",
-            [batch_id],
+            parameters,
         )
         return int(row[0]), int(row[1])
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import datetime
+import functools
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,9 @@ from hub_support import (
     pay_row,
     write,
 )
+from ingest import engine
 from ingest.engine import ImportOptions, run_import
+from ingest.parsing import ParseJob
 from ingest.values import CHINA_STANDARD_TIME
 
 SEPTEMBER = datetime.date(2026, 9, 1)
@@ -332,3 +335,61 @@ def test_a_row_against_a_rule_of_the_table_is_refused_not_raised(
     assert "project_code" in issue.reason_en
     assert "62220000111122225555" not in issue.reason_en
     assert _without_registry(bank.rows()) == _without_registry(before)
+
+
+@pytest.fixture
+def chunks_of_two(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The parser hands rows over two at a time: a streamed import applies several chunks."""
+    monkeypatch.setattr(engine, "ParseJob", functools.partial(ParseJob, batch_rows=2))
+
+
+@pytest.mark.usefixtures("chunks_of_two")
+def test_rows_applied_chunk_by_chunk_count_and_order_as_one_apply(
+    bank: Stores, tmp_path: Path
+) -> None:
+    """Streamed: each chunk is upserted as it is staged; the counts, the file's order of
+    the surrogate ids and the batches kept by unchanged rows are those of one apply."""
+    first = bank.run(
+        "bank", "disbursements",
+        write(tmp_path / "a.csv", DISBURSEMENTS.spec, [pay_row(w) for w in WORKERS[:3]]),
+    )  # fmt: skip
+    rows = [pay_row(WORKERS[0]), pay_row(WORKERS[1], amount=650_000), pay_row(WORKERS[2])]
+    rows += [pay_row(WORKERS[3]), pay_row(WORKERS[4])]
+    result = bank.run("bank", "disbursements", write(tmp_path / "b.csv", DISBURSEMENTS.spec, rows))
+    assert (result.outcome, result.inserted, result.updated, result.unchanged) == (
+        "applied", 2, 1, 2,
+    )  # fmt: skip
+    stored = _disbursements(bank)
+    assert [row[0] for row in stored] == WORKERS
+    assert [row[3] for row in stored] == [700_000, 650_000, 700_000, 700_000, 700_000]
+    assert [row[5] for row in stored] == [first.batch_id, result.batch_id, first.batch_id] + [
+        result.batch_id
+    ] * 2
+
+
+@pytest.mark.usefixtures("chunks_of_two")
+def test_an_error_found_after_chunks_were_applied_changes_nothing(
+    bank: Stores, tmp_path: Path
+) -> None:
+    """Rows applied while the file was read are rolled back by errors the checks find
+    later: a key the file has twice (within one chunk: on PostgreSQL that chunk's upsert
+    fails, the rest are still staged and checked) and an account the bank lacks."""
+    first = bank.run(
+        "bank", "disbursements",
+        write(tmp_path / "a.csv", DISBURSEMENTS.spec, [pay_row(w) for w in WORKERS[:2]]),
+    )  # fmt: skip
+    assert first.applied
+    before = bank.rows()
+    rows = [pay_row(WORKERS[2]), pay_row(WORKERS[3]), pay_row(WORKERS[4]), pay_row(WORKERS[4])]
+    rows += [pay_row(WORKERS[0], amount=1), pay_row(WORKERS[1], amount=2)]
+    rows.append(pay_row(WORKERS[1], month=OCTOBER, account="62220000111122223333"))
+    result = bank.run("bank", "disbursements", write(tmp_path / "b.csv", DISBURSEMENTS.spec, rows))
+    assert result.outcome == "refused"
+    errors = [(i.row, i.reason_en) for i in result.report.issues() if i.severity == "error"]
+    assert [row for row, _ in errors] == [5, 8]
+    assert "row 4" in errors[0][1]
+    after = bank.rows()
+    registry = {row[0]: row for row in after["bank_import_batch"]}
+    assert registry[result.batch_id][-1] == "refused"
+    assert _without_registry(after) == _without_registry(before)
+    assert [row[3] for row in _disbursements(bank)] == [700_000, 700_000]
