@@ -71,14 +71,26 @@ class AsOfKept:
     def forget(self) -> None:
         self._read = None
 
-    async def get(self, read: Callable[[], Awaitable[dict[str, date]]]) -> dict[str, date]:
-        found, now = self._read, time.monotonic()
+    def _usable(self, now: float) -> asyncio.Future[dict[str, date]] | None:
+        found = self._read
         if (
             found is None
             or now - self._read_at >= self.seconds
             or found.get_loop() is not asyncio.get_running_loop()
             or (found.done() and (found.cancelled() or found.exception() is not None))
         ):
+            return None
+        return found
+
+    def now(self) -> dict[str, date] | None:
+        """What `get` would answer at once (a reading kept and done), else None."""
+        found = self._usable(time.monotonic())
+        return found.result() if found is not None and found.done() else None
+
+    async def get(self, read: Callable[[], Awaitable[dict[str, date]]]) -> dict[str, date]:
+        now = time.monotonic()
+        found = self._usable(now)
+        if found is None:
             found = self._read = asyncio.ensure_future(read())
             self._read_at = now
         return await asyncio.shield(found)
@@ -105,6 +117,16 @@ class AgencyLoaders:
         if self._as_of is None:
             self._as_of = asyncio.ensure_future(self._tables_as_of())
         return await self._as_of
+
+    def as_of_now(self) -> dict[str, date] | None:
+        """`as_of()`'s answer when it is already at hand, else None: the answer without
+        a task, which `as_of()` gathered with the other agencies' is (`freshness`)."""
+        if self._kept is not None:
+            return self._kept.now()
+        found = self._as_of
+        if found is None or not found.done() or found.cancelled() or found.exception():
+            return None
+        return found.result()
 
     async def _tables_as_of(self) -> dict[str, date]:
         query = getattr(self, "data_as_of", None)
