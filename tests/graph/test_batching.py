@@ -64,3 +64,24 @@ def test_project_page_with_compliance_is_batched(hub: RunningHub) -> None:
         assert len(hub.data(query, {"first": first})["projects"]["nodes"]) == first
         counts.append(dict(hub.statements.counts))
     assert counts[0] == counts[1]
+
+
+def test_a_partys_cases_answer_their_own_fields(hub: RunningHub) -> None:
+    """An enterprise's, a worker's or a project's cases carry every column of the case
+    (`many_by(..., primes="case")`): asking their status and filing day costs no further
+    statement to the court (it cost one look-up of the cases, one wave later)."""
+    story = stories(SEED)
+    variables = {"id": story.dispute_worker_id}
+    keys_only = """query($id: IdNumber!) { worker(idNumber: $id) {
+        disputeCases { caseNumber }
+        contracts { project { disputeCases { caseNumber } } }
+        registrations { employer { disputeCases { caseNumber } } }
+    } }"""
+    with_fields = keys_only.replace("caseNumber", "caseNumber status filedOn courtName")
+    counts = []
+    for query in (keys_only, with_fields):
+        hub.statements.reset()
+        data = hub.data(query, variables)
+        assert data["worker"]["disputeCases"], data
+        counts.append(hub.statements.counts.get("court"))
+    assert counts[0] == counts[1]
