@@ -48,6 +48,7 @@ from starlette.routing import Route
 from alerts.store import AlertStore
 from audit.models import AuditHead
 from audit.store import AuditStore
+from auth import hashing
 from auth.sealing import create_kek_file
 from auth.store import AuthStore, Grant
 from auth.tokens import TrustedIssuer
@@ -122,6 +123,18 @@ def _one_verified_tls_context() -> None:
 
 
 _one_verified_tls_context()
+
+REAL_SECRET_COST = hashing._N
+TEST_SECRET_COST = 2**10
+"""scrypt's cost for the client secrets this test process hashes: ~2 ms a derivation
+instead of ~45. The suite registers clients and asks for tokens thousands of times (every
+running hub registers the demo clients, every client's first request verifies a secret):
+at the real cost, a third of the CPU of the modules that ask most. The parameters travel with each hash
+(`scrypt$n$r$p$…`), so what is verified, refused and counted is unchanged, as are `hub`
+processes' own hashes; tests of the cost itself (`auth/test_token_timing`: a refusal takes
+as long as a wrong secret) run at the real one. Key files' passphrases do the same
+(`scrypt_log_n`)."""
+hashing._N = TEST_SECRET_COST
 
 
 def _free_port() -> int:

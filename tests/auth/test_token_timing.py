@@ -7,7 +7,7 @@ from __future__ import annotations
 import statistics
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -15,7 +15,7 @@ import pytest
 
 from auth import hashing
 from auth.store import Grant
-from conftest import RunningHub
+from conftest import REAL_SECRET_COST, RunningHub
 
 FORM = {"grant_type": "client_credentials"}
 TRIALS = 25
@@ -25,6 +25,23 @@ SUPERIORITY_BAND = (0.2, 0.8)
 """P(known slower than unknown), estimated from every pair of samples (Mann-Whitney's U
 over n²): 0.5 when the two are alike, ~1.0 when one does more work. With 25 samples each
 its standard deviation is ~0.08, so the band is ~3.6 deviations wide on either side."""
+
+
+@pytest.fixture(autouse=True, scope="module")
+def real_cost() -> Iterator[None]:
+    """The suite hashes client secrets cheaply (`conftest.TEST_SECRET_COST`); the timings
+    here are of the real cost, a scrypt against the rest of a refusal."""
+    cheap, hashing._N = hashing._N, REAL_SECRET_COST
+    try:
+        yield
+    finally:
+        hashing._N = cheap
+
+
+def test_client_secrets_are_hashed_at_the_real_cost() -> None:
+    """16 MiB and ~40 ms a check (`auth.hashing`), for new secrets and refusals alike."""
+    assert hashing.hash_secret("a secret").startswith("scrypt$16384$8$1$")
+    assert hashing._no_secret().startswith("scrypt$16384$8$1$")
 
 
 @pytest.fixture
