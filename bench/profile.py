@@ -13,19 +13,23 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-import httpx
-
 from bench.__main__ import DATA_ROOT, RESULTS
 from bench.dataset import Dataset, prepare
 from bench.floor import Floor
 from bench.load import Budget, drive
 from bench.server import Server, serving
+from bench.wire import Wire, graphql_ok
 from bench.workloads import Call, sample_calls
 
 PY_SPY = Path(sys.executable).with_name("py-spy")
-OWN_PACKAGES = ("hub", "schemas", "connectors", "auth")
+OWN_PACKAGES = (
+    *("kernel", "storage", "ingest", "auth", "synthetic", "connectors", "graph"),
+    *("audit", "alerts", "web", "hub"),
+)
+"""The project's packages, bottom layer first (tests/test_layering.py)."""
 FRAME = re.compile(r"^(?P<function>.*) \((?P<file>[^()]*?):\d+\)$")
 TOP = 20
+ROOT = f"{Path(__file__).resolve().parents[1]}/"
 
 
 def _package(file: str) -> str:
@@ -58,7 +62,7 @@ def summarise(collapsed: str) -> tuple[int, Counter[str], Counter[str], Counter[
             package = _package(frame["file"])
             seen_packages.add(package)
             if package in OWN_PACKAGES and not frame["file"].endswith("hub/cli.py"):
-                seen_own.add(f"{frame['function']} ({frame['file'].split('/main/', 1)[-1]})")
+                seen_own.add(f"{frame['function']} ({frame['file'].removeprefix(ROOT)})")
         packages.update(dict.fromkeys(seen_packages, samples))
         own.update(dict.fromkeys(seen_own, samples))
         if frames:
@@ -74,15 +78,10 @@ def _table(title: str, counted: Counter[str], total: int) -> list[str]:
 
 
 async def _drive(server: Server, calls: list[Call], clients: int, budget: Budget) -> None:
-    async with httpx.AsyncClient(base_url=server.url, timeout=120) as client:
+    async with Wire(server.url, clients, server.headers()) as wire:
 
         async def over_http(call: Call) -> bool:
-            response = await client.post(
-                "/graphql",
-                json={"query": call.document, "variables": call.variables},
-                headers=server.headers(),
-            )
-            return response.status_code == 200
+            return graphql_ok(*await wire.post("/graphql", call.graphql_body))
 
         stats = await drive(calls, over_http, clients, budget)
     print(f"bench.profile: {stats.requests} requests, {stats.rps} req/s while sampled")
