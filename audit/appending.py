@@ -3,16 +3,20 @@ after them, computed the same way whichever path writes them (`audit.store`).
 
 Two paths write a batch. The locking one, on every backend, claims the next sequence
 numbers by updating the head row first (the row lock, or SQLite's write lock, serialises
-every writer of every process), then writes. On PostgreSQL a process usually knows the
-head already, since it moved it last: `PostgresAppender` then writes the whole batch in
-one statement on the event loop, which moves the head only if it is still where this
-process left it and inserts the rows only if it moved — so the log still has no gaps or
-forks — and reports whether it did; if another process wrote in between, nothing was
-written and the locking path takes over (for a second, `audit.store.SHARED_SECONDS`:
-where processes take turns, most such tries would find the head moved). One round trip
-and no thread a batch: through the locking path's five statements in a worker thread,
-each waiting its turn for the GIL, the log cost a loaded hub 0.68 ms of CPU a request,
-now 0.37 (bench: worker look-ups at 8 clients, PostgreSQL small).
+every writer of every process), then writes. On PostgreSQL a batch is instead written by
+`PostgresAppender` in one statement on the event loop, which moves the head only if it is
+still where this process last saw it and inserts the rows only if it moved — so the log
+still has no gaps or forks — and reports whether it did. One round trip and no thread a
+batch: through the locking path's five statements in a worker thread, each waiting its
+turn for the GIL, the log cost a loaded hub 0.68 ms of CPU a request, now 0.37 (bench:
+worker look-ups at 8 clients, PostgreSQL small).
+
+Where several processes write all the time (`hub serve --workers 2`), a batch mostly finds
+the head moved by another. The process then reads the head before each write for a while
+(`audit.store.SHARED_SECONDS`) and places a batch that still loses the race again after
+the head as it now is: two round trips, and the head row locked only for the length of
+one statement. Before, such batches went to the locking path, whose row lock stayed held
+while its thread waited for the GIL, and the other process waited on the lock meanwhile.
 """
 
 from __future__ import annotations
@@ -183,6 +187,39 @@ _APPEND: Final = _one_statement(signs=False)
 _APPEND_SIGNED: Final = _one_statement(signs=True)
 
 
+_HEAD: Final = (
+    "SELECT seq, frontier, checkpoint_seq, checkpoint_at"
+    f" FROM {AuditHead.__tablename__} WHERE id = 1"
+)
+
+
+def _statement(was: Head, appended: Appended) -> tuple[str, list[Any]]:
+    """The one statement writing `appended` after `was` (`_one_statement`), and its
+    arguments."""
+    arguments: list[Any] = [
+        appended.head.seq,
+        appended.head.frontier,
+        was.seq,
+        was.frontier,
+        was.checkpoint_seq,
+    ]
+    batch, first = appended.batch, appended.first
+    arguments += [  # in `_RECORD_COLUMNS`' order
+        list(range(first, first + len(batch))),
+        [datetime.fromisoformat(entry.content["at"]) for entry in batch],
+        *([entry.content[name] for entry in batch] for name in INDEXED_COLUMNS),
+        appended.payloads,
+        appended.tree_hashes,
+    ]
+    entities = appended.entities()
+    arguments += [[row[n] for row in entities] for n in range(3)]
+    statement = _APPEND
+    if (checkpoint := appended.checkpoint) is not None:
+        arguments += [checkpoint["signed_at"], checkpoint["root"], checkpoint["note"]]
+        statement = _APPEND_SIGNED
+    return statement, arguments
+
+
 class PostgresAppender:
     """Writes a batch in one statement over its own connection, on the event loop."""
 
@@ -195,27 +232,7 @@ class PostgresAppender:
     async def write(self, was: Head, appended: Appended) -> bool:
         """Whether the batch was written (committed): False when the head was not at
         `was` any more, and then nothing was. Raises if it is unknown whether it was."""
-        arguments: list[Any] = [
-            appended.head.seq,
-            appended.head.frontier,
-            was.seq,
-            was.frontier,
-            was.checkpoint_seq,
-        ]
-        batch, first = appended.batch, appended.first
-        arguments += [  # in `_RECORD_COLUMNS`' order
-            list(range(first, first + len(batch))),
-            [datetime.fromisoformat(entry.content["at"]) for entry in batch],
-            *([entry.content[name] for entry in batch] for name in INDEXED_COLUMNS),
-            appended.payloads,
-            appended.tree_hashes,
-        ]
-        entities = appended.entities()
-        arguments += [[row[n] for row in entities] for n in range(3)]
-        statement = _APPEND
-        if (checkpoint := appended.checkpoint) is not None:
-            arguments += [checkpoint["signed_at"], checkpoint["root"], checkpoint["note"]]
-            statement = _APPEND_SIGNED
+        statement, arguments = _statement(was, appended)
         try:
             connection = await self._connect()
             moved = await connection.fetchval(statement, *arguments, timeout=self._timeout)
@@ -223,6 +240,16 @@ class PostgresAppender:
             self.abandon()  # the statement may or may not have committed: start afresh
             raise
         return bool(moved)
+
+    async def head(self) -> Head:
+        """The head as last committed (no lock: the write checks it is still there)."""
+        try:
+            connection = await self._connect()
+            row = await connection.fetchrow(_HEAD, timeout=self._timeout)
+        except BaseException:
+            self.abandon()
+            raise
+        return Head(*row)
 
     async def _connect(self) -> asyncpg.Connection:
         loop = asyncio.get_running_loop()

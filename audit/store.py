@@ -11,8 +11,8 @@ the records' leaves, inserts them with the tree hashes each completed, moves the
 and signs a checkpoint (a C2SP signed note) when the last is `checkpoint_seconds` old or
 `checkpoint_every` records behind. A request is answered only after that commit. When
 quiet, the writer signs what the last checkpoint missed; a cosigner (`audit.cosigner`)
-takes each new checkpoint to the witnesses. On PostgreSQL a process that knows the head
-writes a batch in one statement instead (`audit.appending`).
+takes each new checkpoint to the witnesses. On PostgreSQL a batch is written in one
+statement instead, from the head as this process last saw or read it (`audit.appending`).
 """
 
 from __future__ import annotations
@@ -70,9 +70,12 @@ BUSY_PASS_SECONDS: Final = 0.0001
 """A turn of the event loop that took less had nothing else to run: the records a group
 could wait for are not being made (their requests wait for a database or a client)."""
 SHARED_SECONDS: Final = 1.0
-"""After another process was found to have moved the head, how long this one claims it
-under the lock each time instead of first trying to write from where it left it (where
+"""After another process was found to have moved the head, how long this one reads the
+head before each write instead of first trying to write from where it left it (where
 several processes write all the time, most such tries would find the head moved)."""
+HEAD_TRIES: Final = 4
+"""One-statement writes a batch tries, each after the head as last read, before it claims
+the head under its lock in the locking path instead."""
 
 # The writer's statements, built once: building and keying them per batch was a fifth of
 # a record's cost (bench: audit on vs off).
@@ -381,28 +384,29 @@ class AuditStore:
         return self._writing[1]
 
     async def _append_known(self, batch: list[Entry], force: bool) -> Appended | None:
-        """PostgreSQL, when this process knows the head: the batch in one statement on the
-        event loop (`audit.appending`); None if it was not written that way."""
-        was = self._head
-        if (
-            self._appender is None
-            or was is None
-            or not batch
-            or sum(len(entry.entities) for entry in batch) > FAST_ENTITIES
-            or time.monotonic() < self._shared_until
-        ):
+        """PostgreSQL: the batch in one statement on the event loop, written only if the
+        head is still where this process last saw it (`audit.appending`). Where the head
+        is unknown or another process moved it lately, it is read first; a batch that
+        finds it moved all the same is placed again after the head as it now is, up to
+        `HEAD_TRIES` times. None if it was not written that way (then the locking path)."""
+        if self._appender is None or not _fits_one_statement(batch):
             return None
-        appended = self._placed(was, batch, force)
+        was = self._head if time.monotonic() >= self._shared_until else None
         try:
-            written = await self._appender.write(was, appended)
+            for _ in range(HEAD_TRIES):
+                if was is None:
+                    was = await self._appender.head()
+                appended = self._placed(was, batch, force)
+                if await self._appender.write(was, appended):
+                    return appended
+                # another process wrote since: for a while, read the head before writing
+                self._shared_until = time.monotonic() + SHARED_SECONDS
+                was = None
         except BaseException:
             self._head = None
             raise
-        if not written:  # another process wrote since: claim the head under its lock
-            self._head = None
-            self._shared_until = time.monotonic() + SHARED_SECONDS
-            return None
-        return appended
+        self._head = None
+        return None
 
     def _placed(self, was: Head, batch: list[Entry], force: bool) -> Appended:
         """The batch after `was`, as both paths write it (`audit.appending.append_batch`)."""
@@ -485,6 +489,11 @@ def _take(queue: asyncio.Queue[Any], batch: list[Any]) -> None:
 
 class AuditUnavailable(Exception):
     """The record could not be written; nothing may be disclosed."""
+
+
+def _fits_one_statement(batch: list[Entry]) -> bool:
+    """Records to write, with few enough entities to send as one statement's arrays."""
+    return bool(batch) and sum(len(entry.entities) for entry in batch) <= FAST_ENTITIES
 
 
 class _WriterStatements:
