@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import enum
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Final
@@ -85,6 +85,33 @@ def contract_in_force(contracts: Iterable[Any], project_code: str, month: date) 
     return max(covering, key=lambda c: c.signed_on, default=None)
 
 
+CONTRACT_DECIDES = frozenset({PaymentStatus.UNDERPAID, PaymentStatus.PAID})
+"""The statuses that depend on what was due, so on the contract in force."""
+
+
+def paid_fen(disbursements: Iterable[Any], project_code: str, month: date) -> int:
+    """What the bank paid with status paid for the project's month."""
+    return sum(
+        d.amount_fen
+        for d in disbursements
+        if d.status == PAID and d.period == month and d.project_code == project_code
+    )
+
+
+def status_before_contract(
+    days_present: int, paid: int, payroll_known: bool
+) -> PaymentStatus | None:
+    """The status, when it does not depend on the contract; else None (one of
+    `CONTRACT_DECIDES`)."""
+    if not payroll_known:
+        return PaymentStatus.NO_DATA
+    if days_present == 0 and paid == 0:
+        return PaymentStatus.NOT_DUE
+    if paid == 0:
+        return PaymentStatus.UNPAID
+    return None
+
+
 def wage_position(
     worker_id_number: str,
     project_code: str,
@@ -94,23 +121,12 @@ def wage_position(
     disbursements: Iterable[Any],
     payroll_known: bool = True,
 ) -> WagePosition:
-    paid = sum(
-        d.amount_fen
-        for d in disbursements
-        if d.status == PAID and d.period == month and d.project_code == project_code
-    )
+    paid = paid_fen(disbursements, project_code, month)
     daily = contract.daily_wage_fen if contract is not None else None
     due = days_present * daily if daily is not None else None
-    if not payroll_known:
-        status = PaymentStatus.NO_DATA
-    elif days_present == 0 and paid == 0:
-        status = PaymentStatus.NOT_DUE
-    elif paid == 0:
-        status = PaymentStatus.UNPAID
-    elif due is not None and paid < due:
-        status = PaymentStatus.UNDERPAID
-    else:
-        status = PaymentStatus.PAID
+    status = status_before_contract(days_present, paid, payroll_known)
+    if status is None:
+        status = PaymentStatus.UNDERPAID if due is not None and paid < due else PaymentStatus.PAID
     return WagePosition(
         worker_id_number=worker_id_number,
         project_code=project_code,
@@ -147,25 +163,31 @@ class ProjectMonth:
             and (r.exit_date is None or r.exit_date >= self.month)
         ]
 
-    def positions(self) -> list[WagePosition]:
+    def positions(self, wanted: Set[PaymentStatus] | None = None) -> list[WagePosition]:
+        """Every worker's position, or (`wanted`) those with one of these statuses: a
+        worker whose status is decided without the contract, and not wanted, is passed
+        over before the contract is looked up and the position built."""
         days = {a.worker_id_number: a.days_present for a in self.attendance}
         contracts = _by_worker(self.contracts)
         paid = _by_worker(self.disbursements)
         workers = dict.fromkeys(
             [r.worker_id_number for r in self.active_registrations] + list(days) + list(paid)
         )
-        return [
-            wage_position(
-                worker,
-                self.project_code,
-                self.month,
-                days.get(worker, 0),
-                contract_in_force(contracts.get(worker, ()), self.project_code, self.month),
-                paid.get(worker, ()),
-                self.payroll_known,
-            )
-            for worker in workers
-        ]
+        code, month, known = self.project_code, self.month, self.payroll_known
+        contract_may_decide = wanted is None or bool(wanted & CONTRACT_DECIDES)
+        found = []
+        for worker in workers:
+            present, disbursed = days.get(worker, 0), paid.get(worker, ())
+            if wanted is not None:
+                early = status_before_contract(present, paid_fen(disbursed, code, month), known)
+                decided = early is not None
+                if (early not in wanted) if decided else not contract_may_decide:
+                    continue
+            contract = contract_in_force(contracts.get(worker, ()), code, month)
+            position = wage_position(worker, code, month, present, contract, disbursed, known)
+            if wanted is None or position.status in wanted:
+                found.append(position)
+        return found
 
 
 def _by_worker(rows: Iterable[Any]) -> dict[str, list[Any]]:
@@ -250,4 +272,4 @@ class ProjectWages:
     ) -> list[WagePosition] | None:
         project_month = await load_project_month(info, self.code, month)
         wanted = set(status or PaymentStatus)
-        return [p for p in project_month.positions() if p.status in wanted]
+        return project_month.positions(wanted)
