@@ -57,6 +57,7 @@ from connectors.base import Connector, discover
 from graph.facts.store import FactsStore
 from hub import seeding
 from hub.app import create_app
+from hub.cli import main as hub_main
 from hub.demo import DEMO_GRANTS, register_demo_clients
 from hub.facts import refresh_now
 from hub.limits import Limits
@@ -294,6 +295,13 @@ def migrated_settings(
             shutil.copy2(source, tmp / source.name)  # 0600, as SQLite's own
     postgres = template.db_urls if backend == "postgres" else None
     settings = backend_settings(backend, tmp, prefix, templates=postgres, **overrides)
+    _checkpoint_now(settings)
+    return settings
+
+
+def _checkpoint_now(settings: HubSettings) -> None:
+    """A copied audit log's head says what a migration run now would say: its last
+    checkpoint now (when the writer signs the next one depends on it)."""
     engine = audit_database(settings).sync_engine()
     try:
         with engine.begin() as connection:
@@ -301,7 +309,30 @@ def migrated_settings(
             connection.execute(update(AuditHead.__table__).values(checkpoint_at=now))  # type: ignore[attr-defined]
     finally:
         engine.dispose()
-    return settings
+
+
+@pytest.fixture(scope="session")
+def _migrated_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory `hub migrate` made, once per test process."""
+    made = tmp_path_factory.mktemp("migrated") / "hub"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HUB_DATA_DIR", str(made))
+        assert hub_main(["migrate"]) == 0
+    assert not list(made.glob("*-wal")), "a database was left open"
+    return made
+
+
+@pytest.fixture
+def data_dir(_migrated_data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """HUB_DATA_DIR: a SQLite data directory as `hub migrate` leaves an empty one (its
+    databases, key files and first signing key), for the `hub` commands a test runs in
+    this process. A copy of one migrated once per test process: migrating took each test
+    1-2 CPU s, the most of many command-line tests' time (tests/hub/test_cli.py
+    runs `hub migrate` on an empty directory itself)."""
+    copied = Path(shutil.copytree(_migrated_data_dir, tmp_path / "hub"))  # modes kept
+    monkeypatch.setenv("HUB_DATA_DIR", str(copied))
+    _checkpoint_now(HubSettings())
+    return copied
 
 
 def require_redis() -> str:

@@ -17,13 +17,6 @@ from hub.settings import HubSettings
 from hub.wiring import build_auth_store
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("HUB_DATA_DIR", str(tmp_path))
-    assert main(["migrate"]) == 0
-    return tmp_path
-
-
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     capsys.readouterr()
     code = main(list(argv))
@@ -36,8 +29,12 @@ def _secret(out: str) -> str:
 
 
 def test_migrate_creates_the_first_signing_key(
-    data_dir: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    monkeypatch.setenv("HUB_DATA_DIR", str(tmp_path))
+    code, out, _ = _run(capsys, "migrate")
+    assert code == 0
+    assert "created the first signing key" in out
     code, out, _ = _run(capsys, "keys", "list")
     assert code == 0
     assert out.count("signing") == 1

@@ -17,13 +17,6 @@ from hub.wiring import build_auth_store
 from hub_support import WORKERS, account_row, pay_row, write
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("HUB_DATA_DIR", str(tmp_path / "hub"))
-    assert main(["migrate"]) == 0
-    return tmp_path / "hub"
-
-
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     capsys.readouterr()
     code = main(list(argv))

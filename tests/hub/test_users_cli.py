@@ -11,11 +11,10 @@ from hub.cli import main
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("HUB_DATA_DIR", str(tmp_path))
-    assert main(["migrate"]) == 0
+def data_dir(data_dir: Path) -> Path:
+    """The migrated directory (conftest), seeded."""
     assert main(["seed", "--scale", "demo"]) == 0
-    return tmp_path
+    return data_dir
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
