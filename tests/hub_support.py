@@ -295,7 +295,7 @@ def audit_held(stores: Stores) -> Iterator[None]:
 def waiting_to_commit(stores: Stores) -> bool:
     """An import into the bank waits, its rows upserted, for the audit lock `audit_held`
     holds (SQLite: the bank database's write lock is taken; PostgreSQL: a backend waits on
-    the audit head's row lock)."""
+    the audit head's row lock, in the locking path's claim or the one statement's)."""
     if stores.backend == "sqlite":
         bank = sqlite3.connect(make_url(_url(stores, "bank")).database or "", timeout=0)
         try:
@@ -309,7 +309,8 @@ def waiting_to_commit(stores: Stores) -> bool:
     with psycopg.connect(url.render_as_string(False)) as connection:
         found: Any = connection.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-            " AND wait_event_type = 'Lock' AND query LIKE 'UPDATE audit_head%'"
+            " AND wait_event_type = 'Lock'"
+            " AND (query LIKE 'UPDATE audit_head%' OR query LIKE 'WITH moved AS (UPDATE audit_head%')"
         ).fetchone()
         return bool(found[0])
 
