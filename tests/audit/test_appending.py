@@ -181,7 +181,8 @@ def test_a_write_waiting_on_another_process_s_lock_finds_the_head_moved(
         # the third waited, then found the head moved: placed again after it, and written
         # (or once more: the other store's close may sign a checkpoint, moving the head
         # again, between the read and the write)
-        assert written[:3] == [True, True, False] and written[-1]
+        assert written[:3] == [True, True, False]
+        assert written[-1]
         assert written[3:-1] in ([], [False])
         records = _rows(chain)["records"]
         assert [row[0] for row in records] == [1, 2, 3, 4]
