@@ -10,8 +10,9 @@ agency's database. What happens:
    `workers=1`, in a parsing process beside it; valid rows are staged in a temporary
    table as they come (`ingest.staging`). Memory stays bounded whatever the file size.
    Unless `accept_valid` (rows a check rejects must then be left out), the apply
-   transaction is already open: each chunk is upserted as soon as it is staged, while
-   the parser reads on, and any error found later rolls it all back (steps 3 and 4).
+   transaction is already open: the staged rows are upserted a chunk at a time
+   (`ingest.staging.APPLY_ROWS`) while the parser reads on, and any error found later
+   rolls it all back (steps 3 and 4).
 2. References are checked on the staged rows with set-based queries: within the agency
    (an error: the row is not loaded) and, through `lookups`, in other agencies' databases
    (a warning: "worker not known to housing"), a thousand keys per query.

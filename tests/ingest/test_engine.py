@@ -26,7 +26,7 @@ from hub_support import (
     pay_row,
     write,
 )
-from ingest import engine
+from ingest import engine, staging
 from ingest.engine import ImportOptions, run_import
 from ingest.parsing import ParseJob
 from ingest.values import CHINA_STANDARD_TIME
@@ -339,8 +339,10 @@ def test_a_row_against_a_rule_of_the_table_is_refused_not_raised(
 
 @pytest.fixture
 def chunks_of_two(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The parser hands rows over two at a time: a streamed import applies several chunks."""
+    """The parser hands rows over two at a time and a streamed import applies them so:
+    several chunks."""
     monkeypatch.setattr(engine, "ParseJob", functools.partial(ParseJob, batch_rows=2))
+    monkeypatch.setattr(staging, "APPLY_ROWS", 2)
 
 
 @pytest.mark.usefixtures("chunks_of_two")
