@@ -1,15 +1,15 @@
 """The bench's HTTP client: HTTP/1.1 with keep-alive, each request's bytes built once.
 
-The load client shares the machine's two cores with what it measures. httpx spent 0.4-0.9
-ms of CPU a request (building the request, h11, decoding the JSON answer) — as much as the
-hand-written floor's whole answer, and, in the two-worker runs, CPU taken from the hub's
-second worker. Here a request is one `write` of prepared bytes and an answer one read of
-its head and body: the client's cost per request falls to tens of microseconds, so the
+The load client shares the machine's two cores with what it measures. httpx spent 1.5-2.6
+ms of CPU a request at 8 clients (building the request, h11, decoding the JSON answer) —
+more than the hand-written floor's whole answer, and, in the two-worker runs, CPU taken
+from the hub's second worker. Here a request is one `write` of prepared bytes and an
+answer one read of its head and body: 0.11-0.19 ms a request (docs/benchmarks.md), so the
 times measure the servers.
 
 An answer is "good" when its status is 200 and, for GraphQL, its body has no top-level
 `errors` key: in JSON an unescaped `"errors":` can only be a key (a quote inside a string is
-escaped), and the hub's schema has no field of that name, so a byte search decides it
+escaped), and the hub's schema has no field of that name (tested), so a byte search decides it
 without decoding the answer.
 """
 

@@ -4,6 +4,8 @@ and chunked, kept-alive connections reused, and the GraphQL error check by bytes
 from __future__ import annotations
 
 import asyncio
+import re
+from pathlib import Path
 
 import pytest
 
@@ -98,3 +100,10 @@ def test_a_connection_closed_before_an_answer_is_an_error_and_is_not_reused() ->
 )
 def test_graphql_errors_are_found_by_their_key(status: int, body: bytes, good: bool) -> None:
     assert graphql_ok(status, body) is good
+
+
+def test_no_field_of_the_schema_is_named_errors() -> None:
+    """What lets `graphql_ok` find errors by their key: no answer's data holds that key."""
+    schema = (Path(__file__).resolve().parents[2] / "schema.graphql").read_text()
+    assert re.search(r"^\s+errors\s*[(:]", schema, re.MULTILINE) is None
+    assert re.search(r"^\s+\w+\s*[(:]", schema, re.MULTILINE)  # the pattern finds fields
