@@ -10,6 +10,7 @@ import os
 import sqlite3
 from collections.abc import Coroutine, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -124,7 +125,8 @@ class Stores:
                 with engine.connect() as connection:
                     for table in connector.metadata.sorted_tables:
                         found[table.name] = sorted(
-                            (tuple(row) for row in connection.execute(select(table))), key=repr
+                            (tuple(row) for row in connection.execute(select(table))),
+                            key=row_order,
                         )
             finally:
                 engine.dispose()
@@ -134,6 +136,17 @@ class Stores:
         """As `hub seed` does: the rows, then the warning facts."""
         seeding.seed(list(self.connectors.values()), scale, 42)
         refresh_now(self.facts, list(self.connectors.values()))
+
+
+def row_order(row: tuple[Any, ...]) -> tuple[tuple[bool, Any], ...]:
+    """Rows in their values' own order (ids 9 before 10, as `[-1]` means the newest), None
+    last; a value without an order (a JSON document) by its text."""
+    return tuple(
+        (True, 0) if value is None
+        else (False, value) if isinstance(value, int | float | Decimal | str | bytes | datetime.date)
+        else (False, repr(value))
+        for value in row
+    )  # fmt: skip
 
 
 STORES_AUDIT = AuditSettings(hash_key="k" * 32)

@@ -24,6 +24,7 @@ from hub_support import (
     account_row,
     make_stores,
     pay_row,
+    row_order,
     write,
 )
 from ingest import engine, staging
@@ -395,3 +396,14 @@ def test_an_error_found_after_chunks_were_applied_changes_nothing(
     assert registry[result.batch_id][-1] == "refused"
     assert _without_registry(after) == _without_registry(before)
     assert [row[3] for row in _disbursements(bank)] == [700_000, 700_000]
+
+
+def test_rows_are_compared_in_their_values_order() -> None:
+    """`[-1]` of a table's rows is its newest batch even past the ninth (ids as numbers,
+    not as text), with None and unordered values still sortable."""
+    rows = [(10, "b", None), (9, "a", {"k": 1}), (9, None, {"k": 0})]
+    assert sorted(rows, key=row_order) == [
+        (9, "a", {"k": 1}),
+        (9, None, {"k": 0}),
+        (10, "b", None),
+    ]
