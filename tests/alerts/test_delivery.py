@@ -12,7 +12,6 @@ import asyncio
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ import redis
 from redis.asyncio import Redis
 from sqlalchemy import select
 
+import hub_processes
 from alerts.dispatcher import Dispatcher
 from alerts.evaluation import evaluate
 from alerts.kinds import Kind
@@ -231,10 +231,10 @@ def _env(stores: Stores) -> dict[str, str]:
     return env
 
 
-def _dispatcher(stores: Stores, log: Path) -> subprocess.Popen[bytes]:
+def _dispatcher(stores: Stores, log: Path) -> hub_processes.Process:
     with log.open("ab") as out:
-        return subprocess.Popen(
-            [str(Path(sys.executable).parent / "hub"), "webhooks", "dispatch"],
+        return hub_processes.popen(
+            [hub_processes.HUB, "webhooks", "dispatch"],
             cwd=ROOT,
             env=_env(stores),
             stdout=out,

@@ -10,7 +10,6 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ import pytest
 from audit_support import ORIGIN, Chain, fresh_chain
 from sqlalchemy import select, text
 
+import hub_processes
 from audit.operations import ArchiveRefused, AuditLog, verify_archive
 from audit.store import record_t
 from auth.store import Grant
@@ -41,8 +41,6 @@ from kernel.scopes import vocabulary
 from storage import migrate
 
 pytestmark = pytest.mark.heavy
-
-HUB = Path(sys.executable).parent / "hub"
 
 
 def test_no_record_no_answer(tmp_path: Path) -> None:
@@ -185,9 +183,9 @@ def test_the_command_line_verifies_exports_and_exits_non_zero_when_broken(
 
 
 @contextmanager
-def _hub_process(environment: dict[str, str], port: int) -> Iterator[subprocess.Popen[bytes]]:
-    process = subprocess.Popen(
-        [str(HUB), "serve", "--port", str(port)],
+def _hub_process(environment: dict[str, str], port: int) -> Iterator[hub_processes.Process]:
+    process = hub_processes.popen(
+        [hub_processes.HUB, "serve", "--port", str(port)],
         env={**environment, "HUB_PORT": str(port), "HUB_ISSUER": "http://hub.test"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -46,6 +46,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
+import hub_processes
 from conftest import SEED, backend_settings, serving
 from graph.derived.compliance import SEVERITY, Measure
 from hub import seeding
@@ -280,7 +281,7 @@ def run(example: Example, demo: Demo, previous: Any = None) -> Any:
         done = subprocess.run(
             ["bash", "-euo", "pipefail", "-c", script],
             cwd=demo.directory, capture_output=True, text=True, timeout=120,
-            env={**os.environ, "PATH": path},
+            env=hub_processes.shim_environment({**os.environ, "PATH": path}),
         )  # fmt: skip
         status = int(example.options.get("status", "0"))
         assert done.returncode == status, f"{example.where}: exit {done.returncode}: {done.stderr}"

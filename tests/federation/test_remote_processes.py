@@ -7,16 +7,15 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+import hub_processes
 from conftest import SEED, TEST_CLIENT, TEST_PURPOSE, ClientCredentials, RunningHub, _free_port
 from connectors.base import discover
 from questions import ACCESS_REPORT, five_questions
@@ -24,11 +23,10 @@ from synthetic.stories import Stories, stories
 
 pytestmark = pytest.mark.heavy
 
-HUB = Path(sys.executable).parent / "hub"
 BREAKER_SECONDS = 1.0
 
 
-def _wait_until_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
+def _wait_until_healthy(url: str, process: hub_processes.Process) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         assert process.poll() is None, f"{url} exited with {process.returncode}"
@@ -40,23 +38,23 @@ def _wait_until_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
     raise AssertionError(f"{url} did not start")
 
 
-def _start(arguments: list[str], environment: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [str(HUB), *arguments],
+def _start(arguments: list[str], environment: dict[str, str]) -> hub_processes.Process:
+    return hub_processes.popen(
+        [hub_processes.HUB, *arguments],
         env=environment,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
 
 
-def _end(process: subprocess.Popen[bytes]) -> None:
+def _end(process: hub_processes.Process) -> None:
     if process.poll() is None:
         process.kill()
     process.wait(timeout=30)
 
 
 @contextmanager
-def _serving(process: subprocess.Popen[bytes], port: int) -> Iterator[str]:
+def _serving(process: hub_processes.Process, port: int) -> Iterator[str]:
     """A started process, once it answers; killed at the end."""
     url = f"http://127.0.0.1:{port}"
     try:

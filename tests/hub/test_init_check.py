@@ -9,7 +9,6 @@ import os
 import signal
 import stat
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +19,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
+import hub_processes
 from auth.sealing import create_kek_file
 from conftest import POSTGRES_URL, REQUIRE_POSTGRES, RUN, _free_port
 from hub import checks, serving
@@ -267,7 +267,6 @@ def test_the_issuer_follows_the_port_served(
 
     clean_env.setenv("HUB_DATA_DIR", str(tmp_path))
     clean_env.setenv("AUTHLIB_INSECURE_TRANSPORT", "1")
-    hub = [sys.executable, "-m", "hub.cli"]
     data = {"HUB_DATA_DIR": str(tmp_path)}
     hub_command(clean_env, capsys, data, "migrate")
     added = hub_command(
@@ -278,7 +277,9 @@ def test_the_issuer_follows_the_port_served(
         line.split()[1] for line in added.splitlines() if line.startswith("client_secret")
     )
     port = _free_port()
-    process = subprocess.Popen([*hub, "serve", "--port", str(port)], stderr=subprocess.DEVNULL)
+    process = hub_processes.popen(
+        [*hub_processes.MODULE, "serve", "--port", str(port)], stderr=subprocess.DEVNULL
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60

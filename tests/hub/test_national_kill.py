@@ -14,7 +14,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ import httpx
 import pytest
 from national_client import Uploader, encrypted
 
+import hub_processes
 from auth.national import RUNNING, NationalRegistry
 from connectors.bank.tables import ACCOUNTS
 from hub_support import (
@@ -60,14 +60,14 @@ def _port() -> int:
 
 
 @contextmanager
-def _served(stores: Stores, port: int) -> Iterator[subprocess.Popen[bytes]]:
+def _served(stores: Stores, port: int) -> Iterator[hub_processes.Process]:
     env = {
         **hub_environment(stores),
         "HUB_NATIONAL_LEASE_SECONDS": "2",
         "HUB_NATIONAL_POLL_SECONDS": "0.05",
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "hub.cli", "serve", "--port", str(port)],
+    process = hub_processes.popen(
+        [*hub_processes.MODULE, "serve", "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

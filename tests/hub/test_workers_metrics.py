@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,12 +13,12 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+import hub_processes
 from conftest import _free_port
 from hub_support import hub_command
 
 pytestmark = pytest.mark.heavy
 
-HUB = [sys.executable, "-m", "hub.cli"]
 REQUESTS = 24
 
 
@@ -57,8 +56,8 @@ def test_metrics_add_up_every_worker(
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     log = (tmp_path / "serve.log").open("wb")
-    process = subprocess.Popen(
-        [*HUB, "serve", "--port", str(port), "--workers", "2"], env=env, stderr=log
+    process = hub_processes.popen(
+        [*hub_processes.MODULE, "serve", "--port", str(port), "--workers", "2"], env=env, stderr=log
     )
     try:
         deadline = time.monotonic() + 180

@@ -14,12 +14,12 @@ import datetime
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
+import hub_processes
 from connectors.bank.tables import ACCOUNTS, DISBURSEMENTS
 from hub_support import (
     Stores,
@@ -59,10 +59,10 @@ def test_kill_9_before_the_commit_changes_nothing_and_a_rerun_completes(
     path = write(
         tmp_path / "payroll.csv", DISBURSEMENTS.spec, [pay_row(w) for w in workers], "gb18030"
     )
-    command = [sys.executable, "-m", "hub.cli", "import", "bank", "disbursements", str(path)]
+    command = [*hub_processes.MODULE, "import", "bank", "disbursements", str(path)]
     before = stores.rows("bank")
     with audit_held(stores):
-        process = subprocess.Popen(
+        process = hub_processes.popen(
             command, env=hub_environment(stores), stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
         deadline = time.monotonic() + 60
@@ -77,7 +77,7 @@ def test_kill_9_before_the_commit_changes_nothing_and_a_rerun_completes(
         assert process.returncode == -signal.SIGKILL
     assert stores.rows("bank") == before
 
-    again = subprocess.run(command, env=hub_environment(stores), capture_output=True, text=True)
+    again = hub_processes.run(command, env=hub_environment(stores))
     assert again.returncode == 0, again.stderr
     assert f"{ROWS} inserted" in again.stdout
     after = stores.rows("bank")
