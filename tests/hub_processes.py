@@ -16,8 +16,9 @@ the hub, not a go-between), `wait`, `poll`, `send_signal`, `terminate`, `kill`,
 What a fork cannot give a process is what its imports read from the environment, so a
 command is forked only when its environment differs from the zygote's (the test process's
 as collected) in nothing but `HUB_` settings (read when a command runs),
-`PYTHONFAULTHANDLER` (applied in the child as Python's start-up would), PATH, what a shell
-sets (PWD, SHLVL, ...) and `PYTEST_CURRENT_TEST`; any other difference (`HUB_AGENCY_PATH`, read when `connectors` is
+`PYTHONFAULTHANDLER` (applied in the child as Python's start-up would), PATH,
+`AUTHLIB_INSECURE_TRANSPORT`, what a shell sets (PWD, SHLVL, ...) and
+`PYTEST_CURRENT_TEST` (`FORKED_ENVIRONMENT`); any other difference (`HUB_AGENCY_PATH`, read when `connectors` is
 imported, `OTEL_...`, `PROMETHEUS_MULTIPROC_DIR`) and any other command line start a fresh
 interpreter with `subprocess.Popen`, as before. Forked processes share the zygote's string
 hash seed: a set of strings iterates in the same order in each.
@@ -66,13 +67,14 @@ libraries imported on first use, `kernel.deferred`, stay so)."""
 
 FORKED_ENVIRONMENT = (
     "PYTHONFAULTHANDLER",
-    *("PYTEST_CURRENT_TEST", "PATH"),
+    *("PYTEST_CURRENT_TEST", "PATH", "AUTHLIB_INSECURE_TRANSPORT"),
     *("PWD", "OLDPWD", "SHLVL", "_"),
 )
 """Variables besides `HUB_` ones that may differ from the zygote's: the first applied by
-the child; pytest's (a test's name), PATH and those a shell sets for the commands it runs
-read by nothing the hub imports (PATH is where the commands a hub runs are found, which
-its environment decides)."""
+the child; pytest's (a test's name), PATH, authlib's (read at each check of a URL's
+scheme, `authlib.common.security`) and those a shell sets for the commands it runs read
+by nothing the hub imports (PATH is where the commands a hub runs are found, which its
+environment decides)."""
 
 
 def _forkable(argv: list[str], env: dict[str, str], zygote_env: dict[str, str]) -> bool:
@@ -318,9 +320,10 @@ def run(
     env: dict[str, str] | None = None,
     cwd: str | os.PathLike[str] | None = None,
     timeout: float | None = None,
+    check: bool = False,
 ) -> subprocess.CompletedProcess[str]:
-    """`subprocess.run(argv, env=..., cwd=..., capture_output=True, text=True)` through
-    `popen`."""
+    """`subprocess.run(argv, env=..., cwd=..., capture_output=True, text=True, check=...)`
+    through `popen`."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         process = popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
         try:
@@ -331,7 +334,10 @@ def run(
             raise
         out.seek(0)
         err.seek(0)
-        return subprocess.CompletedProcess(argv, code, out.read().decode(), err.read().decode())
+        done = subprocess.CompletedProcess(argv, code, out.read().decode(), err.read().decode())
+    if check:
+        done.check_returncode()
+    return done
 
 
 def _read_line(connection: socket.socket) -> bytes:

@@ -17,7 +17,6 @@ import signal
 import socket
 import ssl
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from ipaddress import ip_address
@@ -32,6 +31,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+import hub_processes
 from conftest import POSTGRES_URL, REQUIRE_POSTGRES, RUN, SEED, _free_port
 from hub.provision import read_env_file, store_names
 from questions import ACCESS_REPORT, five_questions
@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 REQUIRE_NGINX = os.environ.get("HUB_TEST_REQUIRE_NGINX") == "1"
-HUB = [sys.executable, "-m", "hub.cli"]
+HUB = hub_processes.MODULE
 ASKER = "deploy-check"
 SCOPES = (
     "worker:identity worker:residence worker:employment wage:read bank:account project:read "
@@ -163,10 +163,10 @@ def deployment(tmp_path: Path) -> Iterator[dict[str, Any]]:
         k: v for k, v in os.environ.items() if not k.startswith("HUB_") or k.startswith("HUB_TEST_")
     }
     environment.pop("AUTHLIB_INSECURE_TRANSPORT", None)  # tokens go over TLS: nginx says so
-    processes: list[subprocess.Popen[bytes]] = []
+    processes: list[hub_processes.Process] = []
     outputs: list[IO[bytes]] = []
     try:
-        subprocess.run(
+        hub_processes.run(
             [
                 *HUB,
                 *("init", "--config-dir", str(config), "--data-dir", str(tmp_path / "data")),
@@ -182,12 +182,11 @@ def deployment(tmp_path: Path) -> Iterator[dict[str, Any]]:
             ],
             check=True,
             env=environment,
-            capture_output=True,
         )
         env_file = config / "hub.env"
         hub_env = {**environment, **read_env_file(env_file)}
-        subprocess.run([*HUB, "seed", "--force"], check=True, env=hub_env, capture_output=True)
-        added = subprocess.run(
+        hub_processes.run([*HUB, "seed", "--force"], check=True, env=hub_env)
+        added = hub_processes.run(
             [
                 *HUB,
                 "clients",
@@ -202,20 +201,18 @@ def deployment(tmp_path: Path) -> Iterator[dict[str, Any]]:
             ],
             check=True,
             env=hub_env,
-            capture_output=True,
-            text=True,
         ).stdout
         secret = next(
             line.split()[1] for line in added.splitlines() if line.startswith("client_secret")
         )
-        check = subprocess.run([*HUB, "check"], env=hub_env, capture_output=True, text=True)
+        check = hub_processes.run([*HUB, "check"], env=hub_env)
         logs = tmp_path / "logs"
         logs.mkdir()
         for port in replicas:
             out = (logs / f"replica-{port}.log").open("wb")
             outputs.append(out)
             processes.append(
-                subprocess.Popen(_exec_start(port), env=hub_env, stdout=out, stderr=out)
+                hub_processes.popen(_exec_start(port), env=hub_env, stdout=out, stderr=out)
             )
         cert, key = _self_signed(tmp_path)
         conf = _nginx_conf(tmp_path / "nginx", nginx_port, replicas, cert, key)
