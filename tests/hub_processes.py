@@ -253,7 +253,8 @@ def shim_directory() -> str | None:
     process's zygote for the `hub` process and stands in for it until it ends, passing it
     the signals it is sent and ending with its exit code (by the same signal if it was
     killed); where the zygote would not fork the command, it becomes the real `hub`
-    (exec). Set `SHIM_SOCKET` in the environment, as `shim_environment` does. None
+    (exec). A go-between: SIGKILL, which it cannot pass on, would leave the `hub` running,
+    so it is for commands that run to their end, not for processes a test kills. Set `SHIM_SOCKET` in the environment, as `shim_environment` does. None
     without a zygote."""
     zygote = _Zygote.get()
     if zygote is None:
@@ -421,8 +422,9 @@ def _receive(connection: socket.socket) -> tuple[dict[str, Any], list[int]]:
 
 
 def _serve(path: str) -> tuple[dict[str, Any], list[int]]:
-    """Fork a child per request until this process's stdin ends; in a child, return its
-    request and descriptors (the parent never returns)."""
+    """Fork a child per request until this process's stdin ends (its test process has:
+    the children it left running are killed); in a child, return its request and
+    descriptors (the parent never returns)."""
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
     listener.listen(64)
@@ -439,8 +441,10 @@ def _serve(path: str) -> tuple[dict[str, Any], list[int]]:
     while True:
         for key, _ in selector.select():
             if key.data == "stdin":
-                if not os.read(sys.stdin.fileno(), 4096):
-                    sys.exit(0)  # the test process has ended
+                if not os.read(sys.stdin.fileno(), 4096):  # the test process has ended:
+                    for pid, _ in children.values():  # what it left running goes too
+                        os.kill(pid, 9)
+                    sys.exit(0)
             elif key.data == "listener":
                 connection, _ = listener.accept()
                 request, fds = _receive(connection)
