@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import psycopg
+from prometheus_client.parser import text_string_to_metric_families
 
 from bench import statements
 from bench.dataset import POSTGRES_SERVER, Dataset, prepare
@@ -229,6 +230,26 @@ class _DatabaseCpu:
         return sum(cpu - self._start.get(pid, 0.0) for pid, cpu in self._backends().items())
 
 
+AUDIT_COUNTERS = ("hub_audit_records_total", "hub_audit_commit_duration_seconds_count")
+"""The audit writer's records and commits (`kernel.metrics`), as `/metrics` shows them."""
+
+
+async def _audit_counts(server: Server) -> tuple[float, float]:
+    """Records and commits the served hub's audit writer has counted so far: their ratio
+    over a run is the group size, which sets what the log costs a request (each commit
+    costs a round trip and a transaction whatever its size, each record little)."""
+    async with httpx.AsyncClient() as client:
+        response = await client.get(f"{server.url}/metrics", headers=server.headers())
+    response.raise_for_status()
+    found = dict.fromkeys(AUDIT_COUNTERS, 0.0)
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            if sample.name in found:
+                found[sample.name] += sample.value
+    records, commits = found.values()
+    return records, commits
+
+
 def _mean_ms(runs: list[tuple[float, float | None]], column: int) -> float | None:
     values = [run[column] for run in runs]
     if any(value is None for value in values):
@@ -249,6 +270,7 @@ async def _audit_cost(
     backends: steadier than requests/s on a loaded shared machine."""
     rates: dict[tuple[str, int, bool], list[float]] = {}
     cpu: dict[tuple[str, int, bool], list[tuple[float, float | None]]] = {}
+    groups: dict[tuple[str, int], list[tuple[float, float]]] = {}
     audit_database = _DatabaseCpu(dataset, "audit")
     measured_workloads = [name for name in AUDIT_WORKLOADS if name in calls]
     for _ in range(rounds):
@@ -257,11 +279,17 @@ async def _audit_cost(
             with serving(dataset, secret, log_path, audit=audit) as server:
                 for name in measured_workloads:
                     for clients in AUDIT_CLIENTS:
+                        counted = await _audit_counts(server) if audit else (0.0, 0.0)
                         audit_database.start()
                         started = server.cpu_seconds()
                         measured = await _drive_hub(server, calls[name], clients, budget)
                         served = server.cpu_seconds() - started
                         database = audit_database.spent()
+                        if audit:  # outside the CPU measured: /metrics is not a request's
+                            records, commits = await _audit_counts(server)
+                            groups.setdefault((name, clients), []).append(
+                                (records - counted[0], commits - counted[1])
+                            )
                         answered = measured.requests + min(budget.warmup, len(calls[name]))
                         rates.setdefault((name, clients, audit), []).append(measured.rps)
                         cpu.setdefault((name, clients, audit), []).append(
@@ -283,6 +311,7 @@ async def _audit_cost(
                     "on_cpu_ms": _mean_ms(cpu[name, clients, True], 0),
                     "off_audit_db_cpu_ms": _mean_ms(cpu[name, clients, False], 1),
                     "on_audit_db_cpu_ms": _mean_ms(cpu[name, clients, True], 1),
+                    "on_records_per_commit": _per_commit(groups[name, clients]),
                 }
             )
             _log(
@@ -291,6 +320,12 @@ async def _audit_cost(
                 f" -> {_mean_ms(cpu[name, clients, True], 0)}"
             )
     return cost
+
+
+def _per_commit(runs: list[tuple[float, float]]) -> float | None:
+    """Records a commit over all rounds (None: nothing was committed)."""
+    commits = sum(counted for _, counted in runs)
+    return round(sum(records for records, _ in runs) / commits, 2) if commits else None
 
 
 def _about(backend: str, scale: str) -> dict[str, Any]:
