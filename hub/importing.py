@@ -115,9 +115,13 @@ class Importer:
         options: ImportOptions,
         sender: Sender,
         submit: Submit[Any] | None = None,
+        *,
+        refresh: bool = True,
     ) -> ImportResult:
         """One import, audited before it commits when the hub has an audit log (`submit`
-        then runs the audit store's coroutines)."""
+        then runs the audit store's coroutines). `refresh`: the warning facts brought up
+        to date after it if it changed rows; a caller applying several imports as one
+        (a national call's tables) passes False and calls `refresh` once after them."""
         tables, target = self.target(agency, table)
         hook = keys = None
         if self.audit_store is not None:
@@ -144,9 +148,15 @@ class Importer:
         finally:
             IMPORTS.labels(agency, target.name, sender.channel, outcome).inc()
             IMPORT_DURATION.labels(agency, target.name).observe(time.perf_counter() - started)
-        if self.refresh_facts is not None and changed_rows(result):
-            (submit or asyncio.run)(self.refresh_facts())
+        if refresh and changed_rows(result):
+            self.refresh(submit)
         return result
+
+    def refresh(self, submit: Submit[Any] | None = None) -> None:
+        """The warning facts brought up to date with every import applied so far (one
+        refresh reads every batch since the last: `graph.facts.refresh_changed`)."""
+        if self.refresh_facts is not None:
+            (submit or asyncio.run)(self.refresh_facts())
 
     def _audit_hook(
         self, tables: AgencyTables, sender: Sender, submit: Submit[Any]

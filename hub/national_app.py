@@ -55,7 +55,7 @@ from auth.bodies import read_body, replayed
 from auth.middleware import AUTHENTICATED, Refusal
 from auth.national import DONE, FAILED, NationalRegistry, QueuedCall
 from auth.sealing import KeySealingError
-from hub.importing import SUBMISSION_PURPOSE, Importer, Sender
+from hub.importing import SUBMISSION_PURPOSE, Importer, Sender, changed_rows
 from hub.limits.rates import Buckets, Rate
 from hub.settings import NationalSettings
 from ingest import national
@@ -504,12 +504,18 @@ class NationalRunner:
                 return FAILED, self._answer(count, problems, warnings, [], refused=True)
             warnings.clear()
         batches = []
-        for part, path in parts:
-            result = self._import(agency, part, path, sender, submit, dry_run=False)
-            batches.append(result.summary())
-            self._collect(result, part, problems, warnings)
-            if not result.applied:
-                return FAILED, self._answer(count, problems, warnings, batches, refused=True)
+        changed = False
+        try:
+            for part, path in parts:
+                result = self._import(agency, part, path, sender, submit, dry_run=False)
+                changed = changed or changed_rows(result)
+                batches.append(result.summary())
+                self._collect(result, part, problems, warnings)
+                if not result.applied:
+                    return FAILED, self._answer(count, problems, warnings, batches, refused=True)
+        finally:  # one refresh for the call's tables, before its answer is stored
+            if changed:
+                self.importer.refresh(submit)
         answer = self._answer(count, problems, warnings, batches, refused=False)
         if conversion.answer is not None:
             for row, extra in zip(answer["rows"], conversion.answer(database), strict=False):
@@ -526,7 +532,9 @@ class NationalRunner:
             submitted_by=sender.submitted_by,
             channel=CHANNEL,
         )
-        return self.importer.run(agency, part.table, path, options, sender, submit)
+        return self.importer.run(
+            agency, part.table, path, options, sender, submit, refresh=False
+        )  # `_load` refreshes the facts once for the call
 
     def _collect(
         self,

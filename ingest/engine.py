@@ -354,48 +354,44 @@ def _check_across(
 def _find_missing(
     stage: Stage, reference: Reference, column: str, key: str, other: Database
 ) -> None:
-    engine = other.sync_engine()
-    try:
-        with engine.connect() as connection:
-            driver = connection.connection.driver_connection
-            assert driver is not None
-            mark = "?" if other.is_sqlite else "%s"
-            quote = engine.dialect.identifier_preparer.quote
-            if stage.mark_missing_by_copy(column, driver, quote(reference.table), quote(key)):
-                driver.rollback()
-                return
-            chunk: list[Any] = []
+    engine = other.one_off_engine()
+    with engine.connect() as connection:
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        mark = "?" if other.is_sqlite else "%s"
+        quote = engine.dialect.identifier_preparer.quote
+        if stage.mark_missing_by_copy(column, driver, quote(reference.table), quote(key)):
+            driver.rollback()
+            return
+        chunk: list[Any] = []
 
-            def flush() -> None:
-                # PostgreSQL: one array parameter (= ANY) plans once, whatever the count
-                where, arguments = (
-                    (f"IN ({', '.join([mark] * len(chunk))})", chunk)
-                    if other.is_sqlite
-                    else ("= ANY(%s)", [chunk])
+        def flush() -> None:
+            # PostgreSQL: one array parameter (= ANY) plans once, whatever the count
+            where, arguments = (
+                (f"IN ({', '.join([mark] * len(chunk))})", chunk)
+                if other.is_sqlite
+                else ("= ANY(%s)", [chunk])
+            )
+            cursor = driver.cursor()
+            try:
+                cursor.execute(
+                    f"SELECT {quote(key)} FROM {quote(reference.table)} WHERE {quote(key)} {where}",
+                    arguments,
                 )
-                cursor = driver.cursor()
-                try:
-                    cursor.execute(
-                        f"SELECT {quote(key)} FROM {quote(reference.table)}"
-                        f" WHERE {quote(key)} {where}",
-                        arguments,
-                    )
-                    known = {row[0] for row in cursor.fetchall()}
-                finally:
-                    cursor.close()
-                stage.mark_missing([value for value in chunk if value not in known])
-                chunk.clear()
+                known = {row[0] for row in cursor.fetchall()}
+            finally:
+                cursor.close()
+            stage.mark_missing([value for value in chunk if value not in known])
+            chunk.clear()
 
-            for value in stage.distinct(column):
-                chunk.append(value)
-                if len(chunk) >= KEYS_PER_LOOKUP:
-                    flush()
-            if chunk:
+        for value in stage.distinct(column):
+            chunk.append(value)
+            if len(chunk) >= KEYS_PER_LOOKUP:
                 flush()
-            if not other.is_sqlite:
-                driver.rollback()
-    finally:
-        engine.dispose()
+        if chunk:
+            flush()
+        if not other.is_sqlite:
+            driver.rollback()
 
 
 def _report_missing(

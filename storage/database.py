@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import Engine, Select, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 from sqlalchemy.sql import Executable
 
 from kernel.errors import ConfigurationError
@@ -99,6 +100,8 @@ class Database:
         self.listeners: list[StatementListener] = []
         """Told the SQL of every read sent (the tests and the bench count statements)."""
         self._file_ready = False
+        self._one_off: Engine | None = None
+        self._one_off_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"Database({self.url.render_as_string(hide_password=True)!r})"
@@ -132,6 +135,27 @@ class Database:
         engine = create_engine(_with_driver(self.url, _SYNC_DRIVERS), echo=self._echo, **pool)
         if self.is_sqlite:
             event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+
+    def one_off_engine(self) -> Engine:
+        """The engine of the connections opened for one use and closed after (an import's
+        staging and reference checks, the national runner's look-ups), made on first use and
+        kept until `dispose`: without a pool, so no connection stays open between uses and
+        no session state (temporary tables, SQLite's ATTACH) passes from one use to the
+        next, but the dialect is set up once (on PostgreSQL a few queries at the first
+        connection) and compiled statements are cached, not redone for every import and
+        every national call. Made under a lock: the importing threads share it."""
+        engine = self._one_off
+        if engine is None:
+            with self._one_off_lock:
+                if (engine := self._one_off) is None:
+                    self._prepare_file()
+                    engine = create_engine(
+                        _with_driver(self.url, _SYNC_DRIVERS), echo=self._echo, poolclass=NullPool
+                    )
+                    if self.is_sqlite:
+                        event.listen(engine, "connect", _sqlite_pragmas)
+                    self._one_off = engine
         return engine
 
     @property
@@ -199,6 +223,10 @@ class Database:
         if self._async_engine is not None:
             await self._async_engine.dispose()
             self._async_engine = None
+        with self._one_off_lock:
+            one_off, self._one_off = self._one_off, None
+        if one_off is not None:
+            one_off.dispose()  # no pool: nothing open; the next use makes another
 
 
 class KeptEngine:

@@ -4,6 +4,7 @@ garbage collector, whose warning then failed whatever test was running."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine
+from sqlalchemy.pool import NullPool
 
 from alerts.store import AlertStore
 from storage.database import Database, KeptEngine
@@ -70,3 +72,20 @@ def test_the_alert_store_makes_one_engine_for_threads_at_once(
         assert len(made) == 1
     finally:
         store.close()
+
+
+def test_the_one_off_engine_is_made_once_and_keeps_no_connection(tmp_path: Path) -> None:
+    """Imports' staging and reference checks and the national runner's look-ups share one
+    engine per database, made once for threads at once; each connection closes when its
+    use ends (no temporary table or ATTACH reaches the next use)."""
+    database = Database(f"sqlite:///{tmp_path / 'one-off.db'}")
+    assert len(_at_once(database.one_off_engine)) == 1
+    engine = database.one_off_engine()
+    with engine.connect() as connection:
+        connection.exec_driver_sql("CREATE TEMPORARY TABLE staged (k TEXT)")
+    with engine.connect() as connection:  # a fresh connection: the temporary table is gone
+        assert not connection.exec_driver_sql("SELECT name FROM sqlite_temp_master").all()
+    assert isinstance(engine.pool, NullPool)
+    asyncio.run(database.dispose())
+    assert database.one_off_engine() is not engine  # disposed: the next use makes another
+    asyncio.run(database.dispose())

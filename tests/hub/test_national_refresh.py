@@ -1,0 +1,93 @@
+"""The national runner brings the warning facts up to date once per call, after every
+table the call writes and before its answer is stored: a call that writes two tables
+(ProjectWorker.Add: the workers and the roster) refreshes once, not once a table."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+from national_client import encrypted
+
+from auth.national import DONE, NationalRegistry, QueuedCall
+from hub.importing import Importer
+from hub.national_app import NationalRunner, national_methods
+from hub.settings import NationalSettings
+from hub_support import CARD, PROJECT, USCC, WORKERS, make_stores
+from kernel.identifiers import make_uscc
+
+BUILDER = make_uscc("410183", 8)
+LABOUR = make_uscc("410183", 9)
+
+
+def test_a_call_that_writes_two_tables_refreshes_the_facts_once(tmp_path: Path) -> None:
+    stores = make_stores("sqlite", tmp_path, "national_refresh")
+    registry = NationalRegistry(stores.auth.database, stores.auth.sealer)
+    refreshes: list[str] = []
+    current = [""]
+
+    async def refresh() -> None:
+        refreshes.append(current[0])
+
+    importer = Importer(list(stores.connectors.values()), refresh_facts=refresh)
+    runner = NationalRunner(registry, importer, national_methods(importer), NationalSettings())
+    try:
+        appid, secret = registry.add_submitter("housing", "某省实名制平台")
+
+        def call(method: str, data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+            current[0] = method
+            data_text = json.dumps(encrypted(data, secret), ensure_ascii=False)
+            queued = QueuedCall(f"{method}-{len(refreshes)}", appid, method, data_text, 1)
+            return runner.process(queued, asyncio.run)
+
+        for code, kind, name in ((USCC, "009", "某建工集团"), (BUILDER, "008", "某置业公司"),
+                                 (LABOUR, "006", "某劳务公司")):  # fmt: skip
+            corp = {"projectCode": PROJECT, "corpCode": code, "corpName": name,
+                    "corpType": kind, "legalMan": "张三", "creditScore": 90}  # fmt: skip
+            assert call("ProjectSubContractor.Add", corp)[0] == DONE
+        project = {
+            "projectCode": PROJECT, "name": "某安置房项目", "areaCode": "410183",
+            "buildCorpCode": BUILDER, "contractorCorpCode": USCC,
+            "contractPrice": "12000000.00", "startDate": "2025-03-17",
+            "completeDate": "2027-06-30", "prjStatus": "003",
+            "rightsNoticeBoard": 1, "paymentGuarantee": 0,
+        }  # fmt: skip
+        assert call("Project.Add", project)[0] == DONE
+        state, team = call(
+            "Team.Add",
+            {"projectCode": PROJECT, "corpCode": LABOUR, "corpName": "某劳务公司",
+             "teamName": "钢筋一班", "responsiblePersonName": "李四",
+             "responsiblePersonIDCardType": "01", "responsiblePersonIDNumber": WORKERS[0]},
+        )  # fmt: skip
+        assert state == DONE, team
+        workers = [
+            {"workerName": name, "isTeamLeader": leader, "idCardType": "01",
+             "idCardNumber": worker, "workType": "020", "payRollBankCardNumber": CARD}
+            for name, leader, worker in (("李四", 1, WORKERS[0]), ("王五", 0, WORKERS[1]))
+        ]  # fmt: skip
+        refreshes.clear()
+        state, roster = call(
+            "ProjectWorker.Add",
+            {"projectCode": PROJECT, "corpCode": LABOUR,
+             "teamSysNo": team["rows"][0]["teamSysNo"], "workerList": workers},
+        )  # fmt: skip
+        assert state == DONE, roster
+        assert [batch["table"] for batch in roster["batches"]] == [
+            "housing.workers",
+            "housing.project_workers",
+        ]
+        assert all(batch["inserted"] for batch in roster["batches"])
+        assert refreshes == ["ProjectWorker.Add"]
+        state, again = call(  # the same call again changes no row: no refresh
+            "ProjectWorker.Add",
+            {"projectCode": PROJECT, "corpCode": LABOUR,
+             "teamSysNo": team["rows"][0]["teamSysNo"], "workerList": workers},
+        )  # fmt: skip
+        assert state == DONE, again
+        assert refreshes == ["ProjectWorker.Add"]
+    finally:
+        registry.close()
+        for connector in stores.connectors.values():
+            asyncio.run(connector.dispose())
