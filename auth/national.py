@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -219,20 +219,27 @@ class NationalRegistry:
 
     # -- the worker ------------------------------------------------------------------------
 
-    def claim(self, lease: timedelta) -> QueuedCall | None:
+    def claim(self, lease: timedelta, run: Collection[str] = ()) -> QueuedCall | None:
         """The oldest call waiting, or whose runner's lease lapsed (a killed process),
         leased to this runner; None when there is none. A submitter's calls run one at a
         time in the order they were accepted, whichever processes run them (an entry must
         not overtake the roster it needs): a call is claimed only when it is its
         submitter's oldest unfinished one and no live lease holds another of its calls.
-        Safe between processes: the claim is a conditional update."""
+        `run`: calls this runner has run to their end (their imports committed) and still
+        leases while it holds their answers; they count as finished for it (for other
+        processes they are running). Safe between processes: the claim is a conditional
+        update."""
         now = _now()
         unfinished = call_t.c.state.in_((PENDING, RUNNING))
+        if run:
+            unfinished = unfinished & call_t.c.serial.not_in(list(run))
         with self._transaction() as connection:
             busy = set(
                 connection.execute(
                     select(call_t.c.appid).where(
-                        call_t.c.state == RUNNING, call_t.c.lease_until >= now
+                        call_t.c.state == RUNNING,
+                        call_t.c.lease_until >= now,
+                        *([call_t.c.serial.not_in(list(run))] if run else []),
                     )
                 ).scalars()
             )

@@ -41,6 +41,7 @@ import secrets
 import tempfile
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
@@ -368,6 +369,32 @@ def _issue(issue: Issue, part: Part) -> dict[str, str]:
     }
 
 
+GAVE_UP: Final = "处理失败，请重新上传 / the hub could not process the call"
+"""The answer to a call the hub failed on `max_attempts` times."""
+HELD_CALLS: Final = 16
+HELD_SECONDS: Final = 1.0
+"""How many answers, and for how long, the runner holds for one refresh of the warning
+facts while the queue has more calls (`NationalRunner.run`)."""
+
+
+@dataclass
+class Held:
+    """A call run, its answer stored after the next refresh of the warning facts."""
+
+    call: QueuedCall
+    state: str
+    result: dict[str, Any]
+    changed: bool
+    renewing: asyncio.Task[None]
+    since: float
+
+
+async def _stopped(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 class NationalRunner:
     """Runs queued calls one at a time in this process, each off the event loop."""
 
@@ -384,7 +411,14 @@ class NationalRunner:
         self.settings = settings
 
     async def run(self) -> None:
-        """Until cancelled: claim, run, answer; poll when idle, back off on failure."""
+        """Until cancelled: claim, run, answer; poll when idle, back off on failure.
+
+        Calls run back to back while the queue holds more share one refresh of the warning
+        facts: a call's answer is held (its lease still renewed) until the queue is empty,
+        `HELD_CALLS` are held or the first was held `HELD_SECONDS`, then the facts are
+        refreshed once and every held answer stored, so an answer that says done still
+        means the facts include the call. A process killed holding answers leaves those
+        calls leased: they run again when their leases lapse, as a call cut off midway."""
         loop = asyncio.get_running_loop()
 
         def submit(coroutine: Coroutine[Any, Any, Any]) -> Any:
@@ -394,40 +428,75 @@ class NationalRunner:
         kept = timedelta(days=self.settings.answer_days)
         nonces_kept = 2 * self.settings.tolerance()
         next_pruning = 0.0
-        while True:
-            try:
-                if loop.time() >= next_pruning:  # at start and hourly: old answers, nonces go
-                    await in_thread(self.registry.forget_answers, kept)
-                    await in_thread(self.registry.forget_nonces, nonces_kept)
-                    next_pruning = loop.time() + 3600
-                call = await in_thread(self.registry.claim, lease)
-            except (SQLAlchemyError, OSError) as error:
-                log.warning("national queue unavailable: %s", type(error).__name__)
-                await asyncio.sleep(self.settings.poll_seconds * 10)
-                continue
-            if call is None:
-                await asyncio.sleep(self.settings.poll_seconds)
-                continue
-            renewing = asyncio.create_task(self._renew(call.serial, lease))
-            try:
-                state, result = await in_thread(self.process, call, submit)
-                await in_thread(self.registry.finish, call.serial, state, result)
-            except Exception as error:  # the call stays leased and is tried again
-                log.warning(
-                    "national call %s failed on attempt %d: %s",
-                    call.serial, call.attempts, type(error).__name__,
-                )  # fmt: skip
-                if call.attempts >= self.settings.max_attempts:
-                    with contextlib.suppress(SQLAlchemyError, OSError):
-                        await in_thread(
-                            self.registry.finish, call.serial, FAILED,
-                            {"result": "处理失败，请重新上传 / the hub could not process the call"},
-                        )  # fmt: skip
-                await asyncio.sleep(self.settings.poll_seconds)
-            finally:
-                renewing.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await renewing
+        held: list[Held] = []
+        try:
+            while True:
+                if held and (
+                    len(held) >= HELD_CALLS or loop.time() - held[0].since >= HELD_SECONDS
+                ):
+                    await self._answer_held(held)
+                try:
+                    if loop.time() >= next_pruning:  # at start and hourly: old answers go
+                        await in_thread(self.registry.forget_answers, kept)
+                        await in_thread(self.registry.forget_nonces, nonces_kept)
+                        next_pruning = loop.time() + 3600
+                    run = [done.call.serial for done in held]
+                    call = await in_thread(self.registry.claim, lease, run)
+                except (SQLAlchemyError, OSError) as error:
+                    log.warning("national queue unavailable: %s", type(error).__name__)
+                    await self._answer_held(held)
+                    await asyncio.sleep(self.settings.poll_seconds * 10)
+                    continue
+                if call is None:
+                    if held:
+                        await self._answer_held(held)
+                    else:
+                        await asyncio.sleep(self.settings.poll_seconds)
+                    continue
+                renewing = asyncio.create_task(self._renew(call.serial, lease))
+                try:
+                    state, result, changed = await in_thread(self._run_call, call, submit)
+                except Exception as error:  # the call stays leased and is tried again
+                    await _stopped(renewing)
+                    log.warning(
+                        "national call %s failed on attempt %d: %s",
+                        call.serial, call.attempts, type(error).__name__,
+                    )  # fmt: skip
+                    await self._answer_held(held)
+                    if call.attempts >= self.settings.max_attempts:
+                        with contextlib.suppress(SQLAlchemyError, OSError):
+                            await in_thread(
+                                self.registry.finish, call.serial, FAILED, {"result": GAVE_UP}
+                            )
+                    await asyncio.sleep(self.settings.poll_seconds)
+                    continue
+                held.append(Held(call, state, result, changed, renewing, loop.time()))
+        finally:  # cancelled (the hub stops): the calls run are answered before it does
+            await self._answer_held(held)
+
+    async def _answer_held(self, held: list[Held]) -> None:
+        """One refresh of the warning facts if a held call changed rows, then every held
+        answer stored. A refresh that raises stores none: those calls run again when their
+        leases lapse (imports are upserts), as when a call's own refresh failed."""
+        if not held:
+            return
+        try:
+            if any(done.changed for done in held) and self.importer.refresh_facts is not None:
+                await self.importer.refresh_facts()
+            for done in held:
+                try:
+                    await in_thread(self.registry.finish, done.call.serial, done.state, done.result)
+                except (SQLAlchemyError, OSError) as error:  # run again when its lease lapses
+                    log.warning(
+                        "national call %s: its answer was not stored: %s",
+                        done.call.serial, type(error).__name__,
+                    )  # fmt: skip
+        except Exception as error:
+            log.warning("national calls: the refresh after them failed: %s", type(error).__name__)
+        finally:
+            for done in held:
+                await _stopped(done.renewing)
+            held.clear()
 
     async def _renew(self, serial: str, lease: timedelta) -> None:
         while True:
@@ -436,15 +505,24 @@ class NationalRunner:
                 await in_thread(self.registry.renew, serial, lease)
 
     def process(self, call: QueuedCall, submit: Any) -> tuple[str, dict[str, Any]]:
-        """(state, answer) of one call; raises only when the hub itself failed."""
+        """(state, answer) of one call, the warning facts refreshed after it if it changed
+        rows; raises only when the hub itself failed."""
+        state, answer, changed = self._run_call(call, submit)
+        if changed:
+            self.importer.refresh(submit)
+        return state, answer
+
+    def _run_call(self, call: QueuedCall, submit: Any) -> tuple[str, dict[str, Any], bool]:
+        """(state, answer, whether it changed rows) of one call; the facts not refreshed."""
         method = self.methods.get(call.method)
         submitter = self.registry.submitter_now(call.appid)
         if method is None or submitter is None:
-            return FAILED, {"result": "处理失败：方法或 appid 已不可用 / method or appid gone"}
+            gone = "处理失败：方法或 appid 已不可用 / method or appid gone"
+            return FAILED, {"result": gone}, False
         try:
             data = national.decrypt_fields(json.loads(call.data), submitter.secret)
         except NationalError as error:
-            return FAILED, {"result": f"{error.reason_zh} / {error.reason_en}"}
+            return FAILED, {"result": f"{error.reason_zh} / {error.reason_en}"}, False
         items, header = _items(method, data)
         database = self.importer.database(method.agency)
         conversion = method.convert(items, header, database)
@@ -458,7 +536,7 @@ class NationalRunner:
                         "messageEn": problem.reason_en,
                     }
                 )
-            return FAILED, self._answer(len(items), problems, {}, [], refused=True)
+            return FAILED, self._answer(len(items), problems, {}, [], refused=True), False
         sender = Sender(
             submitted_by=f"national:{call.appid}",
             client_id=f"national:{call.appid}",
@@ -489,7 +567,7 @@ class NationalRunner:
         submit: Any,
         count: int,
         database: Any,
-    ) -> tuple[str, dict[str, Any]]:
+    ) -> tuple[str, dict[str, Any], bool]:
         agency = method.agency
         parts = [
             (part, path) for part, path in zip(conversion.parts, files, strict=True) if part.rows
@@ -501,26 +579,23 @@ class NationalRunner:
                 result = self._import(agency, part, path, sender, submit, dry_run=True)
                 self._collect(result, part, problems, warnings)
             if problems:
-                return FAILED, self._answer(count, problems, warnings, [], refused=True)
+                return FAILED, self._answer(count, problems, warnings, [], refused=True), False
             warnings.clear()
         batches = []
-        changed = False
-        try:
-            for part, path in parts:
-                result = self._import(agency, part, path, sender, submit, dry_run=False)
-                changed = changed or changed_rows(result)
-                batches.append(result.summary())
-                self._collect(result, part, problems, warnings)
-                if not result.applied:
-                    return FAILED, self._answer(count, problems, warnings, batches, refused=True)
-        finally:  # one refresh for the call's tables, before its answer is stored
-            if changed:
-                self.importer.refresh(submit)
+        changed = False  # the caller refreshes the facts once for the call's tables
+        for part, path in parts:
+            result = self._import(agency, part, path, sender, submit, dry_run=False)
+            changed = changed or changed_rows(result)
+            batches.append(result.summary())
+            self._collect(result, part, problems, warnings)
+            if not result.applied:
+                refused = self._answer(count, problems, warnings, batches, refused=True)
+                return FAILED, refused, changed
         answer = self._answer(count, problems, warnings, batches, refused=False)
         if conversion.answer is not None:
             for row, extra in zip(answer["rows"], conversion.answer(database), strict=False):
                 row.update(extra)
-        return DONE, answer
+        return DONE, answer, changed
 
     def _import(
         self, agency: str, part: Part, path: Path, sender: Sender, submit: Any, *, dry_run: bool
@@ -534,7 +609,7 @@ class NationalRunner:
         )
         return self.importer.run(
             agency, part.table, path, options, sender, submit, refresh=False
-        )  # `_load` refreshes the facts once for the call
+        )  # the facts refreshed once for the call (`process`, `run`)
 
     def _collect(
         self,

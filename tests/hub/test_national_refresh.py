@@ -5,6 +5,7 @@ table the call writes and before its answer is stored: a call that writes two ta
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from pathlib import Path
 from typing import Any
@@ -91,3 +92,85 @@ def test_a_call_that_writes_two_tables_refreshes_the_facts_once(tmp_path: Path) 
         registry.close()
         for connector in stores.connectors.values():
             asyncio.run(connector.dispose())
+
+
+def test_calls_run_back_to_back_share_a_refresh_before_their_answers(tmp_path: Path) -> None:
+    """A backlog of one submitter's calls: each call is answered only after a refresh
+    that began after its imports committed, and the calls share refreshes (fewer than
+    one a call); the calls still run one at a time in the order they were accepted."""
+    stores = make_stores("sqlite", tmp_path, "national_coalesce")
+    registry = NationalRegistry(stores.auth.database, stores.auth.sealer)
+    events: list[tuple[str, str]] = []
+
+    async def refresh() -> None:
+        events.append(("refresh", ""))
+
+    importer = Importer(list(stores.connectors.values()), refresh_facts=refresh)
+    runner = NationalRunner(
+        registry, importer, national_methods(importer), NationalSettings(poll_seconds=0.01)
+    )
+    ran = runner._run_call
+
+    def run_call(call: QueuedCall, submit: Any) -> tuple[str, dict[str, Any], bool]:
+        found = ran(call, submit)
+        events.append(("ran", call.serial))
+        return found
+
+    finish = registry.finish
+
+    def finished(serial: str, state: str, result: dict[str, Any]) -> None:
+        events.append(("answered", serial))
+        finish(serial, state, result)
+
+    runner._run_call = run_call  # type: ignore[method-assign]
+    registry.finish = finished  # type: ignore[method-assign]
+    appid, secret = registry.add_submitter("housing", "某省实名制平台")
+    calls = [
+        ("ProjectSubContractor.Add", {"projectCode": PROJECT, "corpCode": code, "corpName": name,
+          "corpType": kind, "legalMan": "张三", "creditScore": 90})
+        for code, kind, name in ((USCC, "009", "某建工集团"), (BUILDER, "008", "某置业公司"),
+                                 (LABOUR, "006", "某劳务公司"))
+    ]  # fmt: skip
+    calls.append(
+        ("Project.Add", {
+            "projectCode": PROJECT, "name": "某安置房项目", "areaCode": "410183",
+            "buildCorpCode": BUILDER, "contractorCorpCode": USCC,
+            "contractPrice": "12000000.00", "startDate": "2025-03-17",
+            "completeDate": "2027-06-30", "prjStatus": "003",
+            "rightsNoticeBoard": 1, "paymentGuarantee": 0,
+        })
+    )  # fmt: skip
+    serials = [f"call-{number}" for number in range(len(calls))]
+
+    async def scenario() -> list[tuple[str, dict[str, Any] | None] | None]:
+        for serial, (method, data) in zip(serials, calls, strict=True):
+            text = json.dumps(encrypted(data, secret), ensure_ascii=False)
+            await registry.enqueue(serial, appid, method, text)
+        running = asyncio.create_task(runner.run())
+        try:
+            for _ in range(1000):
+                if sum(kind == "answered" for kind, _ in events) == len(calls):
+                    break
+                await asyncio.sleep(0.01)
+        finally:
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
+        try:
+            return [await registry.answer(serial, appid) for serial in serials]
+        finally:
+            await stores.auth.database.dispose()  # on this loop, which opened its reads
+
+    try:
+        answers = asyncio.run(scenario())
+    finally:
+        registry.close()
+        for connector in stores.connectors.values():
+            asyncio.run(connector.dispose())
+    assert [answer and answer[0] for answer in answers] == [DONE] * len(calls), answers
+    assert [serial for kind, serial in events if kind == "ran"] == serials
+    for serial in serials:
+        ran_at = events.index(("ran", serial))
+        answered_at = events.index(("answered", serial))
+        assert ("refresh", "") in events[ran_at:answered_at], events
+    assert 1 <= events.count(("refresh", "")) < len(calls), events
