@@ -468,6 +468,13 @@ class AuditStore:
         try:
             appended = self._write_batch(_Transaction(sql, connection.cursor()), batch, force)
             connection.execute("COMMIT")
+        except sqlite3.OperationalError as error:
+            connection.rollback()
+            if error.sqlite_errorcode & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED):
+                # a lock needed after BEGIN (without WAL, COMMIT's, while anyone reads):
+                # nothing was committed, so the thread writes the batch, waiting for it
+                return _LOCKED
+            raise
         except BaseException:
             connection.rollback()
             raise

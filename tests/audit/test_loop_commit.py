@@ -87,3 +87,37 @@ def test_a_batch_of_many_entities_is_written_on_the_thread(
         assert threaded(chain.audit) == ["_write_in_thread", "_write_in_thread"]
         report = chain.verify(offline=True)
         assert report.ok, report.summary()
+
+
+def test_a_commit_that_finds_a_reader_is_written_on_the_thread(
+    tmp_path: Path, threaded: Callable[[object], list[str]]
+) -> None:
+    """Without a write-ahead log (a file system that cannot share its index refuses WAL, and
+    the rollback journal stays) a commit waits for every reader to be gone. On the loop,
+    which waits for no lock, a reader at COMMIT raised 'database is locked' and the records
+    were refused, though nothing had been committed: they go to the thread, which waits."""
+    with fresh_chain("sqlite", tmp_path, "hub_loop_journal") as chain:
+        path = chain.audit.database.url.database
+        assert path
+        other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        assert other.execute("PRAGMA journal_mode=DELETE").fetchone() == ("delete",)
+        other.execute("BEGIN")
+        other.execute("SELECT count(*) FROM audit_head").fetchall()  # a reader's lock
+
+        async def append() -> list[int]:
+            asyncio.get_running_loop().call_later(0.2, other.execute, "COMMIT")
+            try:
+                return [
+                    await chain.audit.append(entry(START + timedelta(minutes=n), n))
+                    for n in range(3)
+                ]
+            finally:
+                await chain.audit.close()
+
+        try:
+            assert asyncio.run(append()) == [1, 2, 3]
+        finally:
+            other.close()
+        assert threaded(chain.audit)[:1] == ["_write_in_thread"]
+        report = chain.verify(offline=True)
+        assert report.ok, report.summary()
