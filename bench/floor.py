@@ -131,7 +131,11 @@ class Database:
         if self._on_loop is None:
             path = self.url.removeprefix("sqlite:///")
             self._on_loop = sqlite3.connect(
-                f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+                f"file:{path}?mode=ro",
+                uri=True,
+                isolation_level=None,
+                check_same_thread=False,
+                timeout=0,  # as the hub's: the loop never waits for a lock (busy: a thread)
             )
             self._on_loop.set_progress_handler(self._tick, 1_000)
         self._ticks = 0
