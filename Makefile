@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 SCALE ?= small
 # Test processes: two more than the cores (pytest-xdist): much of a test process's time
 # is spent waiting (on servers and processes starting, on polls, on leases), which more
-# processes fill; since the suite's `hub` processes fork from a pre-imported one, 4 beat 3
-# on 2 cores (clean-clone runs, quiet: 225, 219 s against 232, 239; bench/results/make-test.md). A module's tests stay in one process,
+# processes fill; since the suite's `hub` processes fork from a pre-imported one, 4 do a
+# little better than 3 on 2 cores (clean-clone runs, quiet: pytest 225, 219, 247 s against
+# 232, 239; within the runs' spread: bench/results/make-test.md). A module's tests stay in one process,
 # since they share its servers and databases; modules go out in the suite's order, the ones
 # marked `heavy` first (tests/conftest.py).
 TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 2 )))
