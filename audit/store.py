@@ -55,7 +55,7 @@ from audit.settings import AuditSettings
 from kernel.metrics import AUDIT_COMMIT, AUDIT_QUEUE, AUDIT_RECORDS
 from storage.database import Database
 from storage.keys import KeyFileError, ensure_distinct
-from storage.reading import Compiled, CompiledCache
+from storage.reading import Compiled, CompiledCache, sqlite_locked
 
 record_t = AuditRecord.__table__  # type: ignore[attr-defined]
 entity_t = AuditEntity.__table__  # type: ignore[attr-defined]
@@ -461,18 +461,13 @@ class AuditStore:
             connection = self._loop_writer = _loop_writer(self.database)
         try:
             connection.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as error:
-            if error.sqlite_errorcode & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED):
-                return _LOCKED
-            raise
-        try:
             appended = self._write_batch(_Transaction(sql, connection.cursor()), batch, force)
             connection.execute("COMMIT")
         except sqlite3.OperationalError as error:
-            connection.rollback()
-            if error.sqlite_errorcode & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED):
-                # a lock needed after BEGIN (without WAL, COMMIT's, while anyone reads):
-                # nothing was committed, so the thread writes the batch, waiting for it
+            connection.rollback()  # nothing begun (BEGIN refused): nothing to roll back
+            if sqlite_locked(error):
+                # the write lock, or one needed later (without WAL, COMMIT's, while anyone
+                # reads): nothing was committed, so the thread writes the batch, waiting
                 return _LOCKED
             raise
         except BaseException:
@@ -552,7 +547,6 @@ class _Locked:
 
 
 _LOCKED: Final = _Locked()
-_SQLITE_BUSY, _SQLITE_LOCKED = 5, 6
 
 
 def _loop_writer(database: Database) -> sqlite3.Connection:

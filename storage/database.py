@@ -100,8 +100,7 @@ class Database:
         self.listeners: list[StatementListener] = []
         """Told the SQL of every read sent (the tests and the bench count statements)."""
         self._file_ready = False
-        self._one_off: Engine | None = None
-        self._one_off_lock = threading.Lock()
+        self._one_off = KeptEngine(self, kept=False, pooled=False)
 
     def __repr__(self) -> str:
         return f"Database({self.url.render_as_string(hide_password=True)!r})"
@@ -127,11 +126,14 @@ class Database:
                 event.listen(self._async_engine.sync_engine, "connect", _sqlite_pragmas)
         return self._async_engine
 
-    def sync_engine(self, *, kept: bool = False) -> Engine:
+    def sync_engine(self, *, kept: bool = False, pooled: bool = True) -> Engine:
         """A fresh engine for one-off work (migrations, seeding); the caller disposes it.
-        `kept`: a store keeps it while serving (its writes), with the writers' pool."""
+        `kept`: a store keeps it while serving (its writes), with the writers' pool;
+        `pooled` False: no pool, each connection closed when returned."""
         self._prepare_file()
-        pool = self._writers if kept else {}
+        pool: Mapping[str, Any] = (
+            self._writers if kept else {} if pooled else {"poolclass": NullPool}
+        )
         engine = create_engine(_with_driver(self.url, _SYNC_DRIVERS), echo=self._echo, **pool)
         if self.is_sqlite:
             event.listen(engine, "connect", _sqlite_pragmas)
@@ -145,18 +147,7 @@ class Database:
         next, but the dialect is set up once (on PostgreSQL a few queries at the first
         connection) and compiled statements are cached, not redone for every import and
         every national call. Made under a lock: the importing threads share it."""
-        engine = self._one_off
-        if engine is None:
-            with self._one_off_lock:
-                if (engine := self._one_off) is None:
-                    self._prepare_file()
-                    engine = create_engine(
-                        _with_driver(self.url, _SYNC_DRIVERS), echo=self._echo, poolclass=NullPool
-                    )
-                    if self.is_sqlite:
-                        event.listen(engine, "connect", _sqlite_pragmas)
-                    self._one_off = engine
-        return engine
+        return self._one_off.get()
 
     @property
     def readers(self) -> SqliteReaders | PostgresReaders:
@@ -223,10 +214,7 @@ class Database:
         if self._async_engine is not None:
             await self._async_engine.dispose()
             self._async_engine = None
-        with self._one_off_lock:
-            one_off, self._one_off = self._one_off, None
-        if one_off is not None:
-            one_off.dispose()  # no pool: nothing open; the next use makes another
+        self._one_off.dispose()  # no pool: nothing open; the next use makes another
 
 
 class KeptEngine:
@@ -235,8 +223,10 @@ class KeptEngine:
     two threads' first uses make one engine, not two with one never disposed (whose
     pooled connections the garbage collector closed later, with a warning, anywhere)."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, **options: bool) -> None:
+        """`options`: `Database.sync_engine`'s (by default a store's, `kept=True`)."""
         self.database = database
+        self.options = options or {"kept": True}
         self._engine: Engine | None = None
         self._lock = threading.Lock()
 
@@ -245,7 +235,7 @@ class KeptEngine:
         if engine is None:
             with self._lock:
                 if (engine := self._engine) is None:
-                    engine = self._engine = self.database.sync_engine(kept=True)
+                    engine = self._engine = self.database.sync_engine(**self.options)
         return engine
 
     def dispose(self) -> None:

@@ -354,6 +354,12 @@ _LARGE_KEPT = 256
 _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_INTERRUPT = 5, 6, 9
 
 
+def sqlite_locked(error: sqlite3.Error) -> bool:
+    """SQLite refused for a lock another connection holds (busy or locked): a connection
+    that never waits (`busy_timeout` 0) leaves the work to one that does."""
+    return error.sqlite_errorcode & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED)
+
+
 class SqliteReaders(Readers[aiosqlite.Connection]):
     """Small reads on the event loop, the rest on aiosqlite connections (a thread each).
     Every connection is read-only (`query_only`) and outside any transaction between
@@ -408,11 +414,10 @@ class SqliteReaders(Readers[aiosqlite.Connection]):
             finally:
                 cursor.close()  # a statement stopped early must not keep its snapshot
         except sqlite3.OperationalError as error:
-            code = error.sqlite_errorcode & 0xFF
-            if code == _SQLITE_INTERRUPT:
+            if error.sqlite_errorcode & 0xFF == _SQLITE_INTERRUPT:
                 self._too_large(sql)
                 return None
-            if code in (_SQLITE_BUSY, _SQLITE_LOCKED):
+            if sqlite_locked(error):
                 return None
             raise
         if len(rows) > LOOP_ROWS:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from audit_support import entry, fresh_chain
+from audit_support import Chain, entry, fresh_chain
 
 from audit import store as store_module
 
@@ -56,21 +56,7 @@ def test_a_write_lock_held_elsewhere_is_waited_for_on_the_thread(
         assert path
         other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         other.execute("BEGIN IMMEDIATE")  # another process's write under way
-
-        async def append() -> list[int]:
-            asyncio.get_running_loop().call_later(0.2, other.execute, "COMMIT")
-            try:
-                return [
-                    await chain.audit.append(entry(START + timedelta(minutes=n), n))
-                    for n in range(3)
-                ]
-            finally:
-                await chain.audit.close()
-
-        try:
-            assert asyncio.run(append()) == [1, 2, 3]
-        finally:
-            other.close()
+        assert _appended_while_held(chain, other) == [1, 2, 3]
         # the first on the thread; the lock was free for the others
         assert threaded(chain.audit) == ["_write_in_thread"]
         report = chain.verify(offline=True)
@@ -103,21 +89,26 @@ def test_a_commit_that_finds_a_reader_is_written_on_the_thread(
         assert other.execute("PRAGMA journal_mode=DELETE").fetchone() == ("delete",)
         other.execute("BEGIN")
         other.execute("SELECT count(*) FROM audit_head").fetchall()  # a reader's lock
-
-        async def append() -> list[int]:
-            asyncio.get_running_loop().call_later(0.2, other.execute, "COMMIT")
-            try:
-                return [
-                    await chain.audit.append(entry(START + timedelta(minutes=n), n))
-                    for n in range(3)
-                ]
-            finally:
-                await chain.audit.close()
-
-        try:
-            assert asyncio.run(append()) == [1, 2, 3]
-        finally:
-            other.close()
+        assert _appended_while_held(chain, other) == [1, 2, 3]
         assert threaded(chain.audit)[:1] == ["_write_in_thread"]
         report = chain.verify(offline=True)
         assert report.ok, report.summary()
+
+
+def _appended_while_held(chain: Chain, other: sqlite3.Connection) -> list[int]:
+    """Three records appended while `other` holds its lock, which it lets go after 0.2 s;
+    `other` closed after."""
+
+    async def append() -> list[int]:
+        asyncio.get_running_loop().call_later(0.2, other.execute, "COMMIT")
+        try:
+            return [
+                await chain.audit.append(entry(START + timedelta(minutes=n), n)) for n in range(3)
+            ]
+        finally:
+            await chain.audit.close()
+
+    try:
+        return asyncio.run(append())
+    finally:
+        other.close()
