@@ -225,19 +225,27 @@ def test_several_processes_write_one_chain_and_a_crash_loses_no_answered_record(
     answered: list[str] = []
     lock = threading.Lock()
     stop = threading.Event()
+    killed = threading.Event()
 
     def load(port: int) -> None:
+        doomed_port = port == first
         with httpx.Client(
             base_url=f"http://127.0.0.1:{port}",
             auth=ClientCredentials("loader", secret),
             headers={"X-Purpose": TEST_PURPOSE},
             timeout=10,
         ) as client:
-            while not stop.is_set():
+            while not stop.is_set() and not (doomed_port and killed.is_set()):
                 try:
                     response = client.post("/graphql", json={"query": "{ __typename }"})
                 except httpx.TransportError:
                     return  # the process was killed
+                except AssertionError:
+                    # The token request was refused: once the process is killed, its port
+                    # is free for another test's server (a "404 Not Found" seen in a run).
+                    if doomed_port and killed.is_set():
+                        return
+                    raise
                 if response.status_code == 200:
                     with lock:
                         answered.append(response.headers["x-request-id"])
@@ -249,6 +257,7 @@ def test_several_processes_write_one_chain_and_a_crash_loses_no_answered_record(
             thread.start()
         time.sleep(3)
         doomed.send_signal(signal.SIGKILL)
+        killed.set()
         time.sleep(2)
         stop.set()
         for thread in threads:
