@@ -63,3 +63,31 @@ def test_a_planned_bind_still_refuses_nul() -> None:
     reused.bind({"keys": ["a", "b"]})
     with pytest.raises(BadUserInput):
         reused.bind({"keys": ["a", "b\x00"]})
+
+
+@pytest.mark.parametrize("dialect", [sqlite.dialect(), postgresql.psycopg.dialect()])
+def test_a_kept_bind_many_is_a_fresh_ones(dialect: Dialect) -> None:
+    """`bind_many` of a reused statement keeps its rendering per row's keys: each batch's
+    text and arguments are still what a fresh rendering gives (positional or named)."""
+    statements = {
+        "insert": item.insert(),
+        "update": item.update()
+        .where(item.c.code == bindparam("was"))
+        .values(month=bindparam("moved"), amount=item.c.amount + bindparam("more")),
+    }
+    batches: dict[str, list[list[dict[str, Any]]]] = {
+        "insert": [
+            [{"code": f"p{i}", "month": datetime.date(2026, 1 + i, 1), "amount": i}]
+            for i in range(3)
+        ]
+        + [[{"amount": 4, "month": datetime.date(2026, 5, 1), "code": "q"}]]  # keys reordered
+        + [[{"code": "r", "month": None, "amount": None}]],
+        "update": [
+            [{"was": f"p{i}", "moved": datetime.date(2026, 2, 1 + i), "more": i}] for i in range(3)
+        ],
+    }
+    for name, statement in statements.items():
+        reused = Compiled(statement, dialect, reused=True)
+        for rows in batches[name]:
+            assert reused.bind_many(rows) == Compiled(statement, dialect).bind_many(rows), rows
+        assert reused._many, name
