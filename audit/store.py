@@ -9,7 +9,9 @@ the row lock (PostgreSQL) or the write lock (SQLite) serialises every writer of 
 process, so the log has no gaps or forks — then extends the head's Merkle frontier with
 the records' leaves, inserts them with the tree hashes each completed, moves the head,
 and signs a checkpoint (a C2SP signed note) when the last is `checkpoint_seconds` old or
-`checkpoint_every` records behind. A request is answered only after that commit. When
+`checkpoint_every` records behind. A writer that knows where it left the head moves it
+from there in that first statement instead, which changes nothing if another process
+moved it since (then it claims). A request is answered only after that commit. When
 quiet, the writer signs what the last checkpoint missed; a cosigner (`audit.cosigner`)
 takes each new checkpoint to the witnesses. On PostgreSQL a batch is written in one
 statement instead, from the head as this process last saw or read it (`audit.appending`).
