@@ -32,7 +32,9 @@ run: install
 
 # The documentation's build and mypy run beside the suite, whose processes often wait (on
 # servers starting, on polls): on 2 cores they cost the suite a little CPU, not their own
-# minute of wall time; what they print is shown after the suite only if they fail. The
+# minute of wall time; at a lower priority (nice), they take the cycles the suite leaves
+# rather than the start, when every test process is collecting at once; what they print
+# is shown after the suite only if they fail. The
 # packages are compiled first: with PYTHONDONTWRITEBYTECODE set (as in CI) every `hub`
 # process the tests start would compile them again. The 25 slowest tests are listed at the
 # end of every run (where the suite's time goes: see bench/results/make-test.md).
@@ -40,7 +42,7 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/python -m compileall -q -j 0 $(PACKAGES) > /dev/null
 	mkdir -p .hub
-	{ $(MAKE) --no-print-directory docs && $(BIN)/mypy; } > .hub/checks.log 2>&1 & checks=$$!; \
+	nice -n 10 sh -c '$(MAKE) --no-print-directory docs && $(BIN)/mypy' > .hub/checks.log 2>&1 & checks=$$!; \
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=25; suite=$$?; \
 	if ! wait $$checks; then cat .hub/checks.log; echo "make test: docs or mypy failed"; exit 1; fi; \
 	exit $$suite

@@ -38,6 +38,7 @@ import uvicorn
 from joserfc import jwt
 from joserfc.jwk import ECKey
 from playwright.sync_api import Browser
+from rewrite_ahead import rewrite_ahead
 from sqlalchemy import update
 from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
@@ -82,6 +83,11 @@ REQUIRE_POSTGRES = os.environ.get("HUB_TEST_REQUIRE_POSTGRES") == "1"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 REQUIRE_REDIS = os.environ.get("HUB_TEST_REQUIRE_REDIS") == "1"
 SEED = 42
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The test modules rewritten once for all test processes (`tests/rewrite_ahead.py`)."""
+    rewrite_ahead(session.config)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
