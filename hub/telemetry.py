@@ -173,7 +173,7 @@ class OperationTelemetry(SchemaExtension):
     def _span(self, name: str) -> Iterator[None]:
         """A span for a step in which nothing else is traced, so never made current:
         strawberry enters every extension's hook before the step, and when a later hook
-        fails there (ParserCache parses a malformed document in its own), this one is
+        fails there (the limits' cache parses a malformed document in its own), this one is
         left suspended and closed by the garbage collector in another context, where
         detaching a current span logs `Failed to detach context`. Ending one only ends it."""
         span = tracer.start_span(name)

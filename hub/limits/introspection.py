@@ -8,10 +8,7 @@ so the validation cache still hits for both kinds of caller.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from graphql import ASTValidationRule, FieldNode
-from strawberry.extensions import SchemaExtension
 
 from hub.limits import refusal
 from kernel import errors
@@ -34,10 +31,9 @@ class IntrospectionRefused(ASTValidationRule):
             )
 
 
-class IntrospectionGate(SchemaExtension):
-    def on_operation(self) -> Iterator[None]:
-        caller = getattr(self.execution_context.context, "caller", None)
-        if not (isinstance(caller, Caller) and caller.has(SCHEMA_INTROSPECT)):
-            context = self.execution_context
-            context.validation_rules = (*context.validation_rules, IntrospectionRefused)
-        yield
+def introspection_rules(context: object) -> tuple[type[ASTValidationRule], ...]:
+    """The rule refusing introspection, unless the request's caller may introspect."""
+    caller = getattr(context, "caller", None)
+    if isinstance(caller, Caller) and caller.has(SCHEMA_INTROSPECT):
+        return ()
+    return (IntrospectionRefused,)

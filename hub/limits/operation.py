@@ -1,5 +1,5 @@
 """Depth, aliases, root fields, directives and cost of an operation, checked as one
-graphql-core validation rule built once at start-up (so `ValidationCache` hits: a rule
+graphql-core validation rule built once at start-up (so the validation cache hits: a rule
 class made per request would be a new cache key every time).
 
 One walk measures everything. Each fragment is measured once and its measure reused at

@@ -1,27 +1,27 @@
-"""The schema extensions of the hub, built once at start-up from the settings.
+"""The schema extension of the hub's limits, built once at start-up from the settings.
 
-Order matters only in `on_operation`, which runs first for all of them: the token limit
-sets the parser option the parser cache passes on, and the validation rules are added
-before the validation cache looks them up. The rule classes are created here, once, so
-every request presents the same tuple of rules and the validation cache hits.
+One extension does what five did (strawberry's `MaxTokensLimiter`, `AddValidationRules`,
+`ParserCache`, `ValidationCache`, and the introspection gate): strawberry enters every
+extension's hooks through context managers made per request, and those five cost a
+worker look-up more CPU than parsing and validating it from the caches (bench.layers).
+In `on_operation` it sets the token limit the cached parse passes to the parser, and the
+validation rules the cached validation is keyed by. The rule classes are created here,
+once, so every request presents the same tuple of rules and the validation cache hits.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator, Sequence
 
-from graphql import GraphQLError
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxTokensLimiter,
-    ParserCache,
-    ValidationCache,
-)
+from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLSchema, parse
+from strawberry.extensions import SchemaExtension
+from strawberry.schema.schema import validate_document
 from strawberry.types import ExecutionContext
 
 from graph.schema import ExtensionFactory
 from hub.limits import refusal
-from hub.limits.introspection import IntrospectionGate
+from hub.limits.introspection import introspection_rules
 from hub.limits.literals import SoundLiterals
 from hub.limits.operation import limits_rule
 from hub.settings import HubSettings
@@ -31,17 +31,83 @@ CACHE_SIZE = 1_000
 """Distinct documents kept parsed and validated (each a few kB)."""
 
 
+_parsed = functools.lru_cache(CACHE_SIZE)(parse)
+"""The parse cache, shared by every request and schema in the process: one document
+object per text (and token limit) while it is kept."""
+
+
+class _Same:
+    """A document as a cache key by identity: the parse cache gives one object per text,
+    and hashing a graphql-core document hashes its whole tree (a frozen dataclass's hash,
+    not kept), 10 µs for a worker look-up's and 46 for a dossier's, each request. Holding
+    the document keeps its id from being reused while the key is kept."""
+
+    __slots__ = ("document",)
+
+    def __init__(self, document: DocumentNode) -> None:
+        self.document = document
+
+    def __hash__(self) -> int:
+        return id(self.document)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Same) and other.document is self.document
+
+
+@functools.lru_cache(CACHE_SIZE)
+def _validated(
+    schema: GraphQLSchema, same: _Same, rules: tuple[type[ASTValidationRule], ...]
+) -> list[GraphQLError]:
+    """The validation cache, keyed by schema, document object and rules."""
+    return validate_document(schema, same.document, rules)
+
+
+class DocumentChecks(SchemaExtension):
+    """The token limit, the hub's validation rules (and, in production, the refusal of
+    introspection to a caller without the scope), and the parse and validation caches."""
+
+    def __init__(
+        self, *, max_tokens: int, rules: tuple[type[ASTValidationRule], ...], introspection: bool
+    ) -> None:
+        """`introspection`: whether every caller may introspect (not in production)."""
+        self.max_tokens = max_tokens
+        self.rules = rules
+        self.introspection = introspection
+
+    def on_operation(self) -> Iterator[None]:
+        context = self.execution_context
+        context.parse_options["max_tokens"] = self.max_tokens
+        refused = () if self.introspection else introspection_rules(context.context)
+        context.validation_rules = (*context.validation_rules, *refused, *self.rules)
+        yield
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        context.graphql_document = _parsed(context.query, **context.parse_options)
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        assert document is not None  # strawberry validates only what parsed
+        context.pre_execution_errors = _validated(
+            context.schema._schema, _Same(document), context.validation_rules
+        )
+        yield
+
+
 def schema_extensions(settings: HubSettings) -> list[ExtensionFactory]:
-    rules = [limits_rule(settings.limits, settings.pages), SoundLiterals]
-    extensions: list[ExtensionFactory] = [
-        functools.partial(MaxTokensLimiter, max_token_count=settings.limits.max_tokens),
-        functools.partial(AddValidationRules, rules),
-        functools.partial(ParserCache, maxsize=CACHE_SIZE),
-        functools.partial(ValidationCache, maxsize=CACHE_SIZE),
-    ]
-    if settings.env == "production":
-        extensions.insert(0, IntrospectionGate)
-    return extensions
+    rules: Sequence[type[ASTValidationRule]] = (
+        limits_rule(settings.limits, settings.pages),
+        SoundLiterals,
+    )
+    checks = functools.partial(
+        DocumentChecks,
+        max_tokens=settings.limits.max_tokens,
+        rules=tuple(rules),
+        introspection=settings.env != "production",
+    )
+    return [checks]
 
 
 def observe_error(code: str, error: GraphQLError, context: ExecutionContext | None) -> None:
