@@ -35,6 +35,7 @@ import psycopg
 import pytest
 import redis
 import uvicorn
+from argon2 import PasswordHasher
 from joserfc import jwt
 from joserfc.jwk import ECKey
 from playwright.sync_api import Browser
@@ -49,7 +50,7 @@ from starlette.routing import Route
 from alerts.store import AlertStore
 from audit.models import AuditHead
 from audit.store import AuditStore
-from auth import hashing
+from auth import hashing, passwords
 from auth.sealing import create_kek_file
 from auth.store import AuthStore, Grant
 from auth.tokens import TrustedIssuer
@@ -142,6 +143,18 @@ processes' own hashes; tests of the cost itself (`auth/test_token_timing`: a ref
 as long as a wrong secret) run at the real one. Key files' passphrases do the same
 (`scrypt_log_n`)."""
 hashing._N = TEST_SECRET_COST
+
+REAL_PASSWORD_HASHER = passwords._HASHER
+TEST_PASSWORD_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+"""argon2id for the people's passwords this test process hashes and checks (the desk's
+`person` and sign-ins, `hub users`): 1 MiB, one pass, one lane, under a millisecond,
+instead of RFC 9106's second profile (64 MiB, 3 passes, 4 lanes: 60 ms quiet, ~150 CPU ms
+and up to a second of wall time on a loaded machine, for each hash and each check). As
+with the client secrets, the parameters travel with each hash (`$argon2id$v=19$m=…`), so
+what is verified, refused, locked and re-hashed is unchanged, as are `hub` processes'
+own; the tests of the parameters themselves (`auth/test_passwords`: the dummy's are the
+hasher's) run at the real ones."""
+passwords._HASHER = TEST_PASSWORD_HASHER  # type: ignore[misc]
 
 
 def _free_port() -> int:

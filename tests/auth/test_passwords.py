@@ -4,13 +4,26 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from auth import passwords
+from conftest import REAL_PASSWORD_HASHER
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def _real_hasher(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """These tests are of the hasher's parameters: the real ones, not the suite's cheap
+    `conftest.TEST_PASSWORD_HASHER`; the dummy made again under each."""
+    dummy = passwords._dummy
+    monkeypatch.setattr(passwords, "_HASHER", REAL_PASSWORD_HASHER)
+    dummy.cache_clear()
+    yield
+    dummy.cache_clear()
 
 
 def test_a_hash_checks_its_password_and_no_other() -> None:
