@@ -462,7 +462,9 @@ class NationalRunner:
                         "national call %s failed on attempt %d: %s",
                         call.serial, call.attempts, type(error).__name__,
                     )  # fmt: skip
-                    await self._answer_held(held)
+                    # A table it wrote before failing stays written (each is all or nothing,
+                    # the call is not): the facts refreshed for it, as for a call that ran.
+                    await self._answer_held(held, refresh=True)
                     if call.attempts >= self.settings.max_attempts:
                         with contextlib.suppress(SQLAlchemyError, OSError):
                             await in_thread(
@@ -474,14 +476,16 @@ class NationalRunner:
         finally:  # cancelled (the hub stops): the calls run are answered before it does
             await self._answer_held(held)
 
-    async def _answer_held(self, held: list[Held]) -> None:
-        """One refresh of the warning facts if a held call changed rows, then every held
-        answer stored. A refresh that raises stores none: those calls run again when their
-        leases lapse (imports are upserts), as when a call's own refresh failed."""
-        if not held:
+    async def _answer_held(self, held: list[Held], *, refresh: bool = False) -> None:
+        """One refresh of the warning facts if a held call changed rows (or `refresh`),
+        then every held answer stored. A refresh that raises stores none: those calls run
+        again when their leases lapse (imports are upserts), as when a call's own refresh
+        failed."""
+        if not held and not refresh:
             return
         try:
-            if any(done.changed for done in held) and self.importer.refresh_facts is not None:
+            changed = refresh or any(done.changed for done in held)
+            if changed and self.importer.refresh_facts is not None:
                 await self.importer.refresh_facts()
             for done in held:
                 try:
