@@ -155,7 +155,8 @@ def connection_budget(settings: HubSettings) -> dict[str, Budget]:
     W = HUB_DB_WRITE_POOL_SIZE (writes):
 
         each agency      R; and 2 (staging, reference checks) per import running
-                         (HUB_INGEST_CONCURRENT), on the agencies' server
+                         (HUB_INGEST_CONCURRENT), and the one kept between imports
+                         (`storage.pooling`), on the agencies' server
         auth             R, W (keys, desk sessions), W (the national registry)
         audit            R, W (the writer), W (the cosigner, with witnesses)
         alerts           R, W
@@ -176,7 +177,7 @@ def connection_budget(settings: HubSettings) -> dict[str, Budget]:
         add(settings.database_url(name), name, reads)
     for server in {_server(make_url(settings.database_url(name))) for name in agencies}:
         if server in budgets:
-            budgets[server].per_store["imports"] = 2 * settings.ingest.concurrent
+            budgets[server].per_store["imports"] = 2 * settings.ingest.concurrent + 1
     national = writes if settings.national.enabled else 0
     add(settings.auth_db_url, "auth", reads + writes + national)
     cosigner = writes if settings.audit.witnesses else 0

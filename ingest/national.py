@@ -299,8 +299,8 @@ def typed_record(target: Importable, typed: Sequence[Any]) -> dict[str, Any]:
 @contextmanager
 def connected(database: Database) -> Iterator[Connection]:
     """A connection for one conversion's look-ups (a conversion runs once per call, in
-    the runner's thread), opened for them and closed after, on the database's kept
-    one-off engine (`Database.one_off_engine`: set up once, not once a call)."""
+    the runner's thread), given back after, on the database's kept one-off engine
+    (`Database.one_off_engine`: set up once, not once a call)."""
     with database.one_off_engine().connect() as connection:
         yield connection
 

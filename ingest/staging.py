@@ -105,7 +105,7 @@ class Stage(ABC):
         self, database: Database, target: Importable, entity_keys: EntityKeys | None = None
     ) -> None:
         self.target = target
-        self.engine: Engine = database.one_off_engine()  # its connection closed after
+        self.engine: Engine = database.one_off_engine()  # its connection given back after
         self.pooled = self.engine.raw_connection()
         self.connection: Any = self.pooled.driver_connection
         self.dialect = self.engine.dialect
@@ -391,7 +391,9 @@ class Stage(ABC):
         self.connection.rollback()
 
     def close(self) -> None:
-        self.pooled.close()  # unpooled: the connection, its temporary tables and ATTACHes go
+        # given back: closed (SQLite: its ATTACHes go), or on PostgreSQL kept for the
+        # next use, its temporary tables dropped (`storage.pooling`)
+        self.pooled.close()
 
     def _execute(self, sql: str, parameters: Sequence[Any] = ()) -> int:
         cursor = self.connection.cursor()

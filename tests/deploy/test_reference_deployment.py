@@ -273,7 +273,7 @@ def _ask(client: httpx.Client) -> dict[str, Any]:
 def test_two_replicas_behind_nginx_answer_alike_when_one_dies(deployment: dict[str, Any]) -> None:
     check = deployment["check"]
     assert check.returncode == 0, check.stdout + check.stderr
-    assert "22 connections a process, 44 for 2" in check.stdout
+    assert "23 connections a process, 46 for 2" in check.stdout
 
     with httpx.Client(base_url=deployment["base"], verify=deployment["cert"], timeout=60) as client:
         issued = client.post(

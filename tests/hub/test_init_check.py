@@ -99,8 +99,9 @@ def test_init_writes_a_production_configuration_that_checks_clean(
     assert values["HUB_AUDIT_HASH_KEY"] not in out
     # Eight databases (five agencies, auth, audit, alerts), 2 reading connections each;
     # one writing for auth's keys and sessions, the national registry, the audit writer,
-    # the warnings store; 2 for an import: 22 a process, 88 for four replicas.
-    assert "22 connections a process, 88 for 4" in out
+    # the warnings store; 2 for an import and 1 kept between imports: 23 a process, 92
+    # for four replicas.
+    assert "23 connections a process, 92 for 4" in out
     assert "problem" not in out
 
     settings = HubSettings()  # init left the configuration in this process's environment
@@ -226,7 +227,7 @@ def test_check_reports_what_would_fail_in_service(
         connection.execute(f'DROP DATABASE "{prefix}_court" WITH (FORCE)')
         connection.execute(f'CREATE DATABASE "{prefix}_court"')
     admitted = checks._server_limit(make_url(POSTGRES_URL or ""))
-    replicas = (admitted - checks.ADMIN_MARGIN) // 22 + 1  # one more than fits
+    replicas = (admitted - checks.ADMIN_MARGIN) // 23 + 1  # one more than fits
     clean_env.setenv("HUB_REPLICAS", str(replicas))
     clean_env.setenv("HUB_REDIS_URL", f"redis://127.0.0.1:{_free_port()}/0")
     code, out, _ = _run(capsys, "check")
@@ -242,7 +243,7 @@ def test_check_reports_what_would_fail_in_service(
     )
     assert "run `hub migrate`" in out
     assert "Redis at HUB_REDIS_URL cannot be reached" in out
-    assert f"{replicas} hub processes may open {22 * replicas} connections (22 each)" in out
+    assert f"{replicas} hub processes may open {23 * replicas} connections (23 each)" in out
     assert f"serve at most {replicas - 1} processes" in out
 
 
@@ -250,8 +251,9 @@ def test_the_connection_budget_adds_up_every_store_on_each_server() -> None:
     urls = {name: f"postgresql://hub@db1/{name}" for name in store_names()}
     urls["audit"] = "postgresql://hub@db2:5433/audit"
     budgets = checks.connection_budget(HubSettings(db_urls=urls))
-    # agencies, an import, auth (reads, writes, national registry), alerts
-    assert budgets["db1:5432"].per_process == 5 * 2 + 2 + (2 + 1 + 1) + (2 + 1)
+    # agencies, an import and the connection kept between imports, auth (reads, writes,
+    # national registry), alerts
+    assert budgets["db1:5432"].per_process == 5 * 2 + (2 + 1) + (2 + 1 + 1) + (2 + 1)
     assert budgets["db2:5433"].per_process == 2 + 1  # readers and the writer
     sqlite = checks.connection_budget(HubSettings(db_urls={}))
     assert sqlite == {}
