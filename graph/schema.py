@@ -20,6 +20,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError, GraphQLObjectType
 from strawberry.extensions import SchemaExtension
+from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.schema.config import BatchingConfig, StrawberryConfig
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types import ExecutionContext, ExecutionResult
@@ -28,6 +29,7 @@ from strawberry.types.graphql import OperationType
 
 from graph.executor import HubExecutor
 from graph.gates import gate_fields
+from graph.hooks import KeptHooksRunner
 from graph.merged import compose_query
 from kernel import errors
 from kernel.access import fast_resolver
@@ -83,6 +85,13 @@ class HubSchema(strawberry.Schema):
         if notes is not None:
             notes.settle(result.data, result.errors)
         return result
+
+    def create_extensions_runner(
+        self, execution_context: ExecutionContext, extensions: list[SchemaExtension]
+    ) -> SchemaExtensionsRunner:
+        """Strawberry's runner, with each extension class's hooks found once
+        (`graph.hooks`)."""
+        return KeptHooksRunner(execution_context=execution_context, extensions=extensions)
 
     def process_errors(
         self, errors_: list[GraphQLError], execution_context: ExecutionContext | None = None
