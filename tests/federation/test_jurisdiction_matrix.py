@@ -309,12 +309,16 @@ def _http(url: str, hub: RunningHub, client_id: str) -> httpx.Client:
 
 @pytest.fixture(scope="module")
 def subgraphs(hub: RunningHub) -> Iterator[dict[str, str]]:
-    """Every agency served alone, and the hub's own fields, trusting the hub as a delegate."""
+    """Every agency served alone, and the hub's own fields, trusting the hub as a delegate;
+    no rate limit (a subgraph's is tested in test_agency_services_audited): the remote hub
+    asks housing for every look-up, list and link of every kind, and on a quiet machine
+    emptied the default bucket (50/s, burst 200): a 429 the hub neither retries nor hides."""
     names = [*(c.name for c in discover()), HUB_SUBGRAPH]
+    unlimited = hub.settings.model_copy(update={"rate_limits": {"default": "off"}})
     with ExitStack() as stack:
         yield {
             name: stack.enter_context(
-                serving(create_subgraph_app(name, hub.settings, delegates=[HUB_CLIENT]))
+                serving(create_subgraph_app(name, unlimited, delegates=[HUB_CLIENT]))
             )
             for name in names
         }
