@@ -455,27 +455,30 @@ def _attendance(
     part = Part("attendance", fields=ATTENDANCE_FIELDS)
     days_kind = tables.ATTENDANCE_SPEC.columns[3].kind
     attendance = tables.ATTENDANCE.table
-    with connected(db) as connection:
-        for (worker, month), (mask, index) in months.items():
-            held = int(connection.execute(
-                select(attendance.c.day_mask).where(
-                    attendance.c.worker_id_number == worker,
-                    attendance.c.project_code == project,
-                    attendance.c.month == month,
-                )
-            ).scalar() or 0)  # fmt: skip
-            if not mask | held:
-                continue  # only clock-outs, in a month with no day present yet
-            part.add(
-                index,
-                {
-                    "worker_id_number": worker,
-                    "project_code": project,
-                    "month": _MONTH.text(month),
-                    "day_mask": days_kind.to_json(mask | held),
-                    "days_present": None,
-                },
+    stored: dict[tuple[str, date], int] = {}
+    if months:  # the months already held: one query for the call (at most max_items rows)
+        with connected(db) as connection:
+            found = connection.execute(
+                select(attendance.c.worker_id_number, attendance.c.month, attendance.c.day_mask)
+                .where(attendance.c.project_code == project)
+                .where(attendance.c.worker_id_number.in_(sorted({w for w, _ in months})))
+                .where(attendance.c.month.in_(sorted({m for _, m in months})))
             )
+            stored = {(worker, month): int(mask or 0) for worker, month, mask in found}
+    for (worker, month), (mask, index) in months.items():
+        held = stored.get((worker, month), 0)
+        if not mask | held:
+            continue  # only clock-outs, in a month with no day present yet
+        part.add(
+            index,
+            {
+                "worker_id_number": worker,
+                "project_code": project,
+                "month": _MONTH.text(month),
+                "day_mask": days_kind.to_json(mask | held),
+                "days_present": None,
+            },
+        )
     return Conversion([part], problems)
 
 
