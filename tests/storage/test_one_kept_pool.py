@@ -97,7 +97,7 @@ def test_a_kept_connection_the_server_ended_is_replaced(url: str) -> None:
         with _admin(url) as admin:
             admin.execute("SELECT pg_terminate_backend(%s)", [ended])
         assert _gone(url, ended)
-        with engine.connect() as connection:  # pinged before it is handed out: a new one
+        with engine.connect() as connection:  # the server said so as it ended it: a new one
             assert _pid(connection) != ended
     finally:
         asyncio.run(database.dispose())
