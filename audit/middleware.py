@@ -191,7 +191,7 @@ class AuditMiddleware:
         disclosed = trail.disclosures.any
         try:
             with tracer.start_as_current_span("audit.commit"):
-                seq = await self.store.append(Entry(content, entities))
+                seq = await self.store.append(Entry(content, entities), request=True)
         except Exception as error:  # whatever went wrong, nothing leaves without a record
             log.error("request %s withheld: audit record not written (%r)", trail.request_id, error)
             return False
