@@ -129,6 +129,7 @@ class Stage(ABC):
         """Streamed: a chunk's conflict (`conflicts`); nothing more is applied after it."""
         self._unapplied: tuple[int, int] | None = None
         self._unapplied_rows = 0
+        self._staged_rows = 0
 
     # --- staging ------------------------------------------------------------------------
 
@@ -162,6 +163,7 @@ class Stage(ABC):
         """Stage rows (row number first, in file order); streamed, apply them too, once
         `APPLY_ROWS` of them wait."""
         self._write(rows)
+        self._staged_rows += len(rows)
         if self.applying is None or not rows:
             return
         first, last = rows[0][0], rows[-1][0]
@@ -223,7 +225,9 @@ class Stage(ABC):
         return row[0] if row is not None else None
 
     def count(self) -> int:
-        return int(self._one(f"SELECT count(*) FROM {STAGE}"))
+        """The rows staged: counted as they are written and dropped, not asked for (a
+        round trip on PostgreSQL for every import and every part of a national call)."""
+        return self._staged_rows
 
     def latest(self, column: str) -> date | None:
         """The largest value of a date column among the staged rows."""
@@ -337,6 +341,7 @@ class Stage(ABC):
                 chunk,
             )
             self._execute(f"DELETE FROM {STAGE} WHERE row_no IN ({marks})", chunk)
+        self._staged_rows -= len(taken)
         return taken
 
     # --- the apply transaction -----------------------------------------------------------
@@ -508,9 +513,9 @@ class PostgresStage(Stage):
         self._chunk = self._upsert("%s", "IS DISTINCT FROM", "row_no BETWEEN %s AND %s")
 
     def create(self) -> None:
-        self._execute(f"DROP TABLE IF EXISTS pg_temp.{STAGE}")
-        self._execute(
-            f"CREATE TEMPORARY TABLE {STAGE} (row_no integer PRIMARY KEY,"
+        self._execute(  # one round trip: no parameters, so both go as one simple query
+            f"DROP TABLE IF EXISTS pg_temp.{STAGE};"
+            f" CREATE TEMPORARY TABLE {STAGE} (row_no integer PRIMARY KEY,"
             f" {', '.join(self._column_types())})"
         )
         self._copy = f"COPY {STAGE} (row_no, {', '.join(self.staged_names)}) FROM STDIN"
@@ -598,7 +603,9 @@ class PostgresStage(Stage):
                 f"DELETE FROM {STAGE} WHERE row_no = ANY(%s) RETURNING row_no, {names}",
                 [list(row_numbers)],
             )
-            return sorted(cursor.fetchall())
+            taken = sorted(cursor.fetchall())
+        self._staged_rows -= len(taken)
+        return taken
 
 
 def _pipe(source: Any, query: str, target: Any, table: str) -> None:
