@@ -75,15 +75,16 @@ class Uploader:
         return self.post(self.form(method, text))
 
     def result(self, serial: str, timeout: float = 60) -> dict[str, Any]:
-        """Polls AsyncHandleResult.Query until the call is done or refused."""
+        """Polls AsyncHandleResult.Query until the call is done or refused (a refusal for
+        the appid's rate, 429, waited out as a send's is)."""
         deadline = time.monotonic() + timeout
         while True:
-            answer = self.call("AsyncHandleResult.Query", {"requestSerialCode": serial})
-            assert answer["code"] == 0, answer
-            if answer["data"]["status"] != "0":
+            answer = self._accepted("AsyncHandleResult.Query", {"requestSerialCode": serial})
+            if answer is not None and answer["data"]["status"] != "0":
                 return dict(answer["data"])
             assert time.monotonic() < deadline, f"{serial} still waiting"
-            time.sleep(0.1)
+            if answer is not None:
+                time.sleep(0.1)
 
     def send(self, method: str, data: dict[str, Any]) -> dict[str, Any]:
         answer = self.call(method, data)
