@@ -10,17 +10,25 @@ catalog caches filled again for a few statements. The round trip's 246 housing c
 against 5.9-6.3, and the server's backends about half their CPU.
 
 Nothing of one use reaches the next: what a use left open is rolled back (SQLAlchemy's
-reset on return), then `DISCARD TEMP` drops its temporary tables (the staging table,
-the keys another agency lacks) before the connection is kept; one that fails either is
-closed instead. psycopg prepares no statement on these connections: `ingest_stage` is
-another table, with other columns, in the next import. A kept connection the server has
-said anything on since is closed rather than handed out, and a fresh one made: a server
-stopping, a backend ended, a database dropped WITH (FORCE) each send a message as they
-close it. That is asked of the socket (a poll), not with a ping: 686 pings were 0.3 s of
-the round trip's 11 s of national calls. The kept connection is closed when another
-database's is kept in its place, when its engine is disposed, and at exit. A forked
-process (a `hub serve` worker) forgets its parent's without touching it (psycopg does
-not close a connection another process opened).
+reset on return), then `DISCARD ALL` drops its temporary tables (the staging table, the
+keys another agency lacks) and resets whatever else a session holds — settings, advisory
+locks, prepared statements, cursors, LISTEN — in the same one round trip, and psycopg's
+own session attributes are reset; a connection that fails either is closed instead.
+psycopg prepares no statement on these connections: `ingest_stage` is another table,
+with other columns, in the next import.
+
+A connection is kept for the uses that follow it closely (`KEPT_SECONDS`: a national
+call's look-ups and imports, calls run back to back, an import's staging): one idle
+longer is closed and a fresh one made, so that a network that dropped an idle
+connection without a word (a NAT's or firewall's idle timeout, an address moved to a
+standby) is never met on the next use. A kept connection the server has said anything
+on since is closed rather than handed out too: a server stopping, a backend ended, a
+database dropped WITH (FORCE) each send a message as they close it. That is asked of the
+socket (a poll), not with a ping: 686 pings were 0.3 s of the round trip's 11 s of
+national calls. The kept connection is closed when another database's is kept in its
+place, when its engine is disposed (one given back to a disposed pool is closed), and
+at exit. A forked process (a `hub serve` worker) forgets its parent's without touching
+it (psycopg does not close a connection another process opened).
 
 `hub check` counts the kept connection with the imports' (docs/operations.md).
 """
@@ -31,12 +39,16 @@ import atexit
 import os
 import select
 import threading
+import time
 from typing import Any, Final
 
 from sqlalchemy.pool import ConnectionPoolEntry, Pool
 
 _lock = threading.Lock()
-_kept: tuple[OneKeptPool, ConnectionPoolEntry] | None = None
+_kept: tuple[OneKeptPool, ConnectionPoolEntry, float] | None = None
+"""The kept connection: its pool, its record, and when it was given back (monotonic)."""
+KEPT_SECONDS: Final = 5.0
+"""How long a given-back connection waits for the next use before it is closed instead."""
 _inherited: list[ConnectionPoolEntry] = []
 """A parent process's kept connection, held here unused until this process exits."""
 
@@ -57,7 +69,7 @@ class OneKeptPool(Pool):
 
     def _do_return_conn(self, record: ConnectionPoolEntry) -> None:
         connection = record.dbapi_connection
-        if connection is None or not _cleared(connection):
+        if self._disposed or connection is None or not _cleared(connection):
             record.close()
             return
         _keep(self, record)
@@ -74,7 +86,12 @@ class OneKeptPool(Pool):
             dialect=self._dialect,
         )
 
+    _disposed = False
+
     def dispose(self) -> None:
+        """Its kept connection closed, and any given back later (the engine uses the pool
+        `recreate` made)."""
+        self._disposed = True
         release(self)
 
 
@@ -99,27 +116,32 @@ def _ended(connection: Any) -> bool:
 
 
 def _cleared(connection: Any) -> bool:
-    """Whether a psycopg connection, its transaction rolled back, has shed its temporary
-    tables (one round trip) and can be kept."""
+    """Whether a psycopg connection, its transaction rolled back, has shed its session's
+    state (one round trip) and can be kept."""
     try:
         connection.rollback()  # none open, as a rule: SQLAlchemy rolled it back
         connection.autocommit = True
         try:
-            connection.execute("DISCARD TEMP")
+            connection.execute("DISCARD ALL")
         finally:
             connection.autocommit = False
+        connection.read_only = connection.deferrable = connection.isolation_level = None
     except Exception:  # any failure: the connection is closed, not kept
         return False
     return True
 
 
 def _take(pool: OneKeptPool) -> ConnectionPoolEntry | None:
-    """The kept connection, if it is `pool`'s."""
+    """The kept connection, if it is `pool`'s and was given back within `KEPT_SECONDS`."""
     global _kept
     with _lock:
         if _kept is None or _kept[0] is not pool:
             return None
-        record, _kept = _kept[1], None
+        _, record, since = _kept
+        _kept = None
+    if time.monotonic() - since > KEPT_SECONDS:
+        record.close()
+        return None
     return record
 
 
@@ -127,7 +149,7 @@ def _keep(pool: OneKeptPool, record: ConnectionPoolEntry) -> None:
     """`record` kept; the one kept before it closed."""
     global _kept
     with _lock:
-        replaced, _kept = _kept, (pool, record)
+        replaced, _kept = _kept, (pool, record, time.monotonic())
     if replaced is not None:
         replaced[1].close()
 

@@ -426,6 +426,11 @@ def _contract(
 # -- WorkerAttendance.Add -------------------------------------------------------------------
 
 
+HELD_AT_ONCE: Final = 1_000
+"""Workers asked about in one query of the months already held: a call may hold more
+(`HUB_NATIONAL_MAX_ITEMS` has no upper bound) than a statement takes parameters."""
+
+
 def _attendance(
     items: Sequence[Mapping[str, Any]], header: Mapping[str, Any], db: Database
 ) -> Conversion:
@@ -456,15 +461,17 @@ def _attendance(
     days_kind = tables.ATTENDANCE_SPEC.columns[3].kind
     attendance = tables.ATTENDANCE.table
     stored: dict[tuple[str, date], int] = {}
-    if months:  # the months already held: one query for the call (at most max_items rows)
+    if months:  # the months already held: a query for the call's workers, a thousand at once
+        workers = sorted({w for w, _ in months})
         with connected(db) as connection:
-            found = connection.execute(
-                select(attendance.c.worker_id_number, attendance.c.month, attendance.c.day_mask)
-                .where(attendance.c.project_code == project)
-                .where(attendance.c.worker_id_number.in_(sorted({w for w, _ in months})))
-                .where(attendance.c.month.in_(sorted({m for _, m in months})))
-            )
-            stored = {(worker, month): int(mask or 0) for worker, month, mask in found}
+            for first in range(0, len(workers), HELD_AT_ONCE):
+                found = connection.execute(
+                    select(attendance.c.worker_id_number, attendance.c.month, attendance.c.day_mask)
+                    .where(attendance.c.project_code == project)
+                    .where(attendance.c.worker_id_number.in_(workers[first : first + HELD_AT_ONCE]))
+                    .where(attendance.c.month.in_(sorted({m for _, m in months})))
+                )
+                stored.update(((worker, month), int(mask or 0)) for worker, month, mask in found)
     for (worker, month), (mask, index) in months.items():
         held = stored.get((worker, month), 0)
         if not mask | held:

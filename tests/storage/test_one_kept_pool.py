@@ -4,13 +4,17 @@ last given back for the next use, without what the use left in it."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import socket
+import struct
+import threading
 import time
 from collections.abc import Iterator
 
 import psycopg
 import pytest
-from sqlalchemy import Connection
+from sqlalchemy import Connection, make_url
 
 from conftest import POSTGRES_URL, REQUIRE_POSTGRES
 from storage import pooling
@@ -119,3 +123,170 @@ def test_a_forked_process_leaves_its_parents_kept_connection_alone(url: str) -> 
             assert _pid(connection) == kept  # still open, still the parent's
     finally:
         asyncio.run(database.dispose())
+
+
+@pytest.mark.parametrize(
+    ("left", "asked", "clean"),
+    [
+        ("SET search_path TO pg_catalog", "SHOW search_path", '"$user", public'),
+        ("SET statement_timeout TO 1", "SHOW statement_timeout", "0"),
+        ("SELECT pg_advisory_lock(4242)", "SELECT count(*)::text FROM pg_locks"
+         " WHERE locktype = 'advisory' AND pid = pg_backend_pid()", "0"),
+        ("PREPARE left_behind AS SELECT 1", "SELECT count(*)::text FROM pg_prepared_statements",
+         "0"),
+    ],
+    ids=["search_path", "statement_timeout", "advisory_lock", "prepared"],
+)  # fmt: skip
+def test_a_use_leaves_no_session_state_to_the_next(
+    url: str, left: str, asked: str, clean: str
+) -> None:
+    """Nothing of one use reaches the next: not only its temporary tables (DISCARD TEMP
+    kept these)."""
+    database = Database(url)
+    engine = database.one_off_engine()
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql(left)
+            connection.commit()
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql(asked).scalar_one() == clean
+    finally:
+        asyncio.run(database.dispose())
+
+
+class _Relay:
+    """A TCP relay to the server whose connections can be lost as a NAT entry or a
+    failed-over address loses them: the server's side ends, the client hears nothing
+    until it next sends, and is then reset. New connections go through as before."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.pairs: list[tuple[socket.socket, socket.socket]] = []
+        self.opened: list[socket.socket] = []
+        self.cut_off: set[socket.socket] = set()
+        self.reset = True
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            self.opened += [client, upstream]
+            self.pairs.append((client, upstream))
+            threading.Thread(target=self._up, args=(client, upstream), daemon=True).start()
+            threading.Thread(target=self._down, args=(client, upstream), daemon=True).start()
+
+    def _up(self, client: socket.socket, upstream: socket.socket) -> None:
+        while True:
+            try:
+                data = client.recv(65536)
+            except OSError:
+                return
+            if client in self.cut_off and not self.reset:
+                continue  # blackholed: nothing goes through, nothing comes back
+            if client in self.cut_off:  # the lost connection's next packet: a reset
+                client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                client.close()
+                return
+            if not data:
+                upstream.close()
+                return
+            upstream.sendall(data)
+
+    def _down(self, client: socket.socket, upstream: socket.socket) -> None:
+        while True:
+            try:
+                data = upstream.recv(65536)
+            except OSError:
+                return
+            if client in self.cut_off:
+                return  # nothing reaches the client
+            if not data:
+                client.close()
+                return
+            client.sendall(data)
+
+    def lose(self) -> None:
+        for client, upstream in self.pairs:
+            self.cut_off.add(client)
+            upstream.shutdown(socket.SHUT_RDWR)
+        self.pairs = []
+
+    def close(self) -> None:
+        self.listener.close()
+        for opened in self.opened:
+            with contextlib.suppress(OSError):
+                opened.shutdown(socket.SHUT_RDWR)
+            opened.close()
+
+
+def test_a_kept_connection_lost_without_a_word_is_not_handed_out(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A firewall or NAT that dropped the idle connection, a host that failed over: the
+    server sent nothing the poll could see. A connection idle past `KEPT_SECONDS` (here
+    at once) is not handed out: the next use gets a fresh one and works."""
+    monkeypatch.setattr(pooling, "KEPT_SECONDS", 0.0)
+    parsed = make_url(url)
+    relay = _Relay(parsed.host or "127.0.0.1", parsed.port or 5432)
+    database = Database(parsed.set(host="127.0.0.1", port=relay.port).render_as_string(False))
+    engine = database.one_off_engine()
+    try:
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT 1").scalar_one() == 1
+        relay.lose()
+        with engine.connect() as connection:  # an import's staging, a national call
+            assert connection.exec_driver_sql("SELECT 1").scalar_one() == 1
+    finally:
+        asyncio.run(database.dispose())
+        relay.close()
+
+
+def test_a_kept_connection_blackholed_does_not_hang_the_next_use(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As above, but the lost connection's packets go nowhere (a host powered off, an
+    address moved to a standby): handed out, it would hold the next use on TCP's
+    retransmissions (minutes); idle past `KEPT_SECONDS`, a fresh one answers at once."""
+    monkeypatch.setattr(pooling, "KEPT_SECONDS", 0.0)
+    parsed = make_url(url)
+    relay = _Relay(parsed.host or "127.0.0.1", parsed.port or 5432)
+    relay.reset = False
+    database = Database(parsed.set(host="127.0.0.1", port=relay.port).render_as_string(False))
+    engine = database.one_off_engine()
+    answered: list[int] = []
+
+    def use() -> None:
+        with engine.connect() as connection:
+            answered.append(connection.exec_driver_sql("SELECT 1").scalar_one())
+
+    try:
+        use()
+        relay.lose()
+        thread = threading.Thread(target=use, daemon=True)
+        thread.start()
+        thread.join(10)  # a hang detector, not a timing: a fresh connection takes ms
+        assert answered == [1, 1]
+    finally:
+        relay.close()  # ends the hung use (its socket shut)
+        asyncio.run(database.dispose())
+
+
+def test_a_connection_given_back_to_a_disposed_engine_is_closed(url: str) -> None:
+    """Not kept for a pool nobody takes from any more (it would hold its database open)."""
+    database = Database(url)
+    engine = database.one_off_engine()
+    connection = engine.connect()
+    pid = _pid(connection)
+    asyncio.run(database.dispose())
+    connection.close()
+    assert pooling._kept is None
+    deadline = time.monotonic() + 30
+    while not _gone(url, pid):
+        assert time.monotonic() < deadline, "the backend was kept"
+        time.sleep(0.05)
