@@ -361,6 +361,22 @@ def _row_results(
     return rows
 
 
+Issues = dict[int, list[dict[str, str]]]
+"""A call's problems (or warnings) by the index of the item they are about."""
+
+
+def _merged(found: Sequence[tuple[Issues, Issues]]) -> tuple[Issues, Issues]:
+    """Parts' problems and warnings, each item's in the parts' order."""
+    problems: Issues = {}
+    warnings: Issues = {}
+    for part_problems, part_warnings in found:
+        for index, listed in part_problems.items():
+            problems.setdefault(index, []).extend(listed)
+        for index, listed in part_warnings.items():
+            warnings.setdefault(index, []).extend(listed)
+    return problems, warnings
+
+
 def _issue(issue: Issue, part: Part) -> dict[str, str]:
     return {
         "field": part.sent_as(issue.column or ""),
@@ -576,19 +592,37 @@ class NationalRunner:
         parts = [
             (part, path) for part, path in zip(conversion.parts, files, strict=True) if part.rows
         ]
-        problems: dict[int, list[dict[str, str]]] = {}
-        warnings: dict[int, list[dict[str, str]]] = {}
-        if len(parts) > 1:  # every part checked before any is written: all or nothing
-            for part, path in parts:
+        problems: Issues = {}
+        warnings: Issues = {}
+        # All or nothing: every part after the first is checked (a dry run) before any is
+        # written; the first is checked by its own import, which writes nothing, and
+        # registers no refused batch, when it is refused (its dry run was 65 of the round
+        # trip's 441 imports). A refusal answers with every part's problems, in order.
+        later: list[tuple[Issues, Issues]] = []
+        if len(parts) > 1:
+            for part, path in parts[1:]:
+                later.append(({}, {}))
                 result = self._import(agency, part, path, sender, submit, dry_run=True)
-                self._collect(result, part, problems, warnings)
-            if problems:
+                self._collect(result, part, *later[-1])
+            if any(found for found, _ in later):
+                part, path = parts[0]
+                first: tuple[Issues, Issues] = ({}, {})
+                result = self._import(agency, part, path, sender, submit, dry_run=True)
+                self._collect(result, part, *first)
+                problems, warnings = _merged([first, *later])
                 return FAILED, self._answer(count, problems, warnings, [], refused=True), False
-            warnings.clear()
         batches = []
         changed = False  # the caller refreshes the facts once for the call's tables
-        for part, path in parts:
-            result = self._import(agency, part, path, sender, submit, dry_run=False)
+        for number, (part, path) in enumerate(parts):
+            checking = number == 0 and bool(later)  # the first of several: its check too
+            result = self._import(
+                agency, part, path, sender, submit, dry_run=False, register_refusal=not checking
+            )
+            if checking and not result.applied:  # nothing written, as its dry run's refusal
+                first = ({}, {})
+                self._collect(result, part, *first)
+                problems, warnings = _merged([first, *later])
+                return FAILED, self._answer(count, problems, warnings, [], refused=True), False
             changed = changed or changed_rows(result)
             batches.append(result.summary())
             self._collect(result, part, problems, warnings)
@@ -602,7 +636,15 @@ class NationalRunner:
         return DONE, answer, changed
 
     def _import(
-        self, agency: str, part: Part, path: Path, sender: Sender, submit: Any, *, dry_run: bool
+        self,
+        agency: str,
+        part: Part,
+        path: Path,
+        sender: Sender,
+        submit: Any,
+        *,
+        dry_run: bool,
+        register_refusal: bool = True,
     ) -> ImportResult:
         options = ImportOptions(
             format="jsonl",
@@ -610,6 +652,7 @@ class NationalRunner:
             dry_run=dry_run,
             submitted_by=sender.submitted_by,
             channel=CHANNEL,
+            register_refusal=register_refusal,
         )
         return self.importer.run(
             agency, part.table, path, options, sender, submit, refresh=False

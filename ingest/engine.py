@@ -80,6 +80,9 @@ class ImportOptions:
     channel: str = "cli"
     workers: int = 0
     """1: parse in a separate process while this one writes (large files)."""
+    register_refusal: bool = True
+    """False: a refused import leaves the batch registry as it was, as a dry run does (the
+    national runner's first table of a call, whose import is also its check)."""
 
 
 @dataclass
@@ -201,7 +204,7 @@ def run_import(
             _finish(stage, result, options, batches, rejected, before_commit)
         if result.outcome == REFUSED:
             stage.rollback()
-            if not options.dry_run:
+            if not options.dry_run and options.register_refusal:
                 _register_refusal(stage, result, batches)
     except BaseException:
         stage.rollback()

@@ -241,6 +241,30 @@ def test_a_row_in_error_is_answered_per_row_and_nothing_is_written(
     assert _rows(stores, "housing_worker") == before
 
 
+def test_a_call_whose_first_table_is_refused_writes_nothing_and_registers_nothing(
+    stores: Stores, housing: Uploader
+) -> None:
+    """ProjectWorker.Add's first table (the workers) is checked by its own import, not a
+    dry run before it: refused, it writes no row and registers no refused batch, and the
+    answer is every table's problems, as the dry run's refusal was."""
+    before = {table: _rows(stores, table) for table in (
+        "housing_worker", "housing_project_worker", "housing_import_batch")}  # fmt: skip
+    result = housing.send(
+        "ProjectWorker.Add",
+        {"projectCode": PROJECT, "corpCode": LABOUR, "teamName": "钢筋一班", "workerList": [
+            {"workerName": "名" * 60, "idCardType": "01", "idCardNumber": WORKERS[2],
+             "workType": "010"},
+            {"workerName": "孙八", "idCardType": "01", "idCardNumber": WORKERS[3],
+             "workType": "010"},
+        ]},
+    )  # fmt: skip
+    assert result["status"] == "10", result
+    assert [row["status"] for row in result["rows"]] == ["10", "20"], result
+    assert [e["field"] for e in result["rows"][0]["errors"]] == ["workerName"], result
+    assert not result["batches"]
+    assert {table: _rows(stores, table) for table in before} == before
+
+
 def test_an_entry_for_a_worker_not_on_the_roster_is_refused(housing: Uploader) -> None:
     result = housing.send(
         "WorkerEntryExit.Add",

@@ -204,10 +204,12 @@ def test_a_call_that_fails_after_writing_a_table_refreshes_the_facts(tmp_path: P
 
     imported = runner._import
 
-    def failing_on_the_roster(agency: str, part: Any, *args: Any, dry_run: bool) -> Any:
+    def failing_on_the_roster(
+        agency: str, part: Any, *args: Any, dry_run: bool, **options: Any
+    ) -> Any:
         if part.table == "project_workers" and not dry_run:
             raise OSError("the housing database went away")
-        return imported(agency, part, *args, dry_run=dry_run)
+        return imported(agency, part, *args, dry_run=dry_run, **options)
 
     async def scenario(data: dict[str, Any]) -> tuple[str, dict[str, Any] | None] | None:
         text = json.dumps(encrypted(data, secret), ensure_ascii=False)
