@@ -175,7 +175,11 @@ class _Relay:
                 client, _ = self.listener.accept()
             except OSError:
                 return
-            upstream = socket.create_connection(self.target)
+            try:
+                upstream = socket.create_connection(self.target)
+            except OSError:
+                client.close()
+                continue
             self.opened += [client, upstream]
             self.pairs.append((client, upstream))
             threading.Thread(target=self._up, args=(client, upstream), daemon=True).start()
@@ -190,13 +194,17 @@ class _Relay:
             if client in self.cut_off and not self.reset:
                 continue  # blackholed: nothing goes through, nothing comes back
             if client in self.cut_off:  # the lost connection's next packet: a reset
-                client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                with contextlib.suppress(OSError):  # unless `close` closed it meanwhile
+                    client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 client.close()
                 return
             if not data:
                 upstream.close()
                 return
-            upstream.sendall(data)
+            try:
+                upstream.sendall(data)
+            except OSError:  # closed by `close` meanwhile
+                return
 
     def _down(self, client: socket.socket, upstream: socket.socket) -> None:
         while True:
@@ -209,7 +217,10 @@ class _Relay:
             if not data:
                 client.close()
                 return
-            client.sendall(data)
+            try:
+                client.sendall(data)
+            except OSError:  # closed by `close` meanwhile
+                return
 
     def lose(self) -> None:
         for client, upstream in self.pairs:
