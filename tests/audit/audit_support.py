@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -102,6 +102,18 @@ class Chain:
 
     def engine(self) -> Engine:
         return self.audit.database.sync_engine()
+
+    def rows(self, queries: Mapping[str, str]) -> dict[str, list[tuple[Any, ...]]]:
+        """Each query's rows by its name (two chains' tables compared)."""
+        engine = self.engine()
+        try:
+            with engine.connect() as connection:
+                return {
+                    name: [tuple(row) for row in connection.execute(text(sql))]
+                    for name, sql in queries.items()
+                }
+        finally:
+            engine.dispose()
 
     def append(
         self, count: int, *, start: datetime | None = None, cosign_every: int | None = None

@@ -57,19 +57,13 @@ async def _append(store: AuditStore, numbers: range) -> list[int]:
 
 
 def _rows(chain: Chain) -> dict[str, list[Any]]:
-    engine = chain.engine()
-    try:
-        with engine.connect() as connection:
-            return {
-                table: [tuple(row) for row in connection.execute(text(sql))]
-                for table, sql in {
-                    "records": "SELECT * FROM audit_record ORDER BY seq",
-                    "entities": "SELECT * FROM audit_entity ORDER BY seq, kind, key",
-                    "head": "SELECT seq, frontier FROM audit_head",
-                }.items()
-            }
-    finally:
-        engine.dispose()
+    return chain.rows(
+        {
+            "records": "SELECT * FROM audit_record ORDER BY seq",
+            "entities": "SELECT * FROM audit_entity ORDER BY seq, kind, key",
+            "head": "SELECT seq, frontier FROM audit_head",
+        }
+    )
 
 
 def test_one_statement_writes_what_the_locking_path_writes(

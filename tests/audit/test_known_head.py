@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 from audit_support import Chain, entry, fresh_chain
-from sqlalchemy import text
 
 from audit.store import AuditStore
 from hub.wiring import build_audit_store
@@ -41,20 +40,14 @@ def _locking(store: AuditStore) -> AuditStore:
 
 
 def _rows(chain: Chain) -> dict[str, list[Any]]:
-    engine = chain.engine()
-    try:
-        with engine.connect() as connection:
-            return {
-                table: [tuple(row) for row in connection.execute(text(sql))]
-                for table, sql in {
-                    "records": "SELECT seq, payload, tree_hashes FROM audit_record ORDER BY seq",
-                    "entities": "SELECT * FROM audit_entity ORDER BY seq, kind, key",
-                    "head": "SELECT seq, frontier, checkpoint_seq FROM audit_head",
-                    "checkpoints": "SELECT size, root FROM audit_checkpoint ORDER BY size",
-                }.items()
-            }
-    finally:
-        engine.dispose()
+    return chain.rows(
+        {
+            "records": "SELECT seq, payload, tree_hashes FROM audit_record ORDER BY seq",
+            "entities": "SELECT * FROM audit_entity ORDER BY seq, kind, key",
+            "head": "SELECT seq, frontier, checkpoint_seq FROM audit_head",
+            "checkpoints": "SELECT size, root FROM audit_checkpoint ORDER BY size",
+        }
+    )
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

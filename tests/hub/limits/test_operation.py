@@ -73,17 +73,23 @@ def test_invalid_documents_are_measured_without_failing(schema: HubSchema) -> No
     assert _measure(schema, document).depth == 3
 
 
-def test_the_validation_cache_hits_for_the_hub_schema(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The limits' rule is built once, so a repeated document is validated once."""
-    schema = hub_schema(schema_extensions(HubSettings()))
-    measured: list[object] = []
+@pytest.fixture
+def measured(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """The documents the limits' rule measures (each validation of one does)."""
+    found: list[object] = []
     real = operation.measure_document
 
     def counted(*args: Any) -> Any:
-        measured.append(args[1])
+        found.append(args[1])
         return real(*args)
 
     monkeypatch.setattr(operation, "measure_document", counted)
+    return found
+
+
+def test_the_validation_cache_hits_for_the_hub_schema(measured: list[object]) -> None:
+    """The limits' rule is built once, so a repeated document is validated once."""
+    schema = hub_schema(schema_extensions(HubSettings()))
     for _ in range(3):
         assert schema.execute_sync("{ __typename repeated: __typename }").data == {
             "__typename": "Query",
@@ -93,7 +99,7 @@ def test_the_validation_cache_hits_for_the_hub_schema(monkeypatch: pytest.Monkey
 
 
 def test_the_validation_cache_keys_a_document_by_its_object(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, measured: list[object]
 ) -> None:
     """The parse cache gives one document object per text; the validation cache finds it
     by that object, never by hashing its whole tree (a request's worth of CPU: tens of µs
@@ -104,14 +110,6 @@ def test_the_validation_cache_keys_a_document_by_its_object(
         raise AssertionError("a document hashed")
 
     monkeypatch.setattr(DocumentNode, "__hash__", refused)
-    measured: list[object] = []
-    real = operation.measure_document
-
-    def counted(*args: Any) -> Any:
-        measured.append(args[1])
-        return real(*args)
-
-    monkeypatch.setattr(operation, "measure_document", counted)
     for document in ("{ a: __typename }", "{ b: __typename }", "{ a: __typename }"):
         assert not schema.execute_sync(document).errors
     assert [print_ast(found) for found in measured] == [
