@@ -272,14 +272,7 @@ class AuditStore:
         under way), written by its own request instead of handed to the writer and
         waited for: the same write, without the queue, two task switches and the
         writer's timer set again (a sixth of the audit's CPU a worker look-up)."""
-        started = time.perf_counter()
-        try:
-            first = await self._write([(entry, None)])
-        except Exception as error:  # the request hears of it, as from the writer
-            log.error("audit write failed for 1 record: %r", error)
-            raise AuditUnavailable(str(error)) from error
-        AUDIT_COMMIT.observe(time.perf_counter() - started)
-        AUDIT_RECORDS.inc()
+        first = await self._write_counted([(entry, None)])  # the request hears of a failure
         waiting = self._waiting
         if waiting is not None and not waiting.expired():  # quiet from now on, as after a batch
             waiting.reschedule(asyncio.get_running_loop().time() + self.policy.checkpoint_seconds)
@@ -386,12 +379,8 @@ class AuditStore:
                 await self._gather(queue, batch)
             AUDIT_QUEUE.set(queue.qsize())
             try:
-                started = time.perf_counter()
-                first = await self._write(batch)
-                AUDIT_COMMIT.observe(time.perf_counter() - started)
-                AUDIT_RECORDS.inc(len(batch))
-            except Exception as error:  # every waiting request must hear of it: fail closed
-                log.error("audit write failed for %d records: %r", len(batch), error)
+                first = await self._write_counted(batch)
+            except AuditUnavailable as error:  # every waiting request must hear of it
                 for _, done in batch:
                     if not done.done():
                         done.set_exception(AuditUnavailable(str(error)))
@@ -424,6 +413,21 @@ class AuditStore:
             timer.cancel()
             self._all_in = None
         _take(queue, batch)
+
+    async def _write_counted(
+        self, batch: Sequence[tuple[Entry, asyncio.Future[int] | None]]
+    ) -> int:
+        """`_write` of records, timed and counted; a failure logged and raised as
+        `AuditUnavailable` (fail closed: no request is answered without its record)."""
+        started = time.perf_counter()
+        try:
+            first = await self._write(batch)
+        except Exception as error:
+            log.error("audit write failed for %d records: %r", len(batch), error)
+            raise AuditUnavailable(str(error)) from error
+        AUDIT_COMMIT.observe(time.perf_counter() - started)
+        AUDIT_RECORDS.inc(len(batch))
+        return first
 
     async def _write(
         self, batch: Sequence[tuple[Entry, asyncio.Future[int] | None]], *, force: bool = False
@@ -567,11 +571,12 @@ class AuditStore:
             "moved_seq": head.seq,
             "moved_frontier": head.frontier,
         }
-        if appended.checkpoint is None:
-            return appended if run.changed(_MOVE_KNOWN, moved) else None
-        moved["moved_checkpoint_seq"] = head.checkpoint_seq
-        moved["moved_checkpoint_at"] = head.checkpoint_at
-        return appended if run.changed(_MOVE_KNOWN_SIGNED, moved) else None
+        statement = _MOVE_KNOWN
+        if appended.checkpoint is not None:
+            moved["moved_checkpoint_seq"] = head.checkpoint_seq
+            moved["moved_checkpoint_at"] = head.checkpoint_at
+            statement = _MOVE_KNOWN_SIGNED
+        return appended if run.changed(statement, moved) else None
 
     def _move_claimed(self, run: _Transaction, batch: list[Entry], force: bool) -> Appended:
         """The batch placed after the head as claimed under its lock, and the head moved."""

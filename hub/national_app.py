@@ -599,6 +599,14 @@ class NationalRunner:
         # registers no refused batch, when it is refused (its dry run was 65 of the round
         # trip's 441 imports). A refusal answers with every part's problems, in order.
         later: list[tuple[Issues, Issues]] = []
+
+        def refuse(first: ImportResult) -> tuple[str, dict[str, Any], bool]:
+            """The call refused with every part's problems, the first part's from `first`."""
+            found: tuple[Issues, Issues] = ({}, {})
+            self._collect(first, parts[0][0], *found)
+            merged = _merged([found, *later])
+            return FAILED, self._answer(count, *merged, [], refused=True), False
+
         if len(parts) > 1:
             for part, path in parts[1:]:
                 later.append(({}, {}))
@@ -606,11 +614,7 @@ class NationalRunner:
                 self._collect(result, part, *later[-1])
             if any(found for found, _ in later):
                 part, path = parts[0]
-                first: tuple[Issues, Issues] = ({}, {})
-                result = self._import(agency, part, path, sender, submit, dry_run=True)
-                self._collect(result, part, *first)
-                problems, warnings = _merged([first, *later])
-                return FAILED, self._answer(count, problems, warnings, [], refused=True), False
+                return refuse(self._import(agency, part, path, sender, submit, dry_run=True))
         batches = []
         changed = False  # the caller refreshes the facts once for the call's tables
         for number, (part, path) in enumerate(parts):
@@ -619,10 +623,7 @@ class NationalRunner:
                 agency, part, path, sender, submit, dry_run=False, register_refusal=not checking
             )
             if checking and not result.applied:  # nothing written, as its dry run's refusal
-                first = ({}, {})
-                self._collect(result, part, *first)
-                problems, warnings = _merged([first, *later])
-                return FAILED, self._answer(count, problems, warnings, [], refused=True), False
+                return refuse(result)
             changed = changed or changed_rows(result)
             batches.append(result.summary())
             self._collect(result, part, problems, warnings)

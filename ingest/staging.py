@@ -397,7 +397,7 @@ class Stage(ABC):
 
     def close(self) -> None:
         # given back: closed (SQLite: its ATTACHes go), or on PostgreSQL kept for the
-        # next use, its temporary tables dropped (`storage.pooling`)
+        # next use, its session reset (`storage.pooling`)
         self.pooled.close()
 
     def _execute(self, sql: str, parameters: Sequence[Any] = ()) -> int:

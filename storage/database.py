@@ -146,11 +146,11 @@ class Database:
         reference checks, the national runner's look-ups), made on first use and kept
         until `dispose`. No session state (temporary tables, SQLite's ATTACH) passes from
         one use to the next: on SQLite each connection is closed after its use; on
-        PostgreSQL the process's last one is kept for the next use, its temporary tables
-        dropped (`storage.pooling`: a new backend per use was a third of a small import's
-        time). The dialect is set up once (on PostgreSQL a few queries at the first
-        connection) and compiled statements are cached, not redone for every import and
-        every national call. Made under a lock: the importing threads share it."""
+        PostgreSQL the process's last one is kept for the next use, its session reset
+        (`storage.pooling`: a new backend per use was a third of a small import's time).
+        The dialect is set up once (on PostgreSQL a few queries at the first connection)
+        and compiled statements are cached, not redone for every import and every
+        national call. Made under a lock: the importing threads share it."""
         return self._one_off.get()
 
     @property

@@ -463,13 +463,14 @@ def _attendance(
     stored: dict[tuple[str, date], int] = {}
     if months:  # the months already held: a query for the call's workers, a thousand at once
         workers = sorted({w for w, _ in months})
+        held_months = sorted({m for _, m in months})
         with connected(db) as connection:
             for first in range(0, len(workers), HELD_AT_ONCE):
                 found = connection.execute(
                     select(attendance.c.worker_id_number, attendance.c.month, attendance.c.day_mask)
                     .where(attendance.c.project_code == project)
                     .where(attendance.c.worker_id_number.in_(workers[first : first + HELD_AT_ONCE]))
-                    .where(attendance.c.month.in_(sorted({m for _, m in months})))
+                    .where(attendance.c.month.in_(held_months))
                 )
                 stored.update(((worker, month), int(mask or 0)) for worker, month, mask in found)
     for (worker, month), (mask, index) in months.items():

@@ -12,7 +12,7 @@ once, so every request presents the same tuple of rules and the validation cache
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
 from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLSchema, parse
 from strawberry.extensions import SchemaExtension
@@ -97,14 +97,14 @@ class DocumentChecks(SchemaExtension):
 
 
 def schema_extensions(settings: HubSettings) -> list[ExtensionFactory]:
-    rules: Sequence[type[ASTValidationRule]] = (
+    rules: tuple[type[ASTValidationRule], ...] = (
         limits_rule(settings.limits, settings.pages),
         SoundLiterals,
     )
     checks = functools.partial(
         DocumentChecks,
         max_tokens=settings.limits.max_tokens,
-        rules=tuple(rules),
+        rules=rules,
         introspection=settings.env != "production",
     )
     return [checks]

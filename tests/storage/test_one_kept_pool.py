@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
-from sqlalchemy import Connection, make_url
+from sqlalchemy import Connection, Engine, make_url
 
 from conftest import POSTGRES_URL, REQUIRE_POSTGRES
 from storage import pooling
@@ -236,56 +236,55 @@ class _Relay:
             opened.close()
 
 
-def test_a_kept_connection_lost_without_a_word_is_not_handed_out(
-    url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A firewall or NAT that dropped the idle connection, a host that failed over: the
-    server sent nothing the poll could see. A connection idle past `KEPT_SECONDS` (here
-    at once) is not handed out: the next use gets a fresh one and works."""
+@pytest.fixture
+def relayed(url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[_Relay, Engine]]:
+    """A one-off engine reaching the server through a relay, its connections kept for no
+    idle time (`KEPT_SECONDS` 0: a connection given back is past it at the next use)."""
     monkeypatch.setattr(pooling, "KEPT_SECONDS", 0.0)
     parsed = make_url(url)
     relay = _Relay(parsed.host or "127.0.0.1", parsed.port or 5432)
     database = Database(parsed.set(host="127.0.0.1", port=relay.port).render_as_string(False))
-    engine = database.one_off_engine()
     try:
-        with engine.connect() as connection:
-            assert connection.exec_driver_sql("SELECT 1").scalar_one() == 1
-        relay.lose()
-        with engine.connect() as connection:  # an import's staging, a national call
-            assert connection.exec_driver_sql("SELECT 1").scalar_one() == 1
+        yield relay, database.one_off_engine()
     finally:
+        relay.close()  # ends a hung use (its socket shut)
         asyncio.run(database.dispose())
-        relay.close()
+
+
+def test_a_kept_connection_lost_without_a_word_is_not_handed_out(
+    relayed: tuple[_Relay, Engine],
+) -> None:
+    """A firewall or NAT that dropped the idle connection, a host that failed over: the
+    server sent nothing the poll could see. A connection idle past `KEPT_SECONDS` is not
+    handed out: the next use gets a fresh one and works."""
+    relay, engine = relayed
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT 1").scalar_one() == 1
+    relay.lose()
+    with engine.connect() as connection:  # an import's staging, a national call
+        assert connection.exec_driver_sql("SELECT 1").scalar_one() == 1
 
 
 def test_a_kept_connection_blackholed_does_not_hang_the_next_use(
-    url: str, monkeypatch: pytest.MonkeyPatch
+    relayed: tuple[_Relay, Engine],
 ) -> None:
     """As above, but the lost connection's packets go nowhere (a host powered off, an
     address moved to a standby): handed out, it would hold the next use on TCP's
     retransmissions (minutes); idle past `KEPT_SECONDS`, a fresh one answers at once."""
-    monkeypatch.setattr(pooling, "KEPT_SECONDS", 0.0)
-    parsed = make_url(url)
-    relay = _Relay(parsed.host or "127.0.0.1", parsed.port or 5432)
+    relay, engine = relayed
     relay.reset = False
-    database = Database(parsed.set(host="127.0.0.1", port=relay.port).render_as_string(False))
-    engine = database.one_off_engine()
     answered: list[int] = []
 
     def use() -> None:
         with engine.connect() as connection:
             answered.append(connection.exec_driver_sql("SELECT 1").scalar_one())
 
-    try:
-        use()
-        relay.lose()
-        thread = threading.Thread(target=use, daemon=True)
-        thread.start()
-        thread.join(10)  # a hang detector, not a timing: a fresh connection takes ms
-        assert answered == [1, 1]
-    finally:
-        relay.close()  # ends the hung use (its socket shut)
-        asyncio.run(database.dispose())
+    use()
+    relay.lose()
+    thread = threading.Thread(target=use, daemon=True)
+    thread.start()
+    thread.join(10)  # a hang detector, not a timing: a fresh connection takes ms
+    assert answered == [1, 1]
 
 
 def test_a_connection_given_back_to_a_disposed_engine_is_closed(url: str) -> None:
@@ -297,7 +296,4 @@ def test_a_connection_given_back_to_a_disposed_engine_is_closed(url: str) -> Non
     asyncio.run(database.dispose())
     connection.close()
     assert pooling._kept is None
-    deadline = time.monotonic() + 30
-    while not _gone(url, pid):
-        assert time.monotonic() < deadline, "the backend was kept"
-        time.sleep(0.05)
+    assert _gone(url, pid), "the backend was kept"
