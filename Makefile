@@ -8,8 +8,8 @@ SCALE ?= small
 # processes fill; since the suite's `hub` processes fork from a pre-imported one, 4 do a
 # little better than 3 on 2 cores (clean-clone runs, quiet: pytest 225, 219, 247 s against
 # 232, 239; within the runs' spread: bench/results/make-test.md). A module's tests stay in one process,
-# since they share its servers and databases; modules go out in the suite's order, the ones
-# marked `heavy` first (tests/conftest.py).
+# since they share its servers and databases; modules go out longest first, as long as
+# they took when last recorded (tests/module_order.py).
 TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 2 )))
 export AUTHLIB_INSECURE_TRANSPORT ?= 1
 PACKAGES := kernel storage ingest auth synthetic connectors graph audit alerts web hub bench

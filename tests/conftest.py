@@ -31,6 +31,7 @@ from typing import Any
 
 import httpx
 import httpx._transports.default as transports
+import module_order
 import psycopg
 import pytest
 import redis
@@ -91,12 +92,15 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     rewrite_ahead(session.config)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    module_order.register(config)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Modules marked `heavy` (minutes long) first: `make test` hands pytest-xdist's test
-    processes whole modules in the suite's order (`--dist loadfile --no-loadscope-reorder`),
-    and a heavy module handed out last kept one process busy for minutes after the other
-    had finished. (xdist's own order, most tests first, put them last.)"""
-    items.sort(key=lambda item: item.get_closest_marker("heavy") is None)
+    """Modules longest first (`tests/module_order.py`): `make test` hands pytest-xdist's
+    test processes whole modules in the suite's order, and a long one handed out last
+    kept one process busy after the others had finished."""
+    module_order.longest_first(items)
 
 
 def _one_verified_tls_context() -> None:
