@@ -16,14 +16,15 @@ PACKAGES := kernel storage ingest auth synthetic connectors graph audit alerts w
 
 .PHONY: install run test lint schema docs bench clean assets
 
-# The virtualenv is filled by uv (itself installed into it by the system's pip): it fetches and
-# unpacks the ~80 wheels side by side where pip takes them one after another, and compiles
-# their bytecode on every core (every process would compile them again under
-# PYTHONDONTWRITEBYTECODE). A fresh venv and install: 31 s with pip, 10 s with uv
-# (bench/results/make-test.md).
+# The virtualenv is filled by uv (itself installed into it by the system's pip, or by the
+# venv's own where the system's has no --python): it fetches and unpacks the ~80 wheels
+# side by side where pip takes them one after another, and compiles their bytecode on every
+# core (every process would compile them again under PYTHONDONTWRITEBYTECODE). A fresh
+# venv and install: 31 s with pip, 10 s with uv (bench/results/make-test.md).
 $(BIN)/hub: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv --without-pip $(VENV)
-	test -x $(BIN)/uv || $(PYTHON) -m pip --python $(BIN)/python install --quiet 'uv>=0.9'
+	test -x $(BIN)/uv || $(PYTHON) -m pip --python $(BIN)/python install --quiet 'uv>=0.9' \
+	  || { $(BIN)/python -m ensurepip --upgrade && $(BIN)/python -m pip install --quiet 'uv>=0.9'; }
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --compile-bytecode -e '.[dev]'
 	touch $@
 
