@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     import hub.graph as hub_graph
     from alerts import dispatcher as dispatching
     from alerts import evaluation, payloads, streams
+    from audit.record import SubjectHasher
+    from graph.schema import HubSchema
     from hub import wiring
     from hub.limits import pipeline
     from hub.settings import HubSettings
@@ -155,6 +157,17 @@ def _subscriptions_remove(settings: HubSettings, args: argparse.Namespace) -> in
     return 0
 
 
+def payload_schema(settings: HubSettings, hasher: SubjectHasher) -> HubSchema:
+    """The graph a dispatcher builds bodies with: the hub's limits (and their parse and
+    validation caches, so a kind's query is parsed and validated once, not per delivery),
+    and the audit log's extension when the log is on. Built once per process: building it
+    costs more than a body."""
+    extensions = pipeline.schema_extensions(settings)
+    if settings.audit.enabled:
+        extensions.append(audit_extensions.audit_extension(hasher))
+    return hub_graph.hub_schema(extensions, hide_suggestions=settings.env == "production")
+
+
 class PayloadBuilder:
     """What a dispatcher process builds bodies with: the graph as each subscribing client
     (its scopes, limits, masking), with the audit log when it is on; closed at the end."""
@@ -166,11 +179,8 @@ class PayloadBuilder:
             wiring.build_audit_store(settings, self.auth_store) if settings.audit.enabled else None
         )
         hasher = wiring.build_subject_hasher(settings)
-        extensions = pipeline.schema_extensions(settings)
-        if self.audit_store is not None:
-            extensions.append(audit_extensions.audit_extension(hasher))
         self.builder = payloads.AsClient(
-            hub_graph.hub_schema(extensions, hide_suggestions=settings.env == "production"),
+            payload_schema(settings, hasher),
             wiring.loader_factories(connectors),
             wiring.build_cursors(settings),
             self.auth_store.get_client,

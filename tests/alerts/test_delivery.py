@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 import redis
@@ -40,10 +40,10 @@ from alerts.store import (
     subscription_t,
 )
 from alerts.streams import GROUP, StreamQueue
-from audit.extension import audit_extension
 from conftest import RUN, _free_port, require_redis
+from graph.schema import HubSchema
 from hub.demo import register_demo_clients
-from hub.graph import hub_schema
+from hub.warnings_cli import payload_schema
 from hub.wiring import (
     build_alert_store,
     build_cursors,
@@ -75,10 +75,18 @@ ON_STREAMS = pytest.mark.parametrize("world", ["sqlite+redis", "postgres+redis"]
 """For a test of the Redis Stream itself: the world's two queues on a stream only."""
 
 
+class World(NamedTuple):
+    stores: Stores
+    store: AlertStore
+    """The queue's store, with `FAST` settings (a test may open another on its database)."""
+    schema: HubSchema
+    """The graph bodies are built with, as a dispatcher process builds it: built once."""
+
+
 @pytest.fixture(scope="module", params=["sqlite", "postgres", "sqlite+redis", "postgres+redis"])
 def world(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[Stores, AlertStore]]:
+) -> Iterator[World]:
     backend, _, queue = request.param.partition("+")
     redis_url = require_redis() if queue else None
     stores = make_stores(
@@ -98,7 +106,7 @@ def world(
             await connector.dispose()
 
     asyncio.run(baseline())
-    yield stores, store
+    yield World(stores, store, payload_schema(stores.settings, stores.hasher))
     store.close()
     if redis_url:
         with redis.Redis.from_url(redis_url) as client:
@@ -118,14 +126,15 @@ def _states(store: AlertStore, subscription: Subscription) -> Counter[str]:
 
 
 def _dispatch(
-    stores: Stores, store: AlertStore, until: Any, seconds: float = 30, dispatchers: int = 1
+    world: World, store: AlertStore, until: Any, seconds: float = 30, dispatchers: int = 1
 ) -> None:
     """Runs in-process dispatchers (each its own queue client) until `until()` holds."""
+    stores = world.stores
 
     async def run() -> None:
         connectors = list(stores.connectors.values())
         builder = AsClient(
-            hub_schema([audit_extension(stores.hasher)]),
+            world.schema,
             loader_factories(connectors),
             build_cursors(stores.settings),
             stores.auth.get_client,
@@ -161,9 +170,9 @@ def _dispatch(
 
 
 def test_a_receiver_that_is_down_gets_its_events_when_it_returns(
-    world: tuple[Stores, AlertStore],
+    world: World,
 ) -> None:
-    stores, shared = world
+    stores, shared = world.stores, world.store
     store = AlertStore(
         shared.database,
         stores.settings.alerts.model_copy(update={"max_attempts": 8, "max_backoff_seconds": 2}),
@@ -171,10 +180,10 @@ def test_a_receiver_that_is_down_gets_its_events_when_it_returns(
     try:
         port = _free_port()
         made, queued = _subscribe(store, f"http://127.0.0.1:{port}/hook")
-        _dispatch(stores, store, lambda: all(d.attempts >= 1 for d in store.deliveries(made.id)))
+        _dispatch(world, store, lambda: all(d.attempts >= 1 for d in store.deliveries(made.id)))
         assert _states(store, made)[PENDING] == queued  # refused, backing off
         with receiving(Receiver(), port=port) as receiver:
-            _dispatch(stores, store, lambda: _states(store, made)[DELIVERED] == queued)
+            _dispatch(world, store, lambda: _states(store, made)[DELIVERED] == queued)
         assert sorted(set(receiver.ids)) == sorted(d.id for d in store.deliveries(made.id))
         assert len(receiver.ids) == queued
         for received in receiver.received:
@@ -184,25 +193,25 @@ def test_a_receiver_that_is_down_gets_its_events_when_it_returns(
 
 
 def test_a_receiver_failing_forever_is_dead_lettered_then_replayed(
-    world: tuple[Stores, AlertStore],
+    world: World,
 ) -> None:
-    stores, store = world
+    store = world.store
     with receiving(Receiver(status=500)) as receiver:
         made, queued = _subscribe(store, receiver.url)
-        _dispatch(stores, store, lambda: _states(store, made)[DEAD] == queued)
+        _dispatch(world, store, lambda: _states(store, made)[DEAD] == queued)
         assert len(receiver.ids) == queued * FAST.max_attempts
         assert all(d.last_status == 500 for d in store.deliveries(made.id))
         first = Counter(receiver.ids)
         receiver.status = 200
         assert store.replay(EPOCH, made.id, dead_only=True) == queued
-        _dispatch(stores, store, lambda: _states(store, made)[DELIVERED] == queued)
+        _dispatch(world, store, lambda: _states(store, made)[DELIVERED] == queued)
     again = Counter(receiver.ids) - first
     assert set(again) == set(first)  # the same ids: a receiver that kept them dedupes
     assert all(count == 1 for count in again.values())
 
 
-def test_a_slow_receiver_does_not_hold_up_the_others(world: tuple[Stores, AlertStore]) -> None:
-    stores, store = world
+def test_a_slow_receiver_does_not_hold_up_the_others(world: World) -> None:
+    store = world.store
     with (
         receiving(Receiver(delay=1.0)) as slow,
         receiving(Receiver()) as fast,
@@ -210,7 +219,7 @@ def test_a_slow_receiver_does_not_hold_up_the_others(world: tuple[Stores, AlertS
         slow_sub, slow_count = _subscribe(store, slow.url)
         fast_sub, fast_count = _subscribe(store, fast.url)
         started = time.monotonic()
-        _dispatch(stores, store, lambda: _states(store, fast_sub)[DELIVERED] == fast_count)
+        _dispatch(world, store, lambda: _states(store, fast_sub)[DELIVERED] == fast_count)
         took = time.monotonic() - started
         slow_done = _states(store, slow_sub)[DELIVERED]
     # the slow one takes ≥ 1 s a delivery, two at a time: the fast one finished first
@@ -251,10 +260,10 @@ def _dispatcher(stores: Stores, log: Path) -> hub_processes.Process:
 
 
 def test_a_dispatcher_killed_mid_delivery_loses_nothing_and_repeats_only_ids(
-    world: tuple[Stores, AlertStore], tmp_path: Path
+    world: World, tmp_path: Path
 ) -> None:
     log = tmp_path / "dispatch.log"
-    stores, store = world
+    stores, store = world.stores, world.store
     with receiving(Receiver(delay=0.5)) as receiver:
         made, queued = _subscribe(store, receiver.url)
         first = _dispatcher(stores, log)
@@ -289,11 +298,11 @@ def test_a_dispatcher_killed_mid_delivery_loses_nothing_and_repeats_only_ids(
     assert len(repeated) <= 4
 
 
-def test_the_database_holds_no_signing_secret(world: tuple[Stores, AlertStore]) -> None:
+def test_the_database_holds_no_signing_secret(world: World) -> None:
     """A copy of the warnings database forges no delivery: each subscription's secret is
     derived from the hub's key (keys/webhook.key, or HUB_ALERTS_SECRET_KEY) when needed,
     the same in every process holding that key, and another key gives another secret."""
-    stores, store = world
+    stores, store = world.stores, world.store
     made = store.subscribe("hr-bureau-xinmi", KINDS, "https://hr.example/hook", "supervision")
     with store.engine.connect() as connection:
         stored = connection.execute(
@@ -318,11 +327,11 @@ def test_the_database_holds_no_signing_secret(world: tuple[Stores, AlertStore]) 
 
 
 def test_two_dispatchers_on_one_queue_send_each_delivery_once(
-    world: tuple[Stores, AlertStore],
+    world: World,
 ) -> None:
     """Each delivery goes to one of them (a lease long enough that a loaded machine does
     not let one run out mid-delivery, which would rightly send it again, same id)."""
-    stores, shared = world
+    stores, shared = world.stores, world.store
     store = AlertStore(
         shared.database, stores.settings.alerts.model_copy(update={"lease_seconds": 60})
     )
@@ -330,7 +339,7 @@ def test_two_dispatchers_on_one_queue_send_each_delivery_once(
         with receiving(Receiver(delay=0.05)) as receiver:
             made, queued = _subscribe(store, receiver.url)
             _dispatch(
-                stores, store, lambda: _states(store, made)[DELIVERED] == queued, dispatchers=2
+                world, store, lambda: _states(store, made)[DELIVERED] == queued, dispatchers=2
             )
         assert sorted(receiver.ids) == sorted(d.id for d in store.deliveries(made.id))
         assert all(d.attempts == 1 for d in store.deliveries(made.id))
@@ -340,11 +349,11 @@ def test_two_dispatchers_on_one_queue_send_each_delivery_once(
 
 @ON_STREAMS
 def test_a_repeated_message_on_the_stream_sends_nothing_twice(
-    world: tuple[Stores, AlertStore],
+    world: World,
 ) -> None:
     """What a relay that died between XADD and marking its rows leaves: every delivery on
     the stream twice, and a stale one for an attempt already made. Each is sent once."""
-    stores, store = world
+    stores, store = world.stores, world.store
     stream = stores.settings.alerts.stream_key
     with receiving(Receiver()) as receiver:
         made, queued = _subscribe(store, receiver.url)
@@ -354,23 +363,23 @@ def test_a_repeated_message_on_the_stream_sends_nothing_twice(
         with redis.Redis.from_url(stores.settings.redis_url) as client:
             for delivery_id, attempt, subscription_id in mine * 2:
                 client.xadd(stream, {"d": delivery_id, "n": attempt, "s": subscription_id})
-        _dispatch(stores, store, lambda: _states(store, made)[DELIVERED] == queued)
+        _dispatch(world, store, lambda: _states(store, made)[DELIVERED] == queued)
         with redis.Redis.from_url(stores.settings.redis_url) as client:
             for delivery_id, _, subscription_id in mine:
                 client.xadd(stream, {"d": delivery_id, "n": 1, "s": subscription_id})
-            _dispatch(stores, store, lambda: client.xlen(stream) == 0)
+            _dispatch(world, store, lambda: client.xlen(stream) == 0)
             assert client.xpending(stream, GROUP)["pending"] == 0
     assert sorted(receiver.ids) == sorted(d.id for d in store.deliveries(made.id))
     assert len(receiver.ids) == queued
 
 
 @ON_STREAMS
-def test_what_a_lost_stream_held_is_streamed_again(world: tuple[Stores, AlertStore]) -> None:
+def test_what_a_lost_stream_held_is_streamed_again(world: World) -> None:
     """Redis restarted without its data (the operations page says it may): the store still
     says which deliveries wait, and after ten leases the relay streams them again. The ten
     leases are not waited for: the deliveries' stream times are moved back by them, as
     their passing would leave them."""
-    stores, shared = world
+    stores, shared = world.stores, world.store
     settings = stores.settings.alerts
     store = AlertStore(shared.database, settings)
     try:
@@ -393,7 +402,7 @@ def test_what_a_lost_stream_held_is_streamed_again(world: tuple[Stores, AlertSto
             assert not [d for d in store.unstreamed(1000) if d[2] == made.id]
             _ten_leases_pass(store, made, settings.lease_seconds)
             assert len([d for d in store.unstreamed(1000) if d[2] == made.id]) == queued
-            _dispatch(stores, store, lambda: _states(store, made)[DELIVERED] == queued, seconds=90)
+            _dispatch(world, store, lambda: _states(store, made)[DELIVERED] == queued, seconds=90)
         assert sorted(receiver.ids) == sorted(d.id for d in store.deliveries(made.id))
     finally:
         store.close()
