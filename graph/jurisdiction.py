@@ -18,9 +18,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections import defaultdict
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Awaitable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from connectors.base import discover
 from kernel.access import caller_of
@@ -92,11 +92,17 @@ class _Stepped:
         self._step = step
 
     async def load(self, key: Hashable) -> Any:
-        found, _ = await asyncio.gather(self._loader.load(key), self._step.load(object()))
+        step = self._step.load(object())
+        found = await self._loader.load(key)
+        await step
         return found
 
     async def load_many(self, keys: Iterable[Hashable]) -> list[Any]:
-        found, _ = await asyncio.gather(self._loader.load_many(keys), self._step.load(object()))
+        """The step is queued first and awaited last: both are of the wave the keys join,
+        without the task and gathering future `asyncio.gather` would make for them."""
+        step = self._step.load(object())
+        found = await self._loader.load_many(keys)
+        await step
         return found
 
 
@@ -133,6 +139,20 @@ class InStep:
         return found
 
 
+T = TypeVar("T")
+
+
+async def _side_by_side(awaitables: Iterable[Awaitable[T]]) -> list[T]:
+    """The coroutines run together, so their loads join the same waves. One alone (a
+    grant's single limit, a kind's single decider or link: the usual case) is awaited
+    in place: `asyncio.gather` would make a task and a gathering future for it, for each
+    entity a page or an `_entities` call decides."""
+    started = list(awaitables)
+    if len(started) == 1:
+        return [await started[0]]
+    return list(await asyncio.gather(*started))
+
+
 class Jurisdiction:
     """One request's visibility decisions, loaded in batches through the agencies' loaders."""
 
@@ -143,8 +163,8 @@ class Jurisdiction:
         self.steps = InStep(context)
 
     async def visible(self, entity: Entity, keys: list[Hashable]) -> list[bool]:
-        verdicts = await asyncio.gather(
-            *(self._under(name, values, entity, keys) for name, values in self.caller.limits)
+        verdicts = await _side_by_side(
+            self._under(name, values, entity, keys) for name, values in self.caller.limits
         )
         return (
             [all(passed) for passed in zip(*verdicts, strict=True)]
@@ -160,12 +180,12 @@ class Jurisdiction:
             return [False] * len(keys)
         deciders = self.rules.deciders.get((name, entity))
         if deciders:
-            verdicts = await asyncio.gather(*(d.decide(self.steps, values, keys) for d in deciders))
+            verdicts = await _side_by_side(d.decide(self.steps, values, keys) for d in deciders)
             return [all(passed) for passed in zip(*verdicts, strict=True)]
         links = self.rules.links.get((entity, kind.home))
         if entity is kind.home or not links:
             return [False] * len(keys)
-        followed = await asyncio.gather(*(link.follow(self.steps, keys) for link in links))
+        followed = await _side_by_side(link.follow(self.steps, keys) for link in links)
         targets = [
             [t for per_link in per_key for t in per_link] for per_key in zip(*followed, strict=True)
         ]
