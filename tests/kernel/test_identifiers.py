@@ -59,6 +59,17 @@ def test_standard_examples_are_valid(number: str) -> None:
     assert validate_id_number(number) == number
 
 
+def test_the_check_character_is_gb_11643s_for_every_digit_in_every_place() -> None:
+    """Against the standard's formula, written out independently: the weight 2^(18-i)
+    mod 11 of each place, the check (12 - sum mod 11) mod 11, 10 written X."""
+    weights = [2 ** (17 - i) % 11 for i in range(17)]
+    for place in range(17):
+        for digit in "0123456789":
+            first17 = "34122619660313901"[:place] + digit + "34122619660313901"[place + 1 :]
+            check = (12 - sum(int(d) * w for d, w in zip(first17, weights, strict=True)) % 11) % 11
+            assert id_number_check_char(first17) == ("X" if check == 10 else str(check))
+
+
 def test_id_number_is_trimmed_and_its_x_upper_cased() -> None:
     assert validate_id_number("  11010519491231002x\n") == "11010519491231002X"
 
