@@ -45,17 +45,13 @@ def test_what_counts_as_local(url: str, local: bool) -> None:
     assert is_loopback(url) is local
 
 
-def test_a_request_elsewhere_is_recorded_and_aborted(browser_page: BrowserPage) -> None:
-    page = browser_page.page
-    page.set_content(f'<script src="{ELSEWHERE}"></script><p>offline</p>')
-    assert browser_page.left_loopback() == [ELSEWHERE]
-    assert page.evaluate("typeof window.React") == "undefined"
-
-
 @ON_SQLITE
 def test_an_inline_script_is_blocked_and_reported(
     browser_page: BrowserPage, hub: RunningHub
 ) -> None:
+    """The module's first page: the hub (started for the session on first use) must start
+    before the module's Chromium, as starting it runs `asyncio.run`, which Playwright's
+    open sync API refuses (the `chromium` fixture's note)."""
     page = browser_page.page
     page.goto(f"{hub.url}/graphql")
     page.evaluate(
@@ -68,6 +64,13 @@ def test_an_inline_script_is_blocked_and_reported(
     assert page.evaluate("window.injected === undefined")
     violations = browser_page.csp_violations()
     assert {"directive": "script-src-elem", "blocked": "inline"}.items() <= violations[0].items()
+
+
+def test_a_request_elsewhere_is_recorded_and_aborted(browser_page: BrowserPage) -> None:
+    page = browser_page.page
+    page.set_content(f'<script src="{ELSEWHERE}"></script><p>offline</p>')
+    assert browser_page.left_loopback() == [ELSEWHERE]
+    assert page.evaluate("typeof window.React") == "undefined"
 
 
 def test_printed_chinese_comes_back_from_the_pdf(browser_page: BrowserPage, tmp_path: Path) -> None:
