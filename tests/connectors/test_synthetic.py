@@ -91,6 +91,12 @@ def small() -> World:
 
 
 @pytest.fixture(scope="module")
+def small_by_1000() -> list[WorldBatch]:
+    """The small world in batches of about 1,000 workers."""
+    return list(generate("small", 42, batch_size=1000))
+
+
+@pytest.fixture(scope="module")
 def keys() -> Stories:
     return stories(42)
 
@@ -113,13 +119,12 @@ def test_different_seed_gives_a_different_world(demo: World) -> None:
     assert other.batches[0].enterprises != demo.batches[0].enterprises
 
 
-def test_batches_are_independent_of_each_other() -> None:
+def test_batches_are_independent_of_each_other(small_by_1000: list[WorldBatch]) -> None:
     """Batch k depends on the seed and k only: a later batch is the same however reached.
     (Up to that batch: the world's later batches are not needed to make it.)"""
-    first = list(islice(generate("small", 42, batch_size=2000), 4))
-    again = list(islice(generate("small", 42, batch_size=2000), 4))
-    assert len(first) == 4
-    assert first[3] == again[3]
+    again = list(islice(generate("small", 42, batch_size=1000), 4))
+    assert len(again) == 4
+    assert small_by_1000[3] == again[3]
 
 
 @pytest.mark.parametrize("scale", ["demo", "small"])
@@ -143,8 +148,8 @@ def test_reference_data_of_big_scales(scale: str) -> None:
     assert len(first.months) == SCALES[scale].months
 
 
-def test_batches_stay_near_the_batch_size(small: World) -> None:
-    batches = list(generate("small", 42, batch_size=1000))
+def test_batches_stay_near_the_batch_size(small_by_1000: list[WorldBatch]) -> None:
+    batches = small_by_1000
     assert all(len(b.workers) <= 1000 + 400 for b in batches)
     assert sum(len(b.workers) for b in batches) == SCALES["small"].workers
     assert all(not b.projects and not b.enterprises for b in batches[1:])
