@@ -179,8 +179,7 @@ class Database:
         SQLite) — for month-wide reads of text and integers, a third of their cost."""
         if self._compiled is None:
             self._compiled = CompiledCache(self.engine.dialect)
-        compiled = self._compiled.get(statement, reused)
-        sql, arguments = compiled.bind(parameters)
+        compiled, sql, arguments = self._compiled.bind(statement, parameters, reused)
         for listener in self.listeners:
             listener(sql)
         if self._echo:

@@ -9,12 +9,24 @@ import datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import Column, Date, Integer, MetaData, String, Table, bindparam, select, tuple_
+from sqlalchemy import (
+    Column,
+    Date,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    func,
+    literal,
+    select,
+    tuple_,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 
 from kernel.errors import BadUserInput
-from storage.reading import Compiled
+from storage.reading import Compiled, CompiledCache
 
 metadata = MetaData()
 item = Table(
@@ -91,3 +103,40 @@ def test_a_kept_bind_many_is_a_fresh_ones(dialect: Dialect) -> None:
         for rows in batches[name]:
             assert reused.bind_many(rows) == Compiled(statement, dialect).bind_many(rows), rows
         assert reused._many, name
+
+
+def _built(code: str, month: datetime.date, codes: list[str], limit: int) -> dict[str, Any]:
+    """Statements built per call, as the dashboard's pages and counts are: their values in
+    the statement, not in parameters."""
+    return {
+        "values and limit": select(item)
+        .where(item.c.code > code, item.c.month == month, item.c.amount > literal(limit))
+        .order_by(item.c.code)
+        .limit(limit),
+        "IN list of values": select(item.c.code).where(item.c.code.in_(codes)),
+        "composite IN list": select(item).where(
+            tuple_(item.c.code, item.c.month).in_([(c, month) for c in codes])
+        ),
+        "aggregate": select(func.count(), func.sum(item.c.amount))
+        .where(item.c.month >= month, item.c.code.startswith(code))
+        .group_by(item.c.month),
+    }
+
+
+@pytest.mark.parametrize("dialect", [sqlite.dialect(), postgresql.asyncpg.dialect()])
+def test_a_statement_built_per_call_binds_its_own_values(dialect: Dialect) -> None:
+    """One compilation per shape: each later statement of that shape gets exactly the text
+    and arguments its own compilation gives (its values, not the first one's)."""
+    cache = CompiledCache(dialect)
+    calls = [
+        ("a", datetime.date(2026, 1, 1), ["p1"], 3),
+        ("b%_", datetime.date(2026, 9, 1), ["p2", "p3", "p4"], 7),
+        ("c", datetime.date(2025, 12, 1), [], 1),
+    ]
+    compiled: dict[str, set[int]] = {}
+    for call in calls:
+        for name, statement in _built(*call).items():
+            shaped, sql, arguments = cache.bind(statement, None, keep=False)
+            assert (sql, arguments) == Compiled(statement, dialect).bind(None), (name, call)
+            compiled.setdefault(name, set()).add(id(shaped))
+    assert all(len(ids) == 1 for ids in compiled.values()), compiled
