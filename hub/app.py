@@ -524,6 +524,7 @@ def create_app(settings: HubSettings | None = None) -> Starlette:
                                 settings.national,
                                 call_limit(parse_rates(settings.rate_limits), guards.buckets),
                                 body_timeout_seconds=settings.limits.body_timeout_seconds,
+                                queued=runner.wake,
                             ).handle
                         )
                     ),

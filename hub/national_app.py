@@ -163,12 +163,15 @@ class NationalEndpoint:
         limit: Limit | None = None,
         *,
         body_timeout_seconds: float,
+        queued: Callable[[], None] = lambda: None,
     ) -> None:
+        """`queued`: told of each call this process queued (its runner's `wake`)."""
         self.registry = registry
         self.methods = methods
         self.settings = settings
         self.limit = limit
         self.body_timeout_seconds = body_timeout_seconds
+        self.queued = queued
 
     async def handle(self, request: Request) -> Response:
         """The call's answer; the audit record around it (`hub.guards`) learns who signed
@@ -289,6 +292,7 @@ class NationalEndpoint:
             f"{method_name.lower().replace('.', '-')}-{params['timestamp']}-{secrets.token_hex(6)}"
         )
         await self.registry.enqueue(serial, submitter.appid, method_name, params["data"])
+        self.queued()
         return envelope(OK, "成功", {"requestSerialCode": serial})
 
     def _data(self, text: str) -> dict[str, Any]:
@@ -425,9 +429,24 @@ class NationalRunner:
         self.importer = importer
         self.methods = methods
         self.settings = settings
+        self._woken: asyncio.Event | None = None
+
+    def wake(self) -> None:
+        """This process queued a call: an idle runner claims it now, not at its next poll
+        (the poll is for calls other processes queued, and leases that lapsed)."""
+        if self._woken is not None:
+            self._woken.set()
+
+    async def _idle(self, woken: asyncio.Event) -> None:
+        """`poll_seconds`, or until `wake`. Cleared before the claim that follows, so a
+        call queued during that claim wakes the next wait."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(woken.wait(), self.settings.poll_seconds)
+        woken.clear()
 
     async def run(self) -> None:
-        """Until cancelled: claim, run, answer; poll when idle, back off on failure.
+        """Until cancelled: claim, run, answer; poll when idle (woken by a call this
+        process queued), back off on failure.
 
         Calls run back to back while the queue holds more share one refresh of the warning
         facts: a call's answer is held (its lease still renewed) until the queue is empty,
@@ -445,6 +464,7 @@ class NationalRunner:
         nonces_kept = 2 * self.settings.tolerance()
         next_pruning = 0.0
         held: list[Held] = []
+        woken = self._woken = asyncio.Event()  # this loop's
         try:
             while True:
                 if held and (
@@ -467,7 +487,7 @@ class NationalRunner:
                     if held:
                         await self._answer_held(held)
                     else:
-                        await asyncio.sleep(self.settings.poll_seconds)
+                        await self._idle(woken)
                     continue
                 renewing = asyncio.create_task(self._renew(call.serial, lease))
                 try:
@@ -490,6 +510,7 @@ class NationalRunner:
                     continue
                 held.append(Held(call, state, result, changed, renewing, loop.time()))
         finally:  # cancelled (the hub stops): the calls run are answered before it does
+            self._woken = None
             await self._answer_held(held)
 
     async def _answer_held(self, held: list[Held], *, refresh: bool = False) -> None:

@@ -153,7 +153,11 @@ class NationalSettings(BaseModel):
         description="A running call is renewed every third of this; a call whose process "
         "died is run again once it lapses.",
     )
-    poll_seconds: float = Field(default=0.5, gt=0, description="Idle wait between queue looks.")
+    poll_seconds: float = Field(
+        default=0.5,
+        gt=0,
+        description="Idle wait between queue looks (a call this process accepts wakes it).",
+    )
     max_attempts: int = Field(
         default=5, ge=1, description="Runs of a call the hub fails on before it answers 10."
     )

@@ -42,7 +42,9 @@ from kernel.identifiers import make_uscc
 
 BUILDER = make_uscc("410183", 8)
 LABOUR = make_uscc("410183", 9)
-SETTINGS = NationalSettings(poll_seconds=0.05, lease_seconds=5)
+SETTINGS = NationalSettings(poll_seconds=3600, lease_seconds=5)
+"""A runner that polls hourly: every call here is run because the hub that queued it
+woke its runner (`NationalRunner.wake`), not at a poll."""
 ROOT = Path(__file__).resolve().parents[2]
 
 

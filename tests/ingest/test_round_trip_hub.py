@@ -22,7 +22,6 @@ from national_client import Uploader
 from auth.national import NationalRegistry
 from conftest import SEED, RunningHub
 from connectors.housing import national
-from hub.settings import NationalSettings
 from hub_support import Stores, make_stores, running_hub
 from questions import ACCESS_REPORT, five_questions
 from synthetic.stories import stories
@@ -49,12 +48,11 @@ def hubs(
     )
     imported = make_stores(backend, tmp_path_factory.mktemp(f"{backend}-imported"), "rt_imported")
     files = tmp_path_factory.mktemp(f"{backend}-files")
-    fast = NationalSettings(poll_seconds=0.02)
     # the housing uploader's backlog (~500 requests in seconds) is not held to a rate
     rates = {**imported.settings.rate_limits, "housing": "off"}
     with (
         running_hub(seeded) as first,
-        running_hub(imported, national=fast, rate_limits=rates) as second,
+        running_hub(imported, rate_limits=rates) as second,
     ):
         _send_housing_by_the_national_interface(seeded, imported, second)
         lines = _send_the_world(seeded, imported, files)
