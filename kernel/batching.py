@@ -79,7 +79,10 @@ class Loader(Generic[KeyT, ValueT]):
         return future
 
     async def load_many(self, keys: Iterable[KeyT]) -> list[ValueT]:
-        return list(await asyncio.gather(*(self.load(key) for key in keys)))
+        futures = [self.load(key) for key in keys]
+        if len(futures) == 1:  # one entity's decision, one representation's: no gathering
+            return [await futures[0]]
+        return list(await asyncio.gather(*futures))
 
     def prime(self, key: KeyT, value: ValueT) -> None:
         """Remember a value fetched another way (e.g. by a list query) for this request."""
