@@ -92,8 +92,16 @@ class Stores:
         return Importer(connectors, self.audit, self.hasher, refresh_facts=refresh_facts)
 
     def run(
-        self, agency: str, table: str, path: Path, sender: Sender = OPERATOR, **options: Any
+        self,
+        agency: str,
+        table: str,
+        path: Path,
+        sender: Sender = OPERATOR,
+        *,
+        refresh: bool = True,
+        **options: Any,
     ) -> ImportResult:
+        """`refresh`: as `Importer.run`'s (False: the caller refreshes once after several)."""
         return self.importer.run(
             agency,
             table,
@@ -101,6 +109,7 @@ class Stores:
             ImportOptions(**options),
             sender,
             run_closing(self.audit, self.auth.database),
+            refresh=refresh,
         )
 
     def clear(self) -> None:
