@@ -683,7 +683,10 @@ def chromium() -> Iterator[Browser]:
     """Headless Chromium for one test module; skipped without it (see `browser_harness`).
 
     Not for the session: while Playwright's sync API is open, its event loop counts as
-    running in the main thread, and other tests' `asyncio.run` would fail."""
+    running in the main thread, and other tests' `asyncio.run` would fail. Nor would one
+    save much: a launch is ~0.6 CPU s (three a run), a fresh context ~1 CPU s even for a
+    trivial page (its renderer processes), and the pages' own work the rest (2026-12,
+    Chromium 156: ~35 CPU s in all, GraphiQL's and the desk's loads, axe, PDFs)."""
     with launch_chromium() as browser:
         yield browser
 
