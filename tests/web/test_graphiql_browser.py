@@ -58,24 +58,23 @@ def _run(browser_page: BrowserPage, hub: RunningHub) -> None:
     expect(page.locator(".result-window")).to_contain_text(CASE)
 
 
-def test_graphiql_loads_from_the_hub_alone(browser_page: BrowserPage, hub: RunningHub) -> None:
-    _open(browser_page, hub)
-    assert browser_page.requests, "the page made no request at all"
-    assert browser_page.left_loopback() == []
-    assert all(url.startswith(hub.url) for url in browser_page.requests)
-    assert browser_page.errors == []
-    assert browser_page.csp_violations() == []
-
-
-def test_a_typed_query_runs_with_the_token_and_purpose(
+def test_graphiql_loads_from_the_hub_alone_and_runs_a_typed_query(
     browser_page: BrowserPage, hub: RunningHub
 ) -> None:
+    """With the token and the purpose. The page's requests, errors and CSP violations are
+    all kept from its opening (one document: running a query loads no other), so those
+    checked after the answer cover the page as it loaded too."""
+    page = browser_page.page
     _open(browser_page, hub)
+    assert browser_page.requests, "the page made no request at all"
+    page.evaluate("window.openedHere = true")
     _run(browser_page, hub)
-    result = browser_page.page.locator(".result-window")
+    assert page.evaluate("window.openedHere === true")  # still the document that loaded
+    result = page.locator(".result-window")
     expect(result).to_contain_text('"status"')
     expect(result).not_to_contain_text('"errors"')
     assert browser_page.left_loopback() == []
+    assert all(url.startswith(hub.url) for url in browser_page.requests)
     assert browser_page.errors == []
     assert browser_page.csp_violations() == []
     browser_page.screenshot("graphiql")
