@@ -1,6 +1,7 @@
 """GraphiQL in Debian's Chromium, served by the hub on SQLite with the demo seed: it loads
 from the hub alone, runs under the page's CSP without a violation, sends the token and
-the purpose headers from its form, and passes axe-core's automated checks."""
+the purpose headers from its form (a Chinese 文号 RFC 8187-encoded), prints its Chinese
+text, and passes axe-core's automated checks."""
 
 from __future__ import annotations
 
@@ -59,11 +60,12 @@ def _run(browser_page: BrowserPage, hub: RunningHub) -> None:
 
 
 def test_graphiql_loads_from_the_hub_alone_and_runs_a_typed_query(
-    browser_page: BrowserPage, hub: RunningHub
+    browser_page: BrowserPage, hub: RunningHub, tmp_path: Path
 ) -> None:
-    """With the token and the purpose. The page's requests, errors and CSP violations are
-    all kept from its opening (one document: running a query loads no other), so those
-    checked after the answer cover the page as it loaded too."""
+    """With the token and the purpose, and the page with its answer prints its Chinese
+    text. The page's requests, errors and CSP violations are all kept from its opening
+    (one document: running a query loads no other), so those checked after the answer
+    cover the page as it loaded too."""
     page = browser_page.page
     _open(browser_page, hub)
     assert browser_page.requests, "the page made no request at all"
@@ -78,6 +80,11 @@ def test_graphiql_loads_from_the_hub_alone_and_runs_a_typed_query(
     assert browser_page.errors == []
     assert browser_page.csp_violations() == []
     browser_page.screenshot("graphiql")
+    text = pdf_text(browser_page.pdf(tmp_path / "graphiql.pdf"))
+    # On A4 GraphiQL's panes are narrow and wrap the case number: short values only.
+    for planted in ("追索劳动报酬纠纷", "新密市人民法院", "张建国", "郑州豫通建设集团有限"):
+        assert planted in text  # the result pane
+    assert "访问令牌" in text  # the page's own label
 
 
 def test_axe_finds_no_serious_violation(browser_page: BrowserPage, hub: RunningHub) -> None:
@@ -110,15 +117,3 @@ def test_a_chinese_reference_travels_rfc_8187_encoded(
     assert sent == "UTF-8''" + quote(CASE, safe="")
     assert answered.value.status == 200
     assert browser_page.errors == []
-
-
-def test_the_printed_page_keeps_its_chinese_text(
-    browser_page: BrowserPage, hub: RunningHub, tmp_path: Path
-) -> None:
-    _open(browser_page, hub)
-    _run(browser_page, hub)
-    text = pdf_text(browser_page.pdf(tmp_path / "graphiql.pdf"))
-    # On A4 GraphiQL's panes are narrow and wrap the case number: short values only.
-    for planted in ("追索劳动报酬纠纷", "新密市人民法院", "张建国", "郑州豫通建设集团有限"):
-        assert planted in text  # the result pane
-    assert "访问令牌" in text  # the page's own label
