@@ -439,9 +439,12 @@ class NationalRunner:
 
     async def _idle(self, woken: asyncio.Event) -> None:
         """`poll_seconds`, or until `wake`. Cleared before the claim that follows, so a
-        call queued during that claim wakes the next wait."""
+        call queued during that claim wakes the next wait. Awaited in this task, not
+        through `asyncio.wait_for`, which on Python 3.11 swallows a cancel that comes with a
+        wake (the hub stopping as a call is accepted) and the runner would go on."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(woken.wait(), self.settings.poll_seconds)
+            async with asyncio.timeout(self.settings.poll_seconds):
+                await woken.wait()
         woken.clear()
 
     async def run(self) -> None:
