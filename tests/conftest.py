@@ -23,7 +23,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Generator, Iterator
+from collections.abc import Collection, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -213,13 +213,19 @@ def _administer(statement: str) -> None:
     _IDLE_ADMINS.put(connection)
 
 
-def postgres_urls(prefix: str, templates: dict[str, str] | None = None) -> dict[str, str]:
+def postgres_urls(
+    prefix: str,
+    templates: dict[str, str] | None = None,
+    targets: Collection[str] | None = None,
+) -> dict[str, str]:
     """A fresh PostgreSQL database per agency, named `<prefix>_<run>_<agency>`: empty, or a
-    copy of `templates`' database of the same name (target → URL)."""
+    copy of `templates`' database of the same name (target → URL). With `targets`, only
+    theirs: a test of one store alone (the audit log's) needs no other, and each database
+    created and dropped costs the server a copy of its template and a checkpoint."""
     assert POSTGRES_URL
     admin = make_url(POSTGRES_URL)
     urls = {}
-    for target in [
+    for target in targets or [
         *(connector.name for connector in discover()),
         AuthStore.name,
         AuditStore.name,
@@ -274,9 +280,11 @@ def backend_settings(
     tmp: Path,
     prefix: str,
     templates: dict[str, str] | None = None,
+    targets: Collection[str] | None = None,
     **overrides: Any,
 ) -> HubSettings:
-    """`templates`: PostgreSQL's databases are copies of these (see `postgres_urls`)."""
+    """`templates`: PostgreSQL's databases are copies of these; `targets`: only these are
+    made, the others left to their SQLite files in `tmp` (see `postgres_urls`)."""
     if backend == "postgres":
         if not POSTGRES_URL:
             if REQUIRE_POSTGRES:
@@ -284,7 +292,9 @@ def backend_settings(
             pytest.skip(
                 "PostgreSQL tests need HUB_TEST_POSTGRES_URL (e.g. postgresql://postgres@127.0.0.1:5432/test)"
             )
-        return HubSettings(data_dir=tmp, db_urls=postgres_urls(prefix, templates), **overrides)
+        return HubSettings(
+            data_dir=tmp, db_urls=postgres_urls(prefix, templates, targets), **overrides
+        )
     return HubSettings(data_dir=tmp, **overrides)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -164,9 +164,15 @@ class Chain:
 
 
 def chain_settings(
-    backend: str, tmp: Path, prefix: str, every: int = 5, **audit: Any
+    backend: str,
+    tmp: Path,
+    prefix: str,
+    every: int = 5,
+    targets: Collection[str] | None = None,
+    **audit: Any,
 ) -> HubSettings:
-    settings = backend_settings(backend, tmp, prefix)
+    """`targets`: only their PostgreSQL databases made (see `backend_settings`)."""
+    settings = backend_settings(backend, tmp, prefix, targets=targets)
     policy = AuditSettings(origin=ORIGIN, checkpoint_every=every, checkpoint_seconds=3600, **audit)
     return settings.model_copy(update={"audit": policy})
 
@@ -182,8 +188,10 @@ def fresh_chain(
     cosigning: bool = False,
 ) -> Iterator[Chain]:
     """A migrated, empty log; with `witnesses`, that many served and configured. The
-    store's own background cosigner runs only when `cosigning`."""
-    settings = chain_settings(backend, tmp, prefix, every)
+    store's own background cosigner runs only when `cosigning`. On PostgreSQL, the audit
+    log's database alone is made: nothing here touches another (making and dropping the
+    other dozen took each chain about a second of the server's time)."""
+    settings = chain_settings(backend, tmp, prefix, every, targets=[AuditStore.name])
     log_vkey = load_checkpoint_signer(settings).verifier().vkey()
     with ExitStack() as stack:
         served = [
