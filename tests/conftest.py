@@ -381,7 +381,14 @@ def data_dir(_migrated_data_dir: Path, tmp_path: Path, monkeypatch: pytest.Monke
     this process. A copy of one migrated once per test process: migrating took each test
     1-2 CPU s, the most of many command-line tests' time (tests/hub/test_cli.py
     runs `hub migrate` on an empty directory itself)."""
-    copied = Path(shutil.copytree(_migrated_data_dir, tmp_path / "hub"))  # modes kept
+    return data_dir_copy(_migrated_data_dir, tmp_path, monkeypatch)
+
+
+def data_dir_copy(source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """HUB_DATA_DIR: a copy of `source`, a data directory made once for many tests, its
+    audit log's last checkpoint now (as `migrated_settings` leaves its copies)."""
+    assert not list(source.glob("*-wal")), "a database was left open"
+    copied = Path(shutil.copytree(source, tmp_path / "hub"))  # modes kept
     monkeypatch.setenv("HUB_DATA_DIR", str(copied))
     _checkpoint_now(HubSettings())
     return copied

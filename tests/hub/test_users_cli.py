@@ -7,14 +7,25 @@ from pathlib import Path
 
 import pytest
 
+from conftest import data_dir_copy
 from hub.cli import main
 
 
+@pytest.fixture(scope="module")
+def _seeded_data_dir(_migrated_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The migrated directory (conftest), seeded once for the module: `hub seed` took
+    each test 0.3-0.5 CPU s, and no test here needs a seeding of its own."""
+    made = tmp_path_factory.mktemp("seeded")
+    with pytest.MonkeyPatch.context() as patch:
+        seeded = data_dir_copy(_migrated_data_dir, made, patch)
+        assert main(["seed", "--scale", "demo"]) == 0
+    return seeded
+
+
 @pytest.fixture
-def data_dir(data_dir: Path) -> Path:
-    """The migrated directory (conftest), seeded."""
-    assert main(["seed", "--scale", "demo"]) == 0
-    return data_dir
+def data_dir(_seeded_data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """HUB_DATA_DIR: a copy of the seeded directory, each test's own."""
+    return data_dir_copy(_seeded_data_dir, tmp_path, monkeypatch)
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
