@@ -8,11 +8,10 @@ out at 263 s). Handed out longest first (the classic longest-processing-time rul
 short modules fill the end and the processes finish together.
 
 How long each module takes, its tests' set-up, call and teardown added up in a full
-`make test` run, is kept in `module_seconds.json` beside this file. A module not in it
-(a new one) counts as the median, and a module marked `heavy` goes first whatever the
-file says. The figures only order the suite: stale ones make it end less evenly, never
-fail it. To measure them again (the controlling process adds up its reports and merges
-them into the file, keeping the modules that did not run):
+`make test` run, is kept in `module_seconds.json` beside this file; a module not in it
+(a new one) counts as the median. The figures only order the suite: stale ones make it
+end less evenly, never fail it. To measure them again (the controlling process adds up
+its reports and merges them into the file, keeping the modules that did not run):
 
     HUB_TEST_RECORD_SECONDS=1 make test
 """
@@ -44,16 +43,12 @@ def _recorded() -> dict[str, float]:
 
 
 def longest_first(items: list[pytest.Item]) -> None:
-    """`items` sorted in place: `heavy` modules, then by recorded seconds, longest first
-    (the sort is stable: a module's tests stay together and in their order)."""
+    """`items` sorted in place by their modules' recorded seconds, longest first (the sort
+    is stable: a module's tests stay together and in their order)."""
     seconds = _recorded()
     unknown = statistics.median(seconds.values()) if seconds else 0.0
 
-    def key(item: pytest.Item) -> tuple[bool, float]:
-        heavy = item.get_closest_marker("heavy") is not None
-        return (not heavy, -seconds.get(_module(item.nodeid), unknown))
-
-    items.sort(key=key)
+    items.sort(key=lambda item: -seconds.get(_module(item.nodeid), unknown))
 
 
 class Recorder:

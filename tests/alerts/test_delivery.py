@@ -54,8 +54,6 @@ from hub.wiring import (
 from hub_support import Stores, make_stores
 from receivers import Receiver, receiving
 
-pytestmark = pytest.mark.heavy
-
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 FAST = AlertSettings(
     poll_seconds=0.05,

@@ -40,8 +40,6 @@ from hub.wiring import (
 from kernel.scopes import vocabulary
 from storage import migrate
 
-pytestmark = pytest.mark.heavy
-
 
 def test_no_record_no_answer(tmp_path: Path) -> None:
     app = create_app(HubSettings(data_dir=tmp_path))

@@ -37,8 +37,6 @@ from hub.provision import read_env_file, store_names
 from questions import ACCESS_REPORT, five_questions
 from synthetic.stories import stories
 
-pytestmark = pytest.mark.heavy
-
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)

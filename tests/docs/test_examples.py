@@ -56,8 +56,6 @@ from hub.limits.sources import SourceLimits
 from hub.wiring import migration_targets
 from storage import migrate
 
-pytestmark = pytest.mark.heavy
-
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 ANY = "…"

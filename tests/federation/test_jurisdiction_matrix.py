@@ -50,8 +50,6 @@ from kernel.composition import Entity
 from kernel.scopes import vocabulary
 from synthetic.stories import stories
 
-pytestmark = pytest.mark.heavy
-
 ON_SQLITE = pytest.mark.parametrize("hub", ["sqlite"], indirect=True)
 """The statements below attach SQLite files side by side; the rule does not depend on the
 backend (the lists' SQL on PostgreSQL is covered by tests/graph/test_access.py)."""

@@ -21,8 +21,6 @@ from connectors.base import discover
 from questions import ACCESS_REPORT, five_questions
 from synthetic.stories import Stories, stories
 
-pytestmark = pytest.mark.heavy
-
 BREAKER_SECONDS = 1.0
 
 

@@ -28,8 +28,6 @@ from kernel.access import fast_resolver
 from storage.database import Database
 from synthetic.stories import stories
 
-pytestmark = pytest.mark.heavy
-
 STORY = stories(SEED)
 MONTH = STORY.through_month.strftime("%Y-%m")
 KEYS = 3

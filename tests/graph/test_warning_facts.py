@@ -38,8 +38,6 @@ from kernel.cursors import Cursors
 from storage.database import Database
 from synthetic.stories import stories
 
-pytestmark = pytest.mark.heavy
-
 PAGE = """query($month: YearMonth!, $prefix: RegionCodePrefix, $level: [WarningLevel!],
   $order: WarningOrder!, $after: String) {
   projectWarnings(month: $month, regionCodePrefix: $prefix, level: $level, orderBy: $order,

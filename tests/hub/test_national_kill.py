@@ -41,8 +41,6 @@ from hub_support import (
     write,
 )
 
-pytestmark = pytest.mark.heavy
-
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Stores:

@@ -17,8 +17,6 @@ import hub_processes
 from conftest import _free_port
 from hub_support import hub_command
 
-pytestmark = pytest.mark.heavy
-
 REQUESTS = 24
 
 

@@ -33,8 +33,6 @@ from hub_support import (
 )
 from kernel.identifiers import make_id_number
 
-pytestmark = pytest.mark.heavy
-
 ROWS = 3_000
 
 

@@ -26,8 +26,6 @@ from hub_support import Stores, make_stores, running_hub
 from questions import ACCESS_REPORT, five_questions
 from synthetic.stories import stories
 
-pytestmark = pytest.mark.heavy
-
 ORDER = {
     "housing": ["certificates"],  # the rest by the national interface
     "hr": ["deposits", "complaints", "blacklist", "grades", "insurance"],

@@ -49,8 +49,6 @@ from hub.graph import hub_schema
 from hub.subgraph_app import create_subgraph_app
 from kernel.scopes import vocabulary
 
-pytestmark = pytest.mark.heavy
-
 FUZZER = "surface-fuzzer"
 """A client of its own, so its rate bucket is nobody else's."""
 SURFACE = settings(
