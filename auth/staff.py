@@ -135,12 +135,9 @@ class StaffStore:
 
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:
-        engine = self.database.sync_engine()
-        try:
-            with engine.begin() as connection:
-                yield connection
-        finally:
-            engine.dispose()
+        """One transaction on the database's one-off engine, as `AuthStore._transaction`."""
+        with self.database.one_off_engine().begin() as connection:
+            yield connection
 
     def add_user(
         self,

@@ -208,12 +208,12 @@ class AuthStore:
 
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:
-        engine = self.database.sync_engine()
-        try:
-            with engine.begin() as connection:
-                yield connection
-        finally:
-            engine.dispose()
+        """One transaction on the database's one-off engine (`Database.one_off_engine`),
+        kept between calls: an engine made and disposed for each call (a demo hub's start
+        registers 15 clients, a command a few) set up its dialect, compiled its statements
+        and, on PostgreSQL, started a server backend every time."""
+        with self.database.one_off_engine().begin() as connection:
+            yield connection
 
     # -- clients, for the command line ----------------------------------------------------
 
