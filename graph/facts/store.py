@@ -263,43 +263,39 @@ class FactsStore:
     ) -> None:
         """In one transaction: the rows of `projects` (every project: None) in `months`
         become `facts`; the months are marked covered when every project was refreshed.
-        Written on a one-off engine in a thread, so any loop (a command's, the server's)
-        can call it."""
+        Written on the database's one-off engine (`Database.one_off_engine`: kept, not
+        made and disposed for each refresh, which on PostgreSQL started a server backend
+        and set up its dialect after every import) in a thread, so any loop (a
+        command's, the server's) can call it."""
         await asyncio.to_thread(self._replace, sorted(months), projects, facts)
 
     def _replace(
         self, months: list[date], projects: Collection[str] | None, facts: Sequence[Fact]
     ) -> None:
-        engine = self.database.sync_engine()
-        try:
-            with engine.begin() as connection:
-                for month in months:
-                    if projects is None:
-                        connection.execute(
-                            delete(warning_fact).where(warning_fact.c.month == month)
-                        )
-                        continue
-                    for chunk in _chunks(sorted(projects), 500):
-                        connection.execute(
-                            delete(warning_fact).where(
-                                warning_fact.c.month == month,
-                                warning_fact.c.project_code.in_(chunk),
-                            )
-                        )
-                rows = [dataclasses.asdict(f) for f in facts]
-                for start in range(0, len(rows), 5_000):
-                    connection.execute(insert(warning_fact), rows[start : start + 5_000])
+        with self.database.one_off_engine().begin() as connection:
+            for month in months:
                 if projects is None:
+                    connection.execute(delete(warning_fact).where(warning_fact.c.month == month))
+                    continue
+                for chunk in _chunks(sorted(projects), 500):
                     connection.execute(
-                        delete(warning_fact_month).where(warning_fact_month.c.month.in_(months))
+                        delete(warning_fact).where(
+                            warning_fact.c.month == month,
+                            warning_fact.c.project_code.in_(chunk),
+                        )
                     )
-                    now = datetime.now(UTC)
-                    connection.execute(
-                        insert(warning_fact_month),
-                        [{"month": month, "refreshed_at": now} for month in months],
-                    )
-        finally:
-            engine.dispose()
+            rows = [dataclasses.asdict(f) for f in facts]
+            for start in range(0, len(rows), 5_000):
+                connection.execute(insert(warning_fact), rows[start : start + 5_000])
+            if projects is None:
+                connection.execute(
+                    delete(warning_fact_month).where(warning_fact_month.c.month.in_(months))
+                )
+                now = datetime.now(UTC)
+                connection.execute(
+                    insert(warning_fact_month),
+                    [{"month": month, "refreshed_at": now} for month in months],
+                )
 
     async def marks(self) -> Marks | None:
         """What the last full or incremental refresh saw (None: none has recorded it)."""
@@ -326,27 +322,23 @@ class FactsStore:
         await asyncio.to_thread(self._remember, marks, owners)
 
     def _remember(self, marks: Marks, owners: Mapping[str, Mapping[str, str]]) -> None:
-        engine = self.database.sync_engine()
-        try:
-            with engine.begin() as connection:
-                connection.execute(delete(warning_fact_source))
-                connection.execute(insert(warning_fact_source), marks.to_rows())
-                owner = warning_fact_owner.c
-                for source, kept in owners.items():
-                    for chunk in _chunks(sorted(kept), 500):
-                        connection.execute(
-                            delete(warning_fact_owner).where(
-                                owner.source == source, owner.row_key.in_(chunk)
-                            )
+        with self.database.one_off_engine().begin() as connection:
+            connection.execute(delete(warning_fact_source))
+            connection.execute(insert(warning_fact_source), marks.to_rows())
+            owner = warning_fact_owner.c
+            for source, kept in owners.items():
+                for chunk in _chunks(sorted(kept), 500):
+                    connection.execute(
+                        delete(warning_fact_owner).where(
+                            owner.source == source, owner.row_key.in_(chunk)
                         )
-                    rows = [
-                        {"source": source, "row_key": key, "project_code": project}
-                        for key, project in kept.items()
-                    ]
-                    for start in range(0, len(rows), 5_000):
-                        connection.execute(insert(warning_fact_owner), rows[start : start + 5_000])
-        finally:
-            engine.dispose()
+                    )
+                rows = [
+                    {"source": source, "row_key": key, "project_code": project}
+                    for key, project in kept.items()
+                ]
+                for start in range(0, len(rows), 5_000):
+                    connection.execute(insert(warning_fact_owner), rows[start : start + 5_000])
 
     async def rebuild_owners(self, every: Mapping[str, tuple[Database, Select[Any]]]) -> None:
         """Before a full rebuild, in one transaction: the marks are forgotten (a rebuild
