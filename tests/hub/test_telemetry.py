@@ -15,7 +15,6 @@ import json
 import logging
 import logging.config
 import re
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -25,6 +24,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 import strawberry
+import uvicorn
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
@@ -37,6 +37,8 @@ from connectors.credentials import ClientCredentials
 from connectors.remote import RemoteTransport
 from connectors.resilience import RemotePolicy
 from hub import telemetry
+from hub.limits import Limits
+from hub.serving import server_config
 from kernel.scopes import CONNECTOR_LOAD, METRICS_READ
 from kernel.tracing import tracer
 from questions import ACCESS_REPORT, five_questions
@@ -396,40 +398,61 @@ def test_a_malformed_document_ends_its_parse_span_without_a_detach_error(
     assert "graphql.operation" in names
 
 
+class _Seen(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+async def _empty_answer(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] == "http":
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+
+async def _one_request_served(access: logging.Handler) -> None:
+    """The hub's server configuration on a free port, `access` given to `uvicorn.access`
+    after it (as a later configuration in the process would), asked one request with a
+    query string, then stopped."""
+    server = uvicorn.Server(
+        server_config(_empty_answer, Limits(), host="127.0.0.1", port=0, http="h11")
+    )
+    logging.getLogger("uvicorn.access").addHandler(access)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        assert not task.done(), task.exception()
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    async with httpx.AsyncClient() as client:
+        await client.get(f"http://127.0.0.1:{port}/?idNumber=1")
+    server.should_exit = True
+    await task
+
+
 def test_uvicorn_s_own_access_line_stays_off_whatever_configures_logging() -> None:
     """uvicorn writes its access line (with the query string: the caller's text) whenever
     `uvicorn.access` has a handler, including when a later `dictConfig` in the process
-    gives it one after the server started; the hub's configuration never does."""
-    script = (
-        "import logging, logging.config\n"
-        "from hub import telemetry\n"
-        "for json_lines in (True, False):\n"
-        "    logging.config.dictConfig(telemetry.log_config(json_lines=json_lines))\n"
-        "    assert not logging.getLogger('uvicorn.access').hasHandlers()\n"
-        "    assert logging.getLogger('uvicorn.error').hasHandlers()\n"
+    gives it one after the server started; the hub's configuration never does. Run in
+    this process (a fresh interpreter spent 1.2 CPU s importing): the loggers it
+    configures are put back as they were."""
+    loggers = [
+        logging.getLogger(name) for name in ("", "uvicorn", "uvicorn.error", "uvicorn.access")
+    ]
+    saved = [(lg.handlers[:], lg.level, lg.propagate, lg.disabled) for lg in loggers]
+    seen = _Seen()
+    try:
+        for json_lines in (True, False):
+            logging.config.dictConfig(telemetry.log_config(json_lines=json_lines))
+            assert not logging.getLogger("uvicorn.access").hasHandlers()
+            assert logging.getLogger("uvicorn.error").hasHandlers()
         # and the hub's server writes none even when something else gives it a handler
-        "import asyncio, httpx, uvicorn\n"
-        "from hub.limits import Limits\n"
-        "from hub.serving import server_config\n"
-        "seen = []\n"
-        "class Seen(logging.Handler):\n"
-        "    def emit(self, record): seen.append(record.getMessage())\n"
-        "async def app(scope, receive, send):\n"
-        "    if scope['type'] == 'http':\n"
-        "        await send({'type': 'http.response.start', 'status': 200, 'headers': []})\n"
-        "        await send({'type': 'http.response.body', 'body': b''})\n"
-        "async def main():\n"
-        "    server = uvicorn.Server(server_config(app, Limits(), host='127.0.0.1', port=0,"
-        " http='h11'))\n"
-        "    logging.getLogger('uvicorn.access').addHandler(Seen())\n"
-        "    task = asyncio.create_task(server.serve())\n"
-        "    while not server.started: await asyncio.sleep(0.01)\n"
-        "    port = server.servers[0].sockets[0].getsockname()[1]\n"
-        "    async with httpx.AsyncClient() as client:\n"
-        "        await client.get(f'http://127.0.0.1:{port}/?idNumber=1')\n"
-        "    server.should_exit = True\n"
-        "    await task\n"
-        "asyncio.run(main())\n"
-        "assert seen == [], seen\n"
-    )
-    subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
+        asyncio.run(_one_request_served(seen))
+    finally:
+        for lg, (handlers, level, propagate, disabled) in zip(loggers, saved, strict=True):
+            lg.handlers[:] = handlers
+            lg.setLevel(level)
+            lg.propagate, lg.disabled = propagate, disabled
+    assert seen.messages == [], seen.messages
