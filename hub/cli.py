@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import logging
 import logging.config
@@ -641,7 +642,11 @@ def _add_witness_parser(commands: argparse._SubParsersAction[argparse.ArgumentPa
     )
 
 
+@functools.cache
 def parser() -> argparse.ArgumentParser:
+    """The command line's parser, built once a process: parsing leaves it as it was, and
+    building it (a few hundred options) took 14 ms, for every `main` a process calls
+    (the test suite's in-process commands: hundreds)."""
     top = argparse.ArgumentParser(prog="hub", description=__doc__)
     commands = top.add_subparsers(dest="command", required=True)
 
