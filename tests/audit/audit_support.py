@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 from collections.abc import Collection, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -210,6 +211,21 @@ def fresh_chain(
             audit.cosigner = None
         migrate.upgrade([audit])
         yield Chain(audit, settings, served)
+
+
+@contextmanager
+def copied_chain(built: Chain, tmp: Path, prefix: str) -> Iterator[Chain]:
+    """A copy of `built` (a chain without witnesses, its store closed): its data directory
+    (the log's key; on SQLite, the database) and, on PostgreSQL, its database, for a test
+    that changes it. Migrating and filling a log for each such test took it about 0.3 s."""
+    data = Path(shutil.copytree(built.settings.data_dir, tmp / "chain"))  # modes kept
+    backend = "postgres" if built.settings.db_urls else "sqlite"
+    settings = backend_settings(
+        backend, data, prefix, templates=built.settings.db_urls, targets=[AuditStore.name]
+    ).model_copy(update={"audit": built.settings.audit})
+    audit = build_audit_store(settings)
+    audit.cosigner = None
+    yield Chain(audit, settings)
 
 
 # -- the insider's tools: plain SQL, and the log's own key where it was stolen ------------

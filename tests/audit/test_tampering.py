@@ -9,7 +9,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from audit_support import Chain, fresh_chain, payload, retree, set_payload, tamper
+from audit_support import (
+    Chain,
+    copied_chain,
+    fresh_chain,
+    payload,
+    retree,
+    set_payload,
+    tamper,
+)
 from sqlalchemy import Connection, text
 
 from audit.format import canonical, record_leaf
@@ -17,11 +25,21 @@ from audit.format import canonical, record_leaf
 RECORDS = 20  # checkpoints every 5: at 5, 10, 15, 20
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def chain(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Chain]:
-    with fresh_chain(request.param, tmp_path, "hub_tamper") as built:
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def untouched(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Chain]:
+    """The log of RECORDS records, made once a backend; each test tampers with a copy."""
+    tmp = tmp_path_factory.mktemp(request.param)
+    with fresh_chain(request.param, tmp, "hub_tamper_untouched") as built:
         assert built.append(RECORDS) == list(range(1, RECORDS + 1))
         yield built
+
+
+@pytest.fixture
+def chain(untouched: Chain, tmp_path: Path) -> Iterator[Chain]:
+    with copied_chain(untouched, tmp_path, "hub_tamper") as copy:
+        yield copy
 
 
 def _edit_purpose(connection: Connection) -> None:
