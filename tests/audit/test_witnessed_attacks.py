@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from audit_support import (
     Chain,
+    copied_chain,
     fresh_chain,
     payload,
     resign_checkpoints,
@@ -35,11 +36,21 @@ from hub.cli import main as hub_main
 RECORDS = 20  # checkpoints every 5, each cosigned: the witness has seen 20
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def chain(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Chain]:
-    with fresh_chain(request.param, tmp_path, "hub_attack", witnesses=1) as built:
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def untouched(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Chain]:
+    """The cosigned log, made once a backend; each test attacks a copy (and its witness's)."""
+    tmp = tmp_path_factory.mktemp(request.param)
+    with fresh_chain(request.param, tmp, "hub_attack_untouched", witnesses=1) as built:
         built.append(RECORDS, cosign_every=5)
         yield built
+
+
+@pytest.fixture
+def chain(untouched: Chain, tmp_path: Path) -> Iterator[Chain]:
+    with copied_chain(untouched, tmp_path, "hub_attack") as copy:
+        yield copy
 
 
 def _witness(chain: Chain) -> str:
