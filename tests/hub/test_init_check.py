@@ -260,17 +260,15 @@ def test_the_connection_budget_adds_up_every_store_on_each_server() -> None:
 
 
 def test_the_issuer_follows_the_port_served(
-    tmp_path: Path, clean_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    data_dir: Path, clean_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A hub served on another port issues tokens it accepts itself."""
     assert HubSettings(port=8123).issuer == "http://127.0.0.1:8123"
     assert HubSettings(host="0.0.0.0", port=8123).issuer == "http://127.0.0.1:8123"
     assert HubSettings(port=8123, issuer="https://hub.example").issuer == "https://hub.example"
 
-    clean_env.setenv("HUB_DATA_DIR", str(tmp_path))
     clean_env.setenv("AUTHLIB_INSECURE_TRANSPORT", "1")
-    data = {"HUB_DATA_DIR": str(tmp_path)}
-    hub_command(clean_env, capsys, data, "migrate")
+    data = {"HUB_DATA_DIR": str(data_dir)}  # migrated (conftest): a copy
     added = hub_command(
         clean_env, capsys, data,
         "clients", "add", "c1", "--agency", "hr", "--scopes", "wage:read", "--purposes", "p",
@@ -309,10 +307,9 @@ def test_the_issuer_follows_the_port_served(
 
 
 def test_a_client_limited_to_an_unknown_region_is_refused(
-    tmp_path: Path, clean_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    data_dir: Path, clean_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    clean_env.setenv("HUB_DATA_DIR", str(tmp_path))
-    assert main(["migrate"]) == 0
+    clean_env.setenv("HUB_DATA_DIR", str(data_dir))  # migrated (conftest): a copy
     base = (
         "clients",
         "add",
