@@ -249,6 +249,24 @@ def postgres_urls(
     return urls
 
 
+def _hub_settings() -> dict[str, str]:
+    return {name: value for name, value in os.environ.items() if name.startswith("HUB_")}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _no_settings_left_behind(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A module leaves the process's HUB_ settings as it found them: the `hub` commands
+    later modules start inherit them (a HUB_DATA_DIR left behind sent the documentation's
+    examples to another module's empty data directory)."""
+    before = _hub_settings()
+    yield
+    after = _hub_settings()
+    changed = sorted(
+        name for name in before.keys() | after.keys() if before.get(name) != after.get(name)
+    )
+    assert not changed, f"{request.node.nodeid} left HUB_ settings changed: {changed}"
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _drop_created_databases() -> Iterator[None]:
     """The databases this process created are dropped when its session ends."""

@@ -42,7 +42,8 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
     """No HUB_* setting from the caller's environment leaks into a test, and none that a
-    command sets (`hub init`, `--env-file`) leaks out of it."""
+    command sets (`hub init`, `--env-file`) leaks out of it. Ask for it before a fixture
+    that sets one (`data_dir`): the environment it puts back is the one it found."""
     saved = dict(os.environ)
     for name in list(os.environ):
         if name.startswith("HUB_") and not name.startswith("HUB_TEST_"):
@@ -260,7 +261,7 @@ def test_the_connection_budget_adds_up_every_store_on_each_server() -> None:
 
 
 def test_the_issuer_follows_the_port_served(
-    data_dir: Path, clean_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    clean_env: pytest.MonkeyPatch, data_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A hub served on another port issues tokens it accepts itself."""
     assert HubSettings(port=8123).issuer == "http://127.0.0.1:8123"
@@ -307,7 +308,7 @@ def test_the_issuer_follows_the_port_served(
 
 
 def test_a_client_limited_to_an_unknown_region_is_refused(
-    data_dir: Path, clean_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    clean_env: pytest.MonkeyPatch, data_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     clean_env.setenv("HUB_DATA_DIR", str(data_dir))  # migrated (conftest): a copy
     base = (
