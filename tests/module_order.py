@@ -11,7 +11,8 @@ How long each module takes, its tests' set-up, call and teardown added up in a f
 `make test` run, is kept in `module_seconds.json` beside this file; a module not in it
 (a new one) counts as the median. The figures only order the suite: stale ones make it
 end less evenly, never fail it. To measure them again (the controlling process adds up
-its reports and merges them into the file, keeping the modules that did not run):
+its reports and merges them into the file, keeping the modules that did not run and
+forgetting the ones gone):
 
     HUB_TEST_RECORD_SECONDS=1 make test
 """
@@ -65,6 +66,8 @@ class Recorder:
         if hasattr(session.config, "workerinput"):  # an xdist test process: not its job
             return
         merged = {**_recorded(), **{name: round(s, 1) for name, s in self.seconds.items()}}
+        root = session.config.rootpath  # a module since deleted or moved is forgotten
+        merged = {name: s for name, s in merged.items() if (root / name).is_file()}
         SECONDS_FILE.write_text(
             json.dumps(dict(sorted(merged.items())), indent=1) + "\n", encoding="utf-8"
         )
