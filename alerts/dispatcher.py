@@ -41,6 +41,15 @@ def dispatcher_name() -> str:
     return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+async def _until(event: asyncio.Event, seconds: float) -> None:
+    """`seconds`, or until `event` is set. Awaited in the caller's task, not through
+    `asyncio.wait_for`, which on Python 3.11 returns when the event is set in the same turn
+    of the loop as a cancel, swallowing the cancel: a cancelled dispatcher claimed again."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await event.wait()
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -92,13 +101,11 @@ class Dispatcher:
                 if not failing:
                     log.warning("claiming deliveries failed: %s", type(error).__name__)
                 failing = True
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self.settings.poll_seconds * 20)
+                await _until(stop, self.settings.poll_seconds * 20)
                 continue
             if claimed == 0:
                 self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.settings.poll_seconds)
+                await _until(self._wake, self.settings.poll_seconds)
         await self.close()
 
     async def drain(self) -> None:
