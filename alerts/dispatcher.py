@@ -30,6 +30,7 @@ from alerts.settings import AlertSettings
 from alerts.store import AlertStore, Claimed
 from kernel.metrics import WEBHOOK_DELIVERIES, WEBHOOK_DURATION
 from kernel.threads import in_thread
+from kernel.waits import until_set
 
 log = logging.getLogger(__name__)
 SUBSCRIPTION_TTL_SECONDS = 5.0
@@ -39,15 +40,6 @@ def dispatcher_name() -> str:
     """Who holds a lease: host, process and a random part (two dispatchers in one
     process are two owners)."""
     return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-async def _until(event: asyncio.Event, seconds: float) -> None:
-    """`seconds`, or until `event` is set. Awaited in the caller's task, not through
-    `asyncio.wait_for`, which on Python 3.11 returns when the event is set in the same turn
-    of the loop as a cancel, swallowing the cancel: a cancelled dispatcher claimed again."""
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(seconds):
-            await event.wait()
 
 
 class Dispatcher:
@@ -101,11 +93,11 @@ class Dispatcher:
                 if not failing:
                     log.warning("claiming deliveries failed: %s", type(error).__name__)
                 failing = True
-                await _until(stop, self.settings.poll_seconds * 20)
+                await until_set(stop, self.settings.poll_seconds * 20)
                 continue
             if claimed == 0:
                 self._wake.clear()
-                await _until(self._wake, self.settings.poll_seconds)
+                await until_set(self._wake, self.settings.poll_seconds)
         await self.close()
 
     async def drain(self) -> None:

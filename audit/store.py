@@ -690,7 +690,7 @@ class _WriterStatements:
             )
 
     def compiled(self, statement: Any) -> Compiled:
-        return self._compiled.get(statement, keep=True)
+        return self._compiled.get(statement)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[_Transaction]:

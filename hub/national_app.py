@@ -65,6 +65,7 @@ from ingest.national import Conversion, NationalError, NationalMethod, Part
 from ingest.report import Issue
 from kernel import errors
 from kernel.threads import in_thread
+from kernel.waits import until_set
 
 log = logging.getLogger(__name__)
 
@@ -438,13 +439,10 @@ class NationalRunner:
             self._woken.set()
 
     async def _idle(self, woken: asyncio.Event) -> None:
-        """`poll_seconds`, or until `wake`. Cleared before the claim that follows, so a
-        call queued during that claim wakes the next wait. Awaited in this task, not
-        through `asyncio.wait_for`, which on Python 3.11 swallows a cancel that comes with a
-        wake (the hub stopping as a call is accepted) and the runner would go on."""
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(self.settings.poll_seconds):
-                await woken.wait()
+        """`poll_seconds`, or until `wake` (a cancel that comes with it, the hub stopping
+        as a call is accepted, still stops the runner: `until_set`). Cleared before the
+        claim that follows, so a call queued during that claim wakes the next wait."""
+        await until_set(woken, self.settings.poll_seconds)
         woken.clear()
 
     async def run(self) -> None:

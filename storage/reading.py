@@ -275,9 +275,8 @@ class CompiledCache:
         self._kept: weakref.WeakKeyDictionary[Executable, Compiled] = weakref.WeakKeyDictionary()
         self._shapes: dict[Any, Compiled] = {}
 
-    def get(self, statement: Executable, keep: bool) -> Compiled:
-        if not keep:
-            return Compiled(statement, self.dialect)
+    def get(self, statement: Executable) -> Compiled:
+        """A long-lived statement's compiled form, kept as long as the statement lives."""
         found = self._kept.get(statement)
         if found is None:
             found = self._kept[statement] = Compiled(statement, self.dialect, reused=True)
@@ -289,7 +288,7 @@ class CompiledCache:
         """The compiled form (`keep`: kept for this statement object, else for its shape),
         with `Compiled.bind`'s text and arguments of this statement's values."""
         if keep:
-            compiled = self.get(statement, keep)
+            compiled = self.get(statement)
             return compiled, *compiled.bind(parameters)
         key = statement._generate_cache_key()  # type: ignore[attr-defined]
         if key is None:  # a construct SQLAlchemy does not cache either
