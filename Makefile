@@ -22,14 +22,15 @@ PACKAGES := kernel storage ingest auth synthetic connectors graph audit alerts w
 
 # The virtualenv is filled by uv (itself installed into it by the system's pip, or by the
 # venv's own where the system's has no --python): it fetches and unpacks the ~80 wheels
-# side by side where pip takes them one after another, and compiles their bytecode on every
-# core (every process would compile them again under PYTHONDONTWRITEBYTECODE). A fresh
-# venv and install: 31 s with pip, 10 s with uv (bench/results/make-test.md).
+# side by side where pip takes them one after another. A fresh venv and install: 31 s with
+# pip, 10 s with uv (bench/results/make-test.md). Their bytecode is written as modules are
+# first imported (compiling all of them ahead took 8.4 CPU s, half of it for modules
+# nothing here imports: mypy's, pygments' lexers).
 $(BIN)/hub: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv --without-pip $(VENV)
 	test -x $(BIN)/uv || $(PYTHON) -m pip --python $(BIN)/python install --quiet 'uv>=0.9' \
 	  || { $(BIN)/python -m ensurepip --upgrade && $(BIN)/python -m pip install --quiet 'uv>=0.9'; }
-	$(BIN)/uv pip install --quiet --python $(BIN)/python --compile-bytecode -e '.[dev]'
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev]'
 	touch $@
 
 install: $(BIN)/hub
@@ -44,10 +45,15 @@ run: install
 # servers starting, on polls): on 2 cores they cost the suite a little CPU, not their own
 # minute of wall time; at a lower priority (nice), they take the cycles the suite leaves
 # rather than the start, when every test process is collecting at once; what they print
-# is shown after the suite only if they fail. The
-# packages are compiled first: with PYTHONDONTWRITEBYTECODE set (as in CI) every `hub`
-# process the tests start would compile them again. The 25 slowest tests are listed at the
-# end of every run (where the suite's time goes: see bench/results/make-test.md).
+# is shown after the suite only if they fail. Bytecode is written during the run even
+# where PYTHONDONTWRITEBYTECODE is set (as in CI): otherwise every process compiles again
+# what it imports and no earlier one cached (the test helpers, the migrations Alembic runs,
+# the libraries), every `hub` process the tests start among them. The packages are compiled
+# first, on every core, and the test modules' rewritten asserts written once
+# (tests/rewrite_ahead.py), so that the test processes starting at once do not each
+# compile them. The 25 slowest tests are listed at the end of every run (where the suite's
+# time goes: see bench/results/make-test.md).
+test: export PYTHONDONTWRITEBYTECODE :=
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/python -m compileall -q -j 0 $(PACKAGES) > /dev/null

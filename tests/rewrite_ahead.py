@@ -1,10 +1,10 @@
 """pytest's rewritten test modules written once, before pytest-xdist's test processes start.
 
 pytest rewrites every test module's asserts as it imports it and keeps the result in
-`__pycache__` — unless PYTHONDONTWRITEBYTECODE is set, as it is in CI: then each of
-`make test`'s processes parses and rewrites all of them again (about 2.8 CPU s each of
-the 5.5 a collection costs, at the start, when every process is collecting at once).
-Here the controlling process, which collects nothing itself, writes them first, with
+`__pycache__` (unless PYTHONDONTWRITEBYTECODE is set: then each of the processes parses
+and rewrites all of them again, about 2.8 CPU s each of the 5.5 a collection costs). On
+a fresh clone, the test processes starting at once would each rewrite them all before
+any has written one. Here the controlling process, which collects nothing itself, writes them first, with
 pytest's own functions (the same code and file a process would write), in two processes
 (about 1.5 s). A process then finds them as it finds any cached module, and a module
 changed since is rewritten as before: the cache is keyed by the source's hash.
@@ -15,7 +15,6 @@ suite runs as it did before.
 
 from __future__ import annotations
 
-import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -51,9 +50,9 @@ def _rewrite(paths: list[Path]) -> int:
 
 
 def rewrite_ahead(config: pytest.Config) -> None:
-    """In xdist's controlling process, when bytecode is not written: the test modules and
-    conftest files under the test paths, rewritten and cached for the test processes."""
-    if not sys.dont_write_bytecode or not config.getoption("numprocesses", None):
+    """In xdist's controlling process: the test modules and conftest files under the test
+    paths, rewritten and cached for the test processes."""
+    if not config.getoption("numprocesses", None):
         return
     if hasattr(config, "workerinput") or config.getini("enable_assertion_pass_hook"):
         return
