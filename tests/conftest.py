@@ -4,7 +4,7 @@ HUB_TEST_POSTGRES_URL is set), served by a real uvicorn on a free port.
 Its default client calls as `test-all-access` (every scope, no region, court or bank
 limit, purpose `testing`); `hub.as_client(client_id)` calls as one of the demo agencies.
 Beside it runs a tiny identity provider whose tokens the hub trusts (HUB_TRUSTED_ISSUERS).
-Pages are tested in Debian's Chromium through `chromium` and `browser_page`
+Pages are tested in Chromium's headless shell through `chromium` and `browser_page`
 (`tests/browser_harness.py`).
 """
 
@@ -734,9 +734,11 @@ def chromium() -> Iterator[Browser]:
 
     Not for the session: while Playwright's sync API is open, its event loop counts as
     running in the main thread, and other tests' `asyncio.run` would fail. Nor would one
-    save much: a launch is ~0.6 CPU s (three a run), a fresh context ~1 CPU s even for a
-    trivial page (its renderer processes), and the pages' own work the rest (2026-12,
-    Chromium 156: ~35 CPU s in all, GraphiQL's and the desk's loads, axe, PDFs)."""
+    save much: a launch is ~0.2 CPU s (three a run), a fresh context ~0.1 CPU s for a
+    trivial page (its one renderer process), and the pages' own work the rest (2026-12,
+    headless shell 156: ~13 CPU s of browser in all, GraphiQL's and the desk's loads, axe,
+    PDFs; the full `chromium` took ~32: 0.4 a launch, 0.4 a trivial context, three
+    renderers a page)."""
     with launch_chromium() as browser:
         yield browser
 

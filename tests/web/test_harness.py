@@ -24,7 +24,7 @@ def test_without_chromium_the_tests_skip_unless_it_is_required(
 ) -> None:
     monkeypatch.setattr(browser_harness, "CHROMIUM", str(tmp_path / "chromium"))
     monkeypatch.setattr(browser_harness, "REQUIRE_BROWSER", required)
-    with pytest.raises(outcome, match="apt-get install chromium"):
+    with pytest.raises(outcome, match="apt-get install chromium-headless-shell"):
         browser_harness.require_browser()
 
 
