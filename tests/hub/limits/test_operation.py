@@ -6,11 +6,19 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from graphql import DocumentNode, OperationDefinitionNode, parse, print_ast
+from graphql import (
+    DocumentNode,
+    OperationDefinitionNode,
+    parse,
+    print_ast,
+    specified_rules,
+    validate,
+)
+from graphql.validation import ValidationContext
 
 from graph.schema import HubSchema
 from hub.graph import hub_schema
-from hub.limits import operation
+from hub.limits import operation, pipeline
 from hub.limits.operation import Measure, _Walk, measure_document
 from hub.limits.pipeline import schema_extensions
 from hub.settings import HubSettings
@@ -117,3 +125,59 @@ def test_the_validation_cache_keys_a_document_by_its_object(
         "{\n  b: __typename\n}",
     ]
     assert schema.execute_sync("{ nope }").errors == schema.execute_sync("{ nope }").errors
+
+
+VARIABLE_DOCUMENTS = [
+    "{ a: __type(name: $missing) { name } }",
+    "query ($n: String!, $unused: Int) { __type(name: $n) { name } }",
+    "query ($n: Int) { __type(name: $n) { name } }",
+    "query ($n: String!) { ...F } fragment F on Query { __type(name: $n) { name } }",
+    "query Q { ...F } fragment F on Query { __type(name: $undefined) { name } }",
+    'query { __type(name: "$") { name } }',
+    '{ __type(name: "...") { name } }',
+    "{ ... on Query { __typename } }",
+    "{ ...F } fragment F on Query { __typename } fragment G on Query { __typename }",
+    '{ __type(name: "Query") { name } __typename }',
+    "query A { __typename } query B($x: Int) { __typename }",
+]
+
+
+@pytest.mark.parametrize("document", VARIABLE_DOCUMENTS)
+def test_the_variable_rules_report_what_graphql_cores_report(document: str) -> None:
+    """The rules that skip the walk for variable usages in a document without variables
+    or fragments report, for every document, exactly what graphql-core's own report."""
+    schema = hub_schema()._schema
+    ours = tuple(pipeline._WITHOUT_VARIABLES.get(r, r) for r in specified_rules)
+    assert ours != tuple(specified_rules)
+    parsed = parse(document)
+    expected = [e.formatted for e in validate(schema, parsed, specified_rules)]
+    assert [e.formatted for e in validate(schema, parsed, ours)] == expected
+
+
+def test_a_document_without_variables_is_not_walked_for_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Its operations' variable usages are not looked for (a second walk of the whole
+    document); a document with a variable still has them found and checked."""
+    schema = hub_schema(schema_extensions(HubSettings()))
+    walked: list[object] = []
+    real = ValidationContext.get_variable_usages
+
+    def counted(self: ValidationContext, node: Any) -> Any:
+        walked.append(node)
+        return real(self, node)
+
+    monkeypatch.setattr(ValidationContext, "get_variable_usages", counted)
+    result = schema.execute_sync('{ a: __type(name: "Query") { name } b: __typename }')
+    assert not result.errors
+    assert result.data == {"a": {"name": "Query"}, "b": "Query"}
+    assert walked == []
+    result = schema.execute_sync(
+        "query ($n: String!) { __type(name: $n) { name } }", variable_values={"n": "Query"}
+    )
+    assert not result.errors
+    assert result.data == {"__type": {"name": "Query"}}
+    assert len(walked) == 1
+    assert [
+        e.message for e in schema.execute_sync("{ __type(name: $n) { name } }").errors or ()
+    ] == ["Variable '$n' is not defined."]
