@@ -161,6 +161,8 @@ class Jurisdiction:
         self.context = context
         self.rules = rules
         self.steps = InStep(context)
+        self._asked: dict[Entity, dict[Hashable, asyncio.Future[bool]]] = {}
+        self._deciding: set[asyncio.Task[None]] = set()
 
     async def visible(self, entity: Entity, keys: list[Hashable]) -> list[bool]:
         verdicts = await _side_by_side(
@@ -196,14 +198,52 @@ class Jurisdiction:
     async def keep(self, entity: str, value: Any) -> Any:
         """The value with what the caller may not see removed. Decided from the
         connectors' loaders, called here on the resolver side so they batch in waves (a
-        loader's own fetch must never wait on another loader)."""
+        loader's own fetch must never wait on another loader).
+
+        A single value is decided together with the others asked for in the same turn of
+        the event loop (`_one`): an `_entities` call's representations, a page's
+        entity-valued fields, each keeps one entity, and deciding each alone made as many
+        chains of deciders and stepped loads, where one decision of them all costs the
+        same waves and statements."""
         if value is None:
             return None
         attribute = ENTITY_KEYS[entity]
-        values = value if isinstance(value, list) else [value]
-        allowed = await self.visible(Entity(entity), [getattr(v, attribute) for v in values])
-        kept = [v for v, ok in zip(values, allowed, strict=True) if ok]
-        return kept if isinstance(value, list) else (kept[0] if kept else None)
+        if not isinstance(value, list):
+            return value if await self._one(Entity(entity), getattr(value, attribute)) else None
+        allowed = await self.visible(Entity(entity), [getattr(v, attribute) for v in value])
+        return [v for v, ok in zip(value, allowed, strict=True) if ok]
+
+    def _one(self, entity: Entity, key: Hashable) -> asyncio.Future[bool]:
+        """Whether the caller may see this entity, decided with every other key of its
+        kind asked for before the decision starts (the event loop's next turn)."""
+        loop = asyncio.get_running_loop()
+        asked = self._asked.get(entity)
+        if asked is None:
+            asked = self._asked[entity] = {}
+            task = loop.create_task(self._decide(entity))
+            self._deciding.add(task)
+            task.add_done_callback(self._deciding.discard)
+        found = asked.get(key)
+        if found is None:
+            found = asked[key] = loop.create_future()
+        return found
+
+    async def _decide(self, entity: Entity) -> None:
+        asked = self._asked.pop(entity)
+        try:
+            verdicts = await self.visible(entity, list(asked))
+        except Exception as error:  # every waiting resolver gets the same failure
+            for future in asked.values():
+                if not future.done():
+                    future.set_exception(error)
+            return
+        except BaseException:  # cancelled: so are its waiters
+            for future in asked.values():
+                future.cancel()
+            raise
+        for future, verdict in zip(asked.values(), verdicts, strict=True):
+            if not future.done():
+                future.set_result(verdict)
 
 
 def jurisdiction_of(info: Any) -> Jurisdiction:

@@ -12,8 +12,11 @@ import httpx
 import pytest
 
 from auth.store import Grant
-from conftest import SEED, RunningHub, StatementCounter, serving
+from conftest import SEED, TEST_PURPOSE, RunningHub, StatementCounter, serving
+from grants import register_client
+from graph.jurisdiction import Jurisdiction
 from hub.subgraph_app import create_subgraph_app
+from kernel.composition import Entity
 from kernel.scopes import vocabulary
 from synthetic.stories import stories
 
@@ -199,3 +202,43 @@ def test_a_malformed_key_is_bad_user_input(bank: Subgraph) -> None:
     body = bank.as_client("test-all-access", "testing", ENTITIES % PAYROLL, {"r": representations})
     assert body["data"]["_entities"] == [None]
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+def test_a_limited_clients_representations_are_decided_together(
+    bank: Subgraph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bank-limited client's `_entities` call: its representations' visibility is decided
+    in one decision (graph.jurisdiction.Jurisdiction._one), not one per representation;
+    each answer is the one the representation gets when asked alone, and the statements
+    do not grow with the representations."""
+    decided: list[tuple[Entity, int]] = []
+    real = Jurisdiction.visible
+
+    async def counted(self: Jurisdiction, entity: Entity, keys: list[Any]) -> list[bool]:
+        decided.append((entity, len(keys)))
+        return await real(self, entity, keys)
+
+    monkeypatch.setattr(Jurisdiction, "visible", counted)
+    query = ENTITIES % "... on Worker { idNumber }"
+    bound = register_client(
+        bank.hub, "subgraph-bank-bound", vocabulary(), {"bank": ("中国建设银行",)}
+    )
+    client = (bound, TEST_PURPOSE)
+    counts, answers = [], []
+    for first in (5, 40):
+        representations = _workers(bank.hub, first)
+        decided.clear()
+        bank.statements.reset()
+        body = bank.as_client(*client, query, {"r": representations})
+        assert "errors" not in body, body["errors"]
+        assert decided == [(Entity.WORKER, first)]
+        counts.append(dict(bank.statements.counts))
+        answers = body["data"]["_entities"]
+    assert counts[0] == counts[1]
+    assert any(answers)
+    assert not all(answers)
+    alone = [
+        bank.as_client(*client, query, {"r": [representation]})["data"]["_entities"][0]
+        for representation in representations
+    ]
+    assert alone == answers
