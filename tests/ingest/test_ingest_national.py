@@ -99,6 +99,42 @@ def test_a_secret_that_is_no_aes_key_is_refused() -> None:
         national.encrypt("x", "short")
 
 
+def test_fields_at_any_depth_match_openssl_with_one_cipher_for_the_call() -> None:
+    """`encrypt_fields` and `decrypt_fields` make the secret's cipher once for a call and
+    reuse it for every field: each field is still the vector openssl gives."""
+    plain = {
+        "projectCode": "P1",
+        "idCardNumber": "41010519800517123X",
+        "workerList": [
+            {"idCardNumber": "41010519800517123X", "payRollBankCardNumber": "6217000011112222"},
+            {"idCardNumber": "41010519800517123X", "name": "张三", "bankNumber": ""},
+        ],
+    }
+    sent = national.encrypt_fields(plain, SECRET)
+    assert sent["idCardNumber"] == VECTORS["41010519800517123X"]
+    assert sent["workerList"][0] == {
+        "idCardNumber": VECTORS["41010519800517123X"],
+        "payRollBankCardNumber": VECTORS["6217000011112222"],
+    }
+    assert sent["workerList"][1]["name"] == "张三"  # not an encrypted field
+    assert national.decrypt_fields(sent, SECRET) == plain
+
+
+def test_fields_with_a_secret_that_is_no_aes_key_are_refused_only_when_encrypted() -> None:
+    assert national.decrypt_fields({"workerList": [{"name": "张三"}]}, "short") == {
+        "workerList": [{"name": "张三"}]
+    }
+    with pytest.raises(NationalError, match="16, 24 or 32"):
+        national.decrypt_fields({"workerList": [{"idCardNumber": "AAAA"}]}, "short")
+
+
+def test_fields_refuse_a_field_that_does_not_decrypt_after_others_that_do() -> None:
+    sent = {"workerList": [{"idCardNumber": VECTORS["41010519800517123X"]},
+                           {"idCardNumber": VECTORS["张三"][:-4] + "AAA="}]}  # fmt: skip
+    with pytest.raises(NationalError, match="cannot be decrypted"):
+        national.decrypt_fields(sent, SECRET)
+
+
 NOW = datetime.datetime(2019, 3, 21, 3, 30, 5, tzinfo=datetime.UTC)  # 11:30:05 in Beijing
 
 
