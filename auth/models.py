@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Text
+from sqlalchemy import Index, Text
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -123,12 +123,21 @@ class NationalCall(AuthRecord, table=True):
     kept as received (ID and card numbers still encrypted)."""
 
     __tablename__ = "auth_national_call"
+    # Every column the runner's claim reads (`NationalRegistry.claim`), so it reads the
+    # index, not the rows: on SQLite they come after `data`, whose overflow pages every
+    # waiting call's read walked (migration 0005).
+    __table_args__ = (
+        Index(
+            "ix_auth_national_call_queue",
+            *("state", "appid", "received_at", "serial", "attempts", "lease_until"),
+        ),
+    )
 
     serial: str = Field(primary_key=True, max_length=80)
     appid: str = Field(max_length=32, index=True)
     method: str = Field(max_length=64)
     data: str = Field(sa_type=Text)
-    state: str = Field(max_length=16, index=True, description="pending, running, done, failed")
+    state: str = Field(max_length=16, description="pending, running, done, failed")
     received_at: datetime = Field(sa_type=UTCDateTime, index=True)
     lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     attempts: int = 0

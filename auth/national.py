@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from auth.errors import RegistryError
@@ -73,6 +73,48 @@ class QueuedCall:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _claim_statements(run: bool) -> tuple[Any, Any]:
+    """The claim's reads (`NationalRegistry.claim`), built once: the submitters a live
+    lease holds, and each submitter's oldest unfinished call, oldest first; with `run`,
+    the calls in the `run` parameter count as finished."""
+    unfinished = call_t.c.state.in_((PENDING, RUNNING))
+    if run:
+        unfinished = unfinished & call_t.c.serial.not_in(bindparam("run", expanding=True))
+    busy = select(call_t.c.appid).where(
+        call_t.c.state == RUNNING,
+        call_t.c.lease_until >= bindparam("now"),
+        *([call_t.c.serial.not_in(bindparam("run", expanding=True))] if run else []),
+    )
+    first = (
+        select(call_t.c.appid, func.min(call_t.c.received_at).label("first"))
+        .where(unfinished)
+        .group_by(call_t.c.appid)
+        .subquery()
+    )
+    oldest = (
+        select(call_t.c.serial, call_t.c.appid, call_t.c.state, call_t.c.attempts)
+        .join(first, (first.c.appid == call_t.c.appid) & (first.c.first == call_t.c.received_at))
+        .where(unfinished)
+        .order_by(call_t.c.received_at, call_t.c.serial)
+        .limit(256)
+    )
+    return busy, oldest
+
+
+_CLAIM_STATEMENTS: Final = {run: _claim_statements(run) for run in (False, True)}
+_CLAIM: Final = (
+    update(call_t)
+    .where(
+        call_t.c.serial == bindparam("was_serial"),
+        call_t.c.state == bindparam("was_state"),
+        call_t.c.attempts == bindparam("was_attempts"),
+    )
+    .values(state=RUNNING, lease_until=bindparam("lease"), attempts=bindparam("attempt"))
+    .returning(call_t.c.serial, call_t.c.appid, call_t.c.method, call_t.c.data)
+)
+"""The call leased if it is still as read (another process may have claimed it since)."""
 
 
 class NationalRegistry:
@@ -230,35 +272,11 @@ class NationalRegistry:
         processes they are running). Safe between processes: the claim is a conditional
         update."""
         now = _now()
-        unfinished = call_t.c.state.in_((PENDING, RUNNING))
-        if run:
-            unfinished = unfinished & call_t.c.serial.not_in(list(run))
+        parameters: dict[str, Any] = {"now": now, "run": list(run)}
+        busy_statement, first_statement = _CLAIM_STATEMENTS[bool(run)]
         with self._transaction() as connection:
-            busy = set(
-                connection.execute(
-                    select(call_t.c.appid).where(
-                        call_t.c.state == RUNNING,
-                        call_t.c.lease_until >= now,
-                        *([call_t.c.serial.not_in(list(run))] if run else []),
-                    )
-                ).scalars()
-            )
-            first = (
-                select(call_t.c.appid, func.min(call_t.c.received_at).label("first"))
-                .where(unfinished)
-                .group_by(call_t.c.appid)
-                .subquery()
-            )
-            rows = connection.execute(
-                select(call_t.c.serial, call_t.c.appid, call_t.c.state, call_t.c.attempts)
-                .join(
-                    first,
-                    (first.c.appid == call_t.c.appid) & (first.c.first == call_t.c.received_at),
-                )
-                .where(unfinished)
-                .order_by(call_t.c.received_at, call_t.c.serial)
-                .limit(256)
-            ).all()
+            busy = set(connection.execute(busy_statement, parameters).scalars())
+            rows = connection.execute(first_statement, parameters).all()
             seen: set[str] = set()
             for serial, appid, state, attempts in rows:
                 if appid in busy or appid in seen:
@@ -266,21 +284,14 @@ class NationalRegistry:
                     continue
                 seen.add(appid)
                 claimed = connection.execute(
-                    update(call_t)
-                    .where(
-                        call_t.c.serial == serial,
-                        call_t.c.state == state,
-                        call_t.c.attempts == attempts,
+                    _CLAIM,
+                    {"was_serial": serial, "was_state": state, "was_attempts": attempts,
+                     "lease": now + lease, "attempt": attempts + 1},
+                ).first()  # fmt: skip
+                if claimed is not None:
+                    return QueuedCall(
+                        claimed.serial, claimed.appid, claimed.method, claimed.data, attempts + 1
                     )
-                    .values(state=RUNNING, lease_until=now + lease, attempts=attempts + 1)
-                )
-                if claimed.rowcount == 1:
-                    row = connection.execute(
-                        select(
-                            call_t.c.serial, call_t.c.appid, call_t.c.method, call_t.c.data
-                        ).where(call_t.c.serial == serial)
-                    ).one()
-                    return QueuedCall(row.serial, row.appid, row.method, row.data, attempts + 1)
         return None
 
     def renew(self, serial: str, lease: timedelta) -> None:

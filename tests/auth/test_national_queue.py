@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from auth.national import DONE, NationalRegistry
+from auth.national import _CLAIM_STATEMENTS, DONE, NationalRegistry
 from hub_support import make_stores
 
 LEASE = timedelta(seconds=60)
@@ -30,7 +30,7 @@ def _enqueue(registry: NationalRegistry, *calls: tuple[str, str]) -> None:
     async def run() -> None:
         try:
             for serial, appid in calls:
-                await registry.enqueue(serial, appid, "Team.Add", "{}")
+                await registry.enqueue(serial, appid, "Team.Add", f'{{"call": "{serial}"}}')
                 await asyncio.sleep(0.002)  # distinct arrival times, as real calls have
         finally:
             await registry.database.dispose()
@@ -51,6 +51,56 @@ def test_a_submitters_calls_run_one_at_a_time_in_order(registry: NationalRegistr
     following = registry.claim(LEASE)
     assert following is not None
     assert following.serial == "a2"
+
+
+def test_calls_a_runner_has_run_count_as_finished_for_it(registry: NationalRegistry) -> None:
+    """`run`: the calls whose answers this runner holds (still leased) do not hold up the
+    submitter's next call for it; a claim returns the call as it was queued."""
+    _enqueue(registry, ("a1", "A"), ("a2", "A"), ("a3", "A"))
+    first = registry.claim(LEASE)
+    assert first is not None
+    assert (first.serial, first.appid, first.method, first.data, first.attempts) == (
+        "a1", "A", "Team.Add", '{"call": "a1"}', 1,
+    )  # fmt: skip
+    assert registry.claim(LEASE) is None  # for another runner, a1 is running
+    second = registry.claim(LEASE, ["a1"])
+    assert second is not None
+    assert (second.serial, second.data) == ("a2", '{"call": "a2"}')
+    assert registry.call_state("a2") == "running"
+    assert registry.claim(LEASE, ["a1"]) is None  # a2 is running, and not among those run
+    third = registry.claim(LEASE, ["a1", "a2"])
+    assert third is not None
+    assert third.serial == "a3"
+    assert registry.claim(LEASE, ["a1", "a2", "a3"]) is None
+
+
+def test_the_claim_reads_the_queue_index_not_the_calls_on_sqlite(tmp_path: Path) -> None:
+    """On SQLite the claim's columns come after each call's `data` (tens of KiB): every
+    table read of its statements is of the covering index (migration 0005), or each claim
+    would walk every waiting call's body."""
+    stores = make_stores("sqlite", tmp_path, "national_queue_plan")
+    registry = NationalRegistry(stores.auth.database, stores.auth.sealer)
+    try:
+        with registry._engine.get().connect() as connection:
+            for run in (False, True):
+                for statement in _CLAIM_STATEMENTS[run]:
+                    compiled = statement.params(now="x", run=["a1", "a2"]).compile(
+                        connection, compile_kwargs={"render_postcompile": True}
+                    )
+                    arguments = tuple("x" for _ in compiled.positiontup or ())
+                    plan = [
+                        row[-1]
+                        for row in connection.exec_driver_sql(
+                            f"EXPLAIN QUERY PLAN {compiled}", arguments
+                        )
+                    ]
+                    reads = [step for step in plan if "auth_national_call " in f"{step} "]
+                    assert reads, plan
+                    assert all("COVERING INDEX ix_auth_national_call_queue" in r for r in reads), (
+                        plan
+                    )
+    finally:
+        registry.close()
 
 
 def test_a_call_whose_runner_died_is_claimed_again_after_its_lease(
