@@ -16,6 +16,7 @@ On SQLite and PostgreSQL (a NUL is harmless to one and fatal to the other)."""
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -110,8 +111,45 @@ class World:
     project_codes: list[str]
     case_numbers: list[str]
 
+    @functools.cached_property
+    def scalars(self) -> dict[str, st.SearchStrategy[Any]]:
+        """Each scalar's strategy, made once (`_scalar`)."""
+        return _scalars(self)
+
 
 def _scalar(name: str, world: World) -> st.SearchStrategy[Any]:
+    return world.scalars.get(name, _ANY_SCALAR)
+
+
+# Strategies are made once and drawn from many times, not made again for every value: a
+# fresh strategy is validated and its properties worked out on its first draw, a third
+# of generating an operation (the same draws, the same values).
+_ANY_SCALAR = hostile_text | integers
+_ONE_IN_TEN = st.integers(0, 9)
+_LIST_LENGTH = st.integers(0, 3)
+_BOOLEANS = st.booleans()
+
+
+@functools.cache
+def _enum_values(kind: GraphQLEnumType) -> st.SearchStrategy[str]:
+    return st.sampled_from([*kind.values, "NOT_A_VALUE"])
+
+
+@functools.cache
+def _field_sets(kind: GraphQLInputObjectType) -> st.SearchStrategy[set[str]]:
+    return st.sets(st.sampled_from(sorted(kind.fields)), max_size=len(kind.fields))
+
+
+@functools.cache
+def _selections(named: Any, at_leaves: bool) -> st.SearchStrategy[list[str]]:
+    names = sorted(named.fields)
+    if at_leaves:
+        leaves = [n for n in names if _is_leaf(named.fields[n]) and not named.fields[n].args]
+        names = leaves or ["__typename"]
+    return st.lists(st.sampled_from(names), min_size=1, max_size=3, unique=True)
+
+
+def _scalars(world: World) -> dict[str, st.SearchStrategy[Any]]:
     pick = st.sampled_from
     return {
         "String": pick(world.project_codes) | hostile_text,
@@ -127,24 +165,22 @@ def _scalar(name: str, world: World) -> st.SearchStrategy[Any]:
         "Fen": integers,
         "Boolean": st.booleans(),
         "RegionCodePrefix": pick(["41", "4101", "410183", "", "4101830", "x1"]),
-    }.get(name, hostile_text | integers)
+    }
 
 
 def _value(draw: st.DrawFn, kind: GraphQLInputType, world: World, depth: int = 0) -> Any:
     if isinstance(kind, GraphQLNonNull):
         return _value(draw, kind.of_type, world, depth)
-    if draw(st.integers(0, 9)) == 0:
+    if draw(_ONE_IN_TEN) == 0:
         return None
     if isinstance(kind, GraphQLList):
-        return [
-            _value(draw, kind.of_type, world, depth + 1) for _ in range(draw(st.integers(0, 3)))
-        ]
+        return [_value(draw, kind.of_type, world, depth + 1) for _ in range(draw(_LIST_LENGTH))]
     if isinstance(kind, GraphQLEnumType):
-        return draw(st.sampled_from([*kind.values, "NOT_A_VALUE"]))
+        return draw(_enum_values(kind))
     if isinstance(kind, GraphQLInputObjectType):
         if depth > 3:
             return {}
-        chosen = draw(st.sets(st.sampled_from(sorted(kind.fields)), max_size=len(kind.fields)))
+        chosen = draw(_field_sets(kind))
         return {name: _value(draw, kind.fields[name].type, world, depth + 1) for name in chosen}
     assert isinstance(kind, GraphQLScalarType)
     return draw(_scalar(kind.name, world))
@@ -182,7 +218,7 @@ class _Operation:
         written = []
         for name, argument in arguments.items():
             required = isinstance(argument.type, GraphQLNonNull)
-            if not required and not self.draw(st.booleans()):
+            if not required and not self.draw(_BOOLEANS):
                 continue
             if name == "after":
                 value: Any = self.draw(cursors)
@@ -190,7 +226,7 @@ class _Operation:
                 value = self.draw(integers)
             else:
                 value = _value(self.draw, argument.type, self.world)
-            if self.draw(st.booleans()):
+            if self.draw(_BOOLEANS):
                 variable = f"v{len(self.declarations)}"
                 self.declarations.append(f"${variable}: {argument.type}")
                 self.variables[variable] = value
@@ -205,11 +241,7 @@ class _Operation:
             return "{ __typename }"
         if not isinstance(named, GraphQLObjectType | GraphQLInterfaceType):
             return ""
-        names = sorted(named.fields)
-        if depth >= MAX_DEPTH:
-            leaves = [n for n in names if _is_leaf(named.fields[n]) and not named.fields[n].args]
-            names = leaves or ["__typename"]
-        chosen = self.draw(st.lists(st.sampled_from(names), min_size=1, max_size=3, unique=True))
+        chosen = self.draw(_selections(named, depth >= MAX_DEPTH))
         return "{ " + " ".join(self.field(named, name, depth) for name in chosen) + " }"
 
     def field(self, parent: Any, name: str, depth: int) -> str:
@@ -233,16 +265,19 @@ def _is_leaf(field: GraphQLField) -> bool:
     )
 
 
+_ONE_IN_FIVE = st.integers(0, 4)
+_OPERATION_NAMES = st.sampled_from(["Q", "R", None]) | hostile_text
+_EXTENSIONS = st.dictionaries(hostile_text, hostile_text | integers, max_size=2)
+
+
 @st.composite
 def operations(draw: st.DrawFn, world: World) -> dict[str, Any]:
     operation = _Operation(draw, world)
     payload: dict[str, Any] = {"query": operation.document(), "variables": operation.variables}
-    if draw(st.integers(0, 4)) == 0:
-        payload["operationName"] = draw(st.sampled_from(["Q", "R", None]) | hostile_text)
-    if draw(st.integers(0, 4)) == 0:
-        payload["extensions"] = draw(
-            st.dictionaries(hostile_text, hostile_text | integers, max_size=2)
-        )
+    if draw(_ONE_IN_FIVE) == 0:
+        payload["operationName"] = draw(_OPERATION_NAMES)
+    if draw(_ONE_IN_FIVE) == 0:
+        payload["extensions"] = draw(_EXTENSIONS)
     return payload
 
 
