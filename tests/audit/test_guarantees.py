@@ -26,33 +26,24 @@ import hub_processes
 from audit.operations import ArchiveRefused, AuditLog, verify_archive
 from audit.store import record_t
 from auth.store import Grant
-from conftest import TEST_PURPOSE, ClientCredentials, _free_port, backend_settings, serving
+from conftest import (
+    TEST_PURPOSE,
+    ClientCredentials,
+    _free_port,
+    migrated_settings,
+    serving,
+)
 from hub.app import create_app
 from hub.cli import main as hub_main
-from hub.settings import HubSettings
-from hub.wiring import (
-    audit_trust,
-    build_audit_store,
-    build_auth_store,
-    build_connectors,
-    migration_targets,
-)
+from hub.wiring import audit_trust, build_audit_store, build_auth_store
 from kernel.scopes import vocabulary
-from storage import migrate
 
 
 def test_no_record_no_answer(tmp_path: Path) -> None:
-    app = create_app(HubSettings(data_dir=tmp_path))
+    # SQLite databases migrated as `hub migrate` leaves them: copies of the ones this test
+    # process migrated once (migrating them again here was 0.4 CPU s)
+    app = create_app(migrated_settings("sqlite", tmp_path, "no_record"))
     auth = app.state.auth_store
-    migrate.upgrade(
-        migration_targets(
-            app.state.connectors,
-            auth,
-            app.state.audit_store,
-            app.state.alert_store,
-            app.state.facts_store,
-        )
-    )
     secret = auth.add_client("asker", Grant("test", vocabulary(), (TEST_PURPOSE,)))
     with (
         serving(app) as url,
@@ -208,10 +199,10 @@ def test_several_processes_write_one_chain_and_a_crash_loses_no_answered_record(
 ) -> None:
     """Two hub processes on one PostgreSQL audit database, eight clients on each; one
     process is killed with SIGKILL mid-load."""
-    settings = backend_settings("postgres", tmp_path, "hub_audit_procs")
+    # Copies of the databases this test process migrated once, not migrated again here
+    settings = migrated_settings("postgres", tmp_path, "hub_audit_procs")
     auth = build_auth_store(settings)
     audit = build_audit_store(settings, auth)
-    migrate.upgrade(migration_targets(build_connectors(settings), auth, audit))
     auth.ensure_signing_key()
     secret = auth.add_client("loader", Grant("test", vocabulary(), (TEST_PURPOSE,)))
     environment = {
