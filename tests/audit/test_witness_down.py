@@ -23,7 +23,7 @@ from audit.store import head_t, witness_t
 from audit.witness import Witness, WitnessedLog
 from audit.witness_app import create_witness_app
 from auth.store import Grant
-from conftest import TEST_PURPOSE, ClientCredentials, _free_port, serving
+from conftest import TEST_PURPOSE, ClientCredentials, _free_port, migrated_settings, serving
 from hub.app import create_app
 from hub.settings import HubSettings
 from hub.wiring import (
@@ -31,7 +31,6 @@ from hub.wiring import (
     audit_trust,
     build_audit_store,
     load_checkpoint_signer,
-    migration_targets,
     witness_endpoints,
 )
 from kernel.scopes import vocabulary
@@ -111,7 +110,8 @@ def test_writes_continue_while_the_witness_is_down(backend: str, tmp_path: Path)
 
 def test_the_hub_answers_while_its_witness_is_down_and_catches_up(tmp_path: Path) -> None:
     settings, witness, port = _absent_witness(
-        HubSettings(data_dir=tmp_path).model_copy(
+        # copies of the SQLite databases this test process migrated once
+        migrated_settings("sqlite", tmp_path, "witness_down").model_copy(
             update={
                 "audit": HubSettings().audit.model_copy(
                     update={"origin": ORIGIN, "checkpoint_seconds": 0.05}
@@ -122,15 +122,6 @@ def test_the_hub_answers_while_its_witness_is_down_and_catches_up(tmp_path: Path
     )
     app = create_app(settings)
     auth = app.state.auth_store
-    migrate.upgrade(
-        migration_targets(
-            app.state.connectors,
-            auth,
-            app.state.audit_store,
-            app.state.alert_store,
-            app.state.facts_store,
-        )
-    )
     secret = auth.add_client("asker", Grant("test", vocabulary(), (TEST_PURPOSE,)))
     with (
         serving(app) as url,

@@ -15,13 +15,10 @@ from urllib.parse import urlsplit
 import pytest
 
 from auth.store import Grant
-from conftest import TEST_PURPOSE, serving
+from conftest import TEST_PURPOSE, migrated_settings, serving
 from hub.app import create_app
 from hub.limits import Limits
-from hub.settings import HubSettings
-from hub.wiring import migration_targets
 from kernel.scopes import vocabulary
-from storage import migrate
 
 HEAD_SECONDS = 0.5
 BODY_SECONDS = 1.0
@@ -37,17 +34,11 @@ def served(
 ) -> Iterator[tuple[tuple[str, int], str]]:
     """A hub with short deadlines: its address, and the client's secret."""
     limits = Limits(header_timeout_seconds=HEAD_SECONDS, body_timeout_seconds=BODY_SECONDS)
-    settings = HubSettings(data_dir=Path(tmp_path_factory.mktemp("slow")), limits=limits)
-    app = create_app(settings)
-    migrate.upgrade(
-        migration_targets(
-            app.state.connectors,
-            app.state.auth_store,
-            app.state.audit_store,
-            app.state.alert_store,
-            app.state.facts_store,
-        )
+    # copies of the SQLite databases this test process migrated once
+    settings = migrated_settings(
+        "sqlite", Path(tmp_path_factory.mktemp("slow")), "slow", limits=limits
     )
+    app = create_app(settings)
     secret = app.state.auth_store.add_client(CLIENT, Grant("test", vocabulary(), (TEST_PURPOSE,)))
     with serving(app, limits, http=request.param) as url:
         parts = urlsplit(url)
