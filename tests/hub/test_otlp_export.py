@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -19,14 +18,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from conftest import _free_port, serving
-from hub_support import hub_command
 
 HUB = [sys.executable, "-m", "hub.cli"]
 
 
-def test_spans_are_exported_by_otlp_http(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_spans_are_exported_by_otlp_http(data_dir: Path) -> None:
+    """`data_dir`: as `hub migrate` leaves one (a copy of the one migrated once)."""
     received: list[ExportTraceServiceRequest] = []
 
     async def traces(request: Request) -> Response:
@@ -37,10 +34,9 @@ def test_spans_are_exported_by_otlp_http(
 
     receiver = Starlette(routes=[Route("/v1/traces", traces, methods=["POST"])])
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HUB_", "OTEL_"))}
-    env |= {"HUB_DATA_DIR": str(tmp_path), "AUTHLIB_INSECURE_TRANSPORT": "1"}
+    env |= {"HUB_DATA_DIR": str(data_dir), "AUTHLIB_INSECURE_TRANSPORT": "1"}
     with serving(receiver) as collector:
         env["HUB_OTEL_ENDPOINT"] = collector
-        hub_command(monkeypatch, capsys, {"HUB_DATA_DIR": str(tmp_path)}, "migrate")
         port = _free_port()
         process = subprocess.Popen(
             [*HUB, "serve", "--port", str(port)], env=env, stderr=subprocess.DEVNULL
