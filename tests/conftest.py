@@ -13,7 +13,6 @@ from __future__ import annotations
 import atexit
 import base64
 import datetime
-import functools
 import os
 import queue
 import secrets
@@ -214,19 +213,6 @@ def _administer(statement: str) -> None:
     _IDLE_ADMINS.put(connection)
 
 
-@functools.cache
-def _copy_strategy() -> str:
-    """How the server copies a template: PostgreSQL 15 and later copy it page by page
-    through the write-ahead log unless told to copy its files (with a checkpoint, which
-    costs little on the suite's server without fsync). A set of a hub's nine databases:
-    0.16-0.26 CPU s of the server's backend and 0.06-0.12 of its checkpointer later with
-    the log, 0.13 and 0.02 by file (bench/results/make-test.md)."""
-    connection = _admin()
-    version = connection.info.server_version
-    _IDLE_ADMINS.put(connection)  # the first CREATE or DROP DATABASE's
-    return " STRATEGY FILE_COPY" if version >= 150000 else ""
-
-
 def postgres_urls(
     prefix: str,
     templates: dict[str, str] | None = None,
@@ -251,8 +237,7 @@ def postgres_urls(
     names = [make_url(url).database for url in urls.values()]
     _at_once([f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)' for name in names])
     copied = {
-        target: f' TEMPLATE "{make_url(url).database}"{_copy_strategy()}'
-        for target, url in (templates or {}).items()
+        target: f' TEMPLATE "{make_url(url).database}"' for target, url in (templates or {}).items()
     }
     _at_once(
         [
