@@ -22,13 +22,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from graphql import GraphQLError, parse, validate
-from sqlalchemy.exc import OperationalError
-
-from connectors import discover
-from graph.jurisdiction import RULES
-from graph.merged import HUB_SUBGRAPH
 from hub import (
+    arguments,
     data_commands,
     facts,
     national_commands,
@@ -39,11 +34,17 @@ from kernel.deferred import deferred
 from kernel.errors import ConfigurationError, MigrationRefused
 
 if TYPE_CHECKING:
+    import graphql
+    import sqlalchemy.exc as sqlalchemy_errors
+
     import audit.cosigner as cosigning
     import audit.operations as operations
     import audit.witness_app as witness_app
     import auth.sealing as sealing
     import auth.store as auth_stores
+    import connectors
+    import graph.jurisdiction as jurisdiction
+    import graph.merged as merged
     import hub.app as hub_app
     import hub.demo as demo
     import hub.graph as hub_graph
@@ -56,11 +57,16 @@ if TYPE_CHECKING:
     from hub.settings import HubSettings
     from storage import migrate
 else:
+    graphql = deferred("graphql")
+    sqlalchemy_errors = deferred("sqlalchemy.exc")
     cosigning = deferred("audit.cosigner")
     operations = deferred("audit.operations")
     witness_app = deferred("audit.witness_app")
     sealing = deferred("auth.sealing")
     auth_stores = deferred("auth.store")
+    connectors = deferred("connectors")
+    jurisdiction = deferred("graph.jurisdiction")
+    merged = deferred("graph.merged")
     checks = deferred("hub.checks")
     hub_app = deferred("hub.app")
     demo = deferred("hub.demo")
@@ -177,8 +183,11 @@ def _add_connector_parser(commands: argparse._SubParsersAction[argparse.Argument
     serve = actions.add_parser("serve", help="serve it as an Apollo Federation v2 subgraph")
     serve.add_argument(
         "agency",
-        help=f"{', '.join(c.name for c in discover())}, or {HUB_SUBGRAPH} (the hub's own "
-        "cross-agency fields)",
+        action=arguments.HelpWhenShown,
+        describe=lambda: (
+            f"{', '.join(c.name for c in connectors.discover())}, or "
+            f"{merged.HUB_SUBGRAPH} (the hub's own cross-agency fields)"
+        ),
     )
     serve.add_argument("--host")
     serve.add_argument("--port", type=int, required=True)
@@ -368,8 +377,8 @@ def _documents_add(settings: HubSettings, args: argparse.Namespace) -> int:
     not an operation that fails in production later."""
     document = Path(args.file).read_text(encoding="utf-8")
     try:
-        problems = validate(hub_graph.hub_schema()._schema, parse(document))
-    except GraphQLError as error:
+        problems = graphql.validate(hub_graph.hub_schema()._schema, graphql.parse(document))
+    except graphql.GraphQLError as error:
         problems = [error]
     if problems:
         for problem in problems:
@@ -399,11 +408,13 @@ def _add_clients_parser(commands: argparse._SubParsersAction[argparse.ArgumentPa
     add.add_argument("--purposes", required=True, help="space-separated purpose codes")
     add.add_argument(
         "--limit",
-        action="append",
+        action=arguments.AppendHelpWhenShown,
         default=[],
         metavar="KIND=VALUE[,VALUE]",
-        help="a row limit, repeatable; none: every row its scopes allow. Kinds: "
-        + "; ".join(f"{k.name}: {k.description}" for k in RULES.kinds.values()),
+        describe=lambda: (
+            "a row limit, repeatable; none: every row its scopes allow. Kinds: "
+            + "; ".join(f"{k.name}: {k.description}" for k in jurisdiction.RULES.kinds.values())
+        ),
     )
     add.add_argument(
         "--regions",
@@ -741,7 +752,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in checks.configuration_lines(error):
             print(f"hub: {line}", file=sys.stderr)
         return 1
-    except OperationalError as error:
+    except sqlalchemy_errors.OperationalError as error:
         print(f"hub: a database cannot be reached: {checks.short_error(error)}", file=sys.stderr)
         return 1
     except OSError as error:

@@ -21,22 +21,23 @@ from datetime import date
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Final
 
-from sqlalchemy.exc import SQLAlchemyError
-
-from ingest.errors import IngestError
-from ingest.exporting import EXPORT_FORMATS
-from ingest.parsing import ParserStopped
-from ingest.readers import FORMATS
-from ingest.writers import CSV_ENCODINGS
+from ingest.formats import CSV_ENCODINGS, EXPORT_FORMATS, FORMATS
 from kernel.deferred import deferred
 
 if TYPE_CHECKING:
+    import sqlalchemy.exc as sqlalchemy_errors
+
     import audit.store as audit_stores
+    import ingest.errors as ingest_errors
+    import ingest.parsing as parsing
     from hub import facts, importing, warnings_cli, wiring
     from hub.settings import HubSettings
     from ingest import engine
 else:
+    sqlalchemy_errors = deferred("sqlalchemy.exc")
     audit_stores = deferred("audit.store")
+    ingest_errors = deferred("ingest.errors")
+    parsing = deferred("ingest.parsing")
     facts = deferred("hub.facts")
     importing = deferred("hub.importing")
     warnings_cli = deferred("hub.warnings_cli")
@@ -110,11 +111,11 @@ def _import(settings: HubSettings, args: argparse.Namespace) -> int:
         result = importer.run(args.agency, args.table, source, options, sender, submit)
     except audit_stores.AuditUnavailable as error:
         return _fail(f"the audit record could not be written ({error}); nothing was imported")
-    except IngestError as error:
+    except ingest_errors.IngestError as error:
         return _fail(str(error))
-    except ParserStopped as error:
+    except parsing.ParserStopped as error:
         return _fail(f"{error}; nothing was imported")
-    except SQLAlchemyError as error:
+    except sqlalchemy_errors.SQLAlchemyError as error:
         return _fail(
             f"the {args.agency} database refused the import ({type(error).__name__}:"
             f" {_first_line(error)}); nothing was imported. Is it migrated (hub migrate)?"
@@ -136,7 +137,7 @@ def _evaluate(settings: HubSettings) -> None:
     """The warning rules after an applied import; the import stands whatever happens."""
     try:
         print(warnings_cli.evaluated_line(warnings_cli.run_evaluation(settings, after_import=True)))
-    except SQLAlchemyError as error:
+    except sqlalchemy_errors.SQLAlchemyError as error:
         print(
             f"hub: warnings not evaluated ({_first_line(error)}); `hub warnings evaluate` "
             "runs them (is the warnings store migrated: hub migrate?)",
@@ -195,7 +196,7 @@ def _export(settings: HubSettings, args: argparse.Namespace) -> int:
         return _fail(f"cannot write {args.out}: {error.strerror}")
     try:
         count = importer.export(args.agency, args.table, out, args.format, args.encoding)
-    except SQLAlchemyError as error:
+    except sqlalchemy_errors.SQLAlchemyError as error:
         return _fail(f"the {args.agency} database cannot be read ({_first_line(error)})")
     finally:
         if args.out:
@@ -225,7 +226,11 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     load.add_argument("--dry-run", action="store_true", help="check everything, change nothing")
     load.add_argument("--report", type=Path, help="write the report here (.json or .csv)")
     load.add_argument("--encoding", help="CSV encoding when detection is wrong (gb18030, utf-8)")
-    load.add_argument("--format", choices=FORMATS, help="when the file's content is ambiguous")
+    load.add_argument(
+        "--format",
+        choices=FORMATS,
+        help="when the file's content is ambiguous",
+    )
     load.add_argument("--sheet", help="the XLSX sheet (default: the first visible one)")
     load.add_argument(
         "--accept-valid",

@@ -11,22 +11,20 @@ from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
-from connectors.base import Connector
-from graph.facts.changes import Sources
-from graph.facts.refresh import (
-    LevelChange,
-    LoaderFactories,
-    refresh,
-    refresh_changed,
-)
-from graph.facts.store import FactsStore
 from kernel.deferred import deferred
-from kernel.scalars import parse_year_month
 
 if TYPE_CHECKING:
+    import graph.facts.refresh as facts_refresh
+    import kernel.scalars as scalars
+    from connectors.base import Connector
+    from graph.facts.changes import Sources
+    from graph.facts.refresh import LevelChange, LoaderFactories
+    from graph.facts.store import FactsStore
     from hub import wiring
     from hub.settings import HubSettings
 else:
+    facts_refresh = deferred("graph.facts.refresh")
+    scalars = deferred("kernel.scalars")
     wiring = deferred("hub.wiring")
 
 log = logging.getLogger(__name__)
@@ -50,7 +48,7 @@ async def refresh_after_import(
     until the next refresh. `closing`: on a loop of its own (the command line), the
     connectors and the store are closed before that loop ends."""
     try:
-        _, changes = await refresh_changed(store, factories, sources(connectors))
+        _, changes = await facts_refresh.refresh_changed(store, factories, sources(connectors))
         return changes
     except Exception:
         log.exception("warning facts: the refresh after an import failed; run `hub facts refresh`")
@@ -82,9 +80,11 @@ def refresh_now(
         try:
             factories = wiring.loader_factories(connectors)
             if months is None and projects is None:
-                _, changes = await refresh_changed(store, factories, sources(connectors), full=full)
+                _, changes = await facts_refresh.refresh_changed(
+                    store, factories, sources(connectors), full=full
+                )
                 return changes
-            return await refresh(store, factories, months=months, projects=projects)
+            return await facts_refresh.refresh(store, factories, months=months, projects=projects)
         finally:
             await _close(store, connectors)
 
@@ -93,7 +93,7 @@ def refresh_now(
 
 def _refresh_command(settings: HubSettings, args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    months = [parse_year_month(m) for m in args.months.split(",")] if args.months else None
+    months = [scalars.parse_year_month(m) for m in args.months.split(",")] if args.months else None
     changes = refresh_now(
         wiring.build_facts_store(settings),
         wiring.build_connectors(settings),

@@ -21,7 +21,8 @@ from audit.writes import Write, write_entries
 from connectors.base import Connector
 from connectors.local import LocalTransport
 from ingest.engine import Entities, ImportOptions, ImportResult, run_import
-from ingest.exporting import ExportFormat, export_table
+from ingest.exporting import export_table
+from ingest.formats import ExportFormat
 from ingest.targets import AgencyTables, Importable
 from kernel.metrics import IMPORT_DURATION, IMPORT_ROWS, IMPORTS
 from storage.database import Database

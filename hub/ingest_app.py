@@ -43,8 +43,8 @@ from audit.store import AuditUnavailable
 from hub.importing import Importer, Sender, UnknownTable
 from hub.settings import IngestSettings
 from ingest.engine import ImportOptions, ImportResult
+from ingest.formats import Format
 from ingest.parsing import ParserStopped
-from ingest.readers import Format
 from kernel import errors
 from kernel.caller import Caller
 from kernel.deferred import deferred

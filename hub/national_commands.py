@@ -16,14 +16,15 @@ import argparse
 from typing import TYPE_CHECKING
 
 from auth.errors import RegistryError
-from connectors import discover
 from kernel.deferred import deferred
 
 if TYPE_CHECKING:
+    import connectors
     from auth import national
     from hub import wiring
     from hub.settings import HubSettings
 else:
+    connectors = deferred("connectors")
     national = deferred("auth.national")
     wiring = deferred("hub.wiring")
 
@@ -37,7 +38,7 @@ def submitting_agencies() -> dict[str, tuple[str, ...]]:
     """Agency → the write methods it takes on the interface."""
     return {
         connector.name: tuple(method.name for method in methods)
-        for connector in discover()
+        for connector in connectors.discover()
         if (methods := getattr(connector, "national_methods", ()))
     }
 

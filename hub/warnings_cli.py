@@ -22,9 +22,7 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
 from alerts.kinds import Kind
-from connectors.base import Connector
 from kernel.deferred import deferred
-from kernel.scalars import parse_year_month
 
 if TYPE_CHECKING:
     import redis.asyncio as redis_asyncio
@@ -32,9 +30,11 @@ if TYPE_CHECKING:
     import alerts.store as alert_stores
     import audit.extension as audit_extensions
     import hub.graph as hub_graph
+    import kernel.scalars as scalars
     from alerts import dispatcher as dispatching
     from alerts import evaluation, payloads, streams
     from audit.record import SubjectHasher
+    from connectors.base import Connector
     from graph.schema import HubSchema
     from hub import wiring
     from hub.limits import pipeline
@@ -48,6 +48,7 @@ else:
     audit_extensions = deferred("audit.extension")
     hub_graph = deferred("hub.graph")
     pipeline = deferred("hub.limits.pipeline")
+    scalars = deferred("kernel.scalars")
     wiring = deferred("hub.wiring")
     redis_asyncio = deferred("redis.asyncio")  # only where HUB_REDIS_URL is set
 
@@ -290,7 +291,7 @@ async def _stream_counts(
 
 def _month(text: str) -> date:
     try:
-        return parse_year_month(text)
+        return scalars.parse_year_month(text)
     except Exception:
         raise argparse.ArgumentTypeError(f"{text!r} is not a month (YYYY-MM)") from None
 

@@ -41,8 +41,8 @@ from pathlib import Path
 from typing import IO, Any, Final, Literal
 
 from ingest.batches import APPLIED, REFUSED
+from ingest.formats import Format
 from ingest.parsing import Bound, Finished, ParseJob, parse, parse_in_worker
-from ingest.readers import Format
 from ingest.rejects import RejectsWriter
 from ingest.report import Issue, Report
 from ingest.staging import KEYS_PER_LOOKUP, EntityKeys, Stage, open_stage, seconds_json

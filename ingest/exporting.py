@@ -13,17 +13,16 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Final, Literal
+from typing import IO, Final
 
 from sqlalchemy import select
 
+from ingest.formats import ExportFormat
 from ingest.targets import Importable
 from ingest.validate import TypedRow
 from ingest.writers import write_csv, write_jsonl, write_xlsx
 from storage.database import Database
 
-ExportFormat = Literal["csv", "xlsx", "jsonl"]
-EXPORT_FORMATS: Final[tuple[ExportFormat, ...]] = ("csv", "xlsx", "jsonl")
 ROWS_PER_FETCH: Final = 5_000
 
 

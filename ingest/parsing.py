@@ -32,7 +32,8 @@ from sqlalchemy import Date
 from sqlalchemy.dialects import sqlite
 
 from ingest.errors import IngestError
-from ingest.readers import Format, open_table
+from ingest.formats import Format
+from ingest.readers import open_table
 from ingest.rejects import RejectsWriter
 from ingest.report import Issue, Report
 from ingest.targets import DbRow, Importable

@@ -35,14 +35,12 @@ import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Final, Literal
+from typing import IO, Any, Final
 
 import python_calamine
 
 from ingest.errors import IngestError
-
-Format = Literal["csv", "xlsx", "jsonl"]
-FORMATS: Final[tuple[Format, ...]] = ("csv", "xlsx", "jsonl")
+from ingest.formats import Format
 
 _SNIFF_BYTES: Final = 64 * 1024
 _HEADER_SEARCH_ROWS: Final = 10

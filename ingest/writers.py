@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Final
 
+from ingest.formats import CSV_ENCODINGS
 from ingest.tables import TableSpec
 from ingest.validate import TypedRow
 from kernel.deferred import deferred
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
 else:
     xlsxwriter = deferred("xlsxwriter")  # only when a workbook is written
 
-CSV_ENCODINGS: Final = ("utf-8-sig", "gb18030")
 _FORMULA_CHARS: Final = frozenset("=+-@\t\r")
 
 

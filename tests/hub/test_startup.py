@@ -56,10 +56,42 @@ def test_a_served_app_imports_no_library_it_does_not_use(tmp_path: Path, built: 
 APPS = ("hub.app", "hub.subgraph_app", "hub.national_app", "hub.graph", "audit.operations")
 
 
+PARSER_NEEDS_NONE = ("connectors", "graph", "sqlalchemy", "strawberry", "ingest.readers")
+"""Nor do the command line's texts and choices: the agencies named in `hub connector serve`'s
+help and the row limits' kinds in `hub clients add`'s are found when a help page shows them
+(`hub.arguments`), the import formats are declared apart (`ingest.formats`)."""
+
+
 def test_the_command_line_s_parser_imports_no_app_no_stores_no_settings(tmp_path: Path) -> None:
     """`hub --help` builds every command's parser, and needs none of these."""
-    modules = (*APPS, "hub.wiring", "hub.settings", "hub.telemetry")
+    modules = (*APPS, "hub.wiring", "hub.settings", "hub.telemetry", *PARSER_NEEDS_NONE)
     assert _held("from hub import cli\ncli.parser()\n", modules, tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("command", "named"),
+    [
+        (["connector", "serve"], ["bank", "court", "housing", "hr", "public_security", "hub"]),
+        (["clients", "add"], ["regions:", "bank:", "courts:"]),
+    ],
+)
+def test_help_written_when_shown_names_what_the_agencies_declare(
+    tmp_path: Path, command: list[str], named: list[str]
+) -> None:
+    code = (
+        "import contextlib, io\nfrom hub import cli\nout = io.StringIO()\n"
+        f"with contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):\n"
+        f"    cli.main({[*command, '--help']!r})\n"
+        "print(' '.join(out.getvalue().split()))\n"
+    )
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("HUB_", "OTEL_"))}
+    environment["HUB_DATA_DIR"] = str(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=environment, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    shown = done.stdout
+    assert all(name in shown for name in named), shown
 
 
 def test_hub_migrate_imports_the_stores_not_an_app(tmp_path: Path) -> None:
