@@ -1,9 +1,9 @@
 """A `hub` process imports what its command uses: a served hub or agency service does not
-import the libraries only other commands or settings need (Alembic, reportlab, psycopg
-and asyncpg without PostgreSQL, Redis without HUB_REDIS_URL, the OpenTelemetry SDK
-without an OTLP endpoint, XlsxWriter). The test suite starts dozens of these processes
-and every `hub serve` worker is one: each such import cost every one of them its CPU
-time (bench/results/make-test.md, "hub process start-up")."""
+import the libraries only other commands or settings need (Alembic, reportlab, psycopg,
+asyncpg and SQLAlchemy's PostgreSQL dialect without PostgreSQL, Redis without
+HUB_REDIS_URL, the OpenTelemetry SDK without an OTLP endpoint, XlsxWriter). The test suite
+starts dozens of these processes and every `hub serve` worker is one: each such import
+cost every one of them its CPU time (bench/results/make-test.md, "hub process start-up")."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ NOT_AT_START: tuple[str, ...] = (
     "opentelemetry.sdk",
     "xlsxwriter",
     "asyncpg",
+    "sqlalchemy.dialects.postgresql",
 )
 
 
