@@ -90,6 +90,8 @@ class StreamQueue:
         self._release = redis.register_script(RELEASE)
         self._ready = False
         self._swept_at = time.monotonic()
+        self._relayed_at: float | None = None
+        """When this queue's claim last relayed with nothing left over (monotonic)."""
         self._held: list[Message] = []
         self._messages: dict[str, str] = {}
         """Delivery id → the id of the message it was taken from (to XACK)."""
@@ -130,6 +132,17 @@ class StreamQueue:
             with contextlib.suppress(Exception):
                 await self._release(keys=[self._lock], args=[owner])
 
+    async def _relay_due(self, owner: str) -> None:
+        """A claim's relay: at most once a poll interval while the last one left nothing
+        due behind (a dispatcher's fill claims several times in a row, and each relay is a
+        lock, a query and a release); what falls due meanwhile is relayed at the next poll,
+        as it would be on an idle dispatcher's."""
+        now = time.monotonic()
+        if self._relayed_at is not None and now - self._relayed_at < self.settings.poll_seconds:
+            return
+        relayed = await self.relay(owner)
+        self._relayed_at = now if relayed < RELAY_BATCH else None
+
     async def _sweep(self) -> None:
         """Forgets the consumers of processes gone for an hour that hold nothing (each
         process reads as a new one; the group would list them all forever)."""
@@ -154,7 +167,7 @@ class StreamQueue:
         """Held messages first, then a dead consumer's (idle a lease), then new ones; each
         taken in the database for its attempt, or dropped as stale."""
         await self._group()
-        await self.relay(owner)
+        await self._relay_due(owner)
         saturated = set(exclude)
         sending = set(busy)
         chosen: list[Message] = []

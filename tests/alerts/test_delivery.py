@@ -421,3 +421,44 @@ def _ten_leases_pass(store: AlertStore, subscription: Subscription, lease: float
                 .where(delivery_t.c.id == delivery_id)
                 .values(due_at=due_at - back)
             )
+
+
+@ON_STREAMS
+def test_a_dispatchers_claims_relay_once_a_poll(world: World) -> None:
+    """A fill claims until nothing is left, several claims in a row: the first relays
+    (a lock, a query of the due deliveries, a release), the next ones within the poll
+    interval do not; after it, the next claim relays what fell due meanwhile."""
+    stores, shared = world.stores, world.store
+    settings = stores.settings.alerts.model_copy(update={"poll_seconds": 0.5})
+    store = AlertStore(shared.database, settings)
+    looked: list[int] = []
+    unstreamed = store.unstreamed
+
+    def counted(limit: int, at: datetime | None = None) -> list[tuple[str, int, str]]:
+        looked.append(limit)
+        return unstreamed(limit, at)
+
+    store.unstreamed = counted  # type: ignore[method-assign]
+    try:
+        made, _ = _subscribe(store, "http://127.0.0.1:9/hook")
+
+        async def claims() -> list[int]:
+            queue = StreamQueue(Redis.from_url(stores.settings.redis_url), store, settings)
+            relays = []
+            try:
+                taken = 0
+                for _ in range(3):  # one fill: its claims come within the poll interval
+                    taken += len(await queue.claim("test", 2, (), ()))
+                    relays.append(len(looked))
+                assert taken == 6
+                await asyncio.sleep(settings.poll_seconds)
+                await queue.claim("test", 2, (), ())
+                relays.append(len(looked))
+            finally:
+                await queue.close()
+            return relays
+
+        assert asyncio.run(claims()) == [1, 1, 1, 2]
+    finally:
+        store.unsubscribe(made.id, "hr-bureau-xinmi")
+        store.close()
