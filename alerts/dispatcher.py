@@ -82,12 +82,16 @@ class Dispatcher:
         await self.queue.close()
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
-        """Until `stop` is set: claim what is due whenever a slot is free."""
+        """Until `stop` is set: claim what is due whenever a slot is free. A fill claims
+        until its slots are full or a claim finds nothing; then it waits for a slot to free
+        (a delivery that finished during the fill wakes it at once) or the poll, rather
+        than claiming again straight away to find nothing a second time."""
         stop = stop or asyncio.Event()
         failing = False
         while not stop.is_set():
+            self._wake.clear()
             try:
-                claimed = await self._fill()
+                await self._fill()
                 failing = False
             except Exception as error:  # a database hiccup must not end the dispatcher
                 if not failing:
@@ -95,9 +99,7 @@ class Dispatcher:
                 failing = True
                 await until_set(stop, self.settings.poll_seconds * 20)
                 continue
-            if claimed == 0:
-                self._wake.clear()
-                await until_set(self._wake, self.settings.poll_seconds)
+            await until_set(self._wake, self.settings.poll_seconds)
         await self.close()
 
     async def drain(self) -> None:

@@ -65,3 +65,55 @@ def test_a_dispatcher_woken_as_it_is_cancelled_stops() -> None:
         assert queue.claims == 1
 
     asyncio.run(scenario())
+
+
+class _OneThenNothing:
+    """A queue with one delivery due, then nothing: each claim counted."""
+
+    def __init__(self) -> None:
+        self.claims = 0
+        self.found_nothing = asyncio.Event()
+
+    async def claim(self, *_: Any) -> list[Any]:
+        self.claims += 1
+        if self.claims == 1:
+            return [SimpleNamespace(id="msg_1", subscription_id="sub_1")]
+        self.found_nothing.set()
+        return []
+
+    async def close(self) -> None:
+        pass
+
+
+def test_a_fill_that_found_nothing_more_waits_for_a_slot_or_the_poll() -> None:
+    """A fill claims one delivery, then finds nothing: the dispatcher waits (a delivery in
+    flight, a poll of an hour) rather than filling again at once to find nothing again
+    (a claim each time: a statement, or on a stream a relay and two reads)."""
+
+    async def scenario() -> None:
+        queue = _OneThenNothing()
+        sent = asyncio.Event()
+        async with httpx.AsyncClient() as http:
+            dispatcher = Dispatcher(
+                cast(AlertStore, SimpleNamespace(subscription=lambda _: None)),
+                cast(AsClient, None),
+                AlertSettings(poll_seconds=3600),
+                http=http,
+                queue=cast(Any, queue),
+            )
+
+            async def delivering(_: Any) -> None:
+                await sent.wait()
+
+            dispatcher._deliver = delivering  # type: ignore[method-assign]
+            stop = asyncio.Event()
+            running = asyncio.create_task(dispatcher.run(stop))
+            await queue.found_nothing.wait()
+            for _ in range(20):  # what it does next, without a wait of its own
+                await asyncio.sleep(0)
+            assert queue.claims == 2
+            stop.set()
+            sent.set()  # the delivery ends: the dispatcher wakes, sees the stop
+            await running
+
+    asyncio.run(scenario())
