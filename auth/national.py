@@ -110,11 +110,15 @@ _CLAIM: Final = (
         call_t.c.serial == bindparam("was_serial"),
         call_t.c.state == bindparam("was_state"),
         call_t.c.attempts == bindparam("was_attempts"),
+        (call_t.c.state == PENDING) | (call_t.c.lease_until < bindparam("now")),
     )
     .values(state=RUNNING, lease_until=bindparam("lease"), attempts=bindparam("attempt"))
     .returning(call_t.c.serial, call_t.c.appid, call_t.c.method, call_t.c.data)
 )
-"""The call leased if it is still as read (another process may have claimed it since)."""
+"""The call leased if it is still as read (another process may have claimed it since) and
+no live lease holds it: the claim's reads are two statements, so a call another process
+claimed between them is read as running, with the attempts it now has, and only its lease
+tells that its runner is alive."""
 
 
 class NationalRegistry:
@@ -286,7 +290,7 @@ class NationalRegistry:
                 claimed = connection.execute(
                     _CLAIM,
                     {"was_serial": serial, "was_state": state, "was_attempts": attempts,
-                     "lease": now + lease, "attempt": attempts + 1},
+                     "now": now, "lease": now + lease, "attempt": attempts + 1},
                 ).first()  # fmt: skip
                 if claimed is not None:
                     return QueuedCall(

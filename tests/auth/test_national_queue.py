@@ -5,10 +5,12 @@ runner died is claimed again once its lease lapses; other submitters are not hel
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -114,6 +116,43 @@ def test_a_call_whose_runner_died_is_claimed_again_after_its_lease(
     again = registry.claim(LEASE)
     assert again is not None
     assert (again.serial, again.attempts) == ("a1", 2)
+
+
+def test_a_call_claimed_between_a_claims_two_reads_is_not_claimed_again(
+    registry: NationalRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The claim reads which submitters a live lease holds, then each one's oldest call: a
+    call another process claims in between is read as running with its new attempts, and
+    must not be claimed again while that process's lease lives (it would run twice, and
+    the submitter's next call could overtake it)."""
+    _enqueue(registry, ("a1", "A"))
+    other = NationalRegistry(registry.database, None)  # another process's runner
+    begin = registry._transaction
+    claimed_meanwhile: list[Any] = []
+
+    @contextlib.contextmanager
+    def interleaved() -> Iterator[Any]:
+        with begin() as connection:
+            execute = connection.execute
+
+            def after_the_first_read(*args: Any, **kwargs: Any) -> Any:
+                result = execute(*args, **kwargs)
+                if not claimed_meanwhile:  # the busy submitters read: now the other claims
+                    result = result.freeze()
+                    claimed_meanwhile.append(other.claim(LEASE))
+                    return result()
+                return result
+
+            monkeypatch.setattr(connection, "execute", after_the_first_read)
+            yield connection
+
+    monkeypatch.setattr(registry, "_transaction", interleaved)
+    try:
+        second = registry.claim(LEASE)
+    finally:
+        other.close()
+    assert [call.serial for call in claimed_meanwhile] == ["a1"]
+    assert second is None, f"a1 claimed again while another runner's lease lives: {second}"
 
 
 def test_old_answers_are_forgotten_and_recent_ones_kept(registry: NationalRegistry) -> None:
