@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 from collections import defaultdict
 from collections.abc import Awaitable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
@@ -209,7 +210,10 @@ class Jurisdiction:
             return None
         attribute = ENTITY_KEYS[entity]
         if not isinstance(value, list):
-            return value if await self._one(Entity(entity), getattr(value, attribute)) else None
+            # shielded: the verdict is shared with every resolver asking about this key, and
+            # a resolver cancelled (a sibling field failed) must not cancel theirs
+            verdict = asyncio.shield(self._one(Entity(entity), getattr(value, attribute)))
+            return value if await verdict else None
         allowed = await self.visible(Entity(entity), [getattr(v, attribute) for v in value])
         return [v for v, ok in zip(value, allowed, strict=True) if ok]
 
@@ -220,30 +224,40 @@ class Jurisdiction:
         asked = self._asked.get(entity)
         if asked is None:
             asked = self._asked[entity] = {}
-            task = loop.create_task(self._decide(entity))
+            task = loop.create_task(self._decide(entity, asked))
             self._deciding.add(task)
-            task.add_done_callback(self._deciding.discard)
+            task.add_done_callback(functools.partial(self._settle, entity, asked))
         found = asked.get(key)
         if found is None:
             found = asked[key] = loop.create_future()
         return found
 
-    async def _decide(self, entity: Entity) -> None:
-        asked = self._asked.pop(entity)
-        try:
-            verdicts = await self.visible(entity, list(asked))
-        except Exception as error:  # every waiting resolver gets the same failure
-            for future in asked.values():
-                if not future.done():
-                    future.set_exception(error)
-            return
-        except BaseException:  # cancelled: so are its waiters
-            for future in asked.values():
-                future.cancel()
-            raise
+    async def _decide(self, entity: Entity, asked: dict[Hashable, asyncio.Future[bool]]) -> None:
+        del self._asked[entity]  # keys asked for from now on are another decision's
+        verdicts = await self.visible(entity, list(asked))
         for future, verdict in zip(asked.values(), verdicts, strict=True):
             if not future.done():
                 future.set_result(verdict)
+
+    def _settle(
+        self,
+        entity: Entity,
+        asked: dict[Hashable, asyncio.Future[bool]],
+        task: asyncio.Task[None],
+    ) -> None:
+        """What a decision that did not decide leaves its waiters: its failure, or its
+        cancel, even one before it started (its keys then no longer gather there)."""
+        self._deciding.discard(task)
+        if self._asked.get(entity) is asked:
+            del self._asked[entity]
+        error = None if task.cancelled() else task.exception()
+        for future in asked.values():
+            if future.done():
+                continue
+            if error is None:
+                future.cancel()
+            else:
+                future.set_exception(error)
 
 
 def jurisdiction_of(info: Any) -> Jurisdiction:
