@@ -12,9 +12,9 @@ from collections.abc import Callable
 from typing import Any
 
 
-class HelpWhenShown(argparse._StoreAction):
-    """`add_argument(..., action=HelpWhenShown, describe=lambda: "...")`: the help text is
-    `describe()`, written when a help page shows it."""
+class _DescribedWhenShown(argparse.Action):
+    """The help text of an argparse action is `describe()`, written when a help page shows
+    it (argparse's own `help=` is ignored: it sets None)."""
 
     def __init__(self, *args: Any, describe: Callable[[], str], **kwargs: Any) -> None:
         self._describe = describe
@@ -29,17 +29,9 @@ class HelpWhenShown(argparse._StoreAction):
         """What argparse sets (None): the text is `describe`'s."""
 
 
-class AppendHelpWhenShown(argparse._AppendAction):
+class HelpWhenShown(_DescribedWhenShown, argparse._StoreAction):
+    """`add_argument(..., action=HelpWhenShown, describe=lambda: "...")`."""
+
+
+class AppendHelpWhenShown(_DescribedWhenShown, argparse._AppendAction):
     """`HelpWhenShown` for a repeatable argument (action="append")."""
-
-    def __init__(self, *args: Any, describe: Callable[[], str], **kwargs: Any) -> None:
-        self._describe = describe
-        super().__init__(*args, **kwargs)
-
-    @property
-    def help(self) -> str:
-        return self._describe()
-
-    @help.setter
-    def help(self, given: str | None) -> None:
-        """What argparse sets (None): the text is `describe`'s."""
