@@ -30,6 +30,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime
+import functools
 import hashlib
 import hmac
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -204,53 +205,47 @@ def decrypt(ciphertext: str, appsecret: str | Cipher[modes.CBC]) -> str:
 def decrypt_fields(value: Any, appsecret: str) -> Any:
     """`data` with every encrypted field (by name, at any depth) decrypted; NationalError
     when one cannot be."""
-    return _decrypted(value, _Ciphers(appsecret))
+    return _decrypted(value, _call_cipher(appsecret))
 
 
 def encrypt_fields(value: Any, appsecret: str) -> Any:
     """What an uploader sends: every encrypted field (by name, at any depth) encrypted."""
-    return _encrypted(value, _Ciphers(appsecret))
+    return _encrypted(value, _call_cipher(appsecret))
 
 
-class _Ciphers:
-    """The appsecret's cipher, made at its first field (as `decrypt` would, so a secret
-    that is no AES key is refused only where a field is encrypted) and kept for the rest."""
-
-    __slots__ = ("_cipher", "_secret")
-
-    def __init__(self, appsecret: str) -> None:
-        self._secret = appsecret
-        self._cipher: Cipher[modes.CBC] | None = None
-
-    def get(self) -> Cipher[modes.CBC]:
-        if self._cipher is None:
-            self._cipher = _cipher(self._secret)
-        return self._cipher
+_CallCipher = Callable[[], Cipher[modes.CBC]]
 
 
-def _decrypted(value: Any, ciphers: _Ciphers) -> Any:
+def _call_cipher(appsecret: str) -> _CallCipher:
+    """The appsecret's cipher for one call: made at its first encrypted field (as `decrypt`
+    would, so a secret that is no AES key is refused only where a field is encrypted) and
+    kept for the rest."""
+    return functools.cache(functools.partial(_cipher, appsecret))
+
+
+def _decrypted(value: Any, cipher: _CallCipher) -> Any:
     if isinstance(value, dict):
         return {
-            name: decrypt(item, ciphers.get())
+            name: decrypt(item, cipher())
             if name in ENCRYPTED_FIELDS and isinstance(item, str) and item.strip()
-            else _decrypted(item, ciphers)
+            else _decrypted(item, cipher)
             for name, item in value.items()
         }
     if isinstance(value, list):
-        return [_decrypted(item, ciphers) for item in value]
+        return [_decrypted(item, cipher) for item in value]
     return value
 
 
-def _encrypted(value: Any, ciphers: _Ciphers) -> Any:
+def _encrypted(value: Any, cipher: _CallCipher) -> Any:
     if isinstance(value, dict):
         return {
-            name: encrypt(str(item), ciphers.get())
+            name: encrypt(str(item), cipher())
             if name in ENCRYPTED_FIELDS and item not in (None, "")
-            else _encrypted(item, ciphers)
+            else _encrypted(item, cipher)
             for name, item in value.items()
         }
     if isinstance(value, list):
-        return [_encrypted(item, ciphers) for item in value]
+        return [_encrypted(item, cipher) for item in value]
     return value
 
 

@@ -86,28 +86,27 @@ def _no_variable_anywhere(context: ASTValidationContext) -> bool:
     return "$" not in body and "..." not in body
 
 
-class _NoUndefinedVariables(NoUndefinedVariablesRule):
-    def enter_operation_definition(self, operation: OperationDefinitionNode, *args: Any) -> None:
+def _skipping_without_variables(
+    rule: type[ASTValidationRule], hook: str
+) -> type[ASTValidationRule]:
+    """`rule` whose `hook` (where it walks an operation's variable usages) does nothing when
+    the document has no variable and no fragment (`_no_variable_anywhere`)."""
+    checked = getattr(rule, hook)
+
+    def skipping(self: Any, operation: OperationDefinitionNode, *args: Any) -> None:
         if not _no_variable_anywhere(self.context):
-            super().enter_operation_definition(operation, *args)
+            checked(self, operation, *args)
 
-
-class _NoUnusedVariables(NoUnusedVariablesRule):
-    def enter_operation_definition(self, operation: OperationDefinitionNode, *args: Any) -> None:
-        if not _no_variable_anywhere(self.context):
-            super().enter_operation_definition(operation, *args)
-
-
-class _VariablesInAllowedPosition(VariablesInAllowedPositionRule):
-    def leave_operation_definition(self, operation: OperationDefinitionNode, *args: Any) -> None:
-        if not _no_variable_anywhere(self.context):
-            super().leave_operation_definition(operation, *args)
+    return type(f"Skipping{rule.__name__}", (rule,), {hook: skipping})
 
 
 _WITHOUT_VARIABLES: dict[type[ASTValidationRule], type[ASTValidationRule]] = {
-    NoUndefinedVariablesRule: _NoUndefinedVariables,
-    NoUnusedVariablesRule: _NoUnusedVariables,
-    VariablesInAllowedPositionRule: _VariablesInAllowedPosition,
+    rule: _skipping_without_variables(rule, hook)
+    for rule, hook in (
+        (NoUndefinedVariablesRule, "enter_operation_definition"),
+        (NoUnusedVariablesRule, "enter_operation_definition"),
+        (VariablesInAllowedPositionRule, "leave_operation_definition"),
+    )
 }
 """The three specified rules that look at an operation's variable usages, which
 graphql-core finds by walking the whole operation again with its types (a second walk
