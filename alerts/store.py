@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from sqlalchemy import (
     Connection,
@@ -57,16 +57,7 @@ from alerts.settings import AlertSettings
 from alerts.signing import derived_secret, new_secret
 from graph.events import Baseline, Observations
 from graph.facts.marks import Marks
-from kernel.deferred import deferred
-from storage.database import Database, KeptEngine
-
-if TYPE_CHECKING:
-    from sqlalchemy.dialects import postgresql, sqlite
-else:
-    # their INSERT ... ON CONFLICT, read where a statement is built: PostgreSQL's dialect
-    # (~20 CPU ms to import) only where the database is PostgreSQL
-    postgresql = deferred("sqlalchemy.dialects.postgresql")
-    sqlite = deferred("sqlalchemy.dialects.sqlite")
+from storage.database import Database, KeptEngine, dialect_insert
 
 state_t = AlertState.__table__  # type: ignore[attr-defined]
 lock_t = AlertLock.__table__  # type: ignore[attr-defined]
@@ -327,8 +318,7 @@ class AlertStore:
             )
 
     def _insert(self, table: Any) -> Any:
-        dialect = postgresql if not self.database.is_sqlite else sqlite
-        return dialect.insert(table)
+        return dialect_insert("sqlite" if self.database.is_sqlite else "postgresql", table)
 
     def _insert_events(
         self, connection: Connection, events: Sequence[NewEvent], at: datetime

@@ -28,7 +28,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 import httpx
 from sqlalchemy import Connection, Engine, select, update
@@ -44,16 +44,7 @@ from audit.witness_client import (
     WitnessUnavailable,
     request_cosignature,
 )
-from kernel.deferred import deferred
-from storage.database import Database, KeptEngine
-
-if TYPE_CHECKING:
-    from sqlalchemy.dialects import postgresql, sqlite
-else:
-    # their INSERT ... ON CONFLICT, read where a statement is built: PostgreSQL's dialect
-    # (~20 CPU ms to import) only where the database is PostgreSQL
-    postgresql = deferred("sqlalchemy.dialects.postgresql")
-    sqlite = deferred("sqlalchemy.dialects.sqlite")
+from storage.database import Database, KeptEngine, dialect_insert
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +72,8 @@ class Alarm(WitnessError):
 
 def _upsert_ignore(connection: Connection, table: Any, values: dict[str, Any]) -> None:
     """INSERT … ON CONFLICT DO NOTHING, in the dialect's words."""
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    connection.execute(dialect.insert(table).values(**values).on_conflict_do_nothing())
+    insert = dialect_insert(connection.dialect.name, table)
+    connection.execute(insert.values(**values).on_conflict_do_nothing())
 
 
 class Cosigner:

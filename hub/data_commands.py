@@ -226,11 +226,7 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     load.add_argument("--dry-run", action="store_true", help="check everything, change nothing")
     load.add_argument("--report", type=Path, help="write the report here (.json or .csv)")
     load.add_argument("--encoding", help="CSV encoding when detection is wrong (gb18030, utf-8)")
-    load.add_argument(
-        "--format",
-        choices=FORMATS,
-        help="when the file's content is ambiguous",
-    )
+    load.add_argument("--format", choices=FORMATS, help="when the file's content is ambiguous")
     load.add_argument("--sheet", help="the XLSX sheet (default: the first visible one)")
     load.add_argument(
         "--accept-valid",
