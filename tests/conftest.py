@@ -314,12 +314,7 @@ def backend_settings(
     """`templates`: PostgreSQL's databases are copies of these; `targets`: only these are
     made, the others left to their SQLite files in `tmp` (see `postgres_urls`)."""
     if backend == "postgres":
-        if not POSTGRES_URL:
-            if REQUIRE_POSTGRES:
-                pytest.fail("HUB_TEST_REQUIRE_POSTGRES=1 but HUB_TEST_POSTGRES_URL is not set")
-            pytest.skip(
-                "PostgreSQL tests need HUB_TEST_POSTGRES_URL (e.g. postgresql://postgres@127.0.0.1:5432/test)"
-            )
+        require_postgres()
         return HubSettings(
             data_dir=tmp, db_urls=postgres_urls(prefix, templates, targets), **overrides
         )
@@ -420,6 +415,17 @@ def data_dir_copy(source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("HUB_DATA_DIR", str(copied))
     _checkpoint_now(HubSettings())
     return copied
+
+
+def require_postgres() -> str:
+    """The test PostgreSQL's URL; skips without one (fails under HUB_TEST_REQUIRE_POSTGRES=1)."""
+    if not POSTGRES_URL:
+        if REQUIRE_POSTGRES:
+            pytest.fail("HUB_TEST_REQUIRE_POSTGRES=1 but HUB_TEST_POSTGRES_URL is not set")
+        pytest.skip(
+            "PostgreSQL tests need HUB_TEST_POSTGRES_URL (e.g. postgresql://postgres@127.0.0.1:5432/test)"
+        )
+    return POSTGRES_URL
 
 
 def require_redis() -> str:

@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 import hub_processes
-from conftest import POSTGRES_URL, REQUIRE_POSTGRES, RUN, SEED, _free_port
+from conftest import POSTGRES_URL, RUN, SEED, _free_port, require_postgres
 from hub.provision import read_env_file, store_names
 from questions import ACCESS_REPORT, five_questions
 from synthetic.stories import stories
@@ -149,10 +149,7 @@ def deployment(tmp_path: Path) -> Iterator[dict[str, Any]]:
         if REQUIRE_NGINX:
             pytest.fail("HUB_TEST_REQUIRE_NGINX=1 but nginx is not installed")
         pytest.skip("needs nginx (Debian's nginx package)")
-    if not POSTGRES_URL:
-        if REQUIRE_POSTGRES:
-            pytest.fail("HUB_TEST_REQUIRE_POSTGRES=1 but HUB_TEST_POSTGRES_URL is not set")
-        pytest.skip("needs HUB_TEST_POSTGRES_URL")
+    require_postgres()
     prefix = f"deploy_{RUN}"
     nginx_port = _free_port()
     replicas = [_free_port(), _free_port()]

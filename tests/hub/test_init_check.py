@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 
 import hub_processes
 from auth.sealing import create_kek_file
-from conftest import POSTGRES_URL, REQUIRE_POSTGRES, RUN, _free_port
+from conftest import POSTGRES_URL, RUN, _free_port, require_postgres
 from hub import checks, serving
 from hub.cli import main
 from hub.provision import read_env_file, store_names
@@ -58,10 +58,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
 @pytest.fixture
 def postgres_server() -> Iterator[tuple[str, str]]:
     """The test server's URL without a database, and a prefix of databases dropped after."""
-    if not POSTGRES_URL:
-        if REQUIRE_POSTGRES:
-            pytest.fail("HUB_TEST_REQUIRE_POSTGRES=1 but HUB_TEST_POSTGRES_URL is not set")
-        pytest.skip("needs HUB_TEST_POSTGRES_URL")
+    require_postgres()
     prefix = f"init_{RUN}"
     server = POSTGRES_URL.rsplit("/", 1)[0]
     yield server, prefix

@@ -145,23 +145,20 @@ def _ask_six(hub: RunningHub, client: httpx.Client) -> list[dict[str, Any]]:
 
 
 def test_metrics_count_operations_connectors_and_the_audit_log(hub: RunningHub) -> None:
-    before = _metrics(hub)
-    earlier = _samples(before)
+    earlier = _samples(_metrics(hub))
     _ask_six(hub, hub.client)
-    posted = {"route": "/graphql", "method": "POST"}
+
+    def grew(name: str, **labels: str) -> float:
+        return _sample(later, name, **labels) - _sample(earlier, name, **labels)
+
     deadline = time.monotonic() + 30  # a request is counted once its answer has left
     while True:
         after = _metrics(hub)
         later = _samples(after)
-        if _sample(later, "hub_http_requests_total", **posted) >= (
-            _sample(earlier, "hub_http_requests_total", **posted) + 6
-        ):
+        if grew("hub_http_requests_total", route="/graphql", method="POST") >= 6:
             break
         assert time.monotonic() < deadline, "the six answers were never counted"
         time.sleep(0.05)
-
-    def grew(name: str, **labels: str) -> float:
-        return _sample(later, name, **labels) - _sample(earlier, name, **labels)
 
     client = "test-all-access"
     assert (

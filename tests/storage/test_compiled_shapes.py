@@ -38,7 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 
-from conftest import POSTGRES_URL, REQUIRE_POSTGRES
+from conftest import require_postgres
 from storage import reading
 from storage.database import Database
 from storage.reading import Compiled, CompiledCache
@@ -181,16 +181,10 @@ def test_threads_binding_while_the_kept_shapes_go_bind_their_own_values(
     assert max(sizes) <= 8 + len(threads)
 
 
-def _databases(tmp_path: Path) -> list[str]:
-    urls = [f"sqlite:///{tmp_path / 'shapes.db'}"]
-    if POSTGRES_URL:
-        urls.append(POSTGRES_URL)
-    elif REQUIRE_POSTGRES:
-        pytest.fail("HUB_TEST_REQUIRE_POSTGRES=1 but HUB_TEST_POSTGRES_URL is not set")
-    return urls
-
-
-def test_a_database_answers_each_call_of_a_shape_with_its_own_rows(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_a_database_answers_each_call_of_a_shape_with_its_own_rows(
+    backend: str, tmp_path: Path
+) -> None:
     """Reads of one shape with other values, run side by side on one loop (their statements
     bound before any is answered) and then one after another, on SQLite and PostgreSQL
     (asyncpg): each read's rows are those its values select. The rows are the statement's
@@ -236,5 +230,5 @@ def test_a_database_answers_each_call_of_a_shape_with_its_own_rows(tmp_path: Pat
         assert database._compiled is not None
         assert len(database._compiled._shapes) == 1  # one compilation served them all
 
-    for url in _databases(tmp_path):
-        asyncio.run(scenario(url))
+    url = require_postgres() if backend == "postgres" else f"sqlite:///{tmp_path / 'shapes.db'}"
+    asyncio.run(scenario(url))

@@ -16,17 +16,14 @@ import psycopg
 import pytest
 from sqlalchemy import Connection, Engine, make_url
 
-from conftest import POSTGRES_URL, REQUIRE_POSTGRES
+from conftest import POSTGRES_URL, require_postgres
 from storage import pooling
 from storage.database import Database
 
 
 @pytest.fixture
 def url() -> Iterator[str]:
-    if not POSTGRES_URL:
-        if REQUIRE_POSTGRES:
-            pytest.fail("HUB_TEST_REQUIRE_POSTGRES=1 but HUB_TEST_POSTGRES_URL is not set")
-        pytest.skip("needs HUB_TEST_POSTGRES_URL")
+    require_postgres()
     yield POSTGRES_URL
     pooling.release()
 

@@ -7,18 +7,14 @@ import asyncio
 import gc
 import warnings
 
-import pytest
 from sqlalchemy.engine import make_url
 
-from conftest import POSTGRES_URL, REQUIRE_POSTGRES
+from conftest import POSTGRES_URL, require_postgres
 from storage.reading import PostgresReaders
 
 
 def test_readers_outliving_their_loop_leave_no_socket_open() -> None:
-    if not POSTGRES_URL:
-        if REQUIRE_POSTGRES:
-            pytest.fail("HUB_TEST_REQUIRE_POSTGRES=1 but HUB_TEST_POSTGRES_URL is not set")
-        pytest.skip("needs HUB_TEST_POSTGRES_URL")
+    require_postgres()
     readers = PostgresReaders(make_url(POSTGRES_URL), keep=2, size=4)
 
     async def one() -> list[object]:
